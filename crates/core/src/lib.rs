@@ -1,0 +1,20 @@
+//! The pure analysis core of Quartier.
+//!
+//! Takes plain data, returns plain results: no files, no database, no network, no async.
+//! Importers, storage and the web app live in other crates and call into this one.
+//!
+//! - Values: [`cell`] — a number or an official statistical symbol ([`cell::Symbol`]),
+//!   and the parsing of the number formats found in German deliveries ([`cell::NumberFormat`]).
+//! - Areas: [`hierarchy`] — levels, parents, key prefixes, sums of counts up the hierarchy
+//!   and their comparison with delivered totals; [`keys`] — matching delivered area keys to
+//!   known ones (leading zeros lost by Excel).
+//! - Data checks: [`validate`] — duplicates, negative counts, unknown areas, with locations.
+//! - Maps: [`classify`] — class breaks as in mapclassify.
+
+pub mod cell;
+pub mod classify;
+pub mod hierarchy;
+pub mod keys;
+pub mod validate;
+
+pub use cell::{Cell, NumberFormat, Symbol};

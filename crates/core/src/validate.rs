@@ -1,0 +1,147 @@
+//! Checks of a statistical delivery before anything is stored.
+//!
+//! Every problem carries the location in the source file, so that the message can name
+//! file, line and column; all problems are collected, not only the first.
+
+use crate::cell::Cell;
+use crate::keys::{self, KeyHint};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+/// Where a value came from in its file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// Sheet name for spreadsheets.
+    pub sheet: Option<String>,
+    /// 1-based line (CSV) or row (spreadsheet).
+    pub line: usize,
+    /// Column header.
+    pub column: String,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = &self.sheet {
+            write!(f, "Blatt „{s}“, ")?;
+        }
+        write!(f, "Zeile {}, Spalte „{}“", self.line, self.column)
+    }
+}
+
+/// One delivered value with its coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataRow {
+    pub area: String,
+    pub year: i32,
+    pub variable: String,
+    pub cell: Cell,
+    pub at: Location,
+}
+
+/// Whether a variable holds counts (summed up the hierarchy, never negative) or rates
+/// delivered as such (published shares, changes; may be negative, never summed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableKind {
+    Count,
+    Rate,
+}
+
+impl VariableKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VariableKind::Count => "count",
+            VariableKind::Rate => "rate",
+        }
+    }
+}
+
+/// A problem found in a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    Duplicate { area: String, year: i32, variable: String, at: Location, first: Location },
+    NegativeCount { value: f64, variable: String, at: Location },
+    UnknownArea { area: String, at: Location, hint: Option<KeyHint> },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Duplicate { area, year, variable, at, first } => write!(
+                f,
+                "{at}: doppelter Wert für Gebiet „{area}“, Jahr {year}, Merkmal „{variable}“ (schon in Zeile {})",
+                first.line
+            ),
+            Problem::NegativeCount { value, variable, at } => write!(
+                f,
+                "{at}: negative Anzahl {value} für „{variable}“; erwartet wird eine Zahl ≥ 0 (ist „{variable}“ eine Quote? dann --rate {variable})"
+            ),
+            Problem::UnknownArea { area, at, hint } => {
+                write!(f, "{at}: unbekannter Gebietsschlüssel „{area}“")?;
+                match hint {
+                    Some(KeyHint::LeadingZeros { known }) => {
+                        write!(f, " — führende Null verloren? Gemeint ist wohl „{known}“ (Schlüssel als Text speichern, nicht als Zahl)")
+                    }
+                    Some(KeyHint::Whitespace { known }) => write!(f, " — Leerzeichen? Gemeint ist wohl „{known}“"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// Checks rows for duplicates, negative counts and unknown areas.
+///
+/// `kinds` gives each variable's kind (unlisted variables count as [`VariableKind::Count`]);
+/// `known_areas` is the set of keys the rows may use.
+pub fn check_rows(rows: &[DataRow], kinds: &HashMap<String, VariableKind>, known_areas: &HashSet<String>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut seen: HashMap<(&str, i32, &str), &Location> = HashMap::with_capacity(rows.len());
+    let mut unknown_reported: HashSet<&str> = HashSet::new();
+    for r in rows {
+        if let Some(first) = seen.insert((r.area.as_str(), r.year, r.variable.as_str()), &r.at) {
+            problems.push(Problem::Duplicate { area: r.area.clone(), year: r.year, variable: r.variable.clone(), at: r.at.clone(), first: first.clone() });
+        }
+        if kinds.get(&r.variable).copied().unwrap_or(VariableKind::Count) == VariableKind::Count
+            && let Cell::Number(v) = r.cell
+            && v < 0.0
+        {
+            problems.push(Problem::NegativeCount { value: v, variable: r.variable.clone(), at: r.at.clone() });
+        }
+        if !known_areas.contains(&r.area) && unknown_reported.insert(r.area.as_str()) {
+            problems.push(Problem::UnknownArea { area: r.area.clone(), at: r.at.clone(), hint: keys::suggest(&r.area, known_areas) });
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(area: &str, year: i32, var: &str, v: f64, line: usize) -> DataRow {
+        DataRow { area: area.into(), year, variable: var.into(), cell: Cell::Number(v), at: Location { sheet: None, line, column: "wert".into() } }
+    }
+
+    fn check(rows: &[DataRow], expected: &[&str]) {
+        let known: HashSet<String> = ["01011101".to_string(), "01011102".to_string()].into();
+        let kinds: HashMap<String, VariableKind> = [("d1".to_string(), VariableKind::Rate)].into();
+        let got: Vec<String> = check_rows(rows, &kinds, &known).iter().map(|p| p.to_string()).collect();
+        assert_eq!(got.len(), expected.len(), "{got:#?}");
+        for (g, e) in got.iter().zip(expected) {
+            assert!(g.contains(e), "{g:?} should contain {e:?}");
+        }
+    }
+
+    #[test]
+    fn clean_rows_pass() {
+        check(&[row("01011101", 2019, "pop", 10.0, 2), row("01011102", 2019, "pop", 0.0, 3), row("01011101", 2019, "d1", -2.0, 4)], &[]);
+    }
+
+    #[test]
+    fn finds_each_problem() {
+        check(&[row("01011101", 2019, "pop", 10.0, 2), row("01011101", 2019, "pop", 11.0, 3)], &["Zeile 3, Spalte „wert“: doppelter Wert für Gebiet „01011101“, Jahr 2019, Merkmal „pop“ (schon in Zeile 2)"]);
+        check(&[row("01011101", 2019, "pop", -1.0, 2)], &["negative Anzahl -1"]);
+        check(&[row("1011101", 2019, "pop", 1.0, 2), row("1011101", 2018, "pop", 1.0, 3)], &["„01011101“"]);
+    }
+}
