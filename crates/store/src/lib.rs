@@ -1,1 +1,79 @@
+//! Storage for Quartier.
+//!
+//! [`Store`] is the interface the edges (CLI, web) program against; [`sqlite::SqliteStore`]
+//! implements it on one SQLite file. The analysis core never sees this crate: a PostgreSQL
+//! backend implements the same trait without touching analysis code.
+//!
+//! Every `apply_*` call is one transaction: it validates the whole batch against what is
+//! stored and either writes all of it or nothing.
 
+mod migrations;
+pub mod model;
+pub mod sqlite;
+pub mod views;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use quartier_core::validate::Problem;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Datenbankfehler: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer Quartier.
+    #[error("die Datenbank hat Schema-Version {found}, dieses Quartier kennt nur bis {known}: bitte Quartier aktualisieren")]
+    TooNew { found: i64, known: i64 },
+    /// A level named in a command does not exist.
+    #[error("Ebene „{0}“ ist nicht definiert. Vorhandene Ebenen: {1}. Neue Ebenen anlegen mit: quartier levels define OBERSTE … UNTERSTE")]
+    UnknownLevel(String, String),
+    /// Invalid level definition.
+    #[error("{0}")]
+    Levels(String),
+    /// The batch does not fit what is stored; nothing was written.
+    #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), format_problems(.0))]
+    Invalid(Vec<Problem>),
+    /// Area batch problems (parents, keys).
+    #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    InvalidAreas(Vec<String>),
+}
+
+fn format_problems(p: &[Problem]) -> String {
+    const SHOWN: usize = 30;
+    let mut s: Vec<String> = p.iter().take(SHOWN).map(|p| format!("  - {p}")).collect();
+    if p.len() > SHOWN {
+        s.push(format!("  … und {} weitere", p.len() - SHOWN));
+    }
+    s.join("\n")
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What the CLI and the web app need from storage.
+pub trait Store {
+    /// Levels, top (rank 0) to bottom.
+    fn levels(&self) -> Result<Vec<Level>>;
+    /// Defines the level order top to bottom. Existing levels must keep their relative order;
+    /// new names are inserted where they stand in `names`.
+    fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>>;
+    /// Areas without geometry, optionally of one level, ordered by level and key.
+    fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>>;
+    /// WGS84 WKB geometries of a level's areas, by key.
+    fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Inserts or updates the areas of one level in one transaction.
+    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport>;
+    /// Inserts or replaces values in one transaction, after validating all rows.
+    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport>;
+    /// Variables with their metadata and coverage.
+    fn variables(&self) -> Result<Vec<VariableRecord>>;
+    /// Delivered values, filtered.
+    fn values(&self, filter: &ValueFilter) -> Result<Vec<ValueRecord>>;
+    /// All areas as plain hierarchy nodes (for summing counts up the levels).
+    fn hierarchy(&self) -> Result<Vec<quartier_core::hierarchy::AreaNode>>;
+    /// Log of imports, newest first.
+    fn imports(&self) -> Result<Vec<ImportRecord>>;
+    /// Installation settings (e.g. data source attribution).
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+}

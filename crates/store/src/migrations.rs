@@ -1,0 +1,59 @@
+//! Versioned schema migrations, applied in order on open. `PRAGMA user_version` holds the
+//! number of applied migrations. Never edit a released migration; append a new one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: areas, levels, variables, values, import log, settings.
+    r#"
+    CREATE TABLE level (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE,
+        rank  INTEGER NOT NULL UNIQUE
+    );
+    CREATE TABLE import (
+        id      INTEGER PRIMARY KEY,
+        kind    TEXT NOT NULL CHECK (kind IN ('areas', 'data')),
+        file    TEXT NOT NULL,
+        at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        summary TEXT NOT NULL
+    );
+    CREATE TABLE area (
+        id         INTEGER PRIMARY KEY,
+        key        TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        level_id   INTEGER NOT NULL REFERENCES level(id),
+        parent_id  INTEGER REFERENCES area(id),
+        geom       BLOB,
+        area_m2    REAL CHECK (area_m2 IS NULL OR area_m2 >= 0),
+        source_crs INTEGER,
+        import_id  INTEGER REFERENCES import(id),
+        UNIQUE (level_id, key)
+    );
+    CREATE INDEX area_key ON area(key);
+    CREATE INDEX area_parent ON area(parent_id);
+    CREATE TABLE variable (
+        id             INTEGER PRIMARY KEY,
+        key            TEXT NOT NULL UNIQUE,
+        label          TEXT NOT NULL DEFAULT '',
+        unit           TEXT NOT NULL DEFAULT '',
+        kind           TEXT NOT NULL DEFAULT 'count' CHECK (kind IN ('count', 'rate')),
+        source         TEXT NOT NULL DEFAULT '',
+        reference_date TEXT NOT NULL DEFAULT '',
+        description    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE value (
+        area_id     INTEGER NOT NULL REFERENCES area(id) ON DELETE CASCADE,
+        variable_id INTEGER NOT NULL REFERENCES variable(id) ON DELETE CASCADE,
+        year        INTEGER NOT NULL,
+        value       REAL,
+        symbol      TEXT,
+        import_id   INTEGER NOT NULL REFERENCES import(id),
+        PRIMARY KEY (variable_id, year, area_id),
+        CHECK (value IS NOT NULL OR symbol IS NOT NULL)
+    ) WITHOUT ROWID;
+    CREATE INDEX value_area ON value(area_id);
+    CREATE TABLE setting (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];

@@ -1,0 +1,152 @@
+//! Plain records passed in and out of the store.
+
+use quartier_core::Cell;
+use quartier_core::validate::{DataRow, VariableKind};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Level {
+    pub name: String,
+    /// 0 = top.
+    pub rank: usize,
+    pub areas: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaRecord {
+    pub key: String,
+    pub name: String,
+    pub level: String,
+    pub level_rank: usize,
+    pub parent: Option<String>,
+    pub area_m2: Option<f64>,
+    pub has_geometry: bool,
+}
+
+/// One area to insert or update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewArea {
+    pub key: String,
+    pub name: String,
+    pub parent: Option<String>,
+    /// WKB in WGS84; `None` keeps a stored geometry (table imports).
+    pub geometry: Option<Vec<u8>>,
+    pub area_m2: Option<f64>,
+    /// Where the area came from (e.g. "Feature 12"), for messages.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaBatch {
+    pub file: String,
+    pub level: String,
+    pub areas: Vec<NewArea>,
+    /// EPSG code of the source geometries, for the import log.
+    pub source_crs: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AreaReport {
+    pub level: String,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Stored areas of the level that the file did not contain (kept).
+    pub not_in_file: Vec<String>,
+    pub dry_run: bool,
+}
+
+/// Metadata of a variable as given with a delivery; `None` leaves stored metadata unchanged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VariableMeta {
+    pub key: String,
+    pub label: Option<String>,
+    pub unit: Option<String>,
+    pub kind: Option<VariableKind>,
+    pub source: Option<String>,
+    pub reference_date: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataBatch {
+    pub file: String,
+    /// Restricts area keys to one level (needed when keys repeat across levels).
+    pub level: Option<String>,
+    pub rows: Vec<DataRow>,
+    pub variables: Vec<VariableMeta>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueChange {
+    pub area: String,
+    pub year: i32,
+    pub variable: String,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataReport {
+    pub rows: usize,
+    pub inserted: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    /// The first changes, for the summary.
+    pub changes: Vec<ValueChange>,
+    pub variables_new: Vec<String>,
+    pub years: Vec<i32>,
+    /// Delivered totals of higher levels that differ from the sum of their children.
+    pub total_mismatches: Vec<TotalMismatchRecord>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalMismatchRecord {
+    pub area: String,
+    pub level: String,
+    pub variable: String,
+    pub year: i32,
+    pub delivered: f64,
+    pub summed: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariableRecord {
+    pub key: String,
+    pub label: String,
+    pub unit: String,
+    pub kind: VariableKind,
+    pub source: String,
+    pub reference_date: String,
+    pub description: String,
+    pub years: Vec<i32>,
+    pub values: usize,
+    pub symbols: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueFilter {
+    pub variable: Option<String>,
+    pub year: Option<i32>,
+    pub level: Option<String>,
+    pub area: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueRecord {
+    pub area: String,
+    pub level: String,
+    pub year: i32,
+    pub variable: String,
+    pub cell: Cell,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub kind: String,
+    pub file: String,
+    pub at: String,
+    pub summary: String,
+}

@@ -1,0 +1,496 @@
+//! The SQLite implementation of [`Store`]: one file, WAL, foreign keys on, migrations on open.
+
+use crate::migrations::MIGRATIONS;
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use quartier_core::hierarchy::{self, AreaNode};
+use quartier_core::validate::{self, VariableKind};
+use quartier_core::{Cell, Symbol};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+/// How many individual changes a data report lists.
+const CHANGES_LISTED: usize = 20;
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    /// Opens an existing database read-only (for the web app's request handlers).
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> Result<SqliteStore> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<SqliteStore> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    /// Schema version (number of applied migrations).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Journal mode in effect ("wal" for file databases).
+    pub fn journal_mode(&self) -> Result<String> {
+        Ok(self.conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?)
+    }
+}
+
+fn level_names(tx: &Connection) -> Result<String> {
+    let mut st = tx.prepare("SELECT name FROM level ORDER BY rank")?;
+    let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+    Ok(if names.is_empty() { "keine".into() } else { names.join(" → ") })
+}
+
+fn level_id(tx: &Connection, name: &str) -> Result<(i64, usize)> {
+    tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
+}
+
+fn cell_to_sql(c: Cell) -> (Option<f64>, Option<&'static str>) {
+    match c {
+        Cell::Number(v) => (Some(v), None),
+        Cell::Symbol(s) => (s.numeric(), Some(s.code())),
+    }
+}
+
+fn cell_from_sql(value: Option<f64>, symbol: Option<String>) -> Cell {
+    match symbol.as_deref().and_then(Symbol::from_code) {
+        Some(s) => Cell::Symbol(s),
+        None => Cell::Number(value.unwrap_or(f64::NAN)),
+    }
+}
+
+fn cell_text(c: Cell) -> String {
+    match c {
+        Cell::Number(v) => format!("{v}"),
+        Cell::Symbol(s) => s.as_str().to_string(),
+    }
+}
+
+fn new_import(tx: &Transaction, kind: &str, file: &str) -> Result<i64> {
+    tx.execute("INSERT INTO import (kind, file, summary) VALUES (?1, ?2, '')", params![kind, file])?;
+    Ok(tx.last_insert_rowid())
+}
+
+impl Store for SqliteStore {
+    fn levels(&self) -> Result<Vec<Level>> {
+        let mut st = self.conn.prepare("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank")?;
+        let rows = st.query_map([], |r| Ok(Level { name: r.get(0)?, rank: r.get::<_, i64>(1)? as usize, areas: r.get::<_, i64>(2)? as usize }))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
+        let mut seen = HashSet::new();
+        for n in names {
+            if n.trim().is_empty() {
+                return Err(StoreError::Levels("leerer Ebenenname".into()));
+            }
+            if !seen.insert(n) {
+                return Err(StoreError::Levels(format!("Ebene „{n}“ doppelt angegeben")));
+            }
+        }
+        let existing = self.levels()?;
+        // Existing levels must appear in the same relative order.
+        let positions: Vec<usize> = existing.iter().filter_map(|l| names.iter().position(|n| *n == l.name)).collect();
+        if positions.windows(2).any(|w| w[0] > w[1]) {
+            return Err(StoreError::Levels(format!(
+                "die Reihenfolge der vorhandenen Ebenen ({}) kann nicht geändert werden",
+                existing.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(" → ")
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        // Two passes through negative ranks keep the UNIQUE(rank) constraint satisfied.
+        let mut order: Vec<String> = names.to_vec();
+        for l in &existing {
+            if !order.contains(&l.name) {
+                // Levels not mentioned keep their place after their predecessor.
+                let pos = existing.iter().position(|e| e.name == l.name).unwrap_or(0);
+                let after = existing[..pos].iter().rev().find_map(|p| order.iter().position(|n| *n == p.name)).map(|i| i + 1).unwrap_or(0);
+                order.insert(after, l.name.clone());
+            }
+        }
+        tx.execute("UPDATE level SET rank = -rank - 1", [])?;
+        for (rank, name) in order.iter().enumerate() {
+            let n = tx.execute("UPDATE level SET rank = ?1 WHERE name = ?2", params![rank as i64, name])?;
+            if n == 0 {
+                tx.execute("INSERT INTO level (name, rank) VALUES (?1, ?2)", params![name, rank as i64])?;
+            }
+        }
+        tx.commit()?;
+        self.levels()
+    }
+
+    fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
+        if let Some(l) = level {
+            level_id(&self.conn, l)?;
+        }
+        let mut st = self.conn.prepare(
+            "SELECT a.key, a.name, l.name, l.rank, p.key, a.area_m2, a.geom IS NOT NULL
+             FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
+             WHERE ?1 IS NULL OR l.name = ?1 ORDER BY l.rank, a.key",
+        )?;
+        let rows = st.query_map([level], |r| {
+            Ok(AreaRecord {
+                key: r.get(0)?,
+                name: r.get(1)?,
+                level: r.get(2)?,
+                level_rank: r.get::<_, i64>(3)? as usize,
+                parent: r.get(4)?,
+                area_m2: r.get(5)?,
+                has_geometry: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let (lid, _) = level_id(&self.conn, level)?;
+        let mut st = self.conn.prepare("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
+        let rows = st.query_map([lid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
+        let tx = self.conn.transaction()?;
+        let (lid, rank) = level_id(&tx, &batch.level)?;
+        let mut problems = Vec::new();
+        // Keys unique within the batch.
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for a in &batch.areas {
+            if a.key.trim().is_empty() {
+                problems.push(format!("{}: leerer Gebietsschlüssel", a.origin));
+            } else if let Some(first) = seen.insert(a.key.as_str(), a.origin.as_str()) {
+                problems.push(format!("{}: Gebietsschlüssel „{}“ doppelt (schon bei {first})", a.origin, a.key));
+            }
+        }
+        // Parents must exist on the level directly above.
+        let parent_ids: HashMap<String, i64> = if rank > 0 {
+            let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
+            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+        } else {
+            HashMap::new()
+        };
+        let parent_level: Option<String> = tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
+        for a in &batch.areas {
+            if let Some(p) = &a.parent
+                && !parent_ids.contains_key(p)
+            {
+                match &parent_level {
+                    Some(pl) => problems.push(format!("{}: übergeordnetes Gebiet „{p}“ gibt es auf Ebene „{pl}“ nicht", a.origin)),
+                    None => problems.push(format!("{}: Ebene „{}“ ist die oberste, kann also kein übergeordnetes Gebiet „{p}“ haben", a.origin, batch.level)),
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StoreError::InvalidAreas(problems));
+        }
+        let import_id = new_import(&tx, "areas", &batch.file)?;
+        let mut existing: HashMap<String, (i64, String, Option<i64>, Option<Vec<u8>>)> = {
+            let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
+            st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?.collect::<std::result::Result<_, _>>()?
+        };
+        let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut upd = tx.prepare(
+                "UPDATE area SET name = ?2, parent_id = ?3, geom = coalesce(?4, geom), area_m2 = coalesce(?5, area_m2),
+                 source_crs = coalesce(?6, source_crs), import_id = ?7 WHERE id = ?1",
+            )?;
+            for a in &batch.areas {
+                let pid = a.parent.as_ref().map(|p| parent_ids[p]);
+                match existing.remove(&a.key) {
+                    None => {
+                        ins.execute(params![a.key, a.name, lid, pid, a.geometry, a.area_m2, batch.source_crs, import_id])?;
+                        report.inserted += 1;
+                    }
+                    Some((id, name, old_pid, geom)) => {
+                        // A table import without parent information keeps the stored parent.
+                        let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
+                        let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
+                        if same {
+                            report.unchanged += 1;
+                        } else {
+                            upd.execute(params![id, a.name, pid, a.geometry, a.area_m2, batch.source_crs, import_id])?;
+                            report.updated += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let mut rest: Vec<String> = existing.into_keys().collect();
+        rest.sort();
+        report.not_in_file = rest;
+        let summary = format!(
+            "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
+            report.level,
+            report.inserted,
+            report.updated,
+            report.unchanged,
+            report.not_in_file.len()
+        );
+        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+        if dry_run { tx.rollback()? } else { tx.commit()? }
+        Ok(report)
+    }
+
+    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
+        let tx = self.conn.transaction()?;
+        let level_filter = match &batch.level {
+            Some(l) => Some(level_id(&tx, l)?.0),
+            None => None,
+        };
+        // Area keys → ids; a key on several levels needs --level.
+        let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
+        {
+            let mut st = tx.prepare("SELECT key, id FROM area WHERE ?1 IS NULL OR level_id = ?1")?;
+            for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (k, id) = r?;
+                key_ids.entry(k).or_default().push(id);
+            }
+        }
+        let known: HashSet<String> = key_ids.keys().cloned().collect();
+        // Kinds: from the batch, else stored, else count.
+        let mut kinds: HashMap<String, VariableKind> = {
+            let mut st = tx.prepare("SELECT key, kind FROM variable")?;
+            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .filter_map(|r| r.ok())
+                .map(|(k, kind)| (k, if kind == "rate" { VariableKind::Rate } else { VariableKind::Count }))
+                .collect()
+        };
+        for v in &batch.variables {
+            if let Some(k) = v.kind {
+                kinds.insert(v.key.clone(), k);
+            }
+        }
+        let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
+        let ambiguous: BTreeSet<&str> = batch.rows.iter().filter(|r| key_ids.get(&r.area).is_some_and(|v| v.len() > 1)).map(|r| r.area.as_str()).collect();
+        if !problems.is_empty() {
+            problems.truncate(10_000);
+            return Err(StoreError::Invalid(problems));
+        }
+        if !ambiguous.is_empty() {
+            return Err(StoreError::InvalidAreas(
+                ambiguous.iter().take(10).map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben")).collect(),
+            ));
+        }
+        let import_id = new_import(&tx, "data", &batch.file)?;
+        // Variables: insert new, update metadata given with the delivery.
+        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
+        let mut var_ids: HashMap<String, i64> = {
+            let mut st = tx.prepare("SELECT key, id FROM variable")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+        };
+        let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
+        let used: BTreeSet<&str> = batch.rows.iter().map(|r| r.variable.as_str()).collect();
+        for key in &used {
+            if !var_ids.contains_key(*key) {
+                tx.execute("INSERT INTO variable (key) VALUES (?1)", [key])?;
+                var_ids.insert(key.to_string(), tx.last_insert_rowid());
+                report.variables_new.push(key.to_string());
+            }
+            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
+            let kind = m.kind.map(|k| k.as_str());
+            tx.execute(
+                "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
+                 source = coalesce(?5, source), reference_date = coalesce(?6, reference_date), description = coalesce(?7, description)
+                 WHERE key = ?1",
+                params![key, m.label, m.unit, kind, m.source, m.reference_date, m.description],
+            )?;
+        }
+        {
+            let mut get = tx.prepare_cached("SELECT value, symbol FROM value WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3")?;
+            let mut put = tx.prepare_cached(
+                "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (variable_id, year, area_id) DO UPDATE SET value = excluded.value, symbol = excluded.symbol, import_id = excluded.import_id",
+            )?;
+            let mut years = BTreeSet::new();
+            for r in &batch.rows {
+                let vid = var_ids[&r.variable];
+                let aid = key_ids[&r.area][0];
+                years.insert(r.year);
+                let old: Option<(Option<f64>, Option<String>)> = get.query_row(params![vid, r.year, aid], |x| Ok((x.get(0)?, x.get(1)?))).optional()?;
+                let (v, s) = cell_to_sql(r.cell);
+                match old {
+                    None => report.inserted += 1,
+                    Some((ov, os)) => {
+                        let oc = cell_from_sql(ov, os);
+                        if oc == r.cell {
+                            report.unchanged += 1;
+                            continue;
+                        }
+                        report.changed += 1;
+                        if report.changes.len() < CHANGES_LISTED {
+                            report.changes.push(ValueChange { area: r.area.clone(), year: r.year, variable: r.variable.clone(), old: cell_text(oc), new: cell_text(r.cell) });
+                        }
+                    }
+                }
+                put.execute(params![vid, r.year, aid, v, s, import_id])?;
+            }
+            report.years = years.into_iter().collect();
+        }
+        report.total_mismatches = total_mismatches(&tx, &used, &report.years, &kinds)?;
+        let summary = format!(
+            "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
+            report.rows,
+            report.inserted,
+            report.changed,
+            report.unchanged,
+            report.years,
+            report.total_mismatches.len()
+        );
+        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+        if dry_run { tx.rollback()? } else { tx.commit()? }
+        Ok(report)
+    }
+
+    fn variables(&self) -> Result<Vec<VariableRecord>> {
+        let mut st = self.conn.prepare(
+            "SELECT v.key, v.label, v.unit, v.kind, v.source, v.reference_date, v.description,
+                    (SELECT group_concat(y) FROM (SELECT DISTINCT year AS y FROM value WHERE variable_id = v.id ORDER BY year)),
+                    (SELECT count(*) FROM value WHERE variable_id = v.id),
+                    (SELECT count(*) FROM value WHERE variable_id = v.id AND symbol IS NOT NULL)
+             FROM variable v ORDER BY v.key",
+        )?;
+        let rows = st.query_map([], |r| {
+            let years: Option<String> = r.get(7)?;
+            Ok(VariableRecord {
+                key: r.get(0)?,
+                label: r.get(1)?,
+                unit: r.get(2)?,
+                kind: if r.get::<_, String>(3)? == "rate" { VariableKind::Rate } else { VariableKind::Count },
+                source: r.get(4)?,
+                reference_date: r.get(5)?,
+                description: r.get(6)?,
+                years: years.map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect()).unwrap_or_default(),
+                values: r.get::<_, i64>(8)? as usize,
+                symbols: r.get::<_, i64>(9)? as usize,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn values(&self, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
+        if let Some(l) = &f.level {
+            level_id(&self.conn, l)?;
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol
+             FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
+             WHERE (?1 IS NULL OR v.key = ?1) AND (?2 IS NULL OR x.year = ?2) AND (?3 IS NULL OR l.name = ?3) AND (?4 IS NULL OR a.key = ?4)
+             ORDER BY v.key, x.year, l.rank, a.key",
+        )?;
+        let rows = st.query_map(params![f.variable, f.year, f.level, f.area], |r| {
+            Ok(ValueRecord { area: r.get(0)?, level: r.get(1)?, year: r.get(2)?, variable: r.get(3)?, cell: cell_from_sql(r.get(4)?, r.get(5)?) })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn hierarchy(&self) -> Result<Vec<AreaNode>> {
+        Ok(hierarchy_nodes(&self.conn)?.0)
+    }
+
+    fn imports(&self) -> Result<Vec<ImportRecord>> {
+        let mut st = self.conn.prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
+        let rows = st.query_map([], |r| Ok(ImportRecord { id: r.get(0)?, kind: r.get(1)?, file: r.get(2)?, at: r.get(3)?, summary: r.get(4)? }))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+        Ok(())
+    }
+}
+
+/// Compares delivered higher-level totals with the sums of their children, for the count
+/// variables and years of a delivery.
+fn total_mismatches(tx: &Transaction, vars: &BTreeSet<&str>, years: &[i32], kinds: &HashMap<String, VariableKind>) -> Result<Vec<TotalMismatchRecord>> {
+    let counts: Vec<&str> = vars.iter().copied().filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count).collect();
+    if counts.is_empty() {
+        return Ok(vec![]);
+    }
+    let (nodes, levels) = hierarchy_nodes(tx)?;
+    if !nodes.iter().any(|n| n.parent.is_some()) {
+        return Ok(vec![]);
+    }
+    let mut out = Vec::new();
+    let mut st = tx.prepare_cached(
+        "SELECT a.key, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id WHERE v.key = ?1 AND x.year = ?2",
+    )?;
+    for var in counts {
+        for &year in years {
+            let cells: Vec<(String, Cell)> =
+                st.query_map(params![var, year], |r| Ok((r.get::<_, String>(0)?, cell_from_sql(r.get(1)?, r.get(2)?))))?.collect::<std::result::Result<_, _>>()?;
+            let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+            let sums = hierarchy::sum_up(&nodes, &map);
+            // Counts are whole numbers; allow rounding in published totals below 0.5.
+            for m in hierarchy::compare_totals(&map, &sums, 0.5) {
+                out.push(TotalMismatchRecord {
+                    level: levels.get(&m.area).cloned().unwrap_or_default(),
+                    area: m.area,
+                    variable: var.to_string(),
+                    year,
+                    delivered: m.delivered,
+                    summed: m.summed,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// All areas as hierarchy nodes, and each key's level name.
+pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashMap<String, String>)> {
+    let mut st = conn.prepare_cached("SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id")?;
+    let mut nodes = Vec::new();
+    let mut levels = HashMap::new();
+    for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))? {
+        let (key, rank, parent, level) = r?;
+        levels.insert(key.clone(), level);
+        nodes.push(AreaNode { key, level_rank: rank as usize, parent });
+    }
+    Ok((nodes, levels))
+}
+
