@@ -1,0 +1,79 @@
+//! Bytes to text: encodings and CSV delimiters as found in German deliveries.
+
+use crate::{ImportError, Result};
+
+/// Decodes file bytes: a BOM decides; else UTF-8 if valid; else Windows-1252 (what Excel
+/// writes on German Windows). `encoding` (an encoding label such as `windows-1252`,
+/// `latin1`, `utf-8`) overrides detection.
+pub fn decode(bytes: &[u8], encoding: Option<&str>, file: &str) -> Result<String> {
+    if let Some(label) = encoding {
+        let enc = encoding_rs::Encoding::for_label(label.trim().as_bytes())
+            .ok_or_else(|| ImportError::file(file, format!("unbekannte Zeichenkodierung „{label}“ (z. B. utf-8, windows-1252, iso-8859-15)")))?;
+        let (text, _, _) = enc.decode(bytes);
+        return Ok(text.into_owned());
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8(rest.to_vec()).map_err(|e| ImportError::file(file, format!("UTF-8 mit BOM, aber ungültiges Byte an Position {}", e.utf8_error().valid_up_to() + 3)));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+        return Ok(enc.decode(bytes).0.into_owned());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(_) => Ok(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
+    }
+}
+
+/// Picks the delimiter (`;`, `,`, tab, `|`) that splits the first lines most consistently.
+pub fn sniff_delimiter(text: &str) -> u8 {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(20).collect();
+    let mut best = (b',', 0usize);
+    for d in [b';', b',', b'\t', b'|'] {
+        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
+        let Some(&first) = counts.first() else { continue };
+        if first == 0 {
+            continue;
+        }
+        let consistent = counts.iter().filter(|&&c| c == first).count();
+        let score = consistent * 1000 + first;
+        if score > best.1 {
+            best = (d, score);
+        }
+    }
+    best.0
+}
+
+fn count_outside_quotes(line: &str, d: u8) -> usize {
+    let mut inq = false;
+    let mut n = 0;
+    for b in line.bytes() {
+        if b == b'"' {
+            inq = !inq;
+        } else if b == d && !inq {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_common_encodings() {
+        assert_eq!(decode(b"\xEF\xBB\xBFStra\xC3\x9Fe", None, "f").unwrap(), "Straße");
+        assert_eq!(decode(b"Stra\xDFe", None, "f").unwrap(), "Straße");
+        assert_eq!(decode(b"Stra\xDFe", Some("latin1"), "f").unwrap(), "Straße");
+        assert!(decode(b"x", Some("klingonisch"), "f").is_err());
+    }
+
+    #[test]
+    fn sniffs_delimiters() {
+        assert_eq!(sniff_delimiter("a;b;c\n1;2,5;3\n"), b';');
+        assert_eq!(sniff_delimiter("a,b,c\n1,2.5,3\n"), b',');
+        assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
+        assert_eq!(sniff_delimiter("\"a;x\",b\n1,2\n"), b',');
+    }
+}
