@@ -1,1 +1,138 @@
-fn main() {}
+//! The `quartier` command: parses flags and wires importers, store and web app together.
+
+mod cmd_areas;
+mod cmd_data;
+mod demo;
+mod output;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use output::Format;
+use quartier_store::{SqliteStore, Store};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Quartier – integrierte strategische Sozialplanung für Kommunen und Kreise.
+///
+/// Gebiete und Daten importieren, prüfen und als Karte zeigen. Alle Importe sind
+/// Transaktionen: bei einem Fehler bleibt die Datenbank unverändert.
+#[derive(Parser)]
+#[command(name = "quartier", version, propagate_version = true, max_term_width = 110)]
+struct Cli {
+    /// SQLite-Datenbankdatei
+    #[arg(long, global = true, env = "QUARTIER_DB", default_value = "quartier.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Startet die Web-Oberfläche mit den eingebauten Berliner Demodaten (MSS 2013–2019)
+    Demo {
+        /// Adresse des Webservers
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Demodatenbank hier anlegen und behalten (Standard: temporär, wird beim Beenden gelöscht)
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Startet die Web-Oberfläche auf der Datenbank (--db)
+    Serve {
+        /// Adresse des Webservers
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
+    #[command(subcommand)]
+    Levels(LevelsCmd),
+    /// Gebiete oder statistische Daten importieren
+    #[command(subcommand)]
+    Import(cmd_areas::ImportCmd),
+    /// Gebiete auflisten und bearbeiten
+    #[command(subcommand)]
+    Areas(cmd_areas::AreasCmd),
+    /// Gespeicherte Merkmale und Werte anzeigen
+    #[command(subcommand)]
+    Data(cmd_data::DataCmd),
+    /// Protokoll der Importe
+    Log {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum LevelsCmd {
+    /// Legt die Ebenen von oben nach unten fest; vorhandene behalten ihre Reihenfolge
+    Define {
+        /// Ebenennamen, oberste zuerst
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Zeigt die Ebenen mit der Zahl ihrer Gebiete
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+pub fn open(db: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(db).with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("Fehler: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo { addr, keep } => demo::run(addr, keep),
+        Command::Serve { addr } => {
+            open(&cli.db)?;
+            serve(cli.db, addr)
+        }
+        Command::Levels(LevelsCmd::Define { names }) => {
+            let mut s = open(&cli.db)?;
+            let levels = s.define_levels(&names)?;
+            println!("Ebenen: {}", levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(" → "));
+            Ok(())
+        }
+        Command::Levels(LevelsCmd::List { format }) => {
+            let s = open(&cli.db)?;
+            let levels = s.levels()?;
+            let rows = levels
+                .iter()
+                .map(|l| vec![l.rank.to_string(), l.name.clone(), l.areas.to_string()])
+                .collect();
+            output::emit(format, &["rank", "level", "areas"], rows, &levels)
+        }
+        Command::Import(c) => cmd_areas::import(&cli.db, c),
+        Command::Areas(c) => cmd_areas::areas(&cli.db, c),
+        Command::Data(c) => cmd_data::run(&cli.db, c),
+        Command::Log { format } => {
+            let s = open(&cli.db)?;
+            let log = s.imports()?;
+            let rows = log
+                .iter()
+                .map(|i| vec![i.id.to_string(), i.at.clone(), i.kind.clone(), i.file.clone(), i.summary.clone()])
+                .collect();
+            output::emit(format, &["id", "at", "kind", "file", "summary"], rows, &log)
+        }
+    }
+}
+
+/// Runs the web server until Ctrl-C.
+pub fn serve(db: PathBuf, addr: SocketAddr) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(quartier_web::serve(db, addr, |a| {
+        println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
+    }))
+    .with_context(|| format!("Webserver auf {addr} konnte nicht starten (Adresse belegt? andere mit --addr wählen)"))?;
+    println!("Beendet.");
+    Ok(())
+}

@@ -27,7 +27,14 @@ pub enum Symbol {
 
 impl Symbol {
     /// All symbols, for listings.
-    pub const ALL: [Symbol; 6] = [Symbol::Unknown, Symbol::Zero, Symbol::NotMeaningful, Symbol::NotYetAvailable, Symbol::Uncertain, Symbol::Suppressed];
+    pub const ALL: [Symbol; 6] = [
+        Symbol::Unknown,
+        Symbol::Zero,
+        Symbol::NotMeaningful,
+        Symbol::NotYetAvailable,
+        Symbol::Uncertain,
+        Symbol::Suppressed,
+    ];
 
     /// Reads an official symbol from a trimmed cell text.
     pub fn parse(s: &str) -> Option<Symbol> {
@@ -122,7 +129,7 @@ impl Cell {
 }
 
 /// How numbers are written in a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberFormat {
     /// `1.234,5` — German: comma decimal, point (or space) thousands.
@@ -145,8 +152,13 @@ pub enum NumberShape {
 /// Classifies a trimmed text as a number shape, to detect a file's number format.
 pub fn number_shape(s: &str) -> NumberShape {
     let t = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') || !t.as_bytes()[0].is_ascii_digit() && t.len() == 1 {
-        return if parse_plain(s).is_some() { NumberShape::Only(None) } else { NumberShape::NotNumber };
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') || !t.as_bytes()[0].is_ascii_digit() && t.len() == 1
+    {
+        return if parse_plain(s).is_some() {
+            NumberShape::Only(None)
+        } else {
+            NumberShape::NotNumber
+        };
     }
     let commas = t.matches(',').count();
     let points = t.matches('.').count();
@@ -155,7 +167,8 @@ pub fn number_shape(s: &str) -> NumberShape {
         (0, _) | (_, 0) => {
             let sep = if commas > 0 { ',' } else { '.' };
             let groups: Vec<&str> = t.split(sep).collect();
-            let thousands_ok = groups.len() >= 2 && !groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
+            let thousands_ok =
+                groups.len() >= 2 && !groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
             let decimal_ok = groups.len() == 2 && !groups[1].is_empty();
             let as_decimal = if sep == ',' { NumberFormat::Comma } else { NumberFormat::Point };
             let other = if sep == ',' { NumberFormat::Point } else { NumberFormat::Comma };
@@ -169,8 +182,16 @@ pub fn number_shape(s: &str) -> NumberShape {
         _ => {
             let last_comma = t.rfind(',').unwrap_or(0);
             let last_point = t.rfind('.').unwrap_or(0);
-            let fmt = if last_comma > last_point { NumberFormat::Comma } else { NumberFormat::Point };
-            if parse_number(s, fmt).is_some() { NumberShape::Only(Some(fmt)) } else { NumberShape::NotNumber }
+            let fmt = if last_comma > last_point {
+                NumberFormat::Comma
+            } else {
+                NumberFormat::Point
+            };
+            if parse_number(s, fmt).is_some() {
+                NumberShape::Only(Some(fmt))
+            } else {
+                NumberShape::NotNumber
+            }
         }
     }
 }

@@ -49,9 +49,16 @@ pub fn sum_up(areas: &[AreaNode], values: &HashMap<&str, Cell>) -> HashMap<Strin
     order.sort_by(|a, b| b.level_rank.cmp(&a.level_rank));
     let mut sums: HashMap<String, Sum> = HashMap::new();
     for a in order {
-        let mut s = Sum { value: Some(0.0), children_with_value: 0, children_without_value: 0 };
+        let mut s = Sum {
+            value: Some(0.0),
+            children_with_value: 0,
+            children_without_value: 0,
+        };
         for c in &children[a.key.as_str()] {
-            let v = values.get(c.key.as_str()).and_then(|cell| cell.number()).or_else(|| sums.get(&c.key).and_then(|s| s.value));
+            let v = values
+                .get(c.key.as_str())
+                .and_then(|cell| cell.number())
+                .or_else(|| sums.get(&c.key).and_then(|s| s.value));
             match v {
                 Some(v) => {
                     s.children_with_value += 1;
@@ -90,7 +97,11 @@ pub fn compare_totals(values: &HashMap<&str, Cell>, sums: &HashMap<String, Sum>,
         .filter_map(|(k, s)| {
             let summed = s.value?;
             let delivered = values.get(k.as_str())?.number()?;
-            ((delivered - summed).abs() > tolerance).then(|| TotalMismatch { area: k.clone(), delivered, summed })
+            ((delivered - summed).abs() > tolerance).then(|| TotalMismatch {
+                area: k.clone(),
+                delivered,
+                summed,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.area.cmp(&b.area));
@@ -103,7 +114,11 @@ mod tests {
     use crate::cell::Symbol;
 
     fn node(key: &str, rank: usize, parent: Option<&str>) -> AreaNode {
-        AreaNode { key: key.into(), level_rank: rank, parent: parent.map(Into::into) }
+        AreaNode {
+            key: key.into(),
+            level_rank: rank,
+            parent: parent.map(Into::into),
+        }
     }
 
     fn berlin() -> Vec<AreaNode> {
@@ -126,7 +141,12 @@ mod tests {
     #[test]
     fn sums_through_two_levels() {
         let areas = berlin();
-        let values: HashMap<&str, Cell> = [("01011101", Cell::Number(3384.0)), ("01011102", Cell::Symbol(Symbol::Zero)), ("01011201", Cell::Number(100.0))].into();
+        let values: HashMap<&str, Cell> = [
+            ("01011101", Cell::Number(3384.0)),
+            ("01011102", Cell::Symbol(Symbol::Zero)),
+            ("01011201", Cell::Number(100.0)),
+        ]
+        .into();
         let sums = sum_up(&areas, &values);
         assert_eq!(sums["010111"].value, Some(3384.0));
         assert_eq!(sums["01"].value, Some(3484.0));
@@ -136,8 +156,13 @@ mod tests {
     #[test]
     fn suppressed_child_makes_sum_incomplete_but_delivered_parent_fills_in() {
         let areas = berlin();
-        let values: HashMap<&str, Cell> =
-            [("01011101", Cell::Number(10.0)), ("01011102", Cell::Symbol(Symbol::Suppressed)), ("01011201", Cell::Number(5.0)), ("010111", Cell::Number(12.0))].into();
+        let values: HashMap<&str, Cell> = [
+            ("01011101", Cell::Number(10.0)),
+            ("01011102", Cell::Symbol(Symbol::Suppressed)),
+            ("01011201", Cell::Number(5.0)),
+            ("010111", Cell::Number(12.0)),
+        ]
+        .into();
         let sums = sum_up(&areas, &values);
         assert_eq!(sums["010111"].value, None);
         assert_eq!(sums["010111"].children_without_value, 1);
@@ -148,9 +173,21 @@ mod tests {
     #[test]
     fn reports_disagreeing_totals() {
         let areas = berlin();
-        let values: HashMap<&str, Cell> = [("01011101", Cell::Number(10.0)), ("01011102", Cell::Number(2.0)), ("010111", Cell::Number(13.0))].into();
+        let values: HashMap<&str, Cell> = [
+            ("01011101", Cell::Number(10.0)),
+            ("01011102", Cell::Number(2.0)),
+            ("010111", Cell::Number(13.0)),
+        ]
+        .into();
         let sums = sum_up(&areas, &values);
         let m = compare_totals(&values, &sums, 0.5);
-        assert_eq!(m, vec![TotalMismatch { area: "010111".into(), delivered: 13.0, summed: 12.0 }]);
+        assert_eq!(
+            m,
+            vec![TotalMismatch {
+                area: "010111".into(),
+                delivered: 13.0,
+                summed: 12.0
+            }]
+        );
     }
 }

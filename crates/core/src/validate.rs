@@ -59,15 +59,35 @@ impl VariableKind {
 /// A problem found in a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
-    Duplicate { area: String, year: i32, variable: String, at: Location, first: Location },
-    NegativeCount { value: f64, variable: String, at: Location },
-    UnknownArea { area: String, at: Location, hint: Option<KeyHint> },
+    Duplicate {
+        area: String,
+        year: i32,
+        variable: String,
+        at: Location,
+        first: Location,
+    },
+    NegativeCount {
+        value: f64,
+        variable: String,
+        at: Location,
+    },
+    UnknownArea {
+        area: String,
+        at: Location,
+        hint: Option<KeyHint>,
+    },
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Duplicate { area, year, variable, at, first } => write!(
+            Problem::Duplicate {
+                area,
+                year,
+                variable,
+                at,
+                first,
+            } => write!(
                 f,
                 "{at}: doppelter Wert für Gebiet „{area}“, Jahr {year}, Merkmal „{variable}“ (schon in Zeile {})",
                 first.line
@@ -80,7 +100,10 @@ impl fmt::Display for Problem {
                 write!(f, "{at}: unbekannter Gebietsschlüssel „{area}“")?;
                 match hint {
                     Some(KeyHint::LeadingZeros { known }) => {
-                        write!(f, " — führende Null verloren? Gemeint ist wohl „{known}“ (Schlüssel als Text speichern, nicht als Zahl)")
+                        write!(
+                            f,
+                            " — führende Null verloren? Gemeint ist wohl „{known}“ (Schlüssel als Text speichern, nicht als Zahl)"
+                        )
                     }
                     Some(KeyHint::Whitespace { known }) => write!(f, " — Leerzeichen? Gemeint ist wohl „{known}“"),
                     None => Ok(()),
@@ -100,16 +123,30 @@ pub fn check_rows(rows: &[DataRow], kinds: &HashMap<String, VariableKind>, known
     let mut unknown_reported: HashSet<&str> = HashSet::new();
     for r in rows {
         if let Some(first) = seen.insert((r.area.as_str(), r.year, r.variable.as_str()), &r.at) {
-            problems.push(Problem::Duplicate { area: r.area.clone(), year: r.year, variable: r.variable.clone(), at: r.at.clone(), first: first.clone() });
+            problems.push(Problem::Duplicate {
+                area: r.area.clone(),
+                year: r.year,
+                variable: r.variable.clone(),
+                at: r.at.clone(),
+                first: first.clone(),
+            });
         }
         if kinds.get(&r.variable).copied().unwrap_or(VariableKind::Count) == VariableKind::Count
             && let Cell::Number(v) = r.cell
             && v < 0.0
         {
-            problems.push(Problem::NegativeCount { value: v, variable: r.variable.clone(), at: r.at.clone() });
+            problems.push(Problem::NegativeCount {
+                value: v,
+                variable: r.variable.clone(),
+                at: r.at.clone(),
+            });
         }
         if !known_areas.contains(&r.area) && unknown_reported.insert(r.area.as_str()) {
-            problems.push(Problem::UnknownArea { area: r.area.clone(), at: r.at.clone(), hint: keys::suggest(&r.area, known_areas) });
+            problems.push(Problem::UnknownArea {
+                area: r.area.clone(),
+                at: r.at.clone(),
+                hint: keys::suggest(&r.area, known_areas),
+            });
         }
     }
     problems
@@ -120,7 +157,17 @@ mod tests {
     use super::*;
 
     fn row(area: &str, year: i32, var: &str, v: f64, line: usize) -> DataRow {
-        DataRow { area: area.into(), year, variable: var.into(), cell: Cell::Number(v), at: Location { sheet: None, line, column: "wert".into() } }
+        DataRow {
+            area: area.into(),
+            year,
+            variable: var.into(),
+            cell: Cell::Number(v),
+            at: Location {
+                sheet: None,
+                line,
+                column: "wert".into(),
+            },
+        }
     }
 
     fn check(rows: &[DataRow], expected: &[&str]) {
@@ -135,13 +182,26 @@ mod tests {
 
     #[test]
     fn clean_rows_pass() {
-        check(&[row("01011101", 2019, "pop", 10.0, 2), row("01011102", 2019, "pop", 0.0, 3), row("01011101", 2019, "d1", -2.0, 4)], &[]);
+        check(
+            &[
+                row("01011101", 2019, "pop", 10.0, 2),
+                row("01011102", 2019, "pop", 0.0, 3),
+                row("01011101", 2019, "d1", -2.0, 4),
+            ],
+            &[],
+        );
     }
 
     #[test]
     fn finds_each_problem() {
-        check(&[row("01011101", 2019, "pop", 10.0, 2), row("01011101", 2019, "pop", 11.0, 3)], &["Zeile 3, Spalte „wert“: doppelter Wert für Gebiet „01011101“, Jahr 2019, Merkmal „pop“ (schon in Zeile 2)"]);
+        check(
+            &[row("01011101", 2019, "pop", 10.0, 2), row("01011101", 2019, "pop", 11.0, 3)],
+            &["Zeile 3, Spalte „wert“: doppelter Wert für Gebiet „01011101“, Jahr 2019, Merkmal „pop“ (schon in Zeile 2)"],
+        );
         check(&[row("01011101", 2019, "pop", -1.0, 2)], &["negative Anzahl -1"]);
-        check(&[row("1011101", 2019, "pop", 1.0, 2), row("1011101", 2018, "pop", 1.0, 3)], &["„01011101“"]);
+        check(
+            &[row("1011101", 2019, "pop", 1.0, 2), row("1011101", 2018, "pop", 1.0, 3)],
+            &["„01011101“"],
+        );
     }
 }

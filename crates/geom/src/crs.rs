@@ -21,16 +21,66 @@ pub struct Crs {
 
 /// Every CRS Quartier reads, by EPSG code.
 pub const REGISTRY: &[Crs] = &[
-    Crs { epsg: 4326, name: "WGS 84", proj: "+proj=longlat +datum=WGS84 +no_defs", metric: false },
-    Crs { epsg: 4258, name: "ETRS89", proj: "+proj=longlat +ellps=GRS80 +towgs84=0,0,0 +no_defs", metric: false },
-    Crs { epsg: 25832, name: "ETRS89 / UTM zone 32N", proj: "+proj=utm +zone=32 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs", metric: true },
-    Crs { epsg: 25833, name: "ETRS89 / UTM zone 33N", proj: "+proj=utm +zone=33 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs", metric: true },
-    Crs { epsg: 31466, name: "DHDN / 3-degree Gauss-Kruger zone 2", proj: "+proj=tmerc +lat_0=0 +lon_0=6 +k=1 +x_0=2500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs", metric: true },
-    Crs { epsg: 31467, name: "DHDN / 3-degree Gauss-Kruger zone 3", proj: "+proj=tmerc +lat_0=0 +lon_0=9 +k=1 +x_0=3500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs", metric: true },
-    Crs { epsg: 31468, name: "DHDN / 3-degree Gauss-Kruger zone 4", proj: "+proj=tmerc +lat_0=0 +lon_0=12 +k=1 +x_0=4500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs", metric: true },
-    Crs { epsg: 31469, name: "DHDN / 3-degree Gauss-Kruger zone 5", proj: "+proj=tmerc +lat_0=0 +lon_0=15 +k=1 +x_0=5500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs", metric: true },
-    Crs { epsg: 3035, name: "ETRS89-extended / LAEA Europe", proj: "+proj=laea +lat_0=52 +lon_0=10 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs", metric: true },
-    Crs { epsg: 3857, name: "WGS 84 / Pseudo-Mercator", proj: "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +no_defs", metric: false },
+    Crs {
+        epsg: 4326,
+        name: "WGS 84",
+        proj: "+proj=longlat +datum=WGS84 +no_defs",
+        metric: false,
+    },
+    Crs {
+        epsg: 4258,
+        name: "ETRS89",
+        proj: "+proj=longlat +ellps=GRS80 +towgs84=0,0,0 +no_defs",
+        metric: false,
+    },
+    Crs {
+        epsg: 25832,
+        name: "ETRS89 / UTM zone 32N",
+        proj: "+proj=utm +zone=32 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 25833,
+        name: "ETRS89 / UTM zone 33N",
+        proj: "+proj=utm +zone=33 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 31466,
+        name: "DHDN / 3-degree Gauss-Kruger zone 2",
+        proj: "+proj=tmerc +lat_0=0 +lon_0=6 +k=1 +x_0=2500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 31467,
+        name: "DHDN / 3-degree Gauss-Kruger zone 3",
+        proj: "+proj=tmerc +lat_0=0 +lon_0=9 +k=1 +x_0=3500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 31468,
+        name: "DHDN / 3-degree Gauss-Kruger zone 4",
+        proj: "+proj=tmerc +lat_0=0 +lon_0=12 +k=1 +x_0=4500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 31469,
+        name: "DHDN / 3-degree Gauss-Kruger zone 5",
+        proj: "+proj=tmerc +lat_0=0 +lon_0=15 +k=1 +x_0=5500000 +y_0=0 +ellps=bessel +towgs84=598.1,73.7,418.2,0.202,0.045,-2.455,6.7 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 3035,
+        name: "ETRS89-extended / LAEA Europe",
+        proj: "+proj=laea +lat_0=52 +lon_0=10 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs",
+        metric: true,
+    },
+    Crs {
+        epsg: 3857,
+        name: "WGS 84 / Pseudo-Mercator",
+        proj: "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +no_defs",
+        metric: false,
+    },
 ];
 
 /// Comma-separated list of the supported codes, for error messages.
@@ -78,7 +128,11 @@ impl Crs {
         for marker in ["AUTHORITY[\"EPSG\",\"", "ID[\"EPSG\","] {
             if let Some(pos) = w.rfind(marker) {
                 let rest = &w[pos + marker.len()..];
-                let digits: String = rest.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+                let digits: String = rest
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
                 if let Ok(code) = digits.parse::<u32>() {
                     // Only trust it when it describes the whole CRS (the last AUTHORITY of WKT1).
                     if let Ok(crs) = Crs::from_epsg(code) {
@@ -88,7 +142,8 @@ impl Crs {
             }
         }
         let norm: String = w.to_ascii_uppercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        let projected = w.trim_start().to_ascii_uppercase().starts_with("PROJCS") || w.trim_start().to_ascii_uppercase().starts_with("PROJCRS");
+        let projected =
+            w.trim_start().to_ascii_uppercase().starts_with("PROJCS") || w.trim_start().to_ascii_uppercase().starts_with("PROJCRS");
         let has = |s: &str| norm.contains(s);
         if projected {
             let etrs = has("ETRS") || has("GRS1980") || has("GRS80");
@@ -136,7 +191,13 @@ pub struct Transformer {
 
 impl Transformer {
     pub fn new(src: Crs, dst: Crs) -> Transformer {
-        Transformer { src: src.proj(), dst: dst.proj(), src_crs: src, src_geographic: !src.metric && src.epsg != 3857, dst_geographic: !dst.metric && dst.epsg != 3857 }
+        Transformer {
+            src: src.proj(),
+            dst: dst.proj(),
+            src_crs: src,
+            src_geographic: !src.metric && src.epsg != 3857,
+            dst_geographic: !dst.metric && dst.epsg != 3857,
+        }
     }
 
     /// Transforms one coordinate; geographic coordinates are in degrees (x = longitude).
@@ -147,14 +208,24 @@ impl Transformer {
             y = y.to_radians();
         }
         let mut p = (x, y, 0.0);
-        proj4rs::transform::transform(&self.src, &self.dst, &mut p).map_err(|e| GeomError::Reprojection { epsg: self.src_crs.epsg, x: c.x, y: c.y, reason: e.to_string() })?;
+        proj4rs::transform::transform(&self.src, &self.dst, &mut p).map_err(|e| GeomError::Reprojection {
+            epsg: self.src_crs.epsg,
+            x: c.x,
+            y: c.y,
+            reason: e.to_string(),
+        })?;
         let (mut ox, mut oy) = (p.0, p.1);
         if self.dst_geographic {
             ox = ox.to_degrees();
             oy = oy.to_degrees();
         }
         if !ox.is_finite() || !oy.is_finite() {
-            return Err(GeomError::Reprojection { epsg: self.src_crs.epsg, x: c.x, y: c.y, reason: "Ergebnis nicht endlich".into() });
+            return Err(GeomError::Reprojection {
+                epsg: self.src_crs.epsg,
+                x: c.x,
+                y: c.y,
+                reason: "Ergebnis nicht endlich".into(),
+            });
         }
         Ok(Coord { x: ox, y: oy })
     }
@@ -190,8 +261,19 @@ pub fn check_plausible(crs: Crs, original: Coord, wgs: Coord) -> Result<(), Geom
     if wgs.x >= a && wgs.x <= c && wgs.y >= b && wgs.y <= d {
         return Ok(());
     }
-    let hint = guess_crs(original).filter(|g| g.epsg != crs.epsg).map(|g| format!(" Die Werte sähen nach EPSG:{} ({}) aus.", g.epsg, g.name)).unwrap_or_default();
-    Err(GeomError::Implausible { epsg: crs.epsg, crs_name: crs.name, x: original.x, y: original.y, lon: wgs.x, lat: wgs.y, hint })
+    let hint = guess_crs(original)
+        .filter(|g| g.epsg != crs.epsg)
+        .map(|g| format!(" Die Werte sähen nach EPSG:{} ({}) aus.", g.epsg, g.name))
+        .unwrap_or_default();
+    Err(GeomError::Implausible {
+        epsg: crs.epsg,
+        crs_name: crs.name,
+        x: original.x,
+        y: original.y,
+        lon: wgs.x,
+        lat: wgs.y,
+        hint,
+    })
 }
 
 /// Guesses which registry CRS a coordinate could be in, from where it would land.
@@ -219,7 +301,12 @@ mod tests {
     fn check(epsg: u32, x: f64, y: f64, lon: f64, lat: f64, tol_deg: f64) {
         let t = Transformer::new(Crs::from_epsg(epsg).unwrap(), Crs::wgs84());
         let w = t.coord(Coord { x, y }).unwrap();
-        assert!((w.x - lon).abs() < tol_deg && (w.y - lat).abs() < tol_deg, "EPSG:{epsg} ({x},{y}) -> ({},{}) expected ({lon},{lat})", w.x, w.y);
+        assert!(
+            (w.x - lon).abs() < tol_deg && (w.y - lat).abs() < tol_deg,
+            "EPSG:{epsg} ({x},{y}) -> ({},{}) expected ({lon},{lat})",
+            w.x,
+            w.y
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
+            return Err(StoreError::TooNew {
+                found: version,
+                known: MIGRATIONS.len() as i64,
+            });
         }
         Ok(SqliteStore { conn })
     }
@@ -78,9 +81,11 @@ fn level_names(tx: &Connection) -> Result<String> {
 }
 
 fn level_id(tx: &Connection, name: &str) -> Result<(i64, usize)> {
-    tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
-        .optional()?
-        .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
+    tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
 }
 
 fn cell_to_sql(c: Cell) -> (Option<f64>, Option<&'static str>) {
@@ -111,8 +116,16 @@ fn new_import(tx: &Transaction, kind: &str, file: &str) -> Result<i64> {
 
 impl Store for SqliteStore {
     fn levels(&self) -> Result<Vec<Level>> {
-        let mut st = self.conn.prepare("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank")?;
-        let rows = st.query_map([], |r| Ok(Level { name: r.get(0)?, rank: r.get::<_, i64>(1)? as usize, areas: r.get::<_, i64>(2)? as usize }))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank")?;
+        let rows = st.query_map([], |r| {
+            Ok(Level {
+                name: r.get(0)?,
+                rank: r.get::<_, i64>(1)? as usize,
+                areas: r.get::<_, i64>(2)? as usize,
+            })
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -142,7 +155,12 @@ impl Store for SqliteStore {
             if !order.contains(&l.name) {
                 // Levels not mentioned keep their place after their predecessor.
                 let pos = existing.iter().position(|e| e.name == l.name).unwrap_or(0);
-                let after = existing[..pos].iter().rev().find_map(|p| order.iter().position(|n| *n == p.name)).map(|i| i + 1).unwrap_or(0);
+                let after = existing[..pos]
+                    .iter()
+                    .rev()
+                    .find_map(|p| order.iter().position(|n| *n == p.name))
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
                 order.insert(after, l.name.clone());
             }
         }
@@ -182,7 +200,9 @@ impl Store for SqliteStore {
 
     fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let (lid, _) = level_id(&self.conn, level)?;
-        let mut st = self.conn.prepare("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
         let rows = st.query_map([lid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -203,18 +223,24 @@ impl Store for SqliteStore {
         // Parents must exist on the level directly above.
         let parent_ids: HashMap<String, i64> = if rank > 0 {
             let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
-            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?
         } else {
             HashMap::new()
         };
-        let parent_level: Option<String> = tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
+        let parent_level: Option<String> = tx
+            .query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0))
+            .optional()?;
         for a in &batch.areas {
             if let Some(p) = &a.parent
                 && !parent_ids.contains_key(p)
             {
                 match &parent_level {
                     Some(pl) => problems.push(format!("{}: übergeordnetes Gebiet „{p}“ gibt es auf Ebene „{pl}“ nicht", a.origin)),
-                    None => problems.push(format!("{}: Ebene „{}“ ist die oberste, kann also kein übergeordnetes Gebiet „{p}“ haben", a.origin, batch.level)),
+                    None => problems.push(format!(
+                        "{}: Ebene „{}“ ist die oberste, kann also kein übergeordnetes Gebiet „{p}“ haben",
+                        a.origin, batch.level
+                    )),
                 }
             }
         }
@@ -224,9 +250,14 @@ impl Store for SqliteStore {
         let import_id = new_import(&tx, "areas", &batch.file)?;
         let mut existing: HashMap<String, (i64, String, Option<i64>, Option<Vec<u8>>)> = {
             let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
-            st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?.collect::<std::result::Result<_, _>>()?
+            st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
+                .collect::<std::result::Result<_, _>>()?
         };
-        let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+        let mut report = AreaReport {
+            level: batch.level.clone(),
+            dry_run,
+            ..Default::default()
+        };
         {
             let mut ins = tx.prepare(
                 "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -268,7 +299,11 @@ impl Store for SqliteStore {
             report.not_in_file.len()
         );
         tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-        if dry_run { tx.rollback()? } else { tx.commit()? }
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
         Ok(report)
     }
 
@@ -302,22 +337,36 @@ impl Store for SqliteStore {
             }
         }
         let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
-        let ambiguous: BTreeSet<&str> = batch.rows.iter().filter(|r| key_ids.get(&r.area).is_some_and(|v| v.len() > 1)).map(|r| r.area.as_str()).collect();
+        let ambiguous: BTreeSet<&str> = batch
+            .rows
+            .iter()
+            .filter(|r| key_ids.get(&r.area).is_some_and(|v| v.len() > 1))
+            .map(|r| r.area.as_str())
+            .collect();
         if !problems.is_empty() {
             problems.truncate(10_000);
             return Err(StoreError::Invalid(problems));
         }
         if !ambiguous.is_empty() {
             return Err(StoreError::InvalidAreas(
-                ambiguous.iter().take(10).map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben")).collect(),
+                ambiguous
+                    .iter()
+                    .take(10)
+                    .map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben"))
+                    .collect(),
             ));
         }
         let import_id = new_import(&tx, "data", &batch.file)?;
         // Variables: insert new, update metadata given with the delivery.
-        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
+        let mut report = DataReport {
+            rows: batch.rows.len(),
+            dry_run,
+            ..Default::default()
+        };
         let mut var_ids: HashMap<String, i64> = {
             let mut st = tx.prepare("SELECT key, id FROM variable")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?
         };
         let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
         let used: BTreeSet<&str> = batch.rows.iter().map(|r| r.variable.as_str()).collect();
@@ -327,7 +376,10 @@ impl Store for SqliteStore {
                 var_ids.insert(key.to_string(), tx.last_insert_rowid());
                 report.variables_new.push(key.to_string());
             }
-            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
+            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta {
+                key: key.to_string(),
+                ..Default::default()
+            });
             let kind = m.kind.map(|k| k.as_str());
             tx.execute(
                 "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
@@ -347,7 +399,9 @@ impl Store for SqliteStore {
                 let vid = var_ids[&r.variable];
                 let aid = key_ids[&r.area][0];
                 years.insert(r.year);
-                let old: Option<(Option<f64>, Option<String>)> = get.query_row(params![vid, r.year, aid], |x| Ok((x.get(0)?, x.get(1)?))).optional()?;
+                let old: Option<(Option<f64>, Option<String>)> = get
+                    .query_row(params![vid, r.year, aid], |x| Ok((x.get(0)?, x.get(1)?)))
+                    .optional()?;
                 let (v, s) = cell_to_sql(r.cell);
                 match old {
                     None => report.inserted += 1,
@@ -359,7 +413,13 @@ impl Store for SqliteStore {
                         }
                         report.changed += 1;
                         if report.changes.len() < CHANGES_LISTED {
-                            report.changes.push(ValueChange { area: r.area.clone(), year: r.year, variable: r.variable.clone(), old: cell_text(oc), new: cell_text(r.cell) });
+                            report.changes.push(ValueChange {
+                                area: r.area.clone(),
+                                year: r.year,
+                                variable: r.variable.clone(),
+                                old: cell_text(oc),
+                                new: cell_text(r.cell),
+                            });
                         }
                     }
                 }
@@ -378,7 +438,11 @@ impl Store for SqliteStore {
             report.total_mismatches.len()
         );
         tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-        if dry_run { tx.rollback()? } else { tx.commit()? }
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
         Ok(report)
     }
 
@@ -396,11 +460,17 @@ impl Store for SqliteStore {
                 key: r.get(0)?,
                 label: r.get(1)?,
                 unit: r.get(2)?,
-                kind: if r.get::<_, String>(3)? == "rate" { VariableKind::Rate } else { VariableKind::Count },
+                kind: if r.get::<_, String>(3)? == "rate" {
+                    VariableKind::Rate
+                } else {
+                    VariableKind::Count
+                },
                 source: r.get(4)?,
                 reference_date: r.get(5)?,
                 description: r.get(6)?,
-                years: years.map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect()).unwrap_or_default(),
+                years: years
+                    .map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect())
+                    .unwrap_or_default(),
                 values: r.get::<_, i64>(8)? as usize,
                 symbols: r.get::<_, i64>(9)? as usize,
             })
@@ -419,7 +489,13 @@ impl Store for SqliteStore {
              ORDER BY v.key, x.year, l.rank, a.key",
         )?;
         let rows = st.query_map(params![f.variable, f.year, f.level, f.area], |r| {
-            Ok(ValueRecord { area: r.get(0)?, level: r.get(1)?, year: r.get(2)?, variable: r.get(3)?, cell: cell_from_sql(r.get(4)?, r.get(5)?) })
+            Ok(ValueRecord {
+                area: r.get(0)?,
+                level: r.get(1)?,
+                year: r.get(2)?,
+                variable: r.get(3)?,
+                cell: cell_from_sql(r.get(4)?, r.get(5)?),
+            })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -429,25 +505,50 @@ impl Store for SqliteStore {
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>> {
-        let mut st = self.conn.prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
-        let rows = st.query_map([], |r| Ok(ImportRecord { id: r.get(0)?, kind: r.get(1)?, file: r.get(2)?, at: r.get(3)?, summary: r.get(4)? }))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
+        let rows = st.query_map([], |r| {
+            Ok(ImportRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                file: r.get(2)?,
+                at: r.get(3)?,
+                summary: r.get(4)?,
+            })
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+        self.conn.execute(
+            "INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
         Ok(())
     }
 }
 
 /// Compares delivered higher-level totals with the sums of their children, for the count
 /// variables and years of a delivery.
-fn total_mismatches(tx: &Transaction, vars: &BTreeSet<&str>, years: &[i32], kinds: &HashMap<String, VariableKind>) -> Result<Vec<TotalMismatchRecord>> {
-    let counts: Vec<&str> = vars.iter().copied().filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count).collect();
+fn total_mismatches(
+    tx: &Transaction,
+    vars: &BTreeSet<&str>,
+    years: &[i32],
+    kinds: &HashMap<String, VariableKind>,
+) -> Result<Vec<TotalMismatchRecord>> {
+    let counts: Vec<&str> = vars
+        .iter()
+        .copied()
+        .filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count)
+        .collect();
     if counts.is_empty() {
         return Ok(vec![]);
     }
@@ -461,8 +562,11 @@ fn total_mismatches(tx: &Transaction, vars: &BTreeSet<&str>, years: &[i32], kind
     )?;
     for var in counts {
         for &year in years {
-            let cells: Vec<(String, Cell)> =
-                st.query_map(params![var, year], |r| Ok((r.get::<_, String>(0)?, cell_from_sql(r.get(1)?, r.get(2)?))))?.collect::<std::result::Result<_, _>>()?;
+            let cells: Vec<(String, Cell)> = st
+                .query_map(params![var, year], |r| {
+                    Ok((r.get::<_, String>(0)?, cell_from_sql(r.get(1)?, r.get(2)?)))
+                })?
+                .collect::<std::result::Result<_, _>>()?;
             let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
             let sums = hierarchy::sum_up(&nodes, &map);
             // Counts are whole numbers; allow rounding in published totals below 0.5.
@@ -483,14 +587,26 @@ fn total_mismatches(tx: &Transaction, vars: &BTreeSet<&str>, years: &[i32], kind
 
 /// All areas as hierarchy nodes, and each key's level name.
 pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashMap<String, String>)> {
-    let mut st = conn.prepare_cached("SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id")?;
+    let mut st = conn.prepare_cached(
+        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
+    )?;
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
-    for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))? {
+    for r in st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
         let (key, rank, parent, level) = r?;
         levels.insert(key.clone(), level);
-        nodes.push(AreaNode { key, level_rank: rank as usize, parent });
+        nodes.push(AreaNode {
+            key,
+            level_rank: rank as usize,
+            parent,
+        });
     }
     Ok((nodes, levels))
 }
-

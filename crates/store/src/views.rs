@@ -34,9 +34,17 @@ pub struct AreaValue {
 /// (for counts) the sum of the children.
 pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year: i32, level: &str) -> Result<Vec<AreaValue>> {
     let areas = store.areas(Some(level))?;
-    let delivered = store.values(&ValueFilter { variable: Some(variable.into()), year: Some(year), ..Default::default() })?;
+    let delivered = store.values(&ValueFilter {
+        variable: Some(variable.into()),
+        year: Some(year),
+        ..Default::default()
+    })?;
     let cells: HashMap<&str, Cell> = delivered.iter().map(|v| (v.area.as_str(), v.cell)).collect();
-    let sums = if kind == VariableKind::Count { hierarchy::sum_up(&store.hierarchy()?, &cells) } else { HashMap::new() };
+    let sums = if kind == VariableKind::Count {
+        hierarchy::sum_up(&store.hierarchy()?, &cells)
+    } else {
+        HashMap::new()
+    };
     Ok(areas
         .into_iter()
         .map(|a| {
@@ -47,7 +55,15 @@ pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year:
                     None => (None, None, Origin::Missing),
                 },
             };
-            AreaValue { area: a.key, name: a.name, level: a.level, parent: a.parent, value, symbol, origin }
+            AreaValue {
+                area: a.key,
+                name: a.name,
+                level: a.level,
+                parent: a.parent,
+                value,
+                symbol,
+                origin,
+            }
         })
         .collect())
 }

@@ -5,24 +5,62 @@ use quartier_core::{Cell, Symbol};
 use quartier_store::*;
 
 fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
-    NewArea { key: key.into(), name: name.into(), parent: parent.map(Into::into), geometry: None, area_m2: None, origin: format!("Zeile {key}") }
+    NewArea {
+        key: key.into(),
+        name: name.into(),
+        parent: parent.map(Into::into),
+        geometry: None,
+        area_m2: None,
+        origin: format!("Zeile {key}"),
+    }
 }
 
 fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
-    DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() } }
+    DataRow {
+        area: area.into(),
+        year,
+        variable: var.into(),
+        cell,
+        at: Location {
+            sheet: None,
+            line,
+            column: "wert".into(),
+        },
+    }
 }
 
 fn berlin() -> SqliteStore {
     let mut s = SqliteStore::in_memory().unwrap();
-    s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()]).unwrap();
-    s.apply_areas(&AreaBatch { file: "b.csv".into(), level: "Bezirk".into(), areas: vec![area("01", "Mitte", None)], source_crs: None }, false).unwrap();
-    s.apply_areas(&AreaBatch { file: "r.csv".into(), level: "Bezirksregion".into(), areas: vec![area("010111", "Tiergarten Süd", Some("01"))], source_crs: None }, false)
+    s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()])
         .unwrap();
+    s.apply_areas(
+        &AreaBatch {
+            file: "b.csv".into(),
+            level: "Bezirk".into(),
+            areas: vec![area("01", "Mitte", None)],
+            source_crs: None,
+        },
+        false,
+    )
+    .unwrap();
+    s.apply_areas(
+        &AreaBatch {
+            file: "r.csv".into(),
+            level: "Bezirksregion".into(),
+            areas: vec![area("010111", "Tiergarten Süd", Some("01"))],
+            source_crs: None,
+        },
+        false,
+    )
+    .unwrap();
     s.apply_areas(
         &AreaBatch {
             file: "p.csv".into(),
             level: "Planungsraum".into(),
-            areas: vec![area("01011101", "Stülerstraße", Some("010111")), area("01011102", "Großer Tiergarten", Some("010111"))],
+            areas: vec![
+                area("01011101", "Stülerstraße", Some("010111")),
+                area("01011102", "Großer Tiergarten", Some("010111")),
+            ],
             source_crs: None,
         },
         false,
@@ -36,7 +74,12 @@ fn count(s: &SqliteStore) -> usize {
 }
 
 fn batch(rows: Vec<DataRow>) -> DataBatch {
-    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![] }
+    DataBatch {
+        file: "d.csv".into(),
+        level: None,
+        rows,
+        variables: vec![],
+    }
 }
 
 #[test]
@@ -66,31 +109,73 @@ fn bad_parent_changes_nothing() {
     let before = s.areas(None).unwrap();
     let err = s
         .apply_areas(
-            &AreaBatch { file: "p.csv".into(), level: "Planungsraum".into(), areas: vec![area("01011103", "Neu", Some("999999"))], source_crs: None },
+            &AreaBatch {
+                file: "p.csv".into(),
+                level: "Planungsraum".into(),
+                areas: vec![area("01011103", "Neu", Some("999999"))],
+                source_crs: None,
+            },
             false,
         )
         .unwrap_err();
     assert!(err.to_string().contains("„999999“"), "{err}");
     assert_eq!(s.areas(None).unwrap(), before);
-    assert!(s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None }, false).is_err());
+    assert!(
+        s.apply_areas(
+            &AreaBatch {
+                file: "x".into(),
+                level: "Ortsteil".into(),
+                areas: vec![],
+                source_crs: None
+            },
+            false
+        )
+        .is_err()
+    );
 }
 
 #[test]
 fn data_import_is_atomic_and_summarises_changes() {
     let mut s = berlin();
-    let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3384.0), 2), row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3)]), false).unwrap();
+    let r = s
+        .apply_data(
+            &batch(vec![
+                row("01011101", 2019, "pop", Cell::Number(3384.0), 2),
+                row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
+            ]),
+            false,
+        )
+        .unwrap();
     assert_eq!((r.inserted, r.changed), (2, 0));
     // Unknown key with lost zero: error, nothing written.
-    let err = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(1.0), 2), row("1011102", 2019, "pop", Cell::Number(1.0), 3)]), false).unwrap_err();
+    let err = s
+        .apply_data(
+            &batch(vec![
+                row("01011101", 2019, "pop", Cell::Number(1.0), 2),
+                row("1011102", 2019, "pop", Cell::Number(1.0), 3),
+            ]),
+            false,
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("„01011102“"), "{err}");
     assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
     // Dry run reports but does not write.
-    let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true).unwrap();
+    let r = s
+        .apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true)
+        .unwrap();
     assert_eq!(r.changed, 1);
     assert_eq!(r.changes[0].old, "3384");
     assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
     // Corrected delivery replaces.
-    let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2), row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3)]), false).unwrap();
+    let r = s
+        .apply_data(
+            &batch(vec![
+                row("01011101", 2019, "pop", Cell::Number(3400.0), 2),
+                row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
+            ]),
+            false,
+        )
+        .unwrap();
     assert_eq!((r.changed, r.unchanged), (1, 1));
     assert_eq!(count(&s), 2);
     assert_eq!(s.imports().unwrap().len(), 3 + 2);
@@ -112,7 +197,10 @@ fn delivered_totals_are_compared_with_sums() {
         .unwrap();
     assert_eq!(r.total_mismatches.len(), 1);
     let m = &r.total_mismatches[0];
-    assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));
+    assert_eq!(
+        (m.area.as_str(), m.level.as_str(), m.delivered, m.summed),
+        ("010111", "Bezirksregion", 111.0, 110.0)
+    );
     let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
     assert_eq!(v[0].value, Some(111.0));
     assert_eq!(v[0].origin, views::Origin::Delivered);
@@ -121,10 +209,17 @@ fn delivered_totals_are_compared_with_sums() {
 #[test]
 fn negative_counts_rejected_rates_allowed() {
     let mut s = berlin();
-    assert!(s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false).is_err());
+    assert!(
+        s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false)
+            .is_err()
+    );
     assert_eq!(count(&s), 0);
     let mut b = batch(vec![row("01011101", 2019, "d1", Cell::Number(-1.0), 2)]);
-    b.variables.push(VariableMeta { key: "d1".into(), kind: Some(VariableKind::Rate), ..Default::default() });
+    b.variables.push(VariableMeta {
+        key: "d1".into(),
+        kind: Some(VariableKind::Rate),
+        ..Default::default()
+    });
     s.apply_data(&b, false).unwrap();
     assert_eq!(s.variables().unwrap()[0].kind, VariableKind::Rate);
 }

@@ -1,1 +1,104 @@
+//! Quartier's web app: an axum server rendering German HTML pages with server-side SVG maps.
+//!
+//! Handlers open the SQLite store read-only per request (cheap under WAL) on a blocking
+//! thread, build plain view data, and render with maud (escaped by default). No external
+//! requests: styles and the small script are served from the binary.
 
+mod map;
+mod pages;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Shared state: where the database is.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<PathBuf>,
+}
+
+/// Builds the router (tests call it without a socket).
+pub fn app(db: PathBuf) -> Router {
+    Router::new()
+        .route("/", get(pages::map_page))
+        .route("/karte", get(pages::map_page))
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
+        )
+        .route(
+            "/static/style.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(AppState { db: Arc::new(db) })
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+fn asset(ct: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// Serves the app on `addr` until Ctrl-C.
+pub async fn serve(db: PathBuf, addr: std::net::SocketAddr, on_ready: impl FnOnce(std::net::SocketAddr)) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_ready(listener.local_addr()?);
+    axum::serve(listener, app(db))
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await
+}
+
+/// Errors shown to users; details of internal errors go to stderr, not to the page.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("interner Fehler")]
+    Internal(String),
+}
+
+impl From<quartier_store::StoreError> for AppError {
+    fn from(e: quartier_store::StoreError) -> Self {
+        match e {
+            quartier_store::StoreError::UnknownLevel(..) => AppError::NotFound(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, msg) = match &self {
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::Internal(detail) => {
+                eprintln!("Fehler: {detail}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Interner Fehler. Details stehen im Protokoll des Servers.".to_string(),
+                )
+            }
+        };
+        (status, pages::error_page(status, &msg)).into_response()
+    }
+}

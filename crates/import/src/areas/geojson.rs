@@ -2,12 +2,12 @@
 //! QGIS still write for projected data).
 
 use super::{RawAreas, RawFeature, RawGeom};
-use crate::table::{read_bytes, sniff, sniffed_name, Sniffed};
+use crate::table::{Sniffed, read_bytes, sniff, sniffed_name};
 use crate::{ImportError, Result};
 use quartier_geom::crs::Crs;
 use quartier_geom::{Coord, LineString, MultiPolygon, Polygon};
-use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -77,7 +77,9 @@ fn polygon(rings: Vec<Vec<Pos>>) -> Polygon {
 fn geometry(g: &Geometry) -> std::result::Result<RawGeom, String> {
     let Some(raw) = g.coordinates else { return Ok(RawGeom::Null) };
     let mp = match g.ty.as_str() {
-        "Polygon" => MultiPolygon(vec![polygon(serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des Polygons: {e}"))?)]),
+        "Polygon" => MultiPolygon(vec![polygon(
+            serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des Polygons: {e}"))?,
+        )]),
         "MultiPolygon" => {
             let polys: Vec<Vec<Vec<Pos>>> = serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des MultiPolygons: {e}"))?;
             MultiPolygon(polys.into_iter().map(polygon).collect())
@@ -110,18 +112,37 @@ pub fn read(path: &Path, file: &str) -> Result<RawAreas> {
     let bytes = read_bytes(path)?;
     let kind = sniff(&bytes);
     if kind != Sniffed::Json {
-        return Err(ImportError::file(file, format!("als GeoJSON erwartet, aber der Inhalt ist {}", sniffed_name(kind))));
+        return Err(ImportError::file(
+            file,
+            format!("als GeoJSON erwartet, aber der Inhalt ist {}", sniffed_name(kind)),
+        ));
     }
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
-        .map_err(|e| ImportError::file(file, format!("GeoJSON muss UTF-8 sein; ungültiges Byte an Position {}", e.valid_up_to())))?;
-    let fc: Collection = serde_json::from_str(text).map_err(|e| ImportError::file(file, format!("Zeile {}, Spalte {}: kein gültiges GeoJSON: {e}", e.line(), e.column())))?;
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).map_err(|e| {
+        ImportError::file(
+            file,
+            format!("GeoJSON muss UTF-8 sein; ungültiges Byte an Position {}", e.valid_up_to()),
+        )
+    })?;
+    let fc: Collection = serde_json::from_str(text).map_err(|e| {
+        ImportError::file(
+            file,
+            format!("Zeile {}, Spalte {}: kein gültiges GeoJSON: {e}", e.line(), e.column()),
+        )
+    })?;
     if fc.ty.as_deref() != Some("FeatureCollection") {
-        return Err(ImportError::file(file, format!("erwartet eine FeatureCollection, gefunden type = {:?}", fc.ty.unwrap_or_default())));
+        return Err(ImportError::file(
+            file,
+            format!("erwartet eine FeatureCollection, gefunden type = {:?}", fc.ty.unwrap_or_default()),
+        ));
     }
     let crs = match &fc.crs {
         None | Some(Value::Null) => None,
         Some(c) => {
-            let name = c.pointer("/properties/name").and_then(Value::as_str).or_else(|| c.pointer("/properties/code").and_then(Value::as_str)).unwrap_or("");
+            let name = c
+                .pointer("/properties/name")
+                .and_then(Value::as_str)
+                .or_else(|| c.pointer("/properties/code").and_then(Value::as_str))
+                .unwrap_or("");
             let crs = Crs::parse(name).map_err(|e| ImportError::file(file, format!("crs-Angabe „{name}“: {e}")))?;
             Some((crs, format!("crs-Angabe „{name}“")))
         }
@@ -155,13 +176,26 @@ pub fn read(path: &Path, file: &str) -> Result<RawAreas> {
                 }
             },
         };
-        out.push(RawFeature { origin, fields: map, geometry });
+        out.push(RawFeature {
+            origin,
+            fields: map,
+            geometry,
+        });
     }
     if features.iter().any(|f| f.id.is_some()) {
         fields.push(FEATURE_ID.to_string());
     }
     if !problems.is_empty() {
-        return Err(ImportError::Problems { file: file.to_string(), problems });
+        return Err(ImportError::Problems {
+            file: file.to_string(),
+            problems,
+        });
     }
-    Ok(RawAreas { file: file.to_string(), format: "GeoJSON", crs, fields, features: out })
+    Ok(RawAreas {
+        file: file.to_string(),
+        format: "GeoJSON",
+        crs,
+        fields,
+        features: out,
+    })
 }

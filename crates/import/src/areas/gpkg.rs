@@ -33,7 +33,8 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
     if !bytes_head.starts_with(b"SQLite format 3\0") {
         return Err(ImportError::file(file, "keine GeoPackage-Datei (keine SQLite-Datenbank)"));
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| ImportError::file(file, format!("nicht lesbar: {e}")))?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| ImportError::file(file, format!("nicht lesbar: {e}")))?;
     let err = |e: rusqlite::Error| ImportError::file(file, format!("GeoPackage nicht lesbar: {e}"));
     let layers: Vec<(String, String, i64)> = conn
         .prepare("SELECT c.table_name, g.column_name, g.srs_id FROM gpkg_contents c JOIN gpkg_geometry_columns g ON g.table_name = c.table_name WHERE c.data_type = 'features' ORDER BY c.table_name")
@@ -41,15 +42,26 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
         .map_err(err)?;
     let names = || layers.iter().map(|l| l.0.as_str()).collect::<Vec<_>>().join(", ");
     let (table, geom_col, srs_id) = match layer {
-        Some(l) => layers.iter().find(|x| x.0 == l).cloned().ok_or_else(|| ImportError::file(file, format!("keine Ebene (Layer) „{l}“; vorhanden: {}", names())))?,
+        Some(l) => layers
+            .iter()
+            .find(|x| x.0 == l)
+            .cloned()
+            .ok_or_else(|| ImportError::file(file, format!("keine Ebene (Layer) „{l}“; vorhanden: {}", names())))?,
         None if layers.len() == 1 => layers[0].clone(),
         None if layers.is_empty() => return Err(ImportError::file(file, "das GeoPackage enthält keine Feature-Layer")),
-        None => return Err(ImportError::file(file, format!("mehrere Layer, bitte mit --layer wählen: {}", names()))),
+        None => {
+            return Err(ImportError::file(
+                file,
+                format!("mehrere Layer, bitte mit --layer wählen: {}", names()),
+            ));
+        }
     };
     let (org, code, def): (String, i64, String) = conn
-        .query_row("SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1", [srs_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .map_err(err)?;
     let crs = if org.eq_ignore_ascii_case("epsg") {
         Crs::from_epsg(code as u32).or_else(|_| Crs::from_wkt(&def))
@@ -60,7 +72,10 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let mut st = conn.prepare(&format!("SELECT * FROM {}", quoted(&table))).map_err(err)?;
     let fields: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
-    let geom_idx = fields.iter().position(|f| *f == geom_col).ok_or_else(|| ImportError::file(file, format!("Geometriespalte „{geom_col}“ fehlt")))?;
+    let geom_idx = fields
+        .iter()
+        .position(|f| *f == geom_col)
+        .ok_or_else(|| ImportError::file(file, format!("Geometriespalte „{geom_col}“ fehlt")))?;
     let mut rows = st.query([]).map_err(err)?;
     let mut features = Vec::new();
     let mut i = 0;
@@ -95,8 +110,18 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
                 map.insert(name.clone(), t);
             }
         }
-        features.push(RawFeature { origin, fields: map, geometry });
+        features.push(RawFeature {
+            origin,
+            fields: map,
+            geometry,
+        });
     }
     let fields = fields.into_iter().filter(|f| *f != geom_col).collect();
-    Ok(RawAreas { file: file.to_string(), format: "GeoPackage", crs: Some((crs, format!("Layer „{table}“"))), fields, features })
+    Ok(RawAreas {
+        file: file.to_string(),
+        format: "GeoPackage",
+        crs: Some((crs, format!("Layer „{table}“"))),
+        fields,
+        features,
+    })
 }

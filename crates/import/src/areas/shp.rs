@@ -42,7 +42,11 @@ fn dbf_encoding(shp: &Path, file: &str, given: Option<&str>) -> Result<&'static 
     }
     let header_len = dbf.get(8..10).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize).unwrap_or(0);
     let body = dbf.get(header_len..).unwrap_or(&[]);
-    Ok(if std::str::from_utf8(body).is_ok() { encoding_rs::UTF_8 } else { encoding_rs::WINDOWS_1252 })
+    Ok(if std::str::from_utf8(body).is_ok() {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::WINDOWS_1252
+    })
 }
 
 fn field_text(v: &FieldValue) -> Option<String> {
@@ -72,7 +76,9 @@ fn to_multipolygon(rings: &[PolygonRing<Coord>]) -> MultiPolygon {
     }
     for h in holes {
         let first = h.0.first().copied();
-        let idx = first.and_then(|p| polys.iter().position(|poly| poly.contains(&geo::Point(p)))).or(polys.len().checked_sub(1));
+        let idx = first
+            .and_then(|p| polys.iter().position(|poly| poly.contains(&geo::Point(p))))
+            .or(polys.len().checked_sub(1));
         if let Some(i) = idx {
             polys[i].interiors_push(h);
         }
@@ -94,7 +100,10 @@ pub fn read(shp: &Path, file: &str, encoding: Option<&str>) -> Result<RawAreas> 
     for (ext, what) in [("shp", "Geometrien"), ("shx", "Index"), ("dbf", "Attribute")] {
         let p = shp.with_extension(ext);
         if !p.exists() {
-            return Err(ImportError::file(file, format!("zum Shapefile gehört {} ({what}), die Datei fehlt", p.display())));
+            return Err(ImportError::file(
+                file,
+                format!("zum Shapefile gehört {} ({what}), die Datei fehlt", p.display()),
+            ));
         }
     }
     let head = read_bytes(shp)?;
@@ -102,7 +111,10 @@ pub fn read(shp: &Path, file: &str, encoding: Option<&str>) -> Result<RawAreas> 
         return Err(ImportError::file(file, "keine gültige .shp-Datei (Dateikennung 9994 fehlt)"));
     }
     let crs = match std::fs::read_to_string(shp.with_extension("prj")) {
-        Ok(wkt) => Some((Crs::from_wkt(&wkt).map_err(|e| ImportError::file(file, format!(".prj: {e}; mit --crs EPSG:CODE angeben")))?, ".prj-Datei".to_string())),
+        Ok(wkt) => Some((
+            Crs::from_wkt(&wkt).map_err(|e| ImportError::file(file, format!(".prj: {e}; mit --crs EPSG:CODE angeben")))?,
+            ".prj-Datei".to_string(),
+        )),
         Err(_) => None,
     };
     let enc = dbf_encoding(shp, file, encoding)?;
@@ -125,7 +137,17 @@ pub fn read(shp: &Path, file: &str, encoding: Option<&str>) -> Result<RawAreas> 
             other => RawGeom::Other(other.shapetype().to_string()),
         };
         let map: HashMap<String, String> = record.into_iter().filter_map(|(k, v)| field_text(&v).map(|t| (k, t))).collect();
-        features.push(RawFeature { origin, fields: map, geometry });
+        features.push(RawFeature {
+            origin,
+            fields: map,
+            geometry,
+        });
     }
-    Ok(RawAreas { file: file.to_string(), format: "Shapefile", crs, fields, features })
+    Ok(RawAreas {
+        file: file.to_string(),
+        format: "Shapefile",
+        crs,
+        fields,
+        features,
+    })
 }

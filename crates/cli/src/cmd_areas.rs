@@ -1,0 +1,297 @@
+//! `quartier import areas`, `quartier import data` (dispatch), `quartier areas …`.
+
+use crate::output::{self, Format, n, spinner};
+use crate::{cmd_data, open};
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use quartier_geom::MultiPolygon;
+use quartier_geom::wkb::{self, Decoded};
+use quartier_import::areas::{self, AreaOptions, ParentCandidates, ParentMethod, PreparedAreas, RawAreas};
+use quartier_store::{AreaBatch, AreaReport, NewArea, SqliteStore, Store};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum ImportCmd {
+    /// Gebiete aus GeoJSON, Shapefile, GeoPackage oder einer Tabelle (CSV/XLSX) importieren
+    #[command(after_help = "Beispiele:
+  quartier levels define Bezirk Bezirksregion Planungsraum
+  quartier import areas bezirke.csv --level Bezirk --id-field id --name-field name
+  quartier import areas plr.geojson --level Planungsraum --parent-prefix 6
+  quartier import areas sozialraeume.shp --level Sozialraum --crs EPSG:25832 --encoding windows-1252")]
+    Areas(AreasArgs),
+    /// Statistische Daten (CSV/XLSX, Lang- oder Breitformat) importieren
+    Data(cmd_data::DataArgs),
+}
+
+#[derive(Args)]
+pub struct AreasArgs {
+    /// Datei: .geojson, .shp, .gpkg, .csv oder .xlsx
+    pub file: PathBuf,
+    /// Ebene, zu der die Gebiete gehören (vorher mit `quartier levels define` anlegen)
+    #[arg(long)]
+    pub level: String,
+    /// Feld mit dem Gebietsschlüssel (Standard: erkannt, z. B. id, schluessel, ags)
+    #[arg(long)]
+    pub id_field: Option<String>,
+    /// Feld mit dem Gebietsnamen (Standard: erkannt, z. B. name, bezeichnung)
+    #[arg(long)]
+    pub name_field: Option<String>,
+    /// Feld mit dem Schlüssel des übergeordneten Gebiets
+    #[arg(long, conflicts_with = "parent_prefix")]
+    pub parent_field: Option<String>,
+    /// Übergeordnetes Gebiet = die ersten N Zeichen des Schlüssels (Berlin: PLR 01011101 → BZR 010111 mit 6)
+    #[arg(long)]
+    pub parent_prefix: Option<usize>,
+    /// Tabelle mit mehreren Ebenen: nur Zeilen, deren Feld F gleich --level ist
+    #[arg(long)]
+    pub level_field: Option<String>,
+    /// Koordinatensystem, falls die Datei keines angibt oder es falsch ist (z. B. EPSG:25832)
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Layer eines GeoPackages
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// Zeichenkodierung der .dbf bzw. CSV (z. B. windows-1252, utf-8)
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Tabellenblatt (XLSX)
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Nur prüfen und zeigen, was sich ändern würde; nichts speichern
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ausgabe der Zusammenfassung
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Subcommand)]
+pub enum AreasCmd {
+    /// Gebiete auflisten
+    List {
+        /// Nur diese Ebene
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Geometrien einer Ebene aus ihren Teilgebieten zusammensetzen (auflösen)
+    Dissolve {
+        /// Ebene, deren Geometrien aus der Ebene darunter entstehen
+        #[arg(long)]
+        level: String,
+    },
+}
+
+pub fn import(db: &Path, cmd: ImportCmd) -> Result<()> {
+    match cmd {
+        ImportCmd::Areas(a) => import_areas(db, &a),
+        ImportCmd::Data(d) => cmd_data::import(db, &d),
+    }
+}
+
+fn decode(rows: Vec<(String, Vec<u8>)>) -> Vec<(String, MultiPolygon)> {
+    rows.into_iter()
+        .filter_map(|(k, b)| match wkb::decode(&b) {
+            Ok(Decoded::Areal(mp)) => Some((k, mp)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads, checks and stores an area file: the path shared by the CLI and the demo.
+pub fn load_areas(
+    store: &mut SqliteStore,
+    file: &Path,
+    opts: &AreaOptions,
+    dry_run: bool,
+) -> Result<(RawAreas, PreparedAreas, AreaReport)> {
+    let levels = store.levels()?;
+    let Some(level) = levels.iter().find(|l| l.name == opts.level) else {
+        // Let the store phrase the error with the defined levels.
+        store.areas(Some(&opts.level))?;
+        bail!("Ebene {} unbekannt", opts.level);
+    };
+    let pb = spinner(format!("Lese {}", file.display()));
+    let raw = areas::read(file, opts)?;
+    let parent_level = levels.iter().find(|l| level.rank > 0 && l.rank == level.rank - 1);
+    let candidates = match parent_level {
+        Some(p) if opts.parent_field.is_none() && opts.parent_prefix.is_none() => Some(ParentCandidates {
+            level: p.name.clone(),
+            areas: decode(store.geometries(&p.name)?),
+        }),
+        _ => None,
+    };
+    pb.set_message(format!("Prüfe {} Gebiete", n(raw.features.len())));
+    let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
+    pb.set_message("Speichere");
+    let report = store.apply_areas(&prepared.batch, dry_run)?;
+    pb.finish_and_clear();
+    Ok((raw, prepared, report))
+}
+
+pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
+    let mut store = open(db)?;
+    let opts = AreaOptions {
+        level: a.level.clone(),
+        id_field: a.id_field.clone(),
+        name_field: a.name_field.clone(),
+        parent_field: a.parent_field.clone(),
+        parent_prefix: a.parent_prefix,
+        level_field: a.level_field.clone(),
+        crs: a.crs.clone(),
+        layer: a.layer.clone(),
+        encoding: a.encoding.clone(),
+        sheet: a.sheet.clone(),
+    };
+    let (raw, prepared, report) = load_areas(&mut store, &a.file, &opts, a.dry_run)?;
+    if a.format == Format::Json {
+        let j = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "format": raw.format,
+            "crs": prepared.crs.map(|c| format!("EPSG:{}", c.epsg)),
+            "level": report.level,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "not_in_file": report.not_in_file,
+            "orphans": prepared.orphans,
+            "area_km2": prepared.batch.areas.iter().filter_map(|x| x.area_m2).sum::<f64>() / 1e6,
+            "dry_run": report.dry_run,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(());
+    }
+    let crs = match (&prepared.crs, &raw.crs, &a.crs) {
+        (Some(c), _, Some(_)) => format!(", EPSG:{} ({}; laut --crs)", c.epsg, c.name),
+        (Some(c), Some((_, from)), None) => format!(", EPSG:{} ({}; laut {from})", c.epsg, c.name),
+        (Some(c), None, None) => format!(", EPSG:{} ({}; GeoJSON-Standard)", c.epsg, c.name),
+        _ => ", ohne Geometrien".to_string(),
+    };
+    println!(
+        "{}: {} Gebiete gelesen ({}{crs})",
+        a.file.display(),
+        n(prepared.batch.areas.len()),
+        raw.format
+    );
+    let total: f64 = prepared.batch.areas.iter().filter_map(|x| x.area_m2).sum();
+    if total > 0.0 {
+        println!("Fläche zusammen: {} km²", crate::output::km2(total));
+    }
+    match &prepared.parent_method {
+        ParentMethod::Field(f) => println!("Übergeordnete Gebiete aus Feld „{f}“"),
+        ParentMethod::Prefix(p) => println!("Übergeordnete Gebiete aus den ersten {p} Zeichen des Schlüssels"),
+        ParentMethod::Spatial { level } => println!("Übergeordnete Gebiete räumlich zugeordnet (Punkt im Gebiet, Ebene „{level}“)"),
+        ParentMethod::None => {}
+    }
+    for w in &prepared.warnings {
+        println!("Hinweis: {w}");
+    }
+    println!(
+        "Ebene {}: {} neu, {} geändert, {} unverändert{}",
+        report.level,
+        n(report.inserted),
+        n(report.updated),
+        n(report.unchanged),
+        if report.not_in_file.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} gespeicherte nicht in der Datei (bleiben erhalten)",
+                n(report.not_in_file.len())
+            )
+        }
+    );
+    if report.dry_run {
+        println!("Probelauf (--dry-run): nichts gespeichert.");
+    }
+    Ok(())
+}
+
+pub fn areas(db: &Path, cmd: AreasCmd) -> Result<()> {
+    match cmd {
+        AreasCmd::List { level, format } => {
+            let store = open(db)?;
+            let list = store.areas(level.as_deref())?;
+            let rows = list
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.key.clone(),
+                        a.name.clone(),
+                        a.level.clone(),
+                        a.parent.clone().unwrap_or_default(),
+                        a.area_m2.map(|m| format!("{:.0}", m)).unwrap_or_default(),
+                        if a.has_geometry { "ja".into() } else { "nein".into() },
+                    ]
+                })
+                .collect();
+            output::emit(format, &["key", "name", "level", "parent", "area_m2", "geometry"], rows, &list)
+        }
+        AreasCmd::Dissolve { level } => {
+            let r = dissolve(db, &level)?;
+            println!(
+                "Ebene {level}: {} Geometrien aus Teilgebieten gebildet ({} geändert, {} unverändert)",
+                n(r.0),
+                n(r.1),
+                n(r.2)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Gives the areas of `level` the union of their children's geometries.
+/// Returns (dissolved, updated, unchanged).
+pub fn dissolve(db: &Path, level: &str) -> Result<(usize, usize, usize)> {
+    let mut store = open(db)?;
+    let levels = store.levels()?;
+    let Some(l) = levels.iter().find(|x| x.name == level) else {
+        store.areas(Some(level))?;
+        bail!("Ebene {level} unbekannt");
+    };
+    let Some(child) = levels.iter().find(|x| x.rank == l.rank + 1) else {
+        bail!("Ebene „{level}“ ist die unterste: es gibt keine Teilgebiete zum Zusammensetzen");
+    };
+    let pb = spinner(format!("Setze {level} aus {} zusammen", child.name));
+    let children = store.areas(Some(&child.name))?;
+    let parent_of: HashMap<&str, &str> = children
+        .iter()
+        .filter_map(|c| c.parent.as_deref().map(|p| (c.key.as_str(), p)))
+        .collect();
+    let geoms = decode(store.geometries(&child.name)?);
+    let grouped: Vec<(String, MultiPolygon)> = geoms
+        .into_iter()
+        .filter_map(|(k, g)| parent_of.get(k.as_str()).map(|p| (p.to_string(), g)))
+        .collect();
+    if grouped.is_empty() {
+        bail!(
+            "die Gebiete der Ebene „{}“ haben keine Geometrien mit übergeordnetem Gebiet",
+            child.name
+        );
+    }
+    let dissolved = areas::dissolve(&grouped)?;
+    let current: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let batch = AreaBatch {
+        file: format!("(aufgelöst aus {})", child.name),
+        level: level.to_string(),
+        areas: dissolved
+            .iter()
+            .filter_map(|(k, g, m2)| {
+                current.get(k).map(|a| NewArea {
+                    key: k.clone(),
+                    name: a.name.clone(),
+                    parent: a.parent.clone(),
+                    geometry: Some(wkb::encode(g)),
+                    area_m2: Some(*m2),
+                    origin: format!("Gebiet {k}"),
+                })
+            })
+            .collect(),
+        source_crs: Some(4326),
+    };
+    let r = store.apply_areas(&batch, false)?;
+    pb.finish_and_clear();
+    Ok((batch.areas.len(), r.updated, r.unchanged))
+}

@@ -1,0 +1,126 @@
+//! Server-side SVG choropleth: WGS84 geometries projected to a fixed view box.
+
+use quartier_geom::{Coord, LineString, MultiPolygon, Rect};
+use std::fmt::Write;
+
+/// View box width; the height follows the aspect ratio of the data.
+pub const WIDTH: f64 = 800.0;
+
+/// An equirectangular projection scaled by the cosine of the mid latitude: distortion is
+/// negligible at the scale of a municipality, and it needs no projection library.
+pub struct Projection {
+    min_x: f64,
+    max_y: f64,
+    kx: f64,
+    ky: f64,
+    pub height: f64,
+}
+
+impl Projection {
+    pub fn fit(bbox: Rect) -> Projection {
+        let mid = ((bbox.min().y + bbox.max().y) / 2.0).to_radians();
+        let w = (bbox.max().x - bbox.min().x) * mid.cos();
+        let h = bbox.max().y - bbox.min().y;
+        let scale = if w > 0.0 { WIDTH / w } else { 1.0 };
+        Projection {
+            min_x: bbox.min().x,
+            max_y: bbox.max().y,
+            kx: scale * mid.cos(),
+            ky: scale,
+            height: (h * scale).max(1.0),
+        }
+    }
+
+    /// SVG path data in view-box units: simplified (Douglas–Peucker, 0.3 units, below what
+    /// a screen shows), rounded to 0.1, with repeated points dropped.
+    pub fn path(&self, mp: &MultiPolygon) -> String {
+        use geo::Simplify;
+        let mut d = String::new();
+        for poly in &mp.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                let projected = LineString(
+                    ring.0
+                        .iter()
+                        .map(|c| Coord {
+                            x: (c.x - self.min_x) * self.kx,
+                            y: (self.max_y - c.y) * self.ky,
+                        })
+                        .collect(),
+                );
+                let simple = projected.simplify(0.3);
+                if simple.0.len() < 4 {
+                    continue;
+                }
+                let mut last = (i64::MIN, i64::MIN);
+                let mut first = true;
+                for c in &simple.0 {
+                    let x = (c.x * 10.0).round() as i64;
+                    let y = (c.y * 10.0).round() as i64;
+                    if (x, y) == last {
+                        continue;
+                    }
+                    last = (x, y);
+                    let _ = write!(
+                        d,
+                        "{}{}.{} {}.{}",
+                        if first { 'M' } else { 'L' },
+                        x / 10,
+                        (x % 10).abs(),
+                        y / 10,
+                        (y % 10).abs()
+                    );
+                    first = false;
+                }
+                if !first {
+                    d.push('Z');
+                }
+            }
+        }
+        d
+    }
+}
+
+/// ColorBrewer "OrRd" sequential schemes (Cynthia Brewer, colorbrewer2.org), safe for
+/// colour-blind readers and in greyscale print; index = number of classes − 3.
+const ORRD: [&[&str]; 5] = [
+    &["#fee8c8", "#fdbb84", "#e34a33"],
+    &["#fef0d9", "#fdcc8a", "#fc8d59", "#d7301f"],
+    &["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"],
+    &["#fef0d9", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"],
+    &["#fef0d9", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"],
+];
+
+/// The colours for `k` classes (1–7).
+pub fn palette(k: usize) -> Vec<&'static str> {
+    match k {
+        0 => vec![],
+        1 => vec![ORRD[0][1]],
+        2 => vec![ORRD[0][0], ORRD[0][2]],
+        k => ORRD[k.min(7) - 3].to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn projects_into_view_box() {
+        let mp = MultiPolygon(vec![
+            polygon![(x: 13.0, y: 52.0), (x: 14.0, y: 52.0), (x: 14.0, y: 53.0), (x: 13.0, y: 52.0)],
+        ]);
+        let p = Projection::fit(geo::BoundingRect::bounding_rect(&mp).unwrap());
+        let d = p.path(&mp);
+        assert!(d.starts_with("M0.0 "), "{d}");
+        assert!(d.contains("L800.0 "), "{d}");
+        assert!(d.ends_with('Z'));
+    }
+
+    #[test]
+    fn palettes_have_k_colours() {
+        for k in 1..=7 {
+            assert_eq!(palette(k).len(), k);
+        }
+    }
+}

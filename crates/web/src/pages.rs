@@ -1,0 +1,345 @@
+//! Page handlers and their templates. All user-visible text is German and lives here.
+
+use crate::map::{self, Projection};
+use crate::{AppError, AppState};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use maud::{DOCTYPE, Markup, html};
+use quartier_core::classify;
+use quartier_geom::wkb::{self, Decoded};
+use quartier_geom::{MultiPolygon, Rect};
+use quartier_store::views::{self, AreaValue, Origin};
+use quartier_store::{Level, SqliteStore, Store, VariableRecord};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="de" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – Quartier" }
+                link rel="stylesheet" href="/static/style.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                a.skip href="#inhalt" { "Zum Inhalt springen" }
+                header.top {
+                    a.brand href="/" { "Quartier" }
+                    span.tagline { "Integrierte Sozialplanung – Von Daten zu Taten" }
+                    nav aria-label="Hauptnavigation" { ul { li { a href="/karte" aria-current="page" { "Karte" } } } }
+                }
+                main #inhalt { (body) }
+                footer {
+                    @if let Some(a) = attribution { p { (a) } }
+                    p { "Quartier – Kartengrundlage aus den gespeicherten Gebietsgeometrien, ohne externe Kartendienste." }
+                }
+            }
+        }
+    }
+}
+
+pub fn error_page(status: StatusCode, msg: &str) -> Markup {
+    layout(
+        "Fehler",
+        html! {
+            h1 { "Fehler " (status.as_u16()) }
+            p role="alert" { (msg) }
+            p { a href="/" { "Zur Startseite" } }
+        },
+        None,
+    )
+}
+
+/// Query of the map page.
+#[derive(Debug, Default, Deserialize)]
+pub struct MapQuery {
+    pub variable: Option<String>,
+    pub year: Option<String>,
+    pub level: Option<String>,
+    pub k: Option<String>,
+}
+
+struct MapData {
+    variables: Vec<VariableRecord>,
+    levels: Vec<Level>,
+    variable: Option<VariableRecord>,
+    year: Option<i32>,
+    level: String,
+    k: usize,
+    values: Vec<AreaValue>,
+    geoms: HashMap<String, MultiPolygon>,
+    parent_geoms: Vec<MultiPolygon>,
+    attribution: Option<String>,
+}
+
+fn decode_all(rows: Vec<(String, Vec<u8>)>) -> HashMap<String, MultiPolygon> {
+    rows.into_iter()
+        .filter_map(|(k, b)| match wkb::decode(&b) {
+            Ok(Decoded::Areal(mp)) => Some((k, mp)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
+    let variables = store.variables()?;
+    let levels = store.levels()?;
+    let attribution = store.setting("attribution")?;
+    let default_level = levels
+        .iter()
+        .rev()
+        .find(|l| l.areas > 0)
+        .map(|l| l.name.clone())
+        .unwrap_or_default();
+    let level = q.level.clone().filter(|l| !l.is_empty()).unwrap_or(default_level);
+    if !level.is_empty() && !levels.iter().any(|l| l.name == level) {
+        return Err(AppError::NotFound(format!("Ebene „{level}“ gibt es nicht")));
+    }
+    let wanted = q.variable.clone().filter(|v| !v.is_empty()).or(store.setting("default_variable")?);
+    let variable = match &wanted {
+        Some(v) => Some(
+            variables
+                .iter()
+                .find(|x| &x.key == v)
+                .cloned()
+                .ok_or_else(|| AppError::NotFound(format!("Merkmal „{v}“ gibt es nicht")))?,
+        ),
+        None => variables.first().cloned(),
+    };
+    let year = match q.year.as_deref().filter(|y| !y.is_empty()) {
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?),
+        None => variable.as_ref().and_then(|v| v.years.last().copied()),
+    };
+    let k = match q.k.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => k
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (2..=7).contains(k))
+            .ok_or_else(|| AppError::BadRequest("Klassenzahl muss zwischen 2 und 7 liegen".into()))?,
+        None => 5,
+    };
+    let values = match (&variable, year, level.is_empty()) {
+        (Some(v), Some(y), false) => views::level_values(store, &v.key, v.kind, y, &level)?,
+        _ => vec![],
+    };
+    let geoms = if level.is_empty() {
+        HashMap::new()
+    } else {
+        decode_all(store.geometries(&level)?)
+    };
+    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
+    let parent_geoms = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
+        Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
+        None => vec![],
+    };
+    Ok(MapData {
+        variables,
+        levels,
+        variable,
+        year,
+        level,
+        k,
+        values,
+        geoms,
+        parent_geoms,
+        attribution,
+    })
+}
+
+pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
+    let db = st.db.clone();
+    let data = tokio::task::spawn_blocking(move || -> Result<MapData, AppError> {
+        let store = SqliteStore::open_read_only(&db)?;
+        load(&store, &q)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(render_map(&data))
+}
+
+/// German number format with `dec` decimals: 12.345,6
+pub fn fmt_de(v: f64, dec: usize) -> String {
+    let s = format!("{:.*}", dec, v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
+fn decimals(values: &[f64]) -> usize {
+    if values.iter().all(|v| v.fract() == 0.0) { 0 } else { 2 }
+}
+
+fn render_map(d: &MapData) -> Markup {
+    let Some(var) = &d.variable else {
+        return layout(
+            "Karte",
+            html! {
+                h1 { "Noch keine Daten" }
+                p { "Importieren Sie Gebiete und Daten, z. B. mit " code { "quartier import areas" } " und " code { "quartier import data" } ", oder starten Sie die Demo mit " code { "cargo run --release -- demo" } "." }
+            },
+            d.attribution.as_deref(),
+        );
+    };
+    let year = d.year.unwrap_or_default();
+    let label = if var.label.is_empty() { var.key.clone() } else { var.label.clone() };
+    let unit = if var.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", var.unit)
+    };
+    let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
+    let dec = decimals(&numbers);
+    let classes = classify::quantiles(&numbers, d.k);
+    let colors = classes.as_ref().map(|c| map::palette(c.k)).unwrap_or_default();
+    let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+    let missing = d.values.iter().filter(|v| v.value.is_none()).count();
+    let class_of = |v: f64| classes.as_ref().map(|c| classify::class_of(&c.bins, v));
+    // Ranking: highest value first; missing last.
+    let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.value
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY))
+            .then(a.area.cmp(&b.area))
+    });
+    let bbox = d.geoms.values().filter_map(quartier_geom::ops::bbox).reduce(|a, b| {
+        Rect::new(
+            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+        )
+    });
+    let title = format!("{label} {year} – {}", d.level);
+    let origin_text = |o: Origin| match o {
+        Origin::Delivered => "geliefert",
+        Origin::Summed => "Summe",
+        Origin::Missing => "fehlt",
+    };
+    let value_text = |v: &AreaValue| match (v.value, v.symbol) {
+        (_, Some(s)) if s != "-" => s.to_string(),
+        (Some(x), _) => fmt_de(x, dec),
+        (None, _) => "–".to_string(),
+    };
+    let body = html! {
+        h1 { (label) " " (year) }
+        p.lead { "Ebene " strong { (d.level) } " · " (d.values.len()) " Gebiete · " (missing) " ohne Wert"
+            @if !var.source.is_empty() { " · Quelle: " (var.source) }
+            @if !var.reference_date.is_empty() { " · Stichtag: " (var.reference_date) } }
+        form.controls method="get" action="/karte" {
+            label { "Merkmal " select name="variable" {
+                @for v in &d.variables { option value=(v.key) selected[v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+            } }
+            label { "Jahr " select name="year" {
+                @for y in &var.years { option value=(y) selected[*y == year] { (y) } }
+            } }
+            label { "Ebene " select name="level" {
+                @for l in &d.levels { option value=(l.name) selected[l.name == d.level] { (l.name) " (" (l.areas) ")" } }
+            } }
+            label { "Klassen " select name="k" {
+                @for k in 2..=7usize { option value=(k) selected[k == d.k] { (k) } }
+            } }
+            button type="submit" { "Anzeigen" }
+        }
+        div.mapview {
+            figure.map {
+                @if let Some(bb) = bbox {
+                    @let proj = Projection::fit(bb);
+                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("-2 -2 {} {}", map::WIDTH + 4.0, proj.height + 4.0)) role="img" aria-labelledby="map-title map-desc" {
+                        title #map-title { "Karte: " (title) }
+                        desc #map-desc { "Choroplethenkarte in " (classes.as_ref().map(|c| c.k).unwrap_or(0)) " Quantilklassen; die Werte stehen auch in der Tabelle." }
+                        g.areas {
+                            @for v in &d.values {
+                                @if let Some(g) = d.geoms.get(&v.area) {
+                                    @let fill = v.value.and_then(class_of).map(|c| colors[c]).unwrap_or("url(#nodata)");
+                                    path d=(proj.path(g)) fill=(fill) data-area=(v.area) data-name=(v.name) data-value=(value_text(v)) {
+                                        title { (v.name) " (" (v.area) "): " (value_text(v)) (unit) }
+                                    }
+                                }
+                            }
+                        }
+                        @if !d.parent_geoms.is_empty() {
+                            g.parents aria-hidden="true" { @for g in &d.parent_geoms { path d=(proj.path(g)) {} } }
+                        }
+                        defs { pattern #nodata width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)" {
+                            rect width="6" height="6" fill="#f2f2f2" {} line x1="0" y1="0" x2="0" y2="6" stroke="#9a9a9a" stroke-width="2" {}
+                        } }
+                    }
+                } @else {
+                    p { "Für diese Ebene sind keine Geometrien gespeichert. Die Werte stehen in der Tabelle." }
+                }
+                figcaption {
+                    h2 { "Legende" }
+                    @if let Some(c) = &classes {
+                        ul.legend {
+                            @for i in 0..c.k {
+                                li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill=(colors[i]) stroke="#555" {} }
+                                    (fmt_de(c.lower(i, min), dec)) " bis " (fmt_de(c.bins[i], dec)) (unit) " (" (c.counts[i]) " Gebiete)" }
+                            }
+                            @if missing > 0 {
+                                li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill="#ddd" stroke="#555" {} } "keine Angabe (" (missing) " Gebiete)" }
+                            }
+                        }
+                        p.note { "Quantile: jede Klasse enthält etwa gleich viele Gebiete (Klassengrenzen wie mapclassify)." }
+                    } @else {
+                        p { "Keine Werte für diese Auswahl." }
+                    }
+                }
+            }
+            section.tablebox aria-labelledby="tab-title" {
+                h2 #tab-title { "Werte nach Gebiet" }
+                table.sortable #werte {
+                    caption { (title) ", sortierbar: Spaltenkopf anklicken" }
+                    thead { tr {
+                        th scope="col" aria-sort="none" { button type="button" data-sort="num" { "Rang" } }
+                        th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
+                        th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
+                        th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
+                        th scope="col" { "Herkunft" }
+                    } }
+                    tbody {
+                        @for (i, v) in ranked.iter().enumerate() {
+                            tr data-area=(v.area) {
+                                td.num data-v=(i + 1) { (if v.value.is_some() { (i + 1).to_string() } else { String::new() }) }
+                                td { (v.area) }
+                                td { (v.name) }
+                                td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
+                                td { (origin_text(v.origin)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(&title, body, d.attribution.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_de;
+
+    #[test]
+    fn german_numbers() {
+        assert_eq!(fmt_de(1234567.891, 2), "1.234.567,89");
+        assert_eq!(fmt_de(-3.5, 1), "−3,5");
+        assert_eq!(fmt_de(0.0, 0), "0");
+        assert_eq!(fmt_de(999.0, 0), "999");
+        assert_eq!(fmt_de(-0.001, 2), "0,00");
+    }
+}

@@ -1,0 +1,56 @@
+// Quartier: sortable tables and map/table highlighting. No dependencies, no external requests.
+(function () {
+  "use strict";
+  function sortTable(table, col, type, th) {
+    var tbody = table.tBodies[0];
+    var rows = Array.prototype.slice.call(tbody.rows);
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    rows.sort(function (a, b) {
+      var x = a.cells[col], y = b.cells[col];
+      if (type === "num") {
+        var vx = x.dataset.v === "" ? NaN : parseFloat(x.dataset.v);
+        var vy = y.dataset.v === "" ? NaN : parseFloat(y.dataset.v);
+        if (isNaN(vx) && isNaN(vy)) return 0;
+        if (isNaN(vx)) return 1;
+        if (isNaN(vy)) return -1;
+        return asc ? vx - vy : vy - vx;
+      }
+      var c = x.textContent.localeCompare(y.textContent, "de");
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { tbody.appendChild(r); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { if (h.hasAttribute("aria-sort")) h.setAttribute("aria-sort", "none"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+  }
+  function highlight(area, on) {
+    document.querySelectorAll('[data-area="' + CSS.escape(area) + '"]').forEach(function (el) { el.classList.toggle("hl", on); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("table.sortable th button").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var th = b.parentElement;
+        sortTable(th.closest("table"), th.cellIndex, b.dataset.sort, th);
+      });
+    });
+    var tip = document.createElement("div");
+    tip.className = "tooltip";
+    tip.hidden = true;
+    document.body.appendChild(tip);
+    document.querySelectorAll(".areas path").forEach(function (p) {
+      p.addEventListener("mouseenter", function () { highlight(p.dataset.area, true); tip.textContent = p.dataset.name + ": " + p.dataset.value; tip.hidden = false; });
+      p.addEventListener("mousemove", function (e) { tip.style.left = (e.clientX + 12) + "px"; tip.style.top = (e.clientY + 12) + "px"; });
+      p.addEventListener("mouseleave", function () { highlight(p.dataset.area, false); tip.hidden = true; });
+      p.addEventListener("click", function () {
+        var row = document.querySelector('tr[data-area="' + CSS.escape(p.dataset.area) + '"]');
+        if (row) { row.scrollIntoView({ block: "center" }); highlight(p.dataset.area, true); }
+      });
+    });
+    document.querySelectorAll("#werte tbody tr").forEach(function (r) {
+      r.addEventListener("mouseenter", function () { highlight(r.dataset.area, true); });
+      r.addEventListener("mouseleave", function () { highlight(r.dataset.area, false); });
+    });
+    document.querySelectorAll(".controls select").forEach(function (s) {
+      s.addEventListener("change", function () { s.form.submit(); });
+    });
+  });
+})();
