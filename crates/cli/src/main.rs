@@ -48,7 +48,7 @@ enum Command {
     Levels(LevelsCmd),
     /// Gebiete oder statistische Daten importieren
     #[command(subcommand)]
-    Import(cmd_areas::ImportCmd),
+    Import(Box<cmd_areas::ImportCmd>),
     /// Gebiete auflisten und bearbeiten
     #[command(subcommand)]
     Areas(cmd_areas::AreasCmd),
@@ -111,7 +111,7 @@ fn run(cli: Cli) -> Result<()> {
                 .collect();
             output::emit(format, &["rank", "level", "areas"], rows, &levels)
         }
-        Command::Import(c) => cmd_areas::import(&cli.db, c),
+        Command::Import(c) => cmd_areas::import(&cli.db, *c),
         Command::Areas(c) => cmd_areas::areas(&cli.db, c),
         Command::Data(c) => cmd_data::run(&cli.db, c),
         Command::Log { format } => {

@@ -46,7 +46,7 @@ pub fn sum_up(areas: &[AreaNode], values: &HashMap<&str, Cell>) -> HashMap<Strin
     }
     // Process from the lowest level up so that children's sums exist before the parent's.
     let mut order: Vec<&AreaNode> = areas.iter().filter(|a| children.contains_key(a.key.as_str())).collect();
-    order.sort_by(|a, b| b.level_rank.cmp(&a.level_rank));
+    order.sort_by_key(|a| std::cmp::Reverse(a.level_rank));
     let mut sums: HashMap<String, Sum> = HashMap::new();
     for a in order {
         let mut s = Sum {

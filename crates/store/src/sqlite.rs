@@ -109,6 +109,9 @@ fn cell_text(c: Cell) -> String {
     }
 }
 
+/// A stored area as compared with an import: id, name, parent id, geometry.
+type StoredArea = (i64, String, Option<i64>, Option<Vec<u8>>);
+
 fn new_import(tx: &Transaction, kind: &str, file: &str) -> Result<i64> {
     tx.execute("INSERT INTO import (kind, file, summary) VALUES (?1, ?2, '')", params![kind, file])?;
     Ok(tx.last_insert_rowid())
@@ -248,7 +251,7 @@ impl Store for SqliteStore {
             return Err(StoreError::InvalidAreas(problems));
         }
         let import_id = new_import(&tx, "areas", &batch.file)?;
-        let mut existing: HashMap<String, (i64, String, Option<i64>, Option<Vec<u8>>)> = {
+        let mut existing: HashMap<String, StoredArea> = {
             let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
             st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
                 .collect::<std::result::Result<_, _>>()?

@@ -166,7 +166,7 @@ pub fn fmt_de(v: f64, dec: usize) -> String {
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
     let mut out = String::new();
     for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(ch);
