@@ -2,7 +2,7 @@
 
 use crate::output::{self, Format, n, spinner};
 use crate::{cmd_data, open};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use quartier_geom::MultiPolygon;
 use quartier_geom::wkb::{self, Decoded};
@@ -126,7 +126,9 @@ pub fn load_areas(
     pb.set_message(format!("Prüfe {} Gebiete", n(raw.features.len())));
     let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
     pb.set_message("Speichere");
-    let report = store.apply_areas(&prepared.batch, dry_run)?;
+    let report = store
+        .apply_areas(&prepared.batch, dry_run)
+        .with_context(|| file.display().to_string())?;
     pb.finish_and_clear();
     Ok((raw, prepared, report))
 }

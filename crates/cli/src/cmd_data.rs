@@ -274,7 +274,9 @@ pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dr
     let pb = spinner(format!("Lese {}", file.display()));
     let prepared = data::read(file, profile, &known)?;
     pb.set_message(format!("Prüfe und speichere {} Werte", n(prepared.batch.rows.len())));
-    let report = store.apply_data(&prepared.batch, dry_run)?;
+    let report = store
+        .apply_data(&prepared.batch, dry_run)
+        .with_context(|| file.display().to_string())?;
     pb.finish_and_clear();
     Ok((prepared, report))
 }

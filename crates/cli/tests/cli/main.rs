@@ -1,0 +1,7 @@
+//! Integration tests: the real `quartier` binary on files written into a temp directory.
+//! Every bad-input test checks the message (file, place, field) and that the database is
+//! unchanged afterwards.
+
+mod areas;
+mod data;
+mod support;
