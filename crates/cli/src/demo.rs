@@ -95,7 +95,7 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(addr: SocketAddr, keep: Option<PathBuf>) -> Result<()> {
+pub fn run(addr: SocketAddr, keep: Option<PathBuf>, no_serve: bool) -> Result<()> {
     let tmp = std::env::temp_dir().join(format!("quartier-demo-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let db = keep.unwrap_or_else(|| tmp.join("demo.db"));
@@ -111,6 +111,11 @@ pub fn run(addr: SocketAddr, keep: Option<PathBuf>) -> Result<()> {
     let levels = SqliteStore::open(&db)?.levels()?;
     let counts: Vec<String> = levels.iter().map(|l| format!("{} × {}", l.areas, l.name)).collect();
     println!("Fertig in {:.1} s: {}.", t.elapsed().as_secs_f64(), counts.join(", "));
+    if no_serve {
+        let _ = std::fs::remove_dir_all(&tmp);
+        println!("Datenbank: {}", db.display());
+        return Ok(());
+    }
     let result = crate::serve(db.clone(), addr);
     let _ = std::fs::remove_dir_all(&tmp);
     result

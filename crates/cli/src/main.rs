@@ -36,6 +36,9 @@ enum Command {
         /// Demodatenbank hier anlegen und behalten (Standard: temporär, wird beim Beenden gelöscht)
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Nur die Datenbank anlegen (mit --keep), keinen Webserver starten
+        #[arg(long, requires = "keep")]
+        no_serve: bool,
     },
     /// Startet die Web-Oberfläche auf der Datenbank (--db)
     Serve {
@@ -91,7 +94,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { addr, keep } => demo::run(addr, keep),
+        Command::Demo { addr, keep, no_serve } => demo::run(addr, keep, no_serve),
         Command::Serve { addr } => {
             open(&cli.db)?;
             serve(cli.db, addr)

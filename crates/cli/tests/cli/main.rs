@@ -4,4 +4,5 @@
 
 mod areas;
 mod data;
+mod demo;
 mod support;

@@ -1,0 +1,192 @@
+//! The built-in demo: real Berlin MSS data through the normal import paths, and the web app
+//! on it (HTTP and headless Chromium).
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn build_demo(env: &Env) {
+    let out = env.run(&["demo", "--keep", env.db().to_str().unwrap(), "--no-serve"]).ok();
+    assert!(out.contains("12 × Bezirk, 138 × Bezirksregion, 448 × Planungsraum"), "{out}");
+}
+
+#[test]
+fn demo_database_holds_the_published_mss_values() {
+    let env = Env::new();
+    build_demo(&env);
+    // MSS 2019, table 2-1: Stülerstraße S4 = 15.43624, inhabitants 3384.
+    let rows = json(
+        &env.run(&[
+            "data",
+            "show",
+            "--variable",
+            "s4_percentage_transfer_payments_recipients_below_15_years",
+            "--year",
+            "2019",
+            "--area",
+            "01011101",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(rows[0]["value"], 15.43624);
+    let vars = json(&env.run(&["data", "list", "--format", "json"]).ok());
+    let inh = vars.as_array().unwrap().iter().find(|v| v["key"] == "inhabitants").unwrap();
+    assert_eq!(inh["years"], serde_json::json!([2013, 2015, 2017, 2019]));
+    assert_eq!(inh["kind"], "count");
+    // Bezirk Mitte 2019: delivered total 383457 (table 2-3).
+    let mitte = json(
+        &env.run(&[
+            "data",
+            "show",
+            "--variable",
+            "inhabitants",
+            "--year",
+            "2019",
+            "--level",
+            "Bezirk",
+            "--area",
+            "01",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(mitte[0]["value"], 383457.0);
+    // Dissolved Bezirk geometry: Berlin's 12 Bezirke cover about 891 km².
+    let bez = json(&env.run(&["areas", "list", "--level", "Bezirk", "--format", "json"]).ok());
+    let total: f64 = bez.as_array().unwrap().iter().map(|b| b["area_m2"].as_f64().unwrap()).sum();
+    assert!((total / 1e6 - 891.1).abs() < 5.0, "{total}");
+    // The context indicators' "-" (not published) is missing, not zero.
+    let k02 = json(
+        &env.run(&[
+            "data",
+            "show",
+            "--variable",
+            "k02_single_parent_households",
+            "--area",
+            "01011101",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(k02[0]["value"], 20.14388);
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve(env: &Env) -> Server {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_quartier"))
+        .args(["--db", env.db().to_str().unwrap(), "serve", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, addr }
+}
+
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+#[test]
+fn demo_map_page_over_http() {
+    let env = Env::new();
+    build_demo(&env);
+    let server = serve(&env);
+    let (head, body) = get(&server.addr, "/");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{head}"
+    );
+    assert!(body.contains("<html lang=\"de\">") && body.contains("S4 Kinderarmut"), "page title");
+    assert!(
+        body.contains("Datenquelle: Senatsverwaltung für Stadtentwicklung, Bauen und Wohnen Berlin, Monitoring Soziale Stadtentwicklung")
+    );
+    assert!(body.matches("<path d=\"M").count() >= 447, "one path per Planungsraum");
+    assert!(
+        body.contains("Stülerstraße") && body.contains("15,44"),
+        "German number in the table"
+    );
+    let (head, body) = get(&server.addr, "/karte?variable=inhabitants&year=2019&level=Bezirk");
+    assert!(head.starts_with("HTTP/1.1 200"));
+    assert!(body.contains("383.457"), "Mitte's population with German thousands separator");
+    let (head, _) = get(&server.addr, "/karte?level=Ortsteil");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (head, _) = get(&server.addr, "/karte?k=99");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    let (head, body) = get(&server.addr, "/karte?variable=%3Cscript%3E");
+    assert!(
+        head.starts_with("HTTP/1.1 404") && body.contains("&lt;script&gt;") && !body.contains("<script>"),
+        "escaped"
+    );
+}
+
+/// Headless Chromium loads the page, runs our script, and the DOM shows its effects.
+/// In CI (CI=true) Chromium must be present; elsewhere the test says it was skipped.
+#[test]
+fn demo_map_page_in_headless_chromium() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(std::env::var("CI").is_err(), "CI must install chromium (see .ci/run)");
+        eprintln!("SKIPPED: no Chromium found; install it (apt-get install chromium) to run the browser test");
+        return;
+    };
+    let env = Env::new();
+    build_demo(&env);
+    let server = serve(&env);
+    let profile = env.path("chromium-profile");
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("http://{}/karte?variable=s1_percentage_unemployed&year=2015", server.addr),
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("S1 Arbeitslosigkeit"), "page rendered: {}", &dom[..dom.len().min(500)]);
+    // app.js ran: it appends the tooltip element to the body.
+    assert!(dom.contains("class=\"tooltip\""), "script did not run");
+    assert!(dom.contains("<svg") && dom.contains("aria-labelledby=\"map-title map-desc\""));
+}
