@@ -20,6 +20,18 @@ use quartier_store::{DataBatch, VariableMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
+
+fn intern(pool: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+    match pool.get(s) {
+        Some(a) => Arc::clone(a),
+        None => {
+            let a: Arc<str> = Arc::from(s);
+            pool.insert(Arc::clone(&a));
+            a
+        }
+    }
+}
 
 /// Table layout of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +275,7 @@ impl Cells<'_> {
 /// Where a value column's cells are in a sheet.
 struct ValueColumn {
     col: usize,
-    variable: String,
+    variable: Arc<str>,
     label: String,
     /// Fixed year (wide with --year or year from sheet, or `years` layout column).
     year: Option<i32>,
@@ -398,7 +410,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     long: Some((v, w)),
                     values: vec![ValueColumn {
                         col: w,
-                        variable: String::new(),
+                        variable: Arc::from(""),
                         label: String::new(),
                         year: fixed_year,
                     }],
@@ -424,7 +436,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                         .iter()
                         .map(|&(c, y)| ValueColumn {
                             col: c,
-                            variable: key.clone(),
+                            variable: Arc::from(key.as_str()),
                             label: var.clone(),
                             year: Some(y),
                         })
@@ -465,7 +477,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     if numeric > text {
                         values.push(ValueColumn {
                             col: c,
-                            variable: identifier(h),
+                            variable: Arc::from(identifier(h)),
                             label: h.clone(),
                             year: fixed_year,
                         });
@@ -548,25 +560,29 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
     // 3. Rows.
     let mut rows: Vec<DataRow> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
-    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    let mut labels: BTreeMap<Arc<str>, String> = BTreeMap::new();
     let (mut empty_cells, mut missing_cells) = (0usize, 0usize);
-    let mut var_cache: HashMap<String, (String, String)> = HashMap::new();
+    // Shared strings: each area key, variable and column name is stored once.
+    let mut var_cache: HashMap<String, (Arc<str>, String)> = HashMap::new();
+    let mut area_pool: HashSet<Arc<str>> = HashSet::new();
     for (sheet, plan) in sheets.iter().zip(&plans) {
         rows.reserve(sheet.len() * plan.values.len());
+        let sheet_name: Option<Arc<str>> = sheet.name.as_deref().map(Arc::from);
+        let headers: Vec<Arc<str>> = sheet.headers.iter().map(|h| Arc::from(h.as_str())).collect();
         for i in 0..sheet.len() {
             let line = sheet.line(i);
             let loc = |col: usize| Location {
-                sheet: sheet.name.clone(),
+                sheet: sheet_name.clone(),
                 line,
-                column: sheet.headers.get(col).cloned().unwrap_or_default(),
+                column: headers.get(col).cloned().unwrap_or_else(|| Arc::from("")),
             };
             let area = match sheet.cell(i, plan.area) {
                 CellRef::Empty => {
                     problems.push(format!("{}: Gebietsschlüssel fehlt", loc(plan.area)));
                     continue;
                 }
-                CellRef::Text(t) => t.to_string(),
-                CellRef::Number(v) => table::number_text(v),
+                CellRef::Text(t) => intern(&mut area_pool, t),
+                CellRef::Number(v) => intern(&mut area_pool, &table::number_text(v)),
             };
             let row_year = match plan.year_col {
                 Some(yc) => match cell_year(sheet.cell(i, yc)) {
@@ -585,7 +601,13 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
             for vc in &plan.values {
                 let (variable, label) = match plan.long {
                     Some((v, _)) => match sheet.text(i, v) {
-                        Some(name) => var_cache.entry(name.clone()).or_insert_with(|| (identifier(&name), name)).clone(),
+                        Some(name) => match var_cache.get(&name) {
+                            Some(hit) => hit.clone(),
+                            None => var_cache
+                                .entry(name.clone())
+                                .or_insert_with(|| (Arc::from(identifier(&name)), name))
+                                .clone(),
+                        },
                         None => {
                             problems.push(format!("{}: Merkmal fehlt", loc(v)));
                             continue;
@@ -642,7 +664,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                 };
                 labels.entry(variable.clone()).or_insert(label);
                 rows.push(DataRow {
-                    area: area.clone(),
+                    area: Arc::clone(&area),
                     year,
                     variable,
                     cell,
@@ -664,7 +686,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
     let lost: Vec<String> = {
         let mut seen = HashSet::new();
         rows.iter()
-            .filter(|r| !known_areas.contains(&r.area) && seen.insert(r.area.clone()))
+            .filter(|r| !known_areas.contains(&*r.area) && seen.insert(Arc::clone(&r.area)))
             .filter_map(|r| keys::suggest(&r.area, known_areas).map(|h| format!("{} → {}", r.area, h.known())))
             .take(5)
             .collect()
@@ -676,6 +698,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
     let variables = labels
         .into_iter()
         .map(|(key, label)| {
+            let key = key.to_string();
             let vp = profile.variables.get(&key).cloned().unwrap_or_default();
             let kind = vp
                 .kind

@@ -49,6 +49,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB page cache: bulk imports touch the value indexes all over.
+        conn.pragma_update(None, "cache_size", -65536)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
@@ -343,8 +345,8 @@ impl Store for SqliteStore {
         let ambiguous: BTreeSet<&str> = batch
             .rows
             .iter()
-            .filter(|r| key_ids.get(&r.area).is_some_and(|v| v.len() > 1))
-            .map(|r| r.area.as_str())
+            .filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1))
+            .map(|r| &*r.area)
             .collect();
         if !problems.is_empty() {
             problems.truncate(10_000);
@@ -372,7 +374,7 @@ impl Store for SqliteStore {
                 .collect::<std::result::Result<_, _>>()?
         };
         let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
-        let used: BTreeSet<&str> = batch.rows.iter().map(|r| r.variable.as_str()).collect();
+        let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
         for key in &used {
             if !var_ids.contains_key(*key) {
                 tx.execute("INSERT INTO variable (key) VALUES (?1)", [key])?;
@@ -392,41 +394,71 @@ impl Store for SqliteStore {
             )?;
         }
         {
-            let mut get = tx.prepare_cached("SELECT value, symbol FROM value WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3")?;
-            let mut put = tx.prepare_cached(
-                "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (variable_id, year, area_id) DO UPDATE SET value = excluded.value, symbol = excluded.symbol, import_id = excluded.import_id",
+            // Existing values of the delivered variables, fetched once instead of per row.
+            let mut old: HashMap<(i64, i32, i64), Cell, foldhash::fast::RandomState> = HashMap::default();
+            {
+                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol FROM value WHERE variable_id = ?1")?;
+                for key in &used {
+                    let vid = var_ids[*key];
+                    for r in st.query_map([vid], |x| {
+                        Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?)))
+                    })? {
+                        let (y, a, c) = r?;
+                        old.insert((vid, y, a), c);
+                    }
+                }
+            }
+            // A large delivery rebuilds the per-area index afterwards (one sort) instead of
+            // updating it row by row in random order; DDL is transactional in SQLite.
+            let stored: i64 = tx.query_row("SELECT count(*) FROM value", [], |r| r.get(0))?;
+            let rebuild_index = batch.rows.len() > 50_000 && batch.rows.len() as i64 > stored / 2;
+            if rebuild_index {
+                tx.execute_batch("DROP INDEX value_area")?;
+            }
+            // Write in primary-key order: B-tree appends instead of random page splits.
+            let mut order: Vec<(i64, i32, i64, usize)> = batch
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i))
+                .collect();
+            order.sort_unstable();
+            let mut inserts = BatchInsert::new(&tx, import_id)?;
+            let mut update = tx.prepare_cached(
+                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
             )?;
             let mut years = BTreeSet::new();
-            for r in &batch.rows {
-                let vid = var_ids[&r.variable];
-                let aid = key_ids[&r.area][0];
-                years.insert(r.year);
-                let old: Option<(Option<f64>, Option<String>)> = get
-                    .query_row(params![vid, r.year, aid], |x| Ok((x.get(0)?, x.get(1)?)))
-                    .optional()?;
+            for (vid, year, aid, i) in order {
+                let r = &batch.rows[i];
+                years.insert(year);
                 let (v, s) = cell_to_sql(r.cell);
-                match old {
-                    None => report.inserted += 1,
-                    Some((ov, os)) => {
-                        let oc = cell_from_sql(ov, os);
-                        if oc == r.cell {
-                            report.unchanged += 1;
-                            continue;
-                        }
+                match old.get(&(vid, year, aid)) {
+                    None => {
+                        report.inserted += 1;
+                        inserts.push(vid, year, aid, v, s)?;
+                    }
+                    Some(oc) if *oc == r.cell => {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    Some(oc) => {
                         report.changed += 1;
                         if report.changes.len() < CHANGES_LISTED {
                             report.changes.push(ValueChange {
-                                area: r.area.clone(),
-                                year: r.year,
-                                variable: r.variable.clone(),
-                                old: cell_text(oc),
+                                area: r.area.to_string(),
+                                year,
+                                variable: r.variable.to_string(),
+                                old: cell_text(*oc),
                                 new: cell_text(r.cell),
                             });
                         }
+                        update.execute(params![vid, year, aid, v, s, import_id])?;
                     }
                 }
-                put.execute(params![vid, r.year, aid, v, s, import_id])?;
+            }
+            inserts.finish()?;
+            if rebuild_index {
+                tx.execute_batch("CREATE INDEX value_area ON value(area_id)")?;
             }
             report.years = years.into_iter().collect();
         }
@@ -536,6 +568,59 @@ impl Store for SqliteStore {
             params![key, value],
         )?;
         Ok(())
+    }
+}
+
+/// Inserts values many rows per statement: per-statement overhead dominated bulk imports.
+struct BatchInsert<'a> {
+    tx: &'a Transaction<'a>,
+    import_id: i64,
+    pending: Vec<(i64, i32, i64, Option<f64>, Option<&'static str>)>,
+}
+
+impl<'a> BatchInsert<'a> {
+    const ROWS: usize = 128;
+
+    fn new(tx: &'a Transaction<'a>, import_id: i64) -> Result<Self> {
+        Ok(BatchInsert {
+            tx,
+            import_id,
+            pending: Vec::with_capacity(Self::ROWS),
+        })
+    }
+
+    fn sql(rows: usize) -> String {
+        let mut s = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id) VALUES ");
+        s.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", "));
+        s
+    }
+
+    fn push(&mut self, vid: i64, year: i32, aid: i64, v: Option<f64>, s: Option<&'static str>) -> Result<()> {
+        self.pending.push((vid, year, aid, v, s));
+        if self.pending.len() == Self::ROWS { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut st = self.tx.prepare_cached(&Self::sql(self.pending.len()))?;
+        let mut i = 1;
+        for (vid, year, aid, v, s) in self.pending.drain(..) {
+            st.raw_bind_parameter(i, vid)?;
+            st.raw_bind_parameter(i + 1, year)?;
+            st.raw_bind_parameter(i + 2, aid)?;
+            st.raw_bind_parameter(i + 3, v)?;
+            st.raw_bind_parameter(i + 4, s)?;
+            st.raw_bind_parameter(i + 5, self.import_id)?;
+            i += 6;
+        }
+        st.raw_execute()?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.flush()
     }
 }
 
