@@ -571,11 +571,14 @@ impl Store for SqliteStore {
     }
 }
 
+/// variable id, year, area id, number, symbol code.
+type PendingValue = (i64, i32, i64, Option<f64>, Option<&'static str>);
+
 /// Inserts values many rows per statement: per-statement overhead dominated bulk imports.
 struct BatchInsert<'a> {
     tx: &'a Transaction<'a>,
     import_id: i64,
-    pending: Vec<(i64, i32, i64, Option<f64>, Option<&'static str>)>,
+    pending: Vec<PendingValue>,
 }
 
 impl<'a> BatchInsert<'a> {
