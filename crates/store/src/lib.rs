@@ -69,7 +69,8 @@ pub trait Store {
     fn variables(&self) -> Result<Vec<VariableRecord>>;
     /// Delivered values, filtered.
     fn values(&self, filter: &ValueFilter) -> Result<Vec<ValueRecord>>;
-    /// All areas as plain hierarchy nodes (for summing counts up the levels).
+    /// All areas as plain hierarchy nodes (for summing counts up the levels); node keys are
+    /// [`sqlite::node_key`]`(rank, key)` since area keys are unique only within a level.
     fn hierarchy(&self) -> Result<Vec<quartier_core::hierarchy::AreaNode>>;
     /// Log of imports, newest first.
     fn imports(&self) -> Result<Vec<ImportRecord>>;

@@ -649,55 +649,47 @@ fn total_mismatches(
     }
     let mut out = Vec::new();
     let mut st = tx.prepare_cached(
-        "SELECT a.key, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id WHERE v.key = ?1 AND x.year = ?2",
+        "SELECT l.rank, a.key, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id
+         JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND x.year = ?2",
     )?;
     for var in counts {
         for &year in years {
             let cells: Vec<(String, Cell)> = st
                 .query_map(params![var, year], |r| {
-                    Ok((r.get::<_, String>(0)?, cell_from_sql(r.get(1)?, r.get(2)?)))
+                    Ok((node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?), cell_from_sql(r.get(2)?, r.get(3)?)))
                 })?
                 .collect::<std::result::Result<_, _>>()?;
             let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
             let sums = hierarchy::sum_up(&nodes, &map);
             // Counts are whole numbers; allow rounding in published totals below 0.5.
             for m in hierarchy::compare_totals(&map, &sums, 0.5) {
-                out.push(TotalMismatchRecord {
-                    level: levels.get(&m.area).cloned().unwrap_or_default(),
-                    area: m.area,
-                    variable: var.to_string(),
-                    year,
-                    delivered: m.delivered,
-                    summed: m.summed,
-                });
+                let (level, area) = levels.get(&m.area).cloned().unwrap_or_default();
+                out.push(TotalMismatchRecord { level, area, variable: var.to_string(), year, delivered: m.delivered, summed: m.summed });
             }
         }
     }
     Ok(out)
 }
 
-/// All areas as hierarchy nodes, and each key's level name.
-pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashMap<String, String>)> {
+/// The key of an area in the hierarchy: level rank and area key, because area keys need only
+/// be unique within a level (Stadtbezirk „1“ and Stadtteil „1“ may both exist).
+pub fn node_key(rank: usize, key: &str) -> String {
+    format!("{rank}/{key}")
+}
+
+/// All areas as hierarchy nodes (keys from [`node_key`]), and each node's (level name, area key).
+pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashMap<String, (String, String)>)> {
     let mut st = conn.prepare_cached(
         "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
     )?;
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
-    for r in st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })? {
+    for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))? {
         let (key, rank, parent, level) = r?;
-        levels.insert(key.clone(), level);
-        nodes.push(AreaNode {
-            key,
-            level_rank: rank as usize,
-            parent,
-        });
+        let node = node_key(rank, &key);
+        levels.insert(node.clone(), (level, key));
+        // Parents live on the level directly above (checked on import).
+        nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)) });
     }
     Ok((nodes, levels))
 }

@@ -1,5 +1,6 @@
 //! Read models combining stored values with the core's hierarchy sums.
 
+use crate::sqlite::node_key;
 use crate::{Result, Store, ValueFilter};
 use quartier_core::validate::VariableKind;
 use quartier_core::{Cell, hierarchy};
@@ -34,12 +35,14 @@ pub struct AreaValue {
 /// (for counts) the sum of the children.
 pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year: i32, level: &str) -> Result<Vec<AreaValue>> {
     let areas = store.areas(Some(level))?;
+    let ranks: HashMap<String, usize> = store.levels()?.into_iter().map(|l| (l.name, l.rank)).collect();
     let delivered = store.values(&ValueFilter {
         variable: Some(variable.into()),
         year: Some(year),
         ..Default::default()
     })?;
-    let cells: HashMap<&str, Cell> = delivered.iter().map(|v| (v.area.as_str(), v.cell)).collect();
+    let keyed: Vec<(String, Cell)> = delivered.iter().map(|v| (node_key(ranks[&v.level], &v.area), v.cell)).collect();
+    let cells: HashMap<&str, Cell> = keyed.iter().map(|(k, c)| (k.as_str(), *c)).collect();
     let sums = if kind == VariableKind::Count {
         hierarchy::sum_up(&store.hierarchy()?, &cells)
     } else {
@@ -48,9 +51,10 @@ pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year:
     Ok(areas
         .into_iter()
         .map(|a| {
-            let (value, symbol, origin) = match cells.get(a.key.as_str()) {
+            let node = node_key(a.level_rank, &a.key);
+            let (value, symbol, origin) = match cells.get(node.as_str()) {
                 Some(c) => (c.number(), c.symbol().map(|s| s.as_str()), Origin::Delivered),
-                None => match sums.get(&a.key).and_then(|s| s.value) {
+                None => match sums.get(&node).and_then(|s| s.value) {
                     Some(v) => (Some(v), None, Origin::Summed),
                     None => (None, None, Origin::Missing),
                 },

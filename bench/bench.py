@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Import benchmark driver (see bench/README.md). Times whole processes under /usr/bin/time -v,
+medians of N runs, peak RSS; writes bench/work/results.md and prints it."""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time -v; returns (wall s, peak RSS MiB, stdout, stderr)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
+    wall = 0.0
+    for part in re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", p.stderr).group(1).split(":"):
+        wall = wall * 60 + float(part)
+    return wall, rss, p.stdout, p.stderr
+
+
+def gen(py, peers, out, n_areas):
+    if not os.path.exists(os.path.join(out, "areas.geojson")):
+        subprocess.run([py, os.path.join(peers, "gen_city.py"), "--n-areas", str(n_areas), "--n-points", "1000",
+                        "--out", out, "--skip-checks"], check=True, capture_output=True)
+
+
+def median_of(runs, f):
+    results = [f() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), results[-1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--peers", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--quartier", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    py = os.path.join(a.work, "venv", "bin", "python")
+    q = os.path.abspath(a.quartier)
+    d5 = os.path.abspath(os.path.join(a.work, "city5000"))
+    d12 = os.path.abspath(os.path.join(a.work, "city12500"))
+    gen(py, a.peers, d5, 5000)        # 5,000 polygons in EPSG:25832 (legacy crs member)
+    gen(py, a.peers, d12, 12500)      # 12,500 areas x 10 years x 8 variables = 1,000,000 long rows
+    tmp = tempfile.mkdtemp(prefix="quartier-bench-")
+    env = dict(os.environ, QUARTIER_TIMING="1")
+    rows = []
+
+    # --- 5,000 polygons ---
+    def q_areas():
+        db = os.path.join(tmp, "areas.db")
+        for f in os.listdir(tmp):
+            os.remove(os.path.join(tmp, f))
+        subprocess.run([q, "--db", db, "levels", "define", "Gebiet"], check=True, capture_output=True)
+        return timed([q, "--db", db, "import", "areas", os.path.join(d5, "areas.geojson"), "--level", "Gebiet"])
+    peer_areas = [py, os.path.join(HERE, "peer_load.py"), "areas", os.path.join(d5, "areas.geojson")]
+    qa = median_of(a.runs, q_areas)
+    pa = median_of(a.runs, lambda: timed(peer_areas))
+    rows.append(("5,000 polygons (GeoJSON, EPSG:25832)", "Quartier import areas: read, check keys/geometry/CRS plausibility, reproject to WGS84, m², store (SQLite)", qa))
+    rows.append(("", "geopandas read_file + to_crs(4326) + area (no checks, in memory)", pa))
+
+    # --- 1,000,000 long rows ---
+    base = os.path.join(tmp, "base.db")
+    subprocess.run([q, "--db", base, "levels", "define", "Gebiet"], check=True, capture_output=True)
+    subprocess.run([q, "--db", base, "import", "areas", os.path.join(d12, "areas.geojson"), "--level", "Gebiet"], check=True, capture_output=True)
+
+    def q_data():
+        db = os.path.join(tmp, "data.db")
+        for ext in ("", "-wal", "-shm"):
+            if os.path.exists(db + ext):
+                os.remove(db + ext)
+        shutil.copy(base, db)
+        return timed([q, "--db", db, "import", "data", os.path.join(d12, "indicators.csv")], env=env)
+    csv = os.path.join(d12, "indicators.csv")
+    qd = median_of(a.runs, q_data)
+    pd_read = median_of(a.runs, lambda: timed([py, os.path.join(HERE, "peer_load.py"), "csv", csv]))
+    pd_sql = median_of(a.runs, lambda: timed([py, os.path.join(HERE, "peer_load.py"), "csv-sqlite", csv, os.path.join(tmp, "peer.db")]))
+    rows.append(("1,000,000 long rows (CSV)", "Quartier import data: detect layout/format, parse, check duplicates/negatives/unknown areas, store (SQLite, one transaction)", qd))
+    rows.append(("", "pandas read_csv (no checks, in memory)", pd_read))
+    rows.append(("", "pandas read_csv + to_sql into SQLite with the same primary key (no checks)", pd_sql))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    lines = ["| task | tool | wall s (median of %d) | peak MiB | time ratio Quartier/peer | memory ratio |" % a.runs, "|---|---|---|---|---|---|"]
+    qref = None
+    for task, tool, (wall, rss, _) in rows:
+        if tool.startswith("Quartier"):
+            qref = (wall, rss)
+            ratio = mem = "1.00"
+        else:
+            ratio, mem = f"{qref[0] / wall:.2f}", f"{qref[1] / rss:.2f}"
+        lines.append(f"| {task} | {tool} | {wall:.3f} | {rss:.0f} | {ratio} | {mem} |")
+    phases = re.search(r"timing: (.*)", qd[2][3])
+    if phases:
+        lines.append("")
+        lines.append(f"Quartier data import phases (last run): {phases.group(1)}")
+    text = "\n".join(lines)
+    with open(os.path.join(a.work, "results.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
