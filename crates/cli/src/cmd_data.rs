@@ -272,15 +272,18 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
 pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport)> {
     let known: HashSet<String> = store.areas(profile.level.as_deref())?.into_iter().map(|x| x.key).collect();
     let pb = spinner(format!("Lese {}", file.display()));
+    // QUARTIER_TIMING=1 prints the phases to stderr (used by bench/run.sh).
+    let timing = std::env::var_os("QUARTIER_TIMING").is_some();
     let t0 = std::time::Instant::now();
     let prepared = data::read(file, profile, &known)?;
-    if std::env::var_os("QUARTIER_TIMING").is_some() {
-        eprintln!("read: {:.2} s", t0.elapsed().as_secs_f64());
-    }
+    let t_read = t0.elapsed().as_secs_f64();
     pb.set_message(format!("Prüfe und speichere {} Werte", n(prepared.batch.rows.len())));
     let report = store
         .apply_data(&prepared.batch, dry_run)
         .with_context(|| file.display().to_string())?;
+    if timing {
+        eprintln!("timing: read_s={t_read:.3} store_s={:.3}", t0.elapsed().as_secs_f64() - t_read);
+    }
     pb.finish_and_clear();
     Ok((prepared, report))
 }

@@ -24,9 +24,43 @@ pub enum RawCell {
     Number(f64),
 }
 
+/// CSV rows packed into one text buffer (one allocation instead of two per row): a million
+/// rows of a long-format delivery take about the size of the file.
+#[derive(Debug, Default)]
+struct Packed {
+    buf: String,
+    /// End offset in `buf` of every field, row after row (fields trimmed).
+    ends: Vec<u32>,
+    /// Per row: index of its first field in `ends`, and its 1-based line in the file.
+    rows: Vec<(u32, u32)>,
+}
+
+impl Packed {
+    fn push(&mut self, record: &csv::StringRecord, line: usize, file: &str) -> Result<()> {
+        self.rows.push((self.ends.len() as u32, line as u32));
+        for f in record.iter() {
+            self.buf.push_str(f.trim());
+            let end = u32::try_from(self.buf.len()).map_err(|_| ImportError::file(file, "CSV-Datei größer als 4 GB: bitte aufteilen"))?;
+            self.ends.push(end);
+        }
+        Ok(())
+    }
+
+    fn field(&self, row: usize, col: usize) -> Option<&str> {
+        let first = self.rows[row].0 as usize;
+        let last = self.rows.get(row + 1).map(|r| r.0 as usize).unwrap_or(self.ends.len());
+        let f = first + col;
+        if f >= last {
+            return None;
+        }
+        let start = if f == 0 { 0 } else { self.ends[f - 1] as usize };
+        Some(&self.buf[start..self.ends[f] as usize])
+    }
+}
+
 #[derive(Debug)]
 enum Rows {
-    Csv(Vec<csv::StringRecord>),
+    Csv(Packed),
     Grid(Vec<(usize, Vec<RawCell>)>),
 }
 
@@ -42,7 +76,7 @@ pub struct Sheet {
 impl Sheet {
     pub fn len(&self) -> usize {
         match &self.rows {
-            Rows::Csv(r) => r.len(),
+            Rows::Csv(r) => r.rows.len(),
             Rows::Grid(r) => r.len(),
         }
     }
@@ -54,14 +88,14 @@ impl Sheet {
     /// 1-based line (CSV) or row number (spreadsheet) of data row `i`.
     pub fn line(&self, i: usize) -> usize {
         match &self.rows {
-            Rows::Csv(r) => r[i].position().map(|p| p.line() as usize).unwrap_or(i + 2),
+            Rows::Csv(r) => r.rows[i].1 as usize,
             Rows::Grid(r) => r[i].0,
         }
     }
 
     pub fn cell(&self, i: usize, col: usize) -> CellRef<'_> {
         match &self.rows {
-            Rows::Csv(r) => match r[i].get(col).map(str::trim) {
+            Rows::Csv(r) => match r.field(i, col) {
                 None | Some("") => CellRef::Empty,
                 Some(s) => CellRef::Text(s),
             },
@@ -188,7 +222,7 @@ pub fn read(path: &Path, opts: &TableOptions) -> Result<Vec<Sheet>> {
                 sniffed_name(k)
             ),
         )),
-        (false, Sniffed::Text) => read_csv(&bytes, &file, opts).map(|s| vec![s]),
+        (false, Sniffed::Text) => read_csv(bytes, &file, opts).map(|s| vec![s]),
         (false, Sniffed::Zip | Sniffed::Ole) if ext.is_empty() => read_spreadsheet(path, &file, opts),
         (false, k) => Err(ImportError::file(
             &file,
@@ -197,8 +231,8 @@ pub fn read(path: &Path, opts: &TableOptions) -> Result<Vec<Sheet>> {
     }
 }
 
-fn read_csv(bytes: &[u8], file: &str, opts: &TableOptions) -> Result<Sheet> {
-    let text = text::decode(bytes, opts.encoding.as_deref(), file)?;
+fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
+    let text = text::decode_owned(bytes, opts.encoding.as_deref(), file)?;
     if text.trim().is_empty() {
         return Err(ImportError::file(file, "die Datei ist leer"));
     }
@@ -210,7 +244,10 @@ fn read_csv(bytes: &[u8], file: &str, opts: &TableOptions) -> Result<Sheet> {
         .from_reader(text.as_bytes());
     let header_line = opts.header_row.unwrap_or(0);
     let mut headers: Option<csv::StringRecord> = None;
-    let mut rows = Vec::new();
+    let mut rows = Packed {
+        buf: String::with_capacity(text.len()),
+        ..Default::default()
+    };
     let mut record = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut record) {
@@ -248,7 +285,7 @@ fn read_csv(bytes: &[u8], file: &str, opts: &TableOptions) -> Result<Sheet> {
                         ),
                     ));
                 }
-                rows.push(record.clone());
+                rows.push(&record, line, file)?;
             }
         }
     }

@@ -41,6 +41,17 @@ pub fn decode(bytes: &[u8], encoding: Option<&str>, file: &str) -> Result<String
     }
 }
 
+/// Like [`decode`], but takes the bytes and avoids a copy when they are already UTF-8.
+pub fn decode_owned(bytes: Vec<u8>, encoding: Option<&str>, file: &str) -> Result<String> {
+    if encoding.is_none() && !bytes.starts_with(b"\xEF\xBB\xBF") && !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
+        return match String::from_utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(e) => Ok(encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned()),
+        };
+    }
+    decode(&bytes, encoding, file)
+}
+
 /// Picks the delimiter (`;`, `,`, tab, `|`) that splits the first lines most consistently.
 pub fn sniff_delimiter(text: &str) -> u8 {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(20).collect();

@@ -656,7 +656,10 @@ fn total_mismatches(
         for &year in years {
             let cells: Vec<(String, Cell)> = st
                 .query_map(params![var, year], |r| {
-                    Ok((node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?), cell_from_sql(r.get(2)?, r.get(3)?)))
+                    Ok((
+                        node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?),
+                        cell_from_sql(r.get(2)?, r.get(3)?),
+                    ))
                 })?
                 .collect::<std::result::Result<_, _>>()?;
             let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
@@ -664,7 +667,14 @@ fn total_mismatches(
             // Counts are whole numbers; allow rounding in published totals below 0.5.
             for m in hierarchy::compare_totals(&map, &sums, 0.5) {
                 let (level, area) = levels.get(&m.area).cloned().unwrap_or_default();
-                out.push(TotalMismatchRecord { level, area, variable: var.to_string(), year, delivered: m.delivered, summed: m.summed });
+                out.push(TotalMismatchRecord {
+                    level,
+                    area,
+                    variable: var.to_string(),
+                    year,
+                    delivered: m.delivered,
+                    summed: m.summed,
+                });
             }
         }
     }
@@ -684,12 +694,23 @@ pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashM
     )?;
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
-    for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))? {
+    for r in st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)? as usize,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
         let (key, rank, parent, level) = r?;
         let node = node_key(rank, &key);
         levels.insert(node.clone(), (level, key));
         // Parents live on the level directly above (checked on import).
-        nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)) });
+        nodes.push(AreaNode {
+            key: node,
+            level_rank: rank,
+            parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)),
+        });
     }
     Ok((nodes, levels))
 }

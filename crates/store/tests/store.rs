@@ -229,16 +229,35 @@ fn keys_repeating_across_levels_are_summed_per_level() {
     // Stadtbezirk "1" contains Stadtteil "1" and "2": same key "1" on two levels.
     let mut s = SqliteStore::in_memory().unwrap();
     s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
-    s.apply_areas(&AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None }, false).unwrap();
     s.apply_areas(
-        &AreaBatch { file: "t".into(), level: "Stadtteil".into(), areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))], source_crs: None },
+        &AreaBatch {
+            file: "b".into(),
+            level: "Stadtbezirk".into(),
+            areas: vec![area("1", "Nord", None)],
+            source_crs: None,
+        },
+        false,
+    )
+    .unwrap();
+    s.apply_areas(
+        &AreaBatch {
+            file: "t".into(),
+            level: "Stadtteil".into(),
+            areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))],
+            source_crs: None,
+        },
         false,
     )
     .unwrap();
     // Without a level the key "1" is ambiguous.
-    let err = s.apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false).unwrap_err();
+    let err = s
+        .apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false)
+        .unwrap_err();
     assert!(err.to_string().contains("auf mehreren Ebenen"), "{err}");
-    let mut b = batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2), row("2", 2020, "pop", Cell::Number(5.0), 3)]);
+    let mut b = batch(vec![
+        row("1", 2020, "pop", Cell::Number(10.0), 2),
+        row("2", 2020, "pop", Cell::Number(5.0), 3),
+    ]);
     b.level = Some("Stadtteil".into());
     s.apply_data(&b, false).unwrap();
     let v = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtbezirk").unwrap();
