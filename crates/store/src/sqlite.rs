@@ -687,8 +687,11 @@ pub fn node_key(rank: usize, key: &str) -> String {
     format!("{rank}/{key}")
 }
 
+/// Node key → (level name, area key).
+type NodeNames = HashMap<String, (String, String)>;
+
 /// All areas as hierarchy nodes (keys from [`node_key`]), and each node's (level name, area key).
-pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, HashMap<String, (String, String)>)> {
+pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, NodeNames)> {
     let mut st = conn.prepare_cached(
         "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
     )?;
