@@ -30,7 +30,6 @@ const FILES: &[(&str, &[u8])] = embed!(
     "berlin-lor-monitoring-social-urban-development-2015-00-2-2.csv",
     "berlin-lor-monitoring-social-urban-development-2015-00-2-3.csv",
     "berlin-lor-monitoring-social-urban-development-2017-00-2-1.csv",
-    "berlin-lor-monitoring-social-urban-development-2017-00-2-2.csv",
     "berlin-lor-monitoring-social-urban-development-2017-00-2-3.csv",
     "berlin-lor-monitoring-social-urban-development-2019-00-2-1.csv",
     "berlin-lor-monitoring-social-urban-development-2019-00-2-2.csv",
@@ -73,6 +72,10 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
     let base = DataProfile::from_toml(std::str::from_utf8(FILES[1].1)?, "mss-profile.toml")?;
     for edition in [2013, 2015, 2017, 2019] {
         for (t, level) in [("2-1", "Planungsraum"), ("2-2", "Bezirksregion"), ("2-3", "Bezirk")] {
+            if (edition, t) == (2017, "2-2") {
+                // Upstream copy of the 2019 table (see data/berlin-mss/README.md): left out.
+                continue;
+            }
             let mut p = base.clone();
             p.year = Some(edition);
             p.level = Some(level.into());

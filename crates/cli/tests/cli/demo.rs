@@ -190,3 +190,32 @@ fn demo_map_page_in_headless_chromium() {
     assert!(dom.contains("class=\"tooltip\""), "script did not run");
     assert!(dom.contains("<svg") && dom.contains("aria-labelledby=\"map-title map-desc\""));
 }
+
+#[test]
+fn upstream_2017_bezirksregion_table_is_caught_by_the_sum_check() {
+    // Regression: the shared 2017 table 2-2 is a copy of 2019's (data/berlin-mss/README.md).
+    let env = Env::new();
+    build_demo(&env);
+    let file = repo_file("data/berlin-mss/berlin-lor-monitoring-social-urban-development-2017-00-2-2.csv");
+    let prof = repo_file("data/berlin-mss/mss-profile.toml");
+    let out = env
+        .run(&[
+            "import",
+            "data",
+            file.to_str().unwrap(),
+            "--profile",
+            prof.to_str().unwrap(),
+            "--year",
+            "2017",
+            "--level",
+            "Bezirksregion",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let r = json(&out);
+    let m = r["total_mismatches"].as_array().unwrap();
+    assert!(m.len() >= 138, "{}", m.len());
+    assert!(m.iter().any(|x| x["area"] == "010111" && x["level"] == "Bezirksregion"), "{out}");
+}
