@@ -99,7 +99,11 @@ impl fmt::Display for Problem {
                 "{at}: negative Anzahl {value} für „{variable}“; erwartet wird eine Zahl ≥ 0 (ist „{variable}“ eine Quote? dann --rate {variable})"
             ),
             Problem::UnknownArea { area, at, hint } => {
-                write!(f, "{at}: unbekannter Gebietsschlüssel „{area}“")?;
+                // The location names the row; its column is the value's, not the key's.
+                if let Some(sh) = &at.sheet {
+                    write!(f, "Blatt „{sh}“, ")?;
+                }
+                write!(f, "Zeile {}: unbekannter Gebietsschlüssel „{area}“", at.line)?;
                 match hint {
                     Some(KeyHint::LeadingZeros { known }) => {
                         write!(

@@ -195,7 +195,7 @@ fn bad_cells_are_listed_with_line_and_column() {
         &[],
         &[
             "unbekannt.csv",
-            "Zeile 3, Spalte „wert“: unbekannter Gebietsschlüssel „101“",
+            "Zeile 3: unbekannter Gebietsschlüssel „101“",
             "Gemeint ist wohl „0101“",
             "„9999“",
         ],
