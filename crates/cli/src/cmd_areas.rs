@@ -117,18 +117,15 @@ pub fn load_areas(
     let raw = areas::read(file, opts)?;
     let parent_level = levels.iter().find(|l| level.rank > 0 && l.rank == level.rank - 1);
     let candidates = match parent_level {
-        Some(p) if opts.parent_field.is_none() && opts.parent_prefix.is_none() => Some(ParentCandidates {
-            level: p.name.clone(),
-            areas: decode(store.geometries(&p.name)?),
-        }),
+        Some(p) if opts.parent_field.is_none() && opts.parent_prefix.is_none() => {
+            Some(ParentCandidates { level: p.name.clone(), areas: decode(store.geometries(&p.name)?) })
+        }
         _ => None,
     };
     pb.set_message(format!("Prüfe {} Gebiete", n(raw.features.len())));
     let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
     pb.set_message("Speichere");
-    let report = store
-        .apply_areas(&prepared.batch, dry_run)
-        .with_context(|| file.display().to_string())?;
+    let report = store.apply_areas(&prepared.batch, dry_run).with_context(|| file.display().to_string())?;
     pb.finish_and_clear();
     Ok((raw, prepared, report))
 }
@@ -171,12 +168,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         (Some(c), None, None) => format!(", EPSG:{} ({}; GeoJSON-Standard)", c.epsg, c.name),
         _ => ", ohne Geometrien".to_string(),
     };
-    println!(
-        "{}: {} Gebiete gelesen ({}{crs})",
-        a.file.display(),
-        n(prepared.batch.areas.len()),
-        raw.format
-    );
+    println!("{}: {} Gebiete gelesen ({}{crs})", a.file.display(), n(prepared.batch.areas.len()), raw.format);
     let total: f64 = prepared.batch.areas.iter().filter_map(|x| x.area_m2).sum();
     if total > 0.0 {
         println!("Fläche zusammen: {} km²", crate::output::km2(total));
@@ -199,10 +191,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         if report.not_in_file.is_empty() {
             String::new()
         } else {
-            format!(
-                ", {} gespeicherte nicht in der Datei (bleiben erhalten)",
-                n(report.not_in_file.len())
-            )
+            format!(", {} gespeicherte nicht in der Datei (bleiben erhalten)", n(report.not_in_file.len()))
         }
     );
     if report.dry_run {
@@ -233,12 +222,7 @@ pub fn areas(db: &Path, cmd: AreasCmd) -> Result<()> {
         }
         AreasCmd::Dissolve { level } => {
             let r = dissolve(db, &level)?;
-            println!(
-                "Ebene {level}: {} Geometrien aus Teilgebieten gebildet ({} geändert, {} unverändert)",
-                n(r.0),
-                n(r.1),
-                n(r.2)
-            );
+            println!("Ebene {level}: {} Geometrien aus Teilgebieten gebildet ({} geändert, {} unverändert)", n(r.0), n(r.1), n(r.2));
             Ok(())
         }
     }
@@ -258,20 +242,12 @@ pub fn dissolve(db: &Path, level: &str) -> Result<(usize, usize, usize)> {
     };
     let pb = spinner(format!("Setze {level} aus {} zusammen", child.name));
     let children = store.areas(Some(&child.name))?;
-    let parent_of: HashMap<&str, &str> = children
-        .iter()
-        .filter_map(|c| c.parent.as_deref().map(|p| (c.key.as_str(), p)))
-        .collect();
+    let parent_of: HashMap<&str, &str> = children.iter().filter_map(|c| c.parent.as_deref().map(|p| (c.key.as_str(), p))).collect();
     let geoms = decode(store.geometries(&child.name)?);
-    let grouped: Vec<(String, MultiPolygon)> = geoms
-        .into_iter()
-        .filter_map(|(k, g)| parent_of.get(k.as_str()).map(|p| (p.to_string(), g)))
-        .collect();
+    let grouped: Vec<(String, MultiPolygon)> =
+        geoms.into_iter().filter_map(|(k, g)| parent_of.get(k.as_str()).map(|p| (p.to_string(), g))).collect();
     if grouped.is_empty() {
-        bail!(
-            "die Gebiete der Ebene „{}“ haben keine Geometrien mit übergeordnetem Gebiet",
-            child.name
-        );
+        bail!("die Gebiete der Ebene „{}“ haben keine Geometrien mit übergeordnetem Gebiet", child.name);
     }
     let dissolved = areas::dissolve(&grouped)?;
     let current: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(level))?.into_iter().map(|a| (a.key.clone(), a)).collect();

@@ -220,18 +220,9 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
         println!("Hinweis: {note}");
     }
     if prepared.empty_cells + prepared.missing_cells > 0 {
-        println!(
-            "Leere Zellen: {}, als fehlend erklärte Codes: {}",
-            n(prepared.empty_cells),
-            n(prepared.missing_cells)
-        );
+        println!("Leere Zellen: {}, als fehlend erklärte Codes: {}", n(prepared.empty_cells), n(prepared.missing_cells));
     }
-    println!(
-        "{} neu, {} geändert, {} unverändert",
-        n(report.inserted),
-        n(report.changed),
-        n(report.unchanged)
-    );
+    println!("{} neu, {} geändert, {} unverändert", n(report.inserted), n(report.changed), n(report.unchanged));
     if !report.variables_new.is_empty() {
         println!("Neue Merkmale: {}", report.variables_new.join(", "));
     }
@@ -278,9 +269,7 @@ pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dr
     let prepared = data::read(file, profile, &known)?;
     let t_read = t0.elapsed().as_secs_f64();
     pb.set_message(format!("Prüfe und speichere {} Werte", n(prepared.batch.rows.len())));
-    let report = store
-        .apply_data(&prepared.batch, dry_run)
-        .with_context(|| file.display().to_string())?;
+    let report = store.apply_data(&prepared.batch, dry_run).with_context(|| file.display().to_string())?;
     if timing {
         eprintln!("timing: read_s={t_read:.3} store_s={:.3}", t0.elapsed().as_secs_f64() - t_read);
     }
@@ -308,20 +297,9 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     ]
                 })
                 .collect();
-            output::emit(
-                format,
-                &["variable", "label", "kind", "unit", "years", "values", "symbols", "source"],
-                rows,
-                &vars,
-            )
+            output::emit(format, &["variable", "label", "kind", "unit", "years", "values", "symbols", "source"], rows, &vars)
         }
-        DataCmd::Show {
-            variable,
-            year,
-            level,
-            area,
-            format,
-        } => {
+        DataCmd::Show { variable, year, level, area, format } => {
             let vars = store.variables()?;
             let Some(var) = vars.iter().find(|v| v.key == variable) else {
                 anyhow::bail!(
@@ -365,17 +343,9 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     }
                 }
             } else {
-                let names: std::collections::HashMap<String, String> = store
-                    .areas(None)?
-                    .into_iter()
-                    .map(|a| (format!("{}\u{0}{}", a.level, a.key), a.name))
-                    .collect();
-                for v in store.values(&ValueFilter {
-                    variable: Some(var.key.clone()),
-                    year,
-                    level: None,
-                    area: area.clone(),
-                })? {
+                let names: std::collections::HashMap<String, String> =
+                    store.areas(None)?.into_iter().map(|a| (format!("{}\u{0}{}", a.level, a.key), a.name)).collect();
+                for v in store.values(&ValueFilter { variable: Some(var.key.clone()), year, level: None, area: area.clone() })? {
                     out.push(Row {
                         name: names.get(&format!("{}\u{0}{}", v.level, v.area)).cloned().unwrap_or_default(),
                         area: v.area,
@@ -408,12 +378,7 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     ]
                 })
                 .collect();
-            output::emit(
-                format,
-                &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin"],
-                rows,
-                &out,
-            )
+            output::emit(format, &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin"], rows, &out)
         }
     }
 }

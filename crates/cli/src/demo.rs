@@ -59,12 +59,7 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
     };
     load_areas(&mut store, &files.join(table(2019, "2-3")), &area("Bezirk", None), false)?;
     load_areas(&mut store, &files.join(table(2019, "2-2")), &area("Bezirksregion", Some(2)), false)?;
-    load_areas(
-        &mut store,
-        &files.join("geo-2019-planning-areas-447.geojson"),
-        &area("Planungsraum", Some(6)),
-        false,
-    )?;
+    load_areas(&mut store, &files.join("geo-2019-planning-areas-447.geojson"), &area("Planungsraum", Some(6)), false)?;
     drop(store);
     dissolve(db, "Bezirksregion")?;
     dissolve(db, "Bezirk")?;
@@ -103,10 +98,7 @@ pub fn run(addr: SocketAddr, keep: Option<PathBuf>, no_serve: bool) -> Result<()
     std::fs::create_dir_all(&tmp)?;
     let db = keep.unwrap_or_else(|| tmp.join("demo.db"));
     if db.exists() {
-        anyhow::bail!(
-            "{} gibt es schon: die Demo legt eine neue Datenbank an (andere Datei mit --keep wählen)",
-            db.display()
-        );
+        anyhow::bail!("{} gibt es schon: die Demo legt eine neue Datenbank an (andere Datei mit --keep wählen)", db.display());
     }
     println!("Lege Demodatenbank an: Berlin, Monitoring Soziale Stadtentwicklung 2013–2019 …");
     let t = std::time::Instant::now();

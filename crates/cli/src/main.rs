@@ -108,10 +108,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Levels(LevelsCmd::List { format }) => {
             let s = open(&cli.db)?;
             let levels = s.levels()?;
-            let rows = levels
-                .iter()
-                .map(|l| vec![l.rank.to_string(), l.name.clone(), l.areas.to_string()])
-                .collect();
+            let rows = levels.iter().map(|l| vec![l.rank.to_string(), l.name.clone(), l.areas.to_string()]).collect();
             output::emit(format, &["rank", "level", "areas"], rows, &levels)
         }
         Command::Import(c) => cmd_areas::import(&cli.db, *c),
@@ -120,10 +117,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;
-            let rows = log
-                .iter()
-                .map(|i| vec![i.id.to_string(), i.at.clone(), i.kind.clone(), i.file.clone(), i.summary.clone()])
-                .collect();
+            let rows =
+                log.iter().map(|i| vec![i.id.to_string(), i.at.clone(), i.kind.clone(), i.file.clone(), i.summary.clone()]).collect();
             output::emit(format, &["id", "at", "kind", "file", "summary"], rows, &log)
         }
     }

@@ -27,14 +27,8 @@ pub enum Symbol {
 
 impl Symbol {
     /// All symbols, for listings.
-    pub const ALL: [Symbol; 6] = [
-        Symbol::Unknown,
-        Symbol::Zero,
-        Symbol::NotMeaningful,
-        Symbol::NotYetAvailable,
-        Symbol::Uncertain,
-        Symbol::Suppressed,
-    ];
+    pub const ALL: [Symbol; 6] =
+        [Symbol::Unknown, Symbol::Zero, Symbol::NotMeaningful, Symbol::NotYetAvailable, Symbol::Uncertain, Symbol::Suppressed];
 
     /// Reads an official symbol from a trimmed cell text.
     pub fn parse(s: &str) -> Option<Symbol> {
@@ -154,11 +148,7 @@ pub fn number_shape(s: &str) -> NumberShape {
     let t = s.strip_prefix(['-', '+']).unwrap_or(s);
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') || !t.as_bytes()[0].is_ascii_digit() && t.len() == 1
     {
-        return if parse_plain(s).is_some() {
-            NumberShape::Only(None)
-        } else {
-            NumberShape::NotNumber
-        };
+        return if parse_plain(s).is_some() { NumberShape::Only(None) } else { NumberShape::NotNumber };
     }
     let commas = t.matches(',').count();
     let points = t.matches('.').count();
@@ -182,16 +172,8 @@ pub fn number_shape(s: &str) -> NumberShape {
         _ => {
             let last_comma = t.rfind(',').unwrap_or(0);
             let last_point = t.rfind('.').unwrap_or(0);
-            let fmt = if last_comma > last_point {
-                NumberFormat::Comma
-            } else {
-                NumberFormat::Point
-            };
-            if parse_number(s, fmt).is_some() {
-                NumberShape::Only(Some(fmt))
-            } else {
-                NumberShape::NotNumber
-            }
+            let fmt = if last_comma > last_point { NumberFormat::Comma } else { NumberFormat::Point };
+            if parse_number(s, fmt).is_some() { NumberShape::Only(Some(fmt)) } else { NumberShape::NotNumber }
         }
     }
 }

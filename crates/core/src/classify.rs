@@ -23,12 +23,7 @@ impl Classification {
         let yb: Vec<usize> = y.iter().map(|v| class_of(&bins, *v)).collect();
         let mut counts = vec![0; bins.len()];
         yb.iter().for_each(|&c| counts[c] += 1);
-        Classification {
-            k: bins.len(),
-            bins,
-            yb,
-            counts,
-        }
+        Classification { k: bins.len(), bins, yb, counts }
     }
 
     /// The lower bound of class `c` (the minimum for the first class).

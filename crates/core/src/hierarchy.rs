@@ -30,6 +30,8 @@ pub struct Sum {
     pub children_with_value: usize,
     /// Children without a number (missing or a symbol other than `-`).
     pub children_without_value: usize,
+    /// Some child (or grandchild) carries an official symbol such as `*` instead of a number.
+    pub suppressed: bool,
 }
 
 /// Sums a count variable up the hierarchy.
@@ -49,16 +51,9 @@ pub fn sum_up(areas: &[AreaNode], values: &HashMap<&str, Cell>) -> HashMap<Strin
     order.sort_by_key(|a| std::cmp::Reverse(a.level_rank));
     let mut sums: HashMap<String, Sum> = HashMap::new();
     for a in order {
-        let mut s = Sum {
-            value: Some(0.0),
-            children_with_value: 0,
-            children_without_value: 0,
-        };
+        let mut s = Sum { value: Some(0.0), children_with_value: 0, children_without_value: 0, suppressed: false };
         for c in &children[a.key.as_str()] {
-            let v = values
-                .get(c.key.as_str())
-                .and_then(|cell| cell.number())
-                .or_else(|| sums.get(&c.key).and_then(|s| s.value));
+            let v = values.get(c.key.as_str()).and_then(|cell| cell.number()).or_else(|| sums.get(&c.key).and_then(|s| s.value));
             match v {
                 Some(v) => {
                     s.children_with_value += 1;
@@ -67,6 +62,8 @@ pub fn sum_up(areas: &[AreaNode], values: &HashMap<&str, Cell>) -> HashMap<Strin
                 None => {
                     s.children_without_value += 1;
                     s.value = None;
+                    let symbol = values.get(c.key.as_str()).is_some_and(|cell| cell.symbol().is_some());
+                    s.suppressed |= symbol || sums.get(&c.key).is_some_and(|cs| cs.suppressed);
                 }
             }
         }
@@ -97,11 +94,7 @@ pub fn compare_totals(values: &HashMap<&str, Cell>, sums: &HashMap<String, Sum>,
         .filter_map(|(k, s)| {
             let summed = s.value?;
             let delivered = values.get(k.as_str())?.number()?;
-            ((delivered - summed).abs() > tolerance).then(|| TotalMismatch {
-                area: k.clone(),
-                delivered,
-                summed,
-            })
+            ((delivered - summed).abs() > tolerance).then(|| TotalMismatch { area: k.clone(), delivered, summed })
         })
         .collect();
     out.sort_by(|a, b| a.area.cmp(&b.area));
@@ -114,11 +107,7 @@ mod tests {
     use crate::cell::Symbol;
 
     fn node(key: &str, rank: usize, parent: Option<&str>) -> AreaNode {
-        AreaNode {
-            key: key.into(),
-            level_rank: rank,
-            parent: parent.map(Into::into),
-        }
+        AreaNode { key: key.into(), level_rank: rank, parent: parent.map(Into::into) }
     }
 
     fn berlin() -> Vec<AreaNode> {
@@ -141,12 +130,8 @@ mod tests {
     #[test]
     fn sums_through_two_levels() {
         let areas = berlin();
-        let values: HashMap<&str, Cell> = [
-            ("01011101", Cell::Number(3384.0)),
-            ("01011102", Cell::Symbol(Symbol::Zero)),
-            ("01011201", Cell::Number(100.0)),
-        ]
-        .into();
+        let values: HashMap<&str, Cell> =
+            [("01011101", Cell::Number(3384.0)), ("01011102", Cell::Symbol(Symbol::Zero)), ("01011201", Cell::Number(100.0))].into();
         let sums = sum_up(&areas, &values);
         assert_eq!(sums["010111"].value, Some(3384.0));
         assert_eq!(sums["01"].value, Some(3484.0));
@@ -166,6 +151,7 @@ mod tests {
         let sums = sum_up(&areas, &values);
         assert_eq!(sums["010111"].value, None);
         assert_eq!(sums["010111"].children_without_value, 1);
+        assert!(sums["010111"].suppressed);
         // Bezirk uses the delivered Bezirksregion total where the children's sum is incomplete.
         assert_eq!(sums["01"].value, Some(17.0));
     }
@@ -173,21 +159,10 @@ mod tests {
     #[test]
     fn reports_disagreeing_totals() {
         let areas = berlin();
-        let values: HashMap<&str, Cell> = [
-            ("01011101", Cell::Number(10.0)),
-            ("01011102", Cell::Number(2.0)),
-            ("010111", Cell::Number(13.0)),
-        ]
-        .into();
+        let values: HashMap<&str, Cell> =
+            [("01011101", Cell::Number(10.0)), ("01011102", Cell::Number(2.0)), ("010111", Cell::Number(13.0))].into();
         let sums = sum_up(&areas, &values);
         let m = compare_totals(&values, &sums, 0.5);
-        assert_eq!(
-            m,
-            vec![TotalMismatch {
-                area: "010111".into(),
-                delivered: 13.0,
-                summed: 12.0
-            }]
-        );
+        assert_eq!(m, vec![TotalMismatch { area: "010111".into(), delivered: 13.0, summed: 12.0 }]);
     }
 }

@@ -51,10 +51,7 @@ mod tests {
     fn finds_lost_leading_zero() {
         let known: HashSet<String> = ["01011101".to_string(), "05378004".to_string()].into();
         assert_eq!(suggest("1011101", &known), Some(KeyHint::LeadingZeros { known: "01011101".into() }));
-        assert_eq!(
-            suggest("5378004.0", &known),
-            Some(KeyHint::LeadingZeros { known: "05378004".into() })
-        );
+        assert_eq!(suggest("5378004.0", &known), Some(KeyHint::LeadingZeros { known: "05378004".into() }));
         assert_eq!(suggest(" 01011101", &known), Some(KeyHint::Whitespace { known: "01011101".into() }));
         assert_eq!(suggest("99999999", &known), None);
     }

@@ -61,39 +61,17 @@ impl VariableKind {
 /// A problem found in a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
-    Duplicate {
-        area: Arc<str>,
-        year: i32,
-        variable: Arc<str>,
-        at: Location,
-        first: Location,
-    },
-    NegativeCount {
-        value: f64,
-        variable: Arc<str>,
-        at: Location,
-    },
-    UnknownArea {
-        area: Arc<str>,
-        at: Location,
-        hint: Option<KeyHint>,
-    },
+    Duplicate { area: Arc<str>, year: i32, variable: Arc<str>, at: Location, first: Location },
+    NegativeCount { value: f64, variable: Arc<str>, at: Location },
+    UnknownArea { area: Arc<str>, at: Location, hint: Option<KeyHint> },
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Duplicate {
-                area,
-                year,
-                variable,
-                at,
-                first,
-            } => write!(
-                f,
-                "{at}: doppelter Wert für Gebiet „{area}“, Jahr {year}, Merkmal „{variable}“ (schon in Zeile {})",
-                first.line
-            ),
+            Problem::Duplicate { area, year, variable, at, first } => {
+                write!(f, "{at}: doppelter Wert für Gebiet „{area}“, Jahr {year}, Merkmal „{variable}“ (schon in Zeile {})", first.line)
+            }
             Problem::NegativeCount { value, variable, at } => write!(
                 f,
                 "{at}: negative Anzahl {value} für „{variable}“; erwartet wird eine Zahl ≥ 0 (ist „{variable}“ eine Quote? dann --rate {variable})"
@@ -106,10 +84,7 @@ impl fmt::Display for Problem {
                 write!(f, "Zeile {}: unbekannter Gebietsschlüssel „{area}“", at.line)?;
                 match hint {
                     Some(KeyHint::LeadingZeros { known }) => {
-                        write!(
-                            f,
-                            " — führende Null verloren? Gemeint ist wohl „{known}“ (Schlüssel als Text speichern, nicht als Zahl)"
-                        )
+                        write!(f, " — führende Null verloren? Gemeint ist wohl „{known}“ (Schlüssel als Text speichern, nicht als Zahl)")
                     }
                     Some(KeyHint::Whitespace { known }) => write!(f, " — Leerzeichen? Gemeint ist wohl „{known}“"),
                     None => Ok(()),
@@ -143,18 +118,10 @@ pub fn check_rows(rows: &[DataRow], kinds: &HashMap<String, VariableKind>, known
             && let Cell::Number(v) = r.cell
             && v < 0.0
         {
-            problems.push(Problem::NegativeCount {
-                value: v,
-                variable: r.variable.clone(),
-                at: r.at.clone(),
-            });
+            problems.push(Problem::NegativeCount { value: v, variable: r.variable.clone(), at: r.at.clone() });
         }
         if !known_areas.contains(&*r.area) && unknown_reported.insert(&r.area) {
-            problems.push(Problem::UnknownArea {
-                area: r.area.clone(),
-                at: r.at.clone(),
-                hint: keys::suggest(&r.area, known_areas),
-            });
+            problems.push(Problem::UnknownArea { area: r.area.clone(), at: r.at.clone(), hint: keys::suggest(&r.area, known_areas) });
         }
     }
     problems
@@ -170,11 +137,7 @@ mod tests {
             year,
             variable: var.into(),
             cell: Cell::Number(v),
-            at: Location {
-                sheet: None,
-                line,
-                column: "wert".into(),
-            },
+            at: Location { sheet: None, line, column: "wert".into() },
         }
     }
 
@@ -190,14 +153,7 @@ mod tests {
 
     #[test]
     fn clean_rows_pass() {
-        check(
-            &[
-                row("01011101", 2019, "pop", 10.0, 2),
-                row("01011102", 2019, "pop", 0.0, 3),
-                row("01011101", 2019, "d1", -2.0, 4),
-            ],
-            &[],
-        );
+        check(&[row("01011101", 2019, "pop", 10.0, 2), row("01011102", 2019, "pop", 0.0, 3), row("01011101", 2019, "d1", -2.0, 4)], &[]);
     }
 
     #[test]
@@ -207,9 +163,6 @@ mod tests {
             &["Zeile 3, Spalte „wert“: doppelter Wert für Gebiet „01011101“, Jahr 2019, Merkmal „pop“ (schon in Zeile 2)"],
         );
         check(&[row("01011101", 2019, "pop", -1.0, 2)], &["negative Anzahl -1"]);
-        check(
-            &[row("1011101", 2019, "pop", 1.0, 2), row("1011101", 2018, "pop", 1.0, 3)],
-            &["„01011101“"],
-        );
+        check(&[row("1011101", 2019, "pop", 1.0, 2), row("1011101", 2018, "pop", 1.0, 3)], &["„01011101“"]);
     }
 }

@@ -21,18 +21,8 @@ pub struct Crs {
 
 /// Every CRS Quartier reads, by EPSG code.
 pub const REGISTRY: &[Crs] = &[
-    Crs {
-        epsg: 4326,
-        name: "WGS 84",
-        proj: "+proj=longlat +datum=WGS84 +no_defs",
-        metric: false,
-    },
-    Crs {
-        epsg: 4258,
-        name: "ETRS89",
-        proj: "+proj=longlat +ellps=GRS80 +towgs84=0,0,0 +no_defs",
-        metric: false,
-    },
+    Crs { epsg: 4326, name: "WGS 84", proj: "+proj=longlat +datum=WGS84 +no_defs", metric: false },
+    Crs { epsg: 4258, name: "ETRS89", proj: "+proj=longlat +ellps=GRS80 +towgs84=0,0,0 +no_defs", metric: false },
     Crs {
         epsg: 25832,
         name: "ETRS89 / UTM zone 32N",
@@ -91,11 +81,7 @@ pub fn supported_list() -> String {
 impl Crs {
     /// Looks up a CRS by EPSG code.
     pub fn from_epsg(epsg: u32) -> Result<Crs, GeomError> {
-        REGISTRY
-            .iter()
-            .find(|c| c.epsg == epsg)
-            .copied()
-            .ok_or_else(|| GeomError::UnknownCrs(format!("EPSG:{epsg}")))
+        REGISTRY.iter().find(|c| c.epsg == epsg).copied().ok_or_else(|| GeomError::UnknownCrs(format!("EPSG:{epsg}")))
     }
 
     /// WGS 84 (longitude, latitude in degrees).
@@ -128,11 +114,7 @@ impl Crs {
         for marker in ["AUTHORITY[\"EPSG\",\"", "ID[\"EPSG\","] {
             if let Some(pos) = w.rfind(marker) {
                 let rest = &w[pos + marker.len()..];
-                let digits: String = rest
-                    .chars()
-                    .skip_while(|c| !c.is_ascii_digit())
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
+                let digits: String = rest.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
                 if let Ok(code) = digits.parse::<u32>() {
                     // Only trust it when it describes the whole CRS (the last AUTHORITY of WKT1).
                     if let Ok(crs) = Crs::from_epsg(code) {
@@ -220,12 +202,7 @@ impl Transformer {
             oy = oy.to_degrees();
         }
         if !ox.is_finite() || !oy.is_finite() {
-            return Err(GeomError::Reprojection {
-                epsg: self.src_crs.epsg,
-                x: c.x,
-                y: c.y,
-                reason: "Ergebnis nicht endlich".into(),
-            });
+            return Err(GeomError::Reprojection { epsg: self.src_crs.epsg, x: c.x, y: c.y, reason: "Ergebnis nicht endlich".into() });
         }
         Ok(Coord { x: ox, y: oy })
     }
@@ -265,15 +242,7 @@ pub fn check_plausible(crs: Crs, original: Coord, wgs: Coord) -> Result<(), Geom
         .filter(|g| g.epsg != crs.epsg)
         .map(|g| format!(" Die Werte sähen nach EPSG:{} ({}) aus.", g.epsg, g.name))
         .unwrap_or_default();
-    Err(GeomError::Implausible {
-        epsg: crs.epsg,
-        crs_name: crs.name,
-        x: original.x,
-        y: original.y,
-        lon: wgs.x,
-        lat: wgs.y,
-        hint,
-    })
+    Err(GeomError::Implausible { epsg: crs.epsg, crs_name: crs.name, x: original.x, y: original.y, lon: wgs.x, lat: wgs.y, hint })
 }
 
 /// Guesses which registry CRS a coordinate could be in, from where it would land.

@@ -25,15 +25,7 @@ pub enum GeomError {
     #[error(
         "Koordinate ({x}, {y}) passt nicht zu EPSG:{epsg} ({crs_name}): sie läge bei Länge {lon:.3}°, Breite {lat:.3}°, außerhalb Deutschlands. Ist das Koordinatensystem richtig angegeben?{hint}"
     )]
-    Implausible {
-        epsg: u32,
-        crs_name: &'static str,
-        x: f64,
-        y: f64,
-        lon: f64,
-        lat: f64,
-        hint: String,
-    },
+    Implausible { epsg: u32, crs_name: &'static str, x: f64, y: f64, lon: f64, lat: f64, hint: String },
     /// Malformed WKB.
     #[error("ungültige WKB-Geometrie: {0}")]
     Wkb(String),

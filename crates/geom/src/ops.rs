@@ -24,9 +24,7 @@ pub fn area_m2(mp: &MultiPolygon, crs: Crs) -> Result<f64, GeomError> {
 /// fall outside a crescent-shaped area). Used to find parents spatially.
 pub fn point_on_surface(mp: &MultiPolygon) -> Option<Point> {
     // The interior point of the largest part is the most robust choice for parent lookup.
-    mp.0.iter()
-        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
-        .and_then(|p| p.interior_point())
+    mp.0.iter().max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area())).and_then(|p| p.interior_point())
 }
 
 /// True if the point lies inside (not on the boundary of) the multipolygon.
@@ -59,9 +57,7 @@ mod tests {
     use geo::polygon;
 
     fn square(x0: f64, y0: f64, s: f64) -> MultiPolygon {
-        MultiPolygon(vec![
-            polygon![(x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s), (x: x0, y: y0)],
-        ])
+        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s), (x: x0, y: y0)]])
     }
 
     #[test]

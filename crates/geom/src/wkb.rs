@@ -41,11 +41,7 @@ pub enum Decoded {
 
 /// Decodes Polygon and MultiPolygon WKB (other types are reported by name).
 pub fn decode(bytes: &[u8]) -> Result<Decoded, GeomError> {
-    let mut r = Reader {
-        b: bytes,
-        pos: 0,
-        le: true,
-    };
+    let mut r = Reader { b: bytes, pos: 0, le: true };
     let (ty, dims) = r.header()?;
     let out = match ty {
         3 => Decoded::Areal(MultiPolygon(vec![r.polygon(dims)?])),
@@ -84,10 +80,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], GeomError> {
-        let s = self
-            .b
-            .get(self.pos..self.pos + N)
-            .ok_or_else(|| GeomError::Wkb(format!("vorzeitiges Ende bei Byte {}", self.pos)))?;
+        let s = self.b.get(self.pos..self.pos + N).ok_or_else(|| GeomError::Wkb(format!("vorzeitiges Ende bei Byte {}", self.pos)))?;
         self.pos += N;
         Ok(s.try_into().expect("slice of length N"))
     }

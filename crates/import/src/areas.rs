@@ -75,86 +75,32 @@ pub fn read(path: &Path, opts: &AreaOptions) -> Result<RawAreas> {
         "shp" | "shx" | "dbf" => shp::read(&path.with_extension("shp"), &file, opts.encoding.as_deref()),
         "gpkg" => gpkg::read(path, &file, opts.layer.as_deref()),
         "csv" | "txt" | "tsv" | "xlsx" | "xls" | "ods" => read_table(path, &file, opts),
-        "zip" => Err(ImportError::file(
-            &file,
-            "ZIP-Archive bitte zuerst entpacken und die .shp-Datei angeben",
-        )),
-        _ => Err(ImportError::file(
-            &file,
-            format!("unbekanntes Format „.{ext}“: erwartet .geojson, .shp, .gpkg, .csv oder .xlsx"),
-        )),
+        "zip" => Err(ImportError::file(&file, "ZIP-Archive bitte zuerst entpacken und die .shp-Datei angeben")),
+        _ => Err(ImportError::file(&file, format!("unbekanntes Format „.{ext}“: erwartet .geojson, .shp, .gpkg, .csv oder .xlsx"))),
     }
 }
 
 fn read_table(path: &Path, file: &str, opts: &AreaOptions) -> Result<RawAreas> {
-    let sheets = table::read(
-        path,
-        &TableOptions {
-            encoding: opts.encoding.clone(),
-            sheet: opts.sheet.clone(),
-            ..Default::default()
-        },
-    )?;
+    let sheets = table::read(path, &TableOptions { encoding: opts.encoding.clone(), sheet: opts.sheet.clone(), ..Default::default() })?;
     let mut features = Vec::new();
     let fields = sheets[0].headers.clone();
     for s in &sheets {
         for i in 0..s.len() {
-            let fields: HashMap<String, String> = s
-                .headers
-                .iter()
-                .enumerate()
-                .filter_map(|(c, h)| s.text(i, c).map(|v| (h.clone(), v)))
-                .collect();
-            features.push(RawFeature {
-                origin: format!("{}Zeile {}", s.at(), s.line(i)),
-                fields,
-                geometry: RawGeom::Absent,
-            });
+            let fields: HashMap<String, String> =
+                s.headers.iter().enumerate().filter_map(|(c, h)| s.text(i, c).map(|v| (h.clone(), v))).collect();
+            features.push(RawFeature { origin: format!("{}Zeile {}", s.at(), s.line(i)), fields, geometry: RawGeom::Absent });
         }
     }
-    Ok(RawAreas {
-        file: file.to_string(),
-        format: "Tabelle",
-        crs: None,
-        fields,
-        features,
-    })
+    Ok(RawAreas { file: file.to_string(), format: "Tabelle", crs: None, fields, features })
 }
 
-const ID_FIELDS: &[&str] = &[
-    "id",
-    "key",
-    "schluessel",
-    "schlüssel",
-    "gebietsschluessel",
-    "area_id",
-    "code",
-    "ags",
-    "plr_id",
-    "bzr_id",
-    "nr",
-    "nummer",
-];
-const NAME_FIELDS: &[&str] = &[
-    "name",
-    "bezeichnung",
-    "gebiet",
-    "gebietsname",
-    "area_name",
-    "plr_name",
-    "bzr_name",
-    "gen",
-    "namen",
-];
+const ID_FIELDS: &[&str] =
+    &["id", "key", "schluessel", "schlüssel", "gebietsschluessel", "area_id", "code", "ags", "plr_id", "bzr_id", "nr", "nummer"];
+const NAME_FIELDS: &[&str] = &["name", "bezeichnung", "gebiet", "gebietsname", "area_name", "plr_name", "bzr_name", "gen", "namen"];
 
 fn find_field(raw: &RawAreas, given: Option<&str>, candidates: &[&str], what: &str, flag: &str) -> Result<Option<String>> {
     if let Some(g) = given {
-        return match raw
-            .fields
-            .iter()
-            .find(|f| f.as_str() == g)
-            .or_else(|| raw.fields.iter().find(|f| f.eq_ignore_ascii_case(g)))
-        {
+        return match raw.fields.iter().find(|f| f.as_str() == g).or_else(|| raw.fields.iter().find(|f| f.eq_ignore_ascii_case(g))) {
             Some(f) => Ok(Some(f.clone())),
             None => Err(ImportError::file(
                 &raw.file,
@@ -163,10 +109,7 @@ fn find_field(raw: &RawAreas, given: Option<&str>, candidates: &[&str], what: &s
         };
     }
     let _ = flag;
-    Ok(candidates
-        .iter()
-        .find_map(|c| raw.fields.iter().find(|f| f.eq_ignore_ascii_case(c)))
-        .cloned())
+    Ok(candidates.iter().find_map(|c| raw.fields.iter().find(|f| f.eq_ignore_ascii_case(c))).cloned())
 }
 
 /// What parents were found with, for the report.
@@ -268,10 +211,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
             (None, Some(n)) => match quartier_core::hierarchy::prefix_parent(&key, n) {
                 Some(p) => Some(p.to_string()),
                 None => {
-                    problems.push(format!(
-                        "{}: Schlüssel „{key}“ ist nicht länger als das Präfix ({n} Zeichen)",
-                        f.origin
-                    ));
+                    problems.push(format!("{}: Schlüssel „{key}“ ist nicht länger als das Präfix ({n} Zeichen)", f.origin));
                     continue;
                 }
             },
@@ -284,10 +224,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
                 continue;
             }
             (RawGeom::Other(t), _, _) => {
-                problems.push(format!(
-                    "{}: Gebiet „{key}“ hat eine Geometrie vom Typ {t}; erwartet Polygon oder MultiPolygon",
-                    f.origin
-                ));
+                problems.push(format!("{}: Gebiet „{key}“ hat eine Geometrie vom Typ {t}; erwartet Polygon oder MultiPolygon", f.origin));
                 continue;
             }
             (RawGeom::Areal(mp), Some(c), Some(t)) => {
@@ -319,27 +256,13 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
             (RawGeom::Areal(_), _, _) => unreachable!("crs is set when the file has geometries"),
         };
         wgs_geoms.push(wgs);
-        areas.push(NewArea {
-            key,
-            name,
-            parent,
-            geometry,
-            area_m2,
-            origin: f.origin.clone(),
-        });
+        areas.push(NewArea { key, name, parent, geometry, area_m2, origin: f.origin.clone() });
     }
     if !problems.is_empty() {
-        return Err(ImportError::Problems {
-            file: file.clone(),
-            problems,
-        });
+        return Err(ImportError::Problems { file: file.clone(), problems });
     }
     if areas.is_empty() {
-        let why = if level_field.is_some() {
-            format!(" mit Ebene „{}“", opts.level)
-        } else {
-            String::new()
-        };
+        let why = if level_field.is_some() { format!(" mit Ebene „{}“", opts.level) } else { String::new() };
         return Err(ImportError::file(file, format!("keine Gebiete{why} in der Datei")));
     }
     let mut orphans = Vec::new();
@@ -362,19 +285,12 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
                     orphans.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
                 ));
             }
-            ParentMethod::Spatial {
-                level: cands.level.clone(),
-            }
+            ParentMethod::Spatial { level: cands.level.clone() }
         }
         _ => ParentMethod::None,
     };
     Ok(PreparedAreas {
-        batch: AreaBatch {
-            file: file.clone(),
-            level: opts.level.clone(),
-            areas,
-            source_crs: crs.map(|c| c.epsg),
-        },
+        batch: AreaBatch { file: file.clone(), level: opts.level.clone(), areas, source_crs: crs.map(|c| c.epsg) },
         crs,
         parent_method,
         orphans,

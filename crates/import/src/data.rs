@@ -172,28 +172,13 @@ const AREA_FIELDS: &[&str] = &[
     "nr",
 ];
 const YEAR_FIELDS: &[&str] = &["jahr", "year", "berichtsjahr", "zeit", "time"];
-const VARIABLE_FIELDS: &[&str] = &[
-    "variable",
-    "merkmal",
-    "indikator",
-    "indicator",
-    "kennzahl",
-    "merkmalsname",
-    "variable_id",
-];
+const VARIABLE_FIELDS: &[&str] = &["variable", "merkmal", "indikator", "indicator", "kennzahl", "merkmalsname", "variable_id"];
 const VALUE_FIELDS: &[&str] = &["value", "wert", "anzahl", "werte", "count"];
 
 fn find(sheet: &Sheet, given: Option<&str>, candidates: &[&str], file: &str, what: &str) -> Result<Option<usize>> {
     if let Some(g) = given {
         return sheet.column(g).map(Some).ok_or_else(|| {
-            ImportError::file(
-                file,
-                format!(
-                    "{}Spalte „{g}“ ({what}) fehlt; vorhandene Spalten: {}",
-                    sheet.at(),
-                    sheet.headers.join(", ")
-                ),
-            )
+            ImportError::file(file, format!("{}Spalte „{g}“ ({what}) fehlt; vorhandene Spalten: {}", sheet.at(), sheet.headers.join(", ")))
         });
     }
     Ok(candidates.iter().find_map(|c| sheet.column(c)))
@@ -211,10 +196,7 @@ fn year_of(s: &str) -> Option<i32> {
 fn header_year(h: &str) -> Option<i32> {
     let t = h.trim();
     let t = t.strip_suffix(".0").unwrap_or(t);
-    (t.len() == 4)
-        .then(|| t.parse().ok())
-        .flatten()
-        .filter(|y| (1900..=2100).contains(y))
+    (t.len() == 4).then(|| t.parse().ok()).flatten().filter(|y| (1900..=2100).contains(y))
 }
 
 fn cell_year(c: CellRef) -> Option<i32> {
@@ -234,10 +216,7 @@ fn delimiter_byte(d: &str, file: &str) -> Result<u8> {
         "," => Ok(b','),
         "tab" | "\t" | "\\t" => Ok(b'\t'),
         "|" => Ok(b'|'),
-        other => Err(ImportError::file(
-            file,
-            format!("Trennzeichen „{other}“ unbekannt: erlaubt sind ; , tab |"),
-        )),
+        other => Err(ImportError::file(file, format!("Trennzeichen „{other}“ unbekannt: erlaubt sind ; , tab |"))),
     }
 }
 
@@ -291,12 +270,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
     let sheet_opt = profile.sheet.clone().or_else(|| spreadsheet.then(|| "all".to_string()));
     let mut sheets = table::read(
         path,
-        &TableOptions {
-            encoding: profile.encoding.clone(),
-            delimiter,
-            sheet: sheet_opt,
-            header_row: profile.header_row,
-        },
+        &TableOptions { encoding: profile.encoding.clone(), delimiter, sheet: sheet_opt, header_row: profile.header_row },
     )?;
     let mut notes = Vec::new();
     let mut resolved = profile.clone();
@@ -313,10 +287,8 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
             }
         }
     }
-    let cells = Cells {
-        missing: &profile.missing,
-        missing_numbers: profile.missing.iter().filter_map(|m| m.parse::<f64>().ok()).collect(),
-    };
+    let cells =
+        Cells { missing: &profile.missing, missing_numbers: profile.missing.iter().filter_map(|m| m.parse::<f64>().ok()).collect() };
     let ignore: HashSet<String> = profile.ignore.iter().map(|s| s.trim().to_lowercase()).collect();
 
     // 1. Per sheet: columns and layout.
@@ -330,9 +302,8 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
     for sheet in &sheets {
         let area = match find(sheet, profile.area_field.as_deref(), &[], &file, "Gebietsschlüssel")? {
             Some(c) => c,
-            None => detect_area_column(sheet, known_areas)
-                .or_else(|| AREA_FIELDS.iter().find_map(|c| sheet.column(c)))
-                .ok_or_else(|| {
+            None => {
+                detect_area_column(sheet, known_areas).or_else(|| AREA_FIELDS.iter().find_map(|c| sheet.column(c))).ok_or_else(|| {
                     ImportError::file(
                         &file,
                         format!(
@@ -341,18 +312,14 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                             sheet.headers.join(", ")
                         ),
                     )
-                })?,
+                })?
+            }
         };
         resolved.area_field.get_or_insert_with(|| sheet.headers[area].clone());
         let var_col = find(sheet, profile.variable_field.as_deref(), VARIABLE_FIELDS, &file, "Merkmal")?;
         let val_col = find(sheet, profile.value_field.as_deref(), VALUE_FIELDS, &file, "Wert")?;
-        let year_headers: Vec<(usize, i32)> = sheet
-            .headers
-            .iter()
-            .enumerate()
-            .filter(|(c, _)| *c != area)
-            .filter_map(|(c, h)| header_year(h).map(|y| (c, y)))
-            .collect();
+        let year_headers: Vec<(usize, i32)> =
+            sheet.headers.iter().enumerate().filter(|(c, _)| *c != area).filter_map(|(c, h)| header_year(h).map(|y| (c, y))).collect();
         let layout = profile.layout.unwrap_or(if var_col.is_some() && val_col.is_some() {
             Layout::Long
         } else if year_headers.len() >= 2 || (!year_headers.is_empty() && profile.variable.is_some()) {
@@ -361,13 +328,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
             Layout::Wide
         });
         resolved.layout = Some(layout);
-        let year_col = find(
-            sheet,
-            profile.year_field.as_deref(),
-            if profile.year.is_some() { &[] } else { YEAR_FIELDS },
-            &file,
-            "Jahr",
-        )?;
+        let year_col = find(sheet, profile.year_field.as_deref(), if profile.year.is_some() { &[] } else { YEAR_FIELDS }, &file, "Jahr")?;
         let sheet_year = sheet.name.as_deref().and_then(year_of);
         let fixed_year = profile.year.or(if year_col.is_none() { sheet_year } else { None });
         let plan = match layout {
@@ -408,12 +369,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     area,
                     year_col,
                     long: Some((v, w)),
-                    values: vec![ValueColumn {
-                        col: w,
-                        variable: Arc::from(""),
-                        label: String::new(),
-                        year: fixed_year,
-                    }],
+                    values: vec![ValueColumn { col: w, variable: Arc::from(""), label: String::new(), year: fixed_year }],
                 }
             }
             Layout::Years => {
@@ -434,12 +390,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     long: None,
                     values: year_headers
                         .iter()
-                        .map(|&(c, y)| ValueColumn {
-                            col: c,
-                            variable: Arc::from(key.as_str()),
-                            label: var.clone(),
-                            year: Some(y),
-                        })
+                        .map(|&(c, y)| ValueColumn { col: c, variable: Arc::from(key.as_str()), label: var.clone(), year: Some(y) })
                         .collect(),
                 }
             }
@@ -475,32 +426,18 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                         }
                     }
                     if numeric > text {
-                        values.push(ValueColumn {
-                            col: c,
-                            variable: Arc::from(identifier(h)),
-                            label: h.clone(),
-                            year: fixed_year,
-                        });
+                        values.push(ValueColumn { col: c, variable: Arc::from(identifier(h)), label: h.clone(), year: fixed_year });
                     } else {
                         text_cols.push(h.clone());
                     }
                 }
                 if !text_cols.is_empty() {
-                    notes.push(format!(
-                        "{}Textspalten nicht als Merkmale übernommen: {}",
-                        sheet.at(),
-                        text_cols.join(", ")
-                    ));
+                    notes.push(format!("{}Textspalten nicht als Merkmale übernommen: {}", sheet.at(), text_cols.join(", ")));
                 }
                 if values.is_empty() {
                     return Err(ImportError::file(&file, format!("{}keine Spalten mit Zahlen gefunden", sheet.at())));
                 }
-                Plan {
-                    area,
-                    year_col,
-                    long: None,
-                    values,
-                }
+                Plan { area, year_col, long: None, values }
             }
         };
         if let Some(y) = plan.year_col {
@@ -521,10 +458,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                             && let Shape::Number(NumberShape::Only(Some(f))) = cells.shape(CellRef::Text(t))
                         {
                             first.entry(f).or_insert_with(|| {
-                                (
-                                    format!("{}Zeile {}, Spalte „{}“", sheet.at(), sheet.line(i), sheet.headers[vc.col]),
-                                    t.to_string(),
-                                )
+                                (format!("{}Zeile {}, Spalte „{}“", sheet.at(), sheet.line(i), sheet.headers[vc.col]), t.to_string())
                             });
                         }
                     }
@@ -603,10 +537,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     Some((v, _)) => match sheet.text(i, v) {
                         Some(name) => match var_cache.get(&name) {
                             Some(hit) => hit.clone(),
-                            None => var_cache
-                                .entry(name.clone())
-                                .or_insert_with(|| (Arc::from(identifier(&name)), name))
-                                .clone(),
+                            None => var_cache.entry(name.clone()).or_insert_with(|| (Arc::from(identifier(&name)), name)).clone(),
                         },
                         None => {
                             problems.push(format!("{}: Merkmal fehlt", loc(v)));
@@ -639,11 +570,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                         CellRef::Text(t) => match parse_number(t, format) {
                             Some(v) => Cell::Number(v),
                             None => {
-                                let other = if format == NumberFormat::Comma {
-                                    "Dezimalpunkt"
-                                } else {
-                                    "Dezimalkomma"
-                                };
+                                let other = if format == NumberFormat::Comma { "Dezimalpunkt" } else { "Dezimalkomma" };
                                 problems.push(format!(
                                     "{}: „{t}“ passt nicht zum Zahlenformat der Datei (gemischte Formate? {other} gefunden)",
                                     loc(vc.col)
@@ -663,13 +590,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     }
                 };
                 labels.entry(variable.clone()).or_insert(label);
-                rows.push(DataRow {
-                    area: Arc::clone(&area),
-                    year,
-                    variable,
-                    cell,
-                    at: loc(vc.col),
-                });
+                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col) });
             }
             if problems.len() > 1000 {
                 break;
@@ -700,10 +621,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
         .map(|(key, label)| {
             let key = key.to_string();
             let vp = profile.variables.get(&key).cloned().unwrap_or_default();
-            let kind = vp
-                .kind
-                .or_else(|| rates.contains(&key).then_some(VariableKind::Rate))
-                .or(profile.kind);
+            let kind = vp.kind.or_else(|| rates.contains(&key).then_some(VariableKind::Rate)).or(profile.kind);
             VariableMeta {
                 label: vp.label.or(Some(label)),
                 unit: vp.unit.or_else(|| profile.unit.clone()),
@@ -716,12 +634,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
         })
         .collect();
     Ok(PreparedData {
-        batch: DataBatch {
-            file,
-            level: profile.level.clone(),
-            rows,
-            variables,
-        },
+        batch: DataBatch { file, level: profile.level.clone(), rows, variables },
         resolved,
         notes,
         empty_cells,
@@ -738,13 +651,8 @@ fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
     let n = sheet.len().min(200);
     (0..sheet.headers.len())
         .map(|c| {
-            let hits = (0..n)
-                .filter(|&i| {
-                    sheet
-                        .text(i, c)
-                        .is_some_and(|t| known.contains(&t) || keys::suggest(&t, known).is_some())
-                })
-                .count();
+            let hits =
+                (0..n).filter(|&i| sheet.text(i, c).is_some_and(|t| known.contains(&t) || keys::suggest(&t, known).is_some())).count();
             (c, hits)
         })
         .filter(|&(_, h)| h * 2 >= n && h > 0)

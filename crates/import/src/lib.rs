@@ -36,10 +36,7 @@ fn list(p: &[String]) -> String {
 
 impl ImportError {
     pub(crate) fn file(file: &str, message: impl Into<String>) -> ImportError {
-        ImportError::File {
-            file: file.to_string(),
-            message: message.into(),
-        }
+        ImportError::File { file: file.to_string(), message: message.into() }
     }
 }
 
@@ -69,11 +66,7 @@ pub fn identifier(s: &str) -> String {
         }
     }
     let t = out.trim_matches('_').to_string();
-    if t.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("v_{t}")
-    } else {
-        t
-    }
+    if t.starts_with(|c: char| c.is_ascii_digit()) { format!("v_{t}") } else { t }
 }
 
 #[cfg(test)]

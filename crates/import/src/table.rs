@@ -111,10 +111,7 @@ impl Sheet {
     /// Index of a header, compared case-insensitively and ignoring surrounding space.
     pub fn column(&self, name: &str) -> Option<usize> {
         let n = name.trim();
-        self.headers
-            .iter()
-            .position(|h| h.trim() == n)
-            .or_else(|| self.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+        self.headers.iter().position(|h| h.trim() == n).or_else(|| self.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
     }
 
     /// A cell as text (numbers formatted without a trailing `.0`).
@@ -134,11 +131,7 @@ impl Sheet {
 
 /// Formats a spreadsheet number as a key would be typed (`1011101`, not `1011101.0`).
 pub fn number_text(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
 }
 
 /// How to read a table.
@@ -217,17 +210,13 @@ pub fn read(path: &Path, opts: &TableOptions) -> Result<Vec<Sheet>> {
         (true, Sniffed::Zip | Sniffed::Ole) => read_spreadsheet(path, &file, opts),
         (true, k) => Err(ImportError::file(
             &file,
-            format!(
-                "Endung .{ext}, aber der Inhalt ist keine Tabellenkalkulation (erkannt: {})",
-                sniffed_name(k)
-            ),
+            format!("Endung .{ext}, aber der Inhalt ist keine Tabellenkalkulation (erkannt: {})", sniffed_name(k)),
         )),
         (false, Sniffed::Text) => read_csv(bytes, &file, opts).map(|s| vec![s]),
         (false, Sniffed::Zip | Sniffed::Ole) if ext.is_empty() => read_spreadsheet(path, &file, opts),
-        (false, k) => Err(ImportError::file(
-            &file,
-            format!("als CSV/Text erwartet (Endung .{ext}), aber der Inhalt ist {}", sniffed_name(k)),
-        )),
+        (false, k) => {
+            Err(ImportError::file(&file, format!("als CSV/Text erwartet (Endung .{ext}), aber der Inhalt ist {}", sniffed_name(k))))
+        }
     }
 }
 
@@ -237,17 +226,10 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
         return Err(ImportError::file(file, "die Datei ist leer"));
     }
     let delim = opts.delimiter.unwrap_or_else(|| text::sniff_delimiter(&text));
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let header_line = opts.header_row.unwrap_or(0);
     let mut headers: Option<csv::StringRecord> = None;
-    let mut rows = Packed {
-        buf: String::with_capacity(text.len()),
-        ..Default::default()
-    };
+    let mut rows = Packed { buf: String::with_capacity(text.len()), ..Default::default() };
     let mut record = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut record) {
@@ -261,11 +243,7 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
         let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
         match &headers {
             None => {
-                let skip = if header_line > 0 {
-                    line < header_line
-                } else {
-                    record.iter().all(|f| f.trim().is_empty())
-                };
+                let skip = if header_line > 0 { line < header_line } else { record.iter().all(|f| f.trim().is_empty()) };
                 if !skip {
                     headers = Some(record.clone());
                 }
@@ -290,11 +268,7 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
         }
     }
     let headers = headers.ok_or_else(|| ImportError::file(file, "keine Kopfzeile gefunden"))?;
-    Ok(Sheet {
-        name: None,
-        headers: headers.iter().map(|h| h.trim().to_string()).collect(),
-        rows: Rows::Csv(rows),
-    })
+    Ok(Sheet { name: None, headers: headers.iter().map(|h| h.trim().to_string()).collect(), rows: Rows::Csv(rows) })
 }
 
 fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<Sheet>> {
@@ -306,32 +280,21 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
         Some("all") | Some("alle") => names.clone(),
         Some(s) => {
             if !names.iter().any(|n| n == s) {
-                return Err(ImportError::file(
-                    file,
-                    format!("kein Blatt „{s}“; vorhanden: {}", names.join(", ")),
-                ));
+                return Err(ImportError::file(file, format!("kein Blatt „{s}“; vorhanden: {}", names.join(", "))));
             }
             vec![s.to_string()]
         }
     };
     // Merged cells only for xlsx (calamine reads them there).
     let merged: Vec<(String, calamine::Dimensions)> = match &mut wb {
-        calamine::Sheets::Xlsx(x) => chosen
-            .iter()
-            .flat_map(|s| {
-                x.merge_cells_by_sheet_name(s)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|d| (s.clone(), d))
-            })
-            .collect(),
+        calamine::Sheets::Xlsx(x) => {
+            chosen.iter().flat_map(|s| x.merge_cells_by_sheet_name(s).unwrap_or_default().into_iter().map(|d| (s.clone(), d))).collect()
+        }
         _ => vec![],
     };
     let mut sheets = Vec::new();
     for name in chosen {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| ImportError::file(file, format!("Blatt „{name}“ nicht lesbar: {e}")))?;
+        let range = wb.worksheet_range(&name).map_err(|e| ImportError::file(file, format!("Blatt „{name}“ nicht lesbar: {e}")))?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
         let grid: Vec<(usize, Vec<RawCell>)> = range
             .rows()
@@ -393,11 +356,7 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
             })
             .collect();
         let rows: Vec<(usize, Vec<RawCell>)> = grid.into_iter().skip(header_idx + 1).filter(|(_, c)| filled(c) > 0).collect();
-        sheets.push(Sheet {
-            name: Some(name),
-            headers,
-            rows: Rows::Grid(rows),
-        });
+        sheets.push(Sheet { name: Some(name), headers, rows: Rows::Grid(rows) });
     }
     if sheets.is_empty() {
         return Err(ImportError::file(file, "keine Tabellenblätter mit Daten"));

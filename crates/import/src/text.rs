@@ -8,31 +8,18 @@ use crate::{ImportError, Result};
 pub fn decode(bytes: &[u8], encoding: Option<&str>, file: &str) -> Result<String> {
     if let Some(label) = encoding {
         let enc = encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-            ImportError::file(
-                file,
-                format!("unbekannte Zeichenkodierung „{label}“ (z. B. utf-8, windows-1252, iso-8859-15)"),
-            )
+            ImportError::file(file, format!("unbekannte Zeichenkodierung „{label}“ (z. B. utf-8, windows-1252, iso-8859-15)"))
         })?;
         let (text, _, _) = enc.decode(bytes);
         return Ok(text.into_owned());
     }
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return String::from_utf8(rest.to_vec()).map_err(|e| {
-            ImportError::file(
-                file,
-                format!(
-                    "UTF-8 mit BOM, aber ungültiges Byte an Position {}",
-                    e.utf8_error().valid_up_to() + 3
-                ),
-            )
+            ImportError::file(file, format!("UTF-8 mit BOM, aber ungültiges Byte an Position {}", e.utf8_error().valid_up_to() + 3))
         });
     }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        let enc = if bytes[0] == 0xFF {
-            encoding_rs::UTF_16LE
-        } else {
-            encoding_rs::UTF_16BE
-        };
+        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
         return Ok(enc.decode(bytes).0.into_owned());
     }
     match std::str::from_utf8(bytes) {

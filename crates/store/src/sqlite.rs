@@ -31,10 +31,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::TooNew {
-                found: version,
-                known: MIGRATIONS.len() as i64,
-            });
+            return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
         }
         Ok(SqliteStore { conn })
     }
@@ -83,11 +80,9 @@ fn level_names(tx: &Connection) -> Result<String> {
 }
 
 fn level_id(tx: &Connection, name: &str) -> Result<(i64, usize)> {
-    tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| {
-        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
+    tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
 }
 
 fn cell_to_sql(c: Cell) -> (Option<f64>, Option<&'static str>) {
@@ -124,13 +119,8 @@ impl Store for SqliteStore {
         let mut st = self
             .conn
             .prepare("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank")?;
-        let rows = st.query_map([], |r| {
-            Ok(Level {
-                name: r.get(0)?,
-                rank: r.get::<_, i64>(1)? as usize,
-                areas: r.get::<_, i64>(2)? as usize,
-            })
-        })?;
+        let rows =
+            st.query_map([], |r| Ok(Level { name: r.get(0)?, rank: r.get::<_, i64>(1)? as usize, areas: r.get::<_, i64>(2)? as usize }))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -160,12 +150,7 @@ impl Store for SqliteStore {
             if !order.contains(&l.name) {
                 // Levels not mentioned keep their place after their predecessor.
                 let pos = existing.iter().position(|e| e.name == l.name).unwrap_or(0);
-                let after = existing[..pos]
-                    .iter()
-                    .rev()
-                    .find_map(|p| order.iter().position(|n| *n == p.name))
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
+                let after = existing[..pos].iter().rev().find_map(|p| order.iter().position(|n| *n == p.name)).map(|i| i + 1).unwrap_or(0);
                 order.insert(after, l.name.clone());
             }
         }
@@ -205,9 +190,7 @@ impl Store for SqliteStore {
 
     fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let (lid, _) = level_id(&self.conn, level)?;
-        let mut st = self
-            .conn
-            .prepare("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
+        let mut st = self.conn.prepare("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
         let rows = st.query_map([lid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -228,14 +211,12 @@ impl Store for SqliteStore {
         // Parents must exist on the level directly above.
         let parent_ids: HashMap<String, i64> = if rank > 0 {
             let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
-            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<std::result::Result<_, _>>()?
+            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
         } else {
             HashMap::new()
         };
-        let parent_level: Option<String> = tx
-            .query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0))
-            .optional()?;
+        let parent_level: Option<String> =
+            tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
         for a in &batch.areas {
             if let Some(p) = &a.parent
                 && !parent_ids.contains_key(p)
@@ -258,11 +239,7 @@ impl Store for SqliteStore {
             st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
                 .collect::<std::result::Result<_, _>>()?
         };
-        let mut report = AreaReport {
-            level: batch.level.clone(),
-            dry_run,
-            ..Default::default()
-        };
+        let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
         {
             let mut ins = tx.prepare(
                 "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -342,12 +319,8 @@ impl Store for SqliteStore {
             }
         }
         let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
-        let ambiguous: BTreeSet<&str> = batch
-            .rows
-            .iter()
-            .filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1))
-            .map(|r| &*r.area)
-            .collect();
+        let ambiguous: BTreeSet<&str> =
+            batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
         if !problems.is_empty() {
             problems.truncate(10_000);
             return Err(StoreError::Invalid(problems));
@@ -363,15 +336,10 @@ impl Store for SqliteStore {
         }
         let import_id = new_import(&tx, "data", &batch.file)?;
         // Variables: insert new, update metadata given with the delivery.
-        let mut report = DataReport {
-            rows: batch.rows.len(),
-            dry_run,
-            ..Default::default()
-        };
+        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
         let mut var_ids: HashMap<String, i64> = {
             let mut st = tx.prepare("SELECT key, id FROM variable")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<std::result::Result<_, _>>()?
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
         };
         let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
         let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
@@ -381,10 +349,7 @@ impl Store for SqliteStore {
                 var_ids.insert(key.to_string(), tx.last_insert_rowid());
                 report.variables_new.push(key.to_string());
             }
-            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta {
-                key: key.to_string(),
-                ..Default::default()
-            });
+            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
             let kind = m.kind.map(|k| k.as_str());
             tx.execute(
                 "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
@@ -400,9 +365,7 @@ impl Store for SqliteStore {
                 let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol FROM value WHERE variable_id = ?1")?;
                 for key in &used {
                     let vid = var_ids[*key];
-                    for r in st.query_map([vid], |x| {
-                        Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?)))
-                    })? {
+                    for r in st.query_map([vid], |x| Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?))))? {
                         let (y, a, c) = r?;
                         old.insert((vid, y, a), c);
                     }
@@ -416,12 +379,8 @@ impl Store for SqliteStore {
                 tx.execute_batch("DROP INDEX value_area")?;
             }
             // Write in primary-key order: B-tree appends instead of random page splits.
-            let mut order: Vec<(i64, i32, i64, usize)> = batch
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i))
-                .collect();
+            let mut order: Vec<(i64, i32, i64, usize)> =
+                batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
             order.sort_unstable();
             let mut inserts = BatchInsert::new(&tx, import_id)?;
             let mut update = tx.prepare_cached(
@@ -495,17 +454,11 @@ impl Store for SqliteStore {
                 key: r.get(0)?,
                 label: r.get(1)?,
                 unit: r.get(2)?,
-                kind: if r.get::<_, String>(3)? == "rate" {
-                    VariableKind::Rate
-                } else {
-                    VariableKind::Count
-                },
+                kind: if r.get::<_, String>(3)? == "rate" { VariableKind::Rate } else { VariableKind::Count },
                 source: r.get(4)?,
                 reference_date: r.get(5)?,
                 description: r.get(6)?,
-                years: years
-                    .map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect())
-                    .unwrap_or_default(),
+                years: years.map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect()).unwrap_or_default(),
                 values: r.get::<_, i64>(8)? as usize,
                 symbols: r.get::<_, i64>(9)? as usize,
             })
@@ -540,26 +493,14 @@ impl Store for SqliteStore {
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
-        let rows = st.query_map([], |r| {
-            Ok(ImportRecord {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                file: r.get(2)?,
-                at: r.get(3)?,
-                summary: r.get(4)?,
-            })
-        })?;
+        let mut st = self.conn.prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
+        let rows =
+            st.query_map([], |r| Ok(ImportRecord { id: r.get(0)?, kind: r.get(1)?, file: r.get(2)?, at: r.get(3)?, summary: r.get(4)? }))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
@@ -585,11 +526,7 @@ impl<'a> BatchInsert<'a> {
     const ROWS: usize = 128;
 
     fn new(tx: &'a Transaction<'a>, import_id: i64) -> Result<Self> {
-        Ok(BatchInsert {
-            tx,
-            import_id,
-            pending: Vec::with_capacity(Self::ROWS),
-        })
+        Ok(BatchInsert { tx, import_id, pending: Vec::with_capacity(Self::ROWS) })
     }
 
     fn sql(rows: usize) -> String {
@@ -635,11 +572,8 @@ fn total_mismatches(
     years: &[i32],
     kinds: &HashMap<String, VariableKind>,
 ) -> Result<Vec<TotalMismatchRecord>> {
-    let counts: Vec<&str> = vars
-        .iter()
-        .copied()
-        .filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count)
-        .collect();
+    let counts: Vec<&str> =
+        vars.iter().copied().filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count).collect();
     if counts.is_empty() {
         return Ok(vec![]);
     }
@@ -656,10 +590,7 @@ fn total_mismatches(
         for &year in years {
             let cells: Vec<(String, Cell)> = st
                 .query_map(params![var, year], |r| {
-                    Ok((
-                        node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?),
-                        cell_from_sql(r.get(2)?, r.get(3)?),
-                    ))
+                    Ok((node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?), cell_from_sql(r.get(2)?, r.get(3)?)))
                 })?
                 .collect::<std::result::Result<_, _>>()?;
             let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
@@ -667,14 +598,7 @@ fn total_mismatches(
             // Counts are whole numbers; allow rounding in published totals below 0.5.
             for m in hierarchy::compare_totals(&map, &sums, 0.5) {
                 let (level, area) = levels.get(&m.area).cloned().unwrap_or_default();
-                out.push(TotalMismatchRecord {
-                    level,
-                    area,
-                    variable: var.to_string(),
-                    year,
-                    delivered: m.delivered,
-                    summed: m.summed,
-                });
+                out.push(TotalMismatchRecord { level, area, variable: var.to_string(), year, delivered: m.delivered, summed: m.summed });
             }
         }
     }
@@ -698,22 +622,13 @@ pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, NodeN
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
     for r in st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)? as usize,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-        ))
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
     })? {
         let (key, rank, parent, level) = r?;
         let node = node_key(rank, &key);
         levels.insert(node.clone(), (level, key));
         // Parents live on the level directly above (checked on import).
-        nodes.push(AreaNode {
-            key: node,
-            level_rank: rank,
-            parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)),
-        });
+        nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)) });
     }
     Ok((nodes, levels))
 }

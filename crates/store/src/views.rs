@@ -36,18 +36,10 @@ pub struct AreaValue {
 pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year: i32, level: &str) -> Result<Vec<AreaValue>> {
     let areas = store.areas(Some(level))?;
     let ranks: HashMap<String, usize> = store.levels()?.into_iter().map(|l| (l.name, l.rank)).collect();
-    let delivered = store.values(&ValueFilter {
-        variable: Some(variable.into()),
-        year: Some(year),
-        ..Default::default()
-    })?;
+    let delivered = store.values(&ValueFilter { variable: Some(variable.into()), year: Some(year), ..Default::default() })?;
     let keyed: Vec<(String, Cell)> = delivered.iter().map(|v| (node_key(ranks[&v.level], &v.area), v.cell)).collect();
     let cells: HashMap<&str, Cell> = keyed.iter().map(|(k, c)| (k.as_str(), *c)).collect();
-    let sums = if kind == VariableKind::Count {
-        hierarchy::sum_up(&store.hierarchy()?, &cells)
-    } else {
-        HashMap::new()
-    };
+    let sums = if kind == VariableKind::Count { hierarchy::sum_up(&store.hierarchy()?, &cells) } else { HashMap::new() };
     Ok(areas
         .into_iter()
         .map(|a| {
@@ -59,15 +51,7 @@ pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year:
                     None => (None, None, Origin::Missing),
                 },
             };
-            AreaValue {
-                area: a.key,
-                name: a.name,
-                level: a.level,
-                parent: a.parent,
-                value,
-                symbol,
-                origin,
-            }
+            AreaValue { area: a.key, name: a.name, level: a.level, parent: a.parent, value, symbol, origin }
         })
         .collect())
 }

@@ -16,30 +16,14 @@ fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
 }
 
 fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
-    DataRow {
-        area: area.into(),
-        year,
-        variable: var.into(),
-        cell,
-        at: Location {
-            sheet: None,
-            line,
-            column: "wert".into(),
-        },
-    }
+    DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() } }
 }
 
 fn berlin() -> SqliteStore {
     let mut s = SqliteStore::in_memory().unwrap();
-    s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()])
-        .unwrap();
+    s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()]).unwrap();
     s.apply_areas(
-        &AreaBatch {
-            file: "b.csv".into(),
-            level: "Bezirk".into(),
-            areas: vec![area("01", "Mitte", None)],
-            source_crs: None,
-        },
+        &AreaBatch { file: "b.csv".into(), level: "Bezirk".into(), areas: vec![area("01", "Mitte", None)], source_crs: None },
         false,
     )
     .unwrap();
@@ -57,10 +41,7 @@ fn berlin() -> SqliteStore {
         &AreaBatch {
             file: "p.csv".into(),
             level: "Planungsraum".into(),
-            areas: vec![
-                area("01011101", "Stülerstraße", Some("010111")),
-                area("01011102", "Großer Tiergarten", Some("010111")),
-            ],
+            areas: vec![area("01011101", "Stülerstraße", Some("010111")), area("01011102", "Großer Tiergarten", Some("010111"))],
             source_crs: None,
         },
         false,
@@ -74,12 +55,7 @@ fn count(s: &SqliteStore) -> usize {
 }
 
 fn batch(rows: Vec<DataRow>) -> DataBatch {
-    DataBatch {
-        file: "d.csv".into(),
-        level: None,
-        rows,
-        variables: vec![],
-    }
+    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![] }
 }
 
 #[test]
@@ -120,18 +96,7 @@ fn bad_parent_changes_nothing() {
         .unwrap_err();
     assert!(err.to_string().contains("„999999“"), "{err}");
     assert_eq!(s.areas(None).unwrap(), before);
-    assert!(
-        s.apply_areas(
-            &AreaBatch {
-                file: "x".into(),
-                level: "Ortsteil".into(),
-                areas: vec![],
-                source_crs: None
-            },
-            false
-        )
-        .is_err()
-    );
+    assert!(s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None }, false).is_err());
 }
 
 #[test]
@@ -150,19 +115,14 @@ fn data_import_is_atomic_and_summarises_changes() {
     // Unknown key with lost zero: error, nothing written.
     let err = s
         .apply_data(
-            &batch(vec![
-                row("01011101", 2019, "pop", Cell::Number(1.0), 2),
-                row("1011102", 2019, "pop", Cell::Number(1.0), 3),
-            ]),
+            &batch(vec![row("01011101", 2019, "pop", Cell::Number(1.0), 2), row("1011102", 2019, "pop", Cell::Number(1.0), 3)]),
             false,
         )
         .unwrap_err();
     assert!(err.to_string().contains("„01011102“"), "{err}");
     assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
     // Dry run reports but does not write.
-    let r = s
-        .apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true)
-        .unwrap();
+    let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true).unwrap();
     assert_eq!(r.changed, 1);
     assert_eq!(r.changes[0].old, "3384");
     assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
@@ -197,10 +157,7 @@ fn delivered_totals_are_compared_with_sums() {
         .unwrap();
     assert_eq!(r.total_mismatches.len(), 1);
     let m = &r.total_mismatches[0];
-    assert_eq!(
-        (m.area.as_str(), m.level.as_str(), m.delivered, m.summed),
-        ("010111", "Bezirksregion", 111.0, 110.0)
-    );
+    assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));
     let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
     assert_eq!(v[0].value, Some(111.0));
     assert_eq!(v[0].origin, views::Origin::Delivered);
@@ -209,17 +166,10 @@ fn delivered_totals_are_compared_with_sums() {
 #[test]
 fn negative_counts_rejected_rates_allowed() {
     let mut s = berlin();
-    assert!(
-        s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false)
-            .is_err()
-    );
+    assert!(s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false).is_err());
     assert_eq!(count(&s), 0);
     let mut b = batch(vec![row("01011101", 2019, "d1", Cell::Number(-1.0), 2)]);
-    b.variables.push(VariableMeta {
-        key: "d1".into(),
-        kind: Some(VariableKind::Rate),
-        ..Default::default()
-    });
+    b.variables.push(VariableMeta { key: "d1".into(), kind: Some(VariableKind::Rate), ..Default::default() });
     s.apply_data(&b, false).unwrap();
     assert_eq!(s.variables().unwrap()[0].kind, VariableKind::Rate);
 }
@@ -230,12 +180,7 @@ fn keys_repeating_across_levels_are_summed_per_level() {
     let mut s = SqliteStore::in_memory().unwrap();
     s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
     s.apply_areas(
-        &AreaBatch {
-            file: "b".into(),
-            level: "Stadtbezirk".into(),
-            areas: vec![area("1", "Nord", None)],
-            source_crs: None,
-        },
+        &AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None },
         false,
     )
     .unwrap();
@@ -250,14 +195,9 @@ fn keys_repeating_across_levels_are_summed_per_level() {
     )
     .unwrap();
     // Without a level the key "1" is ambiguous.
-    let err = s
-        .apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false)
-        .unwrap_err();
+    let err = s.apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false).unwrap_err();
     assert!(err.to_string().contains("auf mehreren Ebenen"), "{err}");
-    let mut b = batch(vec![
-        row("1", 2020, "pop", Cell::Number(10.0), 2),
-        row("2", 2020, "pop", Cell::Number(5.0), 3),
-    ]);
+    let mut b = batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2), row("2", 2020, "pop", Cell::Number(5.0), 3)]);
     b.level = Some("Stadtteil".into());
     s.apply_data(&b, false).unwrap();
     let v = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtbezirk").unwrap();

@@ -25,14 +25,8 @@ pub fn app(db: PathBuf) -> Router {
     Router::new()
         .route("/", get(pages::map_page))
         .route("/karte", get(pages::map_page))
-        .route(
-            "/static/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
-        )
-        .route(
-            "/static/style.css",
-            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }),
-        )
+        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
+        .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))
@@ -93,10 +87,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Internal(detail) => {
                 eprintln!("Fehler: {detail}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Interner Fehler. Details stehen im Protokoll des Servers.".to_string(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler. Details stehen im Protokoll des Servers.".to_string())
             }
         };
         (status, pages::error_page(status, &msg)).into_response()

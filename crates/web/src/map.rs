@@ -22,13 +22,7 @@ impl Projection {
         let w = (bbox.max().x - bbox.min().x) * mid.cos();
         let h = bbox.max().y - bbox.min().y;
         let scale = if w > 0.0 { WIDTH / w } else { 1.0 };
-        Projection {
-            min_x: bbox.min().x,
-            max_y: bbox.max().y,
-            kx: scale * mid.cos(),
-            ky: scale,
-            height: (h * scale).max(1.0),
-        }
+        Projection { min_x: bbox.min().x, max_y: bbox.max().y, kx: scale * mid.cos(), ky: scale, height: (h * scale).max(1.0) }
     }
 
     /// SVG path data in view-box units: simplified (Douglas–Peucker, 0.3 units, below what
@@ -38,15 +32,8 @@ impl Projection {
         let mut d = String::new();
         for poly in &mp.0 {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                let projected = LineString(
-                    ring.0
-                        .iter()
-                        .map(|c| Coord {
-                            x: (c.x - self.min_x) * self.kx,
-                            y: (self.max_y - c.y) * self.ky,
-                        })
-                        .collect(),
-                );
+                let projected =
+                    LineString(ring.0.iter().map(|c| Coord { x: (c.x - self.min_x) * self.kx, y: (self.max_y - c.y) * self.ky }).collect());
                 let simple = projected.simplify(0.3);
                 if simple.0.len() < 4 {
                     continue;
@@ -60,15 +47,7 @@ impl Projection {
                         continue;
                     }
                     last = (x, y);
-                    let _ = write!(
-                        d,
-                        "{}{}.{} {}.{}",
-                        if first { 'M' } else { 'L' },
-                        x / 10,
-                        (x % 10).abs(),
-                        y / 10,
-                        (y % 10).abs()
-                    );
+                    let _ = write!(d, "{}{}.{} {}.{}", if first { 'M' } else { 'L' }, x / 10, (x % 10).abs(), y / 10, (y % 10).abs());
                     first = false;
                 }
                 if !first {
@@ -107,9 +86,7 @@ mod tests {
 
     #[test]
     fn projects_into_view_box() {
-        let mp = MultiPolygon(vec![
-            polygon![(x: 13.0, y: 52.0), (x: 14.0, y: 52.0), (x: 14.0, y: 53.0), (x: 13.0, y: 52.0)],
-        ]);
+        let mp = MultiPolygon(vec![polygon![(x: 13.0, y: 52.0), (x: 14.0, y: 52.0), (x: 14.0, y: 53.0), (x: 13.0, y: 52.0)]]);
         let p = Projection::fit(geo::BoundingRect::bounding_rect(&mp).unwrap());
         let d = p.path(&mp);
         assert!(d.starts_with("M0.0 "), "{d}");

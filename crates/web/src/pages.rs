@@ -88,12 +88,7 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
     let variables = store.variables()?;
     let levels = store.levels()?;
     let attribution = store.setting("attribution")?;
-    let default_level = levels
-        .iter()
-        .rev()
-        .find(|l| l.areas > 0)
-        .map(|l| l.name.clone())
-        .unwrap_or_default();
+    let default_level = levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone()).unwrap_or_default();
     let level = q.level.clone().filter(|l| !l.is_empty()).unwrap_or(default_level);
     if !level.is_empty() && !levels.iter().any(|l| l.name == level) {
         return Err(AppError::NotFound(format!("Ebene „{level}“ gibt es nicht")));
@@ -101,11 +96,7 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
     let wanted = q.variable.clone().filter(|v| !v.is_empty()).or(store.setting("default_variable")?);
     let variable = match &wanted {
         Some(v) => Some(
-            variables
-                .iter()
-                .find(|x| &x.key == v)
-                .cloned()
-                .ok_or_else(|| AppError::NotFound(format!("Merkmal „{v}“ gibt es nicht")))?,
+            variables.iter().find(|x| &x.key == v).cloned().ok_or_else(|| AppError::NotFound(format!("Merkmal „{v}“ gibt es nicht")))?,
         ),
         None => variables.first().cloned(),
     };
@@ -125,28 +116,13 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         (Some(v), Some(y), false) => views::level_values(store, &v.key, v.kind, y, &level)?,
         _ => vec![],
     };
-    let geoms = if level.is_empty() {
-        HashMap::new()
-    } else {
-        decode_all(store.geometries(&level)?)
-    };
+    let geoms = if level.is_empty() { HashMap::new() } else { decode_all(store.geometries(&level)?) };
     let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
     let parent_geoms = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
         Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
         None => vec![],
     };
-    Ok(MapData {
-        variables,
-        levels,
-        variable,
-        year,
-        level,
-        k,
-        values,
-        geoms,
-        parent_geoms,
-        attribution,
-    })
+    Ok(MapData { variables, levels, variable, year, level, k, values, geoms, parent_geoms, attribution })
 }
 
 pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
@@ -175,11 +151,7 @@ pub fn fmt_de(v: f64, dec: usize) -> String {
         out.push(',');
         out.push_str(frac);
     }
-    if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') {
-        format!("−{out}")
-    } else {
-        out
-    }
+    if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') { format!("−{out}") } else { out }
 }
 
 fn decimals(values: &[f64]) -> usize {
@@ -199,11 +171,7 @@ fn render_map(d: &MapData) -> Markup {
     };
     let year = d.year.unwrap_or_default();
     let label = if var.label.is_empty() { var.key.clone() } else { var.label.clone() };
-    let unit = if var.unit.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", var.unit)
-    };
+    let unit = if var.unit.is_empty() { String::new() } else { format!(" {}", var.unit) };
     let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
     let dec = decimals(&numbers);
     let classes = classify::quantiles(&numbers, d.k);
@@ -213,17 +181,9 @@ fn render_map(d: &MapData) -> Markup {
     let class_of = |v: f64| classes.as_ref().map(|c| classify::class_of(&c.bins, v));
     // Ranking: highest value first; missing last.
     let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
-    ranked.sort_by(|a, b| {
-        b.value
-            .unwrap_or(f64::NEG_INFINITY)
-            .total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY))
-            .then(a.area.cmp(&b.area))
-    });
+    ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
     let bbox = d.geoms.values().filter_map(quartier_geom::ops::bbox).reduce(|a, b| {
-        Rect::new(
-            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-        )
+        Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
     });
     let title = format!("{label} {year} – {}", d.level);
     let origin_text = |o: Origin| match o {

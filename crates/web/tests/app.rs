@@ -7,10 +7,7 @@ use quartier_store::{SqliteStore, Store};
 use tower::ServiceExt;
 
 async fn get(db: &std::path::Path, uri: &str) -> (StatusCode, String) {
-    let res = quartier_web::app(db.to_path_buf())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let res = quartier_web::app(db.to_path_buf()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
     let status = res.status();
     let body = res.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
@@ -23,10 +20,7 @@ async fn empty_database_explains_what_to_do() {
     SqliteStore::open(&db).unwrap().define_levels(&["Stadtteil".into()]).unwrap();
     let (status, body) = get(&db, "/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        body.contains("Noch keine Daten") && body.contains("quartier import areas"),
-        "{body}"
-    );
+    assert!(body.contains("Noch keine Daten") && body.contains("quartier import areas"), "{body}");
     let (status, js) = get(&db, "/static/app.js").await;
     assert_eq!(status, StatusCode::OK);
     assert!(js.contains("sortTable"));

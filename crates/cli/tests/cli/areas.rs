@@ -26,45 +26,18 @@ fn table_first_geometries_later() {
     env.run(&["levels", "define", "Stadtteil", "Sozialraum"]).ok();
     let t = env.write("liste.csv", "Schlüssel;Bezeichnung;Ebene;Übergeordnet\n01;Altstadt;Stadtteil;\n02;Nordfeld;Stadtteil;\n0101;Marktviertel;Sozialraum;01\n0102;Südwall;Sozialraum;01\n0201;Bahnhofsviertel;Sozialraum;02\n0202;Grüne Mitte;Sozialraum;02\n");
     let t = t.to_str().unwrap();
-    let base = [
-        "import",
-        "areas",
-        t,
-        "--id-field",
-        "Schlüssel",
-        "--name-field",
-        "Bezeichnung",
-        "--level-field",
-        "Ebene",
-    ];
+    let base = ["import", "areas", t, "--id-field", "Schlüssel", "--name-field", "Bezeichnung", "--level-field", "Ebene"];
     env.run(&[&base[..], &["--level", "Stadtteil"]].concat()).ok();
-    let out = env
-        .run(&[&base[..], &["--level", "Sozialraum", "--parent-field", "Übergeordnet"]].concat())
-        .ok();
+    let out = env.run(&[&base[..], &["--level", "Sozialraum", "--parent-field", "Übergeordnet"]].concat()).ok();
     assert!(out.contains("4 neu"), "{out}");
     let list = json(&env.run(&["areas", "list", "--format", "json"]).ok());
     assert!(list.as_array().unwrap().iter().all(|a| a["has_geometry"] == false));
     // Geometries arrive later: same keys, now with shapes.
     let sr = env.write("sr.geojson", sozialraeume_geojson());
-    let out = env
-        .run(&[
-            "import",
-            "areas",
-            sr.to_str().unwrap(),
-            "--level",
-            "Sozialraum",
-            "--id-field",
-            "schluessel",
-        ])
-        .ok();
+    let out = env.run(&["import", "areas", sr.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "schluessel"]).ok();
     assert!(out.contains("4 geändert"), "{out}");
     let list = json(&env.run(&["areas", "list", "--level", "Sozialraum", "--format", "json"]).ok());
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["has_geometry"] == true && a["parent"].is_string())
-    );
+    assert!(list.as_array().unwrap().iter().all(|a| a["has_geometry"] == true && a["parent"].is_string()));
     // Stadtteile get theirs by dissolving.
     let out = env.run(&["areas", "dissolve", "--level", "Stadtteil"]).ok();
     assert!(out.contains("2 Geometrien"), "{out}");
@@ -81,29 +54,12 @@ fn key_prefix_parents_keep_leading_zeros() {
     let b = env.write("b.csv", "id,name\n01,Mitte\n");
     env.run(&["import", "areas", b.to_str().unwrap(), "--level", "Bezirk"]).ok();
     let p = env.write("p.csv", "id,name\n01011101,Stülerstraße\n01011102,Großer Tiergarten\n");
-    env.run(&[
-        "import",
-        "areas",
-        p.to_str().unwrap(),
-        "--level",
-        "Planungsraum",
-        "--parent-prefix",
-        "2",
-    ])
-    .ok();
+    env.run(&["import", "areas", p.to_str().unwrap(), "--level", "Planungsraum", "--parent-prefix", "2"]).ok();
     let csv = env.run(&["areas", "list", "--level", "Planungsraum", "--format", "csv"]).ok();
     assert!(csv.contains("01011101,Stülerstraße,Planungsraum,01,"), "{csv}");
     // A prefix pointing to a missing parent is an error, nothing stored.
     let p2 = env.write("p2.csv", "id,name\n02011101,Irgendwo\n");
-    let err = env.fails_unchanged(&[
-        "import",
-        "areas",
-        p2.to_str().unwrap(),
-        "--level",
-        "Planungsraum",
-        "--parent-prefix",
-        "2",
-    ]);
+    let err = env.fails_unchanged(&["import", "areas", p2.to_str().unwrap(), "--level", "Planungsraum", "--parent-prefix", "2"]);
     assert!(err.contains("übergeordnetes Gebiet „02“ gibt es auf Ebene „Bezirk“ nicht"), "{err}");
 }
 
@@ -112,19 +68,8 @@ fn shapefile_with_prj_and_windows_1252_dbf() {
     let env = Env::new();
     env.run(&["levels", "define", "Sozialraum"]).ok();
     let shp = write_shapefile(&env, "sr", true, Some("1252"));
-    let out = env
-        .run(&[
-            "import",
-            "areas",
-            shp.to_str().unwrap(),
-            "--level",
-            "Sozialraum",
-            "--id-field",
-            "SCHL",
-            "--name-field",
-            "NAME",
-        ])
-        .ok();
+    let out =
+        env.run(&["import", "areas", shp.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "SCHL", "--name-field", "NAME"]).ok();
     assert!(out.contains("EPSG:25832") && out.contains(".prj"), "{out}");
     let list = json(&env.run(&["areas", "list", "--format", "json"]).ok());
     assert_eq!(list[0]["name"], "Grüne Mitte");
@@ -136,15 +81,7 @@ fn shapefile_without_prj_needs_crs() {
     let env = Env::new();
     env.run(&["levels", "define", "Sozialraum"]).ok();
     let shp = write_shapefile(&env, "ohne", false, None);
-    let args = [
-        "import",
-        "areas",
-        shp.to_str().unwrap(),
-        "--level",
-        "Sozialraum",
-        "--id-field",
-        "SCHL",
-    ];
+    let args = ["import", "areas", shp.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "SCHL"];
     let err = env.fails_unchanged(&args);
     assert!(err.contains("keine .prj-Datei") && err.contains("--crs EPSG:25832"), "{err}");
     env.run(&[&args[..], &["--crs", "EPSG:25832"]].concat()).ok();
@@ -159,30 +96,12 @@ fn geopackage_layer() {
     let env = Env::new();
     env.run(&["levels", "define", "Sozialraum"]).ok();
     let gpkg = write_geopackage(&env);
-    let out = env
-        .run(&[
-            "import",
-            "areas",
-            gpkg.to_str().unwrap(),
-            "--level",
-            "Sozialraum",
-            "--id-field",
-            "schluessel",
-        ])
-        .ok();
+    let out = env.run(&["import", "areas", gpkg.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "schluessel"]).ok();
     assert!(out.contains("GeoPackage") && out.contains("EPSG:25833"), "{out}");
     let list = json(&env.run(&["areas", "list", "--format", "json"]).ok());
     assert_eq!(list[0]["key"], "0101");
     assert!((list[0]["area_m2"].as_f64().unwrap() - 1_000_000.0).abs() < 1e-6);
-    let err = env.fails_unchanged(&[
-        "import",
-        "areas",
-        gpkg.to_str().unwrap(),
-        "--level",
-        "Sozialraum",
-        "--layer",
-        "gibtsnicht",
-    ]);
+    let err = env.fails_unchanged(&["import", "areas", gpkg.to_str().unwrap(), "--level", "Sozialraum", "--layer", "gibtsnicht"]);
     assert!(err.contains("keine Ebene (Layer) „gibtsnicht“; vorhanden: sozialraeume"), "{err}");
 }
 
@@ -202,10 +121,7 @@ fn reprojects_every_supported_crs() {
         let s = if epsg == 4326 { 0.01 } else { 1000.0 };
         let f = env.write(
             &format!("g{epsg}.geojson"),
-            collection(
-                Some(&format!("EPSG:{epsg}")),
-                &[feature(&format!(r#""id":"{epsg}""#), &polygon(x, y, s))],
-            ),
+            collection(Some(&format!("EPSG:{epsg}")), &[feature(&format!(r#""id":"{epsg}""#), &polygon(x, y, s))]),
         );
         let out = env.run(&["import", "areas", f.to_str().unwrap(), "--level", "Gebiet"]).ok();
         assert!(out.contains(&format!("EPSG:{epsg}")), "{out}");
@@ -234,25 +150,15 @@ fn bad_geojson_inputs_name_feature_and_field() {
     );
     check(
         "noid.geojson",
-        collection(
-            Some("EPSG:25832"),
-            &[ok("0101", X0), feature(r#""name":"x""#, &polygon(X0, Y0, 10.0))],
-        ),
+        collection(Some("EPSG:25832"), &[ok("0101", X0), feature(r#""name":"x""#, &polygon(X0, Y0, 10.0))]),
         &["Feature 2", "Feld „schluessel“", "fehlt"],
     );
-    check(
-        "null.geojson",
-        collection(Some("EPSG:25832"), &[feature(r#""schluessel":"0101""#, "null")]),
-        &["Feature 1", "keine Geometrie"],
-    );
+    check("null.geojson", collection(Some("EPSG:25832"), &[feature(r#""schluessel":"0101""#, "null")]), &["Feature 1", "keine Geometrie"]);
     check(
         "line.geojson",
         collection(
             Some("EPSG:25832"),
-            &[feature(
-                r#""schluessel":"0101""#,
-                &format!(r#"{{"type":"LineString","coordinates":[[{X0},{Y0}],[{},{Y0}]]}}"#, X0 + 5.0),
-            )],
+            &[feature(r#""schluessel":"0101""#, &format!(r#"{{"type":"LineString","coordinates":[[{X0},{Y0}],[{},{Y0}]]}}"#, X0 + 5.0))],
         ),
         &["Feature 1", "LineString", "erwartet Polygon oder MultiPolygon"],
     );
@@ -262,30 +168,13 @@ fn bad_geojson_inputs_name_feature_and_field() {
         collection(Some("EPSG:25832"), &[feature(r#""schluessel":"0101""#, &polygon(7.2, 51.48, 0.01))]),
         &["Feature 1", "passt nicht zu EPSG:25832", "EPSG:4326"],
     );
-    check(
-        "broken.geojson",
-        "{\"type\":\"FeatureCollection\",\"features\":[".to_string(),
-        &["broken.geojson", "kein gültiges GeoJSON"],
-    );
+    check("broken.geojson", "{\"type\":\"FeatureCollection\",\"features\":[".to_string(), &["broken.geojson", "kein gültiges GeoJSON"]);
     check("csv.geojson", "id;name\n1;a\n".to_string(), &["als GeoJSON erwartet", "Text/CSV"]);
-    check(
-        "unknowncrs.geojson",
-        collection(Some("EPSG:2154"), &[ok("0101", X0)]),
-        &["EPSG:2154", "unterstützt"],
-    );
+    check("unknowncrs.geojson", collection(Some("EPSG:2154"), &[ok("0101", X0)]), &["EPSG:2154", "unterstützt"]);
     let err = env.fails_unchanged(&["import", "areas", "gibtsnicht.geojson", "--level", "Sozialraum"]);
     assert!(err.contains("gibtsnicht.geojson") && err.contains("nicht gefunden"), "{err}");
-    let err = env.fails_unchanged(&[
-        "import",
-        "areas",
-        env.path("sozialraeume.geojson").to_str().unwrap(),
-        "--level",
-        "Ortsteil",
-    ]);
-    assert!(
-        err.contains("Ebene „Ortsteil“ ist nicht definiert") && err.contains("Stadtteil → Sozialraum"),
-        "{err}"
-    );
+    let err = env.fails_unchanged(&["import", "areas", env.path("sozialraeume.geojson").to_str().unwrap(), "--level", "Ortsteil"]);
+    assert!(err.contains("Ebene „Ortsteil“ ist nicht definiert") && err.contains("Stadtteil → Sozialraum"), "{err}");
 }
 
 #[test]
@@ -294,16 +183,10 @@ fn children_outside_every_parent_are_reported() {
     env.musterstadt();
     let f = env.write(
         "aussen.geojson",
-        collection(
-            Some("EPSG:25832"),
-            &[feature(r#""id":"0999","name":"Exklave""#, &polygon(X0 + 10_000.0, Y0, 500.0))],
-        ),
+        collection(Some("EPSG:25832"), &[feature(r#""id":"0999","name":"Exklave""#, &polygon(X0 + 10_000.0, Y0, 500.0))]),
     );
     let out = env.run(&["import", "areas", f.to_str().unwrap(), "--level", "Sozialraum"]).ok();
-    assert!(
-        out.contains("liegen in keinem Gebiet der Ebene „Stadtteil“") && out.contains("0999"),
-        "{out}"
-    );
+    assert!(out.contains("liegen in keinem Gebiet der Ebene „Stadtteil“") && out.contains("0999"), "{out}");
 }
 
 #[test]
@@ -313,14 +196,9 @@ fn dry_run_writes_nothing() {
     let before = env.snapshot();
     let f = env.write(
         "neu.geojson",
-        collection(
-            Some("EPSG:25832"),
-            &[feature(r#""id":"0103","name":"Neu""#, &polygon(X0 + 100.0, Y0 + 100.0, 50.0))],
-        ),
+        collection(Some("EPSG:25832"), &[feature(r#""id":"0103","name":"Neu""#, &polygon(X0 + 100.0, Y0 + 100.0, 50.0))]),
     );
-    let out = env
-        .run(&["import", "areas", f.to_str().unwrap(), "--level", "Sozialraum", "--dry-run"])
-        .ok();
+    let out = env.run(&["import", "areas", f.to_str().unwrap(), "--level", "Sozialraum", "--dry-run"]).ok();
     assert!(out.contains("1 neu") && out.contains("Probelauf"), "{out}");
     assert_eq!(env.snapshot(), before);
 }
@@ -333,10 +211,7 @@ fn berlin_upstream_duplicate_key_is_refused() {
     let text = std::fs::read_to_string(repo_file("data/berlin-mss/geo-2019-planning-areas-447.geojson")).unwrap();
     let f = env.write("plr.geojson", text.replacen("\"id\": \"04030417\"", "\"id\": \"06010102\"", 1));
     let err = env.fails_unchanged(&["import", "areas", f.to_str().unwrap(), "--level", "Planungsraum"]);
-    assert!(
-        err.contains("Feature 205: Gebietsschlüssel „06010102“ doppelt (schon bei Feature 124)"),
-        "{err}"
-    );
+    assert!(err.contains("Feature 205: Gebietsschlüssel „06010102“ doppelt (schon bei Feature 124)"), "{err}");
 }
 
 fn write_shapefile(env: &Env, name: &str, prj: bool, cpg: Option<&str>) -> std::path::PathBuf {
@@ -404,10 +279,6 @@ fn write_geopackage(env: &Env) -> std::path::PathBuf {
         blob.extend_from_slice(&px.to_le_bytes());
         blob.extend_from_slice(&py.to_le_bytes());
     }
-    c.execute(
-        "INSERT INTO sozialraeume (geom, schluessel, name) VALUES (?1, '0101', 'Kiez')",
-        [blob],
-    )
-    .unwrap();
+    c.execute("INSERT INTO sozialraeume (geom, schluessel, name) VALUES (?1, '0101', 'Kiez')", [blob]).unwrap();
     p
 }

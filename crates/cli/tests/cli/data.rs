@@ -35,19 +35,7 @@ fn long_csv_german_format_bom_and_symbols() {
     assert!(by_area("0202")["value"].is_null());
     assert_eq!(by_area("0202")["symbol"], "*");
     // Sums up the hierarchy: Stadtteil 01 = 1234 + 2000; Stadtteil 02 incomplete (suppressed child).
-    let st = json(
-        &env.run(&[
-            "data",
-            "show",
-            "--variable",
-            "einwohner",
-            "--level",
-            "Stadtteil",
-            "--format",
-            "json",
-        ])
-        .ok(),
-    );
+    let st = json(&env.run(&["data", "show", "--variable", "einwohner", "--level", "Stadtteil", "--format", "json"]).ok());
     assert_eq!(st[0]["value"], 3234.0);
     assert_eq!(st[0]["origin"], "summed");
     assert!(st[1]["value"].is_null());
@@ -67,19 +55,7 @@ fn wide_csv_windows_1252_with_year_flag() {
         .0
         .into_owned();
     let f = env.write("breit.csv", bytes);
-    let out = env
-        .run(&[
-            "import",
-            "data",
-            f.to_str().unwrap(),
-            "--layout",
-            "wide",
-            "--area-field",
-            "Sozialraum",
-            "--year",
-            "2022",
-        ])
-        .ok();
+    let out = env.run(&["import", "data", f.to_str().unwrap(), "--layout", "wide", "--area-field", "Sozialraum", "--year", "2022"]).ok();
     assert!(out.contains("Textspalten nicht als Merkmale übernommen: Name"), "{out}");
     let vars = json(&env.run(&["data", "list", "--format", "json"]).ok());
     let keys: Vec<&str> = vars.as_array().unwrap().iter().map(|v| v["key"].as_str().unwrap()).collect();
@@ -101,9 +77,7 @@ fn years_layout_needs_variable() {
     let f = env.write("jahre.csv", "Gebiet;2020;2021;2022\n0101;10;11;12\n0102;20;21;22\n");
     let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap()]);
     assert!(err.contains("--variable NAME") && err.contains("2020, 2021, 2022"), "{err}");
-    let out = env
-        .run(&["import", "data", f.to_str().unwrap(), "--variable", "Alleinerziehende"])
-        .ok();
+    let out = env.run(&["import", "data", f.to_str().unwrap(), "--variable", "Alleinerziehende"]).ok();
     assert!(out.contains("6 neu") && out.contains("Layout years"), "{out}");
 }
 
@@ -127,21 +101,8 @@ fn xlsx_one_sheet_per_year() {
     wb.save(&p).unwrap();
     let out = env.run(&["import", "data", p.to_str().unwrap(), "--area-field", "Schlüssel"]).ok();
     assert!(out.contains("2 Blätter, je eines pro Jahr") && out.contains("8 neu"), "{out}");
-    let rows = json(
-        &env.run(&[
-            "data",
-            "show",
-            "--variable",
-            "einwohner",
-            "--year",
-            "2022",
-            "--level",
-            "Stadtteil",
-            "--format",
-            "json",
-        ])
-        .ok(),
-    );
+    let rows =
+        json(&env.run(&["data", "show", "--variable", "einwohner", "--year", "2022", "--level", "Stadtteil", "--format", "json"]).ok());
     assert_eq!(rows[1]["value"], 110.0 + 2.0 + 110.0 + 3.0);
 }
 
@@ -168,10 +129,7 @@ fn wrong_format_behind_extension() {
     let env = musterstadt();
     let f = env.write("tarnung.xlsx", "Gebiet;Einwohner\n0101;1\n");
     let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap(), "--year", "2023"]);
-    assert!(
-        err.contains("tarnung.xlsx") && err.contains("keine Tabellenkalkulation") && err.contains("Text/CSV"),
-        "{err}"
-    );
+    assert!(err.contains("tarnung.xlsx") && err.contains("keine Tabellenkalkulation") && err.contains("Text/CSV"), "{err}");
     let z = env.write("zip.csv", b"PK\x03\x04\x14\x00\x00\x00");
     let err = env.fails_unchanged(&["import", "data", z.to_str().unwrap(), "--year", "2023"]);
     assert!(err.contains("ZIP/Excel"), "{err}");
@@ -193,28 +151,15 @@ fn bad_cells_are_listed_with_line_and_column() {
         "unbekannt.csv",
         "gebiet;jahr;merkmal;wert\n0101;2023;ew;1\n101;2023;ew;2\n9999;2023;ew;3\n",
         &[],
-        &[
-            "unbekannt.csv",
-            "Zeile 3: unbekannter Gebietsschlüssel „101“",
-            "Gemeint ist wohl „0101“",
-            "„9999“",
-        ],
+        &["unbekannt.csv", "Zeile 3: unbekannter Gebietsschlüssel „101“", "Gemeint ist wohl „0101“", "„9999“"],
     );
     check(
         "doppelt.csv",
         "gebiet;jahr;merkmal;wert\n0101;2023;ew;1\n0101;2023;ew;2\n",
         &[],
-        &[
-            "Zeile 3",
-            "doppelter Wert für Gebiet „0101“, Jahr 2023, Merkmal „ew“ (schon in Zeile 2)",
-        ],
+        &["Zeile 3", "doppelter Wert für Gebiet „0101“, Jahr 2023, Merkmal „ew“ (schon in Zeile 2)"],
     );
-    check(
-        "negativ.csv",
-        "gebiet;jahr;merkmal;wert\n0101;2023;ew;-5\n",
-        &[],
-        &["Zeile 2, Spalte „wert“: negative Anzahl -5", "--rate ew"],
-    );
+    check("negativ.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;-5\n", &[], &["Zeile 2, Spalte „wert“: negative Anzahl -5", "--rate ew"]);
     check(
         "text.csv",
         "gebiet;jahr;merkmal;wert\n0101;2023;ew;12\n0102;2023;ew;viele\n",
@@ -227,12 +172,7 @@ fn bad_cells_are_listed_with_line_and_column() {
         &[],
         &["gemischte Zahlenformate", "Zeile 2", "„12,5“", "Zeile 3", "„3.25“", "--decimal"],
     );
-    check(
-        "jahr.csv",
-        "gebiet;jahr;merkmal;wert\n0101;zwanzig;ew;1\n",
-        &[],
-        &["Zeile 2, Spalte „jahr“: „zwanzig“ ist kein Jahr"],
-    );
+    check("jahr.csv", "gebiet;jahr;merkmal;wert\n0101;zwanzig;ew;1\n", &[], &["Zeile 2, Spalte „jahr“: „zwanzig“ ist kein Jahr"]);
     check("keinjahr.csv", "gebiet;einwohner\n0101;1\n", &[], &["Jahr unbekannt", "--year"]);
     check(
         "spalte.csv",
@@ -240,12 +180,7 @@ fn bad_cells_are_listed_with_line_and_column() {
         &["--area-field", "Raum"],
         &["Spalte „Raum“ (Gebietsschlüssel) fehlt", "gebiet, jahr, merkmal, wert"],
     );
-    check(
-        "felder.csv",
-        "gebiet;jahr;merkmal;wert\n0101;2023;ew;1;7\n",
-        &[],
-        &["Zeile 2: 5 Felder, die Kopfzeile hat nur 4"],
-    );
+    check("felder.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;1;7\n", &[], &["Zeile 2: 5 Felder, die Kopfzeile hat nur 4"]);
     check("leer.csv", "", &[], &["die Datei ist leer"]);
 }
 
@@ -262,49 +197,27 @@ fn reimport_replaces_and_summarises_changes() {
     let env = musterstadt();
     let v1 = env.write("v1.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n0102;2023;ew;200\n");
     env.run(&["import", "data", v1.to_str().unwrap()]).ok();
-    let v2 = env.write(
-        "v2.csv",
-        "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n0102;2023;ew;210\n0201;2023;ew;5\n",
-    );
-    let dry = env
-        .run(&["import", "data", v2.to_str().unwrap(), "--dry-run", "--format", "json"])
-        .ok();
+    let v2 = env.write("v2.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n0102;2023;ew;210\n0201;2023;ew;5\n");
+    let dry = env.run(&["import", "data", v2.to_str().unwrap(), "--dry-run", "--format", "json"]).ok();
     let r = json(&dry);
     assert_eq!(
-        (
-            r["inserted"].as_u64(),
-            r["changed"].as_u64(),
-            r["unchanged"].as_u64(),
-            r["dry_run"].as_bool()
-        ),
+        (r["inserted"].as_u64(), r["changed"].as_u64(), r["unchanged"].as_u64(), r["dry_run"].as_bool()),
         (Some(1), Some(1), Some(1), Some(true))
     );
     assert_eq!(r["changes"][0]["old"], "200");
     assert_eq!(r["changes"][0]["new"], "210");
-    let shown = json(
-        &env.run(&["data", "show", "--variable", "ew", "--area", "0102", "--format", "json"])
-            .ok(),
-    );
+    let shown = json(&env.run(&["data", "show", "--variable", "ew", "--area", "0102", "--format", "json"]).ok());
     assert_eq!(shown[0]["value"], 200.0, "dry run must not write");
     let out = env.run(&["import", "data", v2.to_str().unwrap()]).ok();
-    assert!(
-        out.contains("1 neu, 1 geändert, 1 unverändert") && out.contains("geändert: ew 2023 0102: 200 → 210"),
-        "{out}"
-    );
+    assert!(out.contains("1 neu, 1 geändert, 1 unverändert") && out.contains("geändert: ew 2023 0102: 200 → 210"), "{out}");
 }
 
 #[test]
 fn delivered_totals_differing_from_sums_are_reported() {
     let env = musterstadt();
-    let f = env.write(
-        "summen.csv",
-        "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n0102;2023;ew;200\n01;2023;ew;305\n",
-    );
+    let f = env.write("summen.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n0102;2023;ew;200\n01;2023;ew;305\n");
     let out = env.run(&["import", "data", f.to_str().unwrap()]).ok();
-    assert!(
-        out.contains("ew 2023 (Stadtteil) 01: geliefert 305, Summe 300 (Differenz +5)"),
-        "{out}"
-    );
+    assert!(out.contains("ew 2023 (Stadtteil) 01: geliefert 305, Summe 300 (Differenz +5)"), "{out}");
 }
 
 #[test]
@@ -332,14 +245,10 @@ fn profile_saved_and_reused() {
         "{text}"
     );
     let g = env.write("lieferung2.csv", "Raum;Stand;Leistungsbezieher\n0101;2023;14\n");
-    let out = env
-        .run(&["import", "data", g.to_str().unwrap(), "--profile", prof.to_str().unwrap()])
-        .ok();
+    let out = env.run(&["import", "data", g.to_str().unwrap(), "--profile", prof.to_str().unwrap()]).ok();
     assert!(out.contains("1 neu"), "{out}");
     let bad = env.write("bad.toml", "layout = \"diagonal\"\n");
-    let err = env
-        .run(&["import", "data", g.to_str().unwrap(), "--profile", bad.to_str().unwrap()])
-        .fails();
+    let err = env.run(&["import", "data", g.to_str().unwrap(), "--profile", bad.to_str().unwrap()]).fails();
     assert!(err.contains("Importprofil ungültig"), "{err}");
 }
 
@@ -349,10 +258,7 @@ fn list_and_show_formats() {
     let f = env.write("d.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n");
     env.run(&["import", "data", f.to_str().unwrap()]).ok();
     let csv = env.run(&["data", "show", "--variable", "ew", "--format", "csv"]).ok();
-    assert_eq!(
-        csv,
-        "area_id,name,level,year,variable,value,symbol,origin\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered\n"
-    );
+    assert_eq!(csv, "area_id,name,level,year,variable,value,symbol,origin\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered\n");
     let table = env.run(&["data", "list"]).ok();
     assert!(table.starts_with("variable") && table.contains("ew"), "{table}");
     let err = env.run(&["data", "show", "--variable", "gibtsnicht"]).fails();

@@ -39,21 +39,8 @@ fn demo_database_holds_the_published_mss_values() {
     assert_eq!(inh["kind"], "count");
     // Bezirk Mitte 2019: delivered total 383457 (table 2-3).
     let mitte = json(
-        &env.run(&[
-            "data",
-            "show",
-            "--variable",
-            "inhabitants",
-            "--year",
-            "2019",
-            "--level",
-            "Bezirk",
-            "--area",
-            "01",
-            "--format",
-            "json",
-        ])
-        .ok(),
+        &env.run(&["data", "show", "--variable", "inhabitants", "--year", "2019", "--level", "Bezirk", "--area", "01", "--format", "json"])
+            .ok(),
     );
     assert_eq!(mitte[0]["value"], 383457.0);
     // Dissolved Bezirk geometry: Berlin's 12 Bezirke cover about 891 km².
@@ -61,19 +48,8 @@ fn demo_database_holds_the_published_mss_values() {
     let total: f64 = bez.as_array().unwrap().iter().map(|b| b["area_m2"].as_f64().unwrap()).sum();
     assert!((total / 1e6 - 891.1).abs() < 5.0, "{total}");
     // The context indicators' "-" (not published) is missing, not zero.
-    let k02 = json(
-        &env.run(&[
-            "data",
-            "show",
-            "--variable",
-            "k02_single_parent_households",
-            "--area",
-            "01011101",
-            "--format",
-            "json",
-        ])
-        .ok(),
-    );
+    let k02 =
+        json(&env.run(&["data", "show", "--variable", "k02_single_parent_households", "--area", "01011101", "--format", "json"]).ok());
     assert_eq!(k02[0]["value"], 20.14388);
 }
 
@@ -125,20 +101,13 @@ fn demo_map_page_over_http() {
     let server = serve(&env);
     let (head, body) = get(&server.addr, "/");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        head.to_lowercase()
-            .contains("content-security-policy: default-src 'none'; script-src 'self'"),
-        "{head}"
-    );
+    assert!(head.to_lowercase().contains("content-security-policy: default-src 'none'; script-src 'self'"), "{head}");
     assert!(body.contains("<html lang=\"de\">") && body.contains("S4 Kinderarmut"), "page title");
     assert!(
         body.contains("Datenquelle: Senatsverwaltung für Stadtentwicklung, Bauen und Wohnen Berlin, Monitoring Soziale Stadtentwicklung")
     );
     assert!(body.matches("<path d=\"M").count() >= 447, "one path per Planungsraum");
-    assert!(
-        body.contains("Stülerstraße") && body.contains("15,44"),
-        "German number in the table"
-    );
+    assert!(body.contains("Stülerstraße") && body.contains("15,44"), "German number in the table");
     let (head, body) = get(&server.addr, "/karte?variable=inhabitants&year=2019&level=Bezirk");
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(body.contains("383.457"), "Mitte's population with German thousands separator");
@@ -147,19 +116,15 @@ fn demo_map_page_over_http() {
     let (head, _) = get(&server.addr, "/karte?k=99");
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     let (head, body) = get(&server.addr, "/karte?variable=%3Cscript%3E");
-    assert!(
-        head.starts_with("HTTP/1.1 404") && body.contains("&lt;script&gt;") && !body.contains("<script>"),
-        "escaped"
-    );
+    assert!(head.starts_with("HTTP/1.1 404") && body.contains("&lt;script&gt;") && !body.contains("<script>"), "escaped");
 }
 
 /// Headless Chromium loads the page, runs our script, and the DOM shows its effects.
 /// In CI (CI=true) Chromium must be present; elsewhere the test says it was skipped.
 #[test]
 fn demo_map_page_in_headless_chromium() {
-    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    let Some(chromium) =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].into_iter().find(|p| std::path::Path::new(p).exists())
     else {
         assert!(std::env::var("CI").is_err(), "CI must install chromium (see .ci/run)");
         eprintln!("SKIPPED: no Chromium found; install it (apt-get install chromium) to run the browser test");

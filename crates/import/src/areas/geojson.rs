@@ -77,9 +77,7 @@ fn polygon(rings: Vec<Vec<Pos>>) -> Polygon {
 fn geometry(g: &Geometry) -> std::result::Result<RawGeom, String> {
     let Some(raw) = g.coordinates else { return Ok(RawGeom::Null) };
     let mp = match g.ty.as_str() {
-        "Polygon" => MultiPolygon(vec![polygon(
-            serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des Polygons: {e}"))?,
-        )]),
+        "Polygon" => MultiPolygon(vec![polygon(serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des Polygons: {e}"))?)]),
         "MultiPolygon" => {
             let polys: Vec<Vec<Vec<Pos>>> = serde_json::from_str(raw.get()).map_err(|e| format!("Koordinaten des MultiPolygons: {e}"))?;
             MultiPolygon(polys.into_iter().map(polygon).collect())
@@ -112,28 +110,14 @@ pub fn read(path: &Path, file: &str) -> Result<RawAreas> {
     let bytes = read_bytes(path)?;
     let kind = sniff(&bytes);
     if kind != Sniffed::Json {
-        return Err(ImportError::file(
-            file,
-            format!("als GeoJSON erwartet, aber der Inhalt ist {}", sniffed_name(kind)),
-        ));
+        return Err(ImportError::file(file, format!("als GeoJSON erwartet, aber der Inhalt ist {}", sniffed_name(kind))));
     }
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).map_err(|e| {
-        ImportError::file(
-            file,
-            format!("GeoJSON muss UTF-8 sein; ungültiges Byte an Position {}", e.valid_up_to()),
-        )
-    })?;
-    let fc: Collection = serde_json::from_str(text).map_err(|e| {
-        ImportError::file(
-            file,
-            format!("Zeile {}, Spalte {}: kein gültiges GeoJSON: {e}", e.line(), e.column()),
-        )
-    })?;
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
+        .map_err(|e| ImportError::file(file, format!("GeoJSON muss UTF-8 sein; ungültiges Byte an Position {}", e.valid_up_to())))?;
+    let fc: Collection = serde_json::from_str(text)
+        .map_err(|e| ImportError::file(file, format!("Zeile {}, Spalte {}: kein gültiges GeoJSON: {e}", e.line(), e.column())))?;
     if fc.ty.as_deref() != Some("FeatureCollection") {
-        return Err(ImportError::file(
-            file,
-            format!("erwartet eine FeatureCollection, gefunden type = {:?}", fc.ty.unwrap_or_default()),
-        ));
+        return Err(ImportError::file(file, format!("erwartet eine FeatureCollection, gefunden type = {:?}", fc.ty.unwrap_or_default())));
     }
     let crs = match &fc.crs {
         None | Some(Value::Null) => None,
@@ -176,26 +160,13 @@ pub fn read(path: &Path, file: &str) -> Result<RawAreas> {
                 }
             },
         };
-        out.push(RawFeature {
-            origin,
-            fields: map,
-            geometry,
-        });
+        out.push(RawFeature { origin, fields: map, geometry });
     }
     if features.iter().any(|f| f.id.is_some()) {
         fields.push(FEATURE_ID.to_string());
     }
     if !problems.is_empty() {
-        return Err(ImportError::Problems {
-            file: file.to_string(),
-            problems,
-        });
+        return Err(ImportError::Problems { file: file.to_string(), problems });
     }
-    Ok(RawAreas {
-        file: file.to_string(),
-        format: "GeoJSON",
-        crs,
-        fields,
-        features: out,
-    })
+    Ok(RawAreas { file: file.to_string(), format: "GeoJSON", crs, fields, features: out })
 }

@@ -50,32 +50,22 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
         None if layers.len() == 1 => layers[0].clone(),
         None if layers.is_empty() => return Err(ImportError::file(file, "das GeoPackage enthält keine Feature-Layer")),
         None => {
-            return Err(ImportError::file(
-                file,
-                format!("mehrere Layer, bitte mit --layer wählen: {}", names()),
-            ));
+            return Err(ImportError::file(file, format!("mehrere Layer, bitte mit --layer wählen: {}", names())));
         }
     };
     let (org, code, def): (String, i64, String) = conn
-        .query_row(
-            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
-            [srs_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row("SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1", [srs_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .map_err(err)?;
-    let crs = if org.eq_ignore_ascii_case("epsg") {
-        Crs::from_epsg(code as u32).or_else(|_| Crs::from_wkt(&def))
-    } else {
-        Crs::from_wkt(&def)
-    }
-    .map_err(|e| ImportError::file(file, format!("Koordinatensystem des Layers „{table}“: {e}")))?;
+    let crs =
+        if org.eq_ignore_ascii_case("epsg") { Crs::from_epsg(code as u32).or_else(|_| Crs::from_wkt(&def)) } else { Crs::from_wkt(&def) }
+            .map_err(|e| ImportError::file(file, format!("Koordinatensystem des Layers „{table}“: {e}")))?;
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let mut st = conn.prepare(&format!("SELECT * FROM {}", quoted(&table))).map_err(err)?;
     let fields: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
-    let geom_idx = fields
-        .iter()
-        .position(|f| *f == geom_col)
-        .ok_or_else(|| ImportError::file(file, format!("Geometriespalte „{geom_col}“ fehlt")))?;
+    let geom_idx =
+        fields.iter().position(|f| *f == geom_col).ok_or_else(|| ImportError::file(file, format!("Geometriespalte „{geom_col}“ fehlt")))?;
     let mut rows = st.query([]).map_err(err)?;
     let mut features = Vec::new();
     let mut i = 0;
@@ -110,18 +100,8 @@ pub fn read(path: &Path, file: &str, layer: Option<&str>) -> Result<RawAreas> {
                 map.insert(name.clone(), t);
             }
         }
-        features.push(RawFeature {
-            origin,
-            fields: map,
-            geometry,
-        });
+        features.push(RawFeature { origin, fields: map, geometry });
     }
     let fields = fields.into_iter().filter(|f| *f != geom_col).collect();
-    Ok(RawAreas {
-        file: file.to_string(),
-        format: "GeoPackage",
-        crs: Some((crs, format!("Layer „{table}“"))),
-        fields,
-        features,
-    })
+    Ok(RawAreas { file: file.to_string(), format: "GeoPackage", crs: Some((crs, format!("Layer „{table}“"))), fields, features })
 }

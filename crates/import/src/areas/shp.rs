@@ -42,11 +42,7 @@ fn dbf_encoding(shp: &Path, file: &str, given: Option<&str>) -> Result<&'static 
     }
     let header_len = dbf.get(8..10).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize).unwrap_or(0);
     let body = dbf.get(header_len..).unwrap_or(&[]);
-    Ok(if std::str::from_utf8(body).is_ok() {
-        encoding_rs::UTF_8
-    } else {
-        encoding_rs::WINDOWS_1252
-    })
+    Ok(if std::str::from_utf8(body).is_ok() { encoding_rs::UTF_8 } else { encoding_rs::WINDOWS_1252 })
 }
 
 fn field_text(v: &FieldValue) -> Option<String> {
@@ -76,9 +72,7 @@ fn to_multipolygon(rings: &[PolygonRing<Coord>]) -> MultiPolygon {
     }
     for h in holes {
         let first = h.0.first().copied();
-        let idx = first
-            .and_then(|p| polys.iter().position(|poly| poly.contains(&geo::Point(p))))
-            .or(polys.len().checked_sub(1));
+        let idx = first.and_then(|p| polys.iter().position(|poly| poly.contains(&geo::Point(p)))).or(polys.len().checked_sub(1));
         if let Some(i) = idx {
             polys[i].interiors_push(h);
         }
@@ -100,10 +94,7 @@ pub fn read(shp: &Path, file: &str, encoding: Option<&str>) -> Result<RawAreas> 
     for (ext, what) in [("shp", "Geometrien"), ("shx", "Index"), ("dbf", "Attribute")] {
         let p = shp.with_extension(ext);
         if !p.exists() {
-            return Err(ImportError::file(
-                file,
-                format!("zum Shapefile gehört {} ({what}), die Datei fehlt", p.display()),
-            ));
+            return Err(ImportError::file(file, format!("zum Shapefile gehört {} ({what}), die Datei fehlt", p.display())));
         }
     }
     let head = read_bytes(shp)?;
@@ -137,17 +128,7 @@ pub fn read(shp: &Path, file: &str, encoding: Option<&str>) -> Result<RawAreas> 
             other => RawGeom::Other(other.shapetype().to_string()),
         };
         let map: HashMap<String, String> = record.into_iter().filter_map(|(k, v)| field_text(&v).map(|t| (k, t))).collect();
-        features.push(RawFeature {
-            origin,
-            fields: map,
-            geometry,
-        });
+        features.push(RawFeature { origin, fields: map, geometry });
     }
-    Ok(RawAreas {
-        file: file.to_string(),
-        format: "Shapefile",
-        crs,
-        fields,
-        features,
-    })
+    Ok(RawAreas { file: file.to_string(), format: "Shapefile", crs, fields, features })
 }

@@ -21,23 +21,12 @@ impl Run {
     }
     /// Asserts success and returns stdout.
     pub fn ok(&self) -> String {
-        assert!(
-            self.out.status.success(),
-            "expected success\nstdout: {}\nstderr: {}",
-            self.stdout(),
-            self.stderr()
-        );
+        assert!(self.out.status.success(), "expected success\nstdout: {}\nstderr: {}", self.stdout(), self.stderr());
         self.stdout()
     }
     /// Asserts failure with exit code 1 and returns stderr.
     pub fn fails(&self) -> String {
-        assert_eq!(
-            self.out.status.code(),
-            Some(1),
-            "expected exit code 1\nstdout: {}\nstderr: {}",
-            self.stdout(),
-            self.stderr()
-        );
+        assert_eq!(self.out.status.code(), Some(1), "expected exit code 1\nstdout: {}\nstderr: {}", self.stdout(), self.stderr());
         self.stderr()
     }
 }
@@ -53,9 +42,7 @@ pub struct Snapshot {
 
 impl Env {
     pub fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Env { dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -107,18 +94,8 @@ impl Env {
         let st = self.write("stadtteile.geojson", stadtteile_geojson());
         self.run(&["import", "areas", st.to_str().unwrap(), "--level", "Stadtteil"]).ok();
         let sr = self.write("sozialraeume.geojson", sozialraeume_geojson());
-        self.run(&[
-            "import",
-            "areas",
-            sr.to_str().unwrap(),
-            "--level",
-            "Sozialraum",
-            "--id-field",
-            "schluessel",
-            "--name-field",
-            "name",
-        ])
-        .ok();
+        self.run(&["import", "areas", sr.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "schluessel", "--name-field", "name"])
+            .ok();
     }
 }
 
@@ -139,9 +116,7 @@ pub fn polygon(x: f64, y: f64, s: f64) -> String {
 }
 
 pub fn collection(crs: Option<&str>, features: &[String]) -> String {
-    let crs = crs
-        .map(|c| format!(r#""crs":{{"type":"name","properties":{{"name":"{c}"}}}},"#))
-        .unwrap_or_default();
+    let crs = crs.map(|c| format!(r#""crs":{{"type":"name","properties":{{"name":"{c}"}}}},"#)).unwrap_or_default();
     format!(r#"{{"type":"FeatureCollection",{crs}"features":[{}]}}"#, features.join(","))
 }
 
