@@ -16,6 +16,7 @@ pub mod classify;
 pub mod hierarchy;
 pub mod indicator;
 pub mod keys;
+pub mod stats;
 pub mod validate;
 
 pub use cell::{Cell, NumberFormat, Symbol};

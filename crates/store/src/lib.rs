@@ -37,6 +37,9 @@ pub enum StoreError {
     /// Area batch problems (parents, keys).
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidAreas(Vec<String>),
+    /// A stored value that cannot be read back (e.g. a definition from a newer version).
+    #[error("gespeicherter Eintrag nicht lesbar: {0}")]
+    Corrupt(String),
 }
 
 fn format_problems(p: &[Problem]) -> String {
@@ -72,6 +75,16 @@ pub trait Store {
     /// All areas as plain hierarchy nodes (for summing counts up the levels); node keys are
     /// [`sqlite::node_key`]`(rank, key)` since area keys are unique only within a level.
     fn hierarchy(&self) -> Result<Vec<quartier_core::hierarchy::AreaNode>>;
+    /// The stored indicator catalogue, in dependency order.
+    fn catalogue(&self) -> Result<quartier_core::indicator::Catalogue>;
+    /// Stores a checked catalogue (replacing the stored one) in one transaction.
+    fn save_catalogue(&mut self, cat: &quartier_core::indicator::Catalogue, dry_run: bool) -> Result<CatalogueReport>;
+    /// Delivered cells of the given variables in all years, keyed by (variable, year) and
+    /// hierarchy node key.
+    fn cells(&self, variables: &[String]) -> Result<CellTable>;
+    /// Frozen class breaks of an indicator on a level: (method, bins).
+    fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>>;
+    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()>;
     /// Log of imports, newest first.
     fn imports(&self) -> Result<Vec<ImportRecord>>;
     /// Installation settings (e.g. data source attribution).

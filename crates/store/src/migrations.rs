@@ -56,4 +56,19 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: indicator catalogue (definitions as JSON, in dependency order) and frozen class breaks.
+    r#"
+    CREATE TABLE indicator (
+        id         TEXT PRIMARY KEY,
+        position   INTEGER NOT NULL,
+        definition TEXT NOT NULL
+    );
+    CREATE TABLE frozen_breaks (
+        indicator TEXT NOT NULL REFERENCES indicator(id) ON DELETE CASCADE,
+        level     TEXT NOT NULL,
+        method    TEXT NOT NULL,
+        bins      TEXT NOT NULL,
+        PRIMARY KEY (indicator, level)
+    );
+    "#,
 ];

@@ -150,3 +150,16 @@ pub struct ImportRecord {
     pub at: String,
     pub summary: String,
 }
+
+/// What storing a catalogue changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CatalogueReport {
+    pub inserted: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+    pub dry_run: bool,
+}
+
+/// Delivered cells by (variable, year), then by hierarchy node key.
+pub type CellTable = std::collections::HashMap<(String, i32), std::collections::HashMap<String, Cell>>;

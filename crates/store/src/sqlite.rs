@@ -4,6 +4,7 @@ use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 use quartier_core::hierarchy::{self, AreaNode};
+use quartier_core::indicator::Catalogue;
 use quartier_core::validate::{self, VariableKind};
 use quartier_core::{Cell, Symbol};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -490,6 +491,90 @@ impl Store for SqliteStore {
 
     fn hierarchy(&self) -> Result<Vec<AreaNode>> {
         Ok(hierarchy_nodes(&self.conn)?.0)
+    }
+
+    fn catalogue(&self) -> Result<Catalogue> {
+        let mut st = self.conn.prepare("SELECT id, definition FROM indicator ORDER BY position")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut indicators = Vec::new();
+        for r in rows {
+            let (id, def) = r?;
+            indicators.push(serde_json::from_str(&def).map_err(|e| StoreError::Corrupt(format!("Indikator {id}: {e}")))?);
+        }
+        Ok(Catalogue { indicators })
+    }
+
+    fn save_catalogue(&mut self, cat: &Catalogue, dry_run: bool) -> Result<CatalogueReport> {
+        let old: HashMap<String, String> = {
+            let mut st = self.conn.prepare("SELECT id, definition FROM indicator")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+        };
+        let tx = self.conn.transaction()?;
+        let mut report = CatalogueReport { dry_run, ..Default::default() };
+        let ids: HashSet<&str> = cat.indicators.iter().map(|i| i.id.as_str()).collect();
+        for id in old.keys().filter(|k| !ids.contains(k.as_str())) {
+            tx.execute("DELETE FROM indicator WHERE id = ?1", [id])?;
+            report.removed.push(id.clone());
+        }
+        report.removed.sort();
+        for (pos, ind) in cat.indicators.iter().enumerate() {
+            let def = serde_json::to_string(ind).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            match old.get(&ind.id) {
+                None => report.inserted.push(ind.id.clone()),
+                Some(d) if *d == def => report.unchanged.push(ind.id.clone()),
+                Some(_) => report.updated.push(ind.id.clone()),
+            }
+            tx.execute(
+                "INSERT INTO indicator (id, position, definition) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, definition = excluded.definition",
+                params![ind.id, pos as i64, def],
+            )?;
+        }
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
+        Ok(report)
+    }
+
+    fn cells(&self, variables: &[String]) -> Result<CellTable> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
+             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1",
+        )?;
+        let mut out: CellTable = HashMap::new();
+        for var in variables {
+            let rows = st.query_map([var], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get::<_, String>(1)?, r.get::<_, i32>(2)?, cell_from_sql(r.get(3)?, r.get(4)?)))
+            })?;
+            for row in rows {
+                let (rank, key, year, cell) = row?;
+                out.entry((var.clone(), year)).or_default().insert(node_key(rank, &key), cell);
+            }
+        }
+        Ok(out)
+    }
+
+    fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row("SELECT method, bins FROM frozen_breaks WHERE indicator = ?1 AND level = ?2", params![indicator, level], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(m, b)| Ok((m, serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?))).transpose()
+    }
+
+    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
+        level_id(&self.conn, level)?;
+        let bins = serde_json::to_string(bins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.conn.execute(
+            "INSERT INTO frozen_breaks (indicator, level, method, bins) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (indicator, level) DO UPDATE SET method = excluded.method, bins = excluded.bins",
+            params![indicator, level, method, bins],
+        )?;
+        Ok(())
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>> {
