@@ -20,6 +20,7 @@ macro_rules! embed {
 const FILES: &[(&str, &[u8])] = embed!(
     "geo-2019-planning-areas-447.geojson",
     "mss-profile.toml",
+    "indicators.toml",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-1.csv",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-2.csv",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-3.csv",
@@ -88,6 +89,12 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
         p.ignore.push("inhabitants".into());
         load_data(&mut store, &files.join(table(2013, t)), &p, false)?;
     }
+    // The indicator catalogue, checked like any catalogue a planner loads.
+    let variables: std::collections::HashSet<String> = store.variables()?.into_iter().map(|v| v.key).collect();
+    let catalogue = quartier_core::indicator::Catalogue::from_toml(std::str::from_utf8(FILES[2].1)?)
+        .and_then(|c| c.checked(&variables))
+        .map_err(|e| anyhow::anyhow!("indicators.toml: {e}"))?;
+    store.save_catalogue(&catalogue, false)?;
     store.set_setting("attribution", ATTRIBUTION)?;
     store.set_setting("default_variable", "s4_percentage_transfer_payments_recipients_below_15_years")?;
     Ok(())

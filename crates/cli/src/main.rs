@@ -2,6 +2,7 @@
 
 mod cmd_areas;
 mod cmd_data;
+mod cmd_indicators;
 mod demo;
 mod output;
 
@@ -58,6 +59,11 @@ enum Command {
     /// Gespeicherte Merkmale und Werte anzeigen
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
+    /// Indikatoren: Katalog laden, berechnen, Statistik, Veränderung
+    #[command(subcommand)]
+    Indicators(cmd_indicators::IndicatorsCmd),
+    /// Klassen für Karten bilden (Methoden wie mapclassify)
+    Classify(cmd_indicators::ClassifyArgs),
     /// Protokoll der Importe
     Log {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -87,6 +93,10 @@ pub fn open(db: &Path) -> Result<SqliteStore> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        // A closed pipe (`quartier … | head`) is not an error worth reporting.
+        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            std::process::exit(0);
+        }
         eprintln!("Fehler: {e:#}");
         std::process::exit(1);
     }
@@ -114,6 +124,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Import(c) => cmd_areas::import(&cli.db, *c),
         Command::Areas(c) => cmd_areas::areas(&cli.db, c),
         Command::Data(c) => cmd_data::run(&cli.db, c),
+        Command::Indicators(c) => cmd_indicators::run(&cli.db, c),
+        Command::Classify(a) => cmd_indicators::classify_cmd(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

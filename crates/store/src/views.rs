@@ -55,3 +55,148 @@ pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year:
         })
         .collect())
 }
+
+/// One computed indicator value as shown and exported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorRow {
+    /// Area key; empty for the whole-municipality reference.
+    pub area_id: String,
+    pub name: String,
+    /// Level name; empty for the reference.
+    pub level: String,
+    pub year: i32,
+    pub indicator: String,
+    pub value: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    pub status: quartier_core::indicator::Status,
+}
+
+/// Which indicator values to compute.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorQuery {
+    /// Indicator ids; empty = all.
+    pub indicators: Vec<String>,
+    pub years: Option<Vec<i32>>,
+    pub level: Option<String>,
+}
+
+/// Computed values (areas of the requested level, or all) and the references.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorResults {
+    pub catalogue: quartier_core::indicator::Catalogue,
+    pub rows: Vec<IndicatorRow>,
+    pub references: Vec<IndicatorRow>,
+    pub years: Vec<i32>,
+}
+
+/// Evaluates indicators from the stored catalogue and data.
+pub fn compute_indicators(store: &dyn Store, q: &IndicatorQuery) -> std::result::Result<IndicatorResults, String> {
+    use quartier_core::indicator::eval::{Dataset, evaluate};
+    let err = |e: crate::StoreError| e.to_string();
+    let cat = store.catalogue().map_err(err)?;
+    if cat.indicators.is_empty() {
+        return Err("kein Indikatorenkatalog gespeichert: zuerst `quartier indicators load KATALOG.toml`".into());
+    }
+    let ids: HashMap<&str, usize> = cat.indicators.iter().enumerate().map(|(i, x)| (x.id.as_str(), i)).collect();
+    let mut selected = Vec::new();
+    for id in &q.indicators {
+        match ids.get(id.as_str()) {
+            Some(&i) => selected.push(i),
+            None => {
+                return Err(format!(
+                    "Indikator „{id}“ gibt es nicht; vorhanden: {}",
+                    cat.indicators.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    if selected.is_empty() {
+        selected = (0..cat.indicators.len()).collect();
+    }
+    let levels = store.levels().map_err(err)?;
+    if let Some(l) = &q.level
+        && !levels.iter().any(|x| &x.name == l)
+    {
+        return Err(format!(
+            "Ebene „{l}“ gibt es nicht; vorhanden: {}",
+            levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    // Variables used, directly or through referenced indicators.
+    let mut vars: Vec<String> = cat
+        .indicators
+        .iter()
+        .flat_map(|i| i.expr().variables())
+        .filter(|v| !ids.contains_key(v.as_str()) || cat.get(v).is_some_and(|i| i.formula.trim() == v))
+        .collect();
+    vars.sort();
+    vars.dedup();
+    let cells = store.cells(&vars).map_err(err)?;
+    let kinds: HashMap<String, VariableKind> = store.variables().map_err(err)?.into_iter().map(|v| (v.key, v.kind)).collect();
+    let mut years: Vec<i32> = cells.keys().map(|(_, y)| *y).collect();
+    years.sort_unstable();
+    years.dedup();
+    if let Some(want) = &q.years {
+        for y in want {
+            if !years.contains(y) {
+                return Err(format!(
+                    "für das Jahr {y} gibt es keine Daten der Merkmale der Indikatoren (vorhanden: {})",
+                    years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        years = want.clone();
+    }
+    let nodes = store.hierarchy().map_err(err)?;
+    let areas = store.areas(None).map_err(err)?;
+    let names: HashMap<String, (&str, &str, &str)> =
+        areas.iter().map(|a| (node_key(a.level_rank, &a.key), (a.key.as_str(), a.name.as_str(), a.level.as_str()))).collect();
+    let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &cells }, &years, &selected);
+    let mut rows = Vec::new();
+    let mut references = Vec::new();
+    for v in ev.values {
+        let ind = cat.indicators[v.indicator].id.clone();
+        match v.node {
+            None => references.push(IndicatorRow {
+                area_id: String::new(),
+                name: "Gesamt".into(),
+                level: String::new(),
+                year: v.year,
+                indicator: ind,
+                value: v.value,
+                numerator: v.numerator,
+                denominator: v.denominator,
+                status: v.status,
+            }),
+            Some(i) => {
+                let (key, name, level) = names[&nodes[i].key];
+                if q.level.as_deref().is_some_and(|l| l != level) {
+                    continue;
+                }
+                rows.push(IndicatorRow {
+                    area_id: key.into(),
+                    name: name.into(),
+                    level: level.into(),
+                    year: v.year,
+                    indicator: ind,
+                    value: v.value,
+                    numerator: v.numerator,
+                    denominator: v.denominator,
+                    status: v.status,
+                });
+            }
+        }
+    }
+    let rank: HashMap<&str, usize> = levels.iter().map(|l| (l.name.as_str(), l.rank)).collect();
+    let pos: HashMap<&str, usize> = selected.iter().enumerate().map(|(p, &i)| (cat.indicators[i].id.as_str(), p)).collect();
+    rows.sort_by(|a, b| {
+        (pos[a.indicator.as_str()], a.year, rank[a.level.as_str()], &a.area_id).cmp(&(
+            pos[b.indicator.as_str()],
+            b.year,
+            rank[b.level.as_str()],
+            &b.area_id,
+        ))
+    });
+    Ok(IndicatorResults { catalogue: cat, rows, references, years })
+}

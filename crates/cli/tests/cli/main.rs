@@ -5,4 +5,5 @@
 mod areas;
 mod data;
 mod demo;
+mod indicators;
 mod support;

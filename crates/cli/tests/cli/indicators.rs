@@ -1,0 +1,214 @@
+//! `quartier indicators …` and `quartier classify` on Musterstadt counts.
+
+use crate::support::*;
+
+const CATALOGUE: &str = r#"
+[[indicator]]
+id = "child_poverty"
+name = "Kinderarmut"
+formula = "100 * children_u15_sgb2 / children_u15"
+unit = "%"
+direction = "higher_is_worse"      # or "higher_is_better"
+domain = "Arbeit und Einkommen"
+target_groups = ["Kinder"]
+min_denominator = 30
+
+[[indicator]]
+id = "elderly_share"
+name = "Anteil 65+"
+formula = "100 * persons_65plus / population"
+unit = "%"
+direction = "higher_is_better"
+domain = "Demografie"
+target_groups = ["Ältere"]
+"#;
+
+/// Musterstadt with counts for 2022 and 2023; Sozialraum 0202 has only 20 children in 2023.
+fn setup() -> Env {
+    let env = Env::new();
+    env.musterstadt();
+    let data = "gebiet;jahr;merkmal;wert
+0101;2022;children_u15;200
+0101;2022;children_u15_sgb2;40
+0102;2022;children_u15;100
+0102;2022;children_u15_sgb2;10
+0201;2022;children_u15;300
+0201;2022;children_u15_sgb2;90
+0202;2022;children_u15;50
+0202;2022;children_u15_sgb2;5
+0101;2023;children_u15;200
+0101;2023;children_u15_sgb2;50
+0102;2023;children_u15;100
+0102;2023;children_u15_sgb2;*
+0201;2023;children_u15;300
+0201;2023;children_u15_sgb2;60
+0202;2023;children_u15;20
+0202;2023;children_u15_sgb2;4
+0101;2023;population;1000
+0101;2023;persons_65plus;250
+";
+    let f = env.write("zahlen.csv", data);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let c = env.write("katalog.toml", CATALOGUE);
+    let out = env.run(&["indicators", "load", c.to_str().unwrap()]).ok();
+    assert!(out.contains("2 Indikatoren geprüft: 2 neu"), "{out}");
+    env
+}
+
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv.lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect()
+}
+
+#[test]
+fn compute_sums_counts_before_dividing_with_statuses() {
+    let env = setup();
+    let csv = env.run(&["indicators", "compute", "--indicator", "child_poverty", "--reference"]).ok();
+    assert!(csv.starts_with("area_id,level,year,indicator,value,numerator,denominator,status\n"), "{csv}");
+    let r = rows(&csv);
+    let find =
+        |area: &str, year: &str| r.iter().find(|x| x[0] == area && x[2] == year).unwrap_or_else(|| panic!("{area} {year}: {csv}")).clone();
+    assert_eq!(find("0101", "2022")[4..].to_vec(), ["20", "40", "200", "ok"]);
+    // Stadtteil 01 in 2022: (40 + 10) / (200 + 100), not the mean of 20 % and 10 %.
+    let st = find("01", "2022");
+    assert_eq!(st[1], "Stadtteil");
+    assert!((st[4].parse::<f64>().unwrap() - 100.0 * 50.0 / 300.0).abs() < 1e-9);
+    assert_eq!(find("0102", "2023")[7], "suppressed");
+    assert_eq!(find("01", "2023")[7], "suppressed");
+    assert_eq!(find("0202", "2023")[4..].to_vec(), ["20", "4", "20", "unreliable"]);
+    // Reference: all counts of the city, 2022: 145 / 650.
+    let reference = find("", "2022");
+    assert!((reference[4].parse::<f64>().unwrap() - 100.0 * 145.0 / 650.0).abs() < 1e-9, "{reference:?}");
+    // Public output hides the unreliable value and all counts.
+    let public = env
+        .run(&[
+            "indicators",
+            "compute",
+            "--indicator",
+            "child_poverty",
+            "--year",
+            "2023",
+            "--level",
+            "Sozialraum",
+            "--public",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let j = json(&public);
+    let s0202 = j.as_array().unwrap().iter().find(|x| x["area_id"] == "0202").unwrap();
+    assert!(s0202["value"].is_null() && s0202["numerator"].is_null() && s0202["status"] == "unreliable", "{s0202}");
+    let missing = env
+        .run(&["indicators", "compute", "--indicator", "elderly_share", "--year", "2023", "--level", "Sozialraum", "--format", "json"])
+        .ok();
+    let m = json(&missing);
+    let s0102 = m.as_array().unwrap().iter().find(|x| x["area_id"] == "0102").unwrap();
+    assert_eq!((s0102["status"].as_str(), s0102["inputs"].as_str()), (Some("missing"), Some("persons_65plus population")));
+}
+
+#[test]
+fn stats_change_and_target_group_lens() {
+    let env = setup();
+    let j = json(&env.run(&["indicators", "stats", "--indicator", "child_poverty", "--year", "2022", "--level", "Sozialraum"]).ok());
+    // Values 20, 10, 30, 10; reference 145/650 = 22.3077 %.
+    let s = &j["summary"];
+    assert_eq!(
+        (s["n"].as_u64(), s["min"].as_f64(), s["max"].as_f64(), s["mean"].as_f64(), s["median"].as_f64()),
+        (Some(4), Some(10.0), Some(30.0), Some(17.5), Some(15.0))
+    );
+    assert!((s["sd_population"].as_f64().unwrap() - 68.75f64.sqrt()).abs() < 1e-12);
+    let a0201 = j["areas"].as_array().unwrap().iter().find(|a| a["area_id"] == "0201").unwrap();
+    assert_eq!(a0201["rank"], 1);
+    assert!((a0201["deviation_abs"].as_f64().unwrap() - (30.0 - 100.0 * 145.0 / 650.0)).abs() < 1e-9);
+    let ch = json(&env.run(&["indicators", "change", "--indicator", "child_poverty", "--level", "Sozialraum", "--format", "json"]).ok());
+    let c0101 = ch.as_array().unwrap().iter().find(|a| a["area_id"] == "0101").unwrap();
+    assert_eq!(
+        (c0101["change_abs"].as_f64(), c0101["change_rel"].as_f64(), c0101["trend_slope"].as_f64()),
+        (Some(5.0), Some(25.0), Some(5.0))
+    );
+    let kids = env.run(&["indicators", "list", "--target-group", "kinder", "--format", "csv"]).ok();
+    assert!(kids.contains("child_poverty") && !kids.contains("elderly_share"), "{kids}");
+    let grouped = env.run(&["indicators", "list", "--by", "domain", "--format", "csv"]).ok();
+    assert!(grouped.contains("Arbeit und Einkommen,child_poverty") && grouped.contains("Demografie,elderly_share"), "{grouped}");
+    let exported = env.run(&["indicators", "export"]).ok();
+    assert!(exported.contains("[[indicator]]") && exported.contains("min_denominator = 30.0"), "{exported}");
+}
+
+#[test]
+fn classify_returns_mapclassify_shape_and_freezes_breaks() {
+    let env = setup();
+    let j = json(
+        &env.run(&[
+            "classify",
+            "--indicator",
+            "child_poverty",
+            "--year",
+            "2022",
+            "--level",
+            "Sozialraum",
+            "--method",
+            "user",
+            "--breaks",
+            "0,15",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(j["method"], "user");
+    assert_eq!(j["bins"], serde_json::json!([0.0, 15.0, 30.0]));
+    assert_eq!(j["counts"], serde_json::json!([0, 2, 2]));
+    assert_eq!(j["classes"]["0201"], 2);
+    assert_eq!(j["k"], 3);
+    env.run(&[
+        "classify",
+        "--indicator",
+        "child_poverty",
+        "--year",
+        "2022",
+        "--level",
+        "Sozialraum",
+        "--method",
+        "equal-interval",
+        "--k",
+        "2",
+        "--freeze",
+    ])
+    .ok();
+    let frozen = json(&env.run(&["classify", "--indicator", "child_poverty", "--year", "2023", "--level", "Sozialraum", "--frozen"]).ok());
+    assert_eq!(frozen["bins"], serde_json::json!([20.0, 30.0]), "2022 breaks applied to 2023");
+    assert_eq!(frozen["method"], "equal-interval");
+}
+
+#[test]
+fn bad_indicator_input_is_refused_and_changes_nothing() {
+    let env = setup();
+    let before = env.run(&["indicators", "export"]).ok();
+    let check = |toml: &str, expected: &[&str]| {
+        let f = env.write("bad.toml", toml);
+        let err = env.run(&["indicators", "load", f.to_str().unwrap()]).fails();
+        for e in expected {
+            assert!(err.contains(e), "{err:?} should contain {e:?}");
+        }
+        assert_eq!(env.run(&["indicators", "export"]).ok(), before, "catalogue changed");
+    };
+    let ind = |id: &str, formula: &str| {
+        format!("[[indicator]]\nid = \"{id}\"\nname = \"X\"\nformula = \"{formula}\"\ndirection = \"higher_is_worse\"\n")
+    };
+    check(&ind("x", "100 * kinder / children_u15"), &["bad.toml", "unbekanntes Merkmal „kinder“"]);
+    check(&ind("x", "100 * (children_u15"), &["Zeichen 20: „)“ fehlt"]);
+    check(&format!("{}{}", ind("a", "b + 1"), ind("b", "a + 1")), &["zirkuläre Verweise zwischen den Indikatoren a, b"]);
+    check("[[indicator]]\nid = \"x\"\nformula = \"population\"\ndirection = \"higher_is_worse\"\n", &["TOML", "name"]);
+    let run_fails = |args: &[&str], expected: &str| {
+        let err = env.run(args).fails();
+        assert!(err.contains(expected), "{args:?}: {err}");
+    };
+    let base = ["classify", "--indicator", "child_poverty", "--level", "Sozialraum"];
+    run_fails(
+        &[&base[..], &["--year", "2022", "--method", "fisher-jenks", "--k", "5"]].concat(),
+        "k = 5 ist größer als die Zahl verschiedener Werte (3)",
+    );
+    run_fails(&[&base[..], &["--year", "2030"]].concat(), "für das Jahr 2030 gibt es keine Daten");
+    run_fails(&[&base[..], &["--year", "2022", "--method", "user", "--breaks", "20,10"]].concat(), "Klassengrenzen müssen aufsteigen");
+    run_fails(&["classify", "--indicator", "elderly_share", "--level", "Sozialraum", "--year", "2022"], "keine Werte");
+    run_fails(&["indicators", "compute", "--indicator", "gibtsnicht"], "Indikator „gibtsnicht“ gibt es nicht");
+}
