@@ -97,6 +97,7 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
     store.save_catalogue(&catalogue, false)?;
     store.set_setting("attribution", ATTRIBUTION)?;
     store.set_setting("default_variable", "s4_percentage_transfer_payments_recipients_below_15_years")?;
+    store.set_setting("default_indicator", "s4")?;
     Ok(())
 }
 

@@ -56,6 +56,9 @@ pub fn error_page(status: StatusCode, msg: &str) -> Markup {
 /// Query of the map page.
 #[derive(Debug, Default, Deserialize)]
 pub struct MapQuery {
+    /// `indicator:ID` or `variable:KEY` (the form's select).
+    pub subject: Option<String>,
+    pub indicator: Option<String>,
     pub variable: Option<String>,
     pub year: Option<String>,
     pub level: Option<String>,
@@ -64,6 +67,10 @@ pub struct MapQuery {
 
 struct MapData {
     variables: Vec<VariableRecord>,
+    indicators: Vec<(String, String)>,
+    /// The shown indicator's id, if an indicator (not a variable) is shown.
+    indicator: Option<String>,
+    reference: Option<f64>,
     levels: Vec<Level>,
     variable: Option<VariableRecord>,
     year: Option<i32>,
@@ -93,7 +100,27 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
     if !level.is_empty() && !levels.iter().any(|l| l.name == level) {
         return Err(AppError::NotFound(format!("Ebene „{level}“ gibt es nicht")));
     }
-    let wanted = q.variable.clone().filter(|v| !v.is_empty()).or(store.setting("default_variable")?);
+    let catalogue = store.catalogue()?;
+    let indicators: Vec<(String, String)> = catalogue.indicators.iter().map(|i| (i.id.clone(), i.name.clone())).collect();
+    let (mut want_indicator, mut want_variable) =
+        (q.indicator.clone().filter(|v| !v.is_empty()), q.variable.clone().filter(|v| !v.is_empty()));
+    if let Some(subject) = q.subject.as_deref() {
+        match subject.split_once(':') {
+            Some(("indicator", id)) => want_indicator = Some(id.to_string()),
+            Some(("variable", key)) => want_variable = Some(key.to_string()),
+            _ => return Err(AppError::BadRequest(format!("unbekannte Auswahl „{subject}“"))),
+        }
+    }
+    if want_indicator.is_none() && want_variable.is_none() {
+        want_indicator = store.setting("default_indicator")?;
+        if want_indicator.is_none() {
+            want_variable = store.setting("default_variable")?;
+        }
+    }
+    if let Some(id) = &want_indicator {
+        return load_indicator(store, &catalogue, id, q, variables, indicators, levels, level, attribution);
+    }
+    let wanted = want_variable;
     let variable = match &wanted {
         Some(v) => Some(
             variables.iter().find(|x| &x.key == v).cloned().ok_or_else(|| AppError::NotFound(format!("Merkmal „{v}“ gibt es nicht")))?,
@@ -122,7 +149,125 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
         None => vec![],
     };
-    Ok(MapData { variables, levels, variable, year, level, k, values, geoms, parent_geoms, attribution })
+    Ok(MapData {
+        variables,
+        indicators,
+        indicator: None,
+        reference: None,
+        levels,
+        variable,
+        year,
+        level,
+        k,
+        values,
+        geoms,
+        parent_geoms,
+        attribution,
+    })
+}
+
+fn parse_k(q: &MapQuery) -> Result<usize, AppError> {
+    match q.k.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => k
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (2..=7).contains(k))
+            .ok_or_else(|| AppError::BadRequest("Klassenzahl muss zwischen 2 und 7 liegen".into())),
+        None => Ok(5),
+    }
+}
+
+fn geometries(store: &SqliteStore, levels: &[Level], level: &str) -> Result<(HashMap<String, MultiPolygon>, Vec<MultiPolygon>), AppError> {
+    let geoms = if level.is_empty() { HashMap::new() } else { decode_all(store.geometries(level)?) };
+    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
+    let parent_geoms = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
+        Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
+        None => vec![],
+    };
+    Ok((geoms, parent_geoms))
+}
+
+/// The map of an indicator: computed from the stored data, with its reference value.
+#[allow(clippy::too_many_arguments)]
+fn load_indicator(
+    store: &SqliteStore,
+    catalogue: &quartier_core::indicator::Catalogue,
+    id: &str,
+    q: &MapQuery,
+    variables: Vec<VariableRecord>,
+    indicators: Vec<(String, String)>,
+    levels: Vec<Level>,
+    level: String,
+    attribution: Option<String>,
+) -> Result<MapData, AppError> {
+    use quartier_core::indicator::Status;
+    use quartier_store::views::{IndicatorQuery, compute_indicators};
+    let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
+    let all = compute_indicators(store, &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()) })
+        .map_err(AppError::Internal)?;
+    // Years in which the indicator has at least one value.
+    let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    let year = match q.year.as_deref().filter(|y| !y.is_empty()) {
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?),
+        None => years.last().copied(),
+    };
+    let k = parse_k(q)?;
+    let parents: HashMap<String, Option<String>> = store.areas(Some(&level))?.into_iter().map(|a| (a.key, a.parent)).collect();
+    let values: Vec<AreaValue> = all
+        .rows
+        .iter()
+        .filter(|r| Some(r.year) == year)
+        .map(|r| {
+            let note = match &r.status {
+                Status::Ok => None,
+                Status::Unreliable => Some("unsicher"),
+                Status::Suppressed(_) => Some("geheim"),
+                Status::Missing(_) => Some("fehlt"),
+                Status::DivisionByZero => Some("÷0"),
+                Status::Invalid => Some("ungültig"),
+            };
+            AreaValue {
+                area: r.area_id.clone(),
+                name: r.name.clone(),
+                level: r.level.clone(),
+                parent: parents.get(&r.area_id).cloned().flatten(),
+                value: if r.status.has_value() { r.value } else { None },
+                symbol: note,
+                origin: Origin::Delivered,
+            }
+        })
+        .collect();
+    let reference = all.references.iter().find(|r| Some(r.year) == year && r.status.has_value()).and_then(|r| r.value);
+    let subject = VariableRecord {
+        key: ind.id.clone(),
+        label: ind.name.clone(),
+        unit: ind.unit.clone(),
+        kind: quartier_core::validate::VariableKind::Rate,
+        source: ind.source.clone(),
+        reference_date: String::new(),
+        description: ind.description.clone(),
+        years,
+        values: values.len(),
+        symbols: 0,
+    };
+    let (geoms, parent_geoms) = geometries(store, &levels, &level)?;
+    Ok(MapData {
+        variables,
+        indicators,
+        indicator: Some(ind.id.clone()),
+        reference,
+        levels,
+        variable: Some(subject),
+        year,
+        level,
+        k,
+        values,
+        geoms,
+        parent_geoms,
+        attribution,
+    })
 }
 
 pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
@@ -192,6 +337,7 @@ fn render_map(d: &MapData) -> Markup {
         Origin::Missing => "fehlt",
     };
     let value_text = |v: &AreaValue| match (v.value, v.symbol) {
+        (Some(x), Some("unsicher")) => format!("{} (unsicher)", fmt_de(x, dec)),
         (_, Some(s)) if s != "-" => s.to_string(),
         (Some(x), _) => fmt_de(x, dec),
         (None, _) => "–".to_string(),
@@ -200,10 +346,19 @@ fn render_map(d: &MapData) -> Markup {
         h1 { (label) " " (year) }
         p.lead { "Ebene " strong { (d.level) } " · " (d.values.len()) " Gebiete · " (missing) " ohne Wert"
             @if !var.source.is_empty() { " · Quelle: " (var.source) }
-            @if !var.reference_date.is_empty() { " · Stichtag: " (var.reference_date) } }
+            @if !var.reference_date.is_empty() { " · Stichtag: " (var.reference_date) }
+            @if let Some(r) = d.reference { " · Gesamtwert: " strong { (fmt_de(r, dec)) (unit) } } }
+        @if !var.description.is_empty() { p.desc { (var.description) } }
         form.controls method="get" action="/karte" {
-            label { "Merkmal " select name="variable" {
-                @for v in &d.variables { option value=(v.key) selected[v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+            label { "Indikator oder Merkmal " select name="subject" {
+                @if !d.indicators.is_empty() {
+                    optgroup label="Indikatoren" {
+                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.indicator.as_deref() == Some(id.as_str())] { (name) } }
+                    }
+                }
+                optgroup label="Merkmale (wie geliefert)" {
+                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+                }
             } }
             label { "Jahr " select name="year" {
                 @for y in &var.years { option value=(y) selected[*y == year] { (y) } }
@@ -270,7 +425,7 @@ fn render_map(d: &MapData) -> Markup {
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
                         th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
-                        th scope="col" { "Herkunft" }
+                        th scope="col" { (if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
                     } }
                     tbody {
                         @for (i, v) in ranked.iter().enumerate() {
@@ -279,7 +434,7 @@ fn render_map(d: &MapData) -> Markup {
                                 td { (v.area) }
                                 td { (v.name) }
                                 td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
-                                td { (origin_text(v.origin)) }
+                                td { (if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }
                     }

@@ -111,6 +111,11 @@ fn demo_map_page_over_http() {
     let (head, body) = get(&server.addr, "/karte?variable=inhabitants&year=2019&level=Bezirk");
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(body.contains("383.457"), "Mitte's population with German thousands separator");
+    let (head, body) = get(&server.addr, "/karte?subject=indicator%3As1&year=2015&level=Bezirksregion");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("<h1>Arbeitslosigkeit 2015</h1>") && body.contains("Indikatoren") && body.contains(">Status<"), "indicator map");
+    let (head, _) = get(&server.addr, "/karte?subject=indicator%3Agibtsnicht");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/karte?level=Ortsteil");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/karte?k=99");
