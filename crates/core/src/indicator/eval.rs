@@ -7,7 +7,7 @@
 use super::catalogue::Catalogue;
 use super::formula::Compiled;
 use crate::Cell;
-use crate::hierarchy::{self, AreaNode};
+use crate::hierarchy::AreaNode;
 use crate::validate::VariableKind;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -86,7 +86,9 @@ enum Input {
 /// evaluated as needed) for all nodes and the reference, in the given years.
 pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usize]) -> Evaluation {
     let n = data.nodes.len();
-    let index: HashMap<&str, usize> = data.nodes.iter().enumerate().map(|(i, a)| (a.key.as_str(), i)).collect();
+    let index: HashMap<&str, usize, foldhash::fast::RandomState> =
+        data.nodes.iter().enumerate().map(|(i, a)| (a.key.as_str(), i)).collect();
+    let tree = Tree::new(data.nodes, &index);
     let top: Vec<usize> = {
         let min_rank = data.nodes.iter().map(|a| a.level_rank).min().unwrap_or(0);
         (0..n).filter(|&i| data.nodes[i].level_rank == min_rank).collect()
@@ -109,7 +111,7 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
     }
     selected.iter().for_each(|&i| mark(i, cat, &ids, &mut needed));
     let exprs: Vec<_> = cat.indicators.iter().map(|i| i.expr()).collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(years.len() * selected.len() * (n + 1));
     for &year in years {
         // Inputs per variable: one column over all nodes plus the reference at index n.
         let mut columns: HashMap<String, Vec<Input>> = HashMap::new();
@@ -117,29 +119,46 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
             if columns.contains_key(var) {
                 return;
             }
-            let empty = HashMap::new();
-            let delivered = data.values.get(&(var.to_string(), year)).unwrap_or(&empty);
             let kind = data.kinds.get(var).copied().unwrap_or(VariableKind::Count);
-            let sums = if kind == VariableKind::Count {
-                hierarchy::sum_up(data.nodes, &delivered.iter().map(|(k, c)| (k.as_str(), *c)).collect())
-            } else {
-                HashMap::new()
-            };
-            let mut col: Vec<Input> = data
-                .nodes
-                .iter()
-                .map(|a| match delivered.get(&a.key) {
-                    Some(c) => match c.number() {
-                        Some(v) => Input::Value(v),
-                        None => Input::Suppressed,
-                    },
-                    None => match sums.get(&a.key) {
-                        Some(s) if s.value.is_some() => Input::Value(s.value.unwrap_or_default()),
-                        Some(s) if s.suppressed => Input::Suppressed,
-                        _ => Input::Missing,
-                    },
-                })
-                .collect();
+            let mut col = vec![Input::Missing; n];
+            let mut delivered = vec![false; n];
+            if let Some(cells) = data.values.get(&(var.to_string(), year)) {
+                for (k, c) in cells {
+                    if let Some(&i) = index.get(k.as_str()) {
+                        col[i] = c.number().map_or(Input::Suppressed, Input::Value);
+                        delivered[i] = true;
+                    }
+                }
+            }
+            if kind == VariableKind::Count {
+                // Sums up the hierarchy, children before parents (same rules as hierarchy::sum_up):
+                // a parent without its own delivery gets the sum of its children when every
+                // child has a number; a child with a symbol makes the sum suppressed.
+                let mut sum = vec![0.0; n];
+                let mut complete = vec![true; n];
+                let mut suppressed = vec![false; n];
+                for &i in &tree.bottom_up {
+                    if !delivered[i] && tree.has_children[i] {
+                        col[i] = if complete[i] {
+                            Input::Value(sum[i])
+                        } else if suppressed[i] {
+                            Input::Suppressed
+                        } else {
+                            Input::Missing
+                        };
+                    }
+                    if let Some(p) = tree.parent[i] {
+                        match col[i] {
+                            Input::Value(v) => sum[p] += v,
+                            Input::Suppressed => {
+                                complete[p] = false;
+                                suppressed[p] = true;
+                            }
+                            Input::Missing => complete[p] = false,
+                        }
+                    }
+                }
+            }
             let reference = if top.len() == 1 {
                 col[top[0]]
             } else if kind == VariableKind::Count && !top.is_empty() {
@@ -173,14 +192,21 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
             let ratio = exprs[k].ratio().map(|(num, den)| (num.compile(&slot), den.compile(&slot)));
             let mut mine = Vec::with_capacity(n + 1);
             let mut slots = vec![0.0; vars.len()];
+            // Each input's column, resolved once (not per area).
+            let inputs: Vec<Option<&[Input]>> = vars
+                .iter()
+                .zip(&refs)
+                .map(|(v, r)| match r {
+                    Some(j) => computed[*j].as_deref(),
+                    None => columns.get(v.as_str()).map(Vec::as_slice),
+                })
+                .collect();
+            let selected_k = selected.contains(&k);
             for node in 0..=n {
                 let mut missing = Vec::new();
                 let mut suppressed = Vec::new();
-                for (s, (v, r)) in vars.iter().zip(&refs).enumerate() {
-                    let input = match r {
-                        Some(j) => computed[*j].as_ref().map(|c| c[node]).unwrap_or(Input::Missing),
-                        None => columns[v.as_str()][node],
-                    };
+                for (s, v) in vars.iter().enumerate() {
+                    let input = inputs[s].map_or(Input::Missing, |c| c[node]);
                     match input {
                         Input::Value(x) => slots[s] = x,
                         Input::Missing => missing.push(v.clone()),
@@ -214,7 +240,7 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                     (_, Some(v)) => Input::Value(v),
                     _ => Input::Missing,
                 });
-                if selected.contains(&k) {
+                if selected_k {
                     out.push(IndicatorValue {
                         node: (node < n).then_some(node),
                         year,
@@ -228,9 +254,27 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
             }
             computed[k] = Some(mine);
         }
-        let _ = &index;
     }
     Evaluation { values: out }
+}
+
+/// The hierarchy as indices: parent of each node, whether it has children, and an order
+/// with children before their parents.
+struct Tree {
+    parent: Vec<Option<usize>>,
+    has_children: Vec<bool>,
+    bottom_up: Vec<usize>,
+}
+
+impl Tree {
+    fn new(nodes: &[AreaNode], index: &HashMap<&str, usize, foldhash::fast::RandomState>) -> Tree {
+        let parent: Vec<Option<usize>> = nodes.iter().map(|a| a.parent.as_deref().and_then(|p| index.get(p).copied())).collect();
+        let mut has_children = vec![false; nodes.len()];
+        parent.iter().flatten().for_each(|&p| has_children[p] = true);
+        let mut bottom_up: Vec<usize> = (0..nodes.len()).collect();
+        bottom_up.sort_by_key(|&i| std::cmp::Reverse(nodes[i].level_rank));
+        Tree { parent, has_children, bottom_up }
+    }
 }
 
 #[cfg(test)]

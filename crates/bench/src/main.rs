@@ -1,0 +1,150 @@
+//! Benchmarks of the analysis core, run by `bench/run.sh` beside the Python peers.
+//!
+//! ```text
+//! quartier-bench indicators --areas 10000 --years 15 --indicators 30 --out DIR
+//! quartier-bench fisher-jenks --n 1000000 --k 5
+//! ```
+//! Each prints one JSON line with timings; `indicators` also writes DIR/counts.csv so the
+//! peer computes exactly the same indicators.
+
+use quartier_core::Cell;
+use quartier_core::classify::{Method, classify};
+use quartier_core::hierarchy::AreaNode;
+use quartier_core::indicator::Catalogue;
+use quartier_core::indicator::eval::{Dataset, evaluate};
+use quartier_core::validate::VariableKind;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::time::Instant;
+
+/// xorshift64*: deterministic data without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545F4914F6CDD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn arg(args: &[String], name: &str, default: usize) -> usize {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("indicators") => indicators(&args),
+        Some("fisher-jenks") => fisher_jenks(&args),
+        _ => {
+            eprintln!("usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K]");
+            std::process::exit(2);
+        }
+    }
+}
+
+const NUMERATORS: usize = 15;
+const DENOMINATORS: usize = 5;
+
+fn indicators(args: &[String]) {
+    let n_areas = arg(args, "--areas", 10_000);
+    let n_years = arg(args, "--years", 15);
+    let n_ind = arg(args, "--indicators", 30);
+    let out = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).cloned();
+    let per_district = 100;
+    let n_districts = n_areas.div_ceil(per_district);
+    // Hierarchy: districts D0000…, areas A00000… .
+    let mut nodes: Vec<AreaNode> = (0..n_districts).map(|d| AreaNode { key: format!("0/D{d:04}"), level_rank: 0, parent: None }).collect();
+    nodes.extend((0..n_areas).map(|a| AreaNode {
+        key: format!("1/A{a:05}"),
+        level_rank: 1,
+        parent: Some(format!("0/D{:04}", a / per_district)),
+    }));
+    // Counts: denominators 500–5,000 persons, numerators a spatially varying share of one.
+    let mut rng = Rng(20_240);
+    let mut values: HashMap<(String, i32), HashMap<String, Cell>> = HashMap::new();
+    let mut csv = out.as_ref().map(|d| {
+        std::fs::create_dir_all(d).expect("output dir");
+        std::io::BufWriter::new(std::fs::File::create(format!("{d}/counts.csv")).expect("counts.csv"))
+    });
+    if let Some(w) = csv.as_mut() {
+        writeln!(w, "area_id,district,year,variable,value").unwrap();
+    }
+    let district_rate: Vec<f64> = (0..n_districts).map(|_| 0.05 + 0.3 * rng.next()).collect();
+    for a in 0..n_areas {
+        let base: Vec<f64> = (0..DENOMINATORS).map(|_| 500.0 + 4500.0 * rng.next()).collect();
+        for y in 0..n_years {
+            let year = 2010 + y as i32;
+            let dens: Vec<f64> = base.iter().map(|d| (d * (1.0 + 0.01 * y as f64)).round()).collect();
+            // Numerator v counts a share of denominator v mod 5 (indicator i divides v(i mod 15) by v(15 + i mod 5)).
+            let mut row: Vec<f64> = (0..NUMERATORS)
+                .map(|v| (dens[v % DENOMINATORS] * (district_rate[a / per_district] * (0.5 + rng.next())).min(0.95)).round())
+                .collect();
+            row.extend(&dens);
+            for (v, x) in row.iter().enumerate() {
+                let var = format!("v{v:02}");
+                values.entry((var.clone(), year)).or_default().insert(format!("1/A{a:05}"), Cell::Number(*x));
+                if let Some(w) = csv.as_mut() {
+                    writeln!(w, "A{a:05},D{:04},{year},{var},{x}", a / per_district).unwrap();
+                }
+            }
+        }
+    }
+    drop(csv);
+    // Indicator i: 100 * numerator (i mod 15) / denominator (15 + i mod 5).
+    let toml: String = (0..n_ind)
+        .map(|i| {
+            format!(
+                "[[indicator]]\nid = \"i{i:02}\"\nname = \"I{i}\"\nformula = \"100 * v{:02} / v{:02}\"\ndirection = \"higher_is_worse\"\nmin_denominator = 30\n",
+                i % NUMERATORS,
+                NUMERATORS + i % DENOMINATORS
+            )
+        })
+        .collect();
+    let vars: HashSet<String> = (0..NUMERATORS + DENOMINATORS).map(|v| format!("v{v:02}")).collect();
+    let cat = Catalogue::from_toml(&toml).unwrap().checked(&vars).unwrap();
+    let kinds: HashMap<String, VariableKind> = vars.iter().map(|v| (v.clone(), VariableKind::Count)).collect();
+    let years: Vec<i32> = (0..n_years).map(|y| 2010 + y as i32).collect();
+    let selected: Vec<usize> = (0..cat.indicators.len()).collect();
+    let t = Instant::now();
+    let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &values }, &years, &selected);
+    let compute_s = t.elapsed().as_secs_f64();
+    // Classify every indicator-year on the area level with Fisher–Jenks, k = 5.
+    let t = Instant::now();
+    let mut groups: HashMap<(usize, i32), Vec<f64>> = HashMap::new();
+    for v in &ev.values {
+        if let (Some(node), Some(x)) = (v.node, v.value)
+            && node >= n_districts
+        {
+            groups.entry((v.indicator, v.year)).or_default().push(x);
+        }
+    }
+    let mut checksum = 0.0;
+    for g in groups.values() {
+        let c = classify(g, &Method::FisherJenks { k: 5 }).expect("classifiable");
+        checksum += c.bins[0];
+    }
+    let classify_s = t.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "task": "indicators", "areas": n_areas, "districts": n_districts, "years": n_years, "indicators": n_ind,
+            "values": ev.values.len(), "classifications": groups.len(),
+            "compute_s": compute_s, "classify_s": classify_s, "total_s": compute_s + classify_s, "checksum": checksum,
+        })
+    );
+}
+
+fn fisher_jenks(args: &[String]) {
+    let n = arg(args, "--n", 1_000_000);
+    let k = arg(args, "--k", 5);
+    let mut rng = Rng(7);
+    // Skewed like rates of need: a mixture of a few levels with noise.
+    let y: Vec<f64> = (0..n).map(|_| (5.0 + 40.0 * rng.next().powi(2) + 10.0 * rng.next()).round_ties_even() / 1.0 + rng.next()).collect();
+    let t = Instant::now();
+    let c = classify(&y, &Method::FisherJenks { k }).expect("classifiable");
+    let s = t.elapsed().as_secs_f64();
+    println!("{}", serde_json::json!({"task": "fisher_jenks", "n": n, "k": k, "seconds": s, "bins": c.bins, "counts": c.counts}));
+}
