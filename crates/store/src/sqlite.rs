@@ -68,6 +68,11 @@ impl SqliteStore {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// Whether foreign keys are enforced on this connection (always, outside bulk writes).
+    pub fn foreign_keys_enabled(&self) -> Result<bool> {
+        Ok(self.conn.pragma_query_value(None, "foreign_keys", |r| r.get::<_, i64>(0))? == 1)
+    }
+
     /// Journal mode in effect ("wal" for file databases).
     pub fn journal_mode(&self) -> Result<String> {
         Ok(self.conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?)
@@ -113,6 +118,162 @@ type StoredArea = (i64, String, Option<i64>, Option<Vec<u8>>);
 fn new_import(tx: &Transaction, kind: &str, file: &str) -> Result<i64> {
     tx.execute("INSERT INTO import (kind, file, summary) VALUES (?1, ?2, '')", params![kind, file])?;
     Ok(tx.last_insert_rowid())
+}
+
+/// Deliveries larger than this are written as bulk (index rebuilt, foreign-key lookups off).
+const BULK_ROWS: usize = 50_000;
+
+impl SqliteStore {
+    fn apply_data_tx(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
+        let tx = self.conn.transaction()?;
+        let level_filter = match &batch.level {
+            Some(l) => Some(level_id(&tx, l)?.0),
+            None => None,
+        };
+        // Area keys → ids; a key on several levels needs --level.
+        let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
+        {
+            let mut st = tx.prepare("SELECT key, id FROM area WHERE ?1 IS NULL OR level_id = ?1")?;
+            for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (k, id) = r?;
+                key_ids.entry(k).or_default().push(id);
+            }
+        }
+        let known: HashSet<String> = key_ids.keys().cloned().collect();
+        // Kinds: from the batch, else stored, else count.
+        let mut kinds: HashMap<String, VariableKind> = {
+            let mut st = tx.prepare("SELECT key, kind FROM variable")?;
+            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .filter_map(|r| r.ok())
+                .map(|(k, kind)| (k, if kind == "rate" { VariableKind::Rate } else { VariableKind::Count }))
+                .collect()
+        };
+        for v in &batch.variables {
+            if let Some(k) = v.kind {
+                kinds.insert(v.key.clone(), k);
+            }
+        }
+        let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
+        let ambiguous: BTreeSet<&str> =
+            batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
+        if !problems.is_empty() {
+            problems.truncate(10_000);
+            return Err(StoreError::Invalid(problems));
+        }
+        if !ambiguous.is_empty() {
+            return Err(StoreError::InvalidAreas(
+                ambiguous
+                    .iter()
+                    .take(10)
+                    .map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben"))
+                    .collect(),
+            ));
+        }
+        let import_id = new_import(&tx, "data", &batch.file)?;
+        // Variables: insert new, update metadata given with the delivery.
+        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
+        let mut var_ids: HashMap<String, i64> = {
+            let mut st = tx.prepare("SELECT key, id FROM variable")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+        };
+        let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
+        let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
+        for key in &used {
+            if !var_ids.contains_key(*key) {
+                tx.execute("INSERT INTO variable (key) VALUES (?1)", [key])?;
+                var_ids.insert(key.to_string(), tx.last_insert_rowid());
+                report.variables_new.push(key.to_string());
+            }
+            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
+            let kind = m.kind.map(|k| k.as_str());
+            tx.execute(
+                "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
+                 source = coalesce(?5, source), reference_date = coalesce(?6, reference_date), description = coalesce(?7, description)
+                 WHERE key = ?1",
+                params![key, m.label, m.unit, kind, m.source, m.reference_date, m.description],
+            )?;
+        }
+        {
+            // Existing values of the delivered variables, fetched once instead of per row.
+            let mut old: HashMap<(i64, i32, i64), Cell, foldhash::fast::RandomState> = HashMap::default();
+            {
+                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol FROM value WHERE variable_id = ?1")?;
+                for key in &used {
+                    let vid = var_ids[*key];
+                    for r in st.query_map([vid], |x| Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?))))? {
+                        let (y, a, c) = r?;
+                        old.insert((vid, y, a), c);
+                    }
+                }
+            }
+            // A large delivery rebuilds the per-area index afterwards (one sort) instead of
+            // updating it row by row in random order; DDL is transactional in SQLite.
+            let stored: i64 = tx.query_row("SELECT count(*) FROM value", [], |r| r.get(0))?;
+            let rebuild_index = batch.rows.len() > BULK_ROWS && batch.rows.len() as i64 > stored / 2;
+            if rebuild_index {
+                tx.execute_batch("DROP INDEX value_area")?;
+            }
+            // Write in primary-key order: B-tree appends instead of random page splits.
+            let mut order: Vec<(i64, i32, i64, usize)> =
+                batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
+            order.sort_unstable();
+            let mut inserts = BatchInsert::new(&tx, import_id)?;
+            let mut update = tx.prepare_cached(
+                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+            )?;
+            let mut years = BTreeSet::new();
+            for (vid, year, aid, i) in order {
+                let r = &batch.rows[i];
+                years.insert(year);
+                let (v, s) = cell_to_sql(r.cell);
+                match old.get(&(vid, year, aid)) {
+                    None => {
+                        report.inserted += 1;
+                        inserts.push(vid, year, aid, v, s)?;
+                    }
+                    Some(oc) if *oc == r.cell => {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    Some(oc) => {
+                        report.changed += 1;
+                        if report.changes.len() < CHANGES_LISTED {
+                            report.changes.push(ValueChange {
+                                area: r.area.to_string(),
+                                year,
+                                variable: r.variable.to_string(),
+                                old: cell_text(*oc),
+                                new: cell_text(r.cell),
+                            });
+                        }
+                        update.execute(params![vid, year, aid, v, s, import_id])?;
+                    }
+                }
+            }
+            inserts.finish()?;
+            if rebuild_index {
+                tx.execute_batch("CREATE INDEX value_area ON value(area_id)")?;
+            }
+            report.years = years.into_iter().collect();
+        }
+        report.total_mismatches = total_mismatches(&tx, &used, &report.years, &kinds)?;
+        let summary = format!(
+            "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
+            report.rows,
+            report.inserted,
+            report.changed,
+            report.unchanged,
+            report.years,
+            report.total_mismatches.len()
+        );
+        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
+        Ok(report)
+    }
 }
 
 impl Store for SqliteStore {
@@ -291,154 +452,19 @@ impl Store for SqliteStore {
     }
 
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
-        let tx = self.conn.transaction()?;
-        let level_filter = match &batch.level {
-            Some(l) => Some(level_id(&tx, l)?.0),
-            None => None,
-        };
-        // Area keys → ids; a key on several levels needs --level.
-        let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
-        {
-            let mut st = tx.prepare("SELECT key, id FROM area WHERE ?1 IS NULL OR level_id = ?1")?;
-            for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-                let (k, id) = r?;
-                key_ids.entry(k).or_default().push(id);
-            }
+        // In bulk deliveries referential integrity of the new value rows holds by construction
+        // (area and variable ids are looked up inside the same transaction), so SQLite's
+        // per-row foreign-key lookups, a third of the insert time, are switched off for them.
+        // The pragma is per connection and only takes effect outside a transaction.
+        let bulk = batch.rows.len() > BULK_ROWS;
+        if bulk {
+            self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         }
-        let known: HashSet<String> = key_ids.keys().cloned().collect();
-        // Kinds: from the batch, else stored, else count.
-        let mut kinds: HashMap<String, VariableKind> = {
-            let mut st = tx.prepare("SELECT key, kind FROM variable")?;
-            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .filter_map(|r| r.ok())
-                .map(|(k, kind)| (k, if kind == "rate" { VariableKind::Rate } else { VariableKind::Count }))
-                .collect()
-        };
-        for v in &batch.variables {
-            if let Some(k) = v.kind {
-                kinds.insert(v.key.clone(), k);
-            }
+        let result = self.apply_data_tx(batch, dry_run);
+        if bulk {
+            self.conn.pragma_update(None, "foreign_keys", "ON")?;
         }
-        let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
-        let ambiguous: BTreeSet<&str> =
-            batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
-        if !problems.is_empty() {
-            problems.truncate(10_000);
-            return Err(StoreError::Invalid(problems));
-        }
-        if !ambiguous.is_empty() {
-            return Err(StoreError::InvalidAreas(
-                ambiguous
-                    .iter()
-                    .take(10)
-                    .map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben"))
-                    .collect(),
-            ));
-        }
-        let import_id = new_import(&tx, "data", &batch.file)?;
-        // Variables: insert new, update metadata given with the delivery.
-        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
-        let mut var_ids: HashMap<String, i64> = {
-            let mut st = tx.prepare("SELECT key, id FROM variable")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
-        };
-        let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
-        let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
-        for key in &used {
-            if !var_ids.contains_key(*key) {
-                tx.execute("INSERT INTO variable (key) VALUES (?1)", [key])?;
-                var_ids.insert(key.to_string(), tx.last_insert_rowid());
-                report.variables_new.push(key.to_string());
-            }
-            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
-            let kind = m.kind.map(|k| k.as_str());
-            tx.execute(
-                "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
-                 source = coalesce(?5, source), reference_date = coalesce(?6, reference_date), description = coalesce(?7, description)
-                 WHERE key = ?1",
-                params![key, m.label, m.unit, kind, m.source, m.reference_date, m.description],
-            )?;
-        }
-        {
-            // Existing values of the delivered variables, fetched once instead of per row.
-            let mut old: HashMap<(i64, i32, i64), Cell, foldhash::fast::RandomState> = HashMap::default();
-            {
-                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol FROM value WHERE variable_id = ?1")?;
-                for key in &used {
-                    let vid = var_ids[*key];
-                    for r in st.query_map([vid], |x| Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?))))? {
-                        let (y, a, c) = r?;
-                        old.insert((vid, y, a), c);
-                    }
-                }
-            }
-            // A large delivery rebuilds the per-area index afterwards (one sort) instead of
-            // updating it row by row in random order; DDL is transactional in SQLite.
-            let stored: i64 = tx.query_row("SELECT count(*) FROM value", [], |r| r.get(0))?;
-            let rebuild_index = batch.rows.len() > 50_000 && batch.rows.len() as i64 > stored / 2;
-            if rebuild_index {
-                tx.execute_batch("DROP INDEX value_area")?;
-            }
-            // Write in primary-key order: B-tree appends instead of random page splits.
-            let mut order: Vec<(i64, i32, i64, usize)> =
-                batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
-            order.sort_unstable();
-            let mut inserts = BatchInsert::new(&tx, import_id)?;
-            let mut update = tx.prepare_cached(
-                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
-            )?;
-            let mut years = BTreeSet::new();
-            for (vid, year, aid, i) in order {
-                let r = &batch.rows[i];
-                years.insert(year);
-                let (v, s) = cell_to_sql(r.cell);
-                match old.get(&(vid, year, aid)) {
-                    None => {
-                        report.inserted += 1;
-                        inserts.push(vid, year, aid, v, s)?;
-                    }
-                    Some(oc) if *oc == r.cell => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    Some(oc) => {
-                        report.changed += 1;
-                        if report.changes.len() < CHANGES_LISTED {
-                            report.changes.push(ValueChange {
-                                area: r.area.to_string(),
-                                year,
-                                variable: r.variable.to_string(),
-                                old: cell_text(*oc),
-                                new: cell_text(r.cell),
-                            });
-                        }
-                        update.execute(params![vid, year, aid, v, s, import_id])?;
-                    }
-                }
-            }
-            inserts.finish()?;
-            if rebuild_index {
-                tx.execute_batch("CREATE INDEX value_area ON value(area_id)")?;
-            }
-            report.years = years.into_iter().collect();
-        }
-        report.total_mismatches = total_mismatches(&tx, &used, &report.years, &kinds)?;
-        let summary = format!(
-            "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
-            report.rows,
-            report.inserted,
-            report.changed,
-            report.unchanged,
-            report.years,
-            report.total_mismatches.len()
-        );
-        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
-        Ok(report)
+        result
     }
 
     fn variables(&self) -> Result<Vec<VariableRecord>> {

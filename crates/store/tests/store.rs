@@ -205,3 +205,21 @@ fn keys_repeating_across_levels_are_summed_per_level() {
     let t = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtteil").unwrap();
     assert_eq!(t[0].value, Some(10.0));
 }
+
+#[test]
+fn bulk_delivery_is_written_and_foreign_keys_stay_on() {
+    let mut s = berlin();
+    let rows: Vec<DataRow> = (0..60_000)
+        .map(|i| row(if i % 2 == 0 { "01011101" } else { "01011102" }, 1000 + i / 2, "pop", Cell::Number(i as f64), i as usize + 2))
+        .collect();
+    let r = s.apply_data(&batch(rows), false).unwrap();
+    assert_eq!(r.inserted, 60_000);
+    assert!(s.foreign_keys_enabled().unwrap());
+    assert_eq!(count(&s), 60_000);
+    // A failing bulk delivery also leaves them on and writes nothing.
+    let mut bad: Vec<DataRow> = (0..60_000).map(|i| row("01011101", 5000 + i, "pop", Cell::Number(1.0), i as usize + 2)).collect();
+    bad.push(row("99999999", 1, "pop", Cell::Number(1.0), 70_000));
+    assert!(s.apply_data(&batch(bad), false).is_err());
+    assert!(s.foreign_keys_enabled().unwrap());
+    assert_eq!(count(&s), 60_000);
+}
