@@ -2,6 +2,7 @@
 
 mod cmd_areas;
 mod cmd_data;
+mod cmd_index;
 mod cmd_indicators;
 mod demo;
 mod output;
@@ -62,6 +63,9 @@ enum Command {
     /// Indikatoren: Katalog laden, berechnen, Statistik, Veränderung
     #[command(subcommand)]
     Indicators(cmd_indicators::IndicatorsCmd),
+    /// Sozialindex berechnen (Berliner MSS: Status, Dynamik, Klassen)
+    #[command(subcommand)]
+    Index(cmd_index::IndexCmd),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
     Classify(cmd_indicators::ClassifyArgs),
     /// Protokoll der Importe
@@ -94,7 +98,12 @@ fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         // A closed pipe (`quartier … | head`) is not an error worth reporting.
-        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+        let broken_pipe = |c: &(dyn std::error::Error + 'static)| {
+            c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                || c.downcast_ref::<csv::Error>()
+                    .is_some_and(|ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+        };
+        if e.chain().any(broken_pipe) {
             std::process::exit(0);
         }
         eprintln!("Fehler: {e:#}");
@@ -126,6 +135,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data(c) => cmd_data::run(&cli.db, c),
         Command::Indicators(c) => cmd_indicators::run(&cli.db, c),
         Command::Classify(a) => cmd_indicators::classify_cmd(&cli.db, a),
+        Command::Index(c) => cmd_index::run(&cli.db, c),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

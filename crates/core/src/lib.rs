@@ -14,6 +14,7 @@
 pub mod cell;
 pub mod classify;
 pub mod hierarchy;
+pub mod index;
 pub mod indicator;
 pub mod keys;
 pub mod stats;

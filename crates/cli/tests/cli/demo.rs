@@ -189,3 +189,78 @@ fn upstream_2017_bezirksregion_table_is_caught_by_the_sum_check() {
     assert!(m.len() >= 138, "{}", m.len());
     assert!(m.iter().any(|x| x["area"] == "010111" && x["level"] == "Bezirksregion"), "{out}");
 }
+
+/// The proof of the index method: for every edition, every Planungsraum is rated exactly when
+/// the MSS rated it, and gets exactly its published status and dynamics class (table -1).
+#[test]
+fn mss_index_reproduces_every_published_class() {
+    let env = Env::new();
+    build_demo(&env);
+    for (edition, definition, rated_expected) in [
+        (2013, "index-mss-2013-2017.toml", 434),
+        (2015, "index-mss-2013-2017.toml", 435),
+        (2017, "index-mss-2013-2017.toml", 436),
+        (2019, "index-mss-2019.toml", 436),
+    ] {
+        let def = repo_file(&format!("data/berlin-mss/{definition}"));
+        let out = json(
+            &env.run(&["index", "compute", "--definition", def.to_str().unwrap(), "--year", &edition.to_string(), "--format", "json"]).ok(),
+        );
+        let computed: std::collections::HashMap<String, (String, String)> = out
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rated"] == true)
+            .map(|r| {
+                (
+                    r["area_id"].as_str().unwrap().to_string(),
+                    (r["status_class"].to_string(), r["dynamics_class"].as_str().unwrap().to_string()),
+                )
+            })
+            .collect();
+        let published_path = repo_file(&format!("data/berlin-mss/berlin-lor-monitoring-social-urban-development-{edition}-00-1.csv"));
+        let mut rdr = csv_reader(&published_path);
+        let mut published = std::collections::HashMap::new();
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            // columns: id, name, inhabitants, status_index (class 1–4 as "2.0"), …, dynamik_index (+, +/-, -)
+            let class = rec[3].trim_end_matches(".0").to_string();
+            published.insert(rec[0].to_string(), (class, rec[5].to_string()));
+        }
+        assert_eq!(published.len(), rated_expected, "{edition}: published table");
+        assert_eq!(computed.len(), rated_expected, "{edition}: rated set size");
+        let mut mismatches = Vec::new();
+        for (area, expected) in &published {
+            match computed.get(area) {
+                Some(got) if got == expected => {}
+                got => mismatches.push(format!("{area}: published {expected:?}, computed {got:?}")),
+            }
+        }
+        assert!(mismatches.is_empty(), "{edition}: {} mismatches: {:?}", mismatches.len(), &mismatches[..mismatches.len().min(10)]);
+    }
+}
+
+fn csv_reader(path: &std::path::Path) -> csv::Reader<std::fs::File> {
+    csv::Reader::from_path(path).unwrap()
+}
+
+#[test]
+fn index_bad_definitions_are_refused() {
+    let env = Env::new();
+    build_demo(&env);
+    let check = |toml: &str, args: &[&str], expected: &str| {
+        let f = env.write("idx.toml", toml);
+        let err = env.run(&[&["index", "compute", "--definition", f.to_str().unwrap()][..], args].concat()).fails();
+        assert!(err.contains(expected), "{err}");
+    };
+    let base = "id = \"x\"\nmethod = \"mss\"\nlevel = \"Planungsraum\"\npopulation = \"inhabitants\"\nmin_population = 300\n";
+    check(
+        &format!("{base}status = [\"s1\"]\nexclude = [{{ area = \"99999999\", reason = \"x\" }}]\n"),
+        &[],
+        "exclude nennt Gebiete, die es auf Ebene „Planungsraum“ nicht gibt: 99999999",
+    );
+    // S2 does not exist in 2019: the missing values are named, never taken as zero.
+    check(&format!("{base}status = [\"s2\"]\n"), &["--year", "2019"], "Werte fehlen bei bewerteten Gebieten 2019");
+    check(&format!("{base}status = [\"gibtsnicht\"]\n"), &[], "Indikator „gibtsnicht“ gibt es nicht");
+    check("id = \"x\"\nmethod = \"mss\"\n", &[], "status");
+}

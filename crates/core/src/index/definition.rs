@@ -1,0 +1,168 @@
+//! Index definitions (TOML).
+
+use serde::{Deserialize, Serialize};
+
+/// The published method an index follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexMethod {
+    /// Berlin MSS: z-scores over the rated areas, summed, re-standardised, fixed class limits.
+    Mss,
+    /// English Indices of Deprivation 2019: ranks, exponential transformation, weights.
+    Imd,
+}
+
+/// An area left out of the rating population, with the reason (and, optionally, only in
+/// some years).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    pub area: String,
+    pub reason: String,
+    /// Years in which the exclusion applies; empty = all years.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub years: Vec<i32>,
+}
+
+impl Exclusion {
+    pub fn applies(&self, year: i32) -> bool {
+        self.years.is_empty() || self.years.contains(&year)
+    }
+}
+
+/// A weighted indicator of an IMD-style index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weighted {
+    pub indicator: String,
+    pub weight: f64,
+}
+
+fn default_level() -> Option<String> {
+    None
+}
+
+/// One index definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDefinition {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub method: IndexMethod,
+    /// Level whose areas are rated; default: the lowest level.
+    #[serde(default = "default_level", skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Variable with the population of each area (for the minimum population).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_population: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<Exclusion>,
+    /// Status indicators (MSS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<String>,
+    /// Dynamics indicators (MSS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamics: Vec<String>,
+    /// Weighted domains (IMD).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<Weighted>,
+    /// Sum the weights must reach (IMD: 100); checked when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sum: Option<f64>,
+}
+
+impl IndexDefinition {
+    pub fn from_toml(text: &str) -> Result<IndexDefinition, String> {
+        let d: IndexDefinition = toml::from_str(text).map_err(|e| format!("Indexdefinition ungültig: {e}"))?;
+        d.check()?;
+        Ok(d)
+    }
+
+    /// Checks the parts the method needs.
+    pub fn check(&self) -> Result<(), String> {
+        let mut p = Vec::new();
+        match self.method {
+            IndexMethod::Mss => {
+                if self.status.is_empty() {
+                    p.push("method = \"mss\" braucht status = [Indikatoren]".to_string());
+                }
+                if self.min_population.is_some() && self.population.is_none() {
+                    p.push("min_population braucht population = \"Merkmal mit der Einwohnerzahl\"".into());
+                }
+            }
+            IndexMethod::Imd => {
+                if self.domains.is_empty() {
+                    p.push("method = \"imd\" braucht domains = [{ indicator, weight }]".into());
+                }
+                if self.domains.iter().any(|d| !(d.weight.is_finite() && d.weight > 0.0)) {
+                    p.push("Gewichte müssen positiv sein".into());
+                }
+                let sum: f64 = self.domains.iter().map(|d| d.weight).sum();
+                if let Some(want) = self.weights_sum
+                    && (sum - want).abs() > 1e-9 * want.abs().max(1.0)
+                {
+                    p.push(format!("die Gewichte ergeben {sum}, erklärt ist weights_sum = {want}"));
+                }
+            }
+        }
+        if p.is_empty() { Ok(()) } else { Err(p.join("; ")) }
+    }
+
+    /// All indicators the index uses.
+    pub fn indicators(&self) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.status.iter().chain(&self.dynamics).cloned().chain(self.domains.iter().map(|d| d.indicator.clone())).collect();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_forms_load() {
+        let mss = IndexDefinition::from_toml(
+            r#"
+id = "mss"
+name = "Index Soziale Ungleichheit"
+method = "mss"
+population = "inhabitants"                 # variable with the population of each area
+min_population = 300
+exclude = [{ area = "01011102", reason = "Parkanlage, kaum Wohnbevölkerung" }]
+status = ["s1", "s3", "s4"]
+dynamics = ["d1", "d3", "d4"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(mss.indicators(), ["s1", "s3", "s4", "d1", "d3", "d4"]);
+        let imd = IndexDefinition::from_toml(
+            r#"
+id = "imd"
+method = "imd"
+domains = [
+  { indicator = "income", weight = 22.5 }, { indicator = "employment", weight = 22.5 },
+  { indicator = "education", weight = 13.5 }, { indicator = "health", weight = 13.5 },
+  { indicator = "crime", weight = 9.3 }, { indicator = "barriers", weight = 9.3 },
+  { indicator = "living_environment", weight = 9.3 },
+]
+"#,
+        )
+        .unwrap();
+        assert_eq!(imd.domains.len(), 7);
+    }
+
+    #[test]
+    fn bad_definitions() {
+        assert!(IndexDefinition::from_toml("id = \"x\"\nmethod = \"mss\"\n").unwrap_err().contains("status"));
+        let e = IndexDefinition::from_toml("id = \"x\"\nmethod = \"imd\"\nweights_sum = 100\ndomains = [{ indicator = \"a\", weight = 60 }, { indicator = \"b\", weight = 30 }]\n").unwrap_err();
+        assert!(e.contains("ergeben 90"), "{e}");
+        assert!(IndexDefinition::from_toml("id = \"x\"\nmethod = \"magic\"\n").unwrap_err().contains("ungültig"));
+    }
+}
