@@ -93,6 +93,9 @@ pub enum MssError {
     TooFewRated(usize),
 }
 
+/// Per indicator the z-scores, then the sums and the re-standardised index, over the rated areas.
+type Standardised = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>);
+
 /// z-scores of `v` over the positions in `rated` (population SD); `None` if the SD is 0.
 fn zscores(v: &[f64]) -> Option<Vec<f64>> {
     let n = v.len() as f64;
@@ -138,7 +141,7 @@ pub fn compute(inputs: &[MssInput], min_population: Option<f64>) -> Result<Vec<M
     }
     let n_status = inputs[rated[0]].status.len();
     let n_dyn = inputs[rated[0]].dynamics.len();
-    let part = |status: bool, count: usize| -> Result<(Vec<Vec<f64>>, Vec<f64>, Vec<f64>), MssError> {
+    let part = |status: bool, count: usize| -> Result<Standardised, MssError> {
         let mut zs = Vec::with_capacity(count);
         for k in 0..count {
             let v: Vec<f64> =
