@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use quartier_core::index::mss::{self, MssError, MssInput};
 use quartier_core::index::{IndexDefinition, IndexMethod};
+use quartier_core::index::{imd, svi};
 use quartier_store::Store;
 use quartier_store::views::{self, IndicatorQuery};
 use std::collections::{HashMap, HashSet};
@@ -24,7 +25,10 @@ pub enum IndexCmd {
   status = [\"s1\", \"s3\", \"s4\"]
   dynamics = [\"d1\", \"d3\", \"d4\"]
 
-Fertige Definitionen: data/berlin-mss/index-mss-2019.toml, index-mss-2013-2017.toml.")]
+Weitere Methoden: method = \"svi\" mit themes = [{ name, indicators }], method = \"imd\" mit
+domains = [{ indicator, weight }] (optional weights_sum = 100).
+Fertige Definitionen: data/berlin-mss/index-mss-2019.toml, index-mss-2013-2017.toml,
+index-svi-style.toml, index-imd-style.toml.")]
     Compute(ComputeArgs),
 }
 
@@ -46,13 +50,66 @@ pub fn run(db: &Path, cmd: IndexCmd) -> Result<()> {
     }
 }
 
-fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
-    let file = a.definition.display().to_string();
-    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{file} kann nicht gelesen werden"))?;
-    let def = IndexDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    if def.method != IndexMethod::Mss {
-        bail!("{file}: Methode {:?} ist in diesem Stand noch nicht berechenbar (verfügbar: mss)", def.method);
+/// What every method needs: the rated level's areas, indicator values and population.
+struct Ctx {
+    file: String,
+    year: i32,
+    areas: Vec<quartier_store::AreaRecord>,
+    /// (indicator, area) → value (None where missing or not usable).
+    values: HashMap<(String, String), Option<f64>>,
+    population: HashMap<String, Option<f64>>,
+    catalogue: quartier_core::indicator::Catalogue,
+}
+
+impl Ctx {
+    fn value(&self, indicator: &str, area: &str) -> Option<f64> {
+        self.values.get(&(indicator.to_string(), area.to_string())).copied().flatten()
     }
+
+    /// Why an area is not rated (exclusion, population), if it is not.
+    fn not_rated(&self, def: &IndexDefinition, area: &str) -> Option<String> {
+        if let Some(e) = def.exclude.iter().find(|e| e.area == area && e.applies(self.year)) {
+            return Some(format!("ausgeschlossen: {}", e.reason));
+        }
+        if def.population.is_some() {
+            match self.population.get(area).copied().flatten() {
+                None => return Some("Einwohnerzahl fehlt".into()),
+                Some(p) if def.min_population.is_some_and(|m| p < m) => {
+                    return Some(format!("weniger als {} Einwohner ({p})", def.min_population.unwrap_or(0.0)));
+                }
+                Some(p) if def.method == IndexMethod::Svi && p <= 0.0 => return Some("keine Einwohner".into()),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Rated areas lacking a value: an error naming them (never silent zeros).
+    fn require_values(&self, def: &IndexDefinition, rated: &[usize]) -> Result<()> {
+        let missing: Vec<String> = rated
+            .iter()
+            .flat_map(|&i| {
+                def.indicators()
+                    .into_iter()
+                    .filter(move |ind| self.value(ind, &self.areas[i].key).is_none())
+                    .map(move |ind| format!("{}: {ind}", self.areas[i].key))
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "{}: {} Werte fehlen bei bewerteten Gebieten {} (keine stillen Nullen: Gebiete ausschließen oder Daten ergänzen): {}{}",
+            self.file,
+            missing.len(),
+            self.year,
+            missing[..missing.len().min(20)].join(", "),
+            if missing.len() > 20 { " …" } else { "" }
+        )
+    }
+}
+
+fn gather(db: &Path, def: &IndexDefinition, file: &str, year: Option<i32>) -> Result<Ctx> {
     let store = open(db)?;
     let levels = store.levels()?;
     let level = match &def.level {
@@ -69,31 +126,21 @@ fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
     }
     let res = views::compute_indicators(
         &store,
-        &IndicatorQuery { indicators: def.indicators(), years: a.year.map(|y| vec![y]), level: Some(level.clone()) },
+        &IndicatorQuery { indicators: def.indicators(), years: year.map(|y| vec![y]), level: Some(level.clone()) },
     )
     .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    // Value of (indicator, area) in a year.
-    let value = |year: i32| -> HashMap<(&str, &str), Option<f64>> {
-        res.rows
-            .iter()
-            .filter(|r| r.year == year)
-            .map(|r| ((r.indicator.as_str(), r.area_id.as_str()), r.status.has_value().then_some(r.value).flatten()))
-            .collect()
-    };
-    let year = match a.year {
+    let usable = |r: &views::IndicatorRow| r.status.has_value().then_some(r.value).flatten();
+    let year = match year {
         Some(y) => y,
         None => *res
             .years
             .iter()
             .rev()
-            .find(|&&y| {
-                let v = value(y);
-                def.indicators().iter().all(|i| v.iter().any(|((ind, _), x)| *ind == i.as_str() && x.is_some()))
-            })
+            .find(|&&y| def.indicators().iter().all(|i| res.rows.iter().any(|r| r.year == y && &r.indicator == i && usable(r).is_some())))
             .ok_or_else(|| anyhow::anyhow!("{file}: kein Jahr, in dem alle Indikatoren ({}) Werte haben", def.indicators().join(", ")))?,
     };
-    let values = value(year);
-    let population: HashMap<String, Option<f64>> = match &def.population {
+    let values = res.rows.iter().filter(|r| r.year == year).map(|r| ((r.indicator.clone(), r.area_id.clone()), usable(r))).collect();
+    let population = match &def.population {
         Some(var) => {
             let vars = store.variables()?;
             let v = vars
@@ -104,23 +151,82 @@ fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
         }
         None => HashMap::new(),
     };
-    let inputs: Vec<MssInput> = areas
+    Ok(Ctx { file: file.to_string(), year, areas, values, population, catalogue: res.catalogue })
+}
+
+/// A result table: headers, text rows, JSON objects.
+struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    json: Vec<serde_json::Value>,
+}
+
+impl Table {
+    fn new(headers: Vec<String>) -> Table {
+        Table { headers, rows: Vec::new(), json: Vec::new() }
+    }
+
+    /// Adds one row from (column, value) pairs in header order.
+    fn push(&mut self, cells: Vec<(String, serde_json::Value)>) {
+        self.rows.push(
+            cells
+                .iter()
+                .map(|(_, v)| match v {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        );
+        self.json.push(serde_json::Value::Object(cells.into_iter().collect()));
+    }
+}
+
+fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
+    let file = a.definition.display().to_string();
+    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{file} kann nicht gelesen werden"))?;
+    let def = IndexDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let ctx = gather(db, &def, &file, a.year)?;
+    let table = match def.method {
+        IndexMethod::Mss => compute_mss(&ctx, &def)?,
+        IndexMethod::Svi => compute_svi(&ctx, &def)?,
+        IndexMethod::Imd => compute_imd(&ctx, &def)?,
+    };
+    let h: Vec<&str> = table.headers.iter().map(String::as_str).collect();
+    output::emit(a.format, &h, table.rows, &table.json)
+}
+
+fn base_cells(area: &str, year: i32, reason: &Option<String>) -> Vec<(String, serde_json::Value)> {
+    vec![
+        ("area_id".into(), area.into()),
+        ("year".into(), year.into()),
+        ("rated".into(), reason.is_none().into()),
+        ("reason_not_rated".into(), reason.clone().into()),
+    ]
+}
+
+fn headers(extra: impl IntoIterator<Item = String>) -> Vec<String> {
+    ["area_id", "year", "rated", "reason_not_rated"].iter().map(|s| s.to_string()).chain(extra).collect()
+}
+
+/// MSS-style index, with the areas needing attention and the count of indicators more than
+/// one standard deviation worse than the mean (multiple disadvantage).
+fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    let (file, year) = (&ctx.file, ctx.year);
+    let inputs: Vec<MssInput> = ctx
+        .areas
         .iter()
         .map(|ar| MssInput {
             area: ar.key.clone(),
-            population: population.get(&ar.key).copied().flatten(),
+            population: ctx.population.get(&ar.key).copied().flatten(),
             excluded: def.exclude.iter().find(|e| e.area == ar.key && e.applies(year)).map(|e| e.reason.clone()),
-            status: def.status.iter().map(|i| values.get(&(i.as_str(), ar.key.as_str())).copied().flatten()).collect(),
-            dynamics: def.dynamics.iter().map(|i| values.get(&(i.as_str(), ar.key.as_str())).copied().flatten()).collect(),
+            status: def.status.iter().map(|i| ctx.value(i, &ar.key)).collect(),
+            dynamics: def.dynamics.iter().map(|i| ctx.value(i, &ar.key)).collect(),
         })
         .collect();
     let results = mss::compute(&inputs, def.min_population).map_err(|e| match e {
         MssError::MissingValues(m) => {
-            let list: Vec<String> = m
-                .iter()
-                .take(20)
-                .map(|(area, k, status)| format!("{area}: {}", if *status { &def.status[*k] } else { &def.dynamics[*k] }))
-                .collect();
+            let list: Vec<String> = m.iter().take(20).map(|(area, k, status)| format!("{area}: {}", if *status { &def.status[*k] } else { &def.dynamics[*k] })).collect();
             anyhow::anyhow!(
                 "{file}: {} Werte fehlen bei bewerteten Gebieten {year} (keine stillen Nullen: Gebiete ausschließen oder Daten ergänzen): {}{}",
                 m.len(),
@@ -134,50 +240,161 @@ fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
         }
         MssError::TooFewRated(n) => anyhow::anyhow!("{file}: nur {n} bewertete Gebiete {year}: zu wenige für einen Index"),
     })?;
-    let mut headers: Vec<String> = ["area_id", "year", "rated", "reason_not_rated"].iter().map(|s| s.to_string()).collect();
+    let mut extra = Vec::new();
     for i in def.status.iter().chain(&def.dynamics) {
-        headers.push(format!("{i}_value"));
-        headers.push(format!("{i}_z"));
+        extra.push(format!("{i}_value"));
+        extra.push(format!("{i}_z"));
     }
-    headers.extend(
-        ["status_sum", "status_index", "status_class", "dynamics_index", "dynamics_class", "combined_class"].iter().map(|s| s.to_string()),
+    extra.extend(
+        [
+            "status_sum",
+            "status_index",
+            "status_class",
+            "status_label",
+            "dynamics_index",
+            "dynamics_class",
+            "dynamics_label",
+            "combined_class",
+            "attention",
+            "attention_reason",
+            "indicators_beyond_1sd",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
-    let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut table = Vec::new();
-    let mut json_rows = Vec::new();
+    let mut t = Table::new(headers(extra));
     for (inp, r) in inputs.iter().zip(&results) {
-        let mut row = vec![r.area.clone(), year.to_string(), r.rated.to_string(), r.reason_not_rated.clone().unwrap_or_default()];
-        let mut obj = serde_json::Map::new();
-        obj.insert("area_id".into(), r.area.clone().into());
-        obj.insert("year".into(), year.into());
-        obj.insert("rated".into(), r.rated.into());
-        obj.insert("reason_not_rated".into(), r.reason_not_rated.clone().into());
+        let mut cells = base_cells(&r.area, year, &r.reason_not_rated);
         let parts = inp.status.iter().zip(&r.status_z).zip(&def.status).chain(inp.dynamics.iter().zip(&r.dynamics_z).zip(&def.dynamics));
         for ((v, z), id) in parts {
-            row.push(num(*v));
-            row.push(num(*z));
-            obj.insert(format!("{id}_value"), (*v).into());
-            obj.insert(format!("{id}_z"), (*z).into());
+            cells.push((format!("{id}_value"), (*v).into()));
+            cells.push((format!("{id}_z"), (*z).into()));
         }
-        row.extend([
-            num(r.status_sum),
-            num(r.status_index),
-            r.status_class.map(|c| c.to_string()).unwrap_or_default(),
-            num(r.dynamics_index),
-            r.dynamics_class.unwrap_or("").to_string(),
-            r.combined_class.clone().unwrap_or_default(),
+        // Attention: low or very low status, or negative dynamics.
+        let mut reasons = Vec::new();
+        match r.status_class {
+            Some(3) => reasons.push("niedriger Status"),
+            Some(4) => reasons.push("sehr niedriger Status"),
+            _ => {}
+        }
+        if r.dynamics_class == Some("-") {
+            reasons.push("negative Dynamik");
+        }
+        let beyond = r.rated.then(|| r.status_z.iter().chain(&r.dynamics_z).flatten().filter(|z| **z > 1.0).count());
+        cells.extend([
+            ("status_sum".into(), r.status_sum.into()),
+            ("status_index".into(), r.status_index.into()),
+            ("status_class".into(), r.status_class.into()),
+            ("status_label".into(), r.status_class.map(|c| mss::STATUS_LABELS[c as usize - 1]).into()),
+            ("dynamics_index".into(), r.dynamics_index.into()),
+            ("dynamics_class".into(), r.dynamics_class.into()),
+            ("dynamics_label".into(), r.dynamics_class.map(mss::dynamics_label).into()),
+            ("combined_class".into(), r.combined_class.clone().into()),
+            ("attention".into(), (r.rated && !reasons.is_empty()).into()),
+            ("attention_reason".into(), (!reasons.is_empty()).then(|| reasons.join(", ")).into()),
+            ("indicators_beyond_1sd".into(), beyond.into()),
         ]);
-        obj.insert("status_sum".into(), r.status_sum.into());
-        obj.insert("status_index".into(), r.status_index.into());
-        obj.insert("status_class".into(), r.status_class.into());
-        obj.insert("status_label".into(), r.status_class.map(|c| mss::STATUS_LABELS[c as usize - 1]).into());
-        obj.insert("dynamics_index".into(), r.dynamics_index.into());
-        obj.insert("dynamics_class".into(), r.dynamics_class.into());
-        obj.insert("dynamics_label".into(), r.dynamics_class.map(mss::dynamics_label).into());
-        obj.insert("combined_class".into(), r.combined_class.clone().into());
-        table.push(row);
-        json_rows.push(serde_json::Value::Object(obj));
+        t.push(cells);
     }
-    let h: Vec<&str> = headers.iter().map(String::as_str).collect();
-    output::emit(a.format, &h, table, &json_rows)
+    Ok(t)
+}
+
+fn direction_sign(ctx: &Ctx, indicator: &str) -> f64 {
+    match ctx.catalogue.get(indicator).map(|i| i.direction) {
+        Some(quartier_core::indicator::Direction::HigherIsBetter) => -1.0,
+        _ => 1.0,
+    }
+}
+
+fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 2 {
+        bail!("{}: nur {} bewertete Gebiete", ctx.file, rated.len());
+    }
+    ctx.require_values(def, &rated)?;
+    let themes: Vec<Vec<Vec<f64>>> = def
+        .themes
+        .iter()
+        .map(|t| {
+            t.indicators.iter().map(|ind| rated.iter().map(|&i| ctx.value(ind, &ctx.areas[i].key).expect("checked")).collect()).collect()
+        })
+        .collect();
+    let inverted: Vec<Vec<bool>> =
+        def.themes.iter().map(|t| t.indicators.iter().map(|ind| direction_sign(ctx, ind) < 0.0).collect()).collect();
+    let res = svi::compute(&themes, &inverted);
+    let mut extra = Vec::new();
+    for t in &def.themes {
+        for ind in &t.indicators {
+            extra.push(format!("EPL_{ind}"));
+            extra.push(format!("F_{ind}"));
+        }
+    }
+    for t in &def.themes {
+        extra.extend([format!("SPL_{}", t.name), format!("RPL_{}", t.name), format!("F_{}", t.name)]);
+    }
+    extra.extend(["SPL_THEMES", "RPL_THEMES", "F_TOTAL"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    let by_area: HashMap<usize, &svi::SviResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = by_area.get(&i);
+        for (ti, th) in def.themes.iter().enumerate() {
+            for (vi, ind) in th.indicators.iter().enumerate() {
+                cells.push((format!("EPL_{ind}"), r.map(|r| r.epl[ti][vi]).into()));
+                cells.push((format!("F_{ind}"), r.map(|r| r.flags[ti][vi] as u8).into()));
+            }
+        }
+        for (ti, th) in def.themes.iter().enumerate() {
+            cells.push((format!("SPL_{}", th.name), r.map(|r| r.spl[ti]).into()));
+            cells.push((format!("RPL_{}", th.name), r.map(|r| r.rpl[ti]).into()));
+            cells.push((format!("F_{}", th.name), r.map(|r| r.flag_counts[ti]).into()));
+        }
+        cells.push(("SPL_THEMES".into(), r.map(|r| r.spl_overall).into()));
+        cells.push(("RPL_THEMES".into(), r.map(|r| r.rpl_overall).into()));
+        cells.push(("F_TOTAL".into(), r.map(|r| r.flags_total).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+fn compute_imd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.is_empty() {
+        bail!("{}: keine bewerteten Gebiete", ctx.file);
+    }
+    ctx.require_values(def, &rated)?;
+    let domains: Vec<Vec<f64>> = def
+        .domains
+        .iter()
+        .map(|d| {
+            rated
+                .iter()
+                .map(|&i| direction_sign(ctx, &d.indicator) * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked"))
+                .collect()
+        })
+        .collect();
+    let weights: Vec<f64> = def.domains.iter().map(|d| d.weight).collect();
+    let res = imd::compute(&domains, &weights);
+    let mut extra = Vec::new();
+    for d in &def.domains {
+        extra.extend([format!("{}_rank", d.indicator), format!("{}_exp", d.indicator)]);
+    }
+    extra.extend(["imd_score", "imd_rank", "imd_decile"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    let by_area: HashMap<usize, &imd::ImdResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = by_area.get(&i);
+        for (di, d) in def.domains.iter().enumerate() {
+            cells.push((format!("{}_rank", d.indicator), r.map(|r| r.domain_ranks[di]).into()));
+            cells.push((format!("{}_exp", d.indicator), r.map(|r| r.domain_exp[di]).into()));
+        }
+        cells.push(("imd_score".into(), r.map(|r| r.score).into()));
+        cells.push(("imd_rank".into(), r.map(|r| r.rank).into()));
+        cells.push(("imd_decile".into(), r.map(|r| r.decile).into()));
+        t.push(cells);
+    }
+    Ok(t)
 }

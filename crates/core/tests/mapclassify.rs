@@ -22,7 +22,10 @@ mod cases {
             ],
         ),
     ];
-    pub fn cases() -> Vec<(&'static str, Method, Option<(Vec<f64>, Vec<usize>, Vec<usize>)>)> {
+    /// mapclassify's (bins, counts, yb), or `None` where it raises.
+    pub type Expected = Option<(Vec<f64>, Vec<usize>, Vec<usize>)>;
+
+    pub fn cases() -> Vec<(&'static str, Method, Expected)> {
         vec![
             (
                 "irregular",

@@ -264,3 +264,55 @@ fn index_bad_definitions_are_refused() {
     check(&format!("{base}status = [\"gibtsnicht\"]\n"), &[], "Indikator „gibtsnicht“ gibt es nicht");
     check("id = \"x\"\nmethod = \"mss\"\n", &[], "status");
 }
+
+#[test]
+fn svi_and_imd_style_indices_on_berlin() {
+    let env = Env::new();
+    build_demo(&env);
+    let svi = json(
+        &env.run(&[
+            "index",
+            "compute",
+            "--definition",
+            repo_file("data/berlin-mss/index-svi-style.toml").to_str().unwrap(),
+            "--year",
+            "2019",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let rows = svi.as_array().unwrap();
+    let rated: Vec<&serde_json::Value> = rows.iter().filter(|r| r["rated"] == true).collect();
+    // 448 areas: 09041403 has no population, 10010203 is excluded.
+    assert_eq!(rated.len(), 446);
+    // Highest child poverty (Gewerbegebiet Köllnische Heide, 77.19 %) has EPL 1 and a flag.
+    let top = rows.iter().find(|r| r["area_id"] == "08010510").unwrap();
+    assert_eq!((top["EPL_s4"].as_f64(), top["F_s4"].as_u64()), (Some(1.0), Some(1)));
+    assert!(rated.iter().all(|r| (0.0..=1.0).contains(&r["RPL_THEMES"].as_f64().unwrap())));
+    let imd = json(
+        &env.run(&[
+            "index",
+            "compute",
+            "--definition",
+            repo_file("data/berlin-mss/index-imd-style.toml").to_str().unwrap(),
+            "--year",
+            "2019",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let rated: Vec<&serde_json::Value> = imd.as_array().unwrap().iter().filter(|r| r["rated"] == true).collect();
+    // At least 300 inhabitants: the 436 areas the MSS rated plus its two named outliers.
+    assert_eq!(rated.len(), 438);
+    let first = rated.iter().find(|r| r["imd_rank"] == 1).unwrap();
+    let max = rated.iter().map(|r| r["imd_score"].as_f64().unwrap()).fold(f64::MIN, f64::max);
+    assert_eq!(first["imd_score"].as_f64().unwrap(), max);
+    assert_eq!(first["imd_decile"], 1);
+    assert!(rated.iter().any(|r| r["imd_decile"] == 10));
+    // Weights that do not sum as declared.
+    let bad = env.write("imd.toml", "id = \"x\"\nmethod = \"imd\"\nweights_sum = 100\ndomains = [{ indicator = \"s1\", weight = 50 }, { indicator = \"s4\", weight = 40 }]\n");
+    let err = env.run(&["index", "compute", "--definition", bad.to_str().unwrap()]).fails();
+    assert!(err.contains("die Gewichte ergeben 90, erklärt ist weights_sum = 100"), "{err}");
+}

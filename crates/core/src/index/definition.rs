@@ -10,6 +10,16 @@ pub enum IndexMethod {
     Mss,
     /// English Indices of Deprivation 2019: ranks, exponential transformation, weights.
     Imd,
+    /// CDC/ATSDR SVI: percentile ranks per variable, theme sums and ranks, flags.
+    Svi,
+}
+
+/// A theme of an SVI-style index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    pub name: String,
+    pub indicators: Vec<String>,
 }
 
 /// An area left out of the rating population, with the reason (and, optionally, only in
@@ -71,6 +81,9 @@ pub struct IndexDefinition {
     /// Weighted domains (IMD).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<Weighted>,
+    /// Themes (SVI).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub themes: Vec<Theme>,
     /// Sum the weights must reach (IMD: 100); checked when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_sum: Option<f64>,
@@ -109,15 +122,27 @@ impl IndexDefinition {
                     p.push(format!("die Gewichte ergeben {sum}, erklärt ist weights_sum = {want}"));
                 }
             }
+            IndexMethod::Svi => {
+                if self.themes.is_empty() || self.themes.iter().any(|t| t.indicators.is_empty()) {
+                    p.push("method = \"svi\" braucht themes = [{ name, indicators = [...] }] mit Indikatoren".into());
+                }
+            }
         }
         if p.is_empty() { Ok(()) } else { Err(p.join("; ")) }
     }
 
     /// All indicators the index uses.
     pub fn indicators(&self) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.status.iter().chain(&self.dynamics).cloned().chain(self.domains.iter().map(|d| d.indicator.clone())).collect();
-        v.dedup();
+        let mut v: Vec<String> = self
+            .status
+            .iter()
+            .chain(&self.dynamics)
+            .cloned()
+            .chain(self.domains.iter().map(|d| d.indicator.clone()))
+            .chain(self.themes.iter().flat_map(|t| t.indicators.clone()))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|x| seen.insert(x.clone()));
         v
     }
 }

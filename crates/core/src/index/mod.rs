@@ -2,8 +2,12 @@
 //!
 //! - [`definition`]: the TOML form of an index (method, indicators, rating population).
 //! - [`mss`]: Berlin "Monitoring Soziale Stadtentwicklung" status and dynamics index.
+//! - [`svi`]: CDC/ATSDR Social Vulnerability Index percentile ranks and flags.
+//! - [`imd`]: English Indices of Deprivation 2019 exponential combination of domains.
 
 pub mod definition;
+pub mod imd;
 pub mod mss;
+pub mod svi;
 
 pub use definition::{Exclusion, IndexDefinition, IndexMethod};
