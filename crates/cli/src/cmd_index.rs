@@ -30,6 +30,29 @@ domains = [{ indicator, weight }] (optional weights_sum = 100).
 Fertige Definitionen: data/berlin-mss/index-mss-2019.toml, index-mss-2013-2017.toml,
 index-svi-style.toml, index-imd-style.toml.")]
     Compute(ComputeArgs),
+    /// Wie stabil ist die Statusklasse jedes Gebiets? Gewichte (Monte-Carlo), Weglassen je
+    /// Indikator, andere Bewertungsgrundgesamtheit (nur method = "mss")
+    Robustness(RobustnessArgs),
+}
+
+#[derive(Args)]
+pub struct RobustnessArgs {
+    /// Indexdefinition (TOML, method = "mss")
+    #[arg(long)]
+    definition: PathBuf,
+    #[arg(long)]
+    year: Option<i32>,
+    /// Zahl der Monte-Carlo-Läufe mit zufälligen Gewichten
+    #[arg(long, default_value_t = 1000)]
+    runs: usize,
+    /// Gewichte gleichverteilt in [1 − r, 1 + r]
+    #[arg(long, default_value_t = 0.5)]
+    weight_range: f64,
+    /// Startwert des Zufallsgenerators (gleicher Wert = gleiches Ergebnis)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -47,6 +70,7 @@ pub struct ComputeArgs {
 pub fn run(db: &Path, cmd: IndexCmd) -> Result<()> {
     match cmd {
         IndexCmd::Compute(a) => compute(db, &a),
+        IndexCmd::Robustness(a) => robustness(db, &a),
     }
 }
 
@@ -209,24 +233,28 @@ fn headers(extra: impl IntoIterator<Item = String>) -> Vec<String> {
     ["area_id", "year", "rated", "reason_not_rated"].iter().map(|s| s.to_string()).chain(extra).collect()
 }
 
-/// MSS-style index, with the areas needing attention and the count of indicators more than
-/// one standard deviation worse than the mean (multiple disadvantage).
-fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
-    let (file, year) = (&ctx.file, ctx.year);
-    let inputs: Vec<MssInput> = ctx
-        .areas
+fn mss_inputs(ctx: &Ctx, def: &IndexDefinition) -> Vec<MssInput> {
+    ctx.areas
         .iter()
         .map(|ar| MssInput {
             area: ar.key.clone(),
             population: ctx.population.get(&ar.key).copied().flatten(),
-            excluded: def.exclude.iter().find(|e| e.area == ar.key && e.applies(year)).map(|e| e.reason.clone()),
+            excluded: def.exclude.iter().find(|e| e.area == ar.key && e.applies(ctx.year)).map(|e| e.reason.clone()),
             status: def.status.iter().map(|i| ctx.value(i, &ar.key)).collect(),
             dynamics: def.dynamics.iter().map(|i| ctx.value(i, &ar.key)).collect(),
         })
-        .collect();
-    let results = mss::compute(&inputs, def.min_population).map_err(|e| match e {
+        .collect()
+}
+
+fn mss_error(ctx: &Ctx, def: &IndexDefinition, e: MssError) -> anyhow::Error {
+    let (file, year) = (&ctx.file, ctx.year);
+    match e {
         MssError::MissingValues(m) => {
-            let list: Vec<String> = m.iter().take(20).map(|(area, k, status)| format!("{area}: {}", if *status { &def.status[*k] } else { &def.dynamics[*k] })).collect();
+            let list: Vec<String> = m
+                .iter()
+                .take(20)
+                .map(|(area, k, status)| format!("{area}: {}", if *status { &def.status[*k] } else { &def.dynamics[*k] }))
+                .collect();
             anyhow::anyhow!(
                 "{file}: {} Werte fehlen bei bewerteten Gebieten {year} (keine stillen Nullen: Gebiete ausschließen oder Daten ergänzen): {}{}",
                 m.len(),
@@ -236,10 +264,65 @@ fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
         }
         MssError::ZeroVariance { status, position } => {
             let list = if status { &def.status } else { &def.dynamics };
-            anyhow::anyhow!("{file}: „{}“ hat {year} bei allen bewerteten Gebieten denselben Wert (Varianz 0): keine Standardisierung möglich", list.get(position).map(String::as_str).unwrap_or("Summe"))
+            anyhow::anyhow!(
+                "{file}: „{}“ hat {year} bei allen bewerteten Gebieten denselben Wert (Varianz 0): keine Standardisierung möglich",
+                list.get(position).map(String::as_str).unwrap_or("Summe")
+            )
         }
         MssError::TooFewRated(n) => anyhow::anyhow!("{file}: nur {n} bewertete Gebiete {year}: zu wenige für einen Index"),
-    })?;
+    }
+}
+
+fn robustness(db: &Path, a: &RobustnessArgs) -> Result<()> {
+    let file = a.definition.display().to_string();
+    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{file} kann nicht gelesen werden"))?;
+    let def = IndexDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    if def.method != IndexMethod::Mss {
+        bail!("{file}: die Robustheitsprüfung gibt es für method = \"mss\"");
+    }
+    if !(0.0..1.0).contains(&a.weight_range) {
+        bail!("--weight-range muss zwischen 0 und 1 liegen (Gewichte bleiben positiv)");
+    }
+    let ctx = gather(db, &def, &file, a.year)?;
+    let inputs = mss_inputs(&ctx, &def);
+    let res = quartier_core::index::robustness::robustness(&inputs, def.min_population, a.runs, a.weight_range, a.seed)
+        .map_err(|e| mss_error(&ctx, &def, e))?;
+    let mut t = Table::new(
+        [
+            "area_id",
+            "year",
+            "status_class",
+            "same_class_share_weights",
+            "changes_when_left_out",
+            "changes_with_population",
+            "depends_on_single_choice",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    for r in &res {
+        let left: Vec<&str> = r.changes_when_left_out.iter().map(|&k| def.status[k].as_str()).collect();
+        t.push(vec![
+            ("area_id".into(), r.area.clone().into()),
+            ("year".into(), ctx.year.into()),
+            ("status_class".into(), r.status_class.into()),
+            ("same_class_share_weights".into(), r.same_class_share_weights.into()),
+            ("changes_when_left_out".into(), left.join(" ").into()),
+            ("changes_with_population".into(), r.changes_with_population.join("; ").into()),
+            ("depends_on_single_choice".into(), r.depends_on_single_choice.into()),
+        ]);
+    }
+    let h: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+    output::emit(a.format, &h, t.rows, &t.json)
+}
+
+/// MSS-style index, with the areas needing attention and the count of indicators more than
+/// one standard deviation worse than the mean (multiple disadvantage).
+fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    let year = ctx.year;
+    let inputs = mss_inputs(ctx, def);
+    let results = mss::compute(&inputs, def.min_population).map_err(|e| mss_error(ctx, def, e))?;
     let mut extra = Vec::new();
     for i in def.status.iter().chain(&def.dynamics) {
         extra.push(format!("{i}_value"));

@@ -316,3 +316,23 @@ fn svi_and_imd_style_indices_on_berlin() {
     let err = env.run(&["index", "compute", "--definition", bad.to_str().unwrap()]).fails();
     assert!(err.contains("die Gewichte ergeben 90, erklärt ist weights_sum = 100"), "{err}");
 }
+
+#[test]
+fn mss_robustness_is_seeded_and_names_the_choices() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = repo_file("data/berlin-mss/index-mss-2019.toml");
+    let args = ["index", "robustness", "--definition", def.to_str().unwrap(), "--runs", "200", "--seed", "7", "--format", "json"];
+    let a = env.run(&args).ok();
+    assert_eq!(a, env.run(&args).ok(), "same seed, same result");
+    let rows = json(&a);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 436, "every rated Planungsraum");
+    assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r["same_class_share_weights"].as_f64().unwrap())));
+    let fragile: Vec<_> = rows.iter().filter(|r| r["depends_on_single_choice"] == true).collect();
+    assert!(!fragile.is_empty() && fragile.len() < 436);
+    assert!(fragile.iter().all(|r| r["changes_when_left_out"] != "" || r["changes_with_population"] != ""));
+    let err =
+        env.run(&["index", "robustness", "--definition", repo_file("data/berlin-mss/index-imd-style.toml").to_str().unwrap()]).fails();
+    assert!(err.contains("method = \"mss\""), "{err}");
+}

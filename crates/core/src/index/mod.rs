@@ -8,6 +8,7 @@
 pub mod definition;
 pub mod imd;
 pub mod mss;
+pub mod robustness;
 pub mod svi;
 
 pub use definition::{Exclusion, IndexDefinition, IndexMethod};
