@@ -4,6 +4,7 @@ mod cmd_areas;
 mod cmd_data;
 mod cmd_index;
 mod cmd_indicators;
+mod cmd_segregation;
 mod demo;
 mod output;
 
@@ -66,6 +67,8 @@ enum Command {
     /// Sozialindex berechnen (Berliner MSS: Status, Dynamik, Klassen)
     #[command(subcommand)]
     Index(cmd_index::IndexCmd),
+    /// Segregation über die Jahre: Dissimilarität, Segregation, Isolation, Kontakt
+    Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
     Classify(cmd_indicators::ClassifyArgs),
     /// Protokoll der Importe
@@ -136,6 +139,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Indicators(c) => cmd_indicators::run(&cli.db, c),
         Command::Classify(a) => cmd_indicators::classify_cmd(&cli.db, a),
         Command::Index(c) => cmd_index::run(&cli.db, c),
+        Command::Segregation(a) => cmd_segregation::run(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

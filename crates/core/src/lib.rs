@@ -17,6 +17,7 @@ pub mod hierarchy;
 pub mod index;
 pub mod indicator;
 pub mod keys;
+pub mod segregation;
 pub mod stats;
 pub mod validate;
 

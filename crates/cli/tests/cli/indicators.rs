@@ -212,3 +212,62 @@ fn bad_indicator_input_is_refused_and_changes_nothing() {
     run_fails(&["classify", "--indicator", "elderly_share", "--level", "Sozialraum", "--year", "2022"], "keine Werte");
     run_fails(&["indicators", "compute", "--indicator", "gibtsnicht"], "Indikator „gibtsnicht“ gibt es nicht");
 }
+
+#[test]
+fn segregation_over_years() {
+    let env = setup();
+    let j = json(
+        &env.run(&[
+            "segregation",
+            "--group",
+            "children_u15_sgb2",
+            "--total",
+            "children_u15",
+            "--level",
+            "Sozialraum",
+            "--year",
+            "2022",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    // 2022: group 40, 10, 90, 5 (A = 145) of 200, 100, 300, 50 (T = 650); rest 160, 90, 210, 45 (R = 505).
+    let (a, r) = (145.0, 505.0);
+    let is = 0.5
+        * [(40.0, 160.0), (10.0, 90.0), (90.0, 210.0), (5.0, 45.0)].iter().map(|(g, o): &(f64, f64)| (g / a - o / r).abs()).sum::<f64>();
+    let iso = [(40.0, 200.0), (10.0, 100.0), (90.0, 300.0), (5.0, 50.0)].iter().map(|(g, t): &(f64, f64)| g / a * g / t).sum::<f64>();
+    assert!((j[0]["segregation"].as_f64().unwrap() - is).abs() < 1e-12, "{j}");
+    assert!((j[0]["isolation"].as_f64().unwrap() - iso).abs() < 1e-12);
+    assert!(
+        (j[0]["isolation"].as_f64().unwrap() + j[0]["exposure"].as_f64().unwrap() - 1.0).abs() < 1e-12,
+        "xPx + xPy = 1 against the rest"
+    );
+    // 2023 has a suppressed count in 0102: an error unless explicitly skipped.
+    let err = env
+        .run(&["segregation", "--group", "children_u15_sgb2", "--total", "children_u15", "--level", "Sozialraum", "--year", "2023"])
+        .fails();
+    assert!(err.contains("1 Gebiete ohne Werte (z. B. 0102)") && err.contains("--skip-missing"), "{err}");
+    let ok = json(
+        &env.run(&[
+            "segregation",
+            "--group",
+            "children_u15_sgb2",
+            "--total",
+            "children_u15",
+            "--level",
+            "Sozialraum",
+            "--year",
+            "2023",
+            "--skip-missing",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!((ok[0]["areas"].as_u64(), ok[0]["areas_skipped"].as_u64()), (Some(3), Some(1)));
+    let err = env
+        .run(&["segregation", "--group", "children_u15", "--total", "children_u15_sgb2", "--level", "Sozialraum", "--year", "2022"])
+        .fails();
+    assert!(err.contains("größer als die Gesamtbevölkerung"), "{err}");
+}
