@@ -13,6 +13,7 @@
 
 pub mod cell;
 pub mod classify;
+pub mod cluster;
 pub mod hierarchy;
 pub mod index;
 pub mod indicator;

@@ -336,3 +336,24 @@ fn mss_robustness_is_seeded_and_names_the_choices() {
         env.run(&["index", "robustness", "--definition", repo_file("data/berlin-mss/index-imd-style.toml").to_str().unwrap()]).fails();
     assert!(err.contains("method = \"mss\""), "{err}");
 }
+
+#[test]
+fn area_types_ward_equals_scipy_and_kmeans_is_seeded() {
+    let env = Env::new();
+    build_demo(&env);
+    let base =
+        ["index", "cluster", "--indicators", "s1,s3,s4", "--year", "2019", "--level", "Planungsraum", "--k", "4", "--format", "json"];
+    let ward = json(&env.run(&[&base[..], &["--method", "ward"]].concat()).ok());
+    // scipy 1.17: fcluster(linkage(z, "ward"), 4, "maxclust") on the z-scores of S1, S3, S4 (2019,
+    // 447 Planungsräume, population SD) gives clusters of 216, 126, 72 and 33 areas; the
+    // partition is the same area by area (checked while writing this test).
+    let sizes: Vec<u64> = ward["clusters"].as_array().unwrap().iter().map(|c| c["size"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [216, 126, 72, 33]);
+    assert_eq!(ward["areas_without_all_values"], serde_json::json!(["09041403"]));
+    assert!(ward["clusters"][0]["profile"].as_str().unwrap().starts_with("niedrig: "), "{}", ward["clusters"][0]);
+    let k1 = env.run(&[&base[..], &["--method", "kmeans", "--seed", "3"]].concat()).ok();
+    assert_eq!(k1, env.run(&[&base[..], &["--method", "kmeans", "--seed", "3"]].concat()).ok());
+    assert!(json(&k1)["silhouette_mean"].as_f64().unwrap() > 0.3);
+    let err = env.run(&["index", "cluster", "--indicators", "s1", "--year", "2019", "--level", "Bezirk", "--k", "20"]).fails();
+    assert!(err.contains("für 20 Gebietstypen"), "{err}");
+}
