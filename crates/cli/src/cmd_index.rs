@@ -247,6 +247,7 @@ fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
         IndexMethod::Mss => compute_mss(&ctx, &def)?,
         IndexMethod::Svi => compute_svi(&ctx, &def)?,
         IndexMethod::Imd => compute_imd(&ctx, &def)?,
+        IndexMethod::Gisd => compute_gisd(&ctx, &def)?,
     };
     let h: Vec<&str> = table.headers.iter().map(String::as_str).collect();
     output::emit(a.format, &h, table.rows, &table.json)
@@ -576,6 +577,52 @@ fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
         cells.push(("SPL_THEMES".into(), r.map(|r| r.spl_overall).into()));
         cells.push(("RPL_THEMES".into(), r.map(|r| r.rpl_overall).into()));
         cells.push(("F_TOTAL".into(), r.map(|r| r.flags_total).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+fn compute_gisd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    use quartier_core::index::gisd;
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 5 {
+        bail!("{}: nur {} bewertete Gebiete: zu wenige für Quintile", ctx.file, rated.len());
+    }
+    ctx.require_values(def, &rated)?;
+    let mut comps = Vec::new();
+    for d in &def.dimensions {
+        let x: Vec<Vec<f64>> =
+            d.indicators.iter().map(|ind| rated.iter().map(|&i| ctx.value(ind, &ctx.areas[i].key).expect("checked")).collect()).collect();
+        let anchor = d.indicators.iter().position(|i| *i == d.anchor).expect("checked in definition");
+        comps.push(
+            gisd::first_component(&x, anchor)
+                .ok_or_else(|| anyhow::anyhow!("{}: Dimension „{}“: ein Indikator hat keine Varianz", ctx.file, d.name))?,
+        );
+    }
+    for (d, c) in def.dimensions.iter().zip(&comps) {
+        let loads: Vec<String> = d.indicators.iter().zip(&c.loadings).map(|(i, l)| format!("{i} {l:.3}")).collect();
+        eprintln!(
+            "Dimension {}: erste Hauptkomponente erklärt {:.1} % der Varianz; Ladungen: {}",
+            d.name,
+            c.explained * 100.0,
+            loads.join(", ")
+        );
+    }
+    let score = gisd::score(&comps);
+    let quint = gisd::quintiles(&score);
+    let mut extra: Vec<String> = def.dimensions.iter().map(|d| format!("{}_component", d.name)).collect();
+    extra.extend(["score", "quintile"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    let pos: HashMap<usize, usize> = rated.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = pos.get(&i).copied();
+        for (d, c) in def.dimensions.iter().zip(&comps) {
+            cells.push((format!("{}_component", d.name), r.map(|r| c.scores[r]).into()));
+        }
+        cells.push(("score".into(), r.map(|r| score[r]).into()));
+        cells.push(("quintile".into(), r.map(|r| quint[r]).into()));
         t.push(cells);
     }
     Ok(t)

@@ -12,6 +12,18 @@ pub enum IndexMethod {
     Imd,
     /// CDC/ATSDR SVI: percentile ranks per variable, theme sums and ranks, flags.
     Svi,
+    /// RKI GISD: first principal component per dimension, rescaled, summed, quintiles.
+    Gisd,
+}
+
+/// A dimension of a GISD-style index: its indicators and the one that fixes the sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dimension {
+    pub name: String,
+    pub indicators: Vec<String>,
+    /// The component is oriented to correlate positively with this indicator.
+    pub anchor: String,
 }
 
 /// A theme of an SVI-style index.
@@ -81,6 +93,9 @@ pub struct IndexDefinition {
     /// Weighted domains (IMD).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<Weighted>,
+    /// Dimensions (GISD).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<Dimension>,
     /// Themes (SVI).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub themes: Vec<Theme>,
@@ -122,6 +137,16 @@ impl IndexDefinition {
                     p.push(format!("die Gewichte ergeben {sum}, erklärt ist weights_sum = {want}"));
                 }
             }
+            IndexMethod::Gisd => {
+                if self.dimensions.is_empty() {
+                    p.push("method = \"gisd\" braucht dimensions = [{ name, indicators = [...], anchor }]".into());
+                }
+                for d in &self.dimensions {
+                    if !d.indicators.contains(&d.anchor) {
+                        p.push(format!("Dimension „{}“: anchor „{}“ ist keiner ihrer Indikatoren", d.name, d.anchor));
+                    }
+                }
+            }
             IndexMethod::Svi => {
                 if self.themes.is_empty() || self.themes.iter().any(|t| t.indicators.is_empty()) {
                     p.push("method = \"svi\" braucht themes = [{ name, indicators = [...] }] mit Indikatoren".into());
@@ -140,6 +165,7 @@ impl IndexDefinition {
             .cloned()
             .chain(self.domains.iter().map(|d| d.indicator.clone()))
             .chain(self.themes.iter().flat_map(|t| t.indicators.clone()))
+            .chain(self.dimensions.iter().flat_map(|d| d.indicators.clone()))
             .collect();
         let mut seen = std::collections::HashSet::new();
         v.retain(|x| seen.insert(x.clone()));

@@ -6,6 +6,7 @@
 //! - [`imd`]: English Indices of Deprivation 2019 exponential combination of domains.
 
 pub mod definition;
+pub mod gisd;
 pub mod imd;
 pub mod mss;
 pub mod robustness;
