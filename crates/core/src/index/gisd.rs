@@ -37,16 +37,14 @@ pub fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..p {
-                    let (mki, mkj) = (m[k][i], m[k][j]);
-                    m[k][i] = c * mki - s * mkj;
-                    m[k][j] = s * mki + c * mkj;
+                for row in m.iter_mut() {
+                    let (mki, mkj) = (row[i], row[j]);
+                    row[i] = c * mki - s * mkj;
+                    row[j] = s * mki + c * mkj;
                 }
-                for k in 0..p {
-                    let (mik, mjk) = (m[i][k], m[j][k]);
-                    m[i][k] = c * mik - s * mjk;
-                    m[j][k] = s * mik + c * mjk;
-                }
+                let (ri, rj) = (m[i].clone(), m[j].clone());
+                m[i] = ri.iter().zip(&rj).map(|(a, b)| c * a - s * b).collect();
+                m[j] = ri.iter().zip(&rj).map(|(a, b)| s * a + c * b).collect();
                 for row in v.iter_mut() {
                     let (vki, vkj) = (row[i], row[j]);
                     row[i] = c * vki - s * vkj;
