@@ -4,6 +4,7 @@ use crate::open;
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use quartier_core::index::definition::{MissingPolicy, Normalisation};
 use quartier_core::index::mss::{self, MssError, MssInput};
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_core::index::{imd, svi};
@@ -127,6 +128,9 @@ impl Ctx {
         if let Some(e) = def.exclude.iter().find(|e| e.area == area && e.applies(self.year)) {
             return Some(format!("ausgeschlossen: {}", e.reason));
         }
+        if let Some(m) = self.missing_reason(def, area) {
+            return Some(m);
+        }
         if def.population.is_some() {
             match self.population.get(area).copied().flatten() {
                 None => return Some("Einwohnerzahl fehlt".into()),
@@ -138,6 +142,15 @@ impl Ctx {
             }
         }
         None
+    }
+
+    /// With `missing = "exclude"`: the reason an area lacking values is left out.
+    fn missing_reason(&self, def: &IndexDefinition, area: &str) -> Option<String> {
+        if def.missing != MissingPolicy::Exclude {
+            return None;
+        }
+        let lacking: Vec<String> = def.indicators().into_iter().filter(|i| self.value(i, area).is_none()).collect();
+        (!lacking.is_empty()).then(|| format!("Werte fehlen: {}", lacking.join(", ")))
     }
 
     /// Rated areas lacking a value: an error naming them (never silent zeros).
@@ -248,6 +261,7 @@ fn compute(db: &Path, a: &ComputeArgs) -> Result<()> {
         IndexMethod::Svi => compute_svi(&ctx, &def)?,
         IndexMethod::Imd => compute_imd(&ctx, &def)?,
         IndexMethod::Gisd => compute_gisd(&ctx, &def)?,
+        IndexMethod::Weighted => compute_weighted(&ctx, &def)?,
     };
     let h: Vec<&str> = table.headers.iter().map(String::as_str).collect();
     output::emit(a.format, &h, table.rows, &table.json)
@@ -272,7 +286,12 @@ fn mss_inputs(ctx: &Ctx, def: &IndexDefinition) -> Vec<MssInput> {
         .map(|ar| MssInput {
             area: ar.key.clone(),
             population: ctx.population.get(&ar.key).copied().flatten(),
-            excluded: def.exclude.iter().find(|e| e.area == ar.key && e.applies(ctx.year)).map(|e| e.reason.clone()),
+            excluded: def
+                .exclude
+                .iter()
+                .find(|e| e.area == ar.key && e.applies(ctx.year))
+                .map(|e| e.reason.clone())
+                .or_else(|| ctx.missing_reason(def, &ar.key)),
             status: def.status.iter().map(|i| ctx.value(i, &ar.key)).collect(),
             dynamics: def.dynamics.iter().map(|i| ctx.value(i, &ar.key)).collect(),
         })
@@ -577,6 +596,100 @@ fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
         cells.push(("SPL_THEMES".into(), r.map(|r| r.spl_overall).into()));
         cells.push(("RPL_THEMES".into(), r.map(|r| r.rpl_overall).into()));
         cells.push(("F_TOTAL".into(), r.map(|r| r.flags_total).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+/// A planner's weighted index: normalised, oriented indicators (high = more need), weighted
+/// mean overall and per dimension, classes by any mapclassify method.
+fn compute_weighted(ctx: &Ctx, def: &IndexDefinition) -> Result<Table> {
+    use quartier_core::classify::{Method, classify};
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 2 {
+        bail!("{}: nur {} bewertete Gebiete", ctx.file, rated.len());
+    }
+    ctx.require_values(def, &rated)?;
+    let mut norm: Vec<Vec<f64>> = Vec::new();
+    for d in &def.domains {
+        let sign = direction_sign(ctx, &d.indicator);
+        let x: Vec<f64> = rated.iter().map(|&i| sign * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked")).collect();
+        let n = x.len() as f64;
+        let v = match def.normalisation {
+            Normalisation::Z => {
+                let mean = x.iter().sum::<f64>() / n;
+                let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+                if sd == 0.0 {
+                    bail!("{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)", ctx.file, d.indicator, ctx.year);
+                }
+                x.iter().map(|v| (v - mean) / sd).collect()
+            }
+            Normalisation::Minmax => {
+                let (min, max) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+                if max == min {
+                    bail!("{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)", ctx.file, d.indicator, ctx.year);
+                }
+                x.iter().map(|v| (v - min) / (max - min)).collect()
+            }
+            Normalisation::Rank => svi::percentile_rank(&x),
+        };
+        norm.push(v);
+    }
+    let weighted = |which: &dyn Fn(&quartier_core::index::definition::Weighted) -> bool| -> Vec<f64> {
+        let total: f64 = def.domains.iter().filter(|d| which(d)).map(|d| d.weight).sum();
+        (0..rated.len())
+            .map(|r| def.domains.iter().zip(&norm).filter(|(d, _)| which(d)).map(|(d, v)| d.weight * v[r]).sum::<f64>() / total)
+            .collect()
+    };
+    let index = weighted(&|_| true);
+    let mut dims: Vec<String> = def.domains.iter().filter_map(|d| d.dimension.clone()).collect();
+    dims.dedup();
+    let subs: Vec<Vec<f64>> = dims.iter().map(|name| weighted(&|d| d.dimension.as_deref() == Some(name))).collect();
+    let classes = match &def.classification {
+        None => None,
+        Some(c) => {
+            let k = c.k.unwrap_or(5);
+            let method = match c.method.as_str() {
+                "quantiles" => Method::Quantiles { k, type9: false },
+                "equal-interval" => Method::EqualInterval { k },
+                "std-mean" => Method::StdMean { multiples: vec![-2.0, -1.0, 1.0, 2.0], center: None },
+                "fisher-jenks" => Method::FisherJenks { k },
+                "jenks-caspall" => Method::JenksCaspall { k },
+                "box-plot" => Method::BoxPlot { hinge: 1.5 },
+                "headtail" => Method::HeadTail,
+                "max-breaks" => Method::MaxBreaks { k },
+                "user" => Method::User { breaks: c.breaks.clone() },
+                other => bail!("{}: unbekannte Klassifikation „{other}“", ctx.file),
+            };
+            if c.method != "user" && !matches!(c.method.as_str(), "std-mean" | "box-plot" | "headtail") && rated.len() < k {
+                bail!("{}: {} bewertete Gebiete sind weniger als {k} Klassen", ctx.file, rated.len());
+            }
+            Some(classify(&index, &method).map_err(|e| anyhow::anyhow!("{}: {e}", ctx.file))?)
+        }
+    };
+    let mut extra = Vec::new();
+    for d in &def.domains {
+        extra.extend([format!("{}_value", d.indicator), format!("{}_norm", d.indicator)]);
+    }
+    extra.extend(dims.iter().map(|d| format!("sub_{d}")));
+    extra.extend(["index", "rank", "class"].iter().map(|s| s.to_string()));
+    let ranks = imd::rank_desc(&index);
+    let mut t = Table::new(headers(extra));
+    let pos: HashMap<usize, usize> = rated.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = pos.get(&i).copied();
+        for (d, v) in def.domains.iter().zip(&norm) {
+            cells.push((format!("{}_value", d.indicator), ctx.value(&d.indicator, &a.key).into()));
+            cells.push((format!("{}_norm", d.indicator), r.map(|r| v[r]).into()));
+        }
+        for (name, sub) in dims.iter().zip(&subs) {
+            cells.push((format!("sub_{name}"), r.map(|r| sub[r]).into()));
+        }
+        cells.push(("index".into(), r.map(|r| index[r]).into()));
+        cells.push(("rank".into(), r.map(|r| ranks[r]).into()));
+        cells.push(("class".into(), r.and_then(|r| classes.as_ref().map(|c| c.yb[r])).into()));
         t.push(cells);
     }
     Ok(t)

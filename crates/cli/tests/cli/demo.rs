@@ -385,3 +385,25 @@ fn gisd_style_index_equals_numpy() {
         run.stderr()
     );
 }
+
+#[test]
+fn weighted_index_with_dimensions_and_listwise_exclusion() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = repo_file("data/berlin-mss/index-weighted-children.toml");
+    let out = json(&env.run(&["index", "compute", "--definition", def.to_str().unwrap(), "--year", "2013", "--format", "json"]).ok());
+    let rows = out.as_array().unwrap();
+    let a = rows.iter().find(|r| r["area_id"] == "01011103").unwrap();
+    let n = |k: &str| a[k].as_f64().unwrap();
+    // Weights 2, 1, 1, 1 over the normalised indicators; sub-index "familie" = mean of k02, k13.
+    assert!((n("index") - (2.0 * n("s4_norm") + n("k02_norm") + n("k13_norm") + n("k04_norm")) / 5.0).abs() < 1e-12);
+    assert!((n("sub_familie") - (n("k02_norm") + n("k13_norm")) / 2.0).abs() < 1e-12);
+    // K13 (Wanderungssaldo of children) is higher_is_better: a negative balance means need.
+    assert!(n("k13_value") < 0.0 && n("k13_norm") > 0.0);
+    assert!((0..5).contains(&a["class"].as_u64().unwrap()));
+    let excluded: Vec<_> = rows.iter().filter(|r| r["reason_not_rated"].as_str().is_some_and(|s| s.starts_with("Werte fehlen"))).collect();
+    assert!(!excluded.is_empty(), "listwise exclusion is reported");
+    let rated = rows.iter().filter(|r| r["rated"] == true).count();
+    let ranks: std::collections::HashSet<u64> = rows.iter().filter_map(|r| r["rank"].as_u64()).collect();
+    assert!(ranks.contains(&1) && ranks.len() <= rated);
+}

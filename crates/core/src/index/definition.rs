@@ -14,6 +14,46 @@ pub enum IndexMethod {
     Svi,
     /// RKI GISD: first principal component per dimension, rescaled, summed, quintiles.
     Gisd,
+    /// A planner's own weighted mean of normalised indicators, with sub-indices per
+    /// dimension and any class scheme.
+    Weighted,
+}
+
+/// How the weighted method makes indicators comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalisation {
+    /// z-scores over the rated areas (population SD).
+    #[default]
+    Z,
+    /// (x − min) / (max − min).
+    Minmax,
+    /// Percentile rank (r − 1)/(n − 1), ties at the minimum rank.
+    Rank,
+}
+
+/// What to do with rated areas that lack an indicator value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingPolicy {
+    /// Refuse and name them (default).
+    #[default]
+    Error,
+    /// Leave them out of the rating (listwise), with the missing indicators as the reason.
+    Exclude,
+}
+
+/// Class scheme of a weighted index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassScheme {
+    /// quantiles, equal-interval, std-mean, fisher-jenks, jenks-caspall, box-plot, headtail,
+    /// max-breaks, user.
+    pub method: String,
+    #[serde(default)]
+    pub k: Option<usize>,
+    #[serde(default)]
+    pub breaks: Vec<f64>,
 }
 
 /// A dimension of a GISD-style index: its indicators and the one that fixes the sign.
@@ -58,6 +98,9 @@ impl Exclusion {
 pub struct Weighted {
     pub indicator: String,
     pub weight: f64,
+    /// Dimension (Lebensbereich) for a sub-index (weighted method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<String>,
 }
 
 fn default_level() -> Option<String> {
@@ -99,6 +142,15 @@ pub struct IndexDefinition {
     /// Themes (SVI).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub themes: Vec<Theme>,
+    /// Normalisation (weighted method).
+    #[serde(default)]
+    pub normalisation: Normalisation,
+    /// Classes of the weighted index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ClassScheme>,
+    /// Rated areas without a value: error (default) or exclude listwise.
+    #[serde(default)]
+    pub missing: MissingPolicy,
     /// Sum the weights must reach (IMD: 100); checked when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_sum: Option<f64>,
@@ -123,9 +175,9 @@ impl IndexDefinition {
                     p.push("min_population braucht population = \"Merkmal mit der Einwohnerzahl\"".into());
                 }
             }
-            IndexMethod::Imd => {
+            IndexMethod::Imd | IndexMethod::Weighted => {
                 if self.domains.is_empty() {
-                    p.push("method = \"imd\" braucht domains = [{ indicator, weight }]".into());
+                    p.push("method = \"imd\" oder \"weighted\" braucht domains = [{ indicator, weight }]".into());
                 }
                 if self.domains.iter().any(|d| !(d.weight.is_finite() && d.weight > 0.0)) {
                     p.push("Gewichte müssen positiv sein".into());
