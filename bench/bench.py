@@ -44,13 +44,15 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators"])
+    ap.add_argument("--only", choices=["import", "indicators", "index"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
         out.append(import_bench(a))
     if a.only in (None, "indicators"):
         out.append(indicator_bench(a))
+    if a.only in (None, "index"):
+        out.append(index_bench(a))
     text = "\n\n".join(out)
     with open(os.path.join(a.work, "results.md"), "w") as f:
         f.write(text + "\n")
@@ -83,6 +85,36 @@ def indicator_bench(a):
         f"| exact Fisher-Jenks k=5, 1,000,000 values (mapclassify measured at n={fp[2]['measured_n']} in {fp[2]['measured_s']:.2f} s, O(n^2) extrapolation) | {fq_s:.3f} | {fp[2]['extrapolated_s']:.0f} | {fq_s / fp[2]['extrapolated_s']:.2e} |",
         "",
         f"Peak memory: Quartier {med([r[1] for r in qs]):.0f} MiB (incl. generating the data in memory), pandas peer {med([r[1] for r in ps]):.0f} MiB (incl. reading the CSV: {med([r[2]['read_s'] for r in ps]):.2f} s).",
+    ]
+    return "\n".join(lines)
+
+
+def index_bench(a):
+    py = os.path.join(a.work, "venv", "bin", "python")
+    b = os.path.abspath(a.bench)
+    d = os.path.abspath(os.path.join(a.work, "index"))
+    med = statistics.median
+
+    def run_json(cmd):
+        _, _, stdout, _ = timed(cmd)
+        return json.loads(stdout.strip().splitlines()[-1])
+
+    q = [run_json([b, "index", "--areas", "10000", "--indicators", "20", "--runs", "1000", "--out", d]) for _ in range(a.runs)]
+    p = [run_json([py, os.path.join(HERE, "peer_index.py"), "mss", os.path.join(d, "index.csv"), "1000"]) for _ in range(a.runs)]
+    qi = [run_json([b, "imd", "--areas", "32844", "--domains", "7", "--out", d]) for _ in range(a.runs)]
+    pi = [run_json([py, os.path.join(HERE, "peer_index.py"), "imd", os.path.join(d, "imd.csv")]) for _ in range(a.runs)]
+    same = q[-1]["fragile"] == p[-1]["fragile"] and q[-1]["rated"] == p[-1]["rated"] and qi[-1]["decile1"] == pi[-1]["decile1"]
+    qt, pt = med([r["total_s"] for r in q]), med([r["total_s"] for r in p])
+    qs, ps = med([r["seconds"] for r in qi]), med([r["seconds"] for r in pi])
+    lines = [
+        "| task | Quartier s | pandas/numpy s | ratio Quartier/peer |",
+        "|---|---|---|---|",
+        f"| MSS index, 10,000 areas x 20 indicators | {med([r['index_s'] for r in q]):.4f} | {med([r['index_s'] for r in p]):.4f} | {med([r['index_s'] for r in q]) / med([r['index_s'] for r in p]):.2f} |",
+        f"| robustness: 1,000 weight runs + leave-one-out + 2 population variants | {med([r['robustness_s'] for r in q]):.4f} | {med([r['robustness_s'] for r in p]):.4f} | {med([r['robustness_s'] for r in q]) / med([r['robustness_s'] for r in p]):.2f} |",
+        f"| MSS total | {qt:.4f} | {pt:.4f} | {qt / pt:.2f} |",
+        f"| IMD-style, 32,844 areas x 7 domains | {qs:.4f} | {ps:.4f} | {qs / ps:.2f} |",
+        "",
+        f"Compute time in process (reading excluded), medians of {a.runs}. Same results: {'yes' if same else 'NO'} (rated {q[-1]['rated']}, areas depending on a single choice {q[-1]['fragile']} vs {p[-1]['fragile']}, IMD decile 1: {qi[-1]['decile1']} vs {pi[-1]['decile1']}).",
     ]
     return "\n".join(lines)
 

@@ -38,8 +38,12 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("indicators") => indicators(&args),
         Some("fisher-jenks") => fisher_jenks(&args),
+        Some("index") => index(&args),
+        Some("imd") => imd(&args),
         _ => {
-            eprintln!("usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K]");
+            eprintln!(
+                "usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K] | index [--areas N --indicators I --runs R --out DIR] | imd [--areas N --domains D --out DIR]"
+            );
             std::process::exit(2);
         }
     }
@@ -147,4 +151,75 @@ fn fisher_jenks(args: &[String]) {
     let c = classify(&y, &Method::FisherJenks { k }).expect("classifiable");
     let s = t.elapsed().as_secs_f64();
     println!("{}", serde_json::json!({"task": "fisher_jenks", "n": n, "k": k, "seconds": s, "bins": c.bins, "counts": c.counts}));
+}
+
+fn out_dir(args: &[String]) -> Option<String> {
+    args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// MSS-style status and dynamics index plus robustness runs.
+fn index(args: &[String]) {
+    use quartier_core::index::mss::{self, MssInput};
+    use quartier_core::index::robustness::robustness;
+    let n = arg(args, "--areas", 10_000);
+    let k = arg(args, "--indicators", 20) / 2;
+    let runs = arg(args, "--runs", 1000);
+    let mut rng = Rng(99);
+    let inputs: Vec<MssInput> = (0..n)
+        .map(|i| {
+            let level = rng.next();
+            MssInput {
+                area: format!("A{i:05}"),
+                population: Some((100.0 + 5000.0 * rng.next()).round()),
+                excluded: None,
+                status: (0..k).map(|_| Some(((level * 30.0 + 10.0 * rng.next()) * 1000.0).round() / 1000.0)).collect(),
+                dynamics: (0..k).map(|_| Some(((rng.next() - 0.5) * 4.0 * 1000.0).round() / 1000.0)).collect(),
+            }
+        })
+        .collect();
+    if let Some(d) = out_dir(args) {
+        std::fs::create_dir_all(&d).expect("dir");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(format!("{d}/index.csv")).expect("index.csv"));
+        let cols: Vec<String> = (0..k).map(|j| format!("s{j:02}")).chain((0..k).map(|j| format!("d{j:02}"))).collect();
+        writeln!(w, "area_id,population,{}", cols.join(",")).unwrap();
+        for a in &inputs {
+            let vals: Vec<String> = a.status.iter().chain(&a.dynamics).map(|v| v.unwrap().to_string()).collect();
+            writeln!(w, "{},{},{}", a.area, a.population.unwrap(), vals.join(",")).unwrap();
+        }
+    }
+    let t = Instant::now();
+    let r = mss::compute(&inputs, Some(300.0)).expect("index");
+    let index_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let rob = robustness(&inputs, Some(300.0), runs, 0.5, 1).expect("robustness");
+    let robust_s = t.elapsed().as_secs_f64();
+    let rated = r.iter().filter(|x| x.rated).count();
+    let fragile = rob.iter().filter(|x| x.depends_on_single_choice).count();
+    println!(
+        "{}",
+        serde_json::json!({"task": "mss_index", "areas": n, "indicators": 2 * k, "rated": rated, "runs": runs, "index_s": index_s, "robustness_s": robust_s, "total_s": index_s + robust_s, "fragile": fragile})
+    );
+}
+
+/// IMD-style combination of domains.
+fn imd(args: &[String]) {
+    let n = arg(args, "--areas", 32_844);
+    let d = arg(args, "--domains", 7);
+    let mut rng = Rng(5);
+    let domains: Vec<Vec<f64>> = (0..d).map(|_| (0..n).map(|_| (rng.next() * 1e6).round() / 1e4).collect()).collect();
+    let weights = [22.5, 22.5, 13.5, 13.5, 9.3, 9.3, 9.3];
+    let w: Vec<f64> = (0..d).map(|j| weights[j % weights.len()]).collect();
+    if let Some(dir) = out_dir(args) {
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{dir}/imd.csv")).expect("imd.csv"));
+        writeln!(f, "{}", (0..d).map(|j| format!("d{j}")).collect::<Vec<_>>().join(",")).unwrap();
+        for i in 0..n {
+            writeln!(f, "{}", (0..d).map(|j| domains[j][i].to_string()).collect::<Vec<_>>().join(",")).unwrap();
+        }
+    }
+    let t = Instant::now();
+    let r = quartier_core::index::imd::compute(&domains, &w);
+    let s = t.elapsed().as_secs_f64();
+    let top = r.iter().filter(|x| x.decile == 1).count();
+    println!("{}", serde_json::json!({"task": "imd", "areas": n, "domains": d, "seconds": s, "decile1": top}));
 }

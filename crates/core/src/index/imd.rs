@@ -14,9 +14,17 @@ use serde::Serialize;
 
 /// Ranks with 1 = largest value; ties share the best rank.
 pub fn rank_desc(v: &[f64]) -> Vec<usize> {
-    let mut sorted = v.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    v.iter().map(|x| sorted.partition_point(|s| s > x) + 1).collect()
+    let mut order: Vec<u32> = (0..v.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]));
+    let mut ranks = vec![0usize; v.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        let prev = pos.checked_sub(1).map(|p| order[p] as usize);
+        ranks[i as usize] = match prev {
+            Some(p) if v[p] == v[i as usize] => ranks[p],
+            _ => pos + 1,
+        };
+    }
+    ranks
 }
 
 /// The exponential transformation of a rank among `n` (rank 1 = most deprived → 100).
@@ -40,8 +48,21 @@ pub struct ImdResult {
 pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> Vec<ImdResult> {
     let n = domains.first().map_or(0, Vec::len);
     let total: f64 = weights.iter().sum();
-    let ranks: Vec<Vec<usize>> = domains.iter().map(|d| rank_desc(d)).collect();
-    let exps: Vec<Vec<f64>> = ranks.iter().map(|r| r.iter().map(|&k| exponential(k, n)).collect()).collect();
+    // Domains are independent: ranked and transformed in parallel.
+    let per_domain: Vec<(Vec<usize>, Vec<f64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = domains
+            .iter()
+            .map(|d| {
+                scope.spawn(move || {
+                    let r = rank_desc(d);
+                    let e = r.iter().map(|&k| exponential(k, n)).collect();
+                    (r, e)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("domain thread")).collect()
+    });
+    let (ranks, exps): (Vec<Vec<usize>>, Vec<Vec<f64>>) = per_domain.into_iter().unzip();
     let scores: Vec<f64> = (0..n).map(|i| exps.iter().zip(weights).map(|(e, w)| w / total * e[i]).sum()).collect();
     let overall = rank_desc(&scores);
     (0..n)

@@ -64,21 +64,43 @@ pub fn robustness(
     // z of each status indicator over the rated areas: rated × k.
     let z: Vec<Vec<f64>> = (0..k).map(|j| base_z(&base, &rated, j)).collect();
     let base_class: Vec<u8> = rated.iter().map(|&i| base[i].status_class.expect("rated")).collect();
-    // 1. Weights.
-    let mut same = vec![0usize; rated.len()];
+    // 1. Weights. All weights are drawn first from the seeded generator, so the result does
+    // not depend on how the runs are split across threads.
     let mut rng = Rng::new(seed);
-    let mut sums = vec![0.0; rated.len()];
-    for _ in 0..runs {
-        let w: Vec<f64> = (0..k).map(|_| 1.0 - range + 2.0 * range * rng.next_f64()).collect();
-        for (r, s) in sums.iter_mut().enumerate() {
-            *s = (0..k).map(|j| w[j] * z[j][r]).sum();
-        }
-        for (r, idx) in zscores(&sums).into_iter().enumerate() {
-            if mss::status_class(idx) == base_class[r] {
-                same[r] += 1;
+    let weights: Vec<f64> = (0..runs * k).map(|_| 1.0 - range + 2.0 * range * rng.next_f64()).collect();
+    // Area-major copy of the z-scores: one contiguous row of k values per area.
+    let rows: Vec<f64> = (0..rated.len()).flat_map(|r| (0..k).map(|j| z[j][r]).collect::<Vec<_>>()).collect();
+    let count_same = |runs: std::ops::Range<usize>| -> Vec<usize> {
+        let mut same = vec![0usize; rated.len()];
+        let mut sums = vec![0.0; rated.len()];
+        for run in runs {
+            let w = &weights[run * k..(run + 1) * k];
+            let (mut total, mut total2) = (0.0, 0.0);
+            for (s, row) in sums.iter_mut().zip(rows.chunks_exact(k)) {
+                let v: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
+                *s = v;
+                total += v;
+                total2 += v * v;
+            }
+            let n = rated.len() as f64;
+            let mean = total / n;
+            let sd = (total2 / n - mean * mean).max(0.0).sqrt();
+            for ((s, c), hit) in sums.iter().zip(&base_class).zip(same.iter_mut()) {
+                let idx = if sd > 0.0 { (s - mean) / sd } else { 0.0 };
+                if mss::status_class(idx) == *c {
+                    *hit += 1;
+                }
             }
         }
-    }
+        same
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(runs.max(1));
+    let chunk = runs.div_ceil(threads);
+    let parts: Vec<Vec<usize>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || count_same(t * chunk..((t + 1) * chunk).min(runs)))).collect();
+        handles.into_iter().map(|h| h.join().expect("robustness thread")).collect()
+    });
+    let same: Vec<usize> = (0..rated.len()).map(|r| parts.iter().map(|p| p[r]).sum()).collect();
     // 2. Leave one out (only with at least two status indicators).
     let mut left_out: Vec<Vec<usize>> = vec![Vec::new(); rated.len()];
     if k > 1 {
