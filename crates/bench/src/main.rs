@@ -213,8 +213,8 @@ fn imd(args: &[String]) {
         std::fs::create_dir_all(&dir).expect("dir");
         let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{dir}/imd.csv")).expect("imd.csv"));
         writeln!(f, "{}", (0..d).map(|j| format!("d{j}")).collect::<Vec<_>>().join(",")).unwrap();
-        for i in 0..n {
-            writeln!(f, "{}", (0..d).map(|j| domains[j][i].to_string()).collect::<Vec<_>>().join(",")).unwrap();
+        for line in (0..n).map(|i| domains.iter().map(|dom| dom[i].to_string()).collect::<Vec<_>>().join(",")) {
+            writeln!(f, "{line}").unwrap();
         }
     }
     let t = Instant::now();
