@@ -271,3 +271,24 @@ fn segregation_over_years() {
         .fails();
     assert!(err.contains("größer als die Gesamtbevölkerung"), "{err}");
 }
+
+#[test]
+fn index_zero_variance_and_too_few_areas_for_classes() {
+    let env = setup();
+    // Every Sozialraum has the same children count in 2023 except the suppressed one: use a
+    // constant indicator to trigger zero variance.
+    let cat = env.write(
+        "k2.toml",
+        "[[indicator]]\nid = \"const\"\nname = \"Konstant\"\nformula = \"if(children_u15 > 0, 1, 1)\"\ndirection = \"higher_is_worse\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let def = env.write("i.toml", "id = \"x\"\nmethod = \"mss\"\nlevel = \"Sozialraum\"\nstatus = [\"const\"]\n");
+    let err = env.run(&["index", "compute", "--definition", def.to_str().unwrap(), "--year", "2022"]).fails();
+    assert!(err.contains("„const“ hat 2022 bei allen bewerteten Gebieten denselben Wert (Varianz 0)"), "{err}");
+    let w = env.write(
+        "w.toml",
+        "id = \"w\"\nmethod = \"weighted\"\nlevel = \"Sozialraum\"\nclassification = { method = \"quantiles\", k = 7 }\ndomains = [{ indicator = \"child_poverty\", weight = 1 }]\n",
+    );
+    let err = env.run(&["index", "compute", "--definition", w.to_str().unwrap(), "--year", "2022"]).fails();
+    assert!(err.contains("4 bewertete Gebiete sind weniger als 7 Klassen"), "{err}");
+}
