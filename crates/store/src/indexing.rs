@@ -1,0 +1,594 @@
+//! Composite indices over stored data: gathers indicator values, population and exclusions
+//! for a definition, runs the core method and returns a result table (shared by the CLI and
+//! the web app).
+
+use crate::Store;
+use crate::views::{self, IndicatorQuery};
+use quartier_core::index::definition::{MissingPolicy, Normalisation};
+use quartier_core::index::mss::{self, MssError, MssInput};
+use quartier_core::index::{IndexDefinition, IndexMethod};
+use quartier_core::index::{imd, svi};
+use std::collections::{HashMap, HashSet};
+
+/// What every method needs: the rated level's areas, indicator values and population.
+pub struct Ctx {
+    pub file: String,
+    pub year: i32,
+    areas: Vec<crate::AreaRecord>,
+    /// (indicator, area) → value (None where missing or not usable).
+    values: HashMap<(String, String), Option<f64>>,
+    population: HashMap<String, Option<f64>>,
+    catalogue: quartier_core::indicator::Catalogue,
+}
+
+impl Ctx {
+    fn value(&self, indicator: &str, area: &str) -> Option<f64> {
+        self.values.get(&(indicator.to_string(), area.to_string())).copied().flatten()
+    }
+
+    /// Why an area is not rated (exclusion, population), if it is not.
+    fn not_rated(&self, def: &IndexDefinition, area: &str) -> Option<String> {
+        if let Some(e) = def.exclude.iter().find(|e| e.area == area && e.applies(self.year)) {
+            return Some(format!("ausgeschlossen: {}", e.reason));
+        }
+        if let Some(m) = self.missing_reason(def, area) {
+            return Some(m);
+        }
+        if def.population.is_some() {
+            match self.population.get(area).copied().flatten() {
+                None => return Some("Einwohnerzahl fehlt".into()),
+                Some(p) if def.min_population.is_some_and(|m| p < m) => {
+                    return Some(format!("weniger als {} Einwohner ({p})", def.min_population.unwrap_or(0.0)));
+                }
+                Some(p) if def.method == IndexMethod::Svi && p <= 0.0 => return Some("keine Einwohner".into()),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// With `missing = "exclude"`: the reason an area lacking values is left out.
+    fn missing_reason(&self, def: &IndexDefinition, area: &str) -> Option<String> {
+        if def.missing != MissingPolicy::Exclude {
+            return None;
+        }
+        let lacking: Vec<String> = def.indicators().into_iter().filter(|i| self.value(i, area).is_none()).collect();
+        (!lacking.is_empty()).then(|| format!("Werte fehlen: {}", lacking.join(", ")))
+    }
+
+    /// Rated areas lacking a value: an error naming them (never silent zeros).
+    fn require_values(&self, def: &IndexDefinition, rated: &[usize]) -> Result<(), String> {
+        let missing: Vec<String> = rated
+            .iter()
+            .flat_map(|&i| {
+                def.indicators()
+                    .into_iter()
+                    .filter(move |ind| self.value(ind, &self.areas[i].key).is_none())
+                    .map(move |ind| format!("{}: {ind}", self.areas[i].key))
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: {} Werte fehlen bei bewerteten Gebieten {} (keine stillen Nullen: Gebiete ausschließen oder Daten ergänzen): {}{}",
+            self.file,
+            missing.len(),
+            self.year,
+            missing[..missing.len().min(20)].join(", "),
+            if missing.len() > 20 { " …" } else { "" }
+        ))
+    }
+}
+
+pub fn gather(store: &dyn Store, def: &IndexDefinition, file: &str, year: Option<i32>) -> Result<Ctx, String> {
+    let levels = store.levels().map_err(|e| e.to_string())?;
+    let level = match &def.level {
+        Some(l) => l.clone(),
+        None => levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone()).ok_or_else(|| "keine Gebiete gespeichert".to_string())?,
+    };
+    let areas = store.areas(Some(&level)).map_err(|e| format!("{file}: {e}"))?;
+    let known: HashSet<&str> = areas.iter().map(|x| x.key.as_str()).collect();
+    let unknown: Vec<&str> = def.exclude.iter().map(|e| e.area.as_str()).filter(|k| !known.contains(k)).collect();
+    if !unknown.is_empty() {
+        return Err(format!("{file}: exclude nennt Gebiete, die es auf Ebene „{level}“ nicht gibt: {}", unknown.join(", ")));
+    }
+    let res = views::compute_indicators(
+        store,
+        &IndicatorQuery { indicators: def.indicators(), years: year.map(|y| vec![y]), level: Some(level.clone()) },
+    )
+    .map_err(|e| format!("{file}: {e}"))?;
+    let usable = |r: &views::IndicatorRow| r.status.has_value().then_some(r.value).flatten();
+    let year = match year {
+        Some(y) => y,
+        None => *res
+            .years
+            .iter()
+            .rev()
+            .find(|&&y| def.indicators().iter().all(|i| res.rows.iter().any(|r| r.year == y && &r.indicator == i && usable(r).is_some())))
+            .ok_or_else(|| format!("{file}: kein Jahr, in dem alle Indikatoren ({}) Werte haben", def.indicators().join(", ")))?,
+    };
+    let values = res.rows.iter().filter(|r| r.year == year).map(|r| ((r.indicator.clone(), r.area_id.clone()), usable(r))).collect();
+    let population = match &def.population {
+        Some(var) => {
+            let vars = store.variables().map_err(|e| e.to_string())?;
+            let v = vars
+                .iter()
+                .find(|x| &x.key == var)
+                .ok_or_else(|| format!("{file}: population = „{var}“ ist kein gespeichertes Merkmal"))?;
+            views::level_values(store, var, v.kind, year, &level)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|x| (x.area, x.value))
+                .collect()
+        }
+        None => HashMap::new(),
+    };
+    Ok(Ctx { file: file.to_string(), year, areas, values, population, catalogue: res.catalogue })
+}
+
+/// A result table: headers, text rows, JSON objects.
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub json: Vec<serde_json::Value>,
+    /// Remarks for the user (e.g. explained variance of GISD components).
+    pub notes: Vec<String>,
+}
+
+impl Table {
+    pub fn new(headers: Vec<String>) -> Table {
+        Table { headers, rows: Vec::new(), json: Vec::new(), notes: Vec::new() }
+    }
+
+    /// Adds one row from (column, value) pairs in header order.
+    pub fn push(&mut self, cells: Vec<(String, serde_json::Value)>) {
+        self.rows.push(
+            cells
+                .iter()
+                .map(|(_, v)| match v {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        );
+        self.json.push(serde_json::Value::Object(cells.into_iter().collect()));
+    }
+}
+
+fn base_cells(area: &str, year: i32, reason: &Option<String>) -> Vec<(String, serde_json::Value)> {
+    vec![
+        ("area_id".into(), area.into()),
+        ("year".into(), year.into()),
+        ("rated".into(), reason.is_none().into()),
+        ("reason_not_rated".into(), reason.clone().into()),
+    ]
+}
+
+fn headers(extra: impl IntoIterator<Item = String>) -> Vec<String> {
+    ["area_id", "year", "rated", "reason_not_rated"].iter().map(|s| s.to_string()).chain(extra).collect()
+}
+
+pub fn mss_inputs(ctx: &Ctx, def: &IndexDefinition) -> Vec<MssInput> {
+    ctx.areas
+        .iter()
+        .map(|ar| MssInput {
+            area: ar.key.clone(),
+            population: ctx.population.get(&ar.key).copied().flatten(),
+            excluded: def
+                .exclude
+                .iter()
+                .find(|e| e.area == ar.key && e.applies(ctx.year))
+                .map(|e| e.reason.clone())
+                .or_else(|| ctx.missing_reason(def, &ar.key)),
+            status: def.status.iter().map(|i| ctx.value(i, &ar.key)).collect(),
+            dynamics: def.dynamics.iter().map(|i| ctx.value(i, &ar.key)).collect(),
+        })
+        .collect()
+}
+
+pub fn mss_error(ctx: &Ctx, def: &IndexDefinition, e: MssError) -> String {
+    let (file, year) = (&ctx.file, ctx.year);
+    match e {
+        MssError::MissingValues(m) => {
+            let list: Vec<String> = m
+                .iter()
+                .take(20)
+                .map(|(area, k, status)| format!("{area}: {}", if *status { &def.status[*k] } else { &def.dynamics[*k] }))
+                .collect();
+            format!(
+                "{file}: {} Werte fehlen bei bewerteten Gebieten {year} (keine stillen Nullen: Gebiete ausschließen oder Daten ergänzen): {}{}",
+                m.len(),
+                list.join(", "),
+                if m.len() > 20 { " …" } else { "" }
+            )
+        }
+        MssError::ZeroVariance { status, position } => {
+            let list = if status { &def.status } else { &def.dynamics };
+            format!(
+                "{file}: „{}“ hat {year} bei allen bewerteten Gebieten denselben Wert (Varianz 0): keine Standardisierung möglich",
+                list.get(position).map(String::as_str).unwrap_or("Summe")
+            )
+        }
+        MssError::TooFewRated(n) => format!("{file}: nur {n} bewertete Gebiete {year}: zu wenige für einen Index"),
+    }
+}
+
+pub fn direction_sign_cat(cat: &quartier_core::indicator::Catalogue, indicator: &str) -> f64 {
+    match cat.get(indicator).map(|i| i.direction) {
+        Some(quartier_core::indicator::Direction::HigherIsBetter) => -1.0,
+        _ => 1.0,
+    }
+}
+
+/// MSS-style index, with the areas needing attention and the count of indicators more than
+/// one standard deviation worse than the mean (multiple disadvantage).
+fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
+    let year = ctx.year;
+    let inputs = mss_inputs(ctx, def);
+    let results = mss::compute(&inputs, def.min_population).map_err(|e| mss_error(ctx, def, e))?;
+    let mut extra = Vec::new();
+    for i in def.status.iter().chain(&def.dynamics) {
+        extra.push(format!("{i}_value"));
+        extra.push(format!("{i}_z"));
+    }
+    extra.extend(
+        [
+            "status_sum",
+            "status_index",
+            "status_class",
+            "status_label",
+            "dynamics_index",
+            "dynamics_class",
+            "dynamics_label",
+            "combined_class",
+            "attention",
+            "attention_reason",
+            "indicators_beyond_1sd",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let mut t = Table::new(headers(extra));
+    for (inp, r) in inputs.iter().zip(&results) {
+        let mut cells = base_cells(&r.area, year, &r.reason_not_rated);
+        let parts = inp.status.iter().zip(&r.status_z).zip(&def.status).chain(inp.dynamics.iter().zip(&r.dynamics_z).zip(&def.dynamics));
+        for ((v, z), id) in parts {
+            cells.push((format!("{id}_value"), (*v).into()));
+            cells.push((format!("{id}_z"), (*z).into()));
+        }
+        // Attention: low or very low status, or negative dynamics.
+        let mut reasons = Vec::new();
+        match r.status_class {
+            Some(3) => reasons.push("niedriger Status"),
+            Some(4) => reasons.push("sehr niedriger Status"),
+            _ => {}
+        }
+        if r.dynamics_class == Some("-") {
+            reasons.push("negative Dynamik");
+        }
+        let beyond = r.rated.then(|| r.status_z.iter().chain(&r.dynamics_z).flatten().filter(|z| **z > 1.0).count());
+        cells.extend([
+            ("status_sum".into(), r.status_sum.into()),
+            ("status_index".into(), r.status_index.into()),
+            ("status_class".into(), r.status_class.into()),
+            ("status_label".into(), r.status_class.map(|c| mss::STATUS_LABELS[c as usize - 1]).into()),
+            ("dynamics_index".into(), r.dynamics_index.into()),
+            ("dynamics_class".into(), r.dynamics_class.into()),
+            ("dynamics_label".into(), r.dynamics_class.map(mss::dynamics_label).into()),
+            ("combined_class".into(), r.combined_class.clone().into()),
+            ("attention".into(), (r.rated && !reasons.is_empty()).into()),
+            ("attention_reason".into(), (!reasons.is_empty()).then(|| reasons.join(", ")).into()),
+            ("indicators_beyond_1sd".into(), beyond.into()),
+        ]);
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+fn direction_sign(ctx: &Ctx, indicator: &str) -> f64 {
+    direction_sign_cat(&ctx.catalogue, indicator)
+}
+
+fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 2 {
+        return Err(format!("{}: nur {} bewertete Gebiete", ctx.file, rated.len()));
+    }
+    ctx.require_values(def, &rated)?;
+    let themes: Vec<Vec<Vec<f64>>> = def
+        .themes
+        .iter()
+        .map(|t| {
+            t.indicators.iter().map(|ind| rated.iter().map(|&i| ctx.value(ind, &ctx.areas[i].key).expect("checked")).collect()).collect()
+        })
+        .collect();
+    let inverted: Vec<Vec<bool>> =
+        def.themes.iter().map(|t| t.indicators.iter().map(|ind| direction_sign(ctx, ind) < 0.0).collect()).collect();
+    let res = svi::compute(&themes, &inverted);
+    let mut extra = Vec::new();
+    for t in &def.themes {
+        for ind in &t.indicators {
+            extra.push(format!("EPL_{ind}"));
+            extra.push(format!("F_{ind}"));
+        }
+    }
+    for t in &def.themes {
+        extra.extend([format!("SPL_{}", t.name), format!("RPL_{}", t.name), format!("F_{}", t.name)]);
+    }
+    extra.extend(["SPL_THEMES", "RPL_THEMES", "F_TOTAL"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    let by_area: HashMap<usize, &svi::SviResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = by_area.get(&i);
+        for (ti, th) in def.themes.iter().enumerate() {
+            for (vi, ind) in th.indicators.iter().enumerate() {
+                cells.push((format!("EPL_{ind}"), r.map(|r| r.epl[ti][vi]).into()));
+                cells.push((format!("F_{ind}"), r.map(|r| r.flags[ti][vi] as u8).into()));
+            }
+        }
+        for (ti, th) in def.themes.iter().enumerate() {
+            cells.push((format!("SPL_{}", th.name), r.map(|r| r.spl[ti]).into()));
+            cells.push((format!("RPL_{}", th.name), r.map(|r| r.rpl[ti]).into()));
+            cells.push((format!("F_{}", th.name), r.map(|r| r.flag_counts[ti]).into()));
+        }
+        cells.push(("SPL_THEMES".into(), r.map(|r| r.spl_overall).into()));
+        cells.push(("RPL_THEMES".into(), r.map(|r| r.rpl_overall).into()));
+        cells.push(("F_TOTAL".into(), r.map(|r| r.flags_total).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+/// A planner's weighted index: normalised, oriented indicators (high = more need), weighted
+/// mean overall and per dimension, classes by any mapclassify method.
+fn compute_weighted(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
+    use quartier_core::classify::{Method, classify};
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 2 {
+        return Err(format!("{}: nur {} bewertete Gebiete", ctx.file, rated.len()));
+    }
+    ctx.require_values(def, &rated)?;
+    let mut norm: Vec<Vec<f64>> = Vec::new();
+    for d in &def.domains {
+        let sign = direction_sign(ctx, &d.indicator);
+        let x: Vec<f64> = rated.iter().map(|&i| sign * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked")).collect();
+        let n = x.len() as f64;
+        let v = match def.normalisation {
+            Normalisation::Z => {
+                let mean = x.iter().sum::<f64>() / n;
+                let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+                if sd == 0.0 {
+                    return Err(format!(
+                        "{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)",
+                        ctx.file, d.indicator, ctx.year
+                    ));
+                }
+                x.iter().map(|v| (v - mean) / sd).collect()
+            }
+            Normalisation::Minmax => {
+                let (min, max) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+                if max == min {
+                    return Err(format!(
+                        "{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)",
+                        ctx.file, d.indicator, ctx.year
+                    ));
+                }
+                x.iter().map(|v| (v - min) / (max - min)).collect()
+            }
+            Normalisation::Rank => svi::percentile_rank(&x),
+        };
+        norm.push(v);
+    }
+    let weighted = |which: &dyn Fn(&quartier_core::index::definition::Weighted) -> bool| -> Vec<f64> {
+        let total: f64 = def.domains.iter().filter(|d| which(d)).map(|d| d.weight).sum();
+        (0..rated.len())
+            .map(|r| def.domains.iter().zip(&norm).filter(|(d, _)| which(d)).map(|(d, v)| d.weight * v[r]).sum::<f64>() / total)
+            .collect()
+    };
+    let index = weighted(&|_| true);
+    let mut dims: Vec<String> = def.domains.iter().filter_map(|d| d.dimension.clone()).collect();
+    dims.dedup();
+    let subs: Vec<Vec<f64>> = dims.iter().map(|name| weighted(&|d| d.dimension.as_deref() == Some(name))).collect();
+    let classes = match &def.classification {
+        None => None,
+        Some(c) => {
+            let k = c.k.unwrap_or(5);
+            let method = match c.method.as_str() {
+                "quantiles" => Method::Quantiles { k, type9: false },
+                "equal-interval" => Method::EqualInterval { k },
+                "std-mean" => Method::StdMean { multiples: vec![-2.0, -1.0, 1.0, 2.0], center: None },
+                "fisher-jenks" => Method::FisherJenks { k },
+                "jenks-caspall" => Method::JenksCaspall { k },
+                "box-plot" => Method::BoxPlot { hinge: 1.5 },
+                "headtail" => Method::HeadTail,
+                "max-breaks" => Method::MaxBreaks { k },
+                "user" => Method::User { breaks: c.breaks.clone() },
+                other => return Err(format!("{}: unbekannte Klassifikation „{other}“", ctx.file)),
+            };
+            if c.method != "user" && !matches!(c.method.as_str(), "std-mean" | "box-plot" | "headtail") && rated.len() < k {
+                return Err(format!("{}: {} bewertete Gebiete sind weniger als {k} Klassen", ctx.file, rated.len()));
+            }
+            Some(classify(&index, &method).map_err(|e| format!("{}: {e}", ctx.file))?)
+        }
+    };
+    let mut extra = Vec::new();
+    for d in &def.domains {
+        extra.extend([format!("{}_value", d.indicator), format!("{}_norm", d.indicator)]);
+    }
+    extra.extend(dims.iter().map(|d| format!("sub_{d}")));
+    extra.extend(["index", "rank", "class"].iter().map(|s| s.to_string()));
+    let ranks = imd::rank_desc(&index);
+    let mut t = Table::new(headers(extra));
+    let pos: HashMap<usize, usize> = rated.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = pos.get(&i).copied();
+        for (d, v) in def.domains.iter().zip(&norm) {
+            cells.push((format!("{}_value", d.indicator), ctx.value(&d.indicator, &a.key).into()));
+            cells.push((format!("{}_norm", d.indicator), r.map(|r| v[r]).into()));
+        }
+        for (name, sub) in dims.iter().zip(&subs) {
+            cells.push((format!("sub_{name}"), r.map(|r| sub[r]).into()));
+        }
+        cells.push(("index".into(), r.map(|r| index[r]).into()));
+        cells.push(("rank".into(), r.map(|r| ranks[r]).into()));
+        cells.push(("class".into(), r.and_then(|r| classes.as_ref().map(|c| c.yb[r])).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+fn compute_gisd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
+    use quartier_core::index::gisd;
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.len() < 5 {
+        return Err(format!("{}: nur {} bewertete Gebiete: zu wenige für Quintile", ctx.file, rated.len()));
+    }
+    ctx.require_values(def, &rated)?;
+    let mut comps = Vec::new();
+    for d in &def.dimensions {
+        let x: Vec<Vec<f64>> =
+            d.indicators.iter().map(|ind| rated.iter().map(|&i| ctx.value(ind, &ctx.areas[i].key).expect("checked")).collect()).collect();
+        let anchor = d.indicators.iter().position(|i| *i == d.anchor).expect("checked in definition");
+        comps.push(
+            gisd::first_component(&x, anchor)
+                .ok_or_else(|| format!("{}: Dimension „{}“: ein Indikator hat keine Varianz", ctx.file, d.name))?,
+        );
+    }
+    let mut notes = Vec::new();
+    for (d, c) in def.dimensions.iter().zip(&comps) {
+        let loads: Vec<String> = d.indicators.iter().zip(&c.loadings).map(|(i, l)| format!("{i} {l:.3}")).collect();
+        notes.push(format!(
+            "Dimension {}: erste Hauptkomponente erklärt {:.1} % der Varianz; Ladungen: {}",
+            d.name,
+            c.explained * 100.0,
+            loads.join(", ")
+        ));
+    }
+    let score = gisd::score(&comps);
+    let quint = gisd::quintiles(&score);
+    let mut extra: Vec<String> = def.dimensions.iter().map(|d| format!("{}_component", d.name)).collect();
+    extra.extend(["score", "quintile"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    t.notes = notes;
+    let pos: HashMap<usize, usize> = rated.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = pos.get(&i).copied();
+        for (d, c) in def.dimensions.iter().zip(&comps) {
+            cells.push((format!("{}_component", d.name), r.map(|r| c.scores[r]).into()));
+        }
+        cells.push(("score".into(), r.map(|r| score[r]).into()));
+        cells.push(("quintile".into(), r.map(|r| quint[r]).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+fn compute_imd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
+    let reasons: Vec<Option<String>> = ctx.areas.iter().map(|a| ctx.not_rated(def, &a.key)).collect();
+    let rated: Vec<usize> = (0..ctx.areas.len()).filter(|&i| reasons[i].is_none()).collect();
+    if rated.is_empty() {
+        return Err(format!("{}: keine bewerteten Gebiete", ctx.file));
+    }
+    ctx.require_values(def, &rated)?;
+    let domains: Vec<Vec<f64>> = def
+        .domains
+        .iter()
+        .map(|d| {
+            rated
+                .iter()
+                .map(|&i| direction_sign(ctx, &d.indicator) * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked"))
+                .collect()
+        })
+        .collect();
+    let weights: Vec<f64> = def.domains.iter().map(|d| d.weight).collect();
+    let res = imd::compute(&domains, &weights);
+    let mut extra = Vec::new();
+    for d in &def.domains {
+        extra.extend([format!("{}_rank", d.indicator), format!("{}_exp", d.indicator)]);
+    }
+    extra.extend(["imd_score", "imd_rank", "imd_decile"].iter().map(|s| s.to_string()));
+    let mut t = Table::new(headers(extra));
+    let by_area: HashMap<usize, &imd::ImdResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
+    for (i, a) in ctx.areas.iter().enumerate() {
+        let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
+        let r = by_area.get(&i);
+        for (di, d) in def.domains.iter().enumerate() {
+            cells.push((format!("{}_rank", d.indicator), r.map(|r| r.domain_ranks[di]).into()));
+            cells.push((format!("{}_exp", d.indicator), r.map(|r| r.domain_exp[di]).into()));
+        }
+        cells.push(("imd_score".into(), r.map(|r| r.score).into()));
+        cells.push(("imd_rank".into(), r.map(|r| r.rank).into()));
+        cells.push(("imd_decile".into(), r.map(|r| r.decile).into()));
+        t.push(cells);
+    }
+    Ok(t)
+}
+
+/// Computes an index for its definition (`file` names it in messages).
+pub fn compute_index(store: &dyn Store, def: &IndexDefinition, file: &str, year: Option<i32>) -> Result<Table, String> {
+    let ctx = gather(store, def, file, year)?;
+    match def.method {
+        IndexMethod::Mss => compute_mss(&ctx, def),
+        IndexMethod::Svi => compute_svi(&ctx, def),
+        IndexMethod::Imd => compute_imd(&ctx, def),
+        IndexMethod::Gisd => compute_gisd(&ctx, def),
+        IndexMethod::Weighted => compute_weighted(&ctx, def),
+    }
+}
+
+/// Robustness of an MSS-style index (see `quartier_core::index::robustness`).
+pub fn robustness_table(
+    store: &dyn Store,
+    def: &IndexDefinition,
+    file: &str,
+    year: Option<i32>,
+    runs: usize,
+    range: f64,
+    seed: u64,
+) -> Result<Table, String> {
+    if def.method != IndexMethod::Mss {
+        return Err(format!("{file}: die Robustheitsprüfung gibt es für method = \"mss\""));
+    }
+    if !(0.0..1.0).contains(&range) {
+        return Err("--weight-range muss zwischen 0 und 1 liegen (Gewichte bleiben positiv)".into());
+    }
+    let ctx = gather(store, def, file, year)?;
+    let inputs = mss_inputs(&ctx, def);
+    let res = quartier_core::index::robustness::robustness(&inputs, def.min_population, runs, range, seed)
+        .map_err(|e| mss_error(&ctx, def, e))?;
+    let mut t = Table::new(
+        [
+            "area_id",
+            "year",
+            "status_class",
+            "same_class_share_weights",
+            "changes_when_left_out",
+            "changes_with_population",
+            "depends_on_single_choice",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    for r in &res {
+        let left: Vec<&str> = r.changes_when_left_out.iter().map(|&k| def.status[k].as_str()).collect();
+        t.push(vec![
+            ("area_id".into(), r.area.clone().into()),
+            ("year".into(), ctx.year.into()),
+            ("status_class".into(), r.status_class.into()),
+            ("same_class_share_weights".into(), r.same_class_share_weights.into()),
+            ("changes_when_left_out".into(), left.join(" ").into()),
+            ("changes_with_population".into(), r.changes_with_population.join("; ").into()),
+            ("depends_on_single_choice".into(), r.depends_on_single_choice.into()),
+        ]);
+    }
+    Ok(t)
+}
