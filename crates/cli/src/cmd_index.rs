@@ -32,6 +32,17 @@ index-svi-style.toml, index-imd-style.toml.")]
     Robustness(RobustnessArgs),
     /// Gebietstypen: Clusteranalyse auf standardisierten Indikatoren (k-means oder Ward)
     Cluster(ClusterArgs),
+    /// Indexdefinition in der Datenbank speichern (dann auch als Karte in der Web-Oberfläche)
+    Save {
+        /// Indexdefinition (TOML)
+        #[arg(long)]
+        definition: PathBuf,
+    },
+    /// Gespeicherte Indexdefinitionen
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq)]
@@ -100,6 +111,28 @@ pub fn run(db: &Path, cmd: IndexCmd) -> Result<()> {
         IndexCmd::Compute(a) => compute(db, &a),
         IndexCmd::Robustness(a) => robustness(db, &a),
         IndexCmd::Cluster(a) => cluster(db, &a),
+        IndexCmd::Save { definition } => {
+            let (file, def) = read_definition(&definition)?;
+            let text = std::fs::read_to_string(&definition)?;
+            let mut store = open(db)?;
+            // Check that it computes on the stored data before saving it.
+            indexing::compute_index(&store, &def, &file, None).map_err(anyhow::Error::msg)?;
+            quartier_store::Store::save_index_definition(&mut store, &def.id, &text)?;
+            println!("Index „{}“ gespeichert ({}).", def.id, if def.name.is_empty() { &def.id } else { &def.name });
+            Ok(())
+        }
+        IndexCmd::List { format } => {
+            let store = open(db)?;
+            let defs = quartier_store::Store::index_definitions(&store)?;
+            let mut rows = Vec::new();
+            let mut out = Vec::new();
+            for (id, text) in defs {
+                let d = IndexDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("gespeicherter Index {id}: {e}"))?;
+                rows.push(vec![id.clone(), d.name.clone(), format!("{:?}", d.method).to_lowercase(), d.indicators().join(" ")]);
+                out.push(serde_json::json!({"id": id, "name": d.name, "method": format!("{:?}", d.method).to_lowercase(), "indicators": d.indicators()}));
+            }
+            output::emit(format, &["id", "name", "method", "indicators"], rows, &out)
+        }
     }
 }
 

@@ -21,6 +21,8 @@ const FILES: &[(&str, &[u8])] = embed!(
     "geo-2019-planning-areas-447.geojson",
     "mss-profile.toml",
     "indicators.toml",
+    "index-mss-2019.toml",
+    "index-mss-2013-2017.toml",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-1.csv",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-2.csv",
     "berlin-lor-monitoring-social-urban-development-2013-00-2-3.csv",
@@ -95,6 +97,12 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
         .and_then(|c| c.checked(&variables))
         .map_err(|e| anyhow::anyhow!("indicators.toml: {e}"))?;
     store.save_catalogue(&catalogue, false)?;
+    // The MSS index definitions, so that the web app can map them.
+    for name in ["index-mss-2019.toml", "index-mss-2013-2017.toml"] {
+        let text = std::str::from_utf8(FILES.iter().find(|(n, _)| *n == name).expect("embedded").1)?;
+        let def = quartier_core::index::IndexDefinition::from_toml(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        store.save_index_definition(&def.id, text)?;
+    }
     store.set_setting("attribution", ATTRIBUTION)?;
     store.set_setting("default_variable", "s4_percentage_transfer_payments_recipients_below_15_years")?;
     store.set_setting("default_indicator", "s4")?;

@@ -86,6 +86,10 @@ pub trait Store {
     /// Frozen class breaks of an indicator on a level: (method, bins).
     fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>>;
     fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()>;
+    /// Saved index definitions: (id, TOML).
+    fn index_definitions(&self) -> Result<Vec<(String, String)>>;
+    /// Saves (or replaces) an index definition under its id.
+    fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()>;
     /// Log of imports, newest first.
     fn imports(&self) -> Result<Vec<ImportRecord>>;
     /// Installation settings (e.g. data source attribution).

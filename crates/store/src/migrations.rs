@@ -71,4 +71,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (indicator, level)
     );
     "#,
+    // 3: saved index definitions (TOML as written by the planner).
+    r#"
+    CREATE TABLE index_definition (
+        id         TEXT PRIMARY KEY,
+        definition TEXT NOT NULL
+    );
+    "#,
 ];

@@ -603,6 +603,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn index_definitions(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare("SELECT id, definition FROM index_definition ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO index_definition (id, definition) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET definition = excluded.definition",
+            params![id, toml],
+        )?;
+        Ok(())
+    }
+
     fn imports(&self) -> Result<Vec<ImportRecord>> {
         let mut st = self.conn.prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
         let rows =

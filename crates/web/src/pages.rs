@@ -68,6 +68,13 @@ pub struct MapQuery {
 struct MapData {
     variables: Vec<VariableRecord>,
     indicators: Vec<(String, String)>,
+    /// Saved indices (id, name) and the shown one.
+    indices: Vec<(String, String)>,
+    index: Option<String>,
+    /// Fixed classes 1..=n with these labels (MSS status classes) instead of quantiles.
+    class_labels: Option<Vec<String>>,
+    /// Per area the text of the last table column (index maps).
+    notes: HashMap<String, String>,
     /// The shown indicator's id, if an indicator (not a variable) is shown.
     indicator: Option<String>,
     reference: Option<f64>,
@@ -102,12 +109,48 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
     }
     let catalogue = store.catalogue()?;
     let indicators: Vec<(String, String)> = catalogue.indicators.iter().map(|i| (i.id.clone(), i.name.clone())).collect();
+    let saved = store.index_definitions()?;
+    let indices: Vec<(String, String)> = saved
+        .iter()
+        .filter_map(|(id, t)| {
+            quartier_core::index::IndexDefinition::from_toml(t)
+                .ok()
+                .map(|d| (id.clone(), if d.name.is_empty() { id.clone() } else { d.name }))
+        })
+        .collect();
     let (mut want_indicator, mut want_variable) =
         (q.indicator.clone().filter(|v| !v.is_empty()), q.variable.clone().filter(|v| !v.is_empty()));
     if let Some(subject) = q.subject.as_deref() {
         match subject.split_once(':') {
             Some(("indicator", id)) => want_indicator = Some(id.to_string()),
             Some(("variable", key)) => want_variable = Some(key.to_string()),
+            Some(("index", id)) => {
+                let text = saved
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| AppError::NotFound(format!("Index „{id}“ gibt es nicht")))?;
+                let base = MapData {
+                    variables,
+                    indicators,
+                    indices,
+                    index: Some(id.to_string()),
+                    class_labels: None,
+                    notes: HashMap::new(),
+                    indicator: None,
+                    reference: None,
+                    levels,
+                    variable: None,
+                    year: None,
+                    level,
+                    k: parse_k(q)?,
+                    values: vec![],
+                    geoms: HashMap::new(),
+                    parent_geoms: vec![],
+                    attribution,
+                };
+                return load_index(store, &text, q, base);
+            }
             _ => return Err(AppError::BadRequest(format!("unbekannte Auswahl „{subject}“"))),
         }
     }
@@ -118,7 +161,9 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         }
     }
     if let Some(id) = &want_indicator {
-        return load_indicator(store, &catalogue, id, q, variables, indicators, levels, level, attribution);
+        let mut d = load_indicator(store, &catalogue, id, q, variables, indicators, levels, level, attribution)?;
+        d.indices = indices;
+        return Ok(d);
     }
     let wanted = want_variable;
     let variable = match &wanted {
@@ -152,6 +197,10 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
     Ok(MapData {
         variables,
         indicators,
+        indices,
+        index: None,
+        class_labels: None,
+        notes: HashMap::new(),
         indicator: None,
         reference: None,
         levels,
@@ -185,6 +234,108 @@ fn geometries(store: &SqliteStore, levels: &[Level], level: &str) -> Result<(Has
         None => vec![],
     };
     Ok((geoms, parent_geoms))
+}
+
+/// The map of a saved index: MSS-style indices in their four status classes (with dynamics
+/// and attention in the table), other methods by their score in quantile classes.
+fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
+    use quartier_core::index::{IndexDefinition, IndexMethod};
+    let def = IndexDefinition::from_toml(text).map_err(AppError::Internal)?;
+    // The index's own level, unless another level was chosen explicitly.
+    if let Some(l) = &def.level
+        && q.level.as_deref().is_none_or(str::is_empty)
+    {
+        d.level = l.clone();
+    }
+    // Years: those of the variables behind the index's indicators, where it can be computed.
+    let cat = store.catalogue()?;
+    let vars = store.variables()?;
+    let mut years: Vec<i32> = Vec::new();
+    for ind in def.indicators() {
+        if let Some(i) = cat.get(&ind) {
+            for v in i.expr().variables() {
+                if let Some(rec) = vars.iter().find(|x| x.key == v) {
+                    years.extend(&rec.years);
+                }
+            }
+        }
+    }
+    years.sort_unstable();
+    years.dedup();
+    let want = match q.year.as_deref().filter(|y| !y.is_empty()) {
+        Some(y) => vec![y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?],
+        None => years.iter().rev().copied().collect(),
+    };
+    let mut at_level = def.clone();
+    at_level.level = Some(d.level.clone());
+    let mut result = None;
+    for y in &want {
+        if let Ok(t) = quartier_store::indexing::compute_index(store, &at_level, &def.id, Some(*y)) {
+            result = Some((*y, t));
+            break;
+        }
+    }
+    let (year, table) = result
+        .ok_or_else(|| AppError::NotFound(format!("Index „{}“ ist auf Ebene „{}“ für {:?} nicht berechenbar", def.id, d.level, want)))?;
+    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let main = match def.method {
+        IndexMethod::Mss => "status_class",
+        IndexMethod::Svi => "RPL_THEMES",
+        IndexMethod::Imd => "imd_score",
+        IndexMethod::Gisd => "score",
+        IndexMethod::Weighted => "index",
+    };
+    for row in &table.json {
+        let key = row["area_id"].as_str().unwrap_or_default().to_string();
+        let Some(a) = areas.get(&key) else { continue };
+        let rated = row["rated"].as_bool().unwrap_or(false);
+        let note = if !rated {
+            format!("nicht bewertet: {}", row["reason_not_rated"].as_str().unwrap_or(""))
+        } else if def.method == IndexMethod::Mss {
+            let mut t = format!("{} / {}", row["status_label"].as_str().unwrap_or("–"), row["dynamics_label"].as_str().unwrap_or("–"));
+            if let Some(r) = row["attention_reason"].as_str() {
+                t.push_str(&format!("; Aufmerksamkeit: {r}"));
+            }
+            t
+        } else {
+            String::new()
+        };
+        d.notes.insert(key.clone(), note);
+        d.values.push(AreaValue {
+            area: key,
+            name: a.name.clone(),
+            level: a.level.clone(),
+            parent: a.parent.clone(),
+            value: row[main].as_f64(),
+            symbol: (!rated).then_some("nicht bewertet"),
+            origin: Origin::Delivered,
+        });
+    }
+    if def.method == IndexMethod::Mss {
+        d.class_labels =
+            Some(quartier_core::index::mss::STATUS_LABELS.iter().enumerate().map(|(i, l)| format!("{} – Status {l}", i + 1)).collect());
+    }
+    d.variable = Some(VariableRecord {
+        key: def.id.clone(),
+        label: if def.name.is_empty() { def.id.clone() } else { def.name.clone() },
+        unit: String::new(),
+        kind: quartier_core::validate::VariableKind::Rate,
+        source: String::new(),
+        reference_date: String::new(),
+        description: if def.method == IndexMethod::Mss {
+            "Statusindex nach der Methode des Berliner Monitorings Soziale Stadtentwicklung: 1 = hoch (beste Lage) bis 4 = sehr niedrig; in der Tabelle Status, Dynamik und besonderer Aufmerksamkeitsbedarf.".into()
+        } else {
+            def.description.clone()
+        },
+        years,
+        values: d.values.len(),
+        symbols: 0,
+    });
+    d.year = Some(year);
+    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
+    d.geoms = geoms;
+    d.parent_geoms = parent_geoms;
+    Ok(d)
 }
 
 /// The map of an indicator: computed from the stored data, with its reference value.
@@ -256,6 +407,10 @@ fn load_indicator(
     Ok(MapData {
         variables,
         indicators,
+        indices: vec![],
+        index: None,
+        class_labels: None,
+        notes: HashMap::new(),
         indicator: Some(ind.id.clone()),
         reference,
         levels,
@@ -319,7 +474,10 @@ fn render_map(d: &MapData) -> Markup {
     let unit = if var.unit.is_empty() { String::new() } else { format!(" {}", var.unit) };
     let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
     let dec = decimals(&numbers);
-    let classes = classify::quantiles(&numbers, d.k);
+    let classes = match &d.class_labels {
+        Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
+        None => classify::quantiles(&numbers, d.k),
+    };
     let colors = classes.as_ref().map(|c| map::palette(c.k)).unwrap_or_default();
     let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
     let missing = d.values.iter().filter(|v| v.value.is_none()).count();
@@ -351,13 +509,18 @@ fn render_map(d: &MapData) -> Markup {
         @if !var.description.is_empty() { p.desc { (var.description) } }
         form.controls method="get" action="/karte" {
             label { "Indikator oder Merkmal " select name="subject" {
+                @if !d.indices.is_empty() {
+                    optgroup label="Sozialindex" {
+                        @for (id, name) in &d.indices { option value=(format!("index:{id}")) selected[d.index.as_deref() == Some(id.as_str())] { (name) } }
+                    }
+                }
                 @if !d.indicators.is_empty() {
                     optgroup label="Indikatoren" {
-                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.indicator.as_deref() == Some(id.as_str())] { (name) } }
+                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.index.is_none() && d.indicator.as_deref() == Some(id.as_str())] { (name) } }
                     }
                 }
                 optgroup label="Merkmale (wie geliefert)" {
-                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.index.is_none() && d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
                 }
             } }
             label { "Jahr " select name="year" {
@@ -404,13 +567,14 @@ fn render_map(d: &MapData) -> Markup {
                         ul.legend {
                             @for i in 0..c.k {
                                 li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill=(colors[i]) stroke="#555" {} }
-                                    (fmt_de(c.lower(i, min), dec)) " bis " (fmt_de(c.bins[i], dec)) (unit) " (" (c.counts[i]) " Gebiete)" }
+                                    @if let Some(l) = d.class_labels.as_ref().and_then(|l| l.get(i)) { (l) } @else { (fmt_de(c.lower(i, min), dec)) " bis " (fmt_de(c.bins[i], dec)) (unit) }
+                                    " (" (c.counts[i]) " Gebiete)" }
                             }
                             @if missing > 0 {
                                 li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill="#ddd" stroke="#555" {} } "keine Angabe (" (missing) " Gebiete)" }
                             }
                         }
-                        p.note { "Quantile: jede Klasse enthält etwa gleich viele Gebiete (Klassengrenzen wie mapclassify)." }
+                        @if d.class_labels.is_none() { p.note { "Quantile: jede Klasse enthält etwa gleich viele Gebiete (Klassengrenzen wie mapclassify)." } }
                     } @else {
                         p { "Keine Werte für diese Auswahl." }
                     }
@@ -425,7 +589,7 @@ fn render_map(d: &MapData) -> Markup {
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
                         th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
-                        th scope="col" { (if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
+                        th scope="col" { (if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
                     } }
                     tbody {
                         @for (i, v) in ranked.iter().enumerate() {
@@ -434,7 +598,7 @@ fn render_map(d: &MapData) -> Markup {
                                 td { (v.area) }
                                 td { (v.name) }
                                 td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
-                                td { (if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
+                                td { (if d.index.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }
                     }

@@ -114,6 +114,17 @@ fn demo_map_page_over_http() {
     let (head, body) = get(&server.addr, "/karte?subject=indicator%3As1&year=2015&level=Bezirksregion");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("<h1>Arbeitslosigkeit 2015</h1>") && body.contains("Indikatoren") && body.contains(">Status<"), "indicator map");
+    let (head, body) = get(&server.addr, "/karte?subject=index%3Amss");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("Index Soziale Ungleichheit (MSS 2019) 2019") && body.contains("4 – Status sehr niedrig"), "index map");
+    assert!(
+        body.contains("Huttenkiez") && body.contains("sehr niedrig / positiv; Aufmerksamkeit: sehr niedriger Status"),
+        "MSS 2019: Huttenkiez 4+"
+    );
+    let (head, _) = get(&server.addr, "/karte?subject=index%3Amss_2013_2017&year=2015");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (head, _) = get(&server.addr, "/karte?subject=index%3Agibtsnicht");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/karte?subject=indicator%3Agibtsnicht");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/karte?level=Ortsteil");
