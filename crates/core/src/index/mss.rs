@@ -154,39 +154,51 @@ pub fn compute(inputs: &[MssInput], min_population: Option<f64>) -> Result<Vec<M
     };
     let (sz, ssum, sidx) = part(true, n_status)?;
     let (dz, dsum, didx) = part(false, n_dyn)?;
-    let mut out: Vec<MssResult> = inputs
+    // Each result built once: position among the rated areas, if rated.
+    let mut pos = vec![usize::MAX; inputs.len()];
+    for (r, &i) in rated.iter().enumerate() {
+        pos[i] = r;
+    }
+    let out: Vec<MssResult> = inputs
         .iter()
-        .zip(&reasons)
-        .map(|(a, r)| MssResult {
-            area: a.area.clone(),
-            rated: false,
-            reason_not_rated: r.clone(),
-            status_z: vec![None; n_status],
-            dynamics_z: vec![None; n_dyn],
-            status_sum: None,
-            status_index: None,
-            status_class: None,
-            dynamics_sum: None,
-            dynamics_index: None,
-            dynamics_class: None,
-            combined_class: None,
+        .zip(reasons)
+        .enumerate()
+        .map(|(i, (a, reason))| {
+            let r = pos[i];
+            if r == usize::MAX {
+                return MssResult {
+                    area: a.area.clone(),
+                    rated: false,
+                    reason_not_rated: reason,
+                    status_z: vec![None; n_status],
+                    dynamics_z: vec![None; n_dyn],
+                    status_sum: None,
+                    status_index: None,
+                    status_class: None,
+                    dynamics_sum: None,
+                    dynamics_index: None,
+                    dynamics_class: None,
+                    combined_class: None,
+                };
+            }
+            let sc = status_class(sidx[r]);
+            let dc = (n_dyn > 0).then(|| dynamics_class(didx[r]));
+            MssResult {
+                area: a.area.clone(),
+                rated: true,
+                reason_not_rated: None,
+                status_z: sz.iter().map(|z| Some(z[r])).collect(),
+                dynamics_z: dz.iter().map(|z| Some(z[r])).collect(),
+                status_sum: Some(ssum[r]),
+                status_index: Some(sidx[r]),
+                status_class: Some(sc),
+                dynamics_sum: (n_dyn > 0).then(|| dsum[r]),
+                dynamics_index: (n_dyn > 0).then(|| didx[r]),
+                dynamics_class: dc,
+                combined_class: Some(format!("{sc}{}", dc.unwrap_or(""))),
+            }
         })
         .collect();
-    for (r, &i) in rated.iter().enumerate() {
-        let o = &mut out[i];
-        o.rated = true;
-        o.status_z = sz.iter().map(|z| Some(z[r])).collect();
-        o.dynamics_z = dz.iter().map(|z| Some(z[r])).collect();
-        o.status_sum = Some(ssum[r]);
-        o.status_index = Some(sidx[r]);
-        o.status_class = Some(status_class(sidx[r]));
-        if n_dyn > 0 {
-            o.dynamics_sum = Some(dsum[r]);
-            o.dynamics_index = Some(didx[r]);
-            o.dynamics_class = Some(dynamics_class(didx[r]));
-        }
-        o.combined_class = Some(format!("{}{}", status_class(sidx[r]), o.dynamics_class.unwrap_or("")));
-    }
     Ok(out)
 }
 

@@ -58,54 +58,61 @@ pub fn robustness(
     range: f64,
     seed: u64,
 ) -> Result<Vec<Robustness>, MssError> {
-    let base = mss::compute(inputs, min_population)?;
-    let rated: Vec<usize> = (0..base.len()).filter(|&i| base[i].rated).collect();
-    let k = inputs[rated[0]].status.len();
-    // z of each status indicator over the rated areas: rated × k.
-    let z: Vec<Vec<f64>> = (0..k).map(|j| base_z(&base, &rated, j)).collect();
-    let base_class: Vec<u8> = rated.iter().map(|&i| base[i].status_class.expect("rated")).collect();
+    let base = status_core(inputs, min_population)?;
+    let rated = &base.rated;
+    let k = base.z.len();
+    let n = rated.len();
+    let base_class = &base.classes;
     // 1. Weights. All weights are drawn first from the seeded generator, so the result does
     // not depend on how the runs are split across threads.
     let mut rng = Rng::new(seed);
     let weights: Vec<f64> = (0..runs * k).map(|_| 1.0 - range + 2.0 * range * rng.next_f64()).collect();
-    // Area-major copy of the z-scores: one contiguous row of k values per area.
-    let rows: Vec<f64> = (0..rated.len()).flat_map(|r| (0..k).map(|j| z[j][r]).collect::<Vec<_>>()).collect();
+    let z = &base.z;
+    // The z-scores have mean 0, so every weighted sum has mean 0 and variance wᵀCw with C the
+    // (population) covariance of the z-scores: the standardisation needs no pass over areas.
+    let cov: Vec<Vec<f64>> =
+        (0..k).map(|a| (0..k).map(|b| z[a].iter().zip(&z[b]).map(|(x, y)| x * y).sum::<f64>() / n as f64).collect()).collect();
     let count_same = |runs: std::ops::Range<usize>| -> Vec<usize> {
-        let mut same = vec![0usize; rated.len()];
-        let mut sums = vec![0.0; rated.len()];
+        let mut same = vec![0usize; n];
+        let mut sums = vec![0.0; n];
         for run in runs {
             let w = &weights[run * k..(run + 1) * k];
-            let (mut total, mut total2) = (0.0, 0.0);
-            for (s, row) in sums.iter_mut().zip(rows.chunks_exact(k)) {
-                let v: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
-                *s = v;
-                total += v;
-                total2 += v * v;
+            // Σ wⱼ·zⱼ as k vectorisable passes over the areas.
+            sums.iter_mut().for_each(|s| *s = 0.0);
+            for (zj, wj) in z.iter().zip(w) {
+                sums.iter_mut().zip(zj).for_each(|(s, v)| *s += wj * v);
             }
-            let n = rated.len() as f64;
-            let mean = total / n;
-            let sd = (total2 / n - mean * mean).max(0.0).sqrt();
-            for ((s, c), hit) in sums.iter().zip(&base_class).zip(same.iter_mut()) {
-                let idx = if sd > 0.0 { (s - mean) / sd } else { 0.0 };
-                if mss::status_class(idx) == *c {
-                    *hit += 1;
-                }
+            let var: f64 = (0..k).map(|a| (0..k).map(|b| w[a] * w[b] * cov[a][b]).sum::<f64>()).sum();
+            let sd = var.max(0.0).sqrt();
+            // Class limits −1, 1, 1.5 on the standardised sum, scaled instead of dividing.
+            let (l1, l2, l3) = (-sd, sd, 1.5 * sd);
+            for ((s, c), hit) in sums.iter().zip(base_class).zip(same.iter_mut()) {
+                let class = if *s < l1 {
+                    1
+                } else if *s <= l2 {
+                    2
+                } else if *s <= l3 {
+                    3
+                } else {
+                    4
+                };
+                *hit += (class == *c) as usize;
             }
         }
         same
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(runs.max(1));
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 8).min(runs.max(1));
     let chunk = runs.div_ceil(threads);
     let parts: Vec<Vec<usize>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || count_same(t * chunk..((t + 1) * chunk).min(runs)))).collect();
         handles.into_iter().map(|h| h.join().expect("robustness thread")).collect()
     });
-    let same: Vec<usize> = (0..rated.len()).map(|r| parts.iter().map(|p| p[r]).sum()).collect();
+    let same: Vec<usize> = (0..n).map(|r| parts.iter().map(|p| p[r]).sum()).collect();
     // 2. Leave one out (only with at least two status indicators).
-    let mut left_out: Vec<Vec<usize>> = vec![Vec::new(); rated.len()];
+    let mut left_out: Vec<Vec<usize>> = vec![Vec::new(); n];
     if k > 1 {
         for drop in 0..k {
-            let s: Vec<f64> = (0..rated.len()).map(|r| (0..k).filter(|&j| j != drop).map(|j| z[j][r]).sum()).collect();
+            let s: Vec<f64> = (0..n).map(|r| (0..k).filter(|&j| j != drop).map(|j| z[j][r]).sum()).collect();
             for (r, idx) in zscores(&s).into_iter().enumerate() {
                 if mss::status_class(idx) != base_class[r] {
                     left_out[r].push(drop);
@@ -126,11 +133,15 @@ pub fn robustness(
             min_population,
         ));
     }
-    let mut pop_changes: Vec<Vec<String>> = vec![Vec::new(); rated.len()];
+    let mut pop_changes: Vec<Vec<String>> = vec![Vec::new(); n];
     for (label, inp, min) in &variants {
-        let Ok(v) = mss::compute(inp, *min) else { continue };
+        let Ok(v) = status_core(inp, *min) else { continue };
+        let mut class_of = vec![None; inputs.len()];
+        for (r, &i) in v.rated.iter().enumerate() {
+            class_of[i] = Some(v.classes[r]);
+        }
         for (r, &i) in rated.iter().enumerate() {
-            if v[i].status_class != Some(base_class[r]) {
+            if class_of[i] != Some(base_class[r]) {
                 pop_changes[r].push(label.clone());
             }
         }
@@ -139,7 +150,7 @@ pub fn robustness(
         .iter()
         .enumerate()
         .map(|(r, &i)| Robustness {
-            area: base[i].area.clone(),
+            area: inputs[i].area.clone(),
             status_class: base_class[r],
             same_class_share_weights: if runs == 0 { 1.0 } else { same[r] as f64 / runs as f64 },
             depends_on_single_choice: !left_out[r].is_empty() || !pop_changes[r].is_empty(),
@@ -149,8 +160,53 @@ pub fn robustness(
         .collect())
 }
 
-fn base_z(base: &[mss::MssResult], rated: &[usize], j: usize) -> Vec<f64> {
-    rated.iter().map(|&i| base[i].status_z[j].expect("rated")).collect()
+/// The status part of the MSS method without building result records: rated areas (input
+/// positions), z-scores per status indicator over them, and their status classes. Same
+/// rules and errors as [`mss::compute`], which the tests check.
+struct StatusCore {
+    rated: Vec<usize>,
+    z: Vec<Vec<f64>>,
+    classes: Vec<u8>,
+}
+
+fn status_core(inputs: &[MssInput], min_population: Option<f64>) -> Result<StatusCore, MssError> {
+    let rated: Vec<usize> = (0..inputs.len())
+        .filter(|&i| {
+            let a = &inputs[i];
+            a.excluded.is_none()
+                && match (min_population, a.population) {
+                    (Some(_), None) => false,
+                    (Some(m), Some(p)) => p >= m,
+                    _ => true,
+                }
+        })
+        .collect();
+    if rated.len() < 2 {
+        return Err(MssError::TooFewRated(rated.len()));
+    }
+    let k = inputs[rated[0]].status.len();
+    let mut missing = Vec::new();
+    for &i in &rated {
+        for (j, v) in inputs[i].status.iter().enumerate() {
+            if v.is_none() {
+                missing.push((inputs[i].area.clone(), j, true));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(MssError::MissingValues(missing));
+    }
+    let mut z = Vec::with_capacity(k);
+    for j in 0..k {
+        let v: Vec<f64> = rated.iter().map(|&i| inputs[i].status[j].expect("checked")).collect();
+        if v.iter().all(|x| *x == v[0]) {
+            return Err(MssError::ZeroVariance { status: true, position: j });
+        }
+        z.push(zscores(&v));
+    }
+    let sums: Vec<f64> = (0..rated.len()).map(|r| z.iter().map(|zj| zj[r]).sum()).collect();
+    let classes = zscores(&sums).into_iter().map(mss::status_class).collect();
+    Ok(StatusCore { rated, z, classes })
 }
 
 #[cfg(test)]
@@ -178,5 +234,10 @@ mod tests {
         // Seeded: the same result again.
         assert_eq!(robustness(&inputs, Some(300.0), 500, 0.5, 42).unwrap(), r);
         assert!(r.iter().all(|x| x.area != "small"), "only rated areas");
+        // The fast path agrees with the full method.
+        let full = mss::compute(&inputs, Some(300.0)).unwrap();
+        let core = status_core(&inputs, Some(300.0)).unwrap();
+        let full_classes: Vec<u8> = full.iter().filter_map(|x| x.status_class).collect();
+        assert_eq!(core.classes, full_classes);
     }
 }
