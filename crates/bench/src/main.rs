@@ -220,6 +220,6 @@ fn imd(args: &[String]) {
     let t = Instant::now();
     let r = quartier_core::index::imd::compute(&domains, &w);
     let s = t.elapsed().as_secs_f64();
-    let top = r.iter().filter(|x| x.decile == 1).count();
+    let top = r.decile.iter().filter(|&&x| x == 1).count();
     println!("{}", serde_json::json!({"task": "imd", "areas": n, "domains": d, "seconds": s, "decile1": top}));
 }

@@ -516,17 +516,17 @@ fn compute_imd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
     }
     extra.extend(["imd_score", "imd_rank", "imd_decile"].iter().map(|s| s.to_string()));
     let mut t = Table::new(headers(extra));
-    let by_area: HashMap<usize, &imd::ImdResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
+    let by_area: HashMap<usize, usize> = rated.iter().enumerate().map(|(r, &i)| (i, r)).collect();
     for (i, a) in ctx.areas.iter().enumerate() {
         let mut cells = base_cells(&a.key, ctx.year, &reasons[i]);
-        let r = by_area.get(&i);
+        let r = by_area.get(&i).copied();
         for (di, d) in def.domains.iter().enumerate() {
-            cells.push((format!("{}_rank", d.indicator), r.map(|r| r.domain_ranks[di]).into()));
-            cells.push((format!("{}_exp", d.indicator), r.map(|r| r.domain_exp[di]).into()));
+            cells.push((format!("{}_rank", d.indicator), r.map(|r| res.domain_ranks[di][r]).into()));
+            cells.push((format!("{}_exp", d.indicator), r.map(|r| res.domain_exp[di][r]).into()));
         }
-        cells.push(("imd_score".into(), r.map(|r| r.score).into()));
-        cells.push(("imd_rank".into(), r.map(|r| r.rank).into()));
-        cells.push(("imd_decile".into(), r.map(|r| r.decile).into()));
+        cells.push(("imd_score".into(), r.map(|r| res.score[r]).into()));
+        cells.push(("imd_rank".into(), r.map(|r| res.rank[r]).into()));
+        cells.push(("imd_decile".into(), r.map(|r| res.decile[r]).into()));
         t.push(cells);
     }
     Ok(t)

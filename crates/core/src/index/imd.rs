@@ -33,21 +33,26 @@ pub fn exponential(rank: usize, n: usize) -> f64 {
     -23.0 * (1.0 - r * (1.0 - (-100.0f64 / 23.0).exp())).ln()
 }
 
+/// Results per area, column by column (index = area).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ImdResult {
-    /// Per domain: rank (1 = most deprived) and exponential score.
-    pub domain_ranks: Vec<usize>,
-    pub domain_exp: Vec<f64>,
-    pub score: f64,
-    pub rank: usize,
-    pub decile: usize,
+pub struct ImdResults {
+    /// Per domain: rank per area (1 = most deprived).
+    pub domain_ranks: Vec<Vec<usize>>,
+    /// Per domain: exponential score per area.
+    pub domain_exp: Vec<Vec<f64>>,
+    pub score: Vec<f64>,
+    pub rank: Vec<usize>,
+    pub decile: Vec<usize>,
 }
 
 /// `domains[d][i]` is the score of area i in domain d, oriented so that higher = more
 /// deprived; `weights[d]` any positive numbers (normalised by their sum).
-pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> Vec<ImdResult> {
+pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> ImdResults {
     let n = domains.first().map_or(0, Vec::len);
     let total: f64 = weights.iter().sum();
+    // The transformation depends only on the rank: one table for all domains.
+    let table: Vec<f64> = (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect();
+    let table = &table;
     // Domains are independent: ranked and transformed in parallel.
     let per_domain: Vec<(Vec<usize>, Vec<f64>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = domains
@@ -55,25 +60,22 @@ pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> Vec<ImdResult> {
             .map(|d| {
                 scope.spawn(move || {
                     let r = rank_desc(d);
-                    let e = r.iter().map(|&k| exponential(k, n)).collect();
+                    let e = r.iter().map(|&k| table[k]).collect();
                     (r, e)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("domain thread")).collect()
     });
-    let (ranks, exps): (Vec<Vec<usize>>, Vec<Vec<f64>>) = per_domain.into_iter().unzip();
-    let scores: Vec<f64> = (0..n).map(|i| exps.iter().zip(weights).map(|(e, w)| w / total * e[i]).sum()).collect();
-    let overall = rank_desc(&scores);
-    (0..n)
-        .map(|i| ImdResult {
-            domain_ranks: ranks.iter().map(|r| r[i]).collect(),
-            domain_exp: exps.iter().map(|e| e[i]).collect(),
-            score: scores[i],
-            rank: overall[i],
-            decile: (overall[i] as f64 / n as f64 * 10.0).ceil() as usize,
-        })
-        .collect()
+    let (domain_ranks, domain_exp): (Vec<Vec<usize>>, Vec<Vec<f64>>) = per_domain.into_iter().unzip();
+    let mut score = vec![0.0; n];
+    for (e, w) in domain_exp.iter().zip(weights) {
+        let share = w / total;
+        score.iter_mut().zip(e).for_each(|(s, x)| *s += share * x);
+    }
+    let rank = rank_desc(&score);
+    let decile = rank.iter().map(|&r| (r as f64 / n as f64 * 10.0).ceil() as usize).collect();
+    ImdResults { domain_ranks, domain_exp, score, rank, decile }
 }
 
 #[cfg(test)]
@@ -93,15 +95,15 @@ mod tests {
     fn weighted_ranks_and_deciles() {
         // Two domains, weights 3:1; area 0 most deprived in both.
         let r = compute(&[vec![9.0, 5.0, 1.0, 5.0], vec![8.0, 1.0, 2.0, 3.0]], &[75.0, 25.0]);
-        assert_eq!(r[0].domain_ranks, [1, 1]);
-        assert_eq!(r[1].domain_ranks[0], 2, "ties share the best rank");
-        assert_eq!(r[3].domain_ranks[0], 2);
-        assert!((r[0].score - 100.0).abs() < 1e-12);
-        assert_eq!(r[0].rank, 1);
-        assert_eq!(r[0].decile, 3, "ceil(1/4·10)");
+        assert_eq!((r.domain_ranks[0][0], r.domain_ranks[1][0]), (1, 1));
+        assert_eq!(r.domain_ranks[0][1], 2, "ties share the best rank");
+        assert_eq!(r.domain_ranks[0][3], 2);
+        assert!((r.score[0] - 100.0).abs() < 1e-12);
+        assert_eq!(r.rank[0], 1);
+        assert_eq!(r.decile[0], 3, "ceil(1/4·10)");
         let s3 = 0.75 * exponential(2, 4) + 0.25 * exponential(2, 4);
-        assert!((r[3].score - s3).abs() < 1e-12);
-        assert_eq!(r[2].rank, 4);
-        assert_eq!(r[2].decile, 10);
+        assert!((r.score[3] - s3).abs() < 1e-12);
+        assert_eq!(r.rank[2], 4);
+        assert_eq!(r.decile[2], 10);
     }
 }
