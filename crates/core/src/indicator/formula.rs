@@ -363,48 +363,14 @@ impl Expr {
         }
     }
 
-    /// Evaluates with variable values from `get`; `None` if a variable has no value.
-    /// Division by zero gives an infinite or NaN result, which callers turn into a status.
+    /// Evaluates with variable values from `get`; `None` if a variable has no value (all
+    /// variables are required, as in the evaluation over areas). Uses [`Compiled::eval`], so
+    /// both paths share one definition of every operator.
     pub fn eval(&self, get: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
-        Some(match self {
-            Expr::Num(v) => *v,
-            Expr::Var(v) => get(v)?,
-            Expr::Neg(e) => -e.eval(get)?,
-            Expr::Bin(op, a, b) => {
-                let x = a.eval(get)?;
-                let y = b.eval(get)?;
-                let t = |c: bool| if c { 1.0 } else { 0.0 };
-                match op {
-                    Op::Add => x + y,
-                    Op::Sub => x - y,
-                    Op::Mul => x * y,
-                    Op::Div => x / y,
-                    Op::Pow => x.powf(y),
-                    Op::Lt => t(x < y),
-                    Op::Le => t(x <= y),
-                    Op::Gt => t(x > y),
-                    Op::Ge => t(x >= y),
-                    Op::Eq => t(x == y),
-                    Op::Ne => t(x != y),
-                    Op::And => t(x != 0.0 && y != 0.0),
-                    Op::Or => t(x != 0.0 || y != 0.0),
-                }
-            }
-            Expr::Call(f, args) => match f {
-                Func::Min => args.iter().map(|a| a.eval(get)).collect::<Option<Vec<f64>>>()?.into_iter().fold(f64::INFINITY, f64::min),
-                Func::Max => args.iter().map(|a| a.eval(get)).collect::<Option<Vec<f64>>>()?.into_iter().fold(f64::NEG_INFINITY, f64::max),
-                Func::Abs => args[0].eval(get)?.abs(),
-                Func::Ln => args[0].eval(get)?.ln(),
-                Func::Sqrt => args[0].eval(get)?.sqrt(),
-                Func::If => {
-                    if args[0].eval(get)? != 0.0 {
-                        args[1].eval(get)?
-                    } else {
-                        args[2].eval(get)?
-                    }
-                }
-            },
-        })
+        let vars: Vec<String> = self.variables().into_iter().collect();
+        let values: Vec<f64> = vars.iter().map(|v| get(v)).collect::<Option<_>>()?;
+        let prog = self.compile(&|name| vars.iter().position(|v| v == name).expect("variable collected above"));
+        Some(prog.eval(&values))
     }
 }
 
