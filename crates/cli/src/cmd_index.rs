@@ -2,11 +2,10 @@
 
 use crate::open;
 use crate::output::{self, Format};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use quartier_core::index::IndexDefinition;
-use quartier_store::indexing::{self, direction_sign_cat};
-use quartier_store::views::{self, IndicatorQuery};
+use quartier_store::indexing;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -162,102 +161,60 @@ fn robustness(db: &Path, a: &RobustnessArgs) -> Result<()> {
     emit(a.format, table)
 }
 fn cluster(db: &Path, a: &ClusterArgs) -> Result<()> {
-    use quartier_core::cluster;
     let store = open(db)?;
-    let res = views::compute_indicators(
-        &store,
-        &IndicatorQuery { indicators: a.indicators.clone(), years: Some(vec![a.year]), level: Some(a.level.clone()) },
-    )
-    .map_err(anyhow::Error::msg)?;
-    let mut by_area: std::collections::BTreeMap<String, Vec<Option<f64>>> = std::collections::BTreeMap::new();
-    for r in &res.rows {
-        let pos = a.indicators.iter().position(|i| *i == r.indicator).expect("selected");
-        by_area.entry(r.area_id.clone()).or_insert_with(|| vec![None; a.indicators.len()])[pos] =
-            r.status.has_value().then_some(r.value).flatten();
-    }
-    let (complete, missing): (Vec<_>, Vec<_>) = by_area.into_iter().partition(|(_, v)| v.iter().all(Option::is_some));
-    if complete.len() < a.k {
-        bail!("nur {} Gebiete mit allen Indikatoren für {} Gebietstypen", complete.len(), a.k);
-    }
-    // z-scores (population SD), oriented so that high = more need.
-    let p = a.indicators.len();
-    let mut data: Vec<Vec<f64>> = complete.iter().map(|(_, v)| v.iter().map(|x| x.expect("complete")).collect()).collect();
-    for j in 0..p {
-        let sign = direction_sign_cat(&res.catalogue, &a.indicators[j]);
-        let col: Vec<f64> = data.iter().map(|r| r[j]).collect();
-        let n = col.len() as f64;
-        let mean = col.iter().sum::<f64>() / n;
-        let sd = (col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-        if sd == 0.0 {
-            bail!("„{}“ hat {} überall denselben Wert (Varianz 0)", a.indicators[j], a.year);
-        }
-        data.iter_mut().for_each(|r| r[j] = sign * (r[j] - mean) / sd);
-    }
-    if a.method == ClusterMethod::Ward && data.len() > 20_000 {
-        bail!("Ward braucht Speicher für n² Abstände: bei {} Gebieten bitte k-means verwenden", data.len());
-    }
-    let c = match a.method {
-        ClusterMethod::Kmeans => cluster::kmeans(&data, a.k, a.starts, a.seed),
-        ClusterMethod::Ward => cluster::ward(&data, a.k),
-    }
-    .ok_or_else(|| anyhow::anyhow!("zu wenige Gebiete für {} Gebietstypen", a.k))?;
-    let sil = cluster::silhouette(&data, &c.labels);
-    let names: Vec<String> =
-        a.indicators.iter().map(|i| res.catalogue.get(i).map(|x| x.name.clone()).unwrap_or_else(|| i.clone())).collect();
-    let mean_sil = sil.iter().sum::<f64>() / sil.len() as f64;
-    let clusters: Vec<serde_json::Value> = c
-        .centers
+    let t = indexing::area_types(&store, &a.indicators, a.year, &a.level, a.k, a.method == ClusterMethod::Ward, a.starts, a.seed)
+        .map_err(anyhow::Error::msg)?;
+    let mean_sil = t.silhouettes.iter().sum::<f64>() / t.silhouettes.len() as f64;
+    let clusters: Vec<serde_json::Value> = t
+        .types
         .iter()
         .enumerate()
-        .map(|(k, center)| {
-            let members: Vec<usize> = (0..c.labels.len()).filter(|&i| c.labels[i] == k).collect();
+        .map(|(k, (size, profile, sil, center))| {
             serde_json::json!({
                 "cluster": k,
-                "size": members.len(),
-                "profile": cluster::profile(center, &names),
-                "silhouette_mean": members.iter().map(|&i| sil[i]).sum::<f64>() / members.len().max(1) as f64,
+                "size": size,
+                "profile": profile,
+                "silhouette_mean": sil,
                 "center_z": a.indicators.iter().zip(center).map(|(i, z)| (i.clone(), serde_json::json!(z))).collect::<serde_json::Map<_, _>>(),
             })
         })
         .collect();
-    let areas: Vec<serde_json::Value> = complete
+    let areas: Vec<serde_json::Value> = t
+        .areas
         .iter()
-        .zip(&c.labels)
-        .zip(&sil)
-        .map(|(((k, _), l), s)| serde_json::json!({"area_id": k, "cluster": l, "silhouette": s}))
+        .zip(&t.labels)
+        .zip(&t.silhouettes)
+        .map(|((k, l), s)| serde_json::json!({"area_id": k, "cluster": l, "silhouette": s}))
         .collect();
     match a.format {
         Format::Json => {
             let out = serde_json::json!({
                 "method": if a.method == ClusterMethod::Kmeans { "kmeans" } else { "ward" },
                 "k": a.k, "year": a.year, "level": a.level, "indicators": a.indicators,
-                "silhouette_mean": mean_sil, "inertia": c.inertia,
-                "areas_without_all_values": missing.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                "silhouette_mean": mean_sil, "inertia": t.inertia,
+                "areas_without_all_values": t.without_values,
                 "clusters": clusters, "areas": areas,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         f => {
             if f == Format::Table {
-                println!(
-                    "{} Gebietstypen, mittlere Silhouette {:.3}{}",
-                    a.k,
-                    mean_sil,
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} Gebiete ohne alle Werte nicht zugeordnet", missing.len())
-                    }
-                );
-                for cl in &clusters {
-                    println!("  Typ {}: {} Gebiete – {}", cl["cluster"], cl["size"], cl["profile"].as_str().unwrap_or(""));
+                let skipped = if t.without_values.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} Gebiete ohne alle Werte nicht zugeordnet", t.without_values.len())
+                };
+                println!("{} Gebietstypen, mittlere Silhouette {:.3}{skipped}", a.k, mean_sil);
+                for (k, (size, profile, _, _)) in t.types.iter().enumerate() {
+                    println!("  Typ {k}: {size} Gebiete – {profile}");
                 }
             }
-            let rows = complete
+            let rows = t
+                .areas
                 .iter()
-                .zip(&c.labels)
-                .zip(&sil)
-                .map(|(((k, _), l), s)| vec![k.clone(), l.to_string(), format!("{s:.4}")])
+                .zip(&t.labels)
+                .zip(&t.silhouettes)
+                .map(|((k, l), s)| vec![k.clone(), l.to_string(), format!("{s:.4}")])
                 .collect();
             output::emit(f, &["area_id", "cluster", "silhouette"], rows, &areas)?;
         }

@@ -592,3 +592,84 @@ pub fn robustness_table(
     }
     Ok(t)
 }
+
+/// Area types: the result of clustering areas on standardised indicators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaTypes {
+    /// Areas with all indicator values, in key order.
+    pub areas: Vec<String>,
+    pub labels: Vec<usize>,
+    pub silhouettes: Vec<f64>,
+    /// Per type: size, profile in words, mean silhouette, center (z per indicator).
+    pub types: Vec<(usize, String, f64, Vec<f64>)>,
+    pub inertia: f64,
+    /// Areas left out for lack of a value.
+    pub without_values: Vec<String>,
+}
+
+/// Clusters the areas of `level` in `year` on z-scores (population SD) of `indicators`,
+/// oriented so that high = more need: Ward (`ward = true`) or k-means++ with `starts` seeded
+/// starts.
+#[allow(clippy::too_many_arguments)]
+pub fn area_types(
+    store: &dyn Store,
+    indicators: &[String],
+    year: i32,
+    level: &str,
+    k: usize,
+    ward: bool,
+    starts: usize,
+    seed: u64,
+) -> Result<AreaTypes, String> {
+    use quartier_core::cluster;
+    let res = views::compute_indicators(
+        store,
+        &IndicatorQuery { indicators: indicators.to_vec(), years: Some(vec![year]), level: Some(level.to_string()) },
+    )?;
+    let mut by_area: std::collections::BTreeMap<String, Vec<Option<f64>>> = std::collections::BTreeMap::new();
+    for r in &res.rows {
+        let pos = indicators.iter().position(|i| *i == r.indicator).expect("selected");
+        by_area.entry(r.area_id.clone()).or_insert_with(|| vec![None; indicators.len()])[pos] =
+            r.status.has_value().then_some(r.value).flatten();
+    }
+    let (complete, missing): (Vec<_>, Vec<_>) = by_area.into_iter().partition(|(_, v)| v.iter().all(Option::is_some));
+    if complete.len() < k {
+        return Err(format!("nur {} Gebiete mit allen Indikatoren für {k} Gebietstypen", complete.len()));
+    }
+    let mut data: Vec<Vec<f64>> = complete.iter().map(|(_, v)| v.iter().map(|x| x.expect("complete")).collect()).collect();
+    for (j, ind) in indicators.iter().enumerate() {
+        let sign = direction_sign_cat(&res.catalogue, ind);
+        let n = data.len() as f64;
+        let mean = data.iter().map(|r| r[j]).sum::<f64>() / n;
+        let sd = (data.iter().map(|r| (r[j] - mean).powi(2)).sum::<f64>() / n).sqrt();
+        if sd == 0.0 {
+            return Err(format!("„{ind}“ hat {year} überall denselben Wert (Varianz 0)"));
+        }
+        data.iter_mut().for_each(|r| r[j] = sign * (r[j] - mean) / sd);
+    }
+    if ward && data.len() > 20_000 {
+        return Err(format!("Ward braucht Speicher für n² Abstände: bei {} Gebieten bitte k-means verwenden", data.len()));
+    }
+    let c = if ward { cluster::ward(&data, k) } else { cluster::kmeans(&data, k, starts, seed) }
+        .ok_or_else(|| format!("zu wenige Gebiete für {k} Gebietstypen"))?;
+    let silhouettes = cluster::silhouette(&data, &c.labels);
+    let names: Vec<String> = indicators.iter().map(|i| res.catalogue.get(i).map(|x| x.name.clone()).unwrap_or_else(|| i.clone())).collect();
+    let types = c
+        .centers
+        .iter()
+        .enumerate()
+        .map(|(t, center)| {
+            let members: Vec<usize> = (0..c.labels.len()).filter(|&i| c.labels[i] == t).collect();
+            let sil = members.iter().map(|&i| silhouettes[i]).sum::<f64>() / members.len().max(1) as f64;
+            (members.len(), cluster::profile(center, &names), sil, center.clone())
+        })
+        .collect();
+    Ok(AreaTypes {
+        areas: complete.into_iter().map(|(k, _)| k).collect(),
+        labels: c.labels,
+        silhouettes,
+        types,
+        inertia: c.inertia,
+        without_values: missing.into_iter().map(|(k, _)| k).collect(),
+    })
+}

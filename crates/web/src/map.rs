@@ -79,6 +79,15 @@ pub fn palette(k: usize) -> Vec<&'static str> {
     }
 }
 
+/// Okabe–Ito qualitative colours (Okabe & Ito 2008, "Color Universal Design"), distinguishable
+/// with all common colour-vision deficiencies; for types without order.
+const OKABE_ITO: [&str; 7] = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"];
+
+/// `k` qualitative colours (at most 7).
+pub fn qualitative(k: usize) -> Vec<&'static str> {
+    OKABE_ITO.iter().copied().cycle().take(k).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,10 @@ struct MapData {
     class_labels: Option<Vec<String>>,
     /// Per area the text of the last table column (index maps).
     notes: HashMap<String, String>,
+    /// Classes are types without order (area types): qualitative colours.
+    categorical: bool,
+    /// The shown area types' index id.
+    types: Option<String>,
     /// The shown indicator's id, if an indicator (not a variable) is shown.
     indicator: Option<String>,
     reference: Option<f64>,
@@ -124,7 +128,7 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         match subject.split_once(':') {
             Some(("indicator", id)) => want_indicator = Some(id.to_string()),
             Some(("variable", key)) => want_variable = Some(key.to_string()),
-            Some(("index", id)) => {
+            Some((kind @ ("index" | "types"), id)) => {
                 let text = saved
                     .iter()
                     .find(|(i, _)| i == id)
@@ -137,6 +141,8 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
                     index: Some(id.to_string()),
                     class_labels: None,
                     notes: HashMap::new(),
+                    categorical: false,
+                    types: None,
                     indicator: None,
                     reference: None,
                     levels,
@@ -149,7 +155,7 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
                     parent_geoms: vec![],
                     attribution,
                 };
-                return load_index(store, &text, q, base);
+                return if kind == "index" { load_index(store, &text, q, base) } else { load_types(store, &text, q, base) };
             }
             _ => return Err(AppError::BadRequest(format!("unbekannte Auswahl „{subject}“"))),
         }
@@ -201,6 +207,8 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         index: None,
         class_labels: None,
         notes: HashMap::new(),
+        categorical: false,
+        types: None,
         indicator: None,
         reference: None,
         levels,
@@ -338,6 +346,81 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
     Ok(d)
 }
 
+/// Area types (Ward clusters) on a saved index's status indicators, k from the class selector.
+fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
+    use quartier_core::index::IndexDefinition;
+    let def = IndexDefinition::from_toml(text).map_err(AppError::Internal)?;
+    if let Some(l) = &def.level
+        && q.level.as_deref().is_none_or(str::is_empty)
+    {
+        d.level = l.clone();
+    }
+    let indicators: Vec<String> = if def.status.is_empty() { def.indicators() } else { def.status.clone() };
+    let res = quartier_store::views::compute_indicators(
+        store,
+        &quartier_store::views::IndicatorQuery { indicators: indicators.clone(), years: None, level: Some(d.level.clone()) },
+    )
+    .map_err(AppError::NotFound)?;
+    let years: Vec<i32> = res
+        .years
+        .iter()
+        .copied()
+        .filter(|y| indicators.iter().all(|i| res.rows.iter().any(|r| r.year == *y && &r.indicator == i && r.status.has_value())))
+        .collect();
+    let year = match q.year.as_deref().filter(|y| !y.is_empty()) {
+        Some(y) => y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?,
+        None => *years.last().ok_or_else(|| AppError::NotFound("keine Jahre mit allen Indikatoren".into()))?,
+    };
+    let k = match q.k.as_deref().filter(|k| !k.is_empty()) {
+        Some(_) => d.k,
+        None => 4,
+    };
+    d.k = k;
+    let t = quartier_store::indexing::area_types(store, &indicators, year, &d.level, k, true, 1, 1).map_err(AppError::NotFound)?;
+    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let label_of: HashMap<&str, usize> = t.areas.iter().map(String::as_str).zip(t.labels.iter().copied()).collect();
+    for (key, a) in &areas {
+        let l = label_of.get(key.as_str()).copied();
+        d.notes.insert(key.clone(), l.map(|l| t.types[l].1.clone()).unwrap_or_else(|| "ohne alle Werte".into()));
+        d.values.push(AreaValue {
+            area: key.clone(),
+            name: a.name.clone(),
+            level: a.level.clone(),
+            parent: a.parent.clone(),
+            value: l.map(|l| (l + 1) as f64),
+            symbol: l.is_none().then_some("ohne alle Werte"),
+            origin: Origin::Delivered,
+        });
+    }
+    d.values.sort_by(|a, b| a.area.cmp(&b.area));
+    d.class_labels = Some(t.types.iter().enumerate().map(|(i, (_, profile, _, _))| format!("Typ {}: {profile}", i + 1)).collect());
+    d.categorical = true;
+    d.types = d.index.take();
+    let mean_sil = t.silhouettes.iter().sum::<f64>() / t.silhouettes.len().max(1) as f64;
+    d.variable = Some(VariableRecord {
+        key: def.id.clone(),
+        label: format!("Gebietstypen ({})", if def.name.is_empty() { &def.id } else { &def.name }),
+        unit: String::new(),
+        kind: quartier_core::validate::VariableKind::Rate,
+        source: String::new(),
+        reference_date: String::new(),
+        description: format!(
+            "Ward-Clusteranalyse der Gebiete auf den standardisierten Indikatoren {} ({} Typen, mittlere Silhouette {}). Die Typen haben keine Rangfolge.",
+            indicators.join(", "),
+            k,
+            fmt_de(mean_sil, 2)
+        ),
+        years,
+        values: d.values.len(),
+        symbols: 0,
+    });
+    d.year = Some(year);
+    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
+    d.geoms = geoms;
+    d.parent_geoms = parent_geoms;
+    Ok(d)
+}
+
 /// The map of an indicator: computed from the stored data, with its reference value.
 #[allow(clippy::too_many_arguments)]
 fn load_indicator(
@@ -411,6 +494,8 @@ fn load_indicator(
         index: None,
         class_labels: None,
         notes: HashMap::new(),
+        categorical: false,
+        types: None,
         indicator: Some(ind.id.clone()),
         reference,
         levels,
@@ -478,7 +563,7 @@ fn render_map(d: &MapData) -> Markup {
         Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
         None => classify::quantiles(&numbers, d.k),
     };
-    let colors = classes.as_ref().map(|c| map::palette(c.k)).unwrap_or_default();
+    let colors = classes.as_ref().map(|c| if d.categorical { map::qualitative(c.k) } else { map::palette(c.k) }).unwrap_or_default();
     let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
     let missing = d.values.iter().filter(|v| v.value.is_none()).count();
     let class_of = |v: f64| classes.as_ref().map(|c| classify::class_of(&c.bins, v));
@@ -513,14 +598,17 @@ fn render_map(d: &MapData) -> Markup {
                     optgroup label="Sozialindex" {
                         @for (id, name) in &d.indices { option value=(format!("index:{id}")) selected[d.index.as_deref() == Some(id.as_str())] { (name) } }
                     }
+                    optgroup label="Gebietstypen" {
+                        @for (id, name) in &d.indices { option value=(format!("types:{id}")) selected[d.types.as_deref() == Some(id.as_str())] { "Gebietstypen: " (name) } }
+                    }
                 }
                 @if !d.indicators.is_empty() {
                     optgroup label="Indikatoren" {
-                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.index.is_none() && d.indicator.as_deref() == Some(id.as_str())] { (name) } }
+                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.index.is_none() && d.types.is_none() && d.indicator.as_deref() == Some(id.as_str())] { (name) } }
                     }
                 }
                 optgroup label="Merkmale (wie geliefert)" {
-                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.index.is_none() && d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.index.is_none() && d.types.is_none() && d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
                 }
             } }
             label { "Jahr " select name="year" {
@@ -589,7 +677,7 @@ fn render_map(d: &MapData) -> Markup {
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
                         th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
-                        th scope="col" { (if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
+                        th scope="col" { (if d.types.is_some() { "Profil" } else if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
                     } }
                     tbody {
                         @for (i, v) in ranked.iter().enumerate() {
@@ -598,7 +686,7 @@ fn render_map(d: &MapData) -> Markup {
                                 td { (v.area) }
                                 td { (v.name) }
                                 td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
-                                td { (if d.index.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
+                                td { (if d.index.is_some() || d.types.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }
                     }

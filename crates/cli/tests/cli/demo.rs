@@ -121,6 +121,11 @@ fn demo_map_page_over_http() {
         body.contains("Huttenkiez") && body.contains("sehr niedrig / positiv; Aufmerksamkeit: sehr niedriger Status"),
         "MSS 2019: Huttenkiez 4+"
     );
+    // Published MSS 2019: 67 hoch, 283 mittel, 47 niedrig, 39 sehr niedrig.
+    assert!(body.contains("1 – Status hoch (67 Gebiete)") && body.contains("4 – Status sehr niedrig (39 Gebiete)"), "legend counts");
+    let (head, body) = get(&server.addr, "/karte?subject=types%3Amss");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("Typ 1: niedrig: Kinderarmut, Arbeitslosigkeit, Transferbezug (216 Gebiete)"), "area types legend");
     let (head, _) = get(&server.addr, "/karte?subject=index%3Amss_2013_2017&year=2015");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let (head, _) = get(&server.addr, "/karte?subject=index%3Agibtsnicht");
