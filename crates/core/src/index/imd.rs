@@ -12,15 +12,48 @@
 
 use serde::Serialize;
 
-/// Ranks with 1 = largest value; ties share the best rank.
+/// Ranks with 1 = largest value; ties share the best rank. Sorted by an LSD radix sort on
+/// order-preserving integer keys: linear time, which matters for tens of thousands of areas.
 pub fn rank_desc(v: &[f64]) -> Vec<usize> {
-    let mut order: Vec<u32> = (0..v.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]));
+    rank_desc_with(v, &mut Vec::new(), &mut Vec::new())
+}
+
+/// [`rank_desc`] with caller-provided scratch buffers (reused across domains).
+fn rank_desc_with(v: &[f64], items: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u32)>) -> Vec<usize> {
+    // Descending order = ascending order of the inverted key.
+    let key = |x: f64| {
+        let b = x.to_bits();
+        let ordered = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+        !ordered
+    };
+    items.clear();
+    items.extend(v.iter().enumerate().map(|(i, x)| (key(*x), i as u32)));
+    buf.clear();
+    buf.extend_from_slice(items);
+    for pass in 0..8 {
+        let shift = pass * 8;
+        let mut counts = [0usize; 257];
+        for (k, _) in items.iter() {
+            counts[((k >> shift) & 0xFF) as usize + 1] += 1;
+        }
+        if counts[1..].iter().any(|&c| c == items.len()) {
+            continue; // every key has the same byte here
+        }
+        for d in 1..257 {
+            counts[d] += counts[d - 1];
+        }
+        for &(k, i) in items.iter() {
+            let d = ((k >> shift) & 0xFF) as usize;
+            buf[counts[d]] = (k, i);
+            counts[d] += 1;
+        }
+        std::mem::swap(items, buf);
+    }
     let mut ranks = vec![0usize; v.len()];
-    for (pos, &i) in order.iter().enumerate() {
-        let prev = pos.checked_sub(1).map(|p| order[p] as usize);
-        ranks[i as usize] = match prev {
-            Some(p) if v[p] == v[i as usize] => ranks[p],
+    for (pos, &(_, i)) in items.iter().enumerate() {
+        let i = i as usize;
+        ranks[i] = match pos.checked_sub(1).map(|p| items[p].1 as usize) {
+            Some(p) if v[p] == v[i] => ranks[p],
             _ => pos + 1,
         };
     }
@@ -53,20 +86,34 @@ pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> ImdResults {
     // The transformation depends only on the rank: one table for all domains.
     let table: Vec<f64> = (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect();
     let table = &table;
-    // Domains are independent: ranked and transformed in parallel.
-    let per_domain: Vec<(Vec<usize>, Vec<f64>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = domains
-            .iter()
-            .map(|d| {
+    // Domains are independent: ranked and transformed on as many threads as there are cores
+    // (each reusing its sort buffers), results put back in domain order.
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, domains.len().max(1));
+    let mut per_domain: Vec<Option<(Vec<usize>, Vec<f64>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
                 scope.spawn(move || {
-                    let r = rank_desc(d);
-                    let e = r.iter().map(|&k| table[k]).collect();
-                    (r, e)
+                    let (mut items, mut buf) = (Vec::new(), Vec::new());
+                    (t..domains.len())
+                        .step_by(threads)
+                        .map(|d| {
+                            let r = rank_desc_with(&domains[d], &mut items, &mut buf);
+                            let e = r.iter().map(|&k| table[k]).collect();
+                            (d, (r, e))
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("domain thread")).collect()
+        let mut out: Vec<Option<(Vec<usize>, Vec<f64>)>> = (0..domains.len()).map(|_| None).collect();
+        for h in handles {
+            for (d, res) in h.join().expect("domain thread") {
+                out[d] = Some(res);
+            }
+        }
+        out
     });
+    let per_domain: Vec<(Vec<usize>, Vec<f64>)> = per_domain.iter_mut().map(|x| x.take().expect("every domain ranked")).collect();
     let (domain_ranks, domain_exp): (Vec<Vec<usize>>, Vec<Vec<f64>>) = per_domain.into_iter().unzip();
     let mut score = vec![0.0; n];
     for (e, w) in domain_exp.iter().zip(weights) {
@@ -81,6 +128,13 @@ pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> ImdResults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn radix_ranks_equal_comparison_ranks() {
+        let v = [3.5, -1.0, 0.0, -0.0, 3.5, 1e-300, -2.5e10, 7.0, 3.5];
+        let by_compare: Vec<usize> = v.iter().map(|x| v.iter().filter(|y| *y > x).count() + 1).collect();
+        assert_eq!(rank_desc(&v), by_compare);
+    }
 
     #[test]
     fn transformation_end_points() {
