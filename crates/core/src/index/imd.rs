@@ -36,7 +36,7 @@ fn rank_desc_with(v: &[f64], items: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u3
         for (k, _) in items.iter() {
             counts[((k >> shift) & 0xFF) as usize + 1] += 1;
         }
-        if counts[1..].iter().any(|&c| c == items.len()) {
+        if counts[1..].contains(&items.len()) {
             continue; // every key has the same byte here
         }
         for d in 1..257 {
