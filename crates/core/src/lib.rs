@@ -19,6 +19,7 @@ pub mod index;
 pub mod indicator;
 pub mod keys;
 pub mod segregation;
+pub mod spatial;
 pub mod stats;
 pub mod validate;
 

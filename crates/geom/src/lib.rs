@@ -8,6 +8,7 @@
 
 pub mod crs;
 pub mod ops;
+pub mod weights;
 pub mod wkb;
 
 pub use geo::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
