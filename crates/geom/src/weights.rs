@@ -1,25 +1,29 @@
 //! Neighbourhoods of areas from their geometries, for spatial weights.
 //!
 //! - Queen contiguity: areas sharing at least one vertex; rook: sharing at least one edge
-//!   (two consecutive vertices), as libpysal builds them from coordinates. With a tolerance
-//!   > 0, vertices are snapped to a grid of that size (in the units of the coordinates), so
-//!   tiny gaps and overlaps between digitised borders do not break neighbourhoods.
+//!   (two consecutive vertices), as libpysal builds them from coordinates. With a positive
+//!   tolerance, vertices are snapped to a grid of that size (in the units of the
+//!   coordinates), so tiny gaps and overlaps between digitised borders do not break
+//!   neighbourhoods.
 //! - k nearest neighbours and distance bands on representative points.
 
 use geo::{Centroid, MultiPolygon};
 use std::collections::{BTreeSet, HashMap};
 
-fn key(x: f64, y: f64, tol: f64) -> (i64, i64) {
+/// A vertex as an exact or snapped integer pair.
+type Vertex = (i64, i64);
+
+fn key(x: f64, y: f64, tol: f64) -> Vertex {
     if tol > 0.0 { ((x / tol).round() as i64, (y / tol).round() as i64) } else { (x.to_bits() as i64, y.to_bits() as i64) }
 }
 
 /// Queen (`rook = false`) or rook contiguity; neighbour lists sorted by index.
 pub fn contiguity(areas: &[MultiPolygon], rook: bool, tolerance: f64) -> Vec<Vec<usize>> {
-    let mut owners: HashMap<((i64, i64), (i64, i64)), Vec<usize>> = HashMap::new();
+    let mut owners: HashMap<(Vertex, Vertex), Vec<usize>> = HashMap::new();
     for (a, mp) in areas.iter().enumerate() {
         for poly in &mp.0 {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                let pts: Vec<(i64, i64)> = ring.0.iter().map(|c| key(c.x, c.y, tolerance)).collect();
+                let pts: Vec<Vertex> = ring.0.iter().map(|c| key(c.x, c.y, tolerance)).collect();
                 if rook {
                     for w in pts.windows(2) {
                         if w[0] != w[1] {
