@@ -5,6 +5,7 @@ mod cmd_data;
 mod cmd_index;
 mod cmd_indicators;
 mod cmd_segregation;
+mod cmd_spatial;
 mod demo;
 mod output;
 
@@ -67,6 +68,9 @@ enum Command {
     /// Sozialindex berechnen (Berliner MSS: Status, Dynamik, Klassen)
     #[command(subcommand)]
     Index(cmd_index::IndexCmd),
+    /// Räumliche Autokorrelation: Moran's I und LISA-Cluster
+    #[command(subcommand)]
+    Spatial(cmd_spatial::SpatialCmd),
     /// Segregation über die Jahre: Dissimilarität, Segregation, Isolation, Kontakt
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
@@ -140,6 +144,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Classify(a) => cmd_indicators::classify_cmd(&cli.db, a),
         Command::Index(c) => cmd_index::run(&cli.db, c),
         Command::Segregation(a) => cmd_segregation::run(&cli.db, a),
+        Command::Spatial(c) => cmd_spatial::run(&cli.db, c),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

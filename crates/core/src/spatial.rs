@@ -54,7 +54,8 @@ impl Weights {
     /// S0 = Σᵢⱼ wᵢⱼ, S1 = ½ Σᵢⱼ (wᵢⱼ + wⱼᵢ)², S2 = Σᵢ (wᵢ. + w.ᵢ)².
     fn s012(&self) -> (f64, f64, f64) {
         let n = self.n();
-        let mut map = std::collections::HashMap::new();
+        // Ordered, so that sums (and results) are the same in every run.
+        let mut map = std::collections::BTreeMap::new();
         for (i, (nb, w)) in self.neighbors.iter().zip(&self.weights).enumerate() {
             for (j, wij) in nb.iter().zip(w) {
                 *map.entry((i, *j)).or_insert(0.0) += wij;

@@ -6,4 +6,5 @@ mod areas;
 mod data;
 mod demo;
 mod indicators;
+mod spatial;
 mod support;
