@@ -2,15 +2,10 @@
 
 use crate::open;
 use crate::output::{self, Format};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use quartier_core::spatial::{self, SpatialError, Weights};
-use quartier_geom::crs::{Crs, Transformer};
-use quartier_geom::wkb::{self, Decoded};
-use quartier_geom::{MultiPolygon, weights as gw};
-use quartier_store::Store;
-use quartier_store::views::{self, IndicatorQuery};
-use std::collections::HashMap;
+use quartier_core::spatial::{self, SpatialError};
+use quartier_store::spatial::{SpatialSpec, spatial_input};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -54,74 +49,20 @@ pub struct SpatialArgs {
     format: Format,
 }
 
-/// Indicator values and weights for the areas of a level that have a value.
-fn prepare(store: &quartier_store::SqliteStore, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, Weights)> {
-    let res = views::compute_indicators(
-        store,
-        &IndicatorQuery { indicators: vec![a.indicator.clone()], years: Some(vec![a.year]), level: Some(a.level.clone()) },
-    )
-    .map_err(anyhow::Error::msg)?;
-    let values: HashMap<String, f64> =
-        res.rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value.map(|v| (r.area_id.clone(), v))).collect();
-    let mut geoms: Vec<(String, MultiPolygon)> = Vec::new();
-    let mut bad = Vec::new();
-    for (k, b) in store.geometries(&a.level)? {
-        match wkb::decode(&b) {
-            Ok(Decoded::Areal(mp)) if values.contains_key(&k) => geoms.push((k, mp)),
-            Ok(Decoded::Areal(_)) => {}
-            _ => bad.push(k),
-        }
-    }
-    if !bad.is_empty() {
-        bail!("ungültige oder nicht-flächige Geometrien: {}", bad.join(", "));
-    }
-    let without = values.len().saturating_sub(geoms.len());
-    if geoms.len() < 4 {
-        bail!("nur {} Gebiete mit Wert und Geometrie auf Ebene „{}“", geoms.len(), a.level);
-    }
-    let skipped = store.areas(Some(&a.level))?.iter().filter(|x| !values.contains_key(&x.key)).count();
-    if skipped + without > 0 {
-        eprintln!("Hinweis: {} Gebiete ohne Wert oder Geometrie bleiben unberücksichtigt", skipped + without);
-    }
-    // Metric coordinates (ETRS89-LAEA) for distances and snapping tolerances.
-    let to_metric = Transformer::new(Crs::wgs84(), Crs::from_epsg(3035).expect("registry"));
-    let metric = |mp: &MultiPolygon| -> Result<MultiPolygon> {
-        let mut m = mp.clone();
-        to_metric.multipolygon(&mut m)?;
-        Ok(m)
+fn prepare(store: &quartier_store::SqliteStore, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, spatial::Weights)> {
+    let spec = SpatialSpec {
+        indicator: &a.indicator,
+        year: a.year,
+        level: &a.level,
+        weights: &a.weights,
+        row_standardise: a.transform == "r",
+        tolerance: a.tolerance,
     };
-    let shapes: Vec<MultiPolygon> = if a.tolerance > 0.0 || !matches!(a.weights.as_str(), "queen" | "rook") {
-        geoms.iter().map(|(_, g)| metric(g)).collect::<Result<_>>()?
-    } else {
-        geoms.iter().map(|(_, g)| g.clone()).collect()
-    };
-    let neighbors = match a.weights.split_once(':') {
-        None if a.weights == "queen" => gw::contiguity(&shapes, false, a.tolerance),
-        None if a.weights == "rook" => gw::contiguity(&shapes, true, a.tolerance),
-        Some(("knn", k)) => {
-            let k: usize = k.parse().map_err(|_| anyhow::anyhow!("--weights knn:K braucht eine Zahl K"))?;
-            if k == 0 || k >= shapes.len() {
-                bail!("knn:{k}: K muss zwischen 1 und {} liegen", shapes.len() - 1);
-            }
-            gw::knn(&gw::centroids(&shapes), k)
-        }
-        Some(("distance", d)) => {
-            let d: f64 = d.parse().map_err(|_| anyhow::anyhow!("--weights distance:METER braucht eine Zahl"))?;
-            gw::distance_band(&gw::centroids(&shapes), d)
-        }
-        _ => bail!("--weights kennt queen, rook, knn:K, distance:METER"),
-    };
-    let mut w = Weights::binary(neighbors);
-    let islands: Vec<&str> = w.islands().iter().map(|&i| geoms[i].0.as_str()).collect();
-    if !islands.is_empty() {
-        eprintln!("Hinweis: {} Gebiete ohne Nachbarn (Inseln): {}", islands.len(), islands.join(", "));
+    let input = spatial_input(store, &spec).map_err(anyhow::Error::msg)?;
+    for n in &input.notes {
+        eprintln!("Hinweis: {n}");
     }
-    if a.transform == "r" {
-        w = w.row_standardised();
-    }
-    let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
-    let y: Vec<f64> = keys.iter().map(|k| values[k]).collect();
-    Ok((keys, y, w))
+    Ok((input.keys, input.y, input.weights))
 }
 
 fn error(e: SpatialError, a: &SpatialArgs) -> anyhow::Error {

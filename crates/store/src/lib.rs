@@ -10,6 +10,7 @@
 pub mod indexing;
 mod migrations;
 pub mod model;
+pub mod spatial;
 pub mod sqlite;
 pub mod views;
 
