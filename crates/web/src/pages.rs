@@ -77,6 +77,10 @@ struct MapData {
     notes: HashMap<String, String>,
     /// Classes are types without order (area types): qualitative colours.
     categorical: bool,
+    /// Colours per class (LISA clusters), overriding the schemes.
+    custom_colors: Option<Vec<&'static str>>,
+    /// The indicator whose LISA clusters are shown.
+    lisa: Option<String>,
     /// The shown area types' index id.
     types: Option<String>,
     /// The shown indicator's id, if an indicator (not a variable) is shown.
@@ -128,6 +132,32 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         match subject.split_once(':') {
             Some(("indicator", id)) => want_indicator = Some(id.to_string()),
             Some(("variable", key)) => want_variable = Some(key.to_string()),
+            Some(("lisa", id)) => {
+                let base = MapData {
+                    variables,
+                    indicators,
+                    indices,
+                    index: None,
+                    class_labels: None,
+                    notes: HashMap::new(),
+                    categorical: true,
+                    custom_colors: None,
+                    lisa: Some(id.to_string()),
+                    types: None,
+                    indicator: None,
+                    reference: None,
+                    levels,
+                    variable: None,
+                    year: None,
+                    level,
+                    k: 5,
+                    values: vec![],
+                    geoms: HashMap::new(),
+                    parent_geoms: vec![],
+                    attribution,
+                };
+                return load_lisa(store, &catalogue, id, q, base);
+            }
             Some((kind @ ("index" | "types"), id)) => {
                 let text = saved
                     .iter()
@@ -142,6 +172,8 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
                     class_labels: None,
                     notes: HashMap::new(),
                     categorical: false,
+                    custom_colors: None,
+                    lisa: None,
                     types: None,
                     indicator: None,
                     reference: None,
@@ -208,6 +240,8 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         class_labels: None,
         notes: HashMap::new(),
         categorical: false,
+        custom_colors: None,
+        lisa: None,
         types: None,
         indicator: None,
         reference: None,
@@ -335,6 +369,105 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
         } else {
             def.description.clone()
         },
+        years,
+        values: d.values.len(),
+        symbols: 0,
+    });
+    d.year = Some(year);
+    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
+    d.geoms = geoms;
+    d.parent_geoms = parent_geoms;
+    Ok(d)
+}
+
+/// LISA clusters of an indicator (queen contiguity, row-standardised, 999 permutations,
+/// 5 % significance) with the global Moran's I in the description.
+fn load_lisa(
+    store: &SqliteStore,
+    catalogue: &quartier_core::indicator::Catalogue,
+    id: &str,
+    q: &MapQuery,
+    mut d: MapData,
+) -> Result<MapData, AppError> {
+    use quartier_core::spatial;
+    let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
+    let all = quartier_store::views::compute_indicators(
+        store,
+        &quartier_store::views::IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(d.level.clone()) },
+    )
+    .map_err(AppError::NotFound)?;
+    let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    let year = match q.year.as_deref().filter(|y| !y.is_empty()) {
+        Some(y) => y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?,
+        None => *years.last().ok_or_else(|| AppError::NotFound(format!("„{id}“ hat keine Werte")))?,
+    };
+    let spec = quartier_store::spatial::SpatialSpec {
+        indicator: id,
+        year,
+        level: &d.level,
+        weights: "queen",
+        row_standardise: true,
+        tolerance: 0.0,
+    };
+    let input = quartier_store::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
+    let global =
+        spatial::moran(&input.y, &input.weights, 999, 1).map_err(|e| AppError::NotFound(format!("Moran's I nicht berechenbar: {e:?}")))?;
+    let local =
+        spatial::local_moran(&input.y, &input.weights, 999, 1).map_err(|e| AppError::NotFound(format!("LISA nicht berechenbar: {e:?}")))?;
+    let names = ["HH", "LH", "LL", "HL"];
+    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let by_key: HashMap<&str, &spatial::LocalMoran> = input.keys.iter().map(String::as_str).zip(&local).collect();
+    for (key, a) in &areas {
+        let (value, note) = match by_key.get(key.as_str()) {
+            Some(l) => {
+                let p = l.p_sim.unwrap_or(1.0);
+                let class = if p <= 0.05 { l.q as usize } else { 5 };
+                let label = if class == 5 { "nicht signifikant".to_string() } else { names[class - 1].to_string() };
+                (Some(class as f64), format!("{label} (p = {})", fmt_de(p, 3)))
+            }
+            None => (None, "ohne Wert".to_string()),
+        };
+        d.notes.insert(key.clone(), note);
+        d.values.push(AreaValue {
+            area: key.clone(),
+            name: a.name.clone(),
+            level: a.level.clone(),
+            parent: a.parent.clone(),
+            value,
+            symbol: value.is_none().then_some("ohne Wert"),
+            origin: Origin::Delivered,
+        });
+    }
+    d.values.sort_by(|a, b| a.area.cmp(&b.area));
+    d.class_labels = Some(vec![
+        "HH: hoch, Nachbarn hoch (Hot Spot)".into(),
+        "LH: niedrig, Nachbarn hoch".into(),
+        "LL: niedrig, Nachbarn niedrig (Cold Spot)".into(),
+        "HL: hoch, Nachbarn niedrig".into(),
+        "nicht signifikant".into(),
+    ]);
+    // GeoDa's LISA colours.
+    d.custom_colors = Some(vec!["#d7191c", "#abd9e9", "#2c7bb6", "#fdae61", "#eeeeee"]);
+    d.variable = Some(VariableRecord {
+        key: ind.id.clone(),
+        label: format!("{}: räumliche Cluster (LISA)", ind.name),
+        unit: String::new(),
+        kind: quartier_core::validate::VariableKind::Rate,
+        source: ind.source.clone(),
+        reference_date: String::new(),
+        description: format!(
+            "Globales Moran's I = {} (z = {}, Pseudo-p = {} bei 999 Permutationen): {}. Lokale Cluster (LISA) mit Queen-Nachbarschaft, zeilenstandardisiert, Signifikanz 5 %.",
+            fmt_de(global.I, 3),
+            fmt_de(global.z_norm, 2),
+            fmt_de(global.p_sim.unwrap_or(1.0), 3),
+            if global.I > 0.0 && global.p_sim.unwrap_or(1.0) <= 0.05 {
+                "ähnliche Werte liegen räumlich beieinander"
+            } else {
+                "kein deutliches räumliches Muster"
+            }
+        ),
         years,
         values: d.values.len(),
         symbols: 0,
@@ -495,6 +628,8 @@ fn load_indicator(
         class_labels: None,
         notes: HashMap::new(),
         categorical: false,
+        custom_colors: None,
+        lisa: None,
         types: None,
         indicator: Some(ind.id.clone()),
         reference,
@@ -563,7 +698,14 @@ fn render_map(d: &MapData) -> Markup {
         Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
         None => classify::quantiles(&numbers, d.k),
     };
-    let colors = classes.as_ref().map(|c| if d.categorical { map::qualitative(c.k) } else { map::palette(c.k) }).unwrap_or_default();
+    let colors = classes
+        .as_ref()
+        .map(|c| match &d.custom_colors {
+            Some(cc) => cc.clone(),
+            None if d.categorical => map::qualitative(c.k),
+            None => map::palette(c.k),
+        })
+        .unwrap_or_default();
     let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
     let missing = d.values.iter().filter(|v| v.value.is_none()).count();
     let class_of = |v: f64| classes.as_ref().map(|c| classify::class_of(&c.bins, v));
@@ -604,11 +746,14 @@ fn render_map(d: &MapData) -> Markup {
                 }
                 @if !d.indicators.is_empty() {
                     optgroup label="Indikatoren" {
-                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.index.is_none() && d.types.is_none() && d.indicator.as_deref() == Some(id.as_str())] { (name) } }
+                        @for (id, name) in &d.indicators { option value=(format!("indicator:{id}")) selected[d.index.is_none() && d.types.is_none() && d.lisa.is_none() && d.indicator.as_deref() == Some(id.as_str())] { (name) } }
+                    }
+                    optgroup label="Räumliche Cluster (LISA)" {
+                        @for (id, name) in &d.indicators { option value=(format!("lisa:{id}")) selected[d.lisa.as_deref() == Some(id.as_str())] { "Cluster: " (name) } }
                     }
                 }
                 optgroup label="Merkmale (wie geliefert)" {
-                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.index.is_none() && d.types.is_none() && d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
+                    @for v in &d.variables { option value=(format!("variable:{}", v.key)) selected[d.index.is_none() && d.types.is_none() && d.lisa.is_none() && d.indicator.is_none() && v.key == var.key] { (if v.label.is_empty() { &v.key } else { &v.label }) } }
                 }
             } }
             label { "Jahr " select name="year" {
@@ -677,7 +822,7 @@ fn render_map(d: &MapData) -> Markup {
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
                         th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
-                        th scope="col" { (if d.types.is_some() { "Profil" } else if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
+                        th scope="col" { (if d.lisa.is_some() { "Cluster" } else if d.types.is_some() { "Profil" } else if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
                     } }
                     tbody {
                         @for (i, v) in ranked.iter().enumerate() {
@@ -686,7 +831,7 @@ fn render_map(d: &MapData) -> Markup {
                                 td { (v.area) }
                                 td { (v.name) }
                                 td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
-                                td { (if d.index.is_some() || d.types.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
+                                td { (if d.index.is_some() || d.types.is_some() || d.lisa.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }
                     }

@@ -126,6 +126,13 @@ fn demo_map_page_over_http() {
     let (head, body) = get(&server.addr, "/karte?subject=types%3Amss");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("Typ 1: niedrig: Kinderarmut, Arbeitslosigkeit, Transferbezug (216 Gebiete)"), "area types legend");
+    let (head, body) = get(&server.addr, "/karte?subject=lisa%3As4&level=Planungsraum");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        body.contains("Globales Moran&#39;s I = 0,451") || body.contains("Globales Moran's I = 0,451"),
+        "Moran's I of child poverty 2019"
+    );
+    assert!(body.contains("HH: hoch, Nachbarn hoch (Hot Spot)"), "LISA legend");
     let (head, _) = get(&server.addr, "/karte?subject=index%3Amss_2013_2017&year=2015");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let (head, _) = get(&server.addr, "/karte?subject=index%3Agibtsnicht");
