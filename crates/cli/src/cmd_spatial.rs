@@ -14,6 +14,17 @@ pub enum SpatialCmd {
     Moran(SpatialArgs),
     /// Lokales Moran's I (LISA): Cluster HH/LH/LL/HL mit Pseudo-p-Werten
     Lisa(SpatialArgs),
+    /// Getis–Ord Gᵢ (mit --star Gᵢ*): Hot Spots hoher und niedriger Werte
+    GetisOrd(GetisArgs),
+}
+
+#[derive(Args)]
+pub struct GetisArgs {
+    #[command(flatten)]
+    common: SpatialArgs,
+    /// Gᵢ* statt Gᵢ: das Gebiet zählt zu seiner eigenen Nachbarschaft
+    #[arg(long)]
+    star: bool,
 }
 
 #[derive(Args)]
@@ -47,6 +58,25 @@ pub struct SpatialArgs {
     fdr: bool,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+}
+
+impl SpatialArgs {
+    /// The same arguments with binary weights (Getis–Ord transforms them itself).
+    fn binary(&self) -> SpatialArgs {
+        SpatialArgs {
+            indicator: self.indicator.clone(),
+            year: self.year,
+            level: self.level.clone(),
+            weights: self.weights.clone(),
+            transform: "b".into(),
+            tolerance: self.tolerance,
+            permutations: self.permutations,
+            seed: self.seed,
+            significance: self.significance,
+            fdr: self.fdr,
+            format: self.format,
+        }
+    }
 }
 
 fn prepare(store: &quartier_store::SqliteStore, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, spatial::Weights)> {
@@ -90,6 +120,33 @@ pub fn run(db: &Path, cmd: SpatialCmd) -> Result<()> {
                     output::emit(f, &["statistic", "value"], rows, &json)?;
                 }
             }
+        }
+        SpatialCmd::GetisOrd(g) => {
+            let a = &g.common;
+            let (keys, y, w) = prepare(&store, &a.binary())?;
+            let res = spatial::getis_ord(&y, &w, g.star, a.transform == "r", a.permutations, a.seed).map_err(|e| error(e, a))?;
+            let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            let rows = keys
+                .iter()
+                .zip(&res)
+                .map(|(k, r)| {
+                    vec![
+                        k.clone(),
+                        r.Gs.to_string(),
+                        r.EGs.to_string(),
+                        r.VGs.to_string(),
+                        r.Zs.to_string(),
+                        r.p_norm.to_string(),
+                        num(r.p_sim),
+                    ]
+                })
+                .collect();
+            let json: Vec<serde_json::Value> = keys
+                .iter()
+                .zip(&res)
+                .map(|(k, r)| serde_json::json!({"area_id": k, "Gs": r.Gs, "EGs": r.EGs, "VGs": r.VGs, "Zs": r.Zs, "p_norm": r.p_norm, "p_sim": r.p_sim}))
+                .collect();
+            output::emit(a.format, &["area_id", "Gs", "EGs", "VGs", "Zs", "p_norm", "p_sim"], rows, &json)?;
         }
         SpatialCmd::Lisa(a) => {
             let (keys, y, w) = prepare(&store, &a)?;

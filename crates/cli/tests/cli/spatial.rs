@@ -106,3 +106,57 @@ fn spatial_bad_input() {
     );
     assert!(k["I"].as_f64().unwrap() > 0.2, "{k}");
 }
+
+#[test]
+fn getis_ord_equals_esda() {
+    let env = city60();
+    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("esda-reference.json")).unwrap()).unwrap();
+    for (star, key) in [(false, "g"), (true, "g_star")] {
+        let mut args = vec![
+            "spatial",
+            "getis-ord",
+            "--indicator",
+            "cp",
+            "--year",
+            "2024",
+            "--level",
+            "Gebiet",
+            "--permutations",
+            "99",
+            "--seed",
+            "2",
+            "--format",
+            "json",
+        ];
+        if star {
+            args.push("--star");
+        }
+        let out = json(&env.run(&args).ok());
+        let got: std::collections::HashMap<&str, &serde_json::Value> =
+            out.as_array().unwrap().iter().map(|r| (r["area_id"].as_str().unwrap(), r)).collect();
+        for r in reference[key].as_array().unwrap() {
+            let g = got[r["area_id"].as_str().unwrap()];
+            for f in ["Gs", "EGs", "VGs", "Zs", "p_norm"] {
+                close(g[f].as_f64().unwrap(), r[f].as_f64().unwrap(), &format!("{key} {f} {}", r["area_id"]));
+            }
+            assert!((0.0..=1.0).contains(&g["p_sim"].as_f64().unwrap()));
+        }
+    }
+    let csv = env
+        .run(&[
+            "spatial",
+            "getis-ord",
+            "--indicator",
+            "cp",
+            "--year",
+            "2024",
+            "--level",
+            "Gebiet",
+            "--permutations",
+            "0",
+            "--format",
+            "csv",
+        ])
+        .ok();
+    assert!(csv.starts_with("area_id,Gs,EGs,VGs,Zs,p_norm,p_sim\n"), "{csv}");
+}
