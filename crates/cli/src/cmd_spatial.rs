@@ -16,6 +16,22 @@ pub enum SpatialCmd {
     Lisa(SpatialArgs),
     /// Getis–Ord Gᵢ (mit --star Gᵢ*): Hot Spots hoher und niedriger Werte
     GetisOrd(GetisArgs),
+    /// Nachbarschaften einer Ebene als GAL (binär) oder GWT (mit Gewichten) exportieren
+    Weights {
+        #[arg(long)]
+        level: String,
+        /// queen, rook, knn:K oder distance:METER
+        #[arg(long, default_value = "queen")]
+        weights: String,
+        /// Toleranz in Metern für gemeinsame Grenzpunkte
+        #[arg(long, default_value_t = 0.0)]
+        tolerance: f64,
+        /// Zieldatei: .gal oder .gwt (GWT zeilenstandardisiert mit --transform r)
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value = "b", value_parser = ["r", "b"])]
+        transform: String,
+    },
 }
 
 #[derive(Args)]
@@ -44,6 +60,9 @@ pub struct SpatialArgs {
     /// Toleranz in Metern für gemeinsame Grenzpunkte (kleine Lücken/Überlappungen); 0 = exakt
     #[arg(long, default_value_t = 0.0)]
     tolerance: f64,
+    /// Gewichte aus einer GAL- oder GWT-Datei statt --weights
+    #[arg(long)]
+    weights_file: Option<std::path::PathBuf>,
     /// Zahl der Permutationen (0 = keine)
     #[arg(long, default_value_t = 999)]
     permutations: usize,
@@ -70,6 +89,7 @@ impl SpatialArgs {
             weights: self.weights.clone(),
             transform: "b".into(),
             tolerance: self.tolerance,
+            weights_file: self.weights_file.clone(),
             permutations: self.permutations,
             seed: self.seed,
             significance: self.significance,
@@ -80,6 +100,11 @@ impl SpatialArgs {
 }
 
 fn prepare(store: &quartier_store::SqliteStore, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, spatial::Weights)> {
+    let file = a.weights_file.as_ref().map(|p| p.display().to_string());
+    let text = match &a.weights_file {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),
+        None => None,
+    };
     let spec = SpatialSpec {
         indicator: &a.indicator,
         year: a.year,
@@ -87,6 +112,7 @@ fn prepare(store: &quartier_store::SqliteStore, a: &SpatialArgs) -> Result<(Vec<
         weights: &a.weights,
         row_standardise: a.transform == "r",
         tolerance: a.tolerance,
+        weights_file: file.as_deref().zip(text.as_deref()),
     };
     let input = spatial_input(store, &spec).map_err(anyhow::Error::msg)?;
     for n in &input.notes {
@@ -120,6 +146,32 @@ pub fn run(db: &Path, cmd: SpatialCmd) -> Result<()> {
                     output::emit(f, &["statistic", "value"], rows, &json)?;
                 }
             }
+        }
+        SpatialCmd::Weights { level, weights, tolerance, out, transform } => {
+            use quartier_store::spatial::{level_geometries, neighbours_of, to_gal, to_gwt};
+            let geoms = level_geometries(&store, &level).map_err(anyhow::Error::msg)?;
+            let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
+            let nb = neighbours_of(&geoms, &weights, tolerance).map_err(anyhow::Error::msg)?;
+            let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            let text = match ext.as_str() {
+                "gal" => to_gal(&keys, &nb),
+                "gwt" => {
+                    let mut w = spatial::Weights::binary(nb.clone());
+                    if transform == "r" {
+                        w = w.row_standardised();
+                    }
+                    to_gwt(&keys, &w)
+                }
+                _ => anyhow::bail!("--out braucht die Endung .gal oder .gwt"),
+            };
+            std::fs::write(&out, text).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            let islands = nb.iter().filter(|n| n.is_empty()).count();
+            println!(
+                "{}: {} Gebiete, {} Nachbarschaftspaare, {islands} ohne Nachbarn",
+                out.display(),
+                keys.len(),
+                nb.iter().map(Vec::len).sum::<usize>()
+            );
         }
         SpatialCmd::GetisOrd(g) => {
             let a = &g.common;

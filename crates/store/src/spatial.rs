@@ -20,6 +20,8 @@ pub struct SpatialSpec<'a> {
     pub row_standardise: bool,
     /// Snapping tolerance in metres for contiguity (0 = exact).
     pub tolerance: f64,
+    /// Weights read from a GAL/GWT file instead: (file name, content).
+    pub weights_file: Option<(&'a str, &'a str)>,
 }
 
 /// Area keys, values and weights for the areas that have a value and a geometry, plus
@@ -31,38 +33,12 @@ pub struct SpatialInput {
     pub notes: Vec<String>,
 }
 
-/// Builds the input of Moran's I or LISA.
-pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInput, String> {
-    let res = views::compute_indicators(
-        store,
-        &IndicatorQuery { indicators: vec![s.indicator.to_string()], years: Some(vec![s.year]), level: Some(s.level.to_string()) },
-    )?;
-    let values: HashMap<String, f64> =
-        res.rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value.map(|v| (r.area_id.clone(), v))).collect();
-    let mut geoms: Vec<(String, MultiPolygon)> = Vec::new();
-    let mut bad = Vec::new();
-    for (k, b) in store.geometries(s.level).map_err(|e| e.to_string())? {
-        match wkb::decode(&b) {
-            Ok(Decoded::Areal(mp)) if values.contains_key(&k) => geoms.push((k, mp)),
-            Ok(Decoded::Areal(_)) => {}
-            _ => bad.push(k),
-        }
-    }
-    if !bad.is_empty() {
-        return Err(format!("ungültige oder nicht-flächige Geometrien: {}", bad.join(", ")));
-    }
-    if geoms.len() < 4 {
-        return Err(format!("nur {} Gebiete mit Wert und Geometrie auf Ebene „{}“", geoms.len(), s.level));
-    }
-    let mut notes = Vec::new();
-    let skipped = store.areas(Some(s.level)).map_err(|e| e.to_string())?.len() - geoms.len();
-    if skipped > 0 {
-        notes.push(format!("{skipped} Gebiete ohne Wert oder Geometrie bleiben unberücksichtigt"));
-    }
+/// Neighbour lists of `geoms` for a weights spec (queen, rook, knn:K, distance:METRES).
+pub fn neighbours_of(geoms: &[(String, MultiPolygon)], weights: &str, tolerance: f64) -> Result<Vec<Vec<usize>>, String> {
     // Metric coordinates (ETRS89-LAEA) for distances and snapping tolerances.
     let to_metric = Transformer::new(Crs::wgs84(), Crs::from_epsg(3035).expect("registry"));
-    let contiguity = matches!(s.weights, "queen" | "rook");
-    let shapes: Vec<MultiPolygon> = if s.tolerance > 0.0 || !contiguity {
+    let contiguity = matches!(weights, "queen" | "rook");
+    let shapes: Vec<MultiPolygon> = if tolerance > 0.0 || !contiguity {
         geoms
             .iter()
             .map(|(_, g)| {
@@ -73,9 +49,9 @@ pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInpu
     } else {
         geoms.iter().map(|(_, g)| g.clone()).collect()
     };
-    let neighbors = match s.weights.split_once(':') {
-        None if s.weights == "queen" => gw::contiguity(&shapes, false, s.tolerance),
-        None if s.weights == "rook" => gw::contiguity(&shapes, true, s.tolerance),
+    Ok(match weights.split_once(':') {
+        None if weights == "queen" => gw::contiguity(&shapes, false, tolerance),
+        None if weights == "rook" => gw::contiguity(&shapes, true, tolerance),
         Some(("knn", k)) => {
             let k: usize = k.parse().map_err(|_| "--weights knn:K braucht eine Zahl K".to_string())?;
             if k == 0 || k >= shapes.len() {
@@ -88,8 +64,118 @@ pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInpu
             gw::distance_band(&gw::centroids(&shapes), d)
         }
         _ => return Err("--weights kennt queen, rook, knn:K, distance:METER".into()),
+    })
+}
+
+/// The stored geometries of a level, decoded; non-areal ones are an error naming them.
+pub fn level_geometries(store: &SqliteStore, level: &str) -> Result<Vec<(String, MultiPolygon)>, String> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (k, b) in store.geometries(level).map_err(|e| e.to_string())? {
+        match wkb::decode(&b) {
+            Ok(Decoded::Areal(mp)) => out.push((k, mp)),
+            _ => bad.push(k),
+        }
+    }
+    if bad.is_empty() { Ok(out) } else { Err(format!("ungültige oder nicht-flächige Geometrien: {}", bad.join(", "))) }
+}
+
+/// Writes neighbour lists in the GAL format of GeoDa/libpysal (binary weights).
+pub fn to_gal(keys: &[String], neighbors: &[Vec<usize>]) -> String {
+    let mut s = format!("0 {} quartier area_id\n", keys.len());
+    for (k, n) in keys.iter().zip(neighbors) {
+        s.push_str(&format!("{k} {}\n", n.len()));
+        s.push_str(&n.iter().map(|&j| keys[j].as_str()).collect::<Vec<_>>().join(" "));
+        s.push('\n');
+    }
+    s
+}
+
+/// Writes weights in the GWT format (one "from to weight" line per pair).
+pub fn to_gwt(keys: &[String], w: &Weights) -> String {
+    let mut s = format!("0 {} quartier area_id\n", keys.len());
+    for (i, (n, wt)) in w.neighbors.iter().zip(&w.weights).enumerate() {
+        for (j, x) in n.iter().zip(wt) {
+            s.push_str(&format!("{} {} {x}\n", keys[i], keys[*j]));
+        }
+    }
+    s
+}
+
+/// Reads GAL or GWT text into binary/explicit weights aligned with `keys`; ids not in
+/// `keys` are an error, areas without an entry become islands.
+pub fn read_weights(text: &str, keys: &[String], file: &str) -> Result<Weights, String> {
+    let index: HashMap<&str, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut neighbors = vec![Vec::new(); keys.len()];
+    let mut weights = vec![Vec::new(); keys.len()];
+    let idx = |id: &str, line: usize| {
+        index
+            .get(id)
+            .copied()
+            .ok_or_else(|| format!("{file}: Zeile {line}: Gebiet „{id}“ gibt es auf dieser Ebene nicht (oder es hat keinen Wert)"))
     };
-    let mut w = Weights::binary(neighbors);
+    let body = &lines[1.min(lines.len())..];
+    let gwt = body.first().is_some_and(|l| {
+        l.split_whitespace().count() == 3 && l.split_whitespace().nth(2).is_some_and(|x| x.parse::<f64>().is_ok() && x.contains('.'))
+    });
+    if gwt {
+        for (n, l) in body.iter().enumerate() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() != 3 {
+                return Err(format!("{file}: Zeile {}: erwartet „von nach Gewicht“", n + 2));
+            }
+            let (i, j) = (idx(f[0], n + 2)?, idx(f[1], n + 2)?);
+            let x: f64 = f[2].parse().map_err(|_| format!("{file}: Zeile {}: Gewicht „{}“ ist keine Zahl", n + 2, f[2]))?;
+            neighbors[i].push(j);
+            weights[i].push(x);
+        }
+    } else {
+        let mut it = body.iter().enumerate();
+        while let Some((n, head)) = it.next() {
+            let f: Vec<&str> = head.split_whitespace().collect();
+            if f.len() != 2 {
+                return Err(format!("{file}: Zeile {}: erwartet „Gebiet Anzahl“", n + 2));
+            }
+            let i = idx(f[0], n + 2)?;
+            let k: usize = f[1].parse().map_err(|_| format!("{file}: Zeile {}: „{}“ ist keine Anzahl", n + 2, f[1]))?;
+            let list = if k > 0 { it.next().map(|(_, l)| *l).unwrap_or("") } else { "" };
+            let ids: Vec<&str> = list.split_whitespace().collect();
+            if ids.len() != k {
+                return Err(format!("{file}: Zeile {}: {k} Nachbarn angekündigt, {} gefunden", n + 3, ids.len()));
+            }
+            for id in ids {
+                neighbors[i].push(idx(id, n + 3)?);
+                weights[i].push(1.0);
+            }
+        }
+    }
+    Ok(Weights { neighbors, weights })
+}
+
+/// Builds the input of Moran's I or LISA.
+pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInput, String> {
+    let res = views::compute_indicators(
+        store,
+        &IndicatorQuery { indicators: vec![s.indicator.to_string()], years: Some(vec![s.year]), level: Some(s.level.to_string()) },
+    )?;
+    let values: HashMap<String, f64> =
+        res.rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value.map(|v| (r.area_id.clone(), v))).collect();
+    let geoms: Vec<(String, MultiPolygon)> =
+        level_geometries(store, s.level)?.into_iter().filter(|(k, _)| values.contains_key(k)).collect();
+    if geoms.len() < 4 {
+        return Err(format!("nur {} Gebiete mit Wert und Geometrie auf Ebene „{}“", geoms.len(), s.level));
+    }
+    let mut notes = Vec::new();
+    let skipped = store.areas(Some(s.level)).map_err(|e| e.to_string())?.len() - geoms.len();
+    if skipped > 0 {
+        notes.push(format!("{skipped} Gebiete ohne Wert oder Geometrie bleiben unberücksichtigt"));
+    }
+    let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
+    let mut w = match s.weights_file {
+        Some((file, text)) => read_weights(text, &keys, file)?,
+        None => Weights::binary(neighbours_of(&geoms, s.weights, s.tolerance)?),
+    };
     let islands: Vec<&str> = w.islands().iter().map(|&i| geoms[i].0.as_str()).collect();
     if !islands.is_empty() {
         notes.push(format!("{} Gebiete ohne Nachbarn (Inseln): {}", islands.len(), islands.join(", ")));
@@ -97,7 +183,6 @@ pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInpu
     if s.row_standardise {
         w = w.row_standardised();
     }
-    let keys: Vec<String> = geoms.into_iter().map(|(k, _)| k).collect();
     let y: Vec<f64> = keys.iter().map(|k| values[k]).collect();
     Ok(SpatialInput { keys, y, weights: w, notes })
 }

@@ -410,6 +410,7 @@ fn load_lisa(
         weights: "queen",
         row_standardise: true,
         tolerance: 0.0,
+        weights_file: None,
     };
     let input = quartier_store::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
     let global =

@@ -160,3 +160,26 @@ fn getis_ord_equals_esda() {
         .ok();
     assert!(csv.starts_with("area_id,Gs,EGs,VGs,Zs,p_norm,p_sim\n"), "{csv}");
 }
+
+#[test]
+fn weights_export_and_import_round_trip() {
+    let env = city60();
+    let gal = env.path("queen.gal");
+    let out = env.run(&["spatial", "weights", "--level", "Gebiet", "--weights", "queen", "--out", gal.to_str().unwrap()]).ok();
+    assert!(out.contains("60 Gebiete, 316 Nachbarschaftspaare, 0 ohne Nachbarn"), "{out}");
+    let text = std::fs::read_to_string(&gal).unwrap();
+    assert!(text.starts_with("0 60 quartier area_id\n"), "{text}");
+    // The same Moran's I from the file as from the geometries.
+    let base = ["spatial", "moran", "--indicator", "cp", "--year", "2024", "--level", "Gebiet", "--permutations", "0"];
+    let from_geom = json(&env.run(&base).ok());
+    let from_file = json(&env.run(&[&base[..], &["--weights-file", gal.to_str().unwrap()]].concat()).ok());
+    assert_eq!(from_geom["I"], from_file["I"]);
+    let gwt = env.path("queen.gwt");
+    env.run(&["spatial", "weights", "--level", "Gebiet", "--out", gwt.to_str().unwrap(), "--transform", "r"]).ok();
+    let from_gwt = json(&env.run(&[&base[..], &["--weights-file", gwt.to_str().unwrap(), "--transform", "b"]].concat()).ok());
+    assert!((from_gwt["I"].as_f64().unwrap() - from_geom["I"].as_f64().unwrap()).abs() < 1e-12);
+    // A file naming an unknown area is refused with the line.
+    let bad = env.write("bad.gal", "0 1 x id\nZ99999 1\nA00001\n");
+    let err = env.run(&[&base[..], &["--weights-file", bad.to_str().unwrap()]].concat()).fails();
+    assert!(err.contains("bad.gal: Zeile 2: Gebiet „Z99999“ gibt es auf dieser Ebene nicht"), "{err}");
+}
