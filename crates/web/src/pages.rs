@@ -63,6 +63,8 @@ pub struct MapQuery {
     pub year: Option<String>,
     pub level: Option<String>,
     pub k: Option<String>,
+    /// Classification method (mapclassify names as in `quartier classify`).
+    pub method: Option<String>,
 }
 
 struct MapData {
@@ -648,13 +650,18 @@ fn load_indicator(
 
 pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
     let db = st.db.clone();
+    let method = match q.method.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) if METHODS.iter().any(|(x, _)| *x == m) => m.to_string(),
+        Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
+        None => "quantiles".to_string(),
+    };
     let data = tokio::task::spawn_blocking(move || -> Result<MapData, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
         load(&store, &q)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    Ok(render_map(&data))
+    Ok(render_map(&data, &method))
 }
 
 /// German number format with `dec` decimals: 12.345,6
@@ -679,7 +686,33 @@ fn decimals(values: &[f64]) -> usize {
     if values.iter().all(|v| v.fract() == 0.0) { 0 } else { 2 }
 }
 
-fn render_map(d: &MapData) -> Markup {
+/// Classification methods offered on the map: (form value, German label).
+const METHODS: &[(&str, &str)] = &[
+    ("quantiles", "Quantile (gleich viele Gebiete je Klasse)"),
+    ("equal-interval", "gleiche Intervalle"),
+    ("fisher-jenks", "natürliche Brüche (Fisher–Jenks)"),
+    ("jenks-caspall", "Jenks–Caspall"),
+    ("std-mean", "Standardabweichung um den Mittelwert"),
+    ("box-plot", "Boxplot (Ausreißer getrennt)"),
+    ("headtail", "Head/Tail-Brüche"),
+    ("max-breaks", "größte Lücken"),
+];
+
+fn map_method(name: &str, k: usize) -> classify::Method {
+    use classify::Method;
+    match name {
+        "equal-interval" => Method::EqualInterval { k },
+        "fisher-jenks" => Method::FisherJenks { k },
+        "jenks-caspall" => Method::JenksCaspall { k },
+        "std-mean" => Method::StdMean { multiples: vec![-2.0, -1.0, 1.0, 2.0], center: None },
+        "box-plot" => Method::BoxPlot { hinge: 1.5 },
+        "headtail" => Method::HeadTail,
+        "max-breaks" => Method::MaxBreaks { k },
+        _ => Method::Quantiles { k, type9: false },
+    }
+}
+
+fn render_map(d: &MapData, method: &str) -> Markup {
     let Some(var) = &d.variable else {
         return layout(
             "Karte",
@@ -697,7 +730,7 @@ fn render_map(d: &MapData) -> Markup {
     let dec = decimals(&numbers);
     let classes = match &d.class_labels {
         Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
-        None => classify::quantiles(&numbers, d.k),
+        None => classify::classify(&numbers, &map_method(method, d.k)).ok().or_else(|| classify::quantiles(&numbers, d.k)),
     };
     let colors = classes
         .as_ref()
@@ -766,6 +799,9 @@ fn render_map(d: &MapData) -> Markup {
             label { "Klassen " select name="k" {
                 @for k in 2..=7usize { option value=(k) selected[k == d.k] { (k) } }
             } }
+            label { "Klassenbildung " select name="method" {
+                @for (m, l) in METHODS { option value=(m) selected[*m == method] { (l) } }
+            } }
             button type="submit" { "Anzeigen" }
         }
         div.mapview {
@@ -808,7 +844,7 @@ fn render_map(d: &MapData) -> Markup {
                                 li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill="#ddd" stroke="#555" {} } "keine Angabe (" (missing) " Gebiete)" }
                             }
                         }
-                        @if d.class_labels.is_none() { p.note { "Quantile: jede Klasse enthält etwa gleich viele Gebiete (Klassengrenzen wie mapclassify)." } }
+                        @if d.class_labels.is_none() { p.note { (METHODS.iter().find(|(m, _)| *m == method).map(|(_, l)| *l).unwrap_or("Quantile")) " (Klassengrenzen wie mapclassify)." } }
                     } @else {
                         p { "Keine Werte für diese Auswahl." }
                     }

@@ -141,6 +141,15 @@ fn demo_map_page_over_http() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/karte?level=Ortsteil");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (head, body) = get(&server.addr, "/karte?subject=indicator%3As4&method=fisher-jenks&k=5");
+    assert!(
+        head.starts_with("HTTP/1.1 200") && body.contains("natürliche Brüche (Fisher–Jenks) (Klassengrenzen wie mapclassify)"),
+        "{head}"
+    );
+    // Fisher–Jenks on S4 2019: the first class ends at 10.77922 (as mapclassify).
+    assert!(body.contains("bis 10,78"), "FJ bins in the legend");
+    let (head, _) = get(&server.addr, "/karte?method=zufall");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     let (head, _) = get(&server.addr, "/karte?k=99");
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     let (head, body) = get(&server.addr, "/karte?variable=%3Cscript%3E");
