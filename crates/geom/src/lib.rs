@@ -7,6 +7,7 @@
 //! - [`wkb`]: the well-known-binary encoding used to store geometries and read GeoPackages.
 
 pub mod crs;
+pub mod locate;
 pub mod ops;
 pub mod weights;
 pub mod wkb;
