@@ -1,5 +1,6 @@
 //! The `quartier` command: parses flags and wires importers, store and web app together.
 
+mod cmd_aggregate;
 mod cmd_areas;
 mod cmd_data;
 mod cmd_index;
@@ -68,6 +69,8 @@ enum Command {
     /// Sozialindex berechnen (Berliner MSS: Status, Dynamik, Klassen)
     #[command(subcommand)]
     Index(cmd_index::IndexCmd),
+    /// Georeferenzierte Einzeldatensätze je Gebiet zählen (Einzeldaten werden nicht gespeichert)
+    Aggregate(cmd_aggregate::AggregateArgs),
     /// Räumliche Autokorrelation: Moran's I und LISA-Cluster
     #[command(subcommand)]
     Spatial(cmd_spatial::SpatialCmd),
@@ -145,6 +148,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Index(c) => cmd_index::run(&cli.db, c),
         Command::Segregation(a) => cmd_segregation::run(&cli.db, a),
         Command::Spatial(c) => cmd_spatial::run(&cli.db, c),
+        Command::Aggregate(a) => cmd_aggregate::run(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

@@ -2,6 +2,7 @@
 //! Every bad-input test checks the message (file, place, field) and that the database is
 //! unchanged afterwards.
 
+mod aggregate;
 mod areas;
 mod data;
 mod demo;

@@ -1,0 +1,260 @@
+//! `quartier aggregate`: geocoded individual records counted per area, streamed; records
+//! are never stored, only counts.
+
+use crate::open;
+use crate::output::{n, spinner};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use quartier_core::Cell;
+use quartier_core::validate::{DataRow, Location, VariableKind};
+use quartier_geom::crs::{Crs, Transformer};
+use quartier_geom::locate::PointIndex;
+use quartier_store::spatial::level_geometries;
+use quartier_store::{DataBatch, Store, VariableMeta};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+#[command(after_help = "Beispiel:
+  quartier aggregate personen.csv --x x --y y --crs EPSG:25832 --level Sozialraum --by sgb2 \\
+      --age-col alter --age-groups 0-2,3-5,6-14,15-17,18-64,65-79,80- --year 2024 --out zaehlung.csv
+
+Punkte auf einer gemeinsamen Grenze zählen zum Gebiet mit dem kleinsten Schlüssel; Punkte auf dem
+Außenrand zum angrenzenden Gebiet; Punkte außerhalb aller Gebiete werden gemeldet.
+Einzeldatensätze werden nie gespeichert, nur Zählungen.")]
+pub struct AggregateArgs {
+    /// CSV-Datei mit einem Datensatz je Person/Fall
+    file: PathBuf,
+    /// Spalte mit der x-Koordinate (Rechtswert/Länge)
+    #[arg(long)]
+    x: String,
+    /// Spalte mit der y-Koordinate (Hochwert/Breite)
+    #[arg(long)]
+    y: String,
+    /// Koordinatensystem der Punkte, z. B. EPSG:25832
+    #[arg(long)]
+    crs: String,
+    /// Ebene der Gebiete
+    #[arg(long)]
+    level: String,
+    /// Zusätzlich nach den Werten dieser Spalte zählen (mehrfach möglich)
+    #[arg(long)]
+    by: Vec<String>,
+    /// Spalte mit dem Alter in Jahren
+    #[arg(long)]
+    age_col: Option<String>,
+    /// Altersgruppen, z. B. 0-2,3-5,6-14,15-17,18-64,65-79,80-
+    #[arg(long, requires = "age_col")]
+    age_groups: Option<String>,
+    /// Jahr der Zählung (nötig mit --store)
+    #[arg(long)]
+    year: Option<i32>,
+    /// Zählungen als Merkmale in der Datenbank speichern
+    #[arg(long, requires = "year", conflicts_with = "out")]
+    store: bool,
+    /// Zählungen als CSV schreiben (eine Zeile je Gebiet)
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Parsed age groups: (label, from, to inclusive).
+fn age_groups(spec: &str) -> Result<Vec<(String, u32, u32)>> {
+    spec.split(',')
+        .map(|g| {
+            let g = g.trim();
+            let (a, b) = g.split_once('-').ok_or_else(|| anyhow::anyhow!("Altersgruppe „{g}“: erwartet von-bis, z. B. 6-14 oder 80-"))?;
+            let from: u32 = a.parse().map_err(|_| anyhow::anyhow!("Altersgruppe „{g}“: „{a}“ ist keine Zahl"))?;
+            let to: u32 = if b.is_empty() {
+                u32::MAX
+            } else {
+                b.parse().map_err(|_| anyhow::anyhow!("Altersgruppe „{g}“: „{b}“ ist keine Zahl"))?
+            };
+            if to < from {
+                bail!("Altersgruppe „{g}“: Ende vor Anfang");
+            }
+            Ok((g.to_string(), from, to))
+        })
+        .collect()
+}
+
+fn number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    t.parse::<f64>().ok().or_else(|| t.replace(',', ".").parse::<f64>().ok()).filter(|v| v.is_finite())
+}
+
+pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
+    if !a.store && a.out.is_none() {
+        bail!("bitte --out DATEI.csv oder --store (mit --year) angeben");
+    }
+    let mut store = open(db)?;
+    let crs = Crs::parse(&a.crs).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let geoms = level_geometries(&store, &a.level).map_err(anyhow::Error::msg)?;
+    if geoms.is_empty() {
+        bail!("Ebene „{}“ hat keine Geometrien", a.level);
+    }
+    let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
+    // Areas into the points' CRS once, instead of every point into WGS84.
+    let to_points = Transformer::new(Crs::wgs84(), crs);
+    let mut shapes = Vec::with_capacity(geoms.len());
+    for (_, g) in geoms {
+        let mut m = g;
+        to_points.multipolygon(&mut m)?;
+        shapes.push(m);
+    }
+    let index = PointIndex::new(shapes);
+    let groups = a.age_groups.as_deref().map(age_groups).transpose()?;
+    let file = a.file.display().to_string();
+    let f = std::fs::File::open(&a.file).with_context(|| format!("{file} kann nicht gelesen werden"))?;
+    let mut head = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(std::fs::File::open(&a.file)?), &mut head)?;
+    let delim = [b';', b',', b'\t'].into_iter().max_by_key(|d| head.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let mut rdr = csv::ReaderBuilder::new().delimiter(delim).from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let headers: Vec<String> = rdr
+        .headers()
+        .with_context(|| format!("{file}: keine Kopfzeile"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| anyhow::anyhow!("{file}: Spalte „{name}“ fehlt; vorhanden: {}", headers.join(", ")))
+    };
+    let (xc, yc) = (col(&a.x)?, col(&a.y)?);
+    let by_cols: Vec<usize> = a.by.iter().map(|b| col(b)).collect::<Result<_>>()?;
+    let age_c = a.age_col.as_deref().map(col).transpose()?;
+    let nareas = keys.len();
+    let mut counts = vec![0u64; nareas];
+    let mut by_counts: Vec<BTreeMap<String, Vec<u64>>> = vec![BTreeMap::new(); by_cols.len()];
+    let mut age_counts: Vec<Vec<u64>> = groups.as_ref().map(|g| vec![vec![0u64; nareas]; g.len()]).unwrap_or_default();
+    let (mut total, mut outside, mut unusable, mut bad_age) = (0u64, 0u64, 0u64, 0u64);
+    let (mut outside_lines, mut unusable_lines) = (Vec::new(), Vec::new());
+    let mut swapped_inside = 0u64;
+    let pb = spinner(format!("Zähle {file}"));
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec).with_context(|| format!("{file}: CSV nicht lesbar"))? {
+        total += 1;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let field = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).unwrap_or("");
+        let (Some(x), Some(y)) = (number(field(xc)), number(field(yc))) else {
+            unusable += 1;
+            if unusable_lines.len() < 10 {
+                unusable_lines.push(line);
+            }
+            continue;
+        };
+        let Some(area) = index.locate(x, y) else {
+            outside += 1;
+            if outside_lines.len() < 10 {
+                outside_lines.push(line);
+            }
+            if outside <= 1000 && index.locate(y, x).is_some() {
+                swapped_inside += 1;
+            }
+            continue;
+        };
+        counts[area] += 1;
+        for (b, &c) in by_cols.iter().enumerate() {
+            let v = field(c).trim();
+            by_counts[b].entry(v.to_string()).or_insert_with(|| vec![0; nareas])[area] += 1;
+        }
+        if let (Some(ac), Some(g)) = (age_c, &groups) {
+            match field(ac).trim().parse::<f64>().ok().filter(|v| *v >= 0.0 && v.fract() == 0.0) {
+                Some(age) => {
+                    if let Some(gi) = g.iter().position(|(_, lo, hi)| (*lo as f64) <= age && age <= (*hi as f64)) {
+                        age_counts[gi][area] += 1;
+                    }
+                }
+                None => bad_age += 1,
+            }
+        }
+        if total % 1_000_000 == 0 {
+            pb.set_message(format!("Zähle {file}: {} Datensätze", n(total as usize)));
+        }
+    }
+    pb.finish_and_clear();
+    if total == 0 {
+        bail!("{file}: keine Datensätze");
+    }
+    let usable = total - unusable;
+    if usable > 0 && outside == usable {
+        let hint = if swapped_inside * 2 > outside.min(1000) {
+            " Mit vertauschten Spalten lägen die Punkte in den Gebieten: sind --x und --y vertauscht?"
+        } else {
+            " Stimmt --crs?"
+        };
+        bail!(
+            "{file}: alle {} verwertbaren Punkte liegen außerhalb der Gebiete der Ebene „{}“ (in {}).{hint}",
+            n(usable as usize),
+            a.level,
+            a.crs
+        );
+    }
+    println!(
+        "{file}: {} Datensätze, {} Gebieten zugeordnet, {} außerhalb aller Gebiete{}, {} ohne verwertbare Koordinaten{}",
+        n(total as usize),
+        n((usable - outside) as usize),
+        n(outside as usize),
+        if outside_lines.is_empty() { String::new() } else { format!(" (z. B. Zeilen {:?})", outside_lines) },
+        n(unusable as usize),
+        if unusable_lines.is_empty() { String::new() } else { format!(" (z. B. Zeilen {:?})", unusable_lines) }
+    );
+    if bad_age > 0 {
+        println!("Hinweis: {} Datensätze ohne verwertbares Alter (nicht in den Altersgruppen)", n(bad_age as usize));
+    }
+    // Columns: n, <by>_<value>, age_<group>.
+    let mut columns: Vec<(String, Vec<u64>)> = vec![("n".into(), counts)];
+    for (b, name) in a.by.iter().enumerate() {
+        for (v, c) in &by_counts[b] {
+            columns.push((format!("{name}_{v}"), c.clone()));
+        }
+    }
+    if let Some(g) = &groups {
+        for (gi, (label, _, _)) in g.iter().enumerate() {
+            columns.push((format!("age_{label}"), age_counts[gi].clone()));
+        }
+    }
+    if let Some(out) = &a.out {
+        let mut w = csv::Writer::from_path(out).with_context(|| format!("{} kann nicht geschrieben werden", out.display()))?;
+        let mut h = vec!["area_id".to_string()];
+        h.extend(columns.iter().map(|(c, _)| c.clone()));
+        w.write_record(&h)?;
+        for (i, k) in keys.iter().enumerate() {
+            let mut row = vec![k.clone()];
+            row.extend(columns.iter().map(|(_, c)| c[i].to_string()));
+            w.write_record(&row)?;
+        }
+        w.flush()?;
+        println!("Zählung geschrieben: {} ({} Gebiete, {} Spalten)", out.display(), keys.len(), columns.len());
+    }
+    if a.store {
+        let year = a.year.expect("clap requires --year");
+        let at = Location { sheet: None, line: 0, column: Arc::from("aggregate") };
+        let mut rows = Vec::new();
+        let mut metas = Vec::new();
+        for (c, vals) in &columns {
+            let var: Arc<str> = Arc::from(quartier_import::identifier(c).as_str());
+            metas.push(VariableMeta {
+                key: var.to_string(),
+                label: Some(c.clone()),
+                kind: Some(VariableKind::Count),
+                source: Some(format!("Zählung aus {file}")),
+                ..Default::default()
+            });
+            for (k, v) in keys.iter().zip(vals) {
+                rows.push(DataRow {
+                    area: Arc::from(k.as_str()),
+                    year,
+                    variable: Arc::clone(&var),
+                    cell: Cell::Number(*v as f64),
+                    at: at.clone(),
+                });
+            }
+        }
+        let r = store.apply_data(&DataBatch { file: file.clone(), level: Some(a.level.clone()), rows, variables: metas }, false)?;
+        println!("{} Werte gespeichert ({} neu, {} geändert); höhere Ebenen werden summiert.", n(r.rows), n(r.inserted), n(r.changed));
+    }
+    Ok(())
+}
