@@ -94,14 +94,32 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
         bail!("Ebene „{}“ hat keine Geometrien", a.level);
     }
     let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
-    // Areas into the points' CRS once, instead of every point into WGS84.
-    let to_points = Transformer::new(Crs::wgs84(), crs);
-    let mut shapes = Vec::with_capacity(geoms.len());
-    for (_, g) in geoms {
-        let mut m = g;
-        to_points.multipolygon(&mut m)?;
-        shapes.push(m);
-    }
+    // Exact: the geometries as delivered, when they are in the points' CRS; else the WGS84
+    // copies projected into it once (instead of every point into WGS84).
+    let source = store.source_geometries(&a.level)?;
+    let native: Option<Vec<quartier_geom::MultiPolygon>> = source
+        .iter()
+        .map(|(_, epsg, wkb)| match (epsg, wkb) {
+            (Some(e), Some(b)) if *e == crs.epsg => match quartier_geom::wkb::decode(b) {
+                Ok(quartier_geom::wkb::Decoded::Areal(mp)) => Some(mp),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let shapes = match native.filter(|n| n.len() == keys.len()) {
+        Some(n) => n,
+        None => {
+            let to_points = Transformer::new(Crs::wgs84(), crs);
+            let mut shapes = Vec::with_capacity(geoms.len());
+            for (_, g) in geoms {
+                let mut m = g;
+                to_points.multipolygon(&mut m)?;
+                shapes.push(m);
+            }
+            shapes
+        }
+    };
     let index = PointIndex::new(shapes);
     let groups = a.age_groups.as_deref().map(age_groups).transpose()?;
     let file = a.file.display().to_string();

@@ -262,6 +262,7 @@ pub fn dissolve(db: &Path, level: &str) -> Result<(usize, usize, usize)> {
                     name: a.name.clone(),
                     parent: a.parent.clone(),
                     geometry: Some(wkb::encode(g)),
+                    source_geometry: None,
                     area_m2: Some(*m2),
                     origin: format!("Gebiet {k}"),
                 })

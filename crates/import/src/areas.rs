@@ -251,12 +251,16 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
                     problems.push(format!("{}: Gebiet „{key}“ hat die Fläche 0 (entartete Geometrie)", f.origin));
                     continue;
                 }
-                (Some(wkb::encode(&w)), Some(a), Some(w))
+                (Some((wkb::encode(&w), wkb::encode(mp))), Some(a), Some(w))
             }
             (RawGeom::Areal(_), _, _) => unreachable!("crs is set when the file has geometries"),
         };
         wgs_geoms.push(wgs);
-        areas.push(NewArea { key, name, parent, geometry, area_m2, origin: f.origin.clone() });
+        let (geometry, source_geometry) = match geometry {
+            Some((g, src)) => (Some(g), Some(src)),
+            None => (None, None),
+        };
+        areas.push(NewArea { key, name, parent, geometry, source_geometry, area_m2, origin: f.origin.clone() });
     }
     if !problems.is_empty() {
         return Err(ImportError::Problems { file: file.clone(), problems });

@@ -66,6 +66,8 @@ pub trait Store {
     fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>>;
     /// WGS84 WKB geometries of a level's areas, by key.
     fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Geometries of a level as delivered: (key, source EPSG, WKB in that CRS), in key order.
+    fn source_geometries(&self, level: &str) -> Result<Vec<(String, Option<u32>, Option<Vec<u8>>)>>;
     /// Inserts or updates the areas of one level in one transaction.
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport>;
     /// Inserts or replaces values in one transaction, after validating all rows.

@@ -78,4 +78,8 @@ pub const MIGRATIONS: &[&str] = &[
         definition TEXT NOT NULL
     );
     "#,
+    // 4: the geometry as delivered (source CRS), next to the WGS84 copy.
+    r#"
+    ALTER TABLE area ADD COLUMN geom_source BLOB;
+    "#,
 ];

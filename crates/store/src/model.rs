@@ -31,6 +31,9 @@ pub struct NewArea {
     pub parent: Option<String>,
     /// WKB in WGS84; `None` keeps a stored geometry (table imports).
     pub geometry: Option<Vec<u8>>,
+    /// WKB in the source CRS (`AreaBatch::source_crs`), kept for exact work in that CRS
+    /// (assigning points on borders); `None` when there is none.
+    pub source_geometry: Option<Vec<u8>>,
     pub area_m2: Option<f64>,
     /// Where the area came from (e.g. "Feature 12"), for messages.
     pub origin: String,

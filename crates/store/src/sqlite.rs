@@ -357,6 +357,14 @@ impl Store for SqliteStore {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    fn source_geometries(&self, level: &str) -> Result<Vec<(String, Option<u32>, Option<Vec<u8>>)>> {
+        let (lid, _) = level_id(&self.conn, level)?;
+        let mut st =
+            self.conn.prepare("SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
+        let rows = st.query_map([lid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
         let tx = self.conn.transaction()?;
         let (lid, rank) = level_id(&tx, &batch.level)?;
@@ -404,17 +412,28 @@ impl Store for SqliteStore {
         let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
         {
             let mut ins = tx.prepare(
-                "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut upd = tx.prepare(
                 "UPDATE area SET name = ?2, parent_id = ?3, geom = coalesce(?4, geom), area_m2 = coalesce(?5, area_m2),
-                 source_crs = coalesce(?6, source_crs), import_id = ?7 WHERE id = ?1",
+                 source_crs = coalesce(?6, source_crs), import_id = ?7,
+                 geom_source = CASE WHEN ?4 IS NULL THEN geom_source ELSE ?8 END WHERE id = ?1",
             )?;
             for a in &batch.areas {
                 let pid = a.parent.as_ref().map(|p| parent_ids[p]);
                 match existing.remove(&a.key) {
                     None => {
-                        ins.execute(params![a.key, a.name, lid, pid, a.geometry, a.area_m2, batch.source_crs, import_id])?;
+                        ins.execute(params![
+                            a.key,
+                            a.name,
+                            lid,
+                            pid,
+                            a.geometry,
+                            a.area_m2,
+                            batch.source_crs,
+                            import_id,
+                            a.source_geometry
+                        ])?;
                         report.inserted += 1;
                     }
                     Some((id, name, old_pid, geom)) => {
@@ -424,7 +443,7 @@ impl Store for SqliteStore {
                         if same {
                             report.unchanged += 1;
                         } else {
-                            upd.execute(params![id, a.name, pid, a.geometry, a.area_m2, batch.source_crs, import_id])?;
+                            upd.execute(params![id, a.name, pid, a.geometry, a.area_m2, batch.source_crs, import_id, a.source_geometry])?;
                             report.updated += 1;
                         }
                     }

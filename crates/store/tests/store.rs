@@ -10,6 +10,7 @@ fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
         name: name.into(),
         parent: parent.map(Into::into),
         geometry: None,
+        source_geometry: None,
         area_m2: None,
         origin: format!("Zeile {key}"),
     }
@@ -64,9 +65,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 4);
 }
 
 #[test]
