@@ -55,6 +55,9 @@ fn format_problems(p: &[Problem]) -> String {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// An area's geometry as delivered: key, source EPSG code, WKB in that CRS.
+pub type SourceGeometry = (String, Option<u32>, Option<Vec<u8>>);
+
 /// What the CLI and the web app need from storage.
 pub trait Store {
     /// Levels, top (rank 0) to bottom.
@@ -67,7 +70,7 @@ pub trait Store {
     /// WGS84 WKB geometries of a level's areas, by key.
     fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// Geometries of a level as delivered: (key, source EPSG, WKB in that CRS), in key order.
-    fn source_geometries(&self, level: &str) -> Result<Vec<(String, Option<u32>, Option<Vec<u8>>)>>;
+    fn source_geometries(&self, level: &str) -> Result<Vec<SourceGeometry>>;
     /// Inserts or updates the areas of one level in one transaction.
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport>;
     /// Inserts or replaces values in one transaction, after validating all rows.

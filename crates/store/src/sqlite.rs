@@ -357,7 +357,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    fn source_geometries(&self, level: &str) -> Result<Vec<(String, Option<u32>, Option<Vec<u8>>)>> {
+    fn source_geometries(&self, level: &str) -> Result<Vec<crate::SourceGeometry>> {
         let (lid, _) = level_id(&self.conn, level)?;
         let mut st =
             self.conn.prepare("SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key")?;
