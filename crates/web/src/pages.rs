@@ -99,6 +99,43 @@ struct MapData {
     attribution: Option<String>,
 }
 
+impl MapData {
+    /// The selection lists every map page shows, with empty content.
+    fn new(
+        variables: Vec<VariableRecord>,
+        indicators: Vec<(String, String)>,
+        indices: Vec<(String, String)>,
+        levels: Vec<Level>,
+        level: String,
+        k: usize,
+        attribution: Option<String>,
+    ) -> MapData {
+        MapData {
+            variables,
+            indicators,
+            indices,
+            index: None,
+            class_labels: None,
+            notes: HashMap::new(),
+            categorical: false,
+            custom_colors: None,
+            lisa: None,
+            types: None,
+            indicator: None,
+            reference: None,
+            levels,
+            variable: None,
+            year: None,
+            level,
+            k,
+            values: vec![],
+            geoms: HashMap::new(),
+            parent_geoms: vec![],
+            attribution,
+        }
+    }
+}
+
 fn decode_all(rows: Vec<(String, Vec<u8>)>) -> HashMap<String, MultiPolygon> {
     rows.into_iter()
         .filter_map(|(k, b)| match wkb::decode(&b) {
@@ -136,27 +173,9 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
             Some(("variable", key)) => want_variable = Some(key.to_string()),
             Some(("lisa", id)) => {
                 let base = MapData {
-                    variables,
-                    indicators,
-                    indices,
-                    index: None,
-                    class_labels: None,
-                    notes: HashMap::new(),
                     categorical: true,
-                    custom_colors: None,
                     lisa: Some(id.to_string()),
-                    types: None,
-                    indicator: None,
-                    reference: None,
-                    levels,
-                    variable: None,
-                    year: None,
-                    level,
-                    k: 5,
-                    values: vec![],
-                    geoms: HashMap::new(),
-                    parent_geoms: vec![],
-                    attribution,
+                    ..MapData::new(variables, indicators, indices, levels, level, 5, attribution)
                 };
                 return load_lisa(store, &catalogue, id, q, base);
             }
@@ -167,27 +186,8 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
                     .map(|(_, t)| t.clone())
                     .ok_or_else(|| AppError::NotFound(format!("Index „{id}“ gibt es nicht")))?;
                 let base = MapData {
-                    variables,
-                    indicators,
-                    indices,
                     index: Some(id.to_string()),
-                    class_labels: None,
-                    notes: HashMap::new(),
-                    categorical: false,
-                    custom_colors: None,
-                    lisa: None,
-                    types: None,
-                    indicator: None,
-                    reference: None,
-                    levels,
-                    variable: None,
-                    year: None,
-                    level,
-                    k: parse_k(q)?,
-                    values: vec![],
-                    geoms: HashMap::new(),
-                    parent_geoms: vec![],
-                    attribution,
+                    ..MapData::new(variables, indicators, indices, levels, level, parse_k(q)?, attribution)
                 };
                 return if kind == "index" { load_index(store, &text, q, base) } else { load_types(store, &text, q, base) };
             }
@@ -235,27 +235,12 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         None => vec![],
     };
     Ok(MapData {
-        variables,
-        indicators,
-        indices,
-        index: None,
-        class_labels: None,
-        notes: HashMap::new(),
-        categorical: false,
-        custom_colors: None,
-        lisa: None,
-        types: None,
-        indicator: None,
-        reference: None,
-        levels,
         variable,
         year,
-        level,
-        k,
         values,
         geoms,
         parent_geoms,
-        attribution,
+        ..MapData::new(variables, indicators, indices, levels, level, k, attribution)
     })
 }
 
@@ -624,27 +609,14 @@ fn load_indicator(
     };
     let (geoms, parent_geoms) = geometries(store, &levels, &level)?;
     Ok(MapData {
-        variables,
-        indicators,
-        indices: vec![],
-        index: None,
-        class_labels: None,
-        notes: HashMap::new(),
-        categorical: false,
-        custom_colors: None,
-        lisa: None,
-        types: None,
         indicator: Some(ind.id.clone()),
         reference,
-        levels,
         variable: Some(subject),
         year,
-        level,
-        k,
         values,
         geoms,
         parent_geoms,
-        attribution,
+        ..MapData::new(variables, indicators, vec![], levels, level, k, attribution)
     })
 }
 
