@@ -266,14 +266,21 @@ impl SqliteStore {
             report.years,
             report.total_mismatches.len()
         );
-        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
+        finish_import(tx, import_id, &summary, dry_run)?;
         Ok(report)
     }
+}
+
+/// Records an import's summary in the log, then commits — or, for a dry run, rolls back the
+/// whole transaction including the log entry, so a dry run leaves no trace.
+fn finish_import(tx: rusqlite::Transaction<'_>, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
+    tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+    if dry_run {
+        tx.rollback()?
+    } else {
+        tx.commit()?
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -461,12 +468,7 @@ impl Store for SqliteStore {
             report.unchanged,
             report.not_in_file.len()
         );
-        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
+        finish_import(tx, import_id, &summary, dry_run)?;
         Ok(report)
     }
 

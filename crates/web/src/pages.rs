@@ -265,6 +265,16 @@ fn geometries(store: &SqliteStore, levels: &[Level], level: &str) -> Result<(Has
     Ok((geoms, parent_geoms))
 }
 
+/// Completes a map page for `year` with the geometries of its level and the outlines of the
+/// level above (the common tail of every map kind).
+fn with_geometries(store: &SqliteStore, mut d: MapData, year: i32) -> Result<MapData, AppError> {
+    d.year = Some(year);
+    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
+    d.geoms = geoms;
+    d.parent_geoms = parent_geoms;
+    Ok(d)
+}
+
 /// The map of a saved index: MSS-style indices in their four status classes (with dynamics
 /// and attention in the table), other methods by their score in quantile classes.
 fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
@@ -360,11 +370,7 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
         values: d.values.len(),
         symbols: 0,
     });
-    d.year = Some(year);
-    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
-    d.geoms = geoms;
-    d.parent_geoms = parent_geoms;
-    Ok(d)
+    with_geometries(store, d, year)
 }
 
 /// LISA clusters of an indicator (queen contiguity, row-standardised, 999 permutations,
@@ -460,11 +466,7 @@ fn load_lisa(
         values: d.values.len(),
         symbols: 0,
     });
-    d.year = Some(year);
-    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
-    d.geoms = geoms;
-    d.parent_geoms = parent_geoms;
-    Ok(d)
+    with_geometries(store, d, year)
 }
 
 /// Area types (Ward clusters) on a saved index's status indicators, k from the class selector.
@@ -535,11 +537,7 @@ fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
         values: d.values.len(),
         symbols: 0,
     });
-    d.year = Some(year);
-    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
-    d.geoms = geoms;
-    d.parent_geoms = parent_geoms;
-    Ok(d)
+    with_geometries(store, d, year)
 }
 
 /// The map of an indicator: computed from the stored data, with its reference value.
