@@ -6,13 +6,14 @@ use crate::output::{n, spinner};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use quartier_core::Cell;
+use quartier_core::disclosure;
 use quartier_core::validate::{DataRow, Location, VariableKind};
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::locate::PointIndex;
 use quartier_store::spatial::level_geometries;
 use quartier_store::{DataBatch, Store, VariableMeta};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Args)]
@@ -56,6 +57,16 @@ pub struct AggregateArgs {
     /// Zählungen als CSV schreiben (eine Zeile je Gebiet)
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Auch die übergeordneten Gebiete schreiben (Summen, mit Spalte level)
+    #[arg(long, requires = "out")]
+    with_parents: bool,
+    /// Für die Veröffentlichung: Geheimhaltung anwenden — Anzahlen unter der Schwelle und Zellen,
+    /// aus denen sie sich zurückrechnen ließen, werden zu * (die Datenbank behält die echten Werte)
+    #[arg(long, requires = "out")]
+    public: bool,
+    /// Schwelle der Geheimhaltung: Anzahlen 1 bis Schwelle−1 werden gesperrt
+    #[arg(long, default_value_t = crate::cmd_disclosure::DEFAULT_THRESHOLD)]
+    disclosure_threshold: f64,
 }
 
 /// Parsed age groups: (label, from, to inclusive).
@@ -235,17 +246,7 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
         }
     }
     if let Some(out) = &a.out {
-        let mut w = csv::Writer::from_path(out).with_context(|| format!("{} kann nicht geschrieben werden", out.display()))?;
-        let mut h = vec!["area_id".to_string()];
-        h.extend(columns.iter().map(|(c, _)| c.clone()));
-        w.write_record(&h)?;
-        for (i, k) in keys.iter().enumerate() {
-            let mut row = vec![k.clone()];
-            row.extend(columns.iter().map(|(_, c)| c[i].to_string()));
-            w.write_record(&row)?;
-        }
-        w.flush()?;
-        println!("Zählung geschrieben: {} ({} Gebiete, {} Spalten)", out.display(), keys.len(), columns.len());
+        write_counts(&store, out, &a, &keys, &columns)?;
     }
     if a.store {
         let year = a.year.expect("clap requires --year");
@@ -273,6 +274,107 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
         }
         let r = store.apply_data(&DataBatch { file: file.clone(), level: Some(a.level.clone()), rows, variables: metas }, false)?;
         println!("{} Werte gespeichert ({} neu, {} geändert); höhere Ebenen werden summiert.", n(r.rows), n(r.inserted), n(r.changed));
+    }
+    Ok(())
+}
+
+/// Writes the counts (and with `--with-parents` the summed higher levels), with `--public`
+/// after primary and secondary suppression over column sums and the hierarchy.
+fn write_counts(store: &dyn Store, out: &Path, a: &AggregateArgs, keys: &[String], columns: &[(String, Vec<u64>)]) -> Result<()> {
+    // Rows: the level's areas, then (with --with-parents) their ancestors, summed.
+    let mut rows: Vec<(String, String, usize)> = Vec::new();
+    let mut parent: Vec<Option<usize>> = vec![None; keys.len()];
+    if a.with_parents {
+        let areas = store.areas(None)?;
+        let by_node: HashMap<(usize, &str), &quartier_store::AreaRecord> =
+            areas.iter().map(|r| ((r.level_rank, r.key.as_str()), r)).collect();
+        let rank = areas.iter().find(|r| r.level == a.level).map(|r| r.level_rank).unwrap_or(0);
+        rows.extend(keys.iter().map(|k| (k.clone(), a.level.clone(), rank)));
+        let mut row_of: HashMap<(usize, String), usize> = HashMap::new();
+        let mut r = 0;
+        while r < rows.len() {
+            let rec_rank = rows[r].2;
+            if let Some(p) = by_node.get(&(rec_rank, rows[r].0.as_str())).and_then(|rec| rec.parent.clone())
+                && rec_rank > 0
+            {
+                let pr = *row_of.entry((rec_rank - 1, p.clone())).or_insert_with(|| {
+                    let level = by_node.get(&(rec_rank - 1, p.as_str())).map(|x| x.level.clone()).unwrap_or_default();
+                    rows.push((p.clone(), level, rec_rank - 1));
+                    parent.push(None);
+                    rows.len() - 1
+                });
+                parent[r] = Some(pr);
+            }
+            r += 1;
+        }
+    } else {
+        rows.extend(keys.iter().map(|k| (k.clone(), a.level.clone(), 0)));
+    }
+    let cols = columns.len();
+    let mut values = vec![0.0f64; rows.len() * cols];
+    for (i, _) in keys.iter().enumerate() {
+        for (j, (_, c)) in columns.iter().enumerate() {
+            values[i * cols + j] = c[i] as f64;
+        }
+    }
+    // Rows are added after their children, so one pass in order sums every level.
+    for r in 0..rows.len() {
+        if let Some(p) = parent[r] {
+            for j in 0..cols {
+                values[p * cols + j] += values[r * cols + j];
+            }
+        }
+    }
+    let marks = if a.public {
+        // n = Σ values of each --by column, n = Σ age groups (where every record has an age).
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for b in &a.by {
+            let prefix = format!("{b}_");
+            groups.push((0, (1..cols).filter(|&j| columns[j].0.starts_with(&prefix)).collect()));
+        }
+        let ages: Vec<usize> = (1..cols).filter(|&j| columns[j].0.starts_with("age_")).collect();
+        if !ages.is_empty() {
+            groups.push((0, ages));
+        }
+        let known: Vec<Option<f64>> = values.iter().map(|&v| Some(v)).collect();
+        let relations = disclosure::holding(&known, disclosure::wide_relations(rows.len(), cols, &parent, &groups));
+        disclosure::protect(&values, &relations, a.disclosure_threshold)
+    } else {
+        vec![disclosure::Mark::Published; values.len()]
+    };
+    let mut w = csv::Writer::from_path(out).with_context(|| format!("{} kann nicht geschrieben werden", out.display()))?;
+    let mut h = vec!["area_id".to_string()];
+    if a.with_parents {
+        h.push("level".into());
+    }
+    h.extend(columns.iter().map(|(c, _)| c.clone()));
+    w.write_record(&h)?;
+    for (r, (k, level, _)) in rows.iter().enumerate() {
+        let mut row = vec![k.clone()];
+        if a.with_parents {
+            row.push(level.clone());
+        }
+        row.extend(
+            (0..cols).map(
+                |j| {
+                    if marks[r * cols + j].is_suppressed() { "*".to_string() } else { (values[r * cols + j] as u64).to_string() }
+                },
+            ),
+        );
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    println!("Zählung geschrieben: {} ({} Gebiete, {} Spalten)", out.display(), rows.len(), cols);
+    if a.public {
+        let primary = marks.iter().filter(|m| **m == disclosure::Mark::Primary).count();
+        let secondary = marks.iter().filter(|m| **m == disclosure::Mark::Secondary).count();
+        println!(
+            "Geheimhaltung (Schwelle {}): {} Zellen gesperrt ({} unter der Schwelle, {} zum Schutz vor Rückrechnung)",
+            a.disclosure_threshold,
+            n(primary + secondary),
+            n(primary),
+            n(secondary)
+        );
     }
     Ok(())
 }

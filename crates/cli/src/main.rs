@@ -3,6 +3,7 @@
 mod cmd_aggregate;
 mod cmd_areas;
 mod cmd_data;
+mod cmd_disclosure;
 mod cmd_index;
 mod cmd_indicators;
 mod cmd_segregation;
@@ -74,6 +75,9 @@ enum Command {
     /// Räumliche Autokorrelation: Moran's I und LISA-Cluster
     #[command(subcommand)]
     Spatial(cmd_spatial::SpatialCmd),
+    /// Geheimhaltung: Tabellen vor der Veröffentlichung prüfen
+    #[command(subcommand)]
+    Disclosure(cmd_disclosure::DisclosureCmd),
     /// Segregation über die Jahre: Dissimilarität, Segregation, Isolation, Kontakt
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
@@ -149,6 +153,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Segregation(a) => cmd_segregation::run(&cli.db, a),
         Command::Spatial(c) => cmd_spatial::run(&cli.db, c),
         Command::Aggregate(a) => cmd_aggregate::run(&cli.db, a),
+        Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

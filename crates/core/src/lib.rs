@@ -14,6 +14,7 @@
 pub mod cell;
 pub mod classify;
 pub mod cluster;
+pub mod disclosure;
 pub mod hierarchy;
 pub mod index;
 pub mod indicator;

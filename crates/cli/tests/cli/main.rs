@@ -6,6 +6,7 @@ mod aggregate;
 mod areas;
 mod data;
 mod demo;
+mod disclosure;
 mod indicators;
 mod spatial;
 mod support;
