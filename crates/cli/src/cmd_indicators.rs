@@ -114,9 +114,14 @@ pub struct ComputeArgs {
     /// Auch den Gesamtwert (Referenz) je Jahr ausgeben (area_id leer)
     #[arg(long)]
     reference: bool,
-    /// Für die Veröffentlichung: unzuverlässige Werte und alle Zähler/Nenner weglassen
+    /// Für die Veröffentlichung: Geheimhaltung — Zähler und Nenner unter der Schwelle und solche,
+    /// aus denen sie sich über die Gebietshierarchie zurückrechnen ließen, werden gesperrt (leer,
+    /// Status confidential), ebenso jede Quote mit gesperrtem Zähler oder Nenner und unsichere Werte
     #[arg(long)]
     public: bool,
+    /// Schwelle der Geheimhaltung (mit --public): Anzahlen 1 bis Schwelle−1 werden gesperrt
+    #[arg(long, default_value_t = crate::cmd_disclosure::DEFAULT_THRESHOLD)]
+    disclosure_threshold: f64,
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     format: Format,
 }
@@ -300,23 +305,22 @@ fn list(db: &Path, target_group: Option<String>, domain: Option<String>, by: Opt
 
 fn compute(db: &Path, a: ComputeArgs) -> Result<()> {
     let store = open(db)?;
+    if a.public && (a.disclosure_threshold.is_nan() || a.disclosure_threshold < 1.0) {
+        bail!("--disclosure-threshold muss mindestens 1 sein");
+    }
     let res = views::compute_indicators(
         &store,
-        &IndicatorQuery { indicators: a.indicator.clone(), years: a.year.map(|y| vec![y]), level: a.level.clone() },
+        &IndicatorQuery {
+            indicators: a.indicator.clone(),
+            years: a.year.map(|y| vec![y]),
+            level: a.level.clone(),
+            public: a.public.then_some(a.disclosure_threshold),
+        },
     )
     .map_err(anyhow::Error::msg)?;
     let mut rows: Vec<IndicatorRow> = res.rows;
     if a.reference {
         rows.extend(res.references);
-    }
-    if a.public {
-        for r in &mut rows {
-            if !matches!(r.status, Status::Ok) {
-                r.value = None;
-            }
-            r.numerator = None;
-            r.denominator = None;
-        }
     }
     #[derive(serde::Serialize)]
     struct Out<'a> {
@@ -373,7 +377,7 @@ fn level_year(
     let store = open(db)?;
     let res = views::compute_indicators(
         &store,
-        &IndicatorQuery { indicators: vec![indicator.into()], years: Some(vec![year]), level: Some(level.into()) },
+        &IndicatorQuery { indicators: vec![indicator.into()], years: Some(vec![year]), level: Some(level.into()), ..Default::default() },
     )
     .map_err(anyhow::Error::msg)?;
     let ind = res.catalogue.get(indicator).cloned().expect("selected indicator exists");
@@ -451,9 +455,11 @@ fn change(
     format: Format,
 ) -> Result<()> {
     let store = open(db)?;
-    let res =
-        views::compute_indicators(&store, &IndicatorQuery { indicators: vec![indicator.into()], years: None, level: Some(level.into()) })
-            .map_err(anyhow::Error::msg)?;
+    let res = views::compute_indicators(
+        &store,
+        &IndicatorQuery { indicators: vec![indicator.into()], years: None, level: Some(level.into()), ..Default::default() },
+    )
+    .map_err(anyhow::Error::msg)?;
     let ind = res.catalogue.get(indicator).cloned().expect("exists");
     let years: Vec<i32> = res.years.iter().copied().filter(|y| from.is_none_or(|f| *y >= f) && to.is_none_or(|t| *y <= t)).collect();
     if years.len() < 2 {

@@ -22,7 +22,10 @@
 //! Zeros are published (as `-` in official tables); a zero says "nobody", which the
 //! threshold does not protect against either way.
 
+use crate::hierarchy::AreaNode;
+use crate::indicator::eval::{IndicatorValue, Status};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A published additivity relation: `cells[total] = Σ cells[parts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +112,71 @@ pub fn holding(values: &[Option<f64>], relations: Vec<Relation>) -> Vec<Relation
             (t - s).abs() <= 1e-9 * t.abs().max(1.0)
         })
         .collect()
+}
+
+/// Disclosure control for computed indicator values before they leave the system.
+///
+/// Per indicator and year, the numerators and the denominators of all areas and the
+/// reference (`node: None`) are protected as tables over the hierarchy (parent = Σ children
+/// where that holds; rates are never summed, counts are); `is_count[k]` marks indicators
+/// whose value itself is a count, protected the same way. A value whose numerator or
+/// denominator is withheld is withheld too — with the denominator known, the rate would give
+/// the numerator back. Withheld values, numerators and denominators become `None` with
+/// [`Status::Confidential`]. Values that are not `Ok` (e.g. unreliable) are withheld as well.
+pub fn protect_indicators(values: &mut [IndicatorValue], nodes: &[AreaNode], is_count: &[bool], threshold: f64) {
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
+    // Row of a node in each table: nodes 0..n, the reference n.
+    let n = nodes.len();
+    let parent: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|a| match &a.parent {
+            Some(p) => index.get(p.as_str()).copied(),
+            None => Some(n),
+        })
+        .chain(std::iter::once(None))
+        .collect();
+    let mut groups: HashMap<(usize, i32), Vec<usize>> = HashMap::new();
+    for (i, v) in values.iter().enumerate() {
+        groups.entry((v.indicator, v.year)).or_default().push(i);
+    }
+    let relations = wide_relations(n + 1, 1, &parent, &[]);
+    let protect_column = |members: &[usize], values: &[IndicatorValue], get: &dyn Fn(&IndicatorValue) -> Option<f64>| {
+        let mut cells: Vec<Option<f64>> = vec![None; n + 1];
+        for &i in members {
+            cells[values[i].node.unwrap_or(n)] = get(&values[i]).filter(|v| *v >= 0.0);
+        }
+        // Only relations whose cells all have a number bind; the others publish nothing.
+        let rel: Vec<Relation> = holding(&cells, relations.clone())
+            .into_iter()
+            .filter(|r| cells[r.total].is_some() && r.parts.iter().all(|&p| cells[p].is_some()))
+            .collect();
+        let numbers: Vec<f64> = cells.iter().map(|c| c.unwrap_or(0.0)).collect();
+        protect(&numbers, &rel, threshold)
+    };
+    for members in groups.values() {
+        let k = values[members[0]].indicator;
+        let num = protect_column(members, values, &|v| v.numerator);
+        let den = protect_column(members, values, &|v| v.denominator);
+        let own = is_count[k].then(|| protect_column(members, values, &|v| v.value));
+        for &i in members {
+            let row = values[i].node.unwrap_or(n);
+            let v = &mut values[i];
+            let (num_out, den_out) = (num[row].is_suppressed(), den[row].is_suppressed());
+            let own_out = own.as_ref().is_some_and(|m| m[row].is_suppressed());
+            if num_out {
+                v.numerator = None;
+            }
+            if den_out {
+                v.denominator = None;
+            }
+            if num_out || den_out || own_out || v.status != Status::Ok {
+                v.value = None;
+                if v.status == Status::Ok {
+                    v.status = Status::Confidential;
+                }
+            }
+        }
+    }
 }
 
 /// Primary and secondary suppression of `values` (true counts, all ≥ 0) under `relations`.

@@ -95,7 +95,7 @@ pub fn gather(store: &dyn Store, def: &IndexDefinition, file: &str, year: Option
     }
     let res = views::compute_indicators(
         store,
-        &IndicatorQuery { indicators: def.indicators(), years: year.map(|y| vec![y]), level: Some(level.clone()) },
+        &IndicatorQuery { indicators: def.indicators(), years: year.map(|y| vec![y]), level: Some(level.clone()), ..Default::default() },
     )
     .map_err(|e| format!("{file}: {e}"))?;
     let usable = |r: &views::IndicatorRow| r.status.has_value().then_some(r.value).flatten();
@@ -624,7 +624,7 @@ pub fn area_types(
     use quartier_core::cluster;
     let res = views::compute_indicators(
         store,
-        &IndicatorQuery { indicators: indicators.to_vec(), years: Some(vec![year]), level: Some(level.to_string()) },
+        &IndicatorQuery { indicators: indicators.to_vec(), years: Some(vec![year]), level: Some(level.to_string()), ..Default::default() },
     )?;
     let mut by_area: std::collections::BTreeMap<String, Vec<Option<f64>>> = std::collections::BTreeMap::new();
     for r in &res.rows {

@@ -157,7 +157,12 @@ pub fn read_weights(text: &str, keys: &[String], file: &str) -> Result<Weights, 
 pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInput, String> {
     let res = views::compute_indicators(
         store,
-        &IndicatorQuery { indicators: vec![s.indicator.to_string()], years: Some(vec![s.year]), level: Some(s.level.to_string()) },
+        &IndicatorQuery {
+            indicators: vec![s.indicator.to_string()],
+            years: Some(vec![s.year]),
+            level: Some(s.level.to_string()),
+            ..Default::default()
+        },
     )?;
     let values: HashMap<String, f64> =
         res.rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value.map(|v| (r.area_id.clone(), v))).collect();

@@ -79,6 +79,9 @@ pub struct IndicatorQuery {
     pub indicators: Vec<String>,
     pub years: Option<Vec<i32>>,
     pub level: Option<String>,
+    /// For public output: disclosure control with this threshold
+    /// ([`quartier_core::disclosure::protect_indicators`]).
+    pub public: Option<f64>,
 }
 
 /// Computed values (areas of the requested level, or all) and the references.
@@ -152,7 +155,11 @@ pub fn compute_indicators(store: &dyn Store, q: &IndicatorQuery) -> std::result:
     let areas = store.areas(None).map_err(err)?;
     let names: HashMap<String, (&str, &str, &str)> =
         areas.iter().map(|a| (node_key(a.level_rank, &a.key), (a.key.as_str(), a.name.as_str(), a.level.as_str()))).collect();
-    let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &cells }, &years, &selected);
+    let mut ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &cells }, &years, &selected);
+    if let Some(threshold) = q.public {
+        let is_count: Vec<bool> = cat.indicators.iter().map(|i| kinds.get(i.formula.trim()) == Some(&VariableKind::Count)).collect();
+        quartier_core::disclosure::protect_indicators(&mut ev.values, &nodes, &is_count, threshold);
+    }
     let mut rows = Vec::new();
     let mut references = Vec::new();
     for v in ev.values {

@@ -386,7 +386,12 @@ fn load_lisa(
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     let all = quartier_store::views::compute_indicators(
         store,
-        &quartier_store::views::IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(d.level.clone()) },
+        &quartier_store::views::IndicatorQuery {
+            indicators: vec![id.into()],
+            years: None,
+            level: Some(d.level.clone()),
+            ..Default::default()
+        },
     )
     .map_err(AppError::NotFound)?;
     let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
@@ -481,7 +486,12 @@ fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
     let indicators: Vec<String> = if def.status.is_empty() { def.indicators() } else { def.status.clone() };
     let res = quartier_store::views::compute_indicators(
         store,
-        &quartier_store::views::IndicatorQuery { indicators: indicators.clone(), years: None, level: Some(d.level.clone()) },
+        &quartier_store::views::IndicatorQuery {
+            indicators: indicators.clone(),
+            years: None,
+            level: Some(d.level.clone()),
+            ..Default::default()
+        },
     )
     .map_err(AppError::NotFound)?;
     let years: Vec<i32> = res
@@ -556,8 +566,11 @@ fn load_indicator(
     use quartier_core::indicator::Status;
     use quartier_store::views::{IndicatorQuery, compute_indicators};
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
-    let all = compute_indicators(store, &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()) })
-        .map_err(AppError::Internal)?;
+    let all = compute_indicators(
+        store,
+        &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()), ..Default::default() },
+    )
+    .map_err(AppError::Internal)?;
     // Years in which the indicator has at least one value.
     let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
@@ -576,7 +589,7 @@ fn load_indicator(
             let note = match &r.status {
                 Status::Ok => None,
                 Status::Unreliable => Some("unsicher"),
-                Status::Suppressed(_) => Some("geheim"),
+                Status::Suppressed(_) | Status::Confidential => Some("geheim"),
                 Status::Missing(_) => Some("fehlt"),
                 Status::DivisionByZero => Some("÷0"),
                 Status::Invalid => Some("ungültig"),

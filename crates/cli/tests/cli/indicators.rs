@@ -78,7 +78,7 @@ fn compute_sums_counts_before_dividing_with_statuses() {
     // Reference: all counts of the city, 2022: 145 / 650.
     let reference = find("", "2022");
     assert!((reference[4].parse::<f64>().unwrap() - 100.0 * 145.0 / 650.0).abs() < 1e-9, "{reference:?}");
-    // Public output hides the unreliable value and all counts.
+    // Public output hides the unreliable value (its counts are not confidential).
     let public = env
         .run(&[
             "indicators",
@@ -96,13 +96,55 @@ fn compute_sums_counts_before_dividing_with_statuses() {
         .ok();
     let j = json(&public);
     let s0202 = j.as_array().unwrap().iter().find(|x| x["area_id"] == "0202").unwrap();
-    assert!(s0202["value"].is_null() && s0202["numerator"].is_null() && s0202["status"] == "unreliable", "{s0202}");
+    assert!(s0202["value"].is_null() && s0202["numerator"] == 4.0 && s0202["status"] == "unreliable", "{s0202}");
     let missing = env
         .run(&["indicators", "compute", "--indicator", "elderly_share", "--year", "2023", "--level", "Sozialraum", "--format", "json"])
         .ok();
     let m = json(&missing);
     let s0102 = m.as_array().unwrap().iter().find(|x| x["area_id"] == "0102").unwrap();
     assert_eq!((s0102["status"].as_str(), s0102["inputs"].as_str()), (Some("missing"), Some("persons_65plus population")));
+}
+
+#[test]
+fn public_output_withholds_small_counts_their_partners_and_rates() {
+    let env = setup();
+    let data = "gebiet;jahr;merkmal;wert
+0101;2024;children_u15;200
+0101;2024;children_u15_sgb2;40
+0102;2024;children_u15;100
+0102;2024;children_u15_sgb2;2
+0201;2024;children_u15;300
+0201;2024;children_u15_sgb2;60
+0202;2024;children_u15;50
+0202;2024;children_u15_sgb2;10
+";
+    let f = env.write("zahlen2024.csv", data);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let args = ["indicators", "compute", "--indicator", "child_poverty", "--year", "2024", "--reference"];
+    let internal = env.run(&args).ok();
+    let public = env.run(&[&args[..], &["--public"]].concat()).ok();
+    let r = rows(&public);
+    let find = |area: &str| r.iter().find(|x| x[0] == area).unwrap_or_else(|| panic!("{area}: {public}")).clone();
+    // 2 recipients in 0102: withheld; 0101 too, else Stadtteil 01 (42) − 40 gives it back.
+    assert_eq!(find("0102")[4..].to_vec(), ["", "", "100", "confidential"]);
+    assert_eq!(find("0101")[4..].to_vec(), ["", "", "200", "confidential"]);
+    assert_eq!(find("01")[4..].to_vec(), ["14", "42", "300", "ok"]);
+    assert_eq!(find("0201")[4..].to_vec(), ["20", "60", "300", "ok"]);
+    // The published file passes the check; the internal one does not.
+    let pf = env.write("public.csv", &public);
+    assert!(env.run(&["disclosure", "check", pf.to_str().unwrap()]).ok().contains("Sicher"));
+    let inf = env.write("internal.csv", &internal);
+    let bad = env.run(&["disclosure", "check", inf.to_str().unwrap(), "--format", "csv"]);
+    let out = bad.stdout();
+    bad.fails();
+    assert!(out.contains(",0102,numerator,Anzahl 2 unter der Schwelle veröffentlicht"), "{out}");
+    // A rate left beside a withheld numerator is caught.
+    let leaky = public.replace("0102,Sozialraum,2024,child_poverty,,", "0102,Sozialraum,2024,child_poverty,2,");
+    let lf = env.write("leaky.csv", &leaky);
+    let bad = env.run(&["disclosure", "check", lf.to_str().unwrap(), "--format", "csv"]);
+    let out = bad.stdout();
+    bad.fails();
+    assert!(out.contains(",0102,value,\"Quote veröffentlicht, obwohl der Zähler gesperrt ist\""), "{out}");
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub enum Status {
     /// Denominator below the indicator's minimum: shown internally, hidden in public outputs.
     Unreliable,
     DivisionByZero,
+    /// Withheld from public outputs by disclosure control ([`crate::disclosure`]): a count
+    /// below the threshold, or a value from which one could be recovered.
+    Confidential,
     /// Not a real number (e.g. `ln` of a negative value).
     Invalid,
 }
@@ -37,6 +40,7 @@ impl Status {
             Status::Suppressed(_) => "suppressed",
             Status::Unreliable => "unreliable",
             Status::DivisionByZero => "division_by_zero",
+            Status::Confidential => "confidential",
             Status::Invalid => "invalid",
         }
     }
