@@ -45,12 +45,21 @@ enum Command {
         /// Nur die Datenbank anlegen (mit --keep), keinen Webserver starten
         #[arg(long, requires = "keep")]
         no_serve: bool,
+        /// Öffentliche Ansicht mit Geheimhaltung (Schwelle 3)
+        #[arg(long)]
+        public: bool,
     },
     /// Startet die Web-Oberfläche auf der Datenbank (--db)
     Serve {
         /// Adresse des Webservers
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Öffentliche Ansicht: Geheimhaltung auf alle gezeigten Anzahlen und Quoten anwenden
+        #[arg(long)]
+        public: bool,
+        /// Schwelle der Geheimhaltung (mit --public)
+        #[arg(long, default_value_t = cmd_disclosure::DEFAULT_THRESHOLD)]
+        disclosure_threshold: f64,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -127,10 +136,15 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { addr, keep, no_serve } => demo::run(addr, keep, no_serve),
-        Command::Serve { addr } => {
+        Command::Demo { addr, keep, no_serve, public } => {
+            demo::run(addr, keep, no_serve, public.then_some(cmd_disclosure::DEFAULT_THRESHOLD))
+        }
+        Command::Serve { addr, public, disclosure_threshold } => {
             open(&cli.db)?;
-            serve(cli.db, addr)
+            if public && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
+                anyhow::bail!("--disclosure-threshold muss mindestens 1 sein");
+            }
+            serve(cli.db, addr, public.then_some(disclosure_threshold))
         }
         Command::Levels(LevelsCmd::Define { names }) => {
             let mut s = open(&cli.db)?;
@@ -165,9 +179,9 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Runs the web server until Ctrl-C.
-pub fn serve(db: PathBuf, addr: SocketAddr) -> Result<()> {
+pub fn serve(db: PathBuf, addr: SocketAddr, public: Option<f64>) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(quartier_web::serve(db, addr, |a| {
+    rt.block_on(quartier_web::serve(db, addr, public, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
     }))
     .with_context(|| format!("Webserver auf {addr} konnte nicht starten (Adresse belegt? andere mit --addr wählen)"))?;

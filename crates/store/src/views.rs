@@ -56,6 +56,50 @@ pub fn level_values(store: &dyn Store, variable: &str, kind: VariableKind, year:
         .collect())
 }
 
+/// [`level_values`] for public output: a count variable is protected over the whole
+/// hierarchy ([`quartier_core::disclosure::protect`]: counts below `threshold` and the cells
+/// that would give them back are withheld, shown as `*`). Other variables pass unchanged.
+pub fn public_level_values(
+    store: &dyn Store,
+    variable: &str,
+    kind: VariableKind,
+    year: i32,
+    level: &str,
+    threshold: f64,
+) -> Result<Vec<AreaValue>> {
+    use quartier_core::disclosure;
+    if kind != VariableKind::Count {
+        return level_values(store, variable, kind, year, level);
+    }
+    let levels = store.levels()?;
+    let mut all: Vec<(usize, AreaValue)> = Vec::new();
+    for l in &levels {
+        all.extend(level_values(store, variable, kind, year, &l.name)?.into_iter().map(|v| (l.rank, v)));
+    }
+    let row: HashMap<(usize, &str), usize> = all.iter().enumerate().map(|(i, (r, v))| ((*r, v.area.as_str()), i)).collect();
+    let parent: Vec<Option<usize>> =
+        all.iter().map(|(r, v)| v.parent.as_deref().zip(r.checked_sub(1)).and_then(|(p, pr)| row.get(&(pr, p)).copied())).collect();
+    let cells: Vec<Option<f64>> = all.iter().map(|(_, v)| v.value.filter(|x| *x >= 0.0)).collect();
+    let relations: Vec<disclosure::Relation> = disclosure::holding(&cells, disclosure::wide_relations(all.len(), 1, &parent, &[]))
+        .into_iter()
+        .filter(|r| cells[r.total].is_some() && r.parts.iter().all(|&p| cells[p].is_some()))
+        .collect();
+    let numbers: Vec<f64> = cells.iter().map(|c| c.unwrap_or(0.0)).collect();
+    let marks = disclosure::protect(&numbers, &relations, threshold);
+    Ok(all
+        .into_iter()
+        .zip(marks)
+        .filter(|((_, v), _)| v.level == level)
+        .map(|((_, mut v), m)| {
+            if m.is_suppressed() && v.value.is_some() {
+                v.value = None;
+                v.symbol = Some(quartier_core::Symbol::Suppressed.as_str());
+            }
+            v
+        })
+        .collect())
+}
+
 /// One computed indicator value as shown and exported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorRow {

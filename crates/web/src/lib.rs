@@ -14,14 +14,21 @@ use axum::routing::get;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Shared state: where the database is.
+/// Shared state: where the database is, and whether pages are public.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<PathBuf>,
+    /// Public mode: disclosure control with this threshold on every shown count and rate.
+    pub public: Option<f64>,
 }
 
-/// Builds the router (tests call it without a socket).
+/// Builds the router for internal use (tests call it without a socket).
 pub fn app(db: PathBuf) -> Router {
+    app_with(db, None)
+}
+
+/// Builds the router; with `public` every count and rate shown passes disclosure control.
+pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
     Router::new()
         .route("/", get(pages::map_page))
         .route("/karte", get(pages::map_page))
@@ -30,7 +37,7 @@ pub fn app(db: PathBuf) -> Router {
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(AppState { db: Arc::new(db) })
+        .with_state(AppState { db: Arc::new(db), public })
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -50,10 +57,15 @@ fn asset(ct: &'static str, body: &'static str) -> Response {
 }
 
 /// Serves the app on `addr` until Ctrl-C.
-pub async fn serve(db: PathBuf, addr: std::net::SocketAddr, on_ready: impl FnOnce(std::net::SocketAddr)) -> std::io::Result<()> {
+pub async fn serve(
+    db: PathBuf,
+    addr: std::net::SocketAddr,
+    public: Option<f64>,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app(db))
+    axum::serve(listener, app_with(db, public))
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

@@ -145,10 +145,20 @@ fn decode_all(rows: Vec<(String, Vec<u8>)>) -> HashMap<String, MultiPolygon> {
         .collect()
 }
 
-fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
+fn load(store: &SqliteStore, q: &MapQuery, public: Option<f64>) -> Result<MapData, AppError> {
     let variables = store.variables()?;
     let levels = store.levels()?;
-    let attribution = store.setting("attribution")?;
+    let mut attribution = store.setting("attribution")?;
+    if let Some(t) = public {
+        let notice = format!(
+            "Öffentliche Ansicht: Anzahlen unter {} und Werte, aus denen sie sich zurückrechnen ließen, sind gesperrt (*).",
+            fmt_de(t, 0)
+        );
+        attribution = Some(match attribution {
+            Some(a) => format!("{a} {notice}"),
+            None => notice,
+        });
+    }
     let default_level = levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone()).unwrap_or_default();
     let level = q.level.clone().filter(|l| !l.is_empty()).unwrap_or(default_level);
     if !level.is_empty() && !levels.iter().any(|l| l.name == level) {
@@ -201,7 +211,7 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         }
     }
     if let Some(id) = &want_indicator {
-        let mut d = load_indicator(store, &catalogue, id, q, variables, indicators, levels, level, attribution)?;
+        let mut d = load_indicator(store, &catalogue, id, q, public, variables, indicators, levels, level, attribution)?;
         d.indices = indices;
         return Ok(d);
     }
@@ -225,7 +235,10 @@ fn load(store: &SqliteStore, q: &MapQuery) -> Result<MapData, AppError> {
         None => 5,
     };
     let values = match (&variable, year, level.is_empty()) {
-        (Some(v), Some(y), false) => views::level_values(store, &v.key, v.kind, y, &level)?,
+        (Some(v), Some(y), false) => match public {
+            Some(t) => views::public_level_values(store, &v.key, v.kind, y, &level, t)?,
+            None => views::level_values(store, &v.key, v.kind, y, &level)?,
+        },
         _ => vec![],
     };
     let geoms = if level.is_empty() { HashMap::new() } else { decode_all(store.geometries(&level)?) };
@@ -557,6 +570,7 @@ fn load_indicator(
     catalogue: &quartier_core::indicator::Catalogue,
     id: &str,
     q: &MapQuery,
+    public: Option<f64>,
     variables: Vec<VariableRecord>,
     indicators: Vec<(String, String)>,
     levels: Vec<Level>,
@@ -566,11 +580,8 @@ fn load_indicator(
     use quartier_core::indicator::Status;
     use quartier_store::views::{IndicatorQuery, compute_indicators};
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
-    let all = compute_indicators(
-        store,
-        &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()), ..Default::default() },
-    )
-    .map_err(AppError::Internal)?;
+    let all = compute_indicators(store, &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()), public })
+        .map_err(AppError::Internal)?;
     // Years in which the indicator has at least one value.
     let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
@@ -632,7 +643,7 @@ fn load_indicator(
 }
 
 pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
-    let db = st.db.clone();
+    let (db, public) = (st.db.clone(), st.public);
     let method = match q.method.as_deref().filter(|m| !m.is_empty()) {
         Some(m) if METHODS.iter().any(|(x, _)| *x == m) => m.to_string(),
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
@@ -640,7 +651,7 @@ pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> 
     };
     let data = tokio::task::spawn_blocking(move || -> Result<MapData, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
-        load(&store, &q)
+        load(&store, &q, public)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

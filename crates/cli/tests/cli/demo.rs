@@ -53,9 +53,9 @@ fn demo_database_holds_the_published_mss_values() {
     assert_eq!(k02[0]["value"], 20.14388);
 }
 
-struct Server {
+pub struct Server {
     child: Child,
-    addr: String,
+    pub addr: String,
 }
 
 impl Drop for Server {
@@ -70,9 +70,14 @@ fn free_port() -> u16 {
 }
 
 fn serve(env: &Env) -> Server {
+    serve_with(env, &[])
+}
+
+pub fn serve_with(env: &Env, extra: &[&str]) -> Server {
     let addr = format!("127.0.0.1:{}", free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_quartier"))
         .args(["--db", env.db().to_str().unwrap(), "serve", "--addr", &addr])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -85,7 +90,7 @@ fn serve(env: &Env) -> Server {
     Server { child, addr }
 }
 
-fn get(addr: &str, path: &str) -> (String, String) {
+pub fn get(addr: &str, path: &str) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut buf = String::new();

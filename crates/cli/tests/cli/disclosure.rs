@@ -164,3 +164,25 @@ fn check_rejects_bad_input() {
     let e = env.run(&["--db", db.to_str().unwrap(), "disclosure", "check", "fehlt.csv"]).fails();
     assert!(e.contains("fehlt.csv"), "{e}");
 }
+
+#[test]
+fn public_web_pages_withhold_small_counts() {
+    let env = Env::new();
+    env.musterstadt();
+    let data = "gebiet;jahr;merkmal;wert\n0101;2024;sgb2;1\n0102;2024;sgb2;12\n0201;2024;sgb2;20\n0202;2024;sgb2;30\n";
+    let f = env.write("sgb2.csv", data);
+    env.run(&["import", "data", f.to_str().unwrap(), "--kind", "count"]).ok();
+    let page = "/karte?variable=sgb2&year=2024&level=Sozialraum";
+    let internal = crate::demo::serve_with(&env, &[]);
+    let (_, body) = crate::demo::get(&internal.addr, page);
+    let one = "data-v=\"1\">1</td>";
+    assert_eq!(body.matches(one).count(), 2, "rank 1 and the value 1: {body}");
+    assert!(body.contains("data-v=\"12\""), "{body}");
+    drop(internal);
+    let public = crate::demo::serve_with(&env, &["--public"]);
+    let (_, body) = crate::demo::get(&public.addr, page);
+    assert!(body.contains("Öffentliche Ansicht"), "{body}");
+    assert_eq!(body.matches(one).count(), 1, "only the rank; the 1 is withheld: {body}");
+    assert!(!body.contains("data-v=\"12\""), "nor its partner, which gives it back via Stadtteil 01: {body}");
+    assert!(body.contains("data-v=\"20\"") && body.contains("data-v=\"30\""), "{body}");
+}
