@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -53,6 +53,8 @@ def main():
         out.append(indicator_bench(a))
     if a.only in (None, "index"):
         out.append(index_bench(a))
+    if a.only in (None, "spatial"):
+        out.append(spatial_bench(a))
     text = "\n\n".join(out)
     with open(os.path.join(a.work, "results.md"), "w") as f:
         f.write(text + "\n")
@@ -177,6 +179,138 @@ def import_bench(a):
     if phases:
         lines.append("")
         lines.append(f"Quartier data import phases (last run): {phases.group(1)}")
+    return "\n".join(lines)
+
+
+
+CHILD_POVERTY = """
+[[indicator]]
+id = "child_poverty"
+name = "Kinderarmut"
+# as the esda peer: a zero denominator gives 0
+formula = "if(children_u15 > 0, children_u15_sgb2 / children_u15, 0)"
+unit = "Anteil"
+direction = "higher_is_worse"
+domain = "Arbeit und Einkommen"
+"""
+
+
+def spatial_bench(a):
+    """Aggregation of 10M points into 5,000 areas (DuckDB, geopandas, PostGIS) and Moran's I +
+    LISA with 999 permutations on 5,000 areas (esda), gen_city.py --size large."""
+    py = os.path.join(a.work, "venv", "bin", "python")
+    q, b = os.path.abspath(a.quartier), os.path.abspath(a.bench)
+    peers = os.path.abspath(a.peers)
+    d = os.path.abspath(os.path.join(a.work, "city-large"))
+    if not os.path.exists(os.path.join(d, "points.csv")):
+        subprocess.run([py, os.path.join(peers, "gen_city.py"), "--size", "large", "--out", d, "--skip-checks"],
+                       check=True, capture_output=True)
+    tmp = tempfile.mkdtemp(dir=a.work)
+    db = os.path.join(tmp, "q.db")
+
+    def qrun(*args, env=None):
+        return timed([q, "--db", db, *args], env=env)
+
+    subprocess.run([q, "--db", db, "levels", "define", "Gebiet"], check=True, capture_output=True)
+    imp = qrun("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
+    subprocess.run([q, "--db", db, "import", "data", os.path.join(d, "indicators.csv"), "--layout", "long", "--area-field",
+                    "area_id", "--year-field", "year", "--variable-field", "indicator", "--value-field", "value"],
+                   check=True, capture_output=True)
+    cat = os.path.join(tmp, "katalog.toml")
+    with open(cat, "w") as f:
+        f.write(CHILD_POVERTY)
+    subprocess.run([q, "--db", db, "indicators", "load", cat], check=True, capture_output=True)
+    points = os.path.join(d, "points.csv")
+    agg_out = os.path.join(tmp, "agg.csv")
+    agg = median_of(a.runs, lambda: qrun("aggregate", points, "--x", "x", "--y", "y", "--crs", "EPSG:25832", "--level", "Gebiet",
+                                         "--by", "sgb2", "--out", agg_out))
+    read = [json.loads(timed([b, "read-csv", points])[2])["seconds"] for _ in range(a.runs)]
+    read_s = statistics.median(read)
+
+    def peer(script, name):
+        out = os.path.join(tmp, name)
+        res = [timed([py, os.path.join(peers, script), "--data", d, "--out", out]) for _ in range(a.runs)]
+        return (statistics.median(r[0] for r in res), statistics.median(r[1] for r in res),
+                json.loads(res[-1][2].strip().splitlines()[-1]), out)
+
+    rows = []
+    ours = {}
+    with open(agg_out) as f:
+        for line in f.read().splitlines()[1:]:
+            k, n, s0, s1 = line.split(",")
+            ours[k] = (int(n), int(s1))
+
+    def differing(path):
+        diff = 0
+        with open(path) as f:
+            for line in f.read().splitlines()[1:]:
+                k, n, s1 = line.split(",")
+                diff += ours.get(k) != (int(n), int(s1))
+        return diff
+
+    for script, name, label in [("peer_pip_duckdb.py", "pip_duckdb", "DuckDB 1.5 spatial"),
+                                ("peer_pip_geopandas.py", "pip_geopandas", "geopandas 1.2 sjoin")]:
+        wall, rss, j, out = peer(script, name)
+        rows.append((label, wall, rss, j["timings"].get("query_s"), differing(os.path.join(out, name + ".csv"))))
+    pg = os.path.join(peers, "pg.sh")
+    try:
+        subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
+        try:
+            wall, rss, j, out = peer("peer_pip_postgis.py", "pip_postgis")
+            rows.append(("PostGIS 3 (ST_Contains, GiST)", wall, rss, j["timings"].get("query_s"),
+                         differing(os.path.join(out, "pip_postgis.csv"))))
+        finally:
+            subprocess.run(["bash", pg, "stop"], capture_output=True)
+    except subprocess.CalledProcessError as e:
+        rows.append(("PostGIS (not available: " + e.stderr.decode()[-200:].strip() + ")", None, None, None, None))
+
+    env = dict(os.environ, QUARTIER_TIMING="1")
+    common = ["--indicator", "child_poverty", "--year", "2024", "--level", "Gebiet", "--weights", "queen",
+              "--permutations", "999", "--seed", "12345"]
+
+    def phases(stderr):
+        return {m.group(1): float(m.group(2)) for m in re.finditer(r"timing (\w+)_s=([\d.]+)", stderr)}
+
+    mor = [qrun("spatial", "moran", *common, "--format", "json", env=env) for _ in range(a.runs)]
+    lis = [qrun("spatial", "lisa", *common, "--format", "csv", env=env) for _ in range(a.runs)]
+    med = statistics.median
+    q_whole = med(r[0] for r in mor) + med(r[0] for r in lis)
+    q_compute = med(phases(r[3])["compute"] for r in mor) + med(phases(r[3])["compute"] for r in lis)
+    q_prepare = med(phases(r[3])["prepare"] for r in lis)
+    our_i = json.loads(mor[-1][2])["I"]
+    e = [timed([py, os.path.join(peers, "peer_esda.py"), "--data", d, "--out", os.path.join(tmp, "esda")]) for _ in range(a.runs)]
+    ej = [json.loads(r[2].strip().splitlines()[-1]) for r in e]
+    e_whole = med(r[0] for r in e)
+    e_warm = med(j["timings"]["moran_global_s"] + j["timings"]["moran_local_warm_s"] for j in ej)
+    e_weights = med(j["timings"]["weights_s"] for j in ej)
+    esda_i = ej[-1]["global"]["I"]
+
+    lines = [
+        "| task (5,000 areas, 10,000,000 points; gen_city.py --size large) | wall s | peak MiB | query s | areas with other counts | ratio Quartier/peer (whole) |",
+        "|---|---|---|---|---|---|",
+        f"| Quartier `aggregate --by sgb2` (whole command) | {agg[0]:.2f} | {agg[1]:.0f} | | | |",
+        f"| Quartier import areas + aggregate | {agg[0] + imp[0]:.2f} | | | | |",
+        f"| reading the CSV alone (csv crate, parse x and y, one thread) | {read_s:.2f} | | | | {agg[0] / read_s:.2f} |",
+    ]
+    for label, wall, rss, qs, diff in rows:
+        if wall is None:
+            lines.append(f"| {label} | | | | | |")
+        else:
+            lines.append(f"| {label} (whole script) | {wall:.2f} | {rss:.0f} | {qs:.2f} | {diff} | {agg[0] / wall:.3f} |")
+    lines += [
+        "",
+        "Counts: the peers count interiors only; Quartier assigns points exactly on a border to one area (lowest key; outer "
+        "edge: the adjacent area), so areas on the city's edge may differ by the few points gen_city puts on it.",
+        "",
+        "| Moran's I + LISA, 999 permutations, queen, 5,000 areas | Quartier s | esda s | ratio Quartier/esda |",
+        "|---|---|---|---|",
+        f"| computation (Moran + LISA), esda after numba compiled | {q_compute:.4f} | {e_warm:.4f} | {q_compute / e_warm:.3f} |",
+        f"| queen weights from the geometries | {q_prepare:.4f} (incl. reading the store) | {e_weights:.4f} | {q_prepare / e_weights:.3f} |",
+        f"| whole: `spatial moran` + `spatial lisa` vs one fresh esda process | {q_whole:.3f} | {e_whole:.2f} | {q_whole / e_whole:.4f} |",
+        "",
+        f"Moran's I: Quartier {our_i:.12f}, esda {esda_i:.12f}.",
+    ]
+    shutil.rmtree(tmp, ignore_errors=True)
     return "\n".join(lines)
 
 

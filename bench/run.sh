@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Import benchmark: Quartier against the peer loaders (geopandas, pandas) in the same run.
-#   bash bench/run.sh [--runs N] [--only import|indicators|index]
+#   bash bench/run.sh [--runs N] [--only import|indicators|index|spatial]
 # Needs python3 with venv and network access to PyPI the first time (peer packages, pinned as
 # in ../shared/peers/requirements.txt). Data comes from ../shared/peers/gen_city.py.
 set -euo pipefail
@@ -9,7 +9,13 @@ PEERS="${QUARTIER_PEERS:-../shared/peers}"
 WORK=bench/work
 mkdir -p "$WORK"
 [ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
-pins=$(grep -E '^(numpy|pandas|scipy|shapely|pyproj|pyogrio|geopandas|mapclassify|scikit-learn|numba)==' "$PEERS/requirements.txt")
+pins=$(grep -E '^(numpy|pandas|scipy|shapely|pyproj|pyogrio|geopandas|mapclassify|scikit-learn|numba|libpysal|esda|pyarrow|duckdb|duckdb-extension-spatial|psycopg\[binary\])==' "$PEERS/requirements.txt")
 "$WORK/venv/bin/pip" install -q $pins
+# PostGIS for the aggregation peer (as ../shared/peers/run_all.sh does), unless present.
+if [[ " $* " != *" --only "* || " $* " == *" spatial"* ]]; then
+  if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgis >/dev/null || echo "PostGIS not installable: skipped"
+  fi
+fi
 cargo build --release -q -p quartier -p quartier-bench
 exec "$WORK/venv/bin/python" bench/bench.py --peers "$PEERS" --work "$WORK" --quartier target/release/quartier --bench target/release/quartier-bench "$@"

@@ -40,9 +40,10 @@ fn main() {
         Some("fisher-jenks") => fisher_jenks(&args),
         Some("index") => index(&args),
         Some("imd") => imd(&args),
+        Some("read-csv") => read_csv(&args),
         _ => {
             eprintln!(
-                "usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K] | index [--areas N --indicators I --runs R --out DIR] | imd [--areas N --domains D --out DIR]"
+                "usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K] | index [--areas N --indicators I --runs R --out DIR] | imd [--areas N --domains D --out DIR] | read-csv FILE"
             );
             std::process::exit(2);
         }
@@ -240,4 +241,21 @@ fn imd(args: &[String]) {
     let r = r.expect("ran");
     let top = r.decile.iter().filter(|&&x| x == 1).count();
     println!("{}", serde_json::json!({"task": "imd", "areas": n, "domains": d, "seconds": s, "decile1": top}));
+}
+
+/// The floor for `quartier aggregate`: read a points CSV with the csv crate and parse the
+/// first two fields as numbers, nothing else (one thread).
+fn read_csv(args: &[String]) {
+    let path = args.get(2).expect("read-csv FILE");
+    let t = Instant::now();
+    let f = std::fs::File::open(path).expect("readable file");
+    let mut rdr = csv::ReaderBuilder::new().from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let mut rec = csv::ByteRecord::new();
+    let (mut n, mut sum) = (0u64, 0.0f64);
+    while rdr.read_byte_record(&mut rec).expect("CSV") {
+        let num = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+        sum += num(0) + num(1);
+        n += 1;
+    }
+    println!("{}", serde_json::json!({"records": n, "checksum": sum, "seconds": t.elapsed().as_secs_f64()}));
 }

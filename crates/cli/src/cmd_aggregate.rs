@@ -12,7 +12,7 @@ use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::locate::PointIndex;
 use quartier_store::spatial::level_geometries;
 use quartier_store::{DataBatch, Store, VariableMeta};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -132,14 +132,17 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
         }
     };
     let index = PointIndex::new(shapes);
-    let groups = a.age_groups.as_deref().map(age_groups).transpose()?;
     let file = a.file.display().to_string();
-    let f = std::fs::File::open(&a.file).with_context(|| format!("{file} kann nicht gelesen werden"))?;
+    let len = std::fs::metadata(&a.file).with_context(|| format!("{file} kann nicht gelesen werden"))?.len();
     let mut head = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(std::fs::File::open(&a.file)?), &mut head)?;
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(std::fs::File::open(&a.file).with_context(|| format!("{file} kann nicht gelesen werden"))?),
+        &mut head,
+    )?;
     let delim = [b';', b',', b'\t'].into_iter().max_by_key(|d| head.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delim).from_reader(std::io::BufReader::with_capacity(1 << 20, f));
-    let headers: Vec<String> = rdr
+    let headers: Vec<String> = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .from_reader(head.as_bytes())
         .headers()
         .with_context(|| format!("{file}: keine Kopfzeile"))?
         .iter()
@@ -151,58 +154,40 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
             .position(|h| h == name)
             .ok_or_else(|| anyhow::anyhow!("{file}: Spalte „{name}“ fehlt; vorhanden: {}", headers.join(", ")))
     };
-    let (xc, yc) = (col(&a.x)?, col(&a.y)?);
-    let by_cols: Vec<usize> = a.by.iter().map(|b| col(b)).collect::<Result<_>>()?;
-    let age_c = a.age_col.as_deref().map(col).transpose()?;
-    let nareas = keys.len();
-    let mut counts = vec![0u64; nareas];
-    let mut by_counts: Vec<BTreeMap<String, Vec<u64>>> = vec![BTreeMap::new(); by_cols.len()];
-    let mut age_counts: Vec<Vec<u64>> = groups.as_ref().map(|g| vec![vec![0u64; nareas]; g.len()]).unwrap_or_default();
-    let (mut total, mut outside, mut unusable, mut bad_age) = (0u64, 0u64, 0u64, 0u64);
-    let (mut outside_lines, mut unusable_lines) = (Vec::new(), Vec::new());
-    let mut swapped_inside = 0u64;
+    let job = Job {
+        index: &index,
+        xc: col(&a.x)?,
+        yc: col(&a.y)?,
+        by_cols: a.by.iter().map(|b| col(b)).collect::<Result<_>>()?,
+        age_c: a.age_col.as_deref().map(col).transpose()?,
+        groups: a.age_groups.as_deref().map(age_groups).transpose()?,
+        delim,
+        nareas: keys.len(),
+    };
     let pb = spinner(format!("Zähle {file}"));
-    let mut rec = csv::ByteRecord::new();
-    while rdr.read_byte_record(&mut rec).with_context(|| format!("{file}: CSV nicht lesbar"))? {
-        total += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let field = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).unwrap_or("");
-        let (Some(x), Some(y)) = (number(field(xc)), number(field(yc))) else {
-            unusable += 1;
-            if unusable_lines.len() < 10 {
-                unusable_lines.push(line);
-            }
-            continue;
-        };
-        let Some(area) = index.locate(x, y) else {
-            outside += 1;
-            if outside_lines.len() < 10 {
-                outside_lines.push(line);
-            }
-            if outside <= 1000 && index.locate(y, x).is_some() {
-                swapped_inside += 1;
-            }
-            continue;
-        };
-        counts[area] += 1;
-        for (b, &c) in by_cols.iter().enumerate() {
-            let v = field(c).trim();
-            by_counts[b].entry(v.to_string()).or_insert_with(|| vec![0; nareas])[area] += 1;
-        }
-        if let (Some(ac), Some(g)) = (age_c, &groups) {
-            match field(ac).trim().parse::<f64>().ok().filter(|v| *v >= 0.0 && v.fract() == 0.0) {
-                Some(age) => {
-                    if let Some(gi) = g.iter().position(|(_, lo, hi)| (*lo as f64) <= age && age <= (*hi as f64)) {
-                        age_counts[gi][area] += 1;
-                    }
-                }
-                None => bad_age += 1,
-            }
-        }
-        if total % 1_000_000 == 0 {
-            pb.set_message(format!("Zähle {file}: {} Datensätze", n(total as usize)));
-        }
+    let done = std::sync::atomic::AtomicU64::new(0);
+    // Byte ranges at line ends, one per core; a file with quotes (fields that might hold
+    // line breaks) is read in one piece.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let ranges =
+        if threads > 1 && len > 1 << 20 && !has_quotes(&a.file)? { split_at_lines(&a.file, len, threads)? } else { vec![(0, len)] };
+    let parts: Vec<Result<Partial>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&(from, to)| {
+                let (job, file, path, pb, done) = (&job, &file, &a.file, &pb, &done);
+                s.spawn(move || job.count(path, file, from, to, pb, done))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("counting thread")).collect()
+    });
+    let mut it = parts.into_iter();
+    let mut p = it.next().expect("one range")?;
+    for q in it {
+        p.merge(q?);
     }
+    let Partial { counts, by_counts, age_counts, total, outside, unusable, bad_age, outside_lines, unusable_lines, swapped_inside, .. } = p;
+    let groups = job.groups.clone();
     pb.finish_and_clear();
     if total == 0 {
         bail!("{file}: keine Datensätze");
@@ -236,7 +221,10 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
     // Columns: n, <by>_<value>, age_<group>.
     let mut columns: Vec<(String, Vec<u64>)> = vec![("n".into(), counts)];
     for (b, name) in a.by.iter().enumerate() {
-        for (v, c) in &by_counts[b] {
+        let mut values: Vec<(String, &Vec<u64>)> =
+            by_counts[b].iter().map(|(v, c)| (String::from_utf8_lossy(v).trim().to_string(), c)).collect();
+        values.sort_by(|x, y| x.0.cmp(&y.0));
+        for (v, c) in values {
             columns.push((format!("{name}_{v}"), c.clone()));
         }
     }
@@ -377,4 +365,196 @@ fn write_counts(store: &dyn Store, out: &Path, a: &AggregateArgs, keys: &[String
         );
     }
     Ok(())
+}
+
+/// What every counting thread needs.
+struct Job<'a> {
+    index: &'a PointIndex,
+    xc: usize,
+    yc: usize,
+    by_cols: Vec<usize>,
+    age_c: Option<usize>,
+    groups: Option<Vec<(String, u32, u32)>>,
+    delim: u8,
+    nareas: usize,
+}
+
+/// Counts of one byte range of the file.
+struct Partial {
+    counts: Vec<u64>,
+    /// Per `--by` column: (value as in the file, counts per area).
+    by_counts: Vec<Vec<(Vec<u8>, Vec<u64>)>>,
+    age_counts: Vec<Vec<u64>>,
+    total: u64,
+    outside: u64,
+    unusable: u64,
+    bad_age: u64,
+    /// Sample lines (file-wide line numbers once merged).
+    outside_lines: Vec<u64>,
+    unusable_lines: Vec<u64>,
+    swapped_inside: u64,
+    /// Lines the range spans (to number the next range's lines).
+    lines: u64,
+}
+
+impl Partial {
+    fn merge(&mut self, q: Partial) {
+        let add = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        add(&mut self.counts, &q.counts);
+        for (mine, theirs) in self.by_counts.iter_mut().zip(q.by_counts) {
+            for (v, c) in theirs {
+                match mine.iter_mut().find(|(w, _)| *w == v) {
+                    Some((_, m)) => add(m, &c),
+                    None => mine.push((v, c)),
+                }
+            }
+        }
+        for (m, t) in self.age_counts.iter_mut().zip(&q.age_counts) {
+            add(m, t);
+        }
+        let offset = self.lines;
+        for (mine, theirs) in [(&mut self.outside_lines, q.outside_lines), (&mut self.unusable_lines, q.unusable_lines)] {
+            mine.extend(theirs.into_iter().map(|l| l + offset));
+            mine.truncate(10);
+        }
+        self.total += q.total;
+        self.outside += q.outside;
+        self.unusable += q.unusable;
+        self.bad_age += q.bad_age;
+        self.swapped_inside += q.swapped_inside;
+        self.lines += q.lines;
+    }
+}
+
+impl Job<'_> {
+    /// Counts the records in bytes `from..to` (the first range holds the header).
+    fn count(
+        &self,
+        path: &Path,
+        file: &str,
+        from: u64,
+        to: u64,
+        pb: &indicatif::ProgressBar,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<Partial> {
+        use std::io::{Read, Seek};
+        let mut f = std::fs::File::open(path).with_context(|| format!("{file} kann nicht gelesen werden"))?;
+        f.seek(std::io::SeekFrom::Start(from))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delim)
+            .has_headers(from == 0)
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, f.take(to - from)));
+        let n = self.nareas;
+        let mut p = Partial {
+            counts: vec![0; n],
+            by_counts: vec![Vec::new(); self.by_cols.len()],
+            age_counts: self.groups.as_ref().map(|g| vec![vec![0; n]; g.len()]).unwrap_or_default(),
+            total: 0,
+            outside: 0,
+            unusable: 0,
+            bad_age: 0,
+            outside_lines: Vec::new(),
+            unusable_lines: Vec::new(),
+            swapped_inside: 0,
+            lines: 0,
+        };
+        let mut rec = csv::ByteRecord::new();
+        while rdr.read_byte_record(&mut rec).with_context(|| format!("{file}: CSV nicht lesbar"))? {
+            p.total += 1;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let field = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).unwrap_or("");
+            let (Some(x), Some(y)) = (number(field(self.xc)), number(field(self.yc))) else {
+                p.unusable += 1;
+                if p.unusable_lines.len() < 10 {
+                    p.unusable_lines.push(line);
+                }
+                continue;
+            };
+            let Some(area) = self.index.locate(x, y) else {
+                p.outside += 1;
+                if p.outside_lines.len() < 10 {
+                    p.outside_lines.push(line);
+                }
+                if p.outside <= 1000 && self.index.locate(y, x).is_some() {
+                    p.swapped_inside += 1;
+                }
+                continue;
+            };
+            p.counts[area] += 1;
+            for (b, &c) in self.by_cols.iter().enumerate() {
+                let v = rec.get(c).unwrap_or(b"");
+                // Few distinct values: a linear search beats hashing and allocates nothing.
+                let slot = match p.by_counts[b].iter().position(|(w, _)| w.as_slice() == v) {
+                    Some(i) => i,
+                    None => {
+                        p.by_counts[b].push((v.to_vec(), vec![0; n]));
+                        p.by_counts[b].len() - 1
+                    }
+                };
+                p.by_counts[b][slot].1[area] += 1;
+            }
+            if let (Some(ac), Some(g)) = (self.age_c, &self.groups) {
+                match field(ac).trim().parse::<f64>().ok().filter(|v| *v >= 0.0 && v.fract() == 0.0) {
+                    Some(age) => {
+                        if let Some(gi) = g.iter().position(|(_, lo, hi)| (*lo as f64) <= age && age <= (*hi as f64)) {
+                            p.age_counts[gi][area] += 1;
+                        }
+                    }
+                    None => p.bad_age += 1,
+                }
+            }
+            if p.total % 1_000_000 == 0 {
+                let all = done.fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed) + 1_000_000;
+                pb.set_message(format!("Zähle {file}: {} Datensätze", n_fmt(all)));
+            }
+        }
+        p.lines = rdr.position().line() - 1;
+        Ok(p)
+    }
+}
+
+fn n_fmt(v: u64) -> String {
+    n(v as usize)
+}
+
+/// Whether the file contains a quote character anywhere (then a field might span lines).
+fn has_quotes(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(false);
+        }
+        if memchr::memchr(b'"', &buf[..k]).is_some() {
+            return Ok(true);
+        }
+    }
+}
+
+/// `parts` byte ranges of about equal size, each ending after a line break.
+fn split_at_lines(path: &Path, len: u64, parts: usize) -> Result<Vec<(u64, u64)>> {
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(path)?;
+    let mut cuts = vec![0u64];
+    let mut buf = vec![0u8; 1 << 16];
+    for k in 1..parts {
+        let mut pos = (len * k as u64 / parts as u64).max(*cuts.last().expect("non-empty"));
+        f.seek(std::io::SeekFrom::Start(pos))?;
+        let cut = loop {
+            let got = f.read(&mut buf)?;
+            if got == 0 {
+                break len;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..got]) {
+                break pos + i as u64 + 1;
+            }
+            pos += got as u64;
+        };
+        cuts.push(cut);
+    }
+    cuts.push(len);
+    cuts.dedup();
+    Ok(cuts.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| b > a).collect())
 }

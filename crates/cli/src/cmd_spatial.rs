@@ -135,8 +135,12 @@ pub fn run(db: &Path, cmd: SpatialCmd) -> Result<()> {
     let store = open(db)?;
     match cmd {
         SpatialCmd::Moran(a) => {
+            let t = std::time::Instant::now();
             let (_, y, w) = prepare(&store, &a)?;
+            output::timing("prepare", t);
+            let t = std::time::Instant::now();
             let m = spatial::moran(&y, &w, a.permutations, a.seed).map_err(|e| error(e, &a))?;
+            output::timing("compute", t);
             let json = serde_json::to_value(&m)?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&json)?),
@@ -201,8 +205,12 @@ pub fn run(db: &Path, cmd: SpatialCmd) -> Result<()> {
             output::emit(a.format, &["area_id", "Gs", "EGs", "VGs", "Zs", "p_norm", "p_sim"], rows, &json)?;
         }
         SpatialCmd::Lisa(a) => {
+            let t = std::time::Instant::now();
             let (keys, y, w) = prepare(&store, &a)?;
+            output::timing("prepare", t);
+            let t = std::time::Instant::now();
             let l = spatial::local_moran(&y, &w, a.permutations, a.seed).map_err(|e| error(e, &a))?;
+            output::timing("compute", t);
             let threshold = if a.fdr {
                 let p: Vec<f64> = l.iter().filter_map(|x| x.p_sim).collect();
                 spatial::fdr_threshold(&p, a.significance)

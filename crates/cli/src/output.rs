@@ -82,3 +82,11 @@ pub fn n(v: usize) -> String {
 pub fn km2(m2: f64) -> String {
     format!("{:.2}", m2 / 1e6).replace('.', ",")
 }
+
+/// With `QUARTIER_TIMING` set, prints `timing <phase>_s=<seconds>` to stderr (read by the
+/// benchmarks in `bench/`).
+pub fn timing(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("QUARTIER_TIMING").is_some() {
+        eprintln!("timing {phase}_s={:.6}", since.elapsed().as_secs_f64());
+    }
+}

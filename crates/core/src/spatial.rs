@@ -147,9 +147,55 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 /// Fisher–Yates shuffle with the seeded generator.
 fn shuffle(v: &mut [f64], rng: &mut Rng) {
     for i in (1..v.len()).rev() {
-        let j = (rng.next_f64() * (i + 1) as f64) as usize;
-        v.swap(i, j.min(i));
+        v.swap(i, rng.below(i + 1));
     }
+}
+
+/// Conditional randomisation as esda does it (`crand`): one table of random draws shared by
+/// all areas — per permutation the first `k_max` values of a random permutation of `0..n−1`
+/// (a partial Fisher–Yates shuffle, seeded per permutation). Area `i` with `k` neighbours uses
+/// the first `k` values of each row, value `v` standing for area `v + (v ≥ i)`: k distinct
+/// areas other than `i`, uniformly. Drawing once instead of per area makes the tests cheap.
+fn draw_table(n: usize, k_max: usize, permutations: usize, seed: u64) -> Vec<u32> {
+    let mut pool: Vec<u32> = (0..n.saturating_sub(1) as u32).collect();
+    let m = pool.len();
+    let k_max = k_max.min(m);
+    let mut table = Vec::with_capacity(permutations * k_max);
+    for p in 0..permutations {
+        let mut rng = area_rng(seed, p);
+        for d in 0..k_max {
+            let r = d + rng.below(m - d);
+            pool.swap(d, r);
+        }
+        table.extend_from_slice(&pool[..k_max]);
+    }
+    table
+}
+
+/// The area a drawn value stands for when area `i` is left out.
+#[inline]
+fn other(v: u32, i: usize) -> usize {
+    v as usize + usize::from(v as usize >= i)
+}
+
+/// The generator of permutation `i`: seeded per permutation, so results do not depend on how
+/// the work is split across threads.
+fn area_rng(seed: u64, i: usize) -> Rng {
+    Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03))
+}
+
+/// `f` over the areas `0..n` in contiguous chunks on all cores, results in area order.
+fn per_area<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 8).min(n.max(1));
+    if threads == 1 || n < 64 {
+        return f(0..n);
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || f(t * chunk..((t + 1) * chunk).min(n)))).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("permutation thread")).collect()
+    })
 }
 
 /// Global Moran's I of `y` under weights `w` (use them as given: transform beforehand).
@@ -197,14 +243,23 @@ pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Result<M
         p_z_sim: None,
     };
     if permutations > 0 {
-        let mut rng = Rng::new(seed);
-        let mut perm = z.clone();
-        let sim: Vec<f64> = (0..permutations)
-            .map(|_| {
-                shuffle(&mut perm, &mut rng);
-                moran_i(&perm, w, s0, z2)
-            })
-            .collect();
+        // Each permutation a full shuffle of z with its own generator: the same values on
+        // any number of threads.
+        let sim: Vec<f64> = per_area(permutations, |perms| {
+            let mut perm = z.clone();
+            perms
+                .map(|p| {
+                    perm.copy_from_slice(&z);
+                    shuffle(&mut perm, &mut area_rng(seed, p));
+                    let cross: f64 = perm
+                        .iter()
+                        .zip(w.neighbors.iter().zip(&w.weights))
+                        .map(|(zi, (nb, wt))| zi * nb.iter().zip(wt).map(|(&j, wij)| wij * perm[j]).sum::<f64>())
+                        .sum();
+                    n as f64 / s0 * cross / z2
+                })
+                .collect()
+        });
         let (e, s) = mean_sd(&sim);
         let zs = (i - e) / s;
         m.EI_sim = Some(e);
@@ -244,42 +299,37 @@ pub fn local_moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Re
     let z2: f64 = z.iter().map(|v| v * v).sum();
     let lag = w.lag(&z);
     let scale = (n as f64 - 1.0) / z2;
-    let mut rng = Rng::new(seed);
-    let mut pool: Vec<usize> = Vec::with_capacity(n);
-    Ok((0..n)
-        .map(|i| {
-            let is = scale * z[i] * lag[i];
-            let q = match (z[i] > 0.0, lag[i] > 0.0) {
-                (true, true) => 1,
-                (false, true) => 2,
-                (false, false) => 3,
-                (true, false) => 4,
-            };
-            let k = w.neighbors[i].len();
-            let (mut p_sim, mut z_sim, mut p_z) = (None, None, None);
-            if permutations > 0 && k > 0 {
-                let mut sim = Vec::with_capacity(permutations);
-                for _ in 0..permutations {
-                    // Partial Fisher–Yates over the other areas: k draws without replacement.
-                    pool.clear();
-                    pool.extend((0..n).filter(|&j| j != i));
-                    let mut l = 0.0;
-                    for (d, wij) in w.weights[i].iter().enumerate() {
-                        let r = d + ((rng.next_f64() * (pool.len() - d) as f64) as usize).min(pool.len() - d - 1);
-                        pool.swap(d, r);
-                        l += wij * z[pool[d]];
+    let k_max = w.neighbors.iter().map(Vec::len).max().unwrap_or(0).min(n - 1);
+    let table = draw_table(n, k_max, permutations, seed);
+    Ok(per_area(n, |areas| {
+        let mut sim = Vec::with_capacity(permutations);
+        areas
+            .map(|i| {
+                let is = scale * z[i] * lag[i];
+                let q = match (z[i] > 0.0, lag[i] > 0.0) {
+                    (true, true) => 1,
+                    (false, true) => 2,
+                    (false, false) => 3,
+                    (true, false) => 4,
+                };
+                let k = w.neighbors[i].len();
+                let (mut p_sim, mut z_sim, mut p_z) = (None, None, None);
+                if permutations > 0 && k > 0 && k < n {
+                    sim.clear();
+                    for row in table.chunks_exact(k_max) {
+                        let l: f64 = w.weights[i].iter().zip(&row[..k]).map(|(wij, &v)| wij * z[other(v, i)]).sum();
+                        sim.push(scale * z[i] * l);
                     }
-                    sim.push(scale * z[i] * l);
+                    let (e, s) = mean_sd(&sim);
+                    let zs = (is - e) / s;
+                    p_sim = Some(folded(&sim, is));
+                    z_sim = Some(zs);
+                    p_z = Some(norm_sf(zs.abs()));
                 }
-                let (e, s) = mean_sd(&sim);
-                let zs = (is - e) / s;
-                p_sim = Some(folded(&sim, is));
-                z_sim = Some(zs);
-                p_z = Some(norm_sf(zs.abs()));
-            }
-            LocalMoran { Is: is, q, p_sim, z_sim, p_z_sim: p_z }
-        })
-        .collect())
+                LocalMoran { Is: is, q, p_sim, z_sim, p_z_sim: p_z }
+            })
+            .collect()
+    }))
 }
 
 /// Getis–Ord local G of one area, with esda's names.
@@ -336,44 +386,41 @@ pub fn getis_ord(
     let remove = if star { 0.0 } else { 1.0 };
     let big_n = n as f64 - remove;
     let lag = ww.lag(y);
-    let mut rng = Rng::new(seed);
-    let mut pool: Vec<usize> = Vec::with_capacity(n);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let denom = sum - y[i] * remove;
-        if denom == 0.0 {
-            return Err(SpatialError::ZeroVariance);
-        }
-        let g = lag[i] / denom;
-        let mean = denom / big_n;
-        let var = (sum2 - y[i] * y[i] * remove) / big_n - mean * mean;
-        let card: f64 = ww.weights[i].iter().sum();
-        let eg = card / big_n;
-        let vg = card * (big_n - card) / (big_n - 1.0) / (big_n * big_n) * var / (mean * mean);
-        let z = (g - eg) / vg.sqrt();
-        let mut p_sim = None;
-        let k = card_binary[i];
-        if permutations > 0 && k > 0 {
-            // Conditional randomisation as esda: k other values drawn without replacement;
-            // their mean (row-standardised) or sum (binary), plus yᵢ for Gᵢ*.
-            let den = if row_standardise { k as f64 + if star { 1.0 } else { 0.0 } } else { 1.0 };
-            let mut sim = Vec::with_capacity(permutations);
-            for _ in 0..permutations {
-                pool.clear();
-                pool.extend((0..n).filter(|&j| j != i));
-                let mut s = if star { y[i] } else { 0.0 };
-                for d in 0..k {
-                    let r = d + ((rng.next_f64() * (pool.len() - d) as f64) as usize).min(pool.len() - d - 1);
-                    pool.swap(d, r);
-                    s += y[pool[d]];
-                }
-                sim.push(s / den / denom);
-            }
-            p_sim = Some(folded(&sim, g));
-        }
-        out.push(LocalG { Gs: g, EGs: eg, VGs: vg, Zs: z, p_norm: norm_sf(z.abs()), p_sim });
+    // The zero-denominator check first, so the threads need not report errors.
+    if (0..n).any(|i| sum - y[i] * remove == 0.0) {
+        return Err(SpatialError::ZeroVariance);
     }
-    Ok(out)
+    let k_max = card_binary.iter().copied().max().unwrap_or(0).min(n - 1);
+    let table = draw_table(n, k_max, permutations, seed);
+    Ok(per_area(n, |areas| {
+        let mut sim = Vec::with_capacity(permutations);
+        areas
+            .map(|i| {
+                let denom = sum - y[i] * remove;
+                let g = lag[i] / denom;
+                let mean = denom / big_n;
+                let var = (sum2 - y[i] * y[i] * remove) / big_n - mean * mean;
+                let card: f64 = ww.weights[i].iter().sum();
+                let eg = card / big_n;
+                let vg = card * (big_n - card) / (big_n - 1.0) / (big_n * big_n) * var / (mean * mean);
+                let z = (g - eg) / vg.sqrt();
+                let mut p_sim = None;
+                let k = card_binary[i];
+                if permutations > 0 && k > 0 && k < n {
+                    // Conditional randomisation as esda: k other values drawn without
+                    // replacement; their mean (row-standardised) or sum (binary), plus yᵢ for Gᵢ*.
+                    let den = if row_standardise { k as f64 + if star { 1.0 } else { 0.0 } } else { 1.0 };
+                    sim.clear();
+                    for row in table.chunks_exact(k_max) {
+                        let s = row[..k].iter().map(|&v| y[other(v, i)]).sum::<f64>() + if star { y[i] } else { 0.0 };
+                        sim.push(s / den / denom);
+                    }
+                    p_sim = Some(folded(&sim, g));
+                }
+                LocalG { Gs: g, EGs: eg, VGs: vg, Zs: z, p_norm: norm_sf(z.abs()), p_sim }
+            })
+            .collect()
+    }))
 }
 
 /// Benjamini–Hochberg threshold: the largest p₍ₖ₎ with p₍ₖ₎ ≤ k/m · α (0 if none), as esda's

@@ -146,3 +146,53 @@ fn swapped_coordinates_and_wrong_crs_are_explained() {
         .fails();
     assert!(err.contains("Spalte „lon“ fehlt; vorhanden: x, y"), "{err}");
 }
+
+/// A file large enough to be read in parallel byte ranges: counts equal a brute-force count
+/// of the same points, and reported line numbers are those of the whole file.
+#[test]
+fn large_file_in_parallel_ranges_counts_exactly_and_keeps_line_numbers() {
+    let env = Env::new();
+    env.musterstadt();
+    let mut s = String::from("x,y,sgb2\n");
+    let mut expected = [[0u64; 2]; 4];
+    let mut state = 99u64;
+    let n = 60_000;
+    for i in 0..n {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let x = X0 + 1.0 + (state >> 33) as f64 % 3998.0 + 0.25;
+        let y = Y0 + 1.0 + (state >> 13 & 0xfffff) as f64 % 1998.0 + 0.5;
+        let g = (i % 7 == 0) as usize;
+        expected[((x - X0) / 1000.0) as usize][g] += 1;
+        s.push_str(&format!("{x:.2},{y:.2},{g}\n"));
+    }
+    // Two records far outside, late in the file (in the second range).
+    s.push_str("400000.00,5706000.00,0\n1.0,2.0,0\n");
+    assert!(s.len() > 1 << 20, "large enough to be split: {}", s.len());
+    let f = env.write("viele.csv", &s);
+    let out = env.path("z.csv");
+    let stdout = env
+        .run(&[
+            "aggregate",
+            f.to_str().unwrap(),
+            "--x",
+            "x",
+            "--y",
+            "y",
+            "--crs",
+            "EPSG:25832",
+            "--level",
+            "Sozialraum",
+            "--by",
+            "sgb2",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+    let last = n + 2; // header line 1, records from line 2
+    assert!(stdout.contains(&format!("2 außerhalb aller Gebiete (z. B. Zeilen [{}, {}])", last, last + 1)), "{stdout}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<u64>> = csv.lines().skip(1).map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect()).collect();
+    for (a, e) in expected.iter().enumerate() {
+        assert_eq!(rows[a], vec![e[0] + e[1], e[0], e[1]], "Sozialraum {a}");
+    }
+}

@@ -34,12 +34,19 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1)
     }
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545F4914F6CDD1D) >> 11) as f64 / (1u64 << 53) as f64
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in 0..m (m < 2³²), by Lemire's multiply-shift on the high 32 bits.
+    pub fn below(&mut self, m: usize) -> usize {
+        (((self.next_u64() >> 32) * m as u64) >> 32) as usize
     }
 }
 
