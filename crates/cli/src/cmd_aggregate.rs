@@ -503,7 +503,7 @@ impl Job<'_> {
                     None => p.bad_age += 1,
                 }
             }
-            if p.total % 1_000_000 == 0 {
+            if p.total.is_multiple_of(1_000_000) {
                 let all = done.fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed) + 1_000_000;
                 pb.set_message(format!("Zähle {file}: {} Datensätze", n_fmt(all)));
             }

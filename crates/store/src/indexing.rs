@@ -277,7 +277,7 @@ fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
             ("dynamics_index".into(), r.dynamics_index.into()),
             ("dynamics_class".into(), r.dynamics_class.into()),
             ("dynamics_label".into(), r.dynamics_class.map(mss::dynamics_label).into()),
-            ("combined_class".into(), r.combined_class.clone().into()),
+            ("combined_class".into(), r.combined_class.into()),
             ("attention".into(), (r.rated && !reasons.is_empty()).into()),
             ("attention_reason".into(), (!reasons.is_empty()).then(|| reasons.join(", ")).into()),
             ("indicators_beyond_1sd".into(), beyond.into()),

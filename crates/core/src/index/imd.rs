@@ -30,22 +30,28 @@ fn rank_desc_with(v: &[f64], items: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u3
     items.extend(v.iter().enumerate().map(|(i, x)| (key(*x), i as u32)));
     buf.clear();
     buf.extend_from_slice(items);
-    for pass in 0..8 {
-        let shift = pass * 8;
-        let mut counts = [0usize; 257];
-        for (k, _) in items.iter() {
-            counts[((k >> shift) & 0xFF) as usize + 1] += 1;
+    // All eight byte histograms in one pass over the keys.
+    let mut hist = [[0usize; 256]; 8];
+    for (k, _) in items.iter() {
+        for (pass, h) in hist.iter_mut().enumerate() {
+            h[((k >> (pass * 8)) & 0xFF) as usize] += 1;
         }
-        if counts[1..].contains(&items.len()) {
+    }
+    for (pass, h) in hist.iter().enumerate() {
+        if h.contains(&items.len()) {
             continue; // every key has the same byte here
         }
-        for d in 1..257 {
-            counts[d] += counts[d - 1];
+        let shift = pass * 8;
+        let mut next = [0usize; 256];
+        let mut acc = 0;
+        for (d, c) in h.iter().enumerate() {
+            next[d] = acc;
+            acc += c;
         }
         for &(k, i) in items.iter() {
             let d = ((k >> shift) & 0xFF) as usize;
-            buf[counts[d]] = (k, i);
-            counts[d] += 1;
+            buf[next[d]] = (k, i);
+            next[d] += 1;
         }
         std::mem::swap(items, buf);
     }

@@ -45,7 +45,7 @@ pub struct MssResult {
     pub dynamics_index: Option<f64>,
     /// `+`, `+/-`, `-`.
     pub dynamics_class: Option<&'static str>,
-    pub combined_class: Option<String>,
+    pub combined_class: Option<&'static str>,
 }
 
 /// Status class labels, index = class − 1.
@@ -71,6 +71,19 @@ pub fn dynamics_class(index: f64) -> &'static str {
     } else {
         "-"
     }
+}
+
+/// The combined class („2+/-“), or the status class alone without dynamics.
+pub fn combined_class(status: u8, dynamics: Option<&str>) -> &'static str {
+    const TABLE: [[&str; 4]; 4] =
+        [["1", "1+", "1+/-", "1-"], ["2", "2+", "2+/-", "2-"], ["3", "3+", "3+/-", "3-"], ["4", "4+", "4+/-", "4-"]];
+    let d = match dynamics {
+        None => 0,
+        Some("+") => 1,
+        Some("+/-") => 2,
+        Some(_) => 3,
+    };
+    TABLE[(status.clamp(1, 4) - 1) as usize][d]
 }
 
 pub fn dynamics_label(class: &str) -> &'static str {
@@ -195,7 +208,7 @@ pub fn compute(inputs: &[MssInput], min_population: Option<f64>) -> Result<Vec<M
                 dynamics_sum: (n_dyn > 0).then(|| dsum[r]),
                 dynamics_index: (n_dyn > 0).then(|| didx[r]),
                 dynamics_class: dc,
-                combined_class: Some(format!("{sc}{}", dc.unwrap_or(""))),
+                combined_class: Some(combined_class(sc, dc)),
             }
         })
         .collect();
