@@ -79,9 +79,7 @@ pub fn robustness(
     // (population) covariance of the z-scores: the standardisation needs no pass over areas.
     let cov: Vec<Vec<f64>> =
         (0..k).map(|a| (0..k).map(|b| z[a].iter().zip(&z[b]).map(|(x, y)| x * y).sum::<f64>() / n as f64).collect()).collect();
-    // Per run the standard deviation of the weighted sum, then the classes counted block by
-    // block of areas: a block's z-scores stay in the L1 cache for all runs, instead of
-    // streaming every indicator's column from memory once per run.
+    // Per run the standard deviation of the weighted sum, then the classes counted.
     let sds: Vec<f64> = (0..runs)
         .map(|run| {
             let w = &weights[run * k..(run + 1) * k];
@@ -90,31 +88,8 @@ pub fn robustness(
         })
         .collect();
     let count_same = |runs: std::ops::Range<usize>| -> Vec<usize> {
-        const BLOCK: usize = 512;
         let mut same = vec![0usize; n];
-        let mut sums = [0.0f64; BLOCK];
-        for start in (0..n).step_by(BLOCK) {
-            let end = (start + BLOCK).min(n);
-            let sums = &mut sums[..end - start];
-            let classes = &base_class[start..end];
-            let hits = &mut same[start..end];
-            for run in runs.clone() {
-                let w = &weights[run * k..(run + 1) * k];
-                // Σ wⱼ·zⱼ as k vectorisable passes over the block.
-                sums.fill(0.0);
-                for (zj, wj) in z.iter().zip(w) {
-                    sums.iter_mut().zip(&zj[start..end]).for_each(|(s, v)| *s += wj * v);
-                }
-                // Class limits −1, 1, 1.5 on the standardised sum, scaled instead of dividing;
-                // the class as a sum of comparisons (no branches).
-                let sd = sds[run];
-                let (l1, l2, l3) = (-sd, sd, 1.5 * sd);
-                for ((s, c), hit) in sums.iter().zip(classes).zip(hits.iter_mut()) {
-                    let class = 1 + u8::from(*s >= l1) + u8::from(*s > l2) + u8::from(*s > l3);
-                    *hit += usize::from(class == *c);
-                }
-            }
-        }
+        count_runs(&RunBlock { z, weights: &weights, sds: &sds, classes: base_class, k }, runs, &mut same);
         same
     };
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 8).min(runs.max(1));
@@ -137,21 +112,18 @@ pub fn robustness(
         }
     }
     // 3. Rating population variants.
-    let mut variants: Vec<(String, Vec<MssInput>, Option<f64>)> = Vec::new();
+    // (label, minimum population, exclusions lifted): the inputs are not copied.
+    let mut variants: Vec<(String, Option<f64>, bool)> = Vec::new();
     if let Some(m) = min_population {
-        variants.push((format!("Mindesteinwohnerzahl {}", m / 2.0), inputs.to_vec(), Some(m / 2.0)));
-        variants.push((format!("Mindesteinwohnerzahl {}", m * 2.0), inputs.to_vec(), Some(m * 2.0)));
+        variants.push((format!("Mindesteinwohnerzahl {}", m / 2.0), Some(m / 2.0), false));
+        variants.push((format!("Mindesteinwohnerzahl {}", m * 2.0), Some(m * 2.0), false));
     }
     if inputs.iter().any(|a| a.excluded.is_some()) {
-        variants.push((
-            "ohne Ausschlüsse".into(),
-            inputs.iter().map(|a| MssInput { excluded: None, ..a.clone() }).collect(),
-            min_population,
-        ));
+        variants.push(("ohne Ausschlüsse".into(), min_population, true));
     }
     let mut pop_changes: Vec<Vec<String>> = vec![Vec::new(); n];
-    for (label, inp, min) in &variants {
-        let Ok(v) = status_core(inp, *min) else { continue };
+    for (label, min, lift) in &variants {
+        let Ok(v) = status_core_with(inputs, *min, *lift) else { continue };
         let mut class_of = vec![None; inputs.len()];
         for (r, &i) in v.rated.iter().enumerate() {
             class_of[i] = Some(v.classes[r]);
@@ -176,6 +148,65 @@ pub fn robustness(
         .collect())
 }
 
+/// What the weight runs share.
+struct RunBlock<'a> {
+    z: &'a [Vec<f64>],
+    weights: &'a [f64],
+    sds: &'a [f64],
+    classes: &'a [u8],
+    k: usize,
+}
+
+/// Counts per area the runs that keep its class, with AVX2 where the processor has it. Only
+/// separate multiplications and additions are used (no fused multiply-add), so every path
+/// rounds alike and the counts are the same on every machine.
+fn count_runs(b: &RunBlock, runs: std::ops::Range<usize>, same: &mut [usize]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { count_runs_avx2(b, runs, same) };
+        return;
+    }
+    count_runs_portable(b, runs, same);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn count_runs_avx2(b: &RunBlock, runs: std::ops::Range<usize>, same: &mut [usize]) {
+    count_runs_portable(b, runs, same);
+}
+
+/// Blocks of areas: a block's z-scores stay in the L1 cache for all runs, instead of
+/// streaming every indicator's column from memory once per run.
+#[inline(always)]
+fn count_runs_portable(b: &RunBlock, runs: std::ops::Range<usize>, same: &mut [usize]) {
+    const BLOCK: usize = 512;
+    let n = b.classes.len();
+    let mut sums = [0.0f64; BLOCK];
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let sums = &mut sums[..end - start];
+        let classes = &b.classes[start..end];
+        let hits = &mut same[start..end];
+        for run in runs.clone() {
+            let w = &b.weights[run * b.k..(run + 1) * b.k];
+            // Σ wⱼ·zⱼ as k vectorisable passes over the block.
+            sums.fill(0.0);
+            for (zj, wj) in b.z.iter().zip(w) {
+                sums.iter_mut().zip(&zj[start..end]).for_each(|(s, v)| *s += wj * v);
+            }
+            // Class limits −1, 1, 1.5 on the standardised sum, scaled instead of dividing;
+            // the class as a sum of comparisons (no branches).
+            let sd = b.sds[run];
+            let (l1, l2, l3) = (-sd, sd, 1.5 * sd);
+            for ((s, c), hit) in sums.iter().zip(classes).zip(hits.iter_mut()) {
+                let class = 1 + u8::from(*s >= l1) + u8::from(*s > l2) + u8::from(*s > l3);
+                *hit += usize::from(class == *c);
+            }
+        }
+    }
+}
+
 /// The status part of the MSS method without building result records: rated areas (input
 /// positions), z-scores per status indicator over them, and their status classes. Same
 /// rules and errors as [`mss::compute`], which the tests check.
@@ -186,10 +217,15 @@ struct StatusCore {
 }
 
 fn status_core(inputs: &[MssInput], min_population: Option<f64>) -> Result<StatusCore, MssError> {
+    status_core_with(inputs, min_population, false)
+}
+
+/// [`status_core`], with the definition's exclusions lifted when `lift_exclusions`.
+fn status_core_with(inputs: &[MssInput], min_population: Option<f64>, lift_exclusions: bool) -> Result<StatusCore, MssError> {
     let rated: Vec<usize> = (0..inputs.len())
         .filter(|&i| {
             let a = &inputs[i];
-            a.excluded.is_none()
+            (lift_exclusions || a.excluded.is_none())
                 && match (min_population, a.population) {
                     (Some(_), None) => false,
                     (Some(m), Some(p)) => p >= m,
