@@ -4,8 +4,13 @@
 //! thread, build plain view data, and render with maud (escaped by default). No external
 //! requests: styles and the small script are served from the binary.
 
+mod cache;
+mod charts;
+mod directory;
+mod indicator;
 mod map;
 mod pages;
+mod profile;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,6 +25,8 @@ pub struct AppState {
     pub db: Arc<PathBuf>,
     /// Public mode: disclosure control with this threshold on every shown count and rate.
     pub public: Option<f64>,
+    /// Computed results until the database changes.
+    pub cache: Arc<cache::Cache>,
 }
 
 /// Builds the router for internal use (tests call it without a socket).
@@ -32,12 +39,16 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
     Router::new()
         .route("/", get(pages::map_page))
         .route("/karte", get(pages::map_page))
+        .route("/gebiete", get(directory::areas_page))
+        .route("/gebiet/{key}", get(profile::area_page))
+        .route("/indikatoren", get(directory::indicators_page))
+        .route("/indikator/{id}", get(indicator::indicator_page))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(AppState { db: Arc::new(db), public })
+        .with_state(AppState { db: Arc::new(db), public, cache: Arc::default() })
 }
 
 async fn security_headers(mut res: Response) -> Response {

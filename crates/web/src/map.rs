@@ -25,6 +25,11 @@ impl Projection {
         Projection { min_x: bbox.min().x, max_y: bbox.max().y, kx: scale * mid.cos(), ky: scale, height: (h * scale).max(1.0) }
     }
 
+    /// The SVG viewBox with a small margin.
+    pub fn view_box(&self) -> String {
+        format!("-2 -2 {} {}", WIDTH + 4.0, self.height + 4.0)
+    }
+
     /// SVG path data in view-box units: simplified (Douglas–Peucker, 0.3 units, below what
     /// a screen shows), rounded to 0.1, with repeated points dropped.
     pub fn path(&self, mp: &MultiPolygon) -> String {

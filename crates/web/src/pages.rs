@@ -14,6 +14,14 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
+    layout_nav(title, "karte", body, attribution)
+}
+
+/// The page frame: header with navigation (`current` marks the section) and area search,
+/// main content, footer.
+pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: Option<&str>) -> Markup {
+    const NAV: [(&str, &str, &str); 3] =
+        [("karte", "/karte", "Karte"), ("indikatoren", "/indikatoren", "Indikatoren"), ("gebiete", "/gebiete", "Gebiete")];
     html! {
         (DOCTYPE)
         html lang="de" {
@@ -29,7 +37,18 @@ fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
                 header.top {
                     a.brand href="/" { "Quartier" }
                     span.tagline { "Integrierte Sozialplanung – Von Daten zu Taten" }
-                    nav aria-label="Hauptnavigation" { ul { li { a href="/karte" aria-current="page" { "Karte" } } } }
+                    nav aria-label="Hauptnavigation" {
+                        ul {
+                            @for (id, href, label) in NAV {
+                                li { a href=(href) aria-current=[(id == current).then_some("page")] { (label) } }
+                            }
+                        }
+                    }
+                    form.search role="search" action="/gebiete" method="get" {
+                        label for="suche" { "Gebiet suchen" }
+                        input #suche type="search" name="q" placeholder="Name oder Schlüssel" autocomplete="off";
+                        button type="submit" { "Suchen" }
+                    }
                 }
                 main #inhalt { (body) }
                 footer {
@@ -39,6 +58,43 @@ fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
             }
         }
     }
+}
+
+/// Percent-encodes a URL component (everything but unreserved characters).
+pub(crate) fn url(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A CSV download as German Excel opens it: UTF-8 with BOM, `;` between fields, numbers
+/// already formatted by the caller (decimal comma).
+pub(crate) fn csv_download(filename: &str, headers: &[&str], rows: Vec<Vec<String>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let field = |f: &str| {
+        if f.contains([';', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
+    };
+    let mut body = String::from("\u{feff}");
+    body.push_str(&headers.iter().map(|h| field(h)).collect::<Vec<_>>().join(";"));
+    body.push_str("\r\n");
+    for r in rows {
+        body.push_str(&r.iter().map(|c| field(c)).collect::<Vec<_>>().join(";"));
+        body.push_str("\r\n");
+    }
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", filename.replace('"', ""))),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub fn error_page(status: StatusCode, msg: &str) -> Markup {
@@ -809,8 +865,11 @@ fn render_map(d: &MapData, method: &str) -> Markup {
                             @for v in &d.values {
                                 @if let Some(g) = d.geoms.get(&v.area) {
                                     @let fill = v.value.and_then(class_of).map(|c| colors[c]).unwrap_or("url(#nodata)");
-                                    path d=(proj.path(g)) fill=(fill) data-area=(v.area) data-name=(v.name) data-value=(value_text(v)) {
-                                        title { (v.name) " (" (v.area) "): " (value_text(v)) (unit) }
+                                    // A link per area: keyboard reachable, and a click opens its profile.
+                                    a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) aria-label=(format!("{}: {}{}", v.name, value_text(v), unit)) {
+                                        path d=(proj.path(g)) fill=(fill) data-area=(v.area) data-name=(v.name) data-value=(value_text(v)) {
+                                            title { (v.name) " (" (v.area) "): " (value_text(v)) (unit) }
+                                        }
                                     }
                                 }
                             }
@@ -860,7 +919,7 @@ fn render_map(d: &MapData, method: &str) -> Markup {
                             tr data-area=(v.area) {
                                 td.num data-v=(i + 1) { (if v.value.is_some() { (i + 1).to_string() } else { String::new() }) }
                                 td { (v.area) }
-                                td { (v.name) }
+                                td { a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) { (v.name) } }
                                 td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
                                 td { (if d.index.is_some() || d.types.is_some() || d.lisa.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }

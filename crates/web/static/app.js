@@ -40,10 +40,7 @@
       p.addEventListener("mouseenter", function () { highlight(p.dataset.area, true); tip.textContent = p.dataset.name + ": " + p.dataset.value; tip.hidden = false; });
       p.addEventListener("mousemove", function (e) { tip.style.left = (e.clientX + 12) + "px"; tip.style.top = (e.clientY + 12) + "px"; });
       p.addEventListener("mouseleave", function () { highlight(p.dataset.area, false); tip.hidden = true; });
-      p.addEventListener("click", function () {
-        var row = document.querySelector('tr[data-area="' + CSS.escape(p.dataset.area) + '"]');
-        if (row) { row.scrollIntoView({ block: "center" }); highlight(p.dataset.area, true); }
-      });
+      // A click follows the area's link to its profile (the <a> around the path).
     });
     document.querySelectorAll("#werte tbody tr").forEach(function (r) {
       r.addEventListener("mouseenter", function () { highlight(r.dataset.area, true); });

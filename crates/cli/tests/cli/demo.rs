@@ -161,6 +161,74 @@ fn demo_map_page_over_http() {
     assert!(head.starts_with("HTTP/1.1 404") && body.contains("&lt;script&gt;") && !body.contains("<script>"), "escaped");
 }
 
+/// Area profile, indicator page, area search and catalogue over HTTP, with their errors.
+#[test]
+fn demo_profile_indicator_and_search_pages_over_http() {
+    let env = Env::new();
+    build_demo(&env);
+    let server = serve(&env);
+    // Search: one hit leads to the profile; several are listed.
+    let (head, _) = get(&server.addr, "/gebiete?q=St%C3%BClerstra%C3%9Fe");
+    assert!(head.starts_with("HTTP/1.1 303") && head.contains("location: /gebiet/01011101?ebene=Planungsraum"), "{head}");
+    let (head, body) = get(&server.addr, "/gebiete?q=tiergarten");
+    assert!(head.starts_with("HTTP/1.1 200") && body.contains("Treffer für „tiergarten“") && body.contains("Tiergarten Süd"), "{body}");
+    // The profile: breadcrumbs, index classes as published (MSS 2019: Stülerstraße status 2,
+    // dynamics +/-), robustness, neighbours, indicators grouped by domain with trends.
+    let (head, body) = get(&server.addr, "/gebiet/01011101?ebene=Planungsraum");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    for needle in [
+        "<h1>Stülerstraße</h1>",
+        "href=\"/gebiet/01?ebene=Bezirk\">Mitte</a>",
+        "Tiergarten Süd",
+        "Index Soziale Ungleichheit (MSS 2019) 2019",
+        "<dd>2 (mittel)</dd>",
+        "<dd>+/- (stabil)</dd>",
+        "Robustheit (gleiche Klasse bei zufälligen Gewichten)",
+        "Nachbargebiete",
+        "Lützowstraße",
+        "<h2>Arbeit und Einkommen</h2>",
+        "15,44",
+        "svg class=\"spark\"",
+        "ungünstiger als Tiergarten Süd",
+    ] {
+        assert!(body.contains(needle), "profile lacks {needle}");
+    }
+    let (head, csv) = get(&server.addr, "/gebiet/01011101?ebene=Planungsraum&format=csv");
+    assert!(head.contains("text/csv") && head.contains("attachment; filename=\"gebietsprofil-01011101.csv\""), "{head}");
+    assert!(csv.starts_with("\u{feff}Lebensbereich;Indikator;") && csv.contains("Kinderarmut;%;2019;15,44;"), "{csv}");
+    // A Bezirk lists its Bezirksregionen.
+    let (_, body) = get(&server.addr, "/gebiet/01?ebene=Bezirk");
+    assert!(body.contains("Bezirksregion in Mitte (10)"), "children listed");
+    // The indicator page: definition, distribution, ranking, time series, table.
+    let (head, body) = get(&server.addr, "/indikator/s4?ebene=Planungsraum&jahr=2019&gebiete=01011101");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    for needle in ["<h1>Kinderarmut (%)</h1>", "Formel", "Verteilung 2019", "Höchste Werte", "Zeitreihe", "Stülerstraße", "entfernen"] {
+        assert!(body.contains(needle), "indicator page lacks {needle}");
+    }
+    let (head, csv) = get(&server.addr, "/indikator/s4?ebene=Bezirk&jahr=2019&format=csv");
+    assert!(head.contains("text/csv") && csv.lines().count() == 1 + 12 + 1, "12 Bezirke and the total: {csv}");
+    let (_, body) = get(&server.addr, "/indikatoren");
+    assert!(body.contains("href=\"/indikator/s4\">Kinderarmut</a>"));
+    // The map links every area to its profile.
+    let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&level=Planungsraum&year=2019");
+    assert!(body.contains("href=\"/gebiet/01011101?ebene=Planungsraum\""), "map areas are links");
+    // Bad input: friendly 404 and 400 pages, never a stack trace.
+    for (path, status, text) in [
+        ("/gebiet/99999999", "404", "Gebiet „99999999“ gibt es nicht"),
+        ("/gebiet/01011101?ebene=Ortsteil", "404", "auf der Ebene „Ortsteil“ nicht"),
+        ("/gebiet/01011101?format=pdf", "400", "unbekanntes Format"),
+        ("/indikator/gibtsnicht", "404", "Indikator „gibtsnicht“ gibt es nicht"),
+        ("/indikator/s4?jahr=zwanzig", "400", "„zwanzig“ ist kein Jahr"),
+        ("/indikator/s4?jahr=1990", "404", "für 1990 gibt es keine Werte"),
+        ("/indikator/s4?gebiete=nix", "404", "Gebiet „nix“"),
+        ("/indikator/s4?ebene=Ortsteil", "404", "Ebene „Ortsteil“ gibt es nicht"),
+    ] {
+        let (head, body) = get(&server.addr, path);
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}")) && body.contains(text), "{path}: {head}\n{body}");
+        assert!(body.contains("href=\"/\""), "{path}: error pages link back");
+    }
+}
+
 /// Headless Chromium loads the page, runs our script, and the DOM shows its effects.
 /// In CI (CI=true) Chromium must be present; elsewhere the test says it was skipped.
 #[test]
@@ -196,6 +264,25 @@ fn demo_map_page_in_headless_chromium() {
     // app.js ran: it appends the tooltip element to the body.
     assert!(dom.contains("class=\"tooltip\""), "script did not run");
     assert!(dom.contains("<svg") && dom.contains("aria-labelledby=\"map-title map-desc\""));
+    // The area profile a map click leads to renders in the browser too.
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("http://{}/gebiet/01011101?ebene=Planungsraum", server.addr),
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("<h1>Stülerstraße</h1>") && dom.contains("class=\"tooltip\""), "profile in the browser");
+    assert!(dom.contains("class=\"locator\"") && dom.contains("class=\"spark\""), "locator map and sparklines");
 }
 
 #[test]

@@ -1,0 +1,99 @@
+//! Results computed from the database, kept between requests until the database changes.
+//!
+//! Pages open the store read-only per request; recomputing every indicator of every area
+//! (or an index with its robustness runs) for each page would cost far more than rendering.
+//! The cache is keyed by the database's version: size and modification time of the database
+//! file and its write-ahead log, which every committed change touches (checked with two
+//! `stat` calls per request).
+
+use quartier_geom::MultiPolygon;
+use quartier_store::SqliteStore;
+use quartier_store::indexing::Table;
+use quartier_store::views::{IndicatorQuery, IndicatorResults, compute_indicators};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+type Version = [(u64, Option<SystemTime>); 2];
+
+fn version(db: &Path) -> Version {
+    let stat = |p: &Path| std::fs::metadata(p).map(|m| (m.len(), m.modified().ok())).unwrap_or((0, None));
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [stat(db), stat(Path::new(&wal))]
+}
+
+/// An index's result table and, for MSS-style indices, its robustness table.
+pub struct IndexResult {
+    pub table: Result<Table, String>,
+    pub robustness: Option<Table>,
+}
+
+/// Geometries of one level and their queen neighbours (positions into `geoms`).
+pub struct LevelShapes {
+    pub geoms: Vec<(String, MultiPolygon)>,
+    pub neighbours: Vec<Vec<usize>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    version: Option<Version>,
+    indicators: HashMap<Option<u64>, Arc<IndicatorResults>>,
+    indices: HashMap<String, Arc<IndexResult>>,
+    shapes: HashMap<String, Arc<LevelShapes>>,
+}
+
+#[derive(Default)]
+pub struct Cache {
+    inner: Mutex<Inner>,
+}
+
+impl Cache {
+    /// The entries for the database as it is now (dropped if it changed).
+    fn current(&self, db: &Path) -> std::sync::MutexGuard<'_, Inner> {
+        let v = version(db);
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.version != Some(v) {
+            *g = Inner { version: Some(v), ..Default::default() };
+        }
+        g
+    }
+
+    /// Every indicator for every area, level and year (public: with disclosure control).
+    pub fn indicators(&self, db: &Path, store: &SqliteStore, public: Option<f64>) -> Result<Arc<IndicatorResults>, String> {
+        let key = public.map(f64::to_bits);
+        if let Some(r) = self.current(db).indicators.get(&key) {
+            return Ok(Arc::clone(r));
+        }
+        let r = Arc::new(compute_indicators(store, &IndicatorQuery { public, ..Default::default() })?);
+        self.current(db).indicators.insert(key, Arc::clone(&r));
+        Ok(r)
+    }
+
+    /// A saved index computed for its latest year, with robustness (1,000 seeded runs).
+    pub fn index(&self, db: &Path, store: &SqliteStore, id: &str, def: &quartier_core::index::IndexDefinition) -> Arc<IndexResult> {
+        if let Some(r) = self.current(db).indices.get(id) {
+            return Arc::clone(r);
+        }
+        let table = quartier_store::indexing::compute_index(store, def, id, None);
+        let robustness = (def.method == quartier_core::index::IndexMethod::Mss && table.is_ok())
+            .then(|| quartier_store::indexing::robustness_table(store, def, id, None, 1000, 0.5, 1).ok())
+            .flatten();
+        let r = Arc::new(IndexResult { table, robustness });
+        self.current(db).indices.insert(id.to_string(), Arc::clone(&r));
+        r
+    }
+
+    /// Geometries and queen neighbours of a level.
+    pub fn shapes(&self, db: &Path, store: &SqliteStore, level: &str) -> Arc<LevelShapes> {
+        if let Some(r) = self.current(db).shapes.get(level) {
+            return Arc::clone(r);
+        }
+        let geoms = quartier_store::spatial::level_geometries(store, level).unwrap_or_default();
+        let neighbours = quartier_store::spatial::neighbours_of(&geoms, "queen", 0.0).unwrap_or_else(|_| vec![Vec::new(); geoms.len()]);
+        let r = Arc::new(LevelShapes { geoms, neighbours });
+        self.current(db).shapes.insert(level.to_string(), Arc::clone(&r));
+        r
+    }
+}
