@@ -9,6 +9,7 @@ mod charts;
 mod directory;
 mod indicator;
 mod map;
+mod overview;
 mod pages;
 mod profile;
 
@@ -37,7 +38,10 @@ pub fn app(db: PathBuf) -> Router {
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
 pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
     Router::new()
-        .route("/", get(pages::map_page))
+        .route("/", get(overview::overview_page))
+        .route("/index/{id}", get(overview::index_page))
+        .route("/vergleich", get(overview::compare_page))
+        .route("/daten", get(overview::data_page))
         .route("/karte", get(pages::map_page))
         .route("/gebiete", get(directory::areas_page))
         .route("/gebiet/{key}", get(profile::area_page))

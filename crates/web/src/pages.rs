@@ -20,8 +20,14 @@ fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
 /// The page frame: header with navigation (`current` marks the section) and area search,
 /// main content, footer.
 pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: Option<&str>) -> Markup {
-    const NAV: [(&str, &str, &str); 3] =
-        [("karte", "/karte", "Karte"), ("indikatoren", "/indikatoren", "Indikatoren"), ("gebiete", "/gebiete", "Gebiete")];
+    const NAV: [(&str, &str, &str); 6] = [
+        ("uebersicht", "/", "Übersicht"),
+        ("karte", "/karte", "Karte"),
+        ("indikatoren", "/indikatoren", "Indikatoren"),
+        ("gebiete", "/gebiete", "Gebiete"),
+        ("vergleich", "/vergleich", "Vergleich"),
+        ("daten", "/daten", "Daten"),
+    ];
     html! {
         (DOCTYPE)
         html lang="de" {

@@ -104,7 +104,7 @@ fn demo_map_page_over_http() {
     let env = Env::new();
     build_demo(&env);
     let server = serve(&env);
-    let (head, body) = get(&server.addr, "/");
+    let (head, body) = get(&server.addr, "/karte");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.to_lowercase().contains("content-security-policy: default-src 'none'; script-src 'self'"), "{head}");
     assert!(body.contains("<html lang=\"de\">") && body.contains("S4 Kinderarmut"), "page title");
@@ -212,8 +212,34 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     // The map links every area to its profile.
     let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&level=Planungsraum&year=2019");
     assert!(body.contains("href=\"/gebiet/01011101?ebene=Planungsraum\""), "map areas are links");
+    // Overview: the MSS 2019 matrix from the reproduced classes (243 areas in status 2 with
+    // stable dynamics),
+    // areas needing attention, key figures with their spread, data status.
+    let (head, body) = get(&server.addr, "/");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    for needle in [
+        "<h1>Übersicht</h1>",
+        "Index Soziale Ungleichheit (MSS 2019)",
+        "data-s=\"2\" data-d=\"1\">243</td>",
+        "Besonderer Aufmerksamkeitsbedarf",
+        "Kennzahlen",
+        "Median",
+        "Datenstand",
+    ] {
+        assert!(body.contains(needle), "overview lacks {needle}");
+    }
+    let (_, body) = get(&server.addr, "/index/mss");
+    assert!(body.contains("Status und Dynamik") && body.contains("Plötzensee") && body.contains("Einzelentscheidung"), "index page");
+    let (_, body) = get(&server.addr, "/vergleich?ebene=Planungsraum&gebiete=01011101,01011102");
+    assert!(body.contains("Vergleich: Stülerstraße, Wilhelmstraße") || body.contains("Vergleich: Stülerstraße,"), "compare page");
+    assert!(body.contains("svg class=\"dots\""), "dot plots");
+    let (_, body) = get(&server.addr, "/daten");
+    assert!(body.contains("Importe") && body.contains("inhabitants") || body.contains("Einwohner"), "data page");
     // Bad input: friendly 404 and 400 pages, never a stack trace.
     for (path, status, text) in [
+        ("/index/gibtsnicht", "404", "Index „gibtsnicht“ gibt es nicht"),
+        ("/vergleich?gebiete=1,2,3,4,5,6,7", "400", "höchstens sechs"),
+        ("/vergleich?ebene=Bezirk&gebiete=01,99", "404", "Gebiet „99“"),
         ("/gebiet/99999999", "404", "Gebiet „99999999“ gibt es nicht"),
         ("/gebiet/01011101?ebene=Ortsteil", "404", "auf der Ebene „Ortsteil“ nicht"),
         ("/gebiet/01011101?format=pdf", "400", "unbekanntes Format"),
