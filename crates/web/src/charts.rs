@@ -143,8 +143,9 @@ pub fn ranking_bars(rows: &[(String, f64, String)], reference: Option<f64>, deci
     let max = rows.iter().map(|r| r.1).chain(reference).fold(0.0f64, f64::max);
     let min = rows.iter().map(|r| r.1).chain(reference).fold(0.0f64, f64::min);
     let x = |v: f64| scale(v, min, max, left, w - right);
+    // A group, not an image: the bars are links.
     html! {
-        svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(label) {
+        svg.chart viewBox=(format!("0 0 {w} {h}")) role="group" aria-label=(label) {
             @for (i, (name, v, href)) in rows.iter().enumerate() {
                 @let y = 4.0 + i as f64 * bar_h;
                 a href=(href) {

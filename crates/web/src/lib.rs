@@ -49,6 +49,8 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
         .route("/indikator/{id}", get(indicator::indicator_page))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }))
+        .route("/static/icon.svg", get(|| async { asset("image/svg+xml", include_str!("../static/icon.svg")) }))
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/icon.svg") }))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))

@@ -36,6 +36,7 @@ pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " – Quartier" }
                 link rel="stylesheet" href="/static/style.css";
+                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
                 script src="/static/app.js" defer {}
             }
             body {
@@ -864,7 +865,7 @@ fn render_map(d: &MapData, method: &str) -> Markup {
             figure.map {
                 @if let Some(bb) = bbox {
                     @let proj = Projection::fit(bb);
-                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("-2 -2 {} {}", map::WIDTH + 4.0, proj.height + 4.0)) role="img" aria-labelledby="map-title map-desc" {
+                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("-2 -2 {} {}", map::WIDTH + 4.0, proj.height + 4.0)) role="group" aria-labelledby="map-title map-desc" {
                         title #map-title { "Karte: " (title) }
                         desc #map-desc { "Choroplethenkarte in " (classes.as_ref().map(|c| c.k).unwrap_or(0)) " Quantilklassen; die Werte stehen auch in der Tabelle." }
                         g.areas {

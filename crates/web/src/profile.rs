@@ -312,7 +312,7 @@ fn locator(area: &AreaRecord, areas: &[AreaRecord], geoms: &[(String, MultiPolyg
     let proj = crate::map::Projection::fit(bbox);
     let names: HashMap<&str, &str> = areas.iter().filter(|a| a.level == area.level).map(|a| (a.key.as_str(), a.name.as_str())).collect();
     Some(html! {
-        svg.locator viewBox=(proj.view_box()) role="img" aria-label=(format!("Lage von {} unter den Nachbargebieten", area.name)) {
+        svg.locator viewBox=(proj.view_box()) role="group" aria-label=(format!("Lage von {} unter den Nachbargebieten", area.name)) {
             @for (k, g) in &shown {
                 @if *k == area.key {
                     path.this d=(proj.path(g)) {}

@@ -7,6 +7,7 @@ mod areas;
 mod data;
 mod demo;
 mod disclosure;
+mod e2e;
 mod indicators;
 mod spatial;
 mod support;

@@ -1,0 +1,37 @@
+//! The end-to-end and accessibility suite in `e2e/run.mjs` (playwright-core driving headless
+//! Chromium, axe-core) against the demo served by the real binary. In CI (CI=true) node, the
+//! suite's packages (`npm ci --prefix e2e`, done by `.ci/run`) and Chromium must be present;
+//! elsewhere the test says it was skipped.
+
+use crate::support::*;
+use std::process::Command;
+
+#[test]
+fn web_app_end_to_end_and_accessibility_in_chromium() {
+    let root = repo_file("");
+    let ready = std::path::Path::new("/usr/bin/chromium").exists()
+        && root.join("e2e/node_modules/playwright-core").exists()
+        && root.join("e2e/node_modules/axe-core").exists()
+        && Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(std::env::var("CI").is_err(), "CI must install chromium, node and the e2e packages (see .ci/run)");
+        eprintln!("SKIPPED: needs /usr/bin/chromium, node and `npm ci --prefix e2e`");
+        return;
+    }
+    let env = Env::new();
+    env.run(&["demo", "--keep", env.db().to_str().unwrap(), "--no-serve"]).ok();
+    let server = crate::demo::serve_with(&env, &[]);
+    let out = Command::new("node")
+        .arg(root.join("e2e/run.mjs"))
+        .arg(format!("http://{}", server.addr))
+        .env("HOME", env.path(""))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "end-to-end suite failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ok   a click on the map opens the profile") && stdout.contains("ok   daten: no serious or critical"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,113 @@
+// End-to-end and accessibility checks of Quartier's web app in headless Chromium.
+//
+//   node e2e/run.mjs http://127.0.0.1:PORT [--screenshots DIR]
+//
+// Expects a running Quartier on the built-in demo data (`quartier demo`). Drives Debian's
+// Chromium (/usr/bin/chromium, or CHROMIUM) with playwright-core: opens the overview,
+// switches indicator and year on the map, clicks an area, lands on its profile, downloads
+// its table; runs axe-core (WCAG 2.1 A/AA rules) on every page type and fails on any
+// violation of impact "serious" or "critical". With --screenshots, writes one full-page
+// PNG per page type. Prints one line per check; exit code 1 on the first failure.
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const base = process.argv[2];
+const shotsAt = process.argv.indexOf("--screenshots");
+const shots = shotsAt > 0 ? process.argv[shotsAt + 1] : null;
+if (!base) {
+  console.error("usage: node e2e/run.mjs URL [--screenshots DIR]");
+  process.exit(2);
+}
+if (shots) mkdirSync(shots, { recursive: true });
+
+function check(ok, what) {
+  if (!ok) throw new Error("FAILED: " + what);
+  console.log("ok   " + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+// The app's CSP forbids inline scripts; the test injects axe-core, so it bypasses the CSP.
+const context = await browser.newContext({ bypassCSP: true, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+const errors = [];
+page.on("pageerror", (e) => errors.push(String(e)));
+// Console errors, except the 404 of the error page the test opens on purpose.
+page.on("console", (m) => {
+  if (m.type() === "error" && !(m.location().url || "").includes("/gebiet/gibtsnicht")) errors.push(m.text() + " " + (m.location().url || ""));
+});
+
+async function axe(name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) {
+    console.log(`     ${v.id} (${v.impact}): ${v.help} – ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  }
+  check(bad.length === 0, `${name}: no serious or critical accessibility violations (axe-core ${result.testEngine.version})`);
+  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
+}
+
+try {
+  // 1. The overview.
+  await page.goto(base + "/");
+  check((await page.textContent("h1")) === "Übersicht", "overview opens");
+  await axe("uebersicht");
+
+  // 2. The map: switch indicator, then year.
+  await page.goto(base + "/karte");
+  await page.selectOption("select[name=subject]", "indicator:s4");
+  await Promise.all([page.waitForNavigation(), page.click("form.controls button[type=submit]")]);
+  check(page.url().includes("subject=indicator%3As4"), "map switches to the child-poverty indicator");
+  await page.selectOption("select[name=year]", "2015");
+  await Promise.all([page.waitForNavigation(), page.click("form.controls button[type=submit]")]);
+  check((await page.textContent("h1")).includes("2015"), "map switches to 2015");
+  await axe("karte");
+
+  // 3. Click an area on the map: its profile opens.
+  const area = page.locator("g.areas a").first();
+  const label = await area.getAttribute("aria-label");
+  await Promise.all([page.waitForNavigation(), area.click()]);
+  check(page.url().includes("/gebiet/"), `a click on the map opens the profile (${label.split(":")[0]})`);
+  check((await page.textContent("h1")) === label.split(":")[0], "the profile is the clicked area's");
+  await axe("gebietsprofil");
+
+  // 4. Download its table.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Tabelle als CSV")]);
+  const path = await download.path();
+  const csv = readFileSync(path, "utf8");
+  check(csv.startsWith("\ufeffLebensbereich;Indikator;") && csv.split("\r\n").length > 10, `table downloaded as CSV (${download.suggestedFilename()})`);
+
+  // 5. The other page types.
+  for (const [name, url, h1] of [
+    ["indikator", "/indikator/s4?ebene=Planungsraum&gebiete=01011101", "Kinderarmut"],
+    ["gebiete", "/gebiete", "Gebiete"],
+    ["indikatoren", "/indikatoren", "Indikatoren"],
+    ["index", "/index/mss", "Index Soziale Ungleichheit"],
+    ["vergleich", "/vergleich?ebene=Planungsraum&gebiete=01011101,01011102,01011201", "Vergleich"],
+    ["daten", "/daten", "Daten"],
+    ["fehler", "/gebiet/gibtsnicht", "Fehler"],
+  ]) {
+    await page.goto(base + url);
+    check((await page.textContent("h1")).includes(h1), `${name} page opens`);
+    await axe(name);
+  }
+  // Keyboard: the first Tab reaches the skip link.
+  await page.goto(base + "/");
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement.classList.contains("skip")), "Tab first reaches the skip link");
+  check(errors.length === 0, "no script errors in the browser" + (errors.length ? ": " + errors.join("; ") : ""));
+} catch (e) {
+  console.log(String(e.message || e));
+  await browser.close();
+  process.exit(1);
+}
+await browser.close();
