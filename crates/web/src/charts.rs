@@ -53,8 +53,16 @@ pub fn sparkline(area: &[(i32, f64)], reference: &[(i32, f64)], label: &str) -> 
     }
 }
 
-/// A time-series chart with axes: the reference (dashed) and up to six named series.
-pub fn time_series(series: &[(String, Vec<(i32, f64)>)], reference: &[(i32, f64)], unit: &str, decimals: usize, label: &str) -> Markup {
+/// A time-series chart with axes: the reference (dashed, named `reference_name`) and up to
+/// six named series.
+pub fn time_series(
+    series: &[(String, Vec<(i32, f64)>)],
+    reference: &[(i32, f64)],
+    reference_name: &str,
+    unit: &str,
+    decimals: usize,
+    label: &str,
+) -> Markup {
     let (w, h, left, bottom) = (640.0, 260.0, 56.0, 28.0);
     let all = series.iter().map(|(_, s)| s.as_slice()).chain(std::iter::once(reference));
     let Some(e) = extent(all) else { return html! { p.note { "Keine Zeitreihe vorhanden." } } };
@@ -87,7 +95,7 @@ pub fn time_series(series: &[(String, Vec<(i32, f64)>)], reference: &[(i32, f64)
             }
         }
         ul.keys {
-            @if !reference.is_empty() { li { span.swatch.dashed {} "Gesamt (Referenz)" } }
+            @if !reference.is_empty() { li { span.swatch.dashed {} (reference_name) } }
             @for (i, (name, _)) in series.iter().enumerate() {
                 li { span.swatch style=(format!("background:{}", SERIES[i % SERIES.len()])) {} (name) }
             }

@@ -40,6 +40,9 @@ struct Page {
     year: i32,
     reference: Option<f64>,
     reference_series: Vec<(i32, f64)>,
+    /// Per year the median over the level's areas, drawn when there is no reference (rates
+    /// delivered per area cannot be summed to a whole-city value).
+    median_series: Vec<(i32, f64)>,
     lines: Vec<AreaLine>,
     selected: Vec<String>,
     attribution: Option<String>,
@@ -146,6 +149,13 @@ fn load(store: &SqliteStore, id: &str, q: &IndicatorPageQuery, public: Option<f6
         res.references.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value.map(|v| (r.year, v))).collect();
     reference_series.sort_by_key(|x| x.0);
     let reference = reference_series.iter().find(|x| x.0 == year).map(|x| x.1);
+    let mut by_year: std::collections::BTreeMap<i32, Vec<f64>> = Default::default();
+    for s in series.values() {
+        for &(y, v) in s {
+            by_year.entry(y).or_default().push(v);
+        }
+    }
+    let median_series: Vec<(i32, f64)> = by_year.into_iter().map(|(y, v)| (y, charts::quartile(&sorted(&v), 0.5))).collect();
     let selected: Vec<String> = q
         .gebiete
         .as_deref()
@@ -161,7 +171,19 @@ fn load(store: &SqliteStore, id: &str, q: &IndicatorPageQuery, public: Option<f6
             }
         })
         .collect::<Result<_, _>>()?;
-    Ok(Page { ind, levels, level, years, year, reference, reference_series, lines, selected, attribution: store.setting("attribution")? })
+    Ok(Page {
+        ind,
+        levels,
+        level,
+        years,
+        year,
+        reference,
+        reference_series,
+        median_series,
+        lines,
+        selected,
+        attribution: store.setting("attribution")?,
+    })
 }
 
 fn render(p: &Page) -> Markup {
@@ -225,7 +247,12 @@ fn render(p: &Page) -> Markup {
         h2 { "Höchste Werte" }
         (charts::ranking_bars(&top, p.reference, dec, &format!("Die {} Gebiete mit den höchsten Werten von {} {}", top.len(), ind.name, p.year)))
         h2 { "Zeitreihe" }
-        (charts::time_series(&drawn, &p.reference_series, &ind.unit, dec, &format!("Zeitreihe von {}: Gesamt{}", ind.name, drawn.iter().map(|(n, _)| format!(", {n}")).collect::<String>())))
+        @let (reference_series, reference_name) = if p.reference_series.is_empty() {
+            (&p.median_series, format!("Median der Gebiete ({})", p.level))
+        } else {
+            (&p.reference_series, "Gesamt (Referenz)".to_string())
+        };
+        (charts::time_series(&drawn, reference_series, &reference_name, &ind.unit, dec, &format!("Zeitreihe von {}: {reference_name}{}", ind.name, drawn.iter().map(|(n, _)| format!(", {n}")).collect::<String>())))
         p.note { "Gebiete für die Zeitreihe: in der Tabelle „vergleichen“ wählen (bis zu sechs)." }
         h2 #tabelle { "Alle Gebiete " (p.year) }
         p { a href=(format!("{base}&jahr={}{sel}&format=csv", p.year)) download { "Tabelle als CSV" } }
