@@ -89,6 +89,8 @@ pub trait Store {
     /// Delivered cells of the given variables in all years, keyed by (variable, year) and
     /// hierarchy node key.
     fn cells(&self, variables: &[String]) -> Result<CellTable>;
+    /// The years in which any of the given variables has a stored value, ascending.
+    fn value_years(&self, variables: &[String]) -> Result<Vec<i32>>;
     /// Frozen class breaks of an indicator on a level: (method, bins).
     fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>>;
     fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()>;

@@ -170,20 +170,39 @@ pub fn compute_indicators(store: &dyn Store, q: &IndicatorQuery) -> std::result:
             levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
-    // Variables used, directly or through referenced indicators.
+    // Variables the selected indicators use, directly or through the indicators they refer
+    // to: only these are read (a page about one indicator reads one indicator's data).
+    let is_variable = |v: &str| !ids.contains_key(v) || cat.get(v).is_some_and(|i| i.formula.trim() == v);
+    let mut needed: Vec<bool> = vec![false; cat.indicators.len()];
+    let mut stack: Vec<usize> = selected.clone();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut needed[i], true) {
+            continue;
+        }
+        for v in cat.indicators[i].expr().variables() {
+            if !is_variable(&v) {
+                stack.push(ids[v.as_str()]);
+            }
+        }
+    }
     let mut vars: Vec<String> = cat
         .indicators
         .iter()
-        .flat_map(|i| i.expr().variables())
-        .filter(|v| !ids.contains_key(v.as_str()) || cat.get(v).is_some_and(|i| i.formula.trim() == v))
+        .enumerate()
+        .filter(|(i, _)| needed[*i])
+        .flat_map(|(_, i)| i.expr().variables())
+        .filter(|v| is_variable(v))
         .collect();
     vars.sort();
     vars.dedup();
     let cells = store.cells(&vars).map_err(err)?;
+    // Years: those of the whole catalogue's data, as if every variable had been read, so a
+    // year without data for these indicators gives them a status, not a missing year.
+    let mut all_vars: Vec<String> = cat.indicators.iter().flat_map(|i| i.expr().variables()).filter(|v| is_variable(v)).collect();
+    all_vars.sort();
+    all_vars.dedup();
     let kinds: HashMap<String, VariableKind> = store.variables().map_err(err)?.into_iter().map(|v| (v.key, v.kind)).collect();
-    let mut years: Vec<i32> = cells.keys().map(|(_, y)| *y).collect();
-    years.sort_unstable();
-    years.dedup();
+    let mut years: Vec<i32> = store.value_years(&all_vars).map_err(err)?;
     if let Some(want) = &q.years {
         for y in want {
             if !years.contains(y) {

@@ -36,12 +36,21 @@ pub struct LevelShapes {
     pub neighbours: Vec<Vec<usize>>,
 }
 
+/// A level's outlines as SVG path data, projected once, with the level above's outlines.
+pub struct MapPaths {
+    pub view_box: String,
+    pub paths: HashMap<String, String>,
+    pub parents: Vec<String>,
+}
+
 #[derive(Default)]
 struct Inner {
     version: Option<Version>,
     indicators: HashMap<Option<u64>, Arc<IndicatorResults>>,
     indices: HashMap<String, Arc<IndexResult>>,
     shapes: HashMap<String, Arc<LevelShapes>>,
+    map_paths: HashMap<String, Arc<MapPaths>>,
+    variables: Option<Arc<Vec<quartier_store::VariableRecord>>>,
 }
 
 #[derive(Default)]
@@ -95,5 +104,67 @@ impl Cache {
         let r = Arc::new(LevelShapes { geoms, neighbours });
         self.current(db).shapes.insert(level.to_string(), Arc::clone(&r));
         r
+    }
+
+    /// The SVG outlines of `level` and of the level above it.
+    pub fn map_paths(
+        &self,
+        db: &Path,
+        store: &SqliteStore,
+        levels: &[quartier_store::Level],
+        level: &str,
+    ) -> Result<Arc<MapPaths>, quartier_store::StoreError> {
+        use quartier_store::Store;
+        if let Some(r) = self.current(db).map_paths.get(level) {
+            return Ok(Arc::clone(r));
+        }
+        let decode = |rows: Vec<(String, Vec<u8>)>| -> Vec<(String, MultiPolygon)> {
+            rows.into_iter()
+                .filter_map(|(k, b)| match quartier_geom::wkb::decode(&b) {
+                    Ok(quartier_geom::wkb::Decoded::Areal(mp)) => Some((k, mp)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let geoms = decode(store.geometries(level)?);
+        let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
+        let parents = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
+            Some(p) => decode(store.geometries(&p.name)?),
+            None => Vec::new(),
+        };
+        let bbox = geoms.iter().filter_map(|(_, g)| quartier_geom::ops::bbox(g)).reduce(|a, b| {
+            quartier_geom::Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        });
+        let r = Arc::new(match bbox {
+            Some(bb) => {
+                let proj = crate::map::Projection::fit(bb).for_areas(geoms.len());
+                MapPaths {
+                    view_box: proj.view_box(),
+                    paths: geoms.iter().map(|(k, g)| (k.clone(), proj.path(g))).collect(),
+                    parents: parents.iter().map(|(_, g)| proj.path(g)).collect(),
+                }
+            }
+            None => MapPaths { view_box: String::new(), paths: HashMap::new(), parents: Vec::new() },
+        });
+        self.current(db).map_paths.insert(level.to_string(), Arc::clone(&r));
+        Ok(r)
+    }
+
+    /// The stored variables with their years and counts (a scan of all values).
+    pub fn variables(
+        &self,
+        db: &Path,
+        store: &SqliteStore,
+    ) -> Result<Arc<Vec<quartier_store::VariableRecord>>, quartier_store::StoreError> {
+        use quartier_store::Store;
+        if let Some(v) = &self.current(db).variables {
+            return Ok(Arc::clone(v));
+        }
+        let v = Arc::new(store.variables()?);
+        self.current(db).variables = Some(Arc::clone(&v));
+        Ok(v)
     }
 }

@@ -54,6 +54,7 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(gzip))
         .with_state(AppState { db: Arc::new(db), public, cache: Arc::default() })
 }
 
@@ -67,6 +68,45 @@ async fn security_headers(mut res: Response) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
+}
+
+/// Compresses text responses for clients that accept gzip (maps of thousands of areas are
+/// megabytes of SVG path text, which gzip shrinks about sixfold). Large bodies are compressed
+/// on a blocking thread.
+async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accepts = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let res = next.run(req).await;
+    let textual = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/") || ct.starts_with("image/svg") || ct.contains("javascript") || ct.contains("json"));
+    if !accepts || !textual || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response();
+    };
+    if bytes.len() < 1024 {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let large = bytes.len() > 256 << 10;
+    let compress = move || {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::new(5));
+        enc.write_all(&bytes).and_then(|_| enc.finish())
+    };
+    let out = if large { tokio::task::spawn_blocking(compress).await.ok().and_then(Result::ok) } else { compress().ok() };
+    let Some(out) = out else { return (StatusCode::INTERNAL_SERVER_ERROR, "Komprimierung fehlgeschlagen").into_response() };
+    parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Response::from_parts(parts, axum::body::Body::from(out))
 }
 
 fn asset(ct: &'static str, body: &'static str) -> Response {

@@ -14,6 +14,8 @@ pub struct Projection {
     kx: f64,
     ky: f64,
     pub height: f64,
+    /// Douglas–Peucker tolerance in view-box units.
+    tolerance: f64,
 }
 
 impl Projection {
@@ -22,7 +24,22 @@ impl Projection {
         let w = (bbox.max().x - bbox.min().x) * mid.cos();
         let h = bbox.max().y - bbox.min().y;
         let scale = if w > 0.0 { WIDTH / w } else { 1.0 };
-        Projection { min_x: bbox.min().x, max_y: bbox.max().y, kx: scale * mid.cos(), ky: scale, height: (h * scale).max(1.0) }
+        Projection {
+            min_x: bbox.min().x,
+            max_y: bbox.max().y,
+            kx: scale * mid.cos(),
+            ky: scale,
+            height: (h * scale).max(1.0),
+            tolerance: 0.3,
+        }
+    }
+
+    /// Coarser outlines when many areas share the map: with n areas each is about
+    /// 800/√n units wide, so the tolerance grows with √n (0.3 up to 400 areas, about 1 for
+    /// 5,000): the map page stays small, and the detail dropped is below a pixel of the area.
+    pub fn for_areas(mut self, n: usize) -> Projection {
+        self.tolerance = 0.3 * (n as f64 / 400.0).sqrt().max(1.0);
+        self
     }
 
     /// The SVG viewBox with a small margin.
@@ -30,8 +47,8 @@ impl Projection {
         format!("-2 -2 {} {}", WIDTH + 4.0, self.height + 4.0)
     }
 
-    /// SVG path data in view-box units: simplified (Douglas–Peucker, 0.3 units, below what
-    /// a screen shows), rounded to 0.1, with repeated points dropped.
+    /// SVG path data in view-box units (absolute start, relative moves): simplified (Douglas–Peucker, by default 0.3 units,
+    /// below what a screen shows), rounded to 0.1, with repeated points dropped.
     pub fn path(&self, mp: &MultiPolygon) -> String {
         use geo::Simplify;
         let mut d = String::new();
@@ -39,10 +56,12 @@ impl Projection {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
                 let projected =
                     LineString(ring.0.iter().map(|c| Coord { x: (c.x - self.min_x) * self.kx, y: (self.max_y - c.y) * self.ky }).collect());
-                let simple = projected.simplify(0.3);
+                let simple = projected.simplify(self.tolerance);
                 if simple.0.len() < 4 {
                     continue;
                 }
+                // Absolute start, then relative moves in tenths ("l" and implicit
+                // repetitions): about a third shorter than absolute coordinates.
                 let mut last = (i64::MIN, i64::MIN);
                 let mut first = true;
                 for c in &simple.0 {
@@ -51,8 +70,16 @@ impl Projection {
                     if (x, y) == last {
                         continue;
                     }
+                    if first {
+                        d.push('M');
+                        push_tenths(&mut d, x);
+                        push_tenths(&mut d, y);
+                        d.push('l');
+                    } else {
+                        push_tenths(&mut d, x - last.0);
+                        push_tenths(&mut d, y - last.1);
+                    }
                     last = (x, y);
-                    let _ = write!(d, "{}{}.{} {}.{}", if first { 'M' } else { 'L' }, x / 10, (x % 10).abs(), y / 10, (y % 10).abs());
                     first = false;
                 }
                 if !first {
@@ -61,6 +88,24 @@ impl Projection {
             }
         }
         d
+    }
+}
+
+/// Appends a number given in tenths as SVG path text ("12.3", "-.5", "7"), with a space
+/// before it where needed (not before a minus sign, not right after a command letter).
+fn push_tenths(d: &mut String, v: i64) {
+    let a = v.unsigned_abs();
+    let (int, frac) = (a / 10, a % 10);
+    if v < 0 {
+        d.push('-');
+    } else if !d.ends_with(['l', 'M']) && !d.is_empty() {
+        d.push(' ');
+    }
+    if int > 0 || frac == 0 {
+        let _ = write!(d, "{int}");
+    }
+    if frac > 0 {
+        let _ = write!(d, ".{frac}");
     }
 }
 
@@ -103,9 +148,17 @@ mod tests {
         let mp = MultiPolygon(vec![polygon![(x: 13.0, y: 52.0), (x: 14.0, y: 52.0), (x: 14.0, y: 53.0), (x: 13.0, y: 52.0)]]);
         let p = Projection::fit(geo::BoundingRect::bounding_rect(&mp).unwrap());
         let d = p.path(&mp);
-        assert!(d.starts_with("M0.0 "), "{d}");
-        assert!(d.contains("L800.0 "), "{d}");
-        assert!(d.ends_with('Z'));
+        // Absolute start, then deltas in tenths; the triangle returns to its start.
+        assert_eq!(d, "M0 1314.1l800 0 0-1314.1-800 1314.1Z");
+    }
+
+    #[test]
+    fn numbers_in_tenths_need_separators_only_where_ambiguous() {
+        let mut s = String::from("M");
+        for v in [123, -5, 7, 0, 40] {
+            push_tenths(&mut s, v);
+        }
+        assert_eq!(s, "M12.3-.5 .7 0 4");
     }
 
     #[test]

@@ -190,9 +190,9 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
         };
         let index = latest_mss(store, st)?;
         let names: HashMap<String, String> = store.areas(None)?.into_iter().map(|a| (format!("{}/{}", a.level, a.key), a.name)).collect();
-        let variables = store.variables()?;
+        let variables = st.cache.variables(&st.db, store)?;
         let mut sources: BTreeMap<String, (usize, i32, String)> = BTreeMap::new();
-        for v in &variables {
+        for v in variables.iter() {
             let e = sources.entry(if v.source.is_empty() { "ohne Quellenangabe".into() } else { v.source.clone() }).or_insert((0, 0, String::new()));
             e.0 += 1;
             e.1 = e.1.max(v.years.last().copied().unwrap_or(0));
@@ -419,8 +419,8 @@ pub async fn compare_page(State(st): State<AppState>, Query(q): Query<CompareQue
 /// `/daten`: every variable with source, reference date, years, missing and suppressed
 /// values; the import history.
 pub async fn data_page(State(st): State<AppState>) -> Result<Response, AppError> {
-    let page = with_store(&st, |store, _| {
-        let variables = store.variables()?;
+    let page = with_store(&st, |store, st| {
+        let variables = st.cache.variables(&st.db, store)?;
         let imports = store.imports()?;
         let body = html! {
             h1 { "Daten" }
@@ -436,7 +436,7 @@ pub async fn data_page(State(st): State<AppState>) -> Result<Response, AppError>
                     th scope="col" aria-sort="none" { button type="button" data-sort="num" { "mit Zeichen" } }
                 } }
                 tbody {
-                    @for v in &variables {
+                    @for v in variables.iter() {
                         tr {
                             th scope="row" { a href=(format!("/karte?variable={}", url(&v.key))) { (if v.label.is_empty() { &v.key } else { &v.label }) } }
                             td { (v.kind.as_str()) }

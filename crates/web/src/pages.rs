@@ -1,13 +1,11 @@
 //! Page handlers and their templates. All user-visible text is German and lives here.
 
-use crate::map::{self, Projection};
+use crate::map;
 use crate::{AppError, AppState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 use quartier_core::classify;
-use quartier_geom::wkb::{self, Decoded};
-use quartier_geom::{MultiPolygon, Rect};
 use quartier_store::views::{self, AreaValue, Origin};
 use quartier_store::{Level, SqliteStore, Store, VariableRecord};
 use serde::Deserialize;
@@ -128,6 +126,20 @@ pub struct MapQuery {
     pub k: Option<String>,
     /// Classification method (mapclassify names as in `quartier classify`).
     pub method: Option<String>,
+    /// `tabelle`: the table instead of the map (the map's text alternative; maps of many
+    /// areas link to it instead of carrying it inline).
+    pub ansicht: Option<String>,
+}
+
+/// Up to this many areas the table is part of the map page; beyond, the page links to it.
+const INLINE_TABLE_MAX: usize = 1500;
+
+/// What the map page shows.
+struct View {
+    map: bool,
+    table: bool,
+    /// The page's own query without `ansicht`, for the links between the views.
+    query: String,
 }
 
 struct MapData {
@@ -157,8 +169,8 @@ struct MapData {
     level: String,
     k: usize,
     values: Vec<AreaValue>,
-    geoms: HashMap<String, MultiPolygon>,
-    parent_geoms: Vec<MultiPolygon>,
+    /// The level's outlines as SVG paths (cached per level; set by `map_page`).
+    shapes: Option<std::sync::Arc<crate::cache::MapPaths>>,
     attribution: Option<String>,
 }
 
@@ -192,24 +204,20 @@ impl MapData {
             level,
             k,
             values: vec![],
-            geoms: HashMap::new(),
-            parent_geoms: vec![],
+            shapes: None,
             attribution,
         }
     }
 }
 
-fn decode_all(rows: Vec<(String, Vec<u8>)>) -> HashMap<String, MultiPolygon> {
-    rows.into_iter()
-        .filter_map(|(k, b)| match wkb::decode(&b) {
-            Ok(Decoded::Areal(mp)) => Some((k, mp)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn load(store: &SqliteStore, q: &MapQuery, public: Option<f64>) -> Result<MapData, AppError> {
-    let variables = store.variables()?;
+fn load(
+    store: &SqliteStore,
+    q: &MapQuery,
+    public: Option<f64>,
+    cache: &crate::cache::Cache,
+    db: &std::path::Path,
+) -> Result<MapData, AppError> {
+    let variables: Vec<VariableRecord> = cache.variables(db, store)?.as_ref().clone();
     let levels = store.levels()?;
     let mut attribution = store.setting("attribution")?;
     if let Some(t) = public {
@@ -304,20 +312,7 @@ fn load(store: &SqliteStore, q: &MapQuery, public: Option<f64>) -> Result<MapDat
         },
         _ => vec![],
     };
-    let geoms = if level.is_empty() { HashMap::new() } else { decode_all(store.geometries(&level)?) };
-    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
-    let parent_geoms = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
-        Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
-        None => vec![],
-    };
-    Ok(MapData {
-        variable,
-        year,
-        values,
-        geoms,
-        parent_geoms,
-        ..MapData::new(variables, indicators, indices, levels, level, k, attribution)
-    })
+    Ok(MapData { variable, year, values, ..MapData::new(variables, indicators, indices, levels, level, k, attribution) })
 }
 
 fn parse_k(q: &MapQuery) -> Result<usize, AppError> {
@@ -331,23 +326,10 @@ fn parse_k(q: &MapQuery) -> Result<usize, AppError> {
     }
 }
 
-fn geometries(store: &SqliteStore, levels: &[Level], level: &str) -> Result<(HashMap<String, MultiPolygon>, Vec<MultiPolygon>), AppError> {
-    let geoms = if level.is_empty() { HashMap::new() } else { decode_all(store.geometries(level)?) };
-    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
-    let parent_geoms = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
-        Some(p) => decode_all(store.geometries(&p.name)?).into_values().collect(),
-        None => vec![],
-    };
-    Ok((geoms, parent_geoms))
-}
-
-/// Completes a map page for `year` with the geometries of its level and the outlines of the
-/// level above (the common tail of every map kind).
-fn with_geometries(store: &SqliteStore, mut d: MapData, year: i32) -> Result<MapData, AppError> {
+/// Completes a map page for `year` (the common tail of every map kind; the outlines are
+/// added from the cache by `map_page`).
+fn for_year(mut d: MapData, year: i32) -> Result<MapData, AppError> {
     d.year = Some(year);
-    let (geoms, parent_geoms) = geometries(store, &d.levels, &d.level)?;
-    d.geoms = geoms;
-    d.parent_geoms = parent_geoms;
     Ok(d)
 }
 
@@ -364,7 +346,7 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
     }
     // Years: those of the variables behind the index's indicators, where it can be computed.
     let cat = store.catalogue()?;
-    let vars = store.variables()?;
+    let vars = &d.variables;
     let mut years: Vec<i32> = Vec::new();
     for ind in def.indicators() {
         if let Some(i) = cat.get(&ind) {
@@ -446,7 +428,7 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
         values: d.values.len(),
         symbols: 0,
     });
-    with_geometries(store, d, year)
+    for_year(d, year)
 }
 
 /// LISA clusters of an indicator (queen contiguity, row-standardised, 999 permutations,
@@ -547,7 +529,7 @@ fn load_lisa(
         values: d.values.len(),
         symbols: 0,
     });
-    with_geometries(store, d, year)
+    for_year(d, year)
 }
 
 /// Area types (Ward clusters) on a saved index's status indicators, k from the class selector.
@@ -623,7 +605,7 @@ fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
         values: d.values.len(),
         symbols: 0,
     });
-    with_geometries(store, d, year)
+    for_year(d, year)
 }
 
 /// The map of an indicator: computed from the stored data, with its reference value.
@@ -692,21 +674,28 @@ fn load_indicator(
         values: values.len(),
         symbols: 0,
     };
-    let (geoms, parent_geoms) = geometries(store, &levels, &level)?;
     Ok(MapData {
         indicator: Some(ind.id.clone()),
         reference,
         variable: Some(subject),
         year,
         values,
-        geoms,
-        parent_geoms,
         ..MapData::new(variables, indicators, vec![], levels, level, k, attribution)
     })
 }
 
-pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Markup, AppError> {
-    let (db, public) = (st.db.clone(), st.public);
+pub async fn map_page(
+    State(st): State<AppState>,
+    Query(q): Query<MapQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Markup, AppError> {
+    let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
+    let table_only = match q.ansicht.as_deref() {
+        None | Some("") | Some("karte") => false,
+        Some("tabelle") => true,
+        Some(a) => return Err(AppError::BadRequest(format!("unbekannte Ansicht „{a}“ (karte oder tabelle)"))),
+    };
+    let query = raw.unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("ansicht=")).collect::<Vec<_>>().join("&");
     let method = match q.method.as_deref().filter(|m| !m.is_empty()) {
         Some(m) if METHODS.iter().any(|(x, _)| *x == m) => m.to_string(),
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
@@ -714,11 +703,21 @@ pub async fn map_page(State(st): State<AppState>, Query(q): Query<MapQuery>) -> 
     };
     let data = tokio::task::spawn_blocking(move || -> Result<MapData, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
-        load(&store, &q, public)
+        let mut d = load(&store, &q, public, &cache, &db)?;
+        if !d.level.is_empty() {
+            d.shapes = Some(cache.map_paths(&db, &store, &d.levels, &d.level)?);
+        }
+        Ok(d)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    Ok(render_map(&data, &method))
+    let view = View { map: !table_only, table: table_only || data.values.len() <= INLINE_TABLE_MAX, query };
+    Ok(render_map(&data, &method, &view))
+}
+
+/// A value for client-side sorting: nine significant digits are plenty and keep pages short.
+pub(crate) fn sort_key(v: f64) -> String {
+    format!("{}", format!("{v:.9e}").parse::<f64>().unwrap_or(v))
 }
 
 /// German number format with `dec` decimals: 12.345,6
@@ -769,7 +768,7 @@ fn map_method(name: &str, k: usize) -> classify::Method {
     }
 }
 
-fn render_map(d: &MapData, method: &str) -> Markup {
+fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
     let Some(var) = &d.variable else {
         return layout(
             "Karte",
@@ -803,9 +802,6 @@ fn render_map(d: &MapData, method: &str) -> Markup {
     // Ranking: highest value first; missing last.
     let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
     ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
-    let bbox = d.geoms.values().filter_map(quartier_geom::ops::bbox).reduce(|a, b| {
-        Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
-    });
     let title = format!("{label} {year} – {}", d.level);
     let origin_text = |o: Origin| match o {
         Origin::Delivered => "geliefert",
@@ -817,6 +813,19 @@ fn render_map(d: &MapData, method: &str) -> Markup {
         (_, Some(s)) if s != "-" => s.to_string(),
         (Some(x), _) => fmt_de(x, dec),
         (None, _) => "–".to_string(),
+    };
+    let with_value = ranked.iter().filter(|v| v.value.is_some()).count();
+    let rank_of: HashMap<&str, usize> =
+        ranked.iter().filter(|v| v.value.is_some()).enumerate().map(|(i, v)| (v.area.as_str(), i + 1)).collect();
+    let tooltip = |v: &AreaValue| {
+        let mut t = format!("{}: {}{}", v.name, value_text(v), unit);
+        if let Some(r) = rank_of.get(v.area.as_str()) {
+            t.push_str(&format!(" · Rang {r} von {with_value}"));
+        }
+        if let (Some(r), Some(_)) = (d.reference, v.value) {
+            t.push_str(&format!(" · Gesamt {}{}", fmt_de(r, dec), unit));
+        }
+        t
     };
     let body = html! {
         h1 { (label) " " (year) }
@@ -861,28 +870,34 @@ fn render_map(d: &MapData, method: &str) -> Markup {
             } }
             button type="submit" { "Anzeigen" }
         }
+        @let sep = if view.query.is_empty() { "" } else { "&" };
+        @if !view.table {
+            p.note { "Die Werte der " (d.values.len()) " Gebiete stehen in der " a href=(format!("/karte?{}{sep}ansicht=tabelle", view.query)) { "Tabellenansicht" } " (bei so vielen Gebieten nicht auf der Kartenseite)." }
+        }
+        @if !view.map {
+            p { a href=(format!("/karte?{}", view.query)) { "Zur Karte" } }
+        }
         div.mapview {
+            @if view.map {
             figure.map {
-                @if let Some(bb) = bbox {
-                    @let proj = Projection::fit(bb);
-                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("-2 -2 {} {}", map::WIDTH + 4.0, proj.height + 4.0)) role="group" aria-labelledby="map-title map-desc" {
+                @if let Some(shapes) = d.shapes.as_ref().filter(|s| !s.paths.is_empty()) {
+                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="group" aria-labelledby="map-title map-desc" {
                         title #map-title { "Karte: " (title) }
                         desc #map-desc { "Choroplethenkarte in " (classes.as_ref().map(|c| c.k).unwrap_or(0)) " Quantilklassen; die Werte stehen auch in der Tabelle." }
                         g.areas {
                             @for v in &d.values {
-                                @if let Some(g) = d.geoms.get(&v.area) {
+                                @if let Some(path) = shapes.paths.get(&v.area) {
                                     @let fill = v.value.and_then(class_of).map(|c| colors[c]).unwrap_or("url(#nodata)");
-                                    // A link per area: keyboard reachable, and a click opens its profile.
-                                    a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) aria-label=(format!("{}: {}{}", v.name, value_text(v), unit)) {
-                                        path d=(proj.path(g)) fill=(fill) data-area=(v.area) data-name=(v.name) data-value=(value_text(v)) {
-                                            title { (v.name) " (" (v.area) "): " (value_text(v)) (unit) }
-                                        }
+                                    // A link per area: keyboard reachable, a click opens its profile; its
+                                    // label (value, rank, reference) is also the hover tooltip.
+                                    a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) aria-label=(tooltip(v)) {
+                                        path d=(path) fill=(fill) data-area=(v.area) {}
                                     }
                                 }
                             }
                         }
-                        @if !d.parent_geoms.is_empty() {
-                            g.parents aria-hidden="true" { @for g in &d.parent_geoms { path d=(proj.path(g)) {} } }
+                        @if !shapes.parents.is_empty() {
+                            g.parents aria-hidden="true" { @for p in &shapes.parents { path d=(p) {} } }
                         }
                         defs { pattern #nodata width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)" {
                             rect width="6" height="6" fill="#f2f2f2" {} line x1="0" y1="0" x2="0" y2="6" stroke="#9a9a9a" stroke-width="2" {}
@@ -910,6 +925,8 @@ fn render_map(d: &MapData, method: &str) -> Markup {
                     }
                 }
             }
+            }
+            @if view.table {
             section.tablebox aria-labelledby="tab-title" {
                 h2 #tab-title { "Werte nach Gebiet" }
                 table.sortable #werte {
@@ -927,12 +944,13 @@ fn render_map(d: &MapData, method: &str) -> Markup {
                                 td.num data-v=(i + 1) { (if v.value.is_some() { (i + 1).to_string() } else { String::new() }) }
                                 td { (v.area) }
                                 td { a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) { (v.name) } }
-                                td.num data-v=(v.value.map(|x| x.to_string()).unwrap_or_default()) { (value_text(v)) }
+                                td.num data-v=(v.value.map(sort_key).unwrap_or_default()) { (value_text(v)) }
                                 td { (if d.index.is_some() || d.types.is_some() || d.lisa.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }
                     }
                 }
+            }
             }
         }
     };

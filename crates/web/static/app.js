@@ -37,7 +37,7 @@
     tip.hidden = true;
     document.body.appendChild(tip);
     document.querySelectorAll(".areas path").forEach(function (p) {
-      p.addEventListener("mouseenter", function () { highlight(p.dataset.area, true); tip.textContent = p.dataset.name + ": " + p.dataset.value; tip.hidden = false; });
+      p.addEventListener("mouseenter", function () { highlight(p.dataset.area, true); tip.textContent = p.parentNode.getAttribute("aria-label"); tip.hidden = false; });
       p.addEventListener("mousemove", function (e) { tip.style.left = (e.clientX + 12) + "px"; tip.style.top = (e.clientY + 12) + "px"; });
       p.addEventListener("mouseleave", function () { highlight(p.dataset.area, false); tip.hidden = true; });
       // A click follows the area's link to its profile (the <a> around the path).

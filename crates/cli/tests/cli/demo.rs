@@ -212,6 +212,17 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     // The map links every area to its profile.
     let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&level=Planungsraum&year=2019");
     assert!(body.contains("href=\"/gebiet/01011101?ebene=Planungsraum\""), "map areas are links");
+    // Compressed for clients that accept gzip; the table view of a map on its own.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    write!(s, "GET /karte HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let head = String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()]).to_lowercase();
+    assert!(head.contains("content-encoding: gzip") && head.contains("vary: accept-encoding"), "{head}");
+    let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&ansicht=tabelle");
+    assert!(body.contains("id=\"werte\"") && !body.contains("g class=\"areas\"") && body.contains("Zur Karte"), "table view");
+    let (head, _) = get(&server.addr, "/karte?ansicht=quatsch");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     // Overview: the MSS 2019 matrix from the reproduced classes (243 areas in status 2 with
     // stable dynamics),
     // areas needing attention, key figures with their spread, data status.
