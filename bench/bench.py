@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -55,6 +55,8 @@ def main():
         out.append(index_bench(a))
     if a.only in (None, "spatial"):
         out.append(spatial_bench(a))
+    if a.only in (None, "web"):
+        out.append(web_bench(a))
     text = "\n\n".join(out)
     with open(os.path.join(a.work, "results.md"), "w") as f:
         f.write(text + "\n")
@@ -311,6 +313,118 @@ def spatial_bench(a):
         f"Moran's I: Quartier {our_i:.12f}, esda {esda_i:.12f}.",
     ]
     shutil.rmtree(tmp, ignore_errors=True)
+    return "\n".join(lines)
+
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def wrk(url, conns, seconds):
+    """wrk with gzip accepted; returns (median ms, p99 ms, requests/s, errors)."""
+    threads = min(2, conns)
+    p = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", "Accept-Encoding: gzip", url],
+                       capture_output=True, text=True, check=True)
+    out = p.stdout
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors += sum(int(x) for x in m.groups()) if m else 0
+    return ms("50"), ms("99"), rps, errors
+
+
+def page_weight(url):
+    import gzip
+    import urllib.request
+    raw = urllib.request.urlopen(url).read()
+    return len(raw), len(gzip.compress(raw, 5))
+
+
+def web_bench(a):
+    """Server time per page type (one client), throughput and errors with 50 clients, and
+    page weight: the Berlin demo (447 areas) and 5,000 synthetic areas (gen_city.py)."""
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    q = os.path.abspath(a.quartier)
+    work = os.path.abspath(a.work)
+    demo = os.path.join(work, "web-demo.db")
+    if not os.path.exists(demo):
+        subprocess.run([q, "demo", "--keep", demo, "--no-serve"], check=True, capture_output=True)
+    large = os.path.join(work, "web-large.db")
+    d = os.path.join(work, "city-large")
+    if not os.path.exists(large):
+        py = os.path.join(a.work, "venv", "bin", "python")
+        if not os.path.exists(os.path.join(d, "areas.geojson")):
+            subprocess.run([py, os.path.join(os.path.abspath(a.peers), "gen_city.py"), "--size", "large", "--out", d, "--skip-checks"],
+                           check=True, capture_output=True)
+        run = lambda *args: subprocess.run([q, "--db", large, *args], check=True, capture_output=True)
+        run("levels", "define", "Gebiet")
+        run("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
+        run("import", "data", os.path.join(d, "indicators.csv"), "--layout", "long", "--area-field", "area_id", "--year-field", "year",
+            "--variable-field", "indicator", "--value-field", "value")
+        cat = os.path.join(work, "web-catalogue.toml")
+        with open(cat, "w") as f:
+            f.write(CHILD_POVERTY)
+        run("indicators", "load", cat)
+    cases = [
+        ("447 areas (Berlin demo)", demo, [
+            ("Übersicht", "/"),
+            ("Karte (indicator)", "/karte?subject=indicator:s4&level=Planungsraum&year=2019"),
+            ("Karte (index)", "/karte?subject=index:mss"),
+            ("Karte (LISA)", "/karte?subject=lisa:s4&level=Planungsraum"),
+            ("Gebietsprofil", "/gebiet/01011101?ebene=Planungsraum"),
+            ("Indikator", "/indikator/s4?ebene=Planungsraum"),
+            ("Index", "/index/mss"),
+            ("Vergleich", "/vergleich?ebene=Planungsraum&gebiete=01011101,01011102,01011201"),
+            ("Gebiete", "/gebiete"),
+            ("Daten", "/daten"),
+        ]),
+        ("5,000 areas (gen_city.py --size large)", large, [
+            ("Übersicht", "/"),
+            ("Karte (indicator)", "/karte?subject=indicator:child_poverty&year=2024"),
+            ("Gebietsprofil", "/gebiet/A00001?ebene=Gebiet"),
+            ("Indikator", "/indikator/child_poverty"),
+        ]),
+    ]
+    lines = [
+        "| data | page | median ms (1 client) | p99 ms (1 client) | req/s (50 clients) | p99 ms (50 clients) | errors | HTML+SVG KB | gzip KB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, db, pages in cases:
+        port = free_port()
+        server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import time
+            import urllib.request
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health").read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for name, path in pages:
+                url = f"http://127.0.0.1:{port}{path}"
+                raw, gz = page_weight(url)  # also warms the cache
+                med, p99, _, err1 = wrk(url, 1, 5)
+                _, p99_50, rps, err50 = wrk(url, 50, 5)
+                lines.append(f"| {label} | {name} | {med:.1f} | {p99:.1f} | {rps:.0f} | {p99_50:.0f} | {err1 + err50} | {raw / 1024:.0f} | {gz / 1024:.0f} |")
+        finally:
+            server.terminate()
+            server.wait()
+    lines += ["", "Targets: median under 20 ms and p99 under 100 ms for 447 areas (one client: server time plus loopback); "
+              "map page under 300 KB gzipped for 5,000 areas; no error under load. Results are cached per database "
+              "version, so each page was requested once before timing."]
     return "\n".join(lines)
 
 

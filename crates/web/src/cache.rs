@@ -51,7 +51,11 @@ struct Inner {
     shapes: HashMap<String, Arc<LevelShapes>>,
     map_paths: HashMap<String, Arc<MapPaths>>,
     variables: Option<Arc<Vec<quartier_store::VariableRecord>>>,
+    /// Whole page models by their query (at most [`MEMO_MAX`], then started afresh).
+    memo: HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
 }
+
+const MEMO_MAX: usize = 256;
 
 #[derive(Default)]
 pub struct Cache {
@@ -165,6 +169,20 @@ impl Cache {
         }
         let v = Arc::new(store.variables()?);
         self.current(db).variables = Some(Arc::clone(&v));
+        Ok(v)
+    }
+
+    /// `make()` computed once per `key` and database version.
+    pub fn memo<T: Send + Sync + 'static, E>(&self, db: &Path, key: String, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        if let Some(v) = self.current(db).memo.get(&key).and_then(|v| Arc::clone(v).downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let v = Arc::new(make()?);
+        let mut g = self.current(db);
+        if g.memo.len() >= MEMO_MAX {
+            g.memo.clear();
+        }
+        g.memo.insert(key, Arc::clone(&v) as Arc<dyn std::any::Any + Send + Sync>);
         Ok(v)
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use quartier_core::indicator::Indicator;
-use quartier_store::views::{IndicatorQuery, compute_indicators};
+use quartier_store::views::IndicatorResults;
 use quartier_store::{Level, SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -20,6 +20,8 @@ pub struct IndicatorPageQuery {
     pub jahr: Option<String>,
     /// Area keys for the time series, comma-separated (at most six are drawn).
     pub gebiete: Option<String>,
+    /// `1`: the table with every area even on levels with very many.
+    pub alle: Option<String>,
     pub format: Option<String>,
 }
 
@@ -45,15 +47,20 @@ struct Page {
     median_series: Vec<(i32, f64)>,
     lines: Vec<AreaLine>,
     selected: Vec<String>,
+    /// Rows shown in the table (all, or the first [`TABLE_ROWS`] on large levels).
+    shown: usize,
     attribution: Option<String>,
 }
+
+/// On levels with more areas, the table shows the highest values first and links to all.
+const TABLE_ROWS: usize = 500;
 
 pub async fn indicator_page(
     State(st): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<IndicatorPageQuery>,
 ) -> Result<Response, AppError> {
-    let (db, public) = (st.db.clone(), st.public);
+    let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
     let csv = match q.format.as_deref() {
         None | Some("") | Some("html") => false,
         Some("csv") => true,
@@ -61,7 +68,8 @@ pub async fn indicator_page(
     };
     let p = tokio::task::spawn_blocking(move || -> Result<Page, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
-        load(&store, &id, &q, public)
+        let computed = cache.indicators(&db, &store, public).map_err(AppError::Internal)?;
+        load(&store, &computed, &id, &q)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -91,7 +99,7 @@ pub async fn indicator_page(
     Ok(render(&p).into_response())
 }
 
-fn load(store: &SqliteStore, id: &str, q: &IndicatorPageQuery, public: Option<f64>) -> Result<Page, AppError> {
+fn load(store: &SqliteStore, computed: &IndicatorResults, id: &str, q: &IndicatorPageQuery) -> Result<Page, AppError> {
     let cat = store.catalogue()?;
     let ind = cat.get(id).cloned().ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     let levels: Vec<Level> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
@@ -100,8 +108,12 @@ fn load(store: &SqliteStore, id: &str, q: &IndicatorPageQuery, public: Option<f6
         Some(l) => return Err(AppError::NotFound(format!("Ebene „{l}“ gibt es nicht"))),
         None => levels.last().map(|l| l.name.clone()).ok_or_else(|| AppError::NotFound("noch keine Gebiete".into()))?,
     };
-    let res = compute_indicators(store, &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()), public })
-        .map_err(AppError::NotFound)?;
+    // This indicator's rows on this level, from the values computed once for all pages.
+    let res = IndicatorResults {
+        rows: computed.rows.iter().filter(|r| r.indicator == id && r.level == level).cloned().collect(),
+        references: computed.references.iter().filter(|r| r.indicator == id).cloned().collect(),
+        ..Default::default()
+    };
     let mut years: Vec<i32> = res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
     years.dedup();
@@ -182,6 +194,7 @@ fn load(store: &SqliteStore, id: &str, q: &IndicatorPageQuery, public: Option<f6
         median_series,
         lines,
         selected,
+        shown: if q.alle.as_deref() == Some("1") { usize::MAX } else { TABLE_ROWS },
         attribution: store.setting("attribution")?,
     })
 }
@@ -255,7 +268,13 @@ fn render(p: &Page) -> Markup {
         (charts::time_series(&drawn, reference_series, &reference_name, &ind.unit, dec, &format!("Zeitreihe von {}: {reference_name}{}", ind.name, drawn.iter().map(|(n, _)| format!(", {n}")).collect::<String>())))
         p.note { "Gebiete für die Zeitreihe: in der Tabelle „vergleichen“ wählen (bis zu sechs)." }
         h2 #tabelle { "Alle Gebiete " (p.year) }
-        p { a href=(format!("{base}&jahr={}{sel}&format=csv", p.year)) download { "Tabelle als CSV" } }
+        p {
+            a href=(format!("{base}&jahr={}{sel}&format=csv", p.year)) download { "Tabelle als CSV" }
+            @if p.lines.len() > p.shown {
+                " · Gezeigt: die " (p.shown) " höchsten von " (p.lines.len()) " Werten – "
+                a href=(format!("{base}&jahr={}{sel}&alle=1#tabelle", p.year)) { "alle zeigen" }
+            }
+        }
         div.tablebox {
             table.sortable {
                 caption { (ind.name) " " (p.year) ", " (p.level) ": Wert, Abweichung vom Gesamtwert und Veränderung" }
@@ -269,7 +288,7 @@ fn render(p: &Page) -> Markup {
                     }
                 }
                 tbody {
-                    @for l in &p.lines {
+                    @for l in p.lines.iter().take(p.shown) {
                         @let dev = l.value.zip(p.reference).map(|(a, b)| a - b);
                         @let change = l.value.zip(l.first).map(|(v, f)| v - f.1);
                         @let chosen = p.selected.contains(&l.key);

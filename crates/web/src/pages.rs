@@ -282,7 +282,8 @@ fn load(
         }
     }
     if let Some(id) = &want_indicator {
-        let mut d = load_indicator(store, &catalogue, id, q, public, variables, indicators, levels, level, attribution)?;
+        let computed = cache.indicators(db, store, public).map_err(AppError::Internal)?;
+        let mut d = load_indicator(store, &catalogue, id, q, &computed, variables, indicators, levels, level, attribution)?;
         d.indices = indices;
         return Ok(d);
     }
@@ -615,7 +616,7 @@ fn load_indicator(
     catalogue: &quartier_core::indicator::Catalogue,
     id: &str,
     q: &MapQuery,
-    public: Option<f64>,
+    computed: &quartier_store::views::IndicatorResults,
     variables: Vec<VariableRecord>,
     indicators: Vec<(String, String)>,
     levels: Vec<Level>,
@@ -623,10 +624,13 @@ fn load_indicator(
     attribution: Option<String>,
 ) -> Result<MapData, AppError> {
     use quartier_core::indicator::Status;
-    use quartier_store::views::{IndicatorQuery, compute_indicators};
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
-    let all = compute_indicators(store, &IndicatorQuery { indicators: vec![id.into()], years: None, level: Some(level.clone()), public })
-        .map_err(AppError::Internal)?;
+    // This indicator's rows on this level, from the values computed once for all pages.
+    let all = quartier_store::views::IndicatorResults {
+        rows: computed.rows.iter().filter(|r| r.indicator == id && r.level == level).cloned().collect(),
+        references: computed.references.iter().filter(|r| r.indicator == id).cloned().collect(),
+        ..Default::default()
+    };
     // Years in which the indicator has at least one value.
     let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
@@ -701,13 +705,26 @@ pub async fn map_page(
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
         None => "quantiles".to_string(),
     };
-    let data = tokio::task::spawn_blocking(move || -> Result<MapData, AppError> {
+    let data = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
-        let mut d = load(&store, &q, public, &cache, &db)?;
-        if !d.level.is_empty() {
-            d.shapes = Some(cache.map_paths(&db, &store, &d.levels, &d.level)?);
-        }
-        Ok(d)
+        // The page model depends on what is shown, not on how it is classified or viewed.
+        let key = format!(
+            "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            q.subject,
+            q.indicator,
+            q.variable,
+            q.year,
+            q.level,
+            q.k,
+            public.map(f64::to_bits)
+        );
+        cache.memo(&db, key, || {
+            let mut d = load(&store, &q, public, &cache, &db)?;
+            if !d.level.is_empty() {
+                d.shapes = Some(cache.map_paths(&db, &store, &d.levels, &d.level)?);
+            }
+            Ok::<_, AppError>(d)
+        })
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

@@ -305,7 +305,18 @@ fn locator(area: &AreaRecord, areas: &[AreaRecord], geoms: &[(String, MultiPolyg
         .filter(|a| a.level == area.level && (area.parent.is_none() || a.parent == area.parent))
         .map(|a| a.key.as_str())
         .collect();
-    let shown: Vec<&(String, MultiPolygon)> = geoms.iter().filter(|(k, _)| siblings.contains(k.as_str())).collect();
+    let mut shown: Vec<&(String, MultiPolygon)> = geoms.iter().filter(|(k, _)| siblings.contains(k.as_str())).collect();
+    // Many siblings (or no parent): the surroundings only, a window of five times the area's
+    // extent around it.
+    if shown.len() > 300
+        && let Some(b) = geoms.iter().find(|(k, _)| k == &area.key).and_then(|(_, g)| quartier_geom::ops::bbox(g))
+    {
+        let (w, h) = (b.max().x - b.min().x, b.max().y - b.min().y);
+        let (x0, x1, y0, y1) = (b.min().x - 2.0 * w, b.max().x + 2.0 * w, b.min().y - 2.0 * h, b.max().y + 2.0 * h);
+        shown.retain(|(_, g)| {
+            quartier_geom::ops::bbox(g).is_some_and(|o| o.max().x >= x0 && o.min().x <= x1 && o.max().y >= y0 && o.min().y <= y1)
+        });
+    }
     let bbox = shown.iter().filter_map(|(_, g)| quartier_geom::ops::bbox(g)).reduce(|a, b| {
         quartier_geom::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
     })?;

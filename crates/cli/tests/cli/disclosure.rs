@@ -186,3 +186,20 @@ fn public_web_pages_withhold_small_counts() {
     assert!(!body.contains("data-v=\"12\""), "nor its partner, which gives it back via Stadtteil 01: {body}");
     assert!(body.contains("data-v=\"20\"") && body.contains("data-v=\"30\""), "{body}");
 }
+
+/// Pages cache computed results; an import while the server runs must show at once.
+#[test]
+fn web_pages_follow_imports_made_while_serving() {
+    let env = Env::new();
+    env.musterstadt();
+    let f = env.write("a.csv", "gebiet;jahr;merkmal;wert\n0101;2024;sgb2;10\n0102;2024;sgb2;12\n0201;2024;sgb2;20\n0202;2024;sgb2;30\n");
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let server = crate::demo::serve_with(&env, &[]);
+    let page = "/karte?variable=sgb2&year=2024&level=Sozialraum";
+    let (_, body) = crate::demo::get(&server.addr, page);
+    assert!(body.contains("data-v=\"12\"") && !body.contains("data-v=\"17\""), "{body}");
+    let g = env.write("b.csv", "gebiet;jahr;merkmal;wert\n0102;2024;sgb2;17\n");
+    env.run(&["import", "data", g.to_str().unwrap()]).ok();
+    let (_, body) = crate::demo::get(&server.addr, page);
+    assert!(body.contains("data-v=\"17\"") && !body.contains("data-v=\"12\""), "the new value, not the cached one: {body}");
+}
