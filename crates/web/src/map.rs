@@ -119,6 +119,26 @@ const ORRD: [&[&str]; 5] = [
     &["#fef0d9", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"],
 ];
 
+/// ColorBrewer "PuOr" (Cynthia Brewer, colorbrewer2.org; safe for colour-blind readers):
+/// the neutral middle, then five steps each way.
+const PUOR_NEUTRAL: &str = "#f7f7f7";
+const PUOR_ORANGE: [&str; 5] = ["#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08"];
+const PUOR_PURPLE: [&str; 5] = ["#d8daeb", "#b2abd2", "#8073ac", "#542788", "#2d004b"];
+
+/// Diverging colours around a reference value: the class holding the reference is neutral,
+/// classes above it orange, below it purple, darker the further away. `bins` are the
+/// classes' upper bounds (mapclassify).
+pub fn diverging(bins: &[f64], reference: f64) -> Vec<&'static str> {
+    let centre = bins.iter().position(|b| reference <= *b).unwrap_or(bins.len().saturating_sub(1)) as i64;
+    (0..bins.len() as i64)
+        .map(|i| match i - centre {
+            0 => PUOR_NEUTRAL,
+            d if d > 0 => PUOR_ORANGE[(d as usize).min(5) - 1],
+            d => PUOR_PURPLE[((-d) as usize).min(5) - 1],
+        })
+        .collect()
+}
+
 /// The colours for `k` classes (1–7).
 pub fn palette(k: usize) -> Vec<&'static str> {
     match k {
@@ -159,6 +179,13 @@ mod tests {
             push_tenths(&mut s, v);
         }
         assert_eq!(s, "M12.3-.5 .7 0 4");
+    }
+
+    #[test]
+    fn diverging_colours_centre_on_the_reference() {
+        // Classes (…, 10], (10, 20], (20, 30], (30, 40]; reference 15 lies in the second.
+        assert_eq!(diverging(&[10.0, 20.0, 30.0, 40.0], 15.0), vec!["#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863"]);
+        assert_eq!(diverging(&[10.0, 20.0], 99.0), vec!["#d8daeb", "#f7f7f7"], "reference above all: the last class is neutral");
     }
 
     #[test]

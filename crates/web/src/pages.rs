@@ -129,6 +129,8 @@ pub struct MapQuery {
     /// `tabelle`: the table instead of the map (the map's text alternative; maps of many
     /// areas link to it instead of carrying it inline).
     pub ansicht: Option<String>,
+    /// `divergierend`: colours diverging around the reference value (default sequential).
+    pub farben: Option<String>,
 }
 
 /// Up to this many areas the table is part of the map page; beyond, the page links to it.
@@ -138,6 +140,7 @@ const INLINE_TABLE_MAX: usize = 1500;
 struct View {
     map: bool,
     table: bool,
+    diverging: bool,
     /// The page's own query without `ansicht`, for the links between the views.
     query: String,
 }
@@ -699,6 +702,11 @@ pub async fn map_page(
         Some("tabelle") => true,
         Some(a) => return Err(AppError::BadRequest(format!("unbekannte Ansicht „{a}“ (karte oder tabelle)"))),
     };
+    let diverging = match q.farben.as_deref() {
+        None | Some("") | Some("sequenziell") => false,
+        Some("divergierend") => true,
+        Some(f) => return Err(AppError::BadRequest(format!("unbekannte Farbgebung „{f}“ (sequenziell oder divergierend)"))),
+    };
     let query = raw.unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("ansicht=")).collect::<Vec<_>>().join("&");
     let method = match q.method.as_deref().filter(|m| !m.is_empty()) {
         Some(m) if METHODS.iter().any(|(x, _)| *x == m) => m.to_string(),
@@ -728,7 +736,7 @@ pub async fn map_page(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    let view = View { map: !table_only, table: table_only || data.values.len() <= INLINE_TABLE_MAX, query };
+    let view = View { map: !table_only, table: table_only || data.values.len() <= INLINE_TABLE_MAX, diverging, query };
     Ok(render_map(&data, &method, &view))
 }
 
@@ -807,10 +815,11 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
     };
     let colors = classes
         .as_ref()
-        .map(|c| match &d.custom_colors {
-            Some(cc) => cc.clone(),
-            None if d.categorical => map::qualitative(c.k),
-            None => map::palette(c.k),
+        .map(|c| match (&d.custom_colors, d.reference) {
+            (Some(cc), _) => cc.clone(),
+            _ if d.categorical => map::qualitative(c.k),
+            (None, Some(r)) if view.diverging && d.class_labels.is_none() => map::diverging(&c.bins, r),
+            _ => map::palette(c.k),
         })
         .unwrap_or_default();
     let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
@@ -885,7 +894,25 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
             label { "Klassenbildung " select name="method" {
                 @for (m, l) in METHODS { option value=(m) selected[*m == method] { (l) } }
             } }
+            @if d.reference.is_some() && d.class_labels.is_none() && !d.categorical {
+                label { "Farben " select name="farben" {
+                    option value="sequenziell" selected[!view.diverging] { "aufsteigend" }
+                    option value="divergierend" selected[view.diverging] { "um den Gesamtwert" }
+                } }
+            }
             button type="submit" { "Anzeigen" }
+        }
+        @let pos = var.years.iter().position(|y| *y == year);
+        @let without_year = view.query.split('&').filter(|p| !p.starts_with("year=")).collect::<Vec<_>>().join("&");
+        @let step = |y: i32| format!("/karte?{}{}year={y}", without_year, if without_year.is_empty() { "" } else { "&" });
+        @if var.years.len() > 1 {
+            nav.years aria-label="Jahre" {
+                @if let Some(p) = pos.and_then(|p| p.checked_sub(1)) { a href=(step(var.years[p])) rel="prev" { "◀ " (var.years[p]) } }
+                @for y in &var.years {
+                    @if *y == year { strong aria-current="true" { (y) } } @else { a href=(step(*y)) { (y) } }
+                }
+                @if let Some(n) = pos.map(|p| p + 1).filter(|n| *n < var.years.len()) { a href=(step(var.years[n])) rel="next" { (var.years[n]) " ▶" } }
+            }
         }
         @let sep = if view.query.is_empty() { "" } else { "&" };
         @if !view.table {

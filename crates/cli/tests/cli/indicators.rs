@@ -334,3 +334,20 @@ fn index_zero_variance_and_too_few_areas_for_classes() {
     let err = env.run(&["index", "compute", "--definition", w.to_str().unwrap(), "--year", "2022"]).fails();
     assert!(err.contains("4 bewertete Gebiete sind weniger als 7 Klassen"), "{err}");
 }
+
+/// The map of an indicator with a whole-city value: colours diverging around it, and steps
+/// between the years.
+#[test]
+fn indicator_map_diverges_around_the_reference_and_steps_through_years() {
+    let env = setup();
+    let server = crate::demo::serve_with(&env, &[]);
+    let (head, body) =
+        crate::demo::get(&server.addr, "/karte?subject=indicator%3Achild_poverty&year=2022&level=Sozialraum&farben=divergierend&k=3");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // 2022: 20 %, 10 %, 30 %, 10 %; whole city 145/650 = 22.3 %: the middle class is neutral.
+    assert!(body.contains("fill=\"#f7f7f7\"") && body.contains("fill=\"#d8daeb\""), "{body}");
+    assert!(body.contains("option value=\"divergierend\" selected"), "the choice is kept");
+    assert!(body.contains("year=2023\" rel=\"next\""), "a step to the next year");
+    let (head, _) = crate::demo::get(&server.addr, "/karte?subject=indicator%3Achild_poverty&farben=bunt");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+}
