@@ -81,7 +81,7 @@ try {
   await axe("gebietsprofil");
 
   // 4. Download its table.
-  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Tabelle als CSV")]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[href*=\"format=csv\"]")]);
   const path = await download.path();
   const csv = readFileSync(path, "utf8");
   check(csv.startsWith("\ufeffLebensbereich;Indikator;") && csv.split("\r\n").length > 10, `table downloaded as CSV (${download.suggestedFilename()})`);

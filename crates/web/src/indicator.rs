@@ -3,7 +3,7 @@
 //! deviation and change (also as CSV).
 
 use crate::charts;
-use crate::pages::{self, fmt_de, layout_nav, url};
+use crate::pages::{fmt_de, layout_nav, url};
 use crate::{AppError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -61,11 +61,7 @@ pub async fn indicator_page(
     Query(q): Query<IndicatorPageQuery>,
 ) -> Result<Response, AppError> {
     let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
-    let csv = match q.format.as_deref() {
-        None | Some("") | Some("html") => false,
-        Some("csv") => true,
-        Some(f) => return Err(AppError::BadRequest(format!("unbekanntes Format „{f}“ (möglich: csv)"))),
-    };
+    let download = crate::download::kind(q.format.as_deref())?;
     let p = tokio::task::spawn_blocking(move || -> Result<Page, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
         let computed = cache.indicators(&db, &store, public).map_err(AppError::Internal)?;
@@ -73,28 +69,28 @@ pub async fn indicator_page(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    if csv {
+    if let Some(kind) = download {
+        use crate::download::Cell;
         let dec = p.ind.decimals as usize;
-        let n = |v: Option<f64>| v.map(|x| fmt_de(x, dec).replace('.', "")).unwrap_or_default();
-        let rows = p
+        let mut rows: Vec<Vec<Cell>> = p
             .lines
             .iter()
             .map(|l| {
                 vec![
-                    l.key.clone(),
-                    l.name.clone(),
-                    p.year.to_string(),
-                    n(l.value),
-                    n(l.value.zip(p.reference).map(|(a, b)| a - b)),
-                    l.first.map(|f| f.0.to_string()).unwrap_or_default(),
-                    n(l.value.zip(l.first).map(|(v, f)| v - f.1)),
-                    l.note.unwrap_or("").to_string(),
+                    Cell::text(l.key.clone()),
+                    Cell::text(l.name.clone()),
+                    Cell::Num(Some(p.year as f64), 0),
+                    Cell::Num(l.value, dec),
+                    Cell::Num(l.value.zip(p.reference).map(|(a, b)| a - b), dec),
+                    Cell::Num(l.first.map(|f| f.0 as f64), 0),
+                    Cell::Num(l.value.zip(l.first).map(|(v, f)| v - f.1), dec),
+                    Cell::text(l.note.unwrap_or("")),
                 ]
             })
-            .chain(std::iter::once(vec![String::new(), "Gesamt".into(), p.year.to_string(), n(p.reference)]))
             .collect();
+        rows.push(vec![Cell::text(""), Cell::text("Gesamt"), Cell::Num(Some(p.year as f64), 0), Cell::Num(p.reference, dec)]);
         let headers = ["Schlüssel", "Gebiet", "Jahr", "Wert", "Abweichung von Gesamt", "seit Jahr", "Veränderung", "Hinweis"];
-        return Ok(pages::csv_download(&format!("{}-{}-{}.csv", p.ind.id, p.level, p.year), &headers, rows));
+        return crate::download::table(kind, &format!("{}-{}-{}", p.ind.id, p.level, p.year), &p.ind.name, &headers, &rows);
     }
     Ok(render(&p).into_response())
 }
@@ -269,7 +265,10 @@ fn render(p: &Page) -> Markup {
         p.note { "Gebiete für die Zeitreihe: in der Tabelle „vergleichen“ wählen (bis zu sechs)." }
         h2 #tabelle { "Alle Gebiete " (p.year) }
         p {
-            a href=(format!("{base}&jahr={}{sel}&format=csv", p.year)) download { "Tabelle als CSV" }
+            "Tabelle als "
+            a href=(format!("{base}&jahr={}{sel}&format=csv", p.year)) download { "CSV" }
+            " oder "
+            a href=(format!("{base}&jahr={}{sel}&format=xlsx", p.year)) download { "Excel (XLSX)" }
             @if p.lines.len() > p.shown {
                 " · Gezeigt: die " (p.shown) " höchsten von " (p.lines.len()) " Werten – "
                 a href=(format!("{base}&jahr={}{sel}&alle=1#tabelle", p.year)) { "alle zeigen" }

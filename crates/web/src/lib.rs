@@ -7,6 +7,7 @@
 mod cache;
 mod charts;
 mod directory;
+mod download;
 mod indicator;
 mod map;
 mod overview;

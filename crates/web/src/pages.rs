@@ -78,30 +78,6 @@ pub(crate) fn url(s: &str) -> String {
     out
 }
 
-/// A CSV download as German Excel opens it: UTF-8 with BOM, `;` between fields, numbers
-/// already formatted by the caller (decimal comma).
-pub(crate) fn csv_download(filename: &str, headers: &[&str], rows: Vec<Vec<String>>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let field = |f: &str| {
-        if f.contains([';', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
-    };
-    let mut body = String::from("\u{feff}");
-    body.push_str(&headers.iter().map(|h| field(h)).collect::<Vec<_>>().join(";"));
-    body.push_str("\r\n");
-    for r in rows {
-        body.push_str(&r.iter().map(|c| field(c)).collect::<Vec<_>>().join(";"));
-        body.push_str("\r\n");
-    }
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", filename.replace('"', ""))),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 pub fn error_page(status: StatusCode, msg: &str) -> Markup {
     layout(
         "Fehler",
@@ -131,6 +107,8 @@ pub struct MapQuery {
     pub ansicht: Option<String>,
     /// `divergierend`: colours diverging around the reference value (default sequential).
     pub farben: Option<String>,
+    /// `csv` or `xlsx`: the table as a download.
+    pub format: Option<String>,
 }
 
 /// Up to this many areas the table is part of the map page; beyond, the page links to it.
@@ -695,7 +673,9 @@ pub async fn map_page(
     State(st): State<AppState>,
     Query(q): Query<MapQuery>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
-) -> Result<Markup, AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let download = crate::download::kind(q.format.as_deref())?;
     let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
     let table_only = match q.ansicht.as_deref() {
         None | Some("") | Some("karte") => false,
@@ -707,7 +687,12 @@ pub async fn map_page(
         Some("divergierend") => true,
         Some(f) => return Err(AppError::BadRequest(format!("unbekannte Farbgebung „{f}“ (sequenziell oder divergierend)"))),
     };
-    let query = raw.unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("ansicht=")).collect::<Vec<_>>().join("&");
+    let query = raw
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("ansicht=") && !p.starts_with("format="))
+        .collect::<Vec<_>>()
+        .join("&");
     let method = match q.method.as_deref().filter(|m| !m.is_empty()) {
         Some(m) if METHODS.iter().any(|(x, _)| *x == m) => m.to_string(),
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
@@ -736,13 +721,49 @@ pub async fn map_page(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
+    if let Some(kind) = download {
+        return map_table(&data, kind);
+    }
     let view = View { map: !table_only, table: table_only || data.values.len() <= INLINE_TABLE_MAX, diverging, query };
-    Ok(render_map(&data, &method, &view))
+    Ok(render_map(&data, &method, &view).into_response())
 }
 
 /// A value for client-side sorting: nine significant digits are plenty and keep pages short.
 pub(crate) fn sort_key(v: f64) -> String {
     format!("{}", format!("{v:.9e}").parse::<f64>().unwrap_or(v))
+}
+
+/// The map's table as CSV or XLSX: rank, key, name, value, note.
+fn map_table(d: &MapData, kind: crate::download::Kind) -> Result<axum::response::Response, AppError> {
+    use crate::download::Cell;
+    let Some(var) = &d.variable else { return Err(AppError::NotFound("keine Werte für diese Auswahl".into())) };
+    let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
+    let dec = decimals(&numbers);
+    let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
+    ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
+    let rows: Vec<Vec<Cell>> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            vec![
+                Cell::Num(v.value.map(|_| (i + 1) as f64), 0),
+                Cell::text(v.area.clone()),
+                Cell::text(v.name.clone()),
+                Cell::Num(v.value, dec),
+                Cell::text(d.notes.get(&v.area).cloned().or_else(|| v.symbol.map(String::from)).unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let label = if var.label.is_empty() { var.key.clone() } else { var.label.clone() };
+    let year = d.year.map(|y| y.to_string()).unwrap_or_default();
+    let unit = if var.unit.is_empty() { String::new() } else { format!(" ({})", var.unit) };
+    crate::download::table(
+        kind,
+        &format!("{}-{}-{year}", var.key, d.level),
+        &label,
+        &["Rang", "Schlüssel", "Gebiet", &format!("Wert{unit}"), "Hinweis"],
+        &rows,
+    )
 }
 
 /// German number format with `dec` decimals: 12.345,6
@@ -973,6 +994,7 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
             @if view.table {
             section.tablebox aria-labelledby="tab-title" {
                 h2 #tab-title { "Werte nach Gebiet" }
+                p.note { "Tabelle als " a href=(format!("/karte?{}{sep}format=csv", view.query)) download { "CSV" } " oder " a href=(format!("/karte?{}{sep}format=xlsx", view.query)) download { "Excel (XLSX)" } }
                 table.sortable #werte {
                     caption { (title) ", sortierbar: Spaltenkopf anklicken" }
                     thead { tr {

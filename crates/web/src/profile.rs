@@ -66,37 +66,33 @@ struct Profile {
 
 pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Query(q): Query<ProfileQuery>) -> Result<Response, AppError> {
     let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
-    let csv = match q.format.as_deref() {
-        None | Some("") | Some("html") => false,
-        Some("csv") => true,
-        Some(f) => return Err(AppError::BadRequest(format!("unbekanntes Format „{f}“ (möglich: csv)"))),
-    };
+    let download = crate::download::kind(q.format.as_deref())?;
     let p = tokio::task::spawn_blocking(move || -> Result<Profile, AppError> {
         let store = SqliteStore::open_read_only(&db)?;
         load(&store, &cache, &db, &key, q.ebene.as_deref(), public)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    if csv {
+    if let Some(kind) = download {
+        use crate::download::Cell;
         let headers = ["Lebensbereich", "Indikator", "Einheit", "Jahr", "Wert", "Gesamt", "übergeordnet", "Abweichung", "Rang"];
         let mut rows = Vec::new();
         for (domain, list) in &p.groups {
             for r in list {
-                let n = |v: Option<f64>| v.map(|x| fmt_de(x, r.decimals).replace('.', "")).unwrap_or_default();
                 rows.push(vec![
-                    domain.clone(),
-                    r.name.clone(),
-                    r.unit.clone(),
-                    r.year.map(|y| y.to_string()).unwrap_or_default(),
-                    n(r.value),
-                    n(r.reference),
-                    n(r.parent),
-                    n(r.value.zip(r.reference).map(|(a, b)| a - b)),
-                    r.rank.map(|(k, of)| format!("{k} von {of}")).unwrap_or_default(),
+                    Cell::text(domain.clone()),
+                    Cell::text(r.name.clone()),
+                    Cell::text(r.unit.clone()),
+                    Cell::Num(r.year.map(f64::from), 0),
+                    Cell::Num(r.value, r.decimals),
+                    Cell::Num(r.reference, r.decimals),
+                    Cell::Num(r.parent, r.decimals),
+                    Cell::Num(r.value.zip(r.reference).map(|(a, b)| a - b), r.decimals),
+                    Cell::text(r.rank.map(|(k, of)| format!("{k} von {of}")).unwrap_or_default()),
                 ]);
             }
         }
-        return Ok(pages::csv_download(&format!("gebietsprofil-{}.csv", p.area.key), &headers, rows));
+        return crate::download::table(kind, &format!("gebietsprofil-{}", p.area.key), &p.area.name, &headers, &rows);
     }
     Ok(render(&p).into_response())
 }
@@ -372,7 +368,10 @@ fn render(p: &Profile) -> Markup {
             @if let Some(m2) = a.area_m2 { " · " (fmt_de(m2 / 1e6, 2)) " km²" }
             @if let Some(pn) = &p.parent_name { " · in " (pn) }
             " · "
-            a href=(format!("/gebiet/{}?ebene={}&format=csv", pages::url(&a.key), url_level)) download { "Tabelle als CSV" }
+            "Tabelle als "
+            a href=(format!("/gebiet/{}?ebene={}&format=csv", pages::url(&a.key), url_level)) download { "CSV" }
+            " oder "
+            a href=(format!("/gebiet/{}?ebene={}&format=xlsx", pages::url(&a.key), url_level)) download { "Excel (XLSX)" }
         }
         @if p.public { p.note { "Öffentliche Ansicht: kleine Anzahlen und daraus berechenbare Werte sind gesperrt." } }
         div.profile-top {

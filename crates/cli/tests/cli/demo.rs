@@ -196,6 +196,18 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     let (head, csv) = get(&server.addr, "/gebiet/01011101?ebene=Planungsraum&format=csv");
     assert!(head.contains("text/csv") && head.contains("attachment; filename=\"gebietsprofil-01011101.csv\""), "{head}");
     assert!(csv.starts_with("\u{feff}Lebensbereich;Indikator;") && csv.contains("Kinderarmut;%;2019;15,44;"), "{csv}");
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    write!(s, "GET /gebiet/01011101?ebene=Planungsraum&format=xlsx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    assert!(head.contains("spreadsheetml") && raw[split + 4..].starts_with(b"PK"), "an XLSX (zip) file: {head}");
+    let (head, csv) = get(&server.addr, "/karte?subject=indicator%3As4&level=Bezirk&year=2019&format=csv");
+    assert!(head.contains("text/csv") && csv.starts_with("\u{feff}Rang;Schlüssel;Gebiet;Wert (%);Hinweis"), "{csv}");
+    assert_eq!(csv.lines().count(), 13, "12 Bezirke: {csv}");
+    let (head, _) = get(&server.addr, "/gebiet/01011101?format=pdf");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     // A Bezirk lists its Bezirksregionen.
     let (_, body) = get(&server.addr, "/gebiet/01?ebene=Bezirk");
     assert!(body.contains("Bezirksregion in Mitte (10)"), "children listed");
