@@ -109,6 +109,8 @@ pub struct MapQuery {
     pub farben: Option<String>,
     /// `csv` or `xlsx`: the table as a download.
     pub format: Option<String>,
+    /// `1`: significant LISA clusters of the indicator outlined on its map.
+    pub lisa: Option<String>,
 }
 
 /// Up to this many areas the table is part of the map page; beyond, the page links to it.
@@ -152,6 +154,8 @@ struct MapData {
     values: Vec<AreaValue>,
     /// The level's outlines as SVG paths (cached per level; set by `map_page`).
     shapes: Option<std::sync::Arc<crate::cache::MapPaths>>,
+    /// Significant LISA clusters (area, HH/LH/LL/HL) outlined over an indicator map.
+    overlay: Option<Vec<(String, &'static str)>>,
     attribution: Option<String>,
 }
 
@@ -186,6 +190,7 @@ impl MapData {
             k,
             values: vec![],
             shapes: None,
+            overlay: None,
             attribution,
         }
     }
@@ -716,6 +721,11 @@ pub async fn map_page(
             if !d.level.is_empty() {
                 d.shapes = Some(cache.map_paths(&db, &store, &d.levels, &d.level)?);
             }
+            if q.lisa.as_deref() == Some("1")
+                && let (Some(id), Some(year)) = (d.indicator.clone(), d.year)
+            {
+                d.overlay = Some(lisa_clusters(&store, &id, year, &d.level)?);
+            }
             Ok::<_, AppError>(d)
         })
     })
@@ -731,6 +741,30 @@ pub async fn map_page(
 /// A value for client-side sorting: nine significant digits are plenty and keep pages short.
 pub(crate) fn sort_key(v: f64) -> String {
     format!("{}", format!("{v:.9e}").parse::<f64>().unwrap_or(v))
+}
+
+/// Significant local Moran clusters (queen, row-standardised, 999 permutations, 5 %) of an
+/// indicator, as on the LISA map.
+fn lisa_clusters(store: &SqliteStore, id: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, AppError> {
+    let spec = quartier_store::spatial::SpatialSpec {
+        indicator: id,
+        year,
+        level,
+        weights: "queen",
+        row_standardise: true,
+        tolerance: 0.0,
+        weights_file: None,
+    };
+    let input = quartier_store::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
+    let local = quartier_core::spatial::local_moran(&input.y, &input.weights, 999, 1)
+        .map_err(|e| AppError::NotFound(format!("LISA nicht berechenbar: {e:?}")))?;
+    Ok(input
+        .keys
+        .into_iter()
+        .zip(local)
+        .filter(|(_, l)| l.p_sim.is_some_and(|p| p <= 0.05))
+        .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
+        .collect())
 }
 
 /// The map's table as CSV or XLSX: rank, key, name, value, note.
@@ -921,7 +955,18 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                     option value="divergierend" selected[view.diverging] { "um den Gesamtwert" }
                 } }
             }
+            @if d.indicator.is_some() {
+                label.check { input type="checkbox" name="lisa" value="1" checked[d.overlay.is_some()]; " Hot Spots (LISA) umranden" }
+            }
             button type="submit" { "Anzeigen" }
+        }
+        @if let Some(o) = &d.overlay {
+            p.note {
+                "Umrandet: signifikante räumliche Cluster (LISA, 5 %, 999 Permutationen) – "
+                span.hh { "rot: Hot Spot (hoch, Nachbarn hoch, " (o.iter().filter(|x| x.1 == "HH").count()) ")" } ", "
+                span.ll { "blau: Cold Spot (niedrig, Nachbarn niedrig, " (o.iter().filter(|x| x.1 == "LL").count()) ")" } ", "
+                "gestrichelt: Ausreißer (" (o.iter().filter(|x| x.1 == "HL" || x.1 == "LH").count()) ")."
+            }
         }
         @let pos = var.years.iter().position(|y| *y == year);
         @let without_year = view.query.split('&').filter(|p| !p.starts_with("year=")).collect::<Vec<_>>().join("&");
@@ -959,6 +1004,11 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                                         path d=(path) fill=(fill) data-area=(v.area) {}
                                     }
                                 }
+                            }
+                        }
+                        @if let Some(o) = &d.overlay {
+                            g.lisa aria-hidden="true" {
+                                @for (k, c) in o { @if let Some(p) = shapes.paths.get(k) { path d=(p) class=(c) {} } }
                             }
                         }
                         @if !shapes.parents.is_empty() {

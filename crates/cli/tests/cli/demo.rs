@@ -208,6 +208,10 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     assert_eq!(csv.lines().count(), 13, "12 Bezirke: {csv}");
     let (head, _) = get(&server.addr, "/gebiet/01011101?format=pdf");
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // The LISA overlay on the indicator map: significant clusters outlined.
+    let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&level=Planungsraum&year=2019&lisa=1");
+    assert!(body.contains("<g class=\"lisa\"") && body.contains("class=\"HH\"") && body.contains("Hot Spot"), "overlay");
+    assert!(body.contains("name=\"lisa\" value=\"1\" checked"), "the switch stays on");
     // A Bezirk lists its Bezirksregionen.
     let (_, body) = get(&server.addr, "/gebiet/01?ebene=Bezirk");
     assert!(body.contains("Bezirksregion in Mitte (10)"), "children listed");
