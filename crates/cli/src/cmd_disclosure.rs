@@ -12,8 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Default threshold: counts 1 and 2 are withheld (Statistik der Bundesagentur für Arbeit).
-pub const DEFAULT_THRESHOLD: f64 = 3.0;
+pub use quartier_core::disclosure::DEFAULT_THRESHOLD;
 
 #[derive(Subcommand)]
 pub enum DisclosureCmd {

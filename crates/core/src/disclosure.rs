@@ -27,6 +27,9 @@ use crate::indicator::eval::{IndicatorValue, Status};
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// The default threshold: counts 1 and 2 are withheld (Statistik der Bundesagentur für Arbeit).
+pub const DEFAULT_THRESHOLD: f64 = 3.0;
+
 /// A published additivity relation: `cells[total] = Σ cells[parts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {

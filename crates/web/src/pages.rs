@@ -111,6 +111,8 @@ pub struct MapQuery {
     pub format: Option<String>,
     /// `1`: significant LISA clusters of the indicator outlined on its map.
     pub lisa: Option<String>,
+    /// `1`: the page as the public sees it (disclosure control), on an internal server.
+    pub oeffentlich: Option<String>,
 }
 
 /// Up to this many areas the table is part of the map page; beyond, the page links to it.
@@ -121,6 +123,9 @@ struct View {
     map: bool,
     table: bool,
     diverging: bool,
+    /// On an internal server: whether the public view is being previewed (the switch is
+    /// shown); `None` on a public server (no switch).
+    public_switch: Option<bool>,
     /// The page's own query without `ansicht`, for the links between the views.
     query: String,
 }
@@ -681,7 +686,10 @@ pub async fn map_page(
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     let download = crate::download::kind(q.format.as_deref())?;
-    let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
+    let (db, cache) = (st.db.clone(), st.cache.clone());
+    // A public server is always public; an internal one shows the public view on request.
+    let preview = q.oeffentlich.as_deref() == Some("1");
+    let public = st.public.or(preview.then_some(quartier_core::disclosure::DEFAULT_THRESHOLD));
     let table_only = match q.ansicht.as_deref() {
         None | Some("") | Some("karte") => false,
         Some("tabelle") => true,
@@ -734,7 +742,13 @@ pub async fn map_page(
     if let Some(kind) = download {
         return map_table(&data, kind);
     }
-    let view = View { map: !table_only, table: table_only || data.values.len() <= INLINE_TABLE_MAX, diverging, query };
+    let view = View {
+        map: !table_only,
+        table: table_only || data.values.len() <= INLINE_TABLE_MAX,
+        diverging,
+        public_switch: st.public.is_none().then_some(preview),
+        query,
+    };
     Ok(render_map(&data, &method, &view).into_response())
 }
 
@@ -957,6 +971,9 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
             }
             @if d.indicator.is_some() {
                 label.check { input type="checkbox" name="lisa" value="1" checked[d.overlay.is_some()]; " Hot Spots (LISA) umranden" }
+            }
+            @if let Some(on) = view.public_switch {
+                label.check { input type="checkbox" name="oeffentlich" value="1" checked[on]; " wie öffentlich (Geheimhaltung)" }
             }
             button type="submit" { "Anzeigen" }
         }

@@ -178,6 +178,13 @@ fn public_web_pages_withhold_small_counts() {
     let one = "data-v=\"1\">1</td>";
     assert_eq!(body.matches(one).count(), 2, "rank 1 and the value 1: {body}");
     assert!(body.contains("data-v=\"12\""), "{body}");
+    assert!(body.contains("name=\"oeffentlich\" value=\"1\""), "an internal server offers the public preview");
+    // The preview switch on the internal server shows what the public would see.
+    let (_, preview) = crate::demo::get(&internal.addr, &format!("{page}&oeffentlich=1"));
+    assert!(
+        preview.contains("Öffentliche Ansicht") && preview.matches(one).count() == 1 && !preview.contains("data-v=\"12\""),
+        "{preview}"
+    );
     drop(internal);
     let public = crate::demo::serve_with(&env, &["--public"]);
     let (_, body) = crate::demo::get(&public.addr, page);
@@ -185,6 +192,9 @@ fn public_web_pages_withhold_small_counts() {
     assert_eq!(body.matches(one).count(), 1, "only the rank; the 1 is withheld: {body}");
     assert!(!body.contains("data-v=\"12\""), "nor its partner, which gives it back via Stadtteil 01: {body}");
     assert!(body.contains("data-v=\"20\"") && body.contains("data-v=\"30\""), "{body}");
+    assert!(!body.contains("name=\"oeffentlich\""), "no switch on a public server");
+    let (_, body) = crate::demo::get(&public.addr, &format!("{page}&oeffentlich=0"));
+    assert!(!body.contains("data-v=\"12\""), "a public server cannot be switched to internal");
 }
 
 /// Pages cache computed results; an import while the server runs must show at once.
