@@ -26,8 +26,8 @@ domains = [{ indicator, weight }] (optional weights_sum = 100).
 Fertige Definitionen: data/berlin-mss/index-mss-2019.toml, index-mss-2013-2017.toml,
 index-svi-style.toml, index-imd-style.toml.")]
     Compute(ComputeArgs),
-    /// Wie stabil ist die Statusklasse jedes Gebiets? Gewichte (Monte-Carlo), Weglassen je
-    /// Indikator, andere Bewertungsgrundgesamtheit (nur method = "mss")
+    /// Wie stabil ist die Klasse jedes Gebiets? Gewichte (Monte-Carlo), Weglassen je
+    /// Indikator, andere Bewertungsgrundgesamtheit (method = "mss", "weighted" mit Klassen, "imd")
     Robustness(RobustnessArgs),
     /// Gebietstypen: Clusteranalyse auf standardisierten Indikatoren (k-means oder Ward)
     Cluster(ClusterArgs),

@@ -544,7 +544,8 @@ pub fn compute_index(store: &dyn Store, def: &IndexDefinition, file: &str, year:
     }
 }
 
-/// Robustness of an MSS-style index (see `quartier_core::index::robustness`).
+/// Robustness of an index: MSS-style with `quartier_core::index::robustness`; weighted and
+/// IMD-style ones by recomputing the method (see [`domain_robustness`]).
 pub fn robustness_table(
     store: &dyn Store,
     def: &IndexDefinition,
@@ -554,11 +555,17 @@ pub fn robustness_table(
     range: f64,
     seed: u64,
 ) -> Result<Table, String> {
-    if def.method != IndexMethod::Mss {
-        return Err(format!("{file}: die Robustheitsprüfung gibt es für method = \"mss\""));
-    }
     if !(0.0..1.0).contains(&range) {
         return Err("--weight-range muss zwischen 0 und 1 liegen (Gewichte bleiben positiv)".into());
+    }
+    match def.method {
+        IndexMethod::Mss => {}
+        IndexMethod::Weighted | IndexMethod::Imd => return domain_robustness(store, def, file, year, runs, range, seed),
+        IndexMethod::Svi | IndexMethod::Gisd => {
+            return Err(format!(
+                "{file}: die Robustheitsprüfung gibt es für method = \"mss\", \"weighted\" und \"imd\" (SVI und GISD haben keine Gewichte)"
+            ));
+        }
     }
     let ctx = gather(store, def, file, year)?;
     let inputs = mss_inputs(&ctx, def);
@@ -588,6 +595,128 @@ pub fn robustness_table(
             ("changes_when_left_out".into(), left.join(" ").into()),
             ("changes_with_population".into(), r.changes_with_population.join("; ").into()),
             ("depends_on_single_choice".into(), r.depends_on_single_choice.into()),
+        ]);
+    }
+    Ok(t)
+}
+
+/// Robustness of an index built from weighted domains (`weighted` with a classification,
+/// `imd` with its deciles), by recomputing the method on the gathered data: `runs` seeded
+/// Monte-Carlo draws of every weight from [w·(1 − range), w·(1 + range)], each domain left
+/// out in turn, and the rating population varied (half and double the minimum population,
+/// exclusions lifted). Per area: the share of weight runs keeping its class, the domains whose
+/// removal changes it, the population variants that change it.
+fn domain_robustness(
+    store: &dyn Store,
+    def: &IndexDefinition,
+    file: &str,
+    year: Option<i32>,
+    runs: usize,
+    range: f64,
+    seed: u64,
+) -> Result<Table, String> {
+    let column = match def.method {
+        IndexMethod::Imd => "imd_decile",
+        _ if def.classification.is_none() => {
+            return Err(format!("{file}: die Robustheitsprüfung braucht Klassen: classification = {{ method = \"quantiles\", k = 5 }}"));
+        }
+        _ => "class",
+    };
+    let ctx = gather(store, def, file, year)?;
+    let compute = |d: &IndexDefinition| -> Result<HashMap<String, i64>, String> {
+        let t = if d.method == IndexMethod::Imd { compute_imd(&ctx, d)? } else { compute_weighted(&ctx, d)? };
+        Ok(t.json
+            .iter()
+            .filter_map(|r| {
+                Some((r["area_id"].as_str()?.to_string(), r[column].as_i64().or_else(|| r[column].as_f64().map(|x| x as i64))?))
+            })
+            .collect())
+    };
+    let base = compute(def)?;
+    let mut areas: Vec<&String> = base.keys().collect();
+    areas.sort();
+    // 1. Weights: all draws first, from the seeded generator.
+    let mut rng = quartier_core::index::robustness::Rng::new(seed);
+    let mut same: HashMap<&str, usize> = HashMap::new();
+    for _ in 0..runs {
+        let mut d = def.clone();
+        d.weights_sum = None;
+        for dom in &mut d.domains {
+            dom.weight *= 1.0 - range + 2.0 * range * rng.next_f64();
+        }
+        let classes = compute(&d)?;
+        for a in &areas {
+            if classes.get(*a) == base.get(*a) {
+                *same.entry(a.as_str()).or_default() += 1;
+            }
+        }
+    }
+    // 2. Each domain left out (with at least two).
+    let mut left_out: HashMap<&str, Vec<&str>> = HashMap::new();
+    if def.domains.len() > 1 {
+        for (j, dom) in def.domains.iter().enumerate() {
+            let mut d = def.clone();
+            d.weights_sum = None;
+            d.domains.remove(j);
+            let classes = compute(&d)?;
+            for a in &areas {
+                if classes.get(*a) != base.get(*a) {
+                    left_out.entry(a.as_str()).or_default().push(dom.indicator.as_str());
+                }
+            }
+        }
+    }
+    // 3. Rating population.
+    let mut variants: Vec<(String, IndexDefinition)> = Vec::new();
+    if let Some(m) = def.min_population {
+        for f in [0.5, 2.0] {
+            let mut d = def.clone();
+            d.min_population = Some(m * f);
+            variants.push((format!("Mindesteinwohnerzahl {}", m * f), d));
+        }
+    }
+    if !def.exclude.is_empty() {
+        let mut d = def.clone();
+        d.exclude.clear();
+        variants.push(("ohne Ausschlüsse".into(), d));
+    }
+    let mut pop: HashMap<&str, Vec<String>> = HashMap::new();
+    for (label, d) in &variants {
+        let Ok(classes) = compute(d) else { continue };
+        for a in &areas {
+            if classes.get(*a) != base.get(*a) {
+                pop.entry(a.as_str()).or_default().push(label.clone());
+            }
+        }
+    }
+    let mut t = Table::new(
+        [
+            "area_id",
+            "year",
+            column,
+            "same_class_share_weights",
+            "changes_when_left_out",
+            "changes_with_population",
+            "depends_on_single_choice",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    for a in areas {
+        let left = left_out.get(a.as_str()).map(|v| v.join(" ")).unwrap_or_default();
+        let changes = pop.get(a.as_str()).map(|v| v.join("; ")).unwrap_or_default();
+        t.push(vec![
+            ("area_id".into(), a.clone().into()),
+            ("year".into(), ctx.year.into()),
+            (column.into(), base[a].into()),
+            (
+                "same_class_share_weights".into(),
+                (if runs == 0 { 1.0 } else { same.get(a.as_str()).copied().unwrap_or(0) as f64 / runs as f64 }).into(),
+            ),
+            ("changes_when_left_out".into(), left.clone().into()),
+            ("changes_with_population".into(), changes.clone().into()),
+            ("depends_on_single_choice".into(), (!left.is_empty() || !changes.is_empty()).into()),
         ]);
     }
     Ok(t)

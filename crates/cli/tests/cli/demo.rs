@@ -509,9 +509,24 @@ fn mss_robustness_is_seeded_and_names_the_choices() {
     let fragile: Vec<_> = rows.iter().filter(|r| r["depends_on_single_choice"] == true).collect();
     assert!(!fragile.is_empty() && fragile.len() < 436);
     assert!(fragile.iter().all(|r| r["changes_when_left_out"] != "" || r["changes_with_population"] != ""));
+    // IMD-style: deciles recomputed under random weights, each domain left out, other
+    // rating populations; seeded.
+    let imd = repo_file("data/berlin-mss/index-imd-style.toml");
+    let args = ["index", "robustness", "--definition", imd.to_str().unwrap(), "--runs", "50", "--seed", "3", "--format", "json"];
+    let a = env.run(&args).ok();
+    assert_eq!(a, env.run(&args).ok(), "same seed, same result");
+    let rows = json(&a);
+    let rows = rows.as_array().unwrap();
+    let rated = json(&env.run(&["index", "compute", "--definition", imd.to_str().unwrap(), "--format", "json"]).ok());
+    let rated = rated.as_array().unwrap().iter().filter(|r| r["rated"] == true).count();
+    assert_eq!(rows.len(), rated, "as many as the index rates");
+    assert!(rows.iter().all(|r| (1..=10).contains(&r["imd_decile"].as_i64().unwrap())));
+    let shares: Vec<f64> = rows.iter().map(|r| r["same_class_share_weights"].as_f64().unwrap()).collect();
+    assert!(shares.iter().any(|s| *s == 1.0) && shares.iter().any(|s| *s < 1.0), "some deciles hold, some move");
+    assert!(rows.iter().any(|r| r["changes_when_left_out"].as_str().unwrap().contains("s1")), "leaving out s1 moves some");
     let err =
-        env.run(&["index", "robustness", "--definition", repo_file("data/berlin-mss/index-imd-style.toml").to_str().unwrap()]).fails();
-    assert!(err.contains("method = \"mss\""), "{err}");
+        env.run(&["index", "robustness", "--definition", repo_file("data/berlin-mss/index-svi-style.toml").to_str().unwrap()]).fails();
+    assert!(err.contains("SVI und GISD haben keine Gewichte"), "{err}");
 }
 
 #[test]
