@@ -139,9 +139,19 @@ pub struct IndicatorResults {
 
 /// Evaluates indicators from the stored catalogue and data.
 pub fn compute_indicators(store: &dyn Store, q: &IndicatorQuery) -> std::result::Result<IndicatorResults, String> {
+    let cat = store.catalogue().map_err(|e| e.to_string())?;
+    compute_with_catalogue(store, cat, q)
+}
+
+/// [`compute_indicators`] with a catalogue that is not (yet) stored, e.g. a draft to preview;
+/// it must have passed `Catalogue::checked`.
+pub fn compute_with_catalogue(
+    store: &dyn Store,
+    cat: quartier_core::indicator::Catalogue,
+    q: &IndicatorQuery,
+) -> std::result::Result<IndicatorResults, String> {
     use quartier_core::indicator::eval::{Dataset, evaluate};
     let err = |e: crate::StoreError| e.to_string();
-    let cat = store.catalogue().map_err(err)?;
     if cat.indicators.is_empty() {
         return Err("kein Indikatorenkatalog gespeichert: zuerst `quartier indicators load KATALOG.toml`".into());
     }

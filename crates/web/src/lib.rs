@@ -13,6 +13,7 @@ mod map;
 mod overview;
 mod pages;
 mod profile;
+mod workbench;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -43,6 +44,7 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
         .route("/index/{id}", get(overview::index_page))
         .route("/vergleich", get(overview::compare_page))
         .route("/daten", get(overview::data_page))
+        .route("/werkstatt/indikator", get(workbench::indicator_draft))
         .route("/karte", get(pages::map_page))
         .route("/gebiete", get(directory::areas_page))
         .route("/gebiet/{key}", get(profile::area_page))

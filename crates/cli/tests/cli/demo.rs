@@ -212,6 +212,24 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     let (_, body) = get(&server.addr, "/karte?subject=indicator%3As4&level=Planungsraum&year=2019&lisa=1");
     assert!(body.contains("<g class=\"lisa\"") && body.contains("class=\"HH\"") && body.contains("Hot Spot"), "overlay");
     assert!(body.contains("name=\"lisa\" value=\"1\" checked"), "the switch stays on");
+    // The workbench: a draft formula checked as `indicators load` checks it, and previewed.
+    let (head, body) = get(
+        &server.addr,
+        "/werkstatt/indikator?id=diff&name=Differenz&formel=s4_percentage_transfer_payments_recipients_below_15_years%20-%20s1_percentage_unemployed&ebene=Bezirk",
+    );
+    assert!(head.starts_with("HTTP/1.1 200") && body.contains("Geprüft: die Formel ist gültig"), "{body}");
+    assert!(
+        body.contains("Vorschau 2019 – Bezirk") && body.contains("12 von 12 Gebieten mit Wert") && body.contains("id = &quot;diff&quot;"),
+        "{body}"
+    );
+    let (_, body) = get(&server.addr, "/werkstatt/indikator?id=x&formel=100%20*%20kinder%20%2F%20s1_percentage_unemployed");
+    assert!(body.contains("role=\"alert\"") && body.contains("unbekanntes Merkmal „kinder“") && !body.contains("Vorschau"), "{body}");
+    let (_, body) = get(&server.addr, "/werkstatt/indikator?von=s4");
+    assert!(body.contains("value=\"s4_percentage_transfer_payments_recipients_below_15_years\""), "starts from the stored indicator");
+    let (head, _) = get(&server.addr, "/werkstatt/indikator?von=gibtsnicht");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (head, _) = get(&server.addr, "/werkstatt/indikator?id=x&formel=s1_percentage_unemployed&mindestnenner=viele");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     // A Bezirk lists its Bezirksregionen.
     let (_, body) = get(&server.addr, "/gebiet/01?ebene=Bezirk");
     assert!(body.contains("Bezirksregion in Mitte (10)"), "children listed");

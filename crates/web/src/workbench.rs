@@ -1,0 +1,177 @@
+//! Werkstatt: drafting an indicator in the browser. The formula is checked against the
+//! stored variables and catalogue exactly as `quartier indicators load` checks it, and the
+//! draft is evaluated on the stored data and shown as a map with its distribution, before
+//! anything is saved. Read-only: saving stays with `quartier indicators load` until accounts
+//! and CSRF-protected forms arrive (roles issue).
+
+use crate::pages::{fmt_de, layout_nav, url};
+use crate::{AppError, AppState};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use quartier_core::indicator::catalogue::Direction;
+use quartier_core::indicator::{Catalogue, Indicator};
+use quartier_store::views::{IndicatorQuery, compute_with_catalogue};
+use quartier_store::{SqliteStore, Store};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DraftQuery {
+    /// Start from this stored indicator.
+    pub von: Option<String>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub formel: Option<String>,
+    pub einheit: Option<String>,
+    pub richtung: Option<String>,
+    pub bereich: Option<String>,
+    pub mindestnenner: Option<String>,
+    pub ebene: Option<String>,
+    pub jahr: Option<String>,
+}
+
+/// `/werkstatt/indikator`: the draft form, its check and its preview.
+pub async fn indicator_draft(State(st): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
+    let st2 = st.clone();
+    let page = tokio::task::spawn_blocking(move || -> Result<maud::Markup, AppError> {
+        let store = SqliteStore::open_read_only(&st2.db)?;
+        render(&store, &st2, q)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(page.into_response())
+}
+
+fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Markup, AppError> {
+    let catalogue = store.catalogue()?;
+    let variables = st.cache.variables(&st.db, store)?;
+    let levels: Vec<_> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
+    // The draft: the stored indicator to start from, overridden by the form's fields.
+    let base = match q.von.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => Some(catalogue.get(v).cloned().ok_or_else(|| AppError::NotFound(format!("Indikator „{v}“ gibt es nicht")))?),
+        None => None,
+    };
+    let field = |f: &Option<String>, from: Option<String>| f.clone().or(from).unwrap_or_default();
+    let draft = Indicator {
+        id: field(&q.id, base.as_ref().map(|b| b.id.clone())),
+        name: field(&q.name, base.as_ref().map(|b| b.name.clone())),
+        description: base.as_ref().map(|b| b.description.clone()).unwrap_or_default(),
+        formula: field(&q.formel, base.as_ref().map(|b| b.formula.clone())),
+        unit: field(&q.einheit, base.as_ref().map(|b| b.unit.clone())),
+        decimals: base.as_ref().map(|b| b.decimals).unwrap_or(1),
+        direction: match q.richtung.as_deref() {
+            Some("higher_is_better") => Direction::HigherIsBetter,
+            Some(_) => Direction::HigherIsWorse,
+            None => base.as_ref().map(|b| b.direction).unwrap_or(Direction::HigherIsWorse),
+        },
+        domain: field(&q.bereich, base.as_ref().map(|b| b.domain.clone())),
+        target_groups: base.as_ref().map(|b| b.target_groups.clone()).unwrap_or_default(),
+        source: base.as_ref().map(|b| b.source.clone()).unwrap_or_default(),
+        min_denominator: match q.mindestnenner.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => {
+                Some(m.replace(',', ".").parse::<f64>().map_err(|_| AppError::BadRequest(format!("Mindestnenner „{m}“ ist keine Zahl")))?)
+            }
+            None => base.as_ref().and_then(|b| b.min_denominator),
+        },
+    };
+    let submitted = !draft.formula.trim().is_empty();
+    // Checked as the CLI checks a catalogue: the draft replaces a stored indicator of the same id.
+    let known: HashSet<String> = variables.iter().map(|v| v.key.clone()).collect();
+    let check = submitted.then(|| {
+        let mut indicators: Vec<Indicator> = catalogue.indicators.iter().filter(|i| i.id != draft.id).cloned().collect();
+        indicators.push(draft.clone());
+        Catalogue { indicators }.checked(&known).map_err(|e| e.to_string())
+    });
+    let level = q.ebene.clone().filter(|l| levels.iter().any(|x| &x.name == l)).or_else(|| levels.last().map(|l| l.name.clone()));
+    let preview = match (&check, &level) {
+        (Some(Ok(cat)), Some(level)) => {
+            let res = compute_with_catalogue(
+                store,
+                cat.clone(),
+                &IndicatorQuery { indicators: vec![draft.id.clone()], years: None, level: Some(level.clone()), public: st.public },
+            )
+            .map_err(AppError::BadRequest)?;
+            let mut years: Vec<i32> = res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
+            years.sort_unstable();
+            years.dedup();
+            let year = q.jahr.as_deref().and_then(|y| y.parse().ok()).filter(|y| years.contains(y)).or(years.last().copied());
+            Some((res, years, year, level.clone()))
+        }
+        _ => None,
+    };
+    let shapes = match &level {
+        Some(l) if preview.is_some() => Some(st.cache.map_paths(&st.db, store, &store.levels()?, l)?),
+        _ => None,
+    };
+    let mut vars: Vec<&str> = variables.iter().map(|v| v.key.as_str()).collect();
+    vars.sort_unstable();
+    let body = html! {
+        h1 { "Werkstatt: Indikator entwerfen" }
+        p.lead { "Formel prüfen und auf den gespeicherten Daten ansehen, bevor etwas gespeichert wird. Gespeichert wird mit "
+            code { "quartier indicators load KATALOG.toml" } "; der Entwurf unten steht als TOML zum Übernehmen bereit." }
+        form.controls.draft method="get" action="/werkstatt/indikator" {
+            label { "Kennung (id)" input type="text" name="id" value=(draft.id) required pattern="[a-z_][a-z0-9_]*"; }
+            label { "Name" input type="text" name="name" value=(draft.name); }
+            label.wide { "Formel" input type="text" name="formel" value=(draft.formula) placeholder="100 * kinder_sgb2 / kinder_u15" list="merkmale" spellcheck="false"; }
+            datalist #merkmale { @for v in &vars { option value=(v) {} } }
+            label { "Einheit" input type="text" name="einheit" value=(draft.unit); }
+            label { "Richtung" select name="richtung" {
+                option value="higher_is_worse" selected[draft.direction == Direction::HigherIsWorse] { "höher = mehr Bedarf" }
+                option value="higher_is_better" selected[draft.direction == Direction::HigherIsBetter] { "höher = besser" }
+            } }
+            label { "Lebensbereich" input type="text" name="bereich" value=(draft.domain); }
+            label { "Mindestnenner" input type="text" name="mindestnenner" inputmode="decimal" value=(draft.min_denominator.map(|m| m.to_string()).unwrap_or_default()); }
+            label { "Ebene" select name="ebene" { @for l in &levels { option value=(l.name) selected[Some(&l.name) == level.as_ref()] { (l.name) } } } }
+            button type="submit" { "Prüfen und ansehen" }
+        }
+        @match &check {
+            None => p.note { "Merkmale: " (vars.join(", ")) },
+            Some(Err(e)) => div.problem role="alert" { h2 { "Die Formel geht so nicht" } pre { (e) } },
+            Some(Ok(_)) => p.ok role="status" { "Geprüft: die Formel ist gültig und passt zum Katalog." },
+        }
+        @if let (Some((res, years, Some(year), level)), Some(shapes)) = (&preview, &shapes) {
+            @let rows: Vec<_> = res.rows.iter().filter(|r| r.year == *year).collect();
+            @let values: Vec<f64> = rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value).collect();
+            @let classes = quartier_core::classify::quantiles(&values, 5);
+            @let colors = crate::map::palette(5);
+            @let reference = res.references.iter().find(|r| r.year == *year && r.status.has_value()).and_then(|r| r.value);
+            @let dec = draft.decimals as usize;
+            h2 { "Vorschau " (year) " – " (level) }
+            nav.years aria-label="Jahre" {
+                @for y in years {
+                    @if y == year { strong aria-current="true" { (y) } } @else {
+                        a href=(format!("/werkstatt/indikator?id={}&name={}&formel={}&einheit={}&richtung={}&bereich={}&ebene={}&jahr={y}", url(&draft.id), url(&draft.name), url(&draft.formula), url(&draft.unit), draft.direction.as_str(), url(&draft.domain), url(level))) { (y) }
+                    }
+                }
+            }
+            p { (values.len()) " von " (rows.len()) " Gebieten mit Wert"
+                @if let Some(r) = reference { " · Gesamt " strong { (fmt_de(r, dec)) } }
+                @if !values.is_empty() {
+                    @let s = { let mut s = values.clone(); s.sort_by(f64::total_cmp); s };
+                    " · Median " (fmt_de(crate::charts::quartile(&s, 0.5), dec)) " · Spanne " (fmt_de(s[0], dec)) " bis " (fmt_de(s[s.len() - 1], dec))
+                }
+            }
+            div.mapview {
+                figure.map {
+                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="img" aria-label=(format!("Vorschaukarte des Entwurfs {} {year}, Quantile; die Werte stehen auch im Indikator-Export", draft.name)) {
+                        g.areas {
+                            @for r in &rows {
+                                @if let Some(p) = shapes.paths.get(&r.area_id) {
+                                    @let fill = r.value.filter(|_| r.status.has_value()).and_then(|v| classes.as_ref().map(|c| colors[quartier_core::classify::class_of(&c.bins, v)])).unwrap_or("#f2f2f2");
+                                    path d=(p) fill=(fill) {}
+                                }
+                            }
+                        }
+                    }
+                }
+                div {
+                    (crate::charts::strip_plot(&values, reference, None, dec, &format!("Verteilung des Entwurfs {year}")))
+                    h2 { "Als TOML übernehmen" }
+                    pre.toml tabindex="0" aria-label="Entwurf als TOML" { (Catalogue { indicators: vec![draft.clone()] }.to_toml()) }
+                }
+            }
+        }
+    };
+    Ok(layout_nav("Werkstatt", "werkstatt", body, None))
+}
