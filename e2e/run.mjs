@@ -94,6 +94,7 @@ try {
     ["index", "/index/mss", "Index Soziale Ungleichheit"],
     ["vergleich", "/vergleich?ebene=Planungsraum&gebiete=01011101,01011102,01011201", "Vergleich"],
     ["daten", "/daten", "Daten"],
+    ["werkstatt-index", "/werkstatt/index?von=mss", "Werkstatt"],
     ["werkstatt", "/werkstatt/indikator?id=test&name=Test&formel=s4_percentage_transfer_payments_recipients_below_15_years&ebene=Bezirk", "Werkstatt"],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],
   ]) {

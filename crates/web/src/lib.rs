@@ -45,6 +45,7 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
         .route("/vergleich", get(overview::compare_page))
         .route("/daten", get(overview::data_page))
         .route("/werkstatt/indikator", get(workbench::indicator_draft))
+        .route("/werkstatt/index", get(workbench::index_draft))
         .route("/karte", get(pages::map_page))
         .route("/gebiete", get(directory::areas_page))
         .route("/gebiet/{key}", get(profile::area_page))

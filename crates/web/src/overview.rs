@@ -115,13 +115,13 @@ fn key_figures(res: &IndicatorResults, lowest: &str) -> Vec<KeyFigure> {
 }
 
 /// Status × dynamics counts and the areas needing attention, from an MSS table.
-struct Matrix {
+pub(crate) struct Matrix {
     counts: [[usize; 3]; 4],
     not_rated: usize,
     attention: Vec<(String, u64, String, String)>,
 }
 
-fn matrix(table: &quartier_store::indexing::Table) -> Matrix {
+pub(crate) fn matrix(table: &quartier_store::indexing::Table) -> Matrix {
     let mut m = Matrix { counts: [[0; 3]; 4], not_rated: 0, attention: Vec::new() };
     for row in &table.json {
         let (Some(s), Some(d)) = (row["status_class"].as_u64(), row["dynamics_class"].as_str()) else {
@@ -147,7 +147,7 @@ fn matrix(table: &quartier_store::indexing::Table) -> Matrix {
     m
 }
 
-fn matrix_table(m: &Matrix, caption: &str) -> Markup {
+pub(crate) fn matrix_table(m: &Matrix, caption: &str) -> Markup {
     const DYN: [&str; 3] = ["+ positiv", "+/- stabil", "- negativ"];
     html! {
         table.matrix {

@@ -16,6 +16,19 @@ use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::HashSet;
 
+/// The workbench's two tools.
+fn tabs(current: &str) -> maud::Markup {
+    html! {
+        nav.crumbs aria-label="Werkstatt" {
+            ol {
+                @for (id, href, label) in [("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen")] {
+                    li { a href=(href) aria-current=[(id == current).then_some("page")] { (label) } }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct DraftQuery {
     /// Start from this stored indicator.
@@ -107,6 +120,7 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
     let mut vars: Vec<&str> = variables.iter().map(|v| v.key.as_str()).collect();
     vars.sort_unstable();
     let body = html! {
+        (tabs("indikator"))
         h1 { "Werkstatt: Indikator entwerfen" }
         p.lead { "Formel prüfen und auf den gespeicherten Daten ansehen, bevor etwas gespeichert wird. Gespeichert wird mit "
             code { "quartier indicators load KATALOG.toml" } "; der Entwurf unten steht als TOML zum Übernehmen bereit." }
@@ -174,4 +188,106 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
         }
     };
     Ok(layout_nav("Werkstatt", "werkstatt", body, None))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct IndexDraftQuery {
+    /// Start from this saved index definition.
+    pub von: Option<String>,
+    /// The definition as TOML.
+    pub definition: Option<String>,
+    pub jahr: Option<String>,
+}
+
+/// `/werkstatt/index`: an index definition drafted as TOML, checked and computed on the
+/// stored data (classes, status × dynamics for MSS, a map), before it is saved.
+pub async fn index_draft(State(st): State<AppState>, Query(q): Query<IndexDraftQuery>) -> Result<Response, AppError> {
+    let db = st.db.clone();
+    let page = tokio::task::spawn_blocking(move || -> Result<maud::Markup, AppError> {
+        let store = SqliteStore::open_read_only(&db)?;
+        render_index(&store, q)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(page.into_response())
+}
+
+fn render_index(store: &SqliteStore, q: IndexDraftQuery) -> Result<maud::Markup, AppError> {
+    use quartier_core::index::{IndexDefinition, IndexMethod};
+    let saved = store.index_definitions()?;
+    let text = match (q.definition.as_deref().filter(|d| !d.trim().is_empty()), q.von.as_deref().filter(|v| !v.is_empty())) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(v)) => saved
+            .iter()
+            .find(|(id, _)| id == v)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| AppError::NotFound(format!("Index „{v}“ gibt es nicht")))?,
+        (None, None) => String::new(),
+    };
+    let year = match q.jahr.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?),
+        None => None,
+    };
+    // Checked and computed exactly as `quartier index compute` does.
+    let result = (!text.trim().is_empty()).then(|| {
+        let def = IndexDefinition::from_toml(&text)?;
+        let table = quartier_store::indexing::compute_index(store, &def, "Entwurf", year)?;
+        Ok::<_, String>((def, table))
+    });
+    let body = html! {
+        (tabs("index"))
+        h1 { "Werkstatt: Index entwerfen" }
+        p.lead { "Eine Indexdefinition (TOML, wie für " code { "quartier index compute" } ") prüfen und auf den gespeicherten Daten berechnen, bevor sie gespeichert wird. Gespeichert wird mit "
+            code { "quartier index save --definition DATEI.toml" } "." }
+        form.draft method="get" action="/werkstatt/index" {
+            p { "Gespeicherte Indizes als Vorlage: "
+                @for (id, _) in &saved { a href=(format!("/werkstatt/index?von={}", url(id))) { (id) } " " } }
+            label.block for="definition" { "Definition (TOML)" }
+            textarea #definition name="definition" rows="14" cols="90" spellcheck="false" { (text) }
+            div.controls {
+                label { "Jahr (leer: das neueste)" input type="text" name="jahr" inputmode="numeric" value=(year.map(|y| y.to_string()).unwrap_or_default()); }
+                button type="submit" { "Prüfen und berechnen" }
+            }
+        }
+        @match &result {
+            None => p.note { "Beispiel: " code { "id = \"kinder\"  method = \"weighted\"  domains = [{ indicator = \"s4\", weight = 2 }, { indicator = \"s1\", weight = 1 }]  classification = { method = \"quantiles\", k = 5 }" } },
+            Some(Err(e)) => div.problem role="alert" { h2 { "Die Definition geht so nicht" } pre { (e) } },
+            Some(Ok((def, table))) => {
+                @let rated = table.json.iter().filter(|r| r["rated"] == true).count();
+                p.ok role="status" { "Geprüft und berechnet: " (rated) " von " (table.json.len()) " Gebieten bewertet"
+                    @if let Some(y) = table.json.first().and_then(|r| r["year"].as_i64()) { ", Jahr " (y) } "." }
+                @for n in &table.notes { p.note { (n) } }
+                @if def.method == IndexMethod::Mss {
+                    (crate::overview::matrix_table(&crate::overview::matrix(table), "Gebiete nach Status und Dynamik im Entwurf"))
+                } @else {
+                    @let column = match def.method { IndexMethod::Imd => "imd_decile", IndexMethod::Gisd => "quintile", IndexMethod::Svi => "F_TOTAL", _ => "class" };
+                    @let counts = class_counts(table, column);
+                    table {
+                        caption { "Gebiete je Klasse (" (column) ")" }
+                        thead { tr { th scope="col" { "Klasse" } th scope="col" .num { "Gebiete" } } }
+                        tbody { @for (c, n) in &counts { tr { td { (c) } td.num { (n) } } } }
+                    }
+                }
+                @let reasons: Vec<(String, String)> = table.json.iter().filter(|r| r["rated"] == false).map(|r| (r["area_id"].as_str().unwrap_or("").to_string(), r["reason_not_rated"].as_str().unwrap_or("").to_string())).collect();
+                @if !reasons.is_empty() {
+                    details {
+                        summary { (reasons.len()) " nicht bewertete Gebiete mit Grund" }
+                        ul { @for (k, r) in reasons.iter().take(200) { li { (k) ": " (r) } } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout_nav("Werkstatt: Index", "werkstatt", body, None))
+}
+
+/// Areas per class value in a result table's column.
+fn class_counts(table: &quartier_store::indexing::Table, column: &str) -> std::collections::BTreeMap<i64, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &table.json {
+        if let Some(c) = r[column].as_i64().or_else(|| r[column].as_f64().map(|x| x as i64)) {
+            *counts.entry(c).or_default() += 1;
+        }
+    }
+    counts
 }

@@ -230,6 +230,22 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = get(&server.addr, "/werkstatt/indikator?id=x&formel=s1_percentage_unemployed&mindestnenner=viele");
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // The index draft: the saved MSS definition as a template reproduces its matrix;
+    // a weighted draft with a gap in the data names the areas instead of filling zeros.
+    let (_, body) = get(&server.addr, "/werkstatt/index?von=mss");
+    assert!(
+        body.contains("Geprüft und berechnet: 436 von 448 Gebieten bewertet") && body.contains("data-s=\"2\" data-d=\"1\">243"),
+        "{body}"
+    );
+    let draft = "id%20%3D%20%22k%22%0Amethod%20%3D%20%22weighted%22%0Alevel%20%3D%20%22Planungsraum%22%0Adomains%20%3D%20%5B%7B%20indicator%20%3D%20%22s4%22%2C%20weight%20%3D%202%20%7D%5D%0Aclassification%20%3D%20%7B%20method%20%3D%20%22quantiles%22%2C%20k%20%3D%205%20%7D";
+    let (_, body) = get(&server.addr, &format!("/werkstatt/index?definition={draft}"));
+    assert!(body.contains("role=\"alert\"") && body.contains("keine stillen Nullen") && body.contains("09041403"), "{body}");
+    let (_, body) = get(&server.addr, &format!("/werkstatt/index?definition={draft}%0Amissing%20%3D%20%22exclude%22"));
+    assert!(body.contains("Geprüft und berechnet") && body.contains("Gebiete je Klasse (class)"), "{body}");
+    let (head, _) = get(&server.addr, "/werkstatt/index?von=gibtsnicht");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (head, _) = get(&server.addr, "/werkstatt/index?von=mss&jahr=zwanzig");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     // A Bezirk lists its Bezirksregionen.
     let (_, body) = get(&server.addr, "/gebiet/01?ebene=Bezirk");
     assert!(body.contains("Bezirksregion in Mitte (10)"), "children listed");
