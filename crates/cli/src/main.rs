@@ -118,6 +118,17 @@ pub fn open(db: &Path) -> Result<SqliteStore> {
 }
 
 fn main() {
+    // `quartier … | head`: printing into a closed pipe ends the program quietly, as Unix
+    // tools do, instead of panicking in `println!`.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         // A closed pipe (`quartier … | head`) is not an error worth reporting.

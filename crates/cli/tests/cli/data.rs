@@ -266,3 +266,20 @@ fn list_and_show_formats() {
     let log = env.run(&["log", "--format", "json"]).ok();
     assert!(json(&log).as_array().unwrap().len() >= 3);
 }
+
+/// `quartier … | head`: a closed pipe ends the program quietly with exit code 0.
+#[test]
+fn closed_stdout_pipe_is_not_a_panic() {
+    let env = Env::new();
+    env.musterstadt();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_quartier"))
+        .args(["--db", env.db().to_str().unwrap(), "levels", "define", "Stadtteil", "Sozialraum", "Block"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is read
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked"), "{:?} {stderr}", out.status);
+}
