@@ -89,6 +89,7 @@ try {
   // 5. The other page types.
   for (const [name, url, h1] of [
     ["indikator", "/indikator/s4?ebene=Planungsraum&gebiete=01011101", "Kinderarmut"],
+    ["karte-lisa", "/karte?subject=indicator:s4&level=Planungsraum&year=2019&lisa=1&oeffentlich=1", "Kinderarmut"],
     ["gebiete", "/gebiete", "Gebiete"],
     ["indikatoren", "/indikatoren", "Indikatoren"],
     ["index", "/index/mss", "Index Soziale Ungleichheit"],

@@ -393,6 +393,8 @@ fn render(p: &Profile) -> Markup {
                 }
                 @if !p.neighbours.is_empty() {
                     h2 { "Nachbargebiete" }
+                    @let with: Vec<&str> = std::iter::once(a.key.as_str()).chain(p.neighbours.iter().take(5).map(|n| n.key.as_str())).collect();
+                    p { a href=(format!("/vergleich?ebene={}&gebiete={}", url_level, pages::url(&with.join(",")))) { "Mit den Nachbargebieten vergleichen" } }
                     ul.inline {
                         @for n in &p.neighbours {
                             li { a href=(format!("/gebiet/{}?ebene={}", pages::url(&n.key), pages::url(&n.level))) { (n.name) } }

@@ -186,6 +186,7 @@ fn demo_profile_indicator_and_search_pages_over_http() {
         "Robustheit (gleiche Klasse bei zufälligen Gewichten)",
         "Nachbargebiete",
         "Lützowstraße",
+        "Mit den Nachbargebieten vergleichen",
         "<h2>Arbeit und Einkommen</h2>",
         "15,44",
         "svg class=\"spark\"",
