@@ -257,8 +257,15 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
 }
 
 /// `/index/{id}`: the status × dynamics matrix and the areas needing attention.
-pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let page = with_store(&st, move |store, st| {
+#[derive(Debug, Default, Deserialize)]
+pub struct FormatQuery {
+    /// `csv` or `xlsx`: the page's table as a download.
+    pub format: Option<String>,
+}
+
+pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>, Query(fq): Query<FormatQuery>) -> Result<Response, AppError> {
+    let download = crate::download::kind(fq.format.as_deref())?;
+    with_store(&st, move |store, st| {
         let text = store
             .index_definitions()?
             .into_iter()
@@ -277,6 +284,33 @@ pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>) -> R
             .as_ref()
             .map(|t| t.json.iter().filter(|x| x["depends_on_single_choice"] == true).filter_map(|x| x["area_id"].as_str()).collect())
             .unwrap_or_default();
+        if let Some(kind) = download {
+            use crate::download::Cell;
+            if def.method != IndexMethod::Mss {
+                return Err(AppError::BadRequest("die Tabelle der Gebiete mit Aufmerksamkeitsbedarf gibt es für MSS-Indizes".into()));
+            }
+            let rows: Vec<Vec<Cell>> = matrix(table)
+                .attention
+                .iter()
+                .map(|(k, s, d, reason)| {
+                    vec![
+                        Cell::text(k.clone()),
+                        Cell::text(names.get(k).cloned().unwrap_or_default()),
+                        Cell::Num(Some(*s as f64), 0),
+                        Cell::text(d.clone()),
+                        Cell::text(reason.clone()),
+                        Cell::text(if fragile.contains(&k.as_str()) { "hängt an einer Einzelentscheidung" } else { "ja" }),
+                    ]
+                })
+                .collect();
+            return crate::download::table(
+                kind,
+                &format!("{id}-aufmerksamkeit-{year}"),
+                "Aufmerksamkeitsbedarf",
+                &["Schlüssel", "Gebiet", "Status", "Dynamik", "Grund", "robust"],
+                &rows,
+            );
+        }
         let body = html! {
             h1 { (title) " " (year) }
             dl.facts {
@@ -295,6 +329,7 @@ pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>) -> R
                     p { (fragile.len()) " Gebiete, deren Statusklasse an einer Einzelentscheidung hängt (ein Indikator weniger oder eine andere Bewertungsgrundgesamtheit)." }
                 }
                 h2 #aufmerksamkeit { "Besonderer Aufmerksamkeitsbedarf (" (m.attention.len()) ")" }
+                p { "Tabelle als " a href=(format!("/index/{}?format=csv", url(&id))) download { "CSV" } " oder " a href=(format!("/index/{}?format=xlsx", url(&id))) download { "Excel (XLSX)" } }
                 table.sortable {
                     caption { "Gebiete mit niedrigem Status oder negativer Dynamik, mit Grund" }
                     thead { tr {
@@ -320,10 +355,9 @@ pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>) -> R
                 p { "Die Werte je Gebiet stehen in der Karte und in " code { "quartier index compute" } "." }
             }
         };
-        Ok(layout_nav(&title, "uebersicht", body, store.setting("attribution")?.as_deref()))
+        Ok(layout_nav(&title, "uebersicht", body, store.setting("attribution")?.as_deref()).into_response())
     })
-    .await?;
-    Ok(page.into_response())
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]

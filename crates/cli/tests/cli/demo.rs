@@ -292,6 +292,12 @@ fn demo_profile_indicator_and_search_pages_over_http() {
     }
     let (_, body) = get(&server.addr, "/index/mss");
     assert!(body.contains("Status und Dynamik") && body.contains("Plötzensee") && body.contains("Einzelentscheidung"), "index page");
+    let (head, csv) = get(&server.addr, "/index/mss?format=csv");
+    assert!(
+        head.contains("text/csv") && csv.starts_with("\u{feff}Schlüssel;Gebiet;Status;Dynamik;Grund;robust") && csv.contains("Plötzensee"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 114, "every area needing attention: {csv}");
     let (_, body) = get(&server.addr, "/vergleich?ebene=Planungsraum&gebiete=01011101,01011102");
     assert!(body.contains("Vergleich: Stülerstraße, Wilhelmstraße") || body.contains("Vergleich: Stülerstraße,"), "compare page");
     assert!(body.contains("svg class=\"dots\""), "dot plots");
