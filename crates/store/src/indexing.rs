@@ -4,7 +4,7 @@
 
 use crate::Store;
 use crate::views::{self, IndicatorQuery};
-use quartier_core::index::definition::{MissingPolicy, Normalisation};
+use quartier_core::index::definition::MissingPolicy;
 use quartier_core::index::mss::{self, MssError, MssInput};
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_core::index::{imd, svi};
@@ -353,47 +353,23 @@ fn compute_weighted(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
         return Err(format!("{}: nur {} bewertete Gebiete", ctx.file, rated.len()));
     }
     ctx.require_values(def, &rated)?;
-    let mut norm: Vec<Vec<f64>> = Vec::new();
-    for d in &def.domains {
-        let sign = direction_sign(ctx, &d.indicator);
-        let x: Vec<f64> = rated.iter().map(|&i| sign * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked")).collect();
-        let n = x.len() as f64;
-        let v = match def.normalisation {
-            Normalisation::Z => {
-                let mean = x.iter().sum::<f64>() / n;
-                let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-                if sd == 0.0 {
-                    return Err(format!(
-                        "{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)",
-                        ctx.file, d.indicator, ctx.year
-                    ));
-                }
-                x.iter().map(|v| (v - mean) / sd).collect()
-            }
-            Normalisation::Minmax => {
-                let (min, max) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-                if max == min {
-                    return Err(format!(
-                        "{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)",
-                        ctx.file, d.indicator, ctx.year
-                    ));
-                }
-                x.iter().map(|v| (v - min) / (max - min)).collect()
-            }
-            Normalisation::Rank => svi::percentile_rank(&x),
-        };
-        norm.push(v);
-    }
-    let weighted = |which: &dyn Fn(&quartier_core::index::definition::Weighted) -> bool| -> Vec<f64> {
-        let total: f64 = def.domains.iter().filter(|d| which(d)).map(|d| d.weight).sum();
-        (0..rated.len())
-            .map(|r| def.domains.iter().zip(&norm).filter(|(d, _)| which(d)).map(|(d, v)| d.weight * v[r]).sum::<f64>() / total)
-            .collect()
-    };
-    let index = weighted(&|_| true);
-    let mut dims: Vec<String> = def.domains.iter().filter_map(|d| d.dimension.clone()).collect();
-    dims.dedup();
-    let subs: Vec<Vec<f64>> = dims.iter().map(|name| weighted(&|d| d.dimension.as_deref() == Some(name))).collect();
+    // Oriented values (higher = more disadvantage) of every domain over the rated areas.
+    let values: Vec<Vec<f64>> = def
+        .domains
+        .iter()
+        .map(|d| {
+            let sign = direction_sign(ctx, &d.indicator);
+            rated.iter().map(|&i| sign * ctx.value(&d.indicator, &ctx.areas[i].key).expect("checked")).collect()
+        })
+        .collect();
+    let quartier_core::index::weighted::WeightedIndex { normalised: norm, index, sub_indices } =
+        quartier_core::index::weighted::compute(&values, &def.domains, def.normalisation).map_err(|e| match e {
+            quartier_core::index::weighted::WeightedError::ZeroVariance(d) => format!(
+                "{}: „{}“ hat {} bei allen bewerteten Gebieten denselben Wert (Varianz 0)",
+                ctx.file, def.domains[d].indicator, ctx.year
+            ),
+        })?;
+    let (dims, subs): (Vec<String>, Vec<Vec<f64>>) = sub_indices.into_iter().unzip();
     let classes = match &def.classification {
         None => None,
         Some(c) => {

@@ -11,5 +11,6 @@ pub mod imd;
 pub mod mss;
 pub mod robustness;
 pub mod svi;
+pub mod weighted;
 
 pub use definition::{Exclusion, IndexDefinition, IndexMethod};
