@@ -237,7 +237,9 @@ fn stored_hierarchy(db: &Path) -> Result<Option<Hierarchy>> {
     if !db.exists() {
         return Ok(None);
     }
-    let store = crate::open(db)?;
+    // Read-only: a check changes nothing, not even by migrating an older database.
+    let store =
+        quartier_store::SqliteStore::open_read_only(db).with_context(|| format!("Datenbank {} kann nicht gelesen werden", db.display()))?;
     let mut h: Hierarchy = HashMap::new();
     for a in quartier_store::Store::areas(&store, None)? {
         h.entry(a.key).or_default().push((a.level, a.parent, a.level_rank));

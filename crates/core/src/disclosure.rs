@@ -117,6 +117,19 @@ pub fn holding(values: &[Option<f64>], relations: Vec<Relation>) -> Vec<Relation
         .collect()
 }
 
+/// Protection of one count over an area tree: `cells[i]` the count of node `i` (`None`:
+/// no number), `parent[i]` its parent node. Parent = Σ children binds where it holds and every
+/// cell of it has a number; the others publish nothing that could give a cell away.
+pub fn protect_tree(cells: &[Option<f64>], parent: &[Option<usize>], threshold: f64) -> Vec<Mark> {
+    let cells: Vec<Option<f64>> = cells.iter().map(|c| c.filter(|v| *v >= 0.0)).collect();
+    let relations: Vec<Relation> = holding(&cells, wide_relations(cells.len(), 1, parent, &[]))
+        .into_iter()
+        .filter(|r| cells[r.total].is_some() && r.parts.iter().all(|&p| cells[p].is_some()))
+        .collect();
+    let numbers: Vec<f64> = cells.iter().map(|c| c.unwrap_or(0.0)).collect();
+    protect(&numbers, &relations, threshold)
+}
+
 /// Disclosure control for computed indicator values before they leave the system.
 ///
 /// Per indicator and year, the numerators and the denominators of all areas and the
@@ -142,19 +155,12 @@ pub fn protect_indicators(values: &mut [IndicatorValue], nodes: &[AreaNode], is_
     for (i, v) in values.iter().enumerate() {
         groups.entry((v.indicator, v.year)).or_default().push(i);
     }
-    let relations = wide_relations(n + 1, 1, &parent, &[]);
     let protect_column = |members: &[usize], values: &[IndicatorValue], get: &dyn Fn(&IndicatorValue) -> Option<f64>| {
         let mut cells: Vec<Option<f64>> = vec![None; n + 1];
         for &i in members {
-            cells[values[i].node.unwrap_or(n)] = get(&values[i]).filter(|v| *v >= 0.0);
+            cells[values[i].node.unwrap_or(n)] = get(&values[i]);
         }
-        // Only relations whose cells all have a number bind; the others publish nothing.
-        let rel: Vec<Relation> = holding(&cells, relations.clone())
-            .into_iter()
-            .filter(|r| cells[r.total].is_some() && r.parts.iter().all(|&p| cells[p].is_some()))
-            .collect();
-        let numbers: Vec<f64> = cells.iter().map(|c| c.unwrap_or(0.0)).collect();
-        protect(&numbers, &rel, threshold)
+        protect_tree(&cells, &parent, threshold)
     };
     for members in groups.values() {
         let k = values[members[0]].indicator;
@@ -576,6 +582,17 @@ mod tests {
         assert_eq!(marks[4], Mark::Secondary);
         let published: Vec<Option<f64>> = v.iter().zip(&marks).map(|(&x, m)| (!m.is_suppressed()).then_some(x)).collect();
         assert!(audit(&published, &rel, 3.0).is_empty());
+    }
+
+    #[test]
+    fn tree_protection_binds_only_complete_sums() {
+        let parent = [None, Some(0), Some(0)];
+        // 12 = 10 + 2: the 2 and its sibling are withheld.
+        let full = protect_tree(&[Some(12.0), Some(10.0), Some(2.0)], &parent, 3.0);
+        assert_eq!(full, vec![Mark::Published, Mark::Secondary, Mark::Primary]);
+        // A sibling without a number: the sum publishes nothing that gives the 2 away.
+        let gap = protect_tree(&[Some(12.0), None, Some(2.0)], &parent, 3.0);
+        assert_eq!(gap, vec![Mark::Published, Mark::Published, Mark::Primary]);
     }
 
     #[test]

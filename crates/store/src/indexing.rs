@@ -547,11 +547,25 @@ pub fn robustness_table(
     let inputs = mss_inputs(&ctx, def);
     let res = quartier_core::index::robustness::robustness(&inputs, def.min_population, runs, range, seed)
         .map_err(|e| mss_error(&ctx, def, e))?;
+    let rows = res
+        .iter()
+        .map(|r| {
+            let left: Vec<&str> = r.changes_when_left_out.iter().map(|&k| def.status[k].as_str()).collect();
+            (r.area.clone(), r.status_class.into(), r.same_class_share_weights, left.join(" "), r.changes_with_population.join("; "))
+        })
+        .collect();
+    Ok(robustness_rows("status_class", ctx.year, rows))
+}
+
+/// The robustness table, the same columns for every method (the class column named as in the
+/// method's result table): per area (key, class, share of weight runs keeping it, indicators
+/// whose removal changes it, population variants that change it).
+fn robustness_rows(class_column: &str, year: i32, rows: Vec<(String, serde_json::Value, f64, String, String)>) -> Table {
     let mut t = Table::new(
         [
             "area_id",
             "year",
-            "status_class",
+            class_column,
             "same_class_share_weights",
             "changes_when_left_out",
             "changes_with_population",
@@ -561,19 +575,19 @@ pub fn robustness_table(
         .map(|s| s.to_string())
         .collect(),
     );
-    for r in &res {
-        let left: Vec<&str> = r.changes_when_left_out.iter().map(|&k| def.status[k].as_str()).collect();
+    for (area, class, share, left, population) in rows {
+        let depends = !left.is_empty() || !population.is_empty();
         t.push(vec![
-            ("area_id".into(), r.area.clone().into()),
-            ("year".into(), ctx.year.into()),
-            ("status_class".into(), r.status_class.into()),
-            ("same_class_share_weights".into(), r.same_class_share_weights.into()),
-            ("changes_when_left_out".into(), left.join(" ").into()),
-            ("changes_with_population".into(), r.changes_with_population.join("; ").into()),
-            ("depends_on_single_choice".into(), r.depends_on_single_choice.into()),
+            ("area_id".into(), area.into()),
+            ("year".into(), year.into()),
+            (class_column.into(), class),
+            ("same_class_share_weights".into(), share.into()),
+            ("changes_when_left_out".into(), left.into()),
+            ("changes_with_population".into(), population.into()),
+            ("depends_on_single_choice".into(), depends.into()),
         ]);
     }
-    Ok(t)
+    t
 }
 
 /// Robustness of an index built from weighted domains (`weighted` with a classification,
@@ -665,37 +679,16 @@ fn domain_robustness(
             }
         }
     }
-    let mut t = Table::new(
-        [
-            "area_id",
-            "year",
-            column,
-            "same_class_share_weights",
-            "changes_when_left_out",
-            "changes_with_population",
-            "depends_on_single_choice",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    );
-    for a in areas {
-        let left = left_out.get(a.as_str()).map(|v| v.join(" ")).unwrap_or_default();
-        let changes = pop.get(a.as_str()).map(|v| v.join("; ")).unwrap_or_default();
-        t.push(vec![
-            ("area_id".into(), a.clone().into()),
-            ("year".into(), ctx.year.into()),
-            (column.into(), base[a].into()),
-            (
-                "same_class_share_weights".into(),
-                (if runs == 0 { 1.0 } else { same.get(a.as_str()).copied().unwrap_or(0) as f64 / runs as f64 }).into(),
-            ),
-            ("changes_when_left_out".into(), left.clone().into()),
-            ("changes_with_population".into(), changes.clone().into()),
-            ("depends_on_single_choice".into(), (!left.is_empty() || !changes.is_empty()).into()),
-        ]);
-    }
-    Ok(t)
+    let rows = areas
+        .into_iter()
+        .map(|a| {
+            let share = if runs == 0 { 1.0 } else { same.get(a.as_str()).copied().unwrap_or(0) as f64 / runs as f64 };
+            let left = left_out.get(a.as_str()).map(|v| v.join(" ")).unwrap_or_default();
+            let changes = pop.get(a.as_str()).map(|v| v.join("; ")).unwrap_or_default();
+            (a.clone(), base[a].into(), share, left, changes)
+        })
+        .collect();
+    Ok(robustness_rows(column, ctx.year, rows))
 }
 
 /// Area types: the result of clustering areas on standardised indicators.

@@ -607,15 +607,16 @@ impl Store for SqliteStore {
     }
 
     fn value_years(&self, variables: &[String]) -> Result<Vec<i32>> {
-        let mut st =
-            self.conn.prepare_cached("SELECT DISTINCT x.year FROM value x JOIN variable v ON v.id = x.variable_id WHERE v.key = ?1")?;
-        let mut years = std::collections::BTreeSet::new();
-        for var in variables {
-            for y in st.query_map([var], |r| r.get::<_, i32>(0))? {
-                years.insert(y?);
-            }
+        if variables.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(years.into_iter().collect())
+        // One query for all variables (placeholders only; the keys are bound, never spliced).
+        let marks = vec!["?"; variables.len()].join(",");
+        let mut st = self.conn.prepare(&format!(
+            "SELECT DISTINCT x.year FROM value x JOIN variable v ON v.id = x.variable_id WHERE v.key IN ({marks}) ORDER BY x.year"
+        ))?;
+        let years = st.query_map(rusqlite::params_from_iter(variables), |r| r.get::<_, i32>(0))?;
+        Ok(years.collect::<std::result::Result<_, _>>()?)
     }
 
     fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {

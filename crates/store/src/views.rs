@@ -79,13 +79,8 @@ pub fn public_level_values(
     let row: HashMap<(usize, &str), usize> = all.iter().enumerate().map(|(i, (r, v))| ((*r, v.area.as_str()), i)).collect();
     let parent: Vec<Option<usize>> =
         all.iter().map(|(r, v)| v.parent.as_deref().zip(r.checked_sub(1)).and_then(|(p, pr)| row.get(&(pr, p)).copied())).collect();
-    let cells: Vec<Option<f64>> = all.iter().map(|(_, v)| v.value.filter(|x| *x >= 0.0)).collect();
-    let relations: Vec<disclosure::Relation> = disclosure::holding(&cells, disclosure::wide_relations(all.len(), 1, &parent, &[]))
-        .into_iter()
-        .filter(|r| cells[r.total].is_some() && r.parts.iter().all(|&p| cells[p].is_some()))
-        .collect();
-    let numbers: Vec<f64> = cells.iter().map(|c| c.unwrap_or(0.0)).collect();
-    let marks = disclosure::protect(&numbers, &relations, threshold);
+    let cells: Vec<Option<f64>> = all.iter().map(|(_, v)| v.value).collect();
+    let marks = disclosure::protect_tree(&cells, &parent, threshold);
     Ok(all
         .into_iter()
         .zip(marks)
@@ -135,6 +130,18 @@ pub struct IndicatorResults {
     pub rows: Vec<IndicatorRow>,
     pub references: Vec<IndicatorRow>,
     pub years: Vec<i32>,
+}
+
+impl IndicatorResults {
+    /// One indicator's rows on one level, and its references: the part a page about it needs
+    /// from results computed for all.
+    pub fn only(&self, indicator: &str, level: &str) -> IndicatorResults {
+        IndicatorResults {
+            rows: self.rows.iter().filter(|r| r.indicator == indicator && r.level == level).cloned().collect(),
+            references: self.references.iter().filter(|r| r.indicator == indicator).cloned().collect(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Evaluates indicators from the stored catalogue and data.

@@ -118,22 +118,14 @@ impl Cache {
         levels: &[quartier_store::Level],
         level: &str,
     ) -> Result<Arc<MapPaths>, quartier_store::StoreError> {
-        use quartier_store::Store;
         if let Some(r) = self.current(db).map_paths.get(level) {
             return Ok(Arc::clone(r));
         }
-        let decode = |rows: Vec<(String, Vec<u8>)>| -> Vec<(String, MultiPolygon)> {
-            rows.into_iter()
-                .filter_map(|(k, b)| match quartier_geom::wkb::decode(&b) {
-                    Ok(quartier_geom::wkb::Decoded::Areal(mp)) => Some((k, mp)),
-                    _ => None,
-                })
-                .collect()
-        };
-        let geoms = decode(store.geometries(level)?);
+        let shapes = |l: &str| quartier_store::spatial::level_geometries(store, l).map_err(quartier_store::StoreError::Corrupt);
+        let geoms = shapes(level)?;
         let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
         let parents = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
-            Some(p) => decode(store.geometries(&p.name)?),
+            Some(p) => shapes(&p.name)?,
             None => Vec::new(),
         };
         let bbox = geoms.iter().filter_map(|(_, g)| quartier_geom::ops::bbox(g)).reduce(|a, b| {

@@ -1,11 +1,11 @@
 //! Lists to find things: areas (with search) and indicators (grouped by domain).
 
 use crate::pages::{layout_nav, url};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use quartier_store::{AreaRecord, SqliteStore, Store};
+use quartier_store::{AreaRecord, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -21,13 +21,8 @@ fn profile_href(a: &AreaRecord) -> String {
 /// `/gebiete`: every level with its areas; with `q`, the areas whose name or key matches
 /// (one hit leads straight to its profile).
 pub async fn areas_page(State(st): State<AppState>, Query(q): Query<SearchQuery>) -> Result<Response, AppError> {
-    let db = st.db.clone();
-    let (areas, levels, attribution) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
-        Ok((store.areas(None)?, store.levels()?, store.setting("attribution")?))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let (areas, levels, attribution) =
+        with_store(&st, |store, _| Ok((store.areas(None)?, store.levels()?, store.setting("attribution")?))).await?;
     let needle = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
     let hits: Vec<&AreaRecord> = match &needle {
         Some(n) => areas.iter().filter(|a| a.name.to_lowercase().contains(n) || a.key.to_lowercase().starts_with(n)).collect(),
@@ -71,13 +66,7 @@ pub async fn areas_page(State(st): State<AppState>, Query(q): Query<SearchQuery>
 
 /// `/indikatoren`: the catalogue by domain, with definitions.
 pub async fn indicators_page(State(st): State<AppState>) -> Result<Response, AppError> {
-    let db = st.db.clone();
-    let (cat, attribution) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
-        Ok((store.catalogue()?, store.setting("attribution")?))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let (cat, attribution) = with_store(&st, |store, _| Ok((store.catalogue()?, store.setting("attribution")?))).await?;
     let mut by_domain: BTreeMap<&str, Vec<&quartier_core::indicator::Indicator>> = BTreeMap::new();
     for i in &cat.indicators {
         by_domain.entry(if i.domain.is_empty() { "Weitere" } else { i.domain.as_str() }).or_default().push(i);

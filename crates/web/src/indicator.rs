@@ -4,7 +4,7 @@
 
 use crate::charts;
 use crate::pages::{fmt_de, layout_nav, url};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -60,15 +60,12 @@ pub async fn indicator_page(
     Path(id): Path<String>,
     Query(q): Query<IndicatorPageQuery>,
 ) -> Result<Response, AppError> {
-    let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
     let download = crate::download::kind(q.format.as_deref())?;
-    let p = tokio::task::spawn_blocking(move || -> Result<Page, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
-        let computed = cache.indicators(&db, &store, public).map_err(AppError::Internal)?;
-        load(&store, &computed, &id, &q)
+    let p = with_store(&st, move |store, st| {
+        let computed = st.cache.indicators(&st.db, store, st.public).map_err(AppError::Internal)?;
+        load(store, &computed, &id, &q)
     })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    .await?;
     if let Some(kind) = download {
         use crate::download::Cell;
         let dec = p.ind.decimals as usize;
@@ -105,11 +102,7 @@ fn load(store: &SqliteStore, computed: &IndicatorResults, id: &str, q: &Indicato
         None => levels.last().map(|l| l.name.clone()).ok_or_else(|| AppError::NotFound("noch keine Gebiete".into()))?,
     };
     // This indicator's rows on this level, from the values computed once for all pages.
-    let res = IndicatorResults {
-        rows: computed.rows.iter().filter(|r| r.indicator == id && r.level == level).cloned().collect(),
-        references: computed.references.iter().filter(|r| r.indicator == id).cloned().collect(),
-        ..Default::default()
-    };
+    let res = computed.only(id, &level);
     let mut years: Vec<i32> = res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
     years.dedup();
@@ -133,13 +126,7 @@ fn load(store: &SqliteStore, computed: &IndicatorResults, id: &str, q: &Indicato
             series.entry(r.area_id.as_str()).or_default().push((r.year, v));
         }
         if r.year == year {
-            let note = match &r.status {
-                quartier_core::indicator::Status::Unreliable => Some("unsicher"),
-                quartier_core::indicator::Status::Confidential | quartier_core::indicator::Status::Suppressed(_) => Some("geheim"),
-                quartier_core::indicator::Status::Missing(_) => Some("fehlt"),
-                quartier_core::indicator::Status::DivisionByZero => Some("÷0"),
-                _ => None,
-            };
+            let note = crate::pages::status_note(&r.status);
             at_year.insert(r.area_id.as_str(), (if r.status.has_value() { r.value } else { None }, note));
         }
     }

@@ -113,6 +113,21 @@ async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
     Response::from_parts(parts, axum::body::Body::from(out))
 }
 
+/// Runs `f` with a read-only store (a connection per request, cheap under WAL) on a blocking
+/// thread: every page handler's way to the database.
+pub(crate) async fn with_store<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(&quartier_store::SqliteStore, &AppState) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = quartier_store::SqliteStore::open_read_only(&st.db)?;
+        f(&store, &st)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
 fn asset(ct: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }

@@ -3,7 +3,7 @@
 
 use crate::charts;
 use crate::pages::{fmt_de, layout_nav, url};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -13,20 +13,6 @@ use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-
-/// Runs `f` with a read-only store on a blocking thread.
-async fn with_store<T: Send + 'static>(
-    st: &AppState,
-    f: impl FnOnce(&SqliteStore, &AppState) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    let st = st.clone();
-    tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open_read_only(&st.db)?;
-        f(&store, &st)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-}
 
 fn profile_href(key: &str, level: &str) -> String {
     format!("/gebiet/{}?ebene={}", url(key), url(level))

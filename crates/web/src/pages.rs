@@ -615,14 +615,9 @@ fn load_indicator(
     level: String,
     attribution: Option<String>,
 ) -> Result<MapData, AppError> {
-    use quartier_core::indicator::Status;
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     // This indicator's rows on this level, from the values computed once for all pages.
-    let all = quartier_store::views::IndicatorResults {
-        rows: computed.rows.iter().filter(|r| r.indicator == id && r.level == level).cloned().collect(),
-        references: computed.references.iter().filter(|r| r.indicator == id).cloned().collect(),
-        ..Default::default()
-    };
+    let all = computed.only(id, &level);
     // Years in which the indicator has at least one value.
     let mut years: Vec<i32> = all.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).collect();
     years.sort_unstable();
@@ -638,14 +633,7 @@ fn load_indicator(
         .iter()
         .filter(|r| Some(r.year) == year)
         .map(|r| {
-            let note = match &r.status {
-                Status::Ok => None,
-                Status::Unreliable => Some("unsicher"),
-                Status::Suppressed(_) | Status::Confidential => Some("geheim"),
-                Status::Missing(_) => Some("fehlt"),
-                Status::DivisionByZero => Some("÷0"),
-                Status::Invalid => Some("ungültig"),
-            };
+            let note = status_note(&r.status);
             AreaValue {
                 area: r.area_id.clone(),
                 name: r.name.clone(),
@@ -751,6 +739,19 @@ pub async fn map_page(
         query,
     };
     Ok(render_map(&data, &method, &view).into_response())
+}
+
+/// The short German note for an indicator value's status, as tables show it.
+pub(crate) fn status_note(status: &quartier_core::indicator::Status) -> Option<&'static str> {
+    use quartier_core::indicator::Status;
+    match status {
+        Status::Ok => None,
+        Status::Unreliable => Some("unsicher"),
+        Status::Suppressed(_) | Status::Confidential => Some("geheim"),
+        Status::Missing(_) => Some("fehlt"),
+        Status::DivisionByZero => Some("÷0"),
+        Status::Invalid => Some("ungültig"),
+    }
 }
 
 /// A value for client-side sorting: nine significant digits are plenty and keep pages short.

@@ -4,7 +4,7 @@
 
 use crate::charts;
 use crate::pages::{self, fmt_de, layout_nav};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -65,14 +65,8 @@ struct Profile {
 }
 
 pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Query(q): Query<ProfileQuery>) -> Result<Response, AppError> {
-    let (db, public, cache) = (st.db.clone(), st.public, st.cache.clone());
     let download = crate::download::kind(q.format.as_deref())?;
-    let p = tokio::task::spawn_blocking(move || -> Result<Profile, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
-        load(&store, &cache, &db, &key, q.ebene.as_deref(), public)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let p = with_store(&st, move |store, st| load(store, &st.cache, &st.db, &key, q.ebene.as_deref(), st.public)).await?;
     if let Some(kind) = download {
         use crate::download::Cell;
         let headers = ["Lebensbereich", "Indikator", "Einheit", "Jahr", "Wert", "Gesamt", "übergeordnet", "Abweichung", "Rang"];
@@ -177,14 +171,7 @@ fn load(
             let rank = last.and_then(|(y, v)| {
                 per_level_year.get(&(ind.id.as_str(), y)).map(|all| (all.iter().filter(|x| **x > v).count() + 1, all.len()))
             });
-            let note = match year.and_then(|y| statuses.get(&(ind.id.as_str(), y))) {
-                Some(quartier_core::indicator::Status::Unreliable) => Some("unsicher (kleiner Nenner)"),
-                Some(quartier_core::indicator::Status::Confidential) | Some(quartier_core::indicator::Status::Suppressed(_)) => {
-                    Some("geheim")
-                }
-                Some(quartier_core::indicator::Status::Missing(_)) => Some("fehlt"),
-                _ => None,
-            };
+            let note = year.and_then(|y| statuses.get(&(ind.id.as_str(), y))).and_then(|s| pages::status_note(s));
             groups.entry(if ind.domain.is_empty() { "Weitere".into() } else { ind.domain.clone() }).or_default().push(Row {
                 id: ind.id.clone(),
                 name: ind.name.clone(),

@@ -5,7 +5,7 @@
 //! and CSRF-protected forms arrive (roles issue).
 
 use crate::pages::{fmt_de, layout_nav, url};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -46,13 +46,7 @@ pub struct DraftQuery {
 
 /// `/werkstatt/indikator`: the draft form, its check and its preview.
 pub async fn indicator_draft(State(st): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
-    let st2 = st.clone();
-    let page = tokio::task::spawn_blocking(move || -> Result<maud::Markup, AppError> {
-        let store = SqliteStore::open_read_only(&st2.db)?;
-        render(&store, &st2, q)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let page = with_store(&st, move |store, st| render(store, st, q)).await?;
     Ok(page.into_response())
 }
 
@@ -202,13 +196,7 @@ pub struct IndexDraftQuery {
 /// `/werkstatt/index`: an index definition drafted as TOML, checked and computed on the
 /// stored data (classes, status × dynamics for MSS, a map), before it is saved.
 pub async fn index_draft(State(st): State<AppState>, Query(q): Query<IndexDraftQuery>) -> Result<Response, AppError> {
-    let db = st.db.clone();
-    let page = tokio::task::spawn_blocking(move || -> Result<maud::Markup, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
-        render_index(&store, q)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let page = with_store(&st, move |store, _| render_index(store, q)).await?;
     Ok(page.into_response())
 }
 
