@@ -213,3 +213,33 @@ fn web_pages_follow_imports_made_while_serving() {
     let (_, body) = crate::demo::get(&server.addr, page);
     assert!(body.contains("data-v=\"17\"") && !body.contains("data-v=\"12\""), "the new value, not the cached one: {body}");
 }
+
+#[test]
+fn check_reads_excel_and_refuses_a_threshold_below_one() {
+    let env = Env::new();
+    let db = env.path("none.db");
+    // The same unsafe table as CSV above, delivered as XLSX.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["area_id", "n", "sgb2_0", "sgb2_1"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "A").unwrap();
+    ws.write_number(1, 1, 40.0).unwrap();
+    ws.write_number(1, 2, 39.0).unwrap();
+    ws.write_string(1, 3, "*").unwrap();
+    ws.write_string(2, 0, "B").unwrap();
+    ws.write_number(2, 1, 35.0).unwrap();
+    ws.write_number(2, 2, 23.0).unwrap();
+    ws.write_number(2, 3, 12.0).unwrap();
+    let f = env.write("tabelle.xlsx", wb.save_to_buffer().unwrap());
+    let r = env.run(&["--db", db.to_str().unwrap(), "disclosure", "check", f.to_str().unwrap(), "--format", "csv"]);
+    let out = r.stdout();
+    assert!(r.fails().contains("nicht sicher"));
+    assert!(out.contains("A,sgb2_1,\"gesperrt, aber aus den Summen berechenbar: 1\""), "{out}");
+    let err = env.run(&["--db", db.to_str().unwrap(), "disclosure", "check", f.to_str().unwrap(), "--threshold", "0"]).fails();
+    assert!(err.contains("--threshold muss mindestens 1 sein"), "{err}");
+    env.musterstadt();
+    let err = env.fails_unchanged(&["indicators", "compute", "--public", "--disclosure-threshold", "0.5"]);
+    assert!(err.contains("--disclosure-threshold muss mindestens 1 sein"), "{err}");
+}
