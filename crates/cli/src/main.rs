@@ -1,5 +1,10 @@
 //! The `quartier` command: parses flags and wires importers, store and web app together.
 
+/// mimalloc keeps freed memory for reuse: repeated large analyses (index runs, page
+/// renders) do not fault fresh pages in each time (see bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd_aggregate;
 mod cmd_areas;
 mod cmd_data;

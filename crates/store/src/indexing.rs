@@ -170,22 +170,25 @@ fn headers(extra: impl IntoIterator<Item = String>) -> Vec<String> {
     ["area_id", "year", "rated", "reason_not_rated"].iter().map(|s| s.to_string()).chain(extra).collect()
 }
 
-pub fn mss_inputs(ctx: &Ctx, def: &IndexDefinition) -> Vec<MssInput> {
-    ctx.areas
-        .iter()
-        .map(|ar| MssInput {
-            area: ar.key.clone(),
-            population: ctx.population.get(&ar.key).copied().flatten(),
-            excluded: def
-                .exclude
-                .iter()
-                .find(|e| e.area == ar.key && e.applies(ctx.year))
-                .map(|e| e.reason.clone())
-                .or_else(|| ctx.missing_reason(def, &ar.key)),
-            status: def.status.iter().map(|i| ctx.value(i, &ar.key)).collect(),
-            dynamics: def.dynamics.iter().map(|i| ctx.value(i, &ar.key)).collect(),
-        })
-        .collect()
+pub fn mss_inputs(ctx: &Ctx, def: &IndexDefinition) -> MssInput {
+    let column = |i: &String| ctx.areas.iter().map(|ar| ctx.value(i, &ar.key)).collect();
+    MssInput {
+        areas: ctx.areas.iter().map(|ar| ar.key.clone()).collect(),
+        population: ctx.areas.iter().map(|ar| ctx.population.get(&ar.key).copied().flatten()).collect(),
+        excluded: ctx
+            .areas
+            .iter()
+            .map(|ar| {
+                def.exclude
+                    .iter()
+                    .find(|e| e.area == ar.key && e.applies(ctx.year))
+                    .map(|e| e.reason.clone())
+                    .or_else(|| ctx.missing_reason(def, &ar.key))
+            })
+            .collect(),
+        status: def.status.iter().map(column).collect(),
+        dynamics: def.dynamics.iter().map(column).collect(),
+    }
 }
 
 pub fn mss_error(ctx: &Ctx, def: &IndexDefinition, e: MssError) -> String {
@@ -251,36 +254,44 @@ fn compute_mss(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
         .map(|s| s.to_string()),
     );
     let mut t = Table::new(headers(extra));
-    for (inp, r) in inputs.iter().zip(&results) {
-        let mut cells = base_cells(&r.area, year, &r.reason_not_rated);
-        let parts = inp.status.iter().zip(&r.status_z).zip(&def.status).chain(inp.dynamics.iter().zip(&r.dynamics_z).zip(&def.dynamics));
+    let r = &results;
+    for (i, (area, row)) in inputs.areas.iter().zip(r.rows(inputs.len())).enumerate() {
+        let mut cells = base_cells(area, year, &r.reason_not_rated[i]);
+        let parts =
+            inputs.status.iter().zip(&r.status_z).zip(&def.status).chain(inputs.dynamics.iter().zip(&r.dynamics_z).zip(&def.dynamics));
+        let mut beyond = 0;
         for ((v, z), id) in parts {
-            cells.push((format!("{id}_value"), (*v).into()));
-            cells.push((format!("{id}_z"), (*z).into()));
+            let z = row.map(|row| z[row]);
+            cells.push((format!("{id}_value"), v[i].into()));
+            cells.push((format!("{id}_z"), z.into()));
+            beyond += usize::from(z.is_some_and(|z| z > 1.0));
         }
+        let at = |col: &Vec<f64>| row.and_then(|row| col.get(row).copied());
+        let status_class = row.map(|row| r.status_class[row]);
+        let dynamics_class = row.and_then(|row| r.dynamics_class.get(row).copied());
         // Attention: low or very low status, or negative dynamics.
         let mut reasons = Vec::new();
-        match r.status_class {
+        match status_class {
             Some(3) => reasons.push("niedriger Status"),
             Some(4) => reasons.push("sehr niedriger Status"),
             _ => {}
         }
-        if r.dynamics_class == Some("-") {
+        if dynamics_class == Some("-") {
             reasons.push("negative Dynamik");
         }
-        let beyond = r.rated.then(|| r.status_z.iter().chain(&r.dynamics_z).flatten().filter(|z| **z > 1.0).count());
+        let rated = row.is_some();
         cells.extend([
-            ("status_sum".into(), r.status_sum.into()),
-            ("status_index".into(), r.status_index.into()),
-            ("status_class".into(), r.status_class.into()),
-            ("status_label".into(), r.status_class.map(|c| mss::STATUS_LABELS[c as usize - 1]).into()),
-            ("dynamics_index".into(), r.dynamics_index.into()),
-            ("dynamics_class".into(), r.dynamics_class.into()),
-            ("dynamics_label".into(), r.dynamics_class.map(mss::dynamics_label).into()),
-            ("combined_class".into(), r.combined_class.into()),
-            ("attention".into(), (r.rated && !reasons.is_empty()).into()),
+            ("status_sum".into(), at(&r.status_sum).into()),
+            ("status_index".into(), at(&r.status_index).into()),
+            ("status_class".into(), status_class.into()),
+            ("status_label".into(), status_class.map(|c| mss::STATUS_LABELS[c as usize - 1]).into()),
+            ("dynamics_index".into(), at(&r.dynamics_index).into()),
+            ("dynamics_class".into(), dynamics_class.into()),
+            ("dynamics_label".into(), dynamics_class.map(mss::dynamics_label).into()),
+            ("combined_class".into(), row.map(|row| r.combined_class[row]).into()),
+            ("attention".into(), (rated && !reasons.is_empty()).into()),
             ("attention_reason".into(), (!reasons.is_empty()).then(|| reasons.join(", ")).into()),
-            ("indicators_beyond_1sd".into(), beyond.into()),
+            ("indicators_beyond_1sd".into(), rated.then_some(beyond).into()),
         ]);
         t.push(cells);
     }
@@ -498,7 +509,7 @@ fn compute_imd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
         let r = by_area.get(&i).copied();
         for (di, d) in def.domains.iter().enumerate() {
             cells.push((format!("{}_rank", d.indicator), r.map(|r| res.domain_ranks[di][r]).into()));
-            cells.push((format!("{}_exp", d.indicator), r.map(|r| res.domain_exp[di][r]).into()));
+            cells.push((format!("{}_exp", d.indicator), r.map(|r| res.exp_score(di, r)).into()));
         }
         cells.push(("imd_score".into(), r.map(|r| res.score[r]).into()));
         cells.push(("imd_rank".into(), r.map(|r| res.rank[r]).into()));
@@ -548,10 +559,13 @@ pub fn robustness_table(
     let res = quartier_core::index::robustness::robustness(&inputs, def.min_population, runs, range, seed)
         .map_err(|e| mss_error(&ctx, def, e))?;
     let rows = res
+        .rated
         .iter()
-        .map(|r| {
-            let left: Vec<&str> = r.changes_when_left_out.iter().map(|&k| def.status[k].as_str()).collect();
-            (r.area.clone(), r.status_class.into(), r.same_class_share_weights, left.join(" "), r.changes_with_population.join("; "))
+        .enumerate()
+        .map(|(r, &i)| {
+            let left: Vec<&str> = res.changes_when_left_out[r].iter().map(|&k| def.status[k].as_str()).collect();
+            let population: Vec<&str> = res.changes_with_population[r].iter().map(|&v| res.variants[v].as_str()).collect();
+            (inputs.areas[i].clone(), res.status_class[r].into(), res.same_class_share_weights[r], left.join(" "), population.join("; "))
         })
         .collect();
     Ok(robustness_rows("status_class", ctx.year, rows))

@@ -14,54 +14,74 @@ use serde::Serialize;
 
 /// Ranks with 1 = largest value; ties share the best rank. Sorted by an LSD radix sort on
 /// order-preserving integer keys: linear time, which matters for tens of thousands of areas.
-pub fn rank_desc(v: &[f64]) -> Vec<usize> {
-    rank_desc_with(v, &mut Vec::new(), &mut Vec::new())
+pub fn rank_desc(v: &[f64]) -> Vec<u32> {
+    rank_desc_with(v, &mut Scratch::default())
 }
 
-/// [`rank_desc`] with caller-provided scratch buffers (reused across domains).
-fn rank_desc_with(v: &[f64], items: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u32)>) -> Vec<usize> {
-    // Descending order = ascending order of the inverted key.
-    let key = |x: f64| {
+/// Sort buffers, reused across the domains a thread ranks: keys and positions, twice.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<u64>,
+    pos: Vec<u32>,
+    keys_out: Vec<u64>,
+    pos_out: Vec<u32>,
+}
+
+/// [`rank_desc`] with caller-provided scratch buffers.
+fn rank_desc_with(v: &[f64], s: &mut Scratch) -> Vec<u32> {
+    // Six digits of 11 bits (2,048 buckets): two passes fewer than bytes, and the counts still
+    // fit the L1 cache. Keys and positions in separate arrays: 12 bytes moved per item and
+    // pass instead of a padded 16.
+    const BITS: usize = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const PASSES: usize = 64usize.div_ceil(BITS);
+    const MASK: u64 = BUCKETS as u64 - 1;
+    let n = v.len();
+    // Descending order = ascending order of the inverted order-preserving key.
+    s.keys.clear();
+    s.keys.extend(v.iter().map(|x| {
         let b = x.to_bits();
-        let ordered = if b >> 63 == 1 { !b } else { b | (1 << 63) };
-        !ordered
-    };
-    items.clear();
-    items.extend(v.iter().enumerate().map(|(i, x)| (key(*x), i as u32)));
-    buf.clear();
-    buf.extend_from_slice(items);
-    // All eight byte histograms in one pass over the keys.
-    let mut hist = [[0usize; 256]; 8];
-    for (k, _) in items.iter() {
+        !(if b >> 63 == 1 { !b } else { b | (1 << 63) })
+    }));
+    s.pos.clear();
+    s.pos.extend(0..n as u32);
+    s.keys_out.resize(n, 0);
+    s.pos_out.resize(n, 0);
+    // All histograms in one pass over the keys.
+    let mut hist = vec![[0u32; BUCKETS]; PASSES];
+    for k in &s.keys {
         for (pass, h) in hist.iter_mut().enumerate() {
-            h[((k >> (pass * 8)) & 0xFF) as usize] += 1;
+            h[((k >> (pass * BITS)) & MASK) as usize] += 1;
         }
     }
+    let mut next = [0u32; BUCKETS];
     for (pass, h) in hist.iter().enumerate() {
-        if h.contains(&items.len()) {
-            continue; // every key has the same byte here
+        if h.contains(&(n as u32)) {
+            continue; // every key has the same digit here
         }
-        let shift = pass * 8;
-        let mut next = [0usize; 256];
         let mut acc = 0;
         for (d, c) in h.iter().enumerate() {
             next[d] = acc;
             acc += c;
         }
-        for &(k, i) in items.iter() {
-            let d = ((k >> shift) & 0xFF) as usize;
-            buf[next[d]] = (k, i);
+        let shift = pass * BITS;
+        for (&k, &i) in s.keys.iter().zip(&s.pos) {
+            let d = ((k >> shift) & MASK) as usize;
+            let at = next[d] as usize;
+            s.keys_out[at] = k;
+            s.pos_out[at] = i;
             next[d] += 1;
         }
-        std::mem::swap(items, buf);
+        std::mem::swap(&mut s.keys, &mut s.keys_out);
+        std::mem::swap(&mut s.pos, &mut s.pos_out);
     }
-    let mut ranks = vec![0usize; v.len()];
-    for (pos, &(_, i)) in items.iter().enumerate() {
-        let i = i as usize;
-        ranks[i] = match pos.checked_sub(1).map(|p| items[p].1 as usize) {
-            Some(p) if v[p] == v[i] => ranks[p],
-            _ => pos + 1,
-        };
+    // Equal keys are equal values (−0 and 0 aside, which compare equal): ties share a rank.
+    let mut ranks = vec![0u32; n];
+    let mut prev = 0;
+    for (at, &i) in s.pos.iter().enumerate() {
+        let tie = at > 0 && v[s.pos[at - 1] as usize] == v[i as usize];
+        prev = if tie { prev } else { at as u32 + 1 };
+        ranks[i as usize] = prev;
     }
     ranks
 }
@@ -76,12 +96,20 @@ pub fn exponential(rank: usize, n: usize) -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImdResults {
     /// Per domain: rank per area (1 = most deprived).
-    pub domain_ranks: Vec<Vec<usize>>,
-    /// Per domain: exponential score per area.
-    pub domain_exp: Vec<Vec<f64>>,
+    pub domain_ranks: Vec<Vec<u32>>,
+    /// The exponential score of each rank (`exponential_table[rank]`; entry 0 unused), so the
+    /// per-domain scores need not be stored.
+    pub exponential_table: Vec<f64>,
     pub score: Vec<f64>,
-    pub rank: Vec<usize>,
-    pub decile: Vec<usize>,
+    pub rank: Vec<u32>,
+    pub decile: Vec<u8>,
+}
+
+impl ImdResults {
+    /// Exponential score of area `i` in domain `d`.
+    pub fn exp_score(&self, d: usize, i: usize) -> f64 {
+        self.exponential_table[self.domain_ranks[d][i] as usize]
+    }
 }
 
 /// `domains[d][i]` is the score of area i in domain d, oriented so that higher = more
@@ -89,46 +117,36 @@ pub struct ImdResults {
 pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> ImdResults {
     let n = domains.first().map_or(0, Vec::len);
     let total: f64 = weights.iter().sum();
-    // The transformation depends only on the rank: one table for all domains.
-    let table: Vec<f64> = (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect();
-    let table = &table;
-    // Domains are independent: ranked and transformed on as many threads as there are cores
-    // (each reusing its sort buffers), results put back in domain order.
+    // Domains are independent: ranked on as many threads as there are cores (each reusing
+    // its sort buffers) while this thread tabulates the transformation, which depends only
+    // on the rank.
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, domains.len().max(1));
-    let mut per_domain: Vec<Option<(Vec<usize>, Vec<f64>)>> = std::thread::scope(|scope| {
+    type Ranked = Vec<(usize, Vec<u32>)>;
+    let (per_thread, table): (Vec<Ranked>, Vec<f64>) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 scope.spawn(move || {
-                    let (mut items, mut buf) = (Vec::new(), Vec::new());
-                    (t..domains.len())
-                        .step_by(threads)
-                        .map(|d| {
-                            let r = rank_desc_with(&domains[d], &mut items, &mut buf);
-                            let e = r.iter().map(|&k| table[k]).collect();
-                            (d, (r, e))
-                        })
-                        .collect::<Vec<_>>()
+                    let mut scratch = Scratch::default();
+                    (t..domains.len()).step_by(threads).map(|d| (d, rank_desc_with(&domains[d], &mut scratch))).collect()
                 })
             })
             .collect();
-        let mut out: Vec<Option<(Vec<usize>, Vec<f64>)>> = (0..domains.len()).map(|_| None).collect();
-        for h in handles {
-            for (d, res) in h.join().expect("domain thread") {
-                out[d] = Some(res);
-            }
-        }
-        out
+        let table: Vec<f64> = (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect();
+        (handles.into_iter().map(|h| h.join().expect("domain thread")).collect(), table)
     });
-    let per_domain: Vec<(Vec<usize>, Vec<f64>)> = per_domain.iter_mut().map(|x| x.take().expect("every domain ranked")).collect();
-    let (domain_ranks, domain_exp): (Vec<Vec<usize>>, Vec<Vec<f64>>) = per_domain.into_iter().unzip();
+    let mut domain_ranks: Vec<Vec<u32>> = vec![Vec::new(); domains.len()];
+    for (d, r) in per_thread.into_iter().flatten() {
+        domain_ranks[d] = r;
+    }
+    // The weighted sum in domain order, so the result does not depend on the threads.
     let mut score = vec![0.0; n];
-    for (e, w) in domain_exp.iter().zip(weights) {
+    for (ranks, w) in domain_ranks.iter().zip(weights) {
         let share = w / total;
-        score.iter_mut().zip(e).for_each(|(s, x)| *s += share * x);
+        score.iter_mut().zip(ranks).for_each(|(s, &r)| *s += share * table[r as usize]);
     }
     let rank = rank_desc(&score);
-    let decile = rank.iter().map(|&r| (r as f64 / n as f64 * 10.0).ceil() as usize).collect();
-    ImdResults { domain_ranks, domain_exp, score, rank, decile }
+    let decile = rank.iter().map(|&r| (r as f64 / n as f64 * 10.0).ceil() as u8).collect();
+    ImdResults { domain_ranks, exponential_table: table, score, rank, decile }
 }
 
 #[cfg(test)]
@@ -138,7 +156,7 @@ mod tests {
     #[test]
     fn radix_ranks_equal_comparison_ranks() {
         let v = [3.5, -1.0, 0.0, -0.0, 3.5, 1e-300, -2.5e10, 7.0, 3.5];
-        let by_compare: Vec<usize> = v.iter().map(|x| v.iter().filter(|y| *y > x).count() + 1).collect();
+        let by_compare: Vec<u32> = v.iter().map(|x| v.iter().filter(|y| *y > x).count() as u32 + 1).collect();
         assert_eq!(rank_desc(&v), by_compare);
     }
 
