@@ -118,7 +118,7 @@ def index_bench(a):
         f"| MSS total | {qt:.4f} | {pt:.4f} | {qt / pt:.2f} |",
         f"| IMD-style, 32,844 areas x 7 domains | {qs:.4f} | {ps:.4f} | {qs / ps:.2f} |",
         "",
-        f"Compute time in process (reading excluded): median of 5 in-process runs, then median over {a.runs} processes. Same results: {'yes' if same else 'NO'} (rated {q[-1]['rated']}, areas depending on a single choice {q[-1]['fragile']} vs {p[-1]['fragile']}, IMD decile 1: {qi[-1]['decile1']} vs {pi[-1]['decile1']}).",
+        f"Compute time in process (reading excluded): median of 15 in-process runs, then median over {a.runs} processes. Same results: {'yes' if same else 'NO'} (rated {q[-1]['rated']}, areas depending on a single choice {q[-1]['fragile']} vs {p[-1]['fragile']}, IMD decile 1: {qi[-1]['decile1']} vs {pi[-1]['decile1']}).",
     ]
     return "\n".join(lines)
 

@@ -18,12 +18,12 @@ def zs(a, np, axis=0):
     return (a - a.mean(axis=axis, keepdims=True)) / a.std(axis=axis, keepdims=True)
 
 
-def median5(f):
-    """Median of 5 in-process runs of f() -> dict with timings (Quartier does the same)."""
-    results = [f() for _ in range(5)]
+def median_runs(f, runs=15):
+    """Median of 15 in-process runs of f() -> dict with timings (Quartier does the same)."""
+    results = [f() for _ in range(runs)]
     out = dict(results[-1])
     for key in [k for k, v in out.items() if k.endswith("_s") or k == "seconds"]:
-        out[key] = sorted(r[key] for r in results)[2]
+        out[key] = sorted(r[key] for r in results)[runs // 2]
     return out
 
 
@@ -31,7 +31,7 @@ def mss(path, runs):
     import numpy as np
     import pandas as pd
     df = pd.read_csv(path, dtype={"area_id": str})
-    return median5(lambda: mss_once(df, runs, np, pd))
+    return median_runs(lambda: mss_once(df, runs, np, pd))
 
 
 def mss_once(df, runs, np, pd):
@@ -72,7 +72,7 @@ def imd(path):
     import numpy as np
     import pandas as pd
     df = pd.read_csv(path)
-    return median5(lambda: imd_once(df, np, pd))
+    return median_runs(lambda: imd_once(df, np, pd))
 
 
 def imd_once(df, np, pd):

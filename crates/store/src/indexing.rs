@@ -318,7 +318,8 @@ fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
         .collect();
     let inverted: Vec<Vec<bool>> =
         def.themes.iter().map(|t| t.indicators.iter().map(|ind| direction_sign(ctx, ind) < 0.0).collect()).collect();
-    let res = svi::compute(&themes, &inverted);
+    let theme_weights: Vec<f64> = def.themes.iter().map(|t| t.weight.unwrap_or(1.0)).collect();
+    let res = svi::compute(&themes, &inverted, &theme_weights);
     let mut extra = Vec::new();
     for t in &def.themes {
         for ind in &t.indicators {
@@ -329,7 +330,7 @@ fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
     for t in &def.themes {
         extra.extend([format!("SPL_{}", t.name), format!("RPL_{}", t.name), format!("F_{}", t.name)]);
     }
-    extra.extend(["SPL_THEMES", "RPL_THEMES", "F_TOTAL"].iter().map(|s| s.to_string()));
+    extra.extend(["SPL_THEMES", "RPL_THEMES", "F_TOTAL", "svi_class"].iter().map(|s| s.to_string()));
     let mut t = Table::new(headers(extra));
     let by_area: HashMap<usize, &svi::SviResult> = rated.iter().zip(&res).map(|(&i, r)| (i, r)).collect();
     for (i, a) in ctx.areas.iter().enumerate() {
@@ -349,6 +350,7 @@ fn compute_svi(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
         cells.push(("SPL_THEMES".into(), r.map(|r| r.spl_overall).into()));
         cells.push(("RPL_THEMES".into(), r.map(|r| r.rpl_overall).into()));
         cells.push(("F_TOTAL".into(), r.map(|r| r.flags_total).into()));
+        cells.push(("svi_class".into(), r.map(|r| svi::quartile_class(r.rpl_overall)).into()));
         t.push(cells);
     }
     Ok(t)
@@ -458,7 +460,8 @@ fn compute_gisd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
             loads.join(", ")
         ));
     }
-    let score = gisd::score(&comps);
+    let weights: Vec<f64> = def.dimensions.iter().map(|d| d.weight.unwrap_or(1.0)).collect();
+    let score = gisd::score(&comps, &weights);
     let quint = gisd::quintiles(&score);
     let mut extra: Vec<String> = def.dimensions.iter().map(|d| format!("{}_component", d.name)).collect();
     extra.extend(["score", "quintile"].iter().map(|s| s.to_string()));
@@ -531,8 +534,8 @@ pub fn compute_index(store: &dyn Store, def: &IndexDefinition, file: &str, year:
     }
 }
 
-/// Robustness of an index: MSS-style with `quartier_core::index::robustness`; weighted and
-/// IMD-style ones by recomputing the method (see [`domain_robustness`]).
+/// Robustness of an index: MSS-style with `quartier_core::index::robustness`; the others by
+/// recomputing the method (see [`recomputed_robustness`]).
 pub fn robustness_table(
     store: &dyn Store,
     def: &IndexDefinition,
@@ -545,14 +548,8 @@ pub fn robustness_table(
     if !(0.0..1.0).contains(&range) {
         return Err("--weight-range muss zwischen 0 und 1 liegen (Gewichte bleiben positiv)".into());
     }
-    match def.method {
-        IndexMethod::Mss => {}
-        IndexMethod::Weighted | IndexMethod::Imd => return domain_robustness(store, def, file, year, runs, range, seed),
-        IndexMethod::Svi | IndexMethod::Gisd => {
-            return Err(format!(
-                "{file}: die Robustheitsprüfung gibt es für method = \"mss\", \"weighted\" und \"imd\" (SVI und GISD haben keine Gewichte)"
-            ));
-        }
+    if def.method != IndexMethod::Mss {
+        return recomputed_robustness(store, def, file, year, runs, range, seed);
     }
     let ctx = gather(store, def, file, year)?;
     let inputs = mss_inputs(&ctx, def);
@@ -604,13 +601,19 @@ fn robustness_rows(class_column: &str, year: i32, rows: Vec<(String, serde_json:
     t
 }
 
-/// Robustness of an index built from weighted domains (`weighted` with a classification,
-/// `imd` with its deciles), by recomputing the method on the gathered data: `runs` seeded
-/// Monte-Carlo draws of every weight from [w·(1 − range), w·(1 + range)], each domain left
-/// out in turn, and the rating population varied (half and double the minimum population,
-/// exclusions lifted). Per area: the share of weight runs keeping its class, the domains whose
-/// removal changes it, the population variants that change it.
-fn domain_robustness(
+/// Robustness of an index without a closed-form shortcut (weighted, IMD, SVI, GISD), by
+/// recomputing the method on the gathered data:
+/// - `runs` seeded Monte-Carlo draws of every weight from [w·(1 − range), w·(1 + range)]:
+///   the domains' weights (weighted, IMD), the themes' weights in the overall sum (SVI) or
+///   the dimensions' weights in the score (GISD), which the published methods set to 1;
+/// - each indicator left out in turn (a GISD dimension keeps at least one; its anchor passes
+///   to the next indicator);
+/// - the rating population varied: half and double the minimum population, exclusions lifted.
+///
+/// Per area: the share of weight runs keeping its class, the indicators whose removal
+/// changes it, the population variants that change it. Classes: the weighted index's
+/// classification, IMD deciles, SVI quartile classes (CDC map classes), GISD quintiles.
+fn recomputed_robustness(
     store: &dyn Store,
     def: &IndexDefinition,
     file: &str,
@@ -621,14 +624,21 @@ fn domain_robustness(
 ) -> Result<Table, String> {
     let column = match def.method {
         IndexMethod::Imd => "imd_decile",
-        _ if def.classification.is_none() => {
+        IndexMethod::Svi => "svi_class",
+        IndexMethod::Gisd => "quintile",
+        IndexMethod::Weighted if def.classification.is_none() => {
             return Err(format!("{file}: die Robustheitsprüfung braucht Klassen: classification = {{ method = \"quantiles\", k = 5 }}"));
         }
         _ => "class",
     };
     let ctx = gather(store, def, file, year)?;
     let compute = |d: &IndexDefinition| -> Result<HashMap<String, i64>, String> {
-        let t = if d.method == IndexMethod::Imd { compute_imd(&ctx, d)? } else { compute_weighted(&ctx, d)? };
+        let t = match d.method {
+            IndexMethod::Imd => compute_imd(&ctx, d)?,
+            IndexMethod::Svi => compute_svi(&ctx, d)?,
+            IndexMethod::Gisd => compute_gisd(&ctx, d)?,
+            _ => compute_weighted(&ctx, d)?,
+        };
         Ok(t.json
             .iter()
             .filter_map(|r| {
@@ -645,8 +655,15 @@ fn domain_robustness(
     for _ in 0..runs {
         let mut d = def.clone();
         d.weights_sum = None;
+        let mut draw = |w: f64| w * (1.0 - range + 2.0 * range * rng.next_f64());
         for dom in &mut d.domains {
-            dom.weight *= 1.0 - range + 2.0 * range * rng.next_f64();
+            dom.weight = draw(dom.weight);
+        }
+        for t in &mut d.themes {
+            t.weight = Some(draw(t.weight.unwrap_or(1.0)));
+        }
+        for dim in &mut d.dimensions {
+            dim.weight = Some(draw(dim.weight.unwrap_or(1.0)));
         }
         let classes = compute(&d)?;
         for a in &areas {
@@ -655,18 +672,13 @@ fn domain_robustness(
             }
         }
     }
-    // 2. Each domain left out (with at least two).
-    let mut left_out: HashMap<&str, Vec<&str>> = HashMap::new();
-    if def.domains.len() > 1 {
-        for (j, dom) in def.domains.iter().enumerate() {
-            let mut d = def.clone();
-            d.weights_sum = None;
-            d.domains.remove(j);
-            let classes = compute(&d)?;
-            for a in &areas {
-                if classes.get(*a) != base.get(*a) {
-                    left_out.entry(a.as_str()).or_default().push(dom.indicator.as_str());
-                }
+    // 2. Each indicator left out (where the method keeps at least one).
+    let mut left_out: HashMap<&str, Vec<String>> = HashMap::new();
+    for (indicator, d) in leave_one_out_definitions(def) {
+        let classes = compute(&d)?;
+        for a in &areas {
+            if classes.get(*a) != base.get(*a) {
+                left_out.entry(a.as_str()).or_default().push(indicator.clone());
             }
         }
     }
@@ -703,6 +715,46 @@ fn domain_robustness(
         })
         .collect();
     Ok(robustness_rows(column, ctx.year, rows))
+}
+
+/// The definition with each indicator left out in turn, labelled by the indicator: domains
+/// (with at least two), SVI variables (a theme left empty goes; at least two variables),
+/// GISD indicators of dimensions with at least two (the anchor passes to the next one).
+fn leave_one_out_definitions(def: &IndexDefinition) -> Vec<(String, IndexDefinition)> {
+    let mut out = Vec::new();
+    if def.domains.len() > 1 {
+        for (j, dom) in def.domains.iter().enumerate() {
+            let mut d = def.clone();
+            d.weights_sum = None;
+            d.domains.remove(j);
+            out.push((dom.indicator.clone(), d));
+        }
+    }
+    if def.themes.iter().map(|t| t.indicators.len()).sum::<usize>() > 1 {
+        for (ti, theme) in def.themes.iter().enumerate() {
+            for (vi, ind) in theme.indicators.iter().enumerate() {
+                let mut d = def.clone();
+                d.themes[ti].indicators.remove(vi);
+                d.themes.retain(|t| !t.indicators.is_empty());
+                out.push((ind.clone(), d));
+            }
+        }
+    }
+    for (di, dim) in def.dimensions.iter().enumerate() {
+        if dim.indicators.len() < 2 {
+            continue;
+        }
+        for (ii, ind) in dim.indicators.iter().enumerate() {
+            let mut d = def.clone();
+            let target = &mut d.dimensions[di];
+            target.indicators.remove(ii);
+            if target.anchor == *ind {
+                target.anchor = target.indicators[0].clone();
+            }
+            out.push((ind.clone(), d));
+        }
+    }
+    out
 }
 
 /// Area types: the result of clustering areas on standardised indicators.

@@ -565,9 +565,56 @@ fn mss_robustness_is_seeded_and_names_the_choices() {
     let shares: Vec<f64> = rows.iter().map(|r| r["same_class_share_weights"].as_f64().unwrap()).collect();
     assert!(shares.contains(&1.0) && shares.iter().any(|s| *s < 1.0), "some deciles hold, some move");
     assert!(rows.iter().any(|r| r["changes_when_left_out"].as_str().unwrap().contains("s1")), "leaving out s1 moves some");
-    let err =
-        env.run(&["index", "robustness", "--definition", repo_file("data/berlin-mss/index-svi-style.toml").to_str().unwrap()]).fails();
-    assert!(err.contains("SVI und GISD haben keine Gewichte"), "{err}");
+}
+
+#[test]
+fn svi_and_gisd_robustness_vary_theme_and_dimension_weights() {
+    let env = Env::new();
+    build_demo(&env);
+    // SVI-style: CDC's quartile classes of RPL_THEMES under random theme weights, each
+    // variable left out, the exclusion lifted.
+    let svi = repo_file("data/berlin-mss/index-svi-style.toml");
+    let computed = json(&env.run(&["index", "compute", "--definition", svi.to_str().unwrap(), "--format", "json"]).ok());
+    for r in computed.as_array().unwrap().iter().filter(|r| r["rated"] == true) {
+        let rpl = r["RPL_THEMES"].as_f64().unwrap();
+        let want = if rpl <= 0.25 {
+            1
+        } else if rpl <= 0.5 {
+            2
+        } else if rpl <= 0.75 {
+            3
+        } else {
+            4
+        };
+        assert_eq!(r["svi_class"], want, "{r}");
+    }
+    let args = ["index", "robustness", "--definition", svi.to_str().unwrap(), "--runs", "40", "--seed", "5", "--format", "json"];
+    let out = env.run(&args).ok();
+    assert_eq!(out, env.run(&args).ok(), "same seed, same result");
+    let rows = json(&out);
+    let rows = rows.as_array().unwrap();
+    assert!(rows.iter().all(|r| (1..=4).contains(&r["svi_class"].as_i64().unwrap())));
+    let shares: Vec<f64> = rows.iter().map(|r| r["same_class_share_weights"].as_f64().unwrap()).collect();
+    assert!(shares.contains(&1.0) && shares.iter().any(|s| *s < 1.0), "theme weights move some classes");
+    for ind in ["s1", "s3", "s4"] {
+        assert!(rows.iter().any(|r| r["changes_when_left_out"].as_str().unwrap().split(' ').any(|x| x == ind)), "{ind}");
+    }
+    assert!(rows.iter().any(|r| r["changes_with_population"] == "ohne Ausschlüsse"));
+    // GISD-style: quintiles under random dimension weights; each indicator of a dimension
+    // left out (anchors pass on); half and double the minimum population.
+    let gisd = repo_file("data/berlin-mss/index-gisd-style.toml");
+    let args = ["index", "robustness", "--definition", gisd.to_str().unwrap(), "--runs", "30", "--seed", "5", "--format", "csv"];
+    let out = env.run(&args).ok();
+    let header = out.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "area_id,year,quintile,same_class_share_weights,changes_when_left_out,changes_with_population,depends_on_single_choice"
+    );
+    assert!(out.contains("s1") && out.contains("Mindesteinwohnerzahl 600"), "{}", &out[..out.len().min(2000)]);
+    // A non-positive theme weight is refused before anything runs.
+    let bad = env.write("svi.toml", "id = \"x\"\nmethod = \"svi\"\nthemes = [{ name = \"a\", indicators = [\"s1\"], weight = 0 }]\n");
+    let err = env.run(&["index", "robustness", "--definition", bad.to_str().unwrap()]).fails();
+    assert!(err.contains("„a“: weight muss positiv sein"), "{err}");
 }
 
 #[test]

@@ -64,6 +64,10 @@ pub struct Dimension {
     pub indicators: Vec<String>,
     /// The component is oriented to correlate positively with this indicator.
     pub anchor: String,
+    /// Weight in the sum of the rescaled dimensions (RKI: all 1; an extension for the
+    /// robustness runs and planners who weigh dimensions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
 }
 
 /// A theme of an SVI-style index.
@@ -72,6 +76,10 @@ pub struct Dimension {
 pub struct Theme {
     pub name: String,
     pub indicators: Vec<String>,
+    /// Weight of the theme sum in the overall sum (CDC: all 1; an extension for the
+    /// robustness runs and planners who weigh themes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
 }
 
 /// An area left out of the rating population, with the reason (and, optionally, only in
@@ -205,6 +213,12 @@ impl IndexDefinition {
                 }
             }
         }
+        let optional = self.themes.iter().map(|t| (&t.name, t.weight)).chain(self.dimensions.iter().map(|d| (&d.name, d.weight)));
+        for (name, w) in optional {
+            if w.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
+                p.push(format!("„{name}“: weight muss positiv sein"));
+            }
+        }
         if p.is_empty() { Ok(()) } else { Err(p.join("; ")) }
     }
 
@@ -267,5 +281,9 @@ domains = [
         let e = IndexDefinition::from_toml("id = \"x\"\nmethod = \"imd\"\nweights_sum = 100\ndomains = [{ indicator = \"a\", weight = 60 }, { indicator = \"b\", weight = 30 }]\n").unwrap_err();
         assert!(e.contains("ergeben 90"), "{e}");
         assert!(IndexDefinition::from_toml("id = \"x\"\nmethod = \"magic\"\n").unwrap_err().contains("ungültig"));
+        let e =
+            IndexDefinition::from_toml("id = \"x\"\nmethod = \"svi\"\nthemes = [{ name = \"a\", indicators = [\"s1\"], weight = -1 }]\n")
+                .unwrap_err();
+        assert!(e.contains("„a“: weight muss positiv sein"), "{e}");
     }
 }

@@ -107,11 +107,12 @@ pub fn rescale(x: &[f64]) -> Vec<f64> {
     x.iter().map(|v| if max > min { (v - min) / (max - min) } else { 0.0 }).collect()
 }
 
-/// The GISD score 0–1 from the dimensions' first-component scores.
-pub fn score(dimensions: &[Component]) -> Vec<f64> {
+/// The GISD score 0–1 from the dimensions' first-component scores: each rescaled to 0–1,
+/// summed with `weights` (the RKI method: all 1), rescaled again.
+pub fn score(dimensions: &[Component], weights: &[f64]) -> Vec<f64> {
     let rescaled: Vec<Vec<f64>> = dimensions.iter().map(|d| rescale(&d.scores)).collect();
     let n = rescaled.first().map_or(0, Vec::len);
-    rescale(&(0..n).map(|i| rescaled.iter().map(|d| d[i]).sum()).collect::<Vec<f64>>())
+    rescale(&(0..n).map(|i| rescaled.iter().zip(weights).map(|(d, w)| w * d[i]).sum()).collect::<Vec<f64>>())
 }
 
 /// Quintile classes 1–5 of scores (type-9 quantile breaks, interval index, clamped).
@@ -171,7 +172,9 @@ mod tests {
             Component { scores: vec![5.0, 5.0, 6.0], loadings: vec![], explained: 1.0 },
         ];
         // Rescaled dimensions [0, .5, 1] and [0, 0, 1]; sums [0, .5, 2] rescaled.
-        assert_eq!(score(&dims), [0.0, 0.25, 1.0]);
+        assert_eq!(score(&dims, &[1.0, 1.0]), [0.0, 0.25, 1.0]);
+        // Weighted 3:1: sums [0, 1.5, 4] rescaled.
+        assert_eq!(score(&dims, &[3.0, 1.0]), [0.0, 0.375, 1.0]);
         let q = quintiles(&(0..10).map(f64::from).collect::<Vec<_>>());
         assert_eq!(q.first(), Some(&1));
         assert_eq!(q.last(), Some(&5));

@@ -117,23 +117,29 @@ impl ImdResults {
 pub fn compute(domains: &[Vec<f64>], weights: &[f64]) -> ImdResults {
     let n = domains.first().map_or(0, Vec::len);
     let total: f64 = weights.iter().sum();
-    // Domains are independent: ranked on as many threads as there are cores (each reusing
-    // its sort buffers) while this thread tabulates the transformation, which depends only
-    // on the rank.
+    // Domains are independent: ranked on as many threads as there are cores, this one
+    // included (each reusing its sort buffers). The transformation depends only on the rank:
+    // one table, made by the last thread, which has no more domains than the others.
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, domains.len().max(1));
-    type Ranked = Vec<(usize, Vec<u32>)>;
-    let (per_thread, table): (Vec<Ranked>, Vec<f64>) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    let mut scratch = Scratch::default();
-                    (t..domains.len()).step_by(threads).map(|d| (d, rank_desc_with(&domains[d], &mut scratch))).collect()
-                })
-            })
-            .collect();
-        let table: Vec<f64> = (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect();
-        (handles.into_iter().map(|h| h.join().expect("domain thread")).collect(), table)
+    // Per thread: (domain, ranks) for its domains, and the table if it made it.
+    type Part = (Vec<(usize, Vec<u32>)>, Option<Vec<f64>>);
+    let work = |t: usize| -> Part {
+        let mut scratch = Scratch::default();
+        let ranked = (t..domains.len()).step_by(threads).map(|d| (d, rank_desc_with(&domains[d], &mut scratch))).collect();
+        let table = (t == threads - 1).then(|| (0..=n).map(|k| if k == 0 { 0.0 } else { exponential(k, n) }).collect());
+        (ranked, table)
+    };
+    let parts: Vec<Part> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|t| scope.spawn(move || work(t))).collect();
+        let mine = work(0);
+        std::iter::once(mine).chain(handles.into_iter().map(|h| h.join().expect("domain thread"))).collect()
     });
+    let mut table = Vec::new();
+    let mut per_thread = Vec::new();
+    for (ranked, t) in parts {
+        per_thread.push(ranked);
+        table = t.unwrap_or(table);
+    }
     let mut domain_ranks: Vec<Vec<u32>> = vec![Vec::new(); domains.len()];
     for (d, r) in per_thread.into_iter().flatten() {
         domain_ranks[d] = r;
@@ -158,6 +164,26 @@ mod tests {
         let v = [3.5, -1.0, 0.0, -0.0, 3.5, 1e-300, -2.5e10, 7.0, 3.5];
         let by_compare: Vec<u32> = v.iter().map(|x| v.iter().filter(|y| *y > x).count() as u32 + 1).collect();
         assert_eq!(rank_desc(&v), by_compare);
+    }
+
+    #[test]
+    fn radix_ranks_equal_comparison_ranks_on_skewed_data() {
+        // Clusters, a huge outlier, ties, negative values and infinities.
+        let mut x: u64 = 7;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut v: Vec<f64> = (0..3000).map(|i| if i % 3 == 0 { (next() * 100.0).round() } else { 1.0 + next() * 1e-9 }).collect();
+        v.extend([1e300, -5.0, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0]);
+        let mut sorted = v.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let by_compare: Vec<u32> = v.iter().map(|x| sorted.partition_point(|y| y > x) as u32 + 1).collect();
+        assert_eq!(rank_desc(&v), by_compare);
+        assert_eq!(rank_desc(&[2.0; 50]), vec![1; 50]);
+        assert!(rank_desc(&[]).is_empty());
     }
 
     #[test]

@@ -47,9 +47,16 @@ pub struct SviResult {
     pub flags_total: usize,
 }
 
+/// CDC's map classes of the overall percentile rank: 1 (0–0.25, lowest vulnerability),
+/// 2 (0.2501–0.50), 3 (0.5001–0.75), 4 (0.7501–1, highest).
+pub fn quartile_class(rpl: f64) -> u8 {
+    1 + u8::from(rpl > 0.25) + u8::from(rpl > 0.5) + u8::from(rpl > 0.75)
+}
+
 /// `themes[t][v][i]`: value of variable v of theme t in area i (areas with population > 0
-/// only); `inverted[t][v]`: high means less vulnerable.
-pub fn compute(themes: &[Vec<Vec<f64>>], inverted: &[Vec<bool>]) -> Vec<SviResult> {
+/// only); `inverted[t][v]`: high means less vulnerable; `theme_weights[t]` the weight of
+/// theme t's sum in the overall sum (the CDC method: all 1).
+pub fn compute(themes: &[Vec<Vec<f64>>], inverted: &[Vec<bool>], theme_weights: &[f64]) -> Vec<SviResult> {
     let n = themes.first().and_then(|t| t.first()).map_or(0, Vec::len);
     let epl: Vec<Vec<Vec<f64>>> = themes
         .iter()
@@ -63,7 +70,7 @@ pub fn compute(themes: &[Vec<Vec<f64>>], inverted: &[Vec<bool>]) -> Vec<SviResul
         .collect();
     let spl: Vec<Vec<f64>> = epl.iter().map(|vars| (0..n).map(|i| vars.iter().map(|v| v[i]).sum()).collect()).collect();
     let rpl: Vec<Vec<f64>> = spl.iter().map(|s| percentile_rank(s)).collect();
-    let overall: Vec<f64> = (0..n).map(|i| spl.iter().map(|s| s[i]).sum()).collect();
+    let overall: Vec<f64> = (0..n).map(|i| spl.iter().zip(theme_weights).map(|(s, w)| w * s[i]).sum()).collect();
     let rpl_overall = percentile_rank(&overall);
     (0..n)
         .map(|i| {
@@ -101,7 +108,7 @@ mod tests {
     fn themes_flags_and_inversion() {
         // Theme 0: poverty (higher = worse) and income (higher = better); theme 1: one variable.
         let themes = vec![vec![vec![10.0, 20.0, 30.0, 40.0], vec![4.0, 3.0, 2.0, 1.0]], vec![vec![1.0, 1.0, 2.0, 3.0]]];
-        let r = compute(&themes, &[vec![false, true], vec![false]]);
+        let r = compute(&themes, &[vec![false, true], vec![false]], &[1.0, 1.0]);
         assert_eq!(r[3].epl[0], [1.0, 1.0], "income inverted: lowest income most vulnerable");
         assert_eq!(r[3].spl[0], 2.0);
         assert_eq!(r[3].rpl[0], 1.0);
@@ -111,5 +118,14 @@ mod tests {
         assert_eq!(r[1].epl[1], [0.0]);
         assert_eq!(r[3].spl_overall, 3.0);
         assert_eq!(r[3].rpl_overall, 1.0);
+        assert_eq!(
+            [quartile_class(0.0), quartile_class(0.25), quartile_class(0.2501), quartile_class(0.75), quartile_class(0.7501)],
+            [1, 1, 2, 3, 4]
+        );
+        // A weight moves the overall ranking: theme 1 alone decides with theme 0 weighted 0.
+        let w = compute(&themes, &[vec![false, true], vec![false]], &[0.0, 1.0]);
+        assert_eq!(w[0].rpl_overall, 0.0);
+        assert_eq!(w[0].spl_overall, 0.0);
+        assert_eq!(w[2].rpl_overall, 0.6667);
     }
 }
