@@ -2,11 +2,11 @@
 
 use crate::output::{self, Format, n, spinner};
 use crate::{cmd_data, open};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use quartier_geom::MultiPolygon;
 use quartier_geom::wkb::{self, Decoded};
-use quartier_import::areas::{self, AreaOptions, ParentCandidates, ParentMethod, PreparedAreas, RawAreas};
+use quartier_import::areas::{self, AreaOptions, ParentMethod, PreparedAreas, RawAreas};
 use quartier_store::{AreaBatch, AreaReport, NewArea, SqliteStore, Store};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,13 @@ pub enum ImportCmd {
     Areas(AreasArgs),
     /// Statistische Daten (CSV/XLSX, Lang- oder Breitformat) importieren
     Data(cmd_data::DataArgs),
+    /// Einen Datenimport rückgängig machen: seine neuen Werte entfernen, ersetzte zurückholen
+    #[command(after_help = "Die Nummer steht in `quartier log`. Haben spätere Importe Werte dieses Imports ersetzt,
+müssen sie zuerst rückgängig gemacht werden; Quartier nennt sie.")]
+    Undo {
+        /// Nummer des Imports (Spalte id in `quartier log`)
+        id: i64,
+    },
 }
 
 #[derive(Args)]
@@ -88,6 +95,14 @@ pub fn import(db: &Path, cmd: ImportCmd) -> Result<()> {
     match cmd {
         ImportCmd::Areas(a) => import_areas(db, &a),
         ImportCmd::Data(d) => cmd_data::import(db, &d),
+        ImportCmd::Undo { id } => {
+            let r = open(db)?.undo_import(id)?;
+            println!(
+                "Import {} ({}) rückgängig gemacht: {} Werte entfernt, {} frühere Werte wiederhergestellt.",
+                r.id, r.file, r.removed, r.restored
+            );
+            Ok(())
+        }
     }
 }
 
@@ -100,34 +115,18 @@ fn decode(rows: Vec<(String, Vec<u8>)>) -> Vec<(String, MultiPolygon)> {
         .collect()
 }
 
-/// Reads, checks and stores an area file: the path shared by the CLI and the demo.
+/// Reads, checks and stores an area file (the shared path of `quartier_import::load`), with a
+/// spinner.
 pub fn load_areas(
     store: &mut SqliteStore,
     file: &Path,
     opts: &AreaOptions,
     dry_run: bool,
 ) -> Result<(RawAreas, PreparedAreas, AreaReport)> {
-    let levels = store.levels()?;
-    let Some(level) = levels.iter().find(|l| l.name == opts.level) else {
-        // Let the store phrase the error with the defined levels.
-        store.areas(Some(&opts.level))?;
-        bail!("Ebene {} unbekannt", opts.level);
-    };
-    let pb = spinner(format!("Lese {}", file.display()));
-    let raw = areas::read(file, opts)?;
-    let parent_level = levels.iter().find(|l| level.rank > 0 && l.rank == level.rank - 1);
-    let candidates = match parent_level {
-        Some(p) if opts.parent_field.is_none() && opts.parent_prefix.is_none() => {
-            Some(ParentCandidates { level: p.name.clone(), areas: decode(store.geometries(&p.name)?) })
-        }
-        _ => None,
-    };
-    pb.set_message(format!("Prüfe {} Gebiete", n(raw.features.len())));
-    let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
-    pb.set_message("Speichere");
-    let report = store.apply_areas(&prepared.batch, dry_run).with_context(|| file.display().to_string())?;
+    let pb = spinner(format!("Lese und prüfe {}", file.display()));
+    let out = quartier_import::load::areas(store, file, opts, dry_run)?;
     pb.finish_and_clear();
-    Ok((raw, prepared, report))
+    Ok(out)
 }
 
 pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {

@@ -6,10 +6,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use quartier_core::NumberFormat;
 use quartier_core::validate::VariableKind;
-use quartier_import::data::{self, DataProfile, Layout, PreparedData};
+use quartier_import::data::{DataProfile, Layout, PreparedData};
 use quartier_store::views::{self, Origin};
 use quartier_store::{DataReport, SqliteStore, Store, ValueFilter};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -259,22 +258,18 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads, checks and stores a delivery: the path shared by the CLI and the demo.
+/// Reads, checks and stores a delivery (the shared path of `quartier_import::load`), with a
+/// spinner.
 pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport)> {
-    let known: HashSet<String> = store.areas(profile.level.as_deref())?.into_iter().map(|x| x.key).collect();
-    let pb = spinner(format!("Lese {}", file.display()));
-    // QUARTIER_TIMING=1 prints the phases to stderr (used by bench/run.sh).
-    let timing = std::env::var_os("QUARTIER_TIMING").is_some();
+    let pb = spinner(format!("Lese, prüfe und speichere {}", file.display()));
+    // QUARTIER_TIMING=1 prints the time to stderr (used by bench/run.sh).
     let t0 = std::time::Instant::now();
-    let prepared = data::read(file, profile, &known)?;
-    let t_read = t0.elapsed().as_secs_f64();
-    pb.set_message(format!("Prüfe und speichere {} Werte", n(prepared.batch.rows.len())));
-    let report = store.apply_data(&prepared.batch, dry_run).with_context(|| file.display().to_string())?;
-    if timing {
-        eprintln!("timing: read_s={t_read:.3} store_s={:.3}", t0.elapsed().as_secs_f64() - t_read);
+    let out = quartier_import::load::data(store, file, profile, dry_run)?;
+    if std::env::var_os("QUARTIER_TIMING").is_some() {
+        eprintln!("timing: load_s={:.3}", t0.elapsed().as_secs_f64());
     }
     pb.finish_and_clear();
-    Ok((prepared, report))
+    Ok(out)
 }
 
 pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {

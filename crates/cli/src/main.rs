@@ -197,9 +197,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;
-            let rows =
-                log.iter().map(|i| vec![i.id.to_string(), i.at.clone(), i.kind.clone(), i.file.clone(), i.summary.clone()]).collect();
-            output::emit(format, &["id", "at", "kind", "file", "summary"], rows, &log)
+            let rows = log
+                .iter()
+                .map(|i| {
+                    let undone =
+                        i.undone_at.as_ref().map(|at| format!("{at} ({})", i.undone_by.as_deref().unwrap_or(""))).unwrap_or_default();
+                    vec![i.id.to_string(), i.at.clone(), i.kind.clone(), i.file.clone(), i.summary.clone(), i.who.clone(), undone]
+                })
+                .collect();
+            output::emit(format, &["id", "at", "kind", "file", "summary", "who", "undone"], rows, &log)
         }
     }
 }

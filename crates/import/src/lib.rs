@@ -1,5 +1,5 @@
 //! Readers for the files social planners receive, turning them into plain batches for the
-//! store. Nothing here writes: a reader either returns a complete, validated batch or an
+//! store. Nothing here writes except [`load`], through the store's transactions: a reader either returns a complete, validated batch or an
 //! error that names the file, the line or feature, the field and what was expected.
 //!
 //! - [`areas`]: GeoJSON (with the legacy `crs` member), ESRI Shapefile, GeoPackage, and
@@ -8,9 +8,12 @@
 //! - [`data`]: statistics in CSV/XLSX, long and wide layouts, official symbols, German
 //!   number formats, import profiles.
 //! - [`table`]: the shared CSV/XLSX grid reader (encodings, delimiters, sheets).
+//! - [`load`]: read and store through the `Store` trait, one transaction per file (the one
+//!   import path of the CLI, the demo and the web app).
 
 pub mod areas;
 pub mod data;
+pub mod load;
 pub mod table;
 mod text;
 

@@ -39,6 +39,9 @@ pub enum StoreError {
     /// Area batch problems (parents, keys).
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidAreas(Vec<String>),
+    /// An import that cannot be undone (and why).
+    #[error("{0}")]
+    Undo(String),
     /// A stored value that cannot be read back (e.g. a definition from a newer version).
     #[error("gespeicherter Eintrag nicht lesbar: {0}")]
     Corrupt(String),
@@ -100,6 +103,9 @@ pub trait Store {
     fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()>;
     /// Log of imports, newest first.
     fn imports(&self) -> Result<Vec<ImportRecord>>;
+    /// Undoes a data import in one transaction: removes the values it added and puts back
+    /// the ones it replaced. Refused (naming them) while later imports replaced its values.
+    fn undo_import(&mut self, id: i64) -> Result<UndoReport>;
     /// Installation settings (e.g. data source attribution).
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;

@@ -82,4 +82,22 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE area ADD COLUMN geom_source BLOB;
     "#,
+    // 5: who made an import, undoing data imports: the values an import replaced.
+    r#"
+    ALTER TABLE import ADD COLUMN who TEXT NOT NULL DEFAULT '';
+    ALTER TABLE import ADD COLUMN undoable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE import ADD COLUMN undone_at TEXT;
+    ALTER TABLE import ADD COLUMN undone_by TEXT;
+    CREATE TABLE value_replaced (
+        import_id      INTEGER NOT NULL REFERENCES import(id),
+        variable_id    INTEGER NOT NULL REFERENCES variable(id) ON DELETE CASCADE,
+        year           INTEGER NOT NULL,
+        area_id        INTEGER NOT NULL REFERENCES area(id) ON DELETE CASCADE,
+        value          REAL,
+        symbol         TEXT,
+        prev_import_id INTEGER NOT NULL REFERENCES import(id),
+        PRIMARY KEY (import_id, variable_id, year, area_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX value_replaced_prev ON value_replaced(prev_import_id);
+    "#,
 ];

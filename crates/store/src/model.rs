@@ -152,6 +152,23 @@ pub struct ImportRecord {
     pub file: String,
     pub at: String,
     pub summary: String,
+    /// Who imported (account or system user; empty before schema version 5).
+    pub who: String,
+    /// Whether the values it replaced were kept, so it can be undone.
+    pub undoable: bool,
+    pub undone_at: Option<String>,
+    pub undone_by: Option<String>,
+}
+
+/// What undoing a data import did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UndoReport {
+    pub id: i64,
+    pub file: String,
+    /// Values the import had added, now removed.
+    pub removed: usize,
+    /// Values it had replaced, now back.
+    pub restored: usize,
 }
 
 /// What storing a catalogue changed.

@@ -16,6 +16,14 @@ const CHANGES_LISTED: usize = 20;
 
 pub struct SqliteStore {
     conn: Connection,
+    /// Who makes the changes, recorded with every import (the account, once there are
+    /// accounts; until then the system user or "Browser").
+    actor: String,
+}
+
+/// The system user, as the default actor of a command-line session.
+fn system_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "Kommandozeile".into())
 }
 
 impl SqliteStore {
@@ -37,7 +45,7 @@ impl SqliteStore {
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
         }
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore { conn, actor: system_user() })
     }
 
     /// An in-memory database (tests).
@@ -63,7 +71,13 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore { conn, actor: system_user() })
+    }
+
+    /// Records `actor` as the author of this connection's imports and undos.
+    pub fn with_actor(mut self, actor: &str) -> SqliteStore {
+        self.actor = actor.to_string();
+        self
     }
 
     /// Schema version (number of applied migrations).
@@ -118,8 +132,12 @@ fn cell_text(c: Cell) -> String {
 /// A stored area as compared with an import: id, name, parent id, geometry.
 type StoredArea = (i64, String, Option<i64>, Option<Vec<u8>>);
 
-fn new_import(tx: &Transaction, kind: &str, file: &str) -> Result<i64> {
-    tx.execute("INSERT INTO import (kind, file, summary) VALUES (?1, ?2, '')", params![kind, file])?;
+fn new_import(tx: &Transaction, kind: &str, file: &str, who: &str) -> Result<i64> {
+    // Data imports keep what they replace (value_replaced), so they can be undone.
+    tx.execute(
+        "INSERT INTO import (kind, file, summary, who, undoable) VALUES (?1, ?2, '', ?3, ?4)",
+        params![kind, file, who, kind == "data"],
+    )?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -172,7 +190,7 @@ impl SqliteStore {
                     .collect(),
             ));
         }
-        let import_id = new_import(&tx, "data", &batch.file)?;
+        let import_id = new_import(&tx, "data", &batch.file, &self.actor)?;
         // Variables: insert new, update metadata given with the delivery.
         let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
         let mut var_ids: HashMap<String, i64> = {
@@ -198,14 +216,17 @@ impl SqliteStore {
         }
         {
             // Existing values of the delivered variables, fetched once instead of per row.
-            let mut old: HashMap<(i64, i32, i64), Cell, foldhash::fast::RandomState> = HashMap::default();
+            // With the import that wrote each, kept for undoing this one.
+            let mut old: HashMap<(i64, i32, i64), (Cell, i64), foldhash::fast::RandomState> = HashMap::default();
             {
-                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol FROM value WHERE variable_id = ?1")?;
+                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol, import_id FROM value WHERE variable_id = ?1")?;
                 for key in &used {
                     let vid = var_ids[*key];
-                    for r in st.query_map([vid], |x| Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?))))? {
-                        let (y, a, c) = r?;
-                        old.insert((vid, y, a), c);
+                    for r in st.query_map([vid], |x| {
+                        Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?), x.get::<_, i64>(4)?))
+                    })? {
+                        let (y, a, c, by) = r?;
+                        old.insert((vid, y, a), (c, by));
                     }
                 }
             }
@@ -224,6 +245,9 @@ impl SqliteStore {
             let mut update = tx.prepare_cached(
                 "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
             )?;
+            let mut keep = tx.prepare_cached(
+                "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
             let mut years = BTreeSet::new();
             for (vid, year, aid, i) in order {
                 let r = &batch.rows[i];
@@ -234,11 +258,11 @@ impl SqliteStore {
                         report.inserted += 1;
                         inserts.push(vid, year, aid, v, s)?;
                     }
-                    Some(oc) if *oc == r.cell => {
+                    Some((oc, _)) if *oc == r.cell => {
                         report.unchanged += 1;
                         continue;
                     }
-                    Some(oc) => {
+                    Some((oc, by)) => {
                         report.changed += 1;
                         if report.changes.len() < CHANGES_LISTED {
                             report.changes.push(ValueChange {
@@ -249,6 +273,8 @@ impl SqliteStore {
                                 new: cell_text(r.cell),
                             });
                         }
+                        let (ov, os) = cell_to_sql(*oc);
+                        keep.execute(params![import_id, vid, year, aid, ov, os, by])?;
                         update.execute(params![vid, year, aid, v, s, import_id])?;
                     }
                 }
@@ -284,6 +310,60 @@ fn finish_import(tx: rusqlite::Transaction<'_>, import_id: i64, summary: &str, d
         tx.commit()?
     }
     Ok(())
+}
+
+impl SqliteStore {
+    fn undo_import_tx(&mut self, id: i64) -> Result<UndoReport> {
+        let tx = self.conn.transaction()?;
+        let row: Option<(String, String, bool, Option<String>)> = tx
+            .query_row("SELECT kind, file, undoable, undone_at FROM import WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((kind, file, undoable, undone_at)) = row else {
+            return Err(StoreError::Undo(format!("Import {id} gibt es nicht")));
+        };
+        if let Some(at) = undone_at {
+            return Err(StoreError::Undo(format!("Import {id} ({file}) wurde schon am {at} rückgängig gemacht")));
+        }
+        if kind != "data" {
+            return Err(StoreError::Undo(format!(
+                "Import {id} ({file}) ist ein Gebietsimport: Gebiete werden durch einen neuen Import der richtigen Datei korrigiert, nicht rückgängig gemacht"
+            )));
+        }
+        if !undoable {
+            return Err(StoreError::Undo(format!(
+                "Import {id} ({file}) stammt aus einer älteren Quartier-Version, die ersetzte Werte nicht aufbewahrte: die frühere Lieferung erneut importieren"
+            )));
+        }
+        // Later imports that replaced values of this one must be undone first.
+        let later: Vec<(i64, String)> = tx
+            .prepare(
+                "SELECT DISTINCT i.id, i.file FROM value_replaced r JOIN import i ON i.id = r.import_id
+                 WHERE r.prev_import_id = ?1 AND i.undone_at IS NULL ORDER BY i.id DESC",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<_, _>>()?;
+        if !later.is_empty() {
+            let list: Vec<String> = later.iter().map(|(i, f)| format!("{i} ({f})")).collect();
+            return Err(StoreError::Undo(format!(
+                "Import {id} ({file}): spätere Importe haben seine Werte ersetzt; zuerst diese rückgängig machen: {}",
+                list.join(", ")
+            )));
+        }
+        let removed = tx.execute("DELETE FROM value WHERE import_id = ?1", [id])?;
+        let restored = tx.execute(
+            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id)
+             SELECT variable_id, year, area_id, value, symbol, prev_import_id FROM value_replaced WHERE import_id = ?1",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE import SET undone_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), undone_by = ?2 WHERE id = ?1",
+            params![id, self.actor],
+        )?;
+        tx.commit()?;
+        Ok(UndoReport { id, file, removed: removed - restored, restored })
+    }
 }
 
 impl Store for SqliteStore {
@@ -413,7 +493,7 @@ impl Store for SqliteStore {
         if !problems.is_empty() {
             return Err(StoreError::InvalidAreas(problems));
         }
-        let import_id = new_import(&tx, "areas", &batch.file)?;
+        let import_id = new_import(&tx, "areas", &batch.file, &self.actor)?;
         let mut existing: HashMap<String, StoredArea> = {
             let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
             st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
@@ -655,10 +735,26 @@ impl Store for SqliteStore {
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>> {
-        let mut st = self.conn.prepare("SELECT id, kind, file, at, summary FROM import ORDER BY id DESC")?;
-        let rows =
-            st.query_map([], |r| Ok(ImportRecord { id: r.get(0)?, kind: r.get(1)?, file: r.get(2)?, at: r.get(3)?, summary: r.get(4)? }))?;
+        let mut st =
+            self.conn.prepare("SELECT id, kind, file, at, summary, who, undoable, undone_at, undone_by FROM import ORDER BY id DESC")?;
+        let rows = st.query_map([], |r| {
+            Ok(ImportRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                file: r.get(2)?,
+                at: r.get(3)?,
+                summary: r.get(4)?,
+                who: r.get(5)?,
+                undoable: r.get(6)?,
+                undone_at: r.get(7)?,
+                undone_by: r.get(8)?,
+            })
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
+        self.undo_import_tx(id)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {

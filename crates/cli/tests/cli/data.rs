@@ -283,3 +283,38 @@ fn closed_stdout_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("panicked"), "{:?} {stderr}", out.status);
 }
+
+#[test]
+fn undo_restores_replaced_values_and_refuses_out_of_order() {
+    let env = musterstadt();
+    let first = env.write("2023.csv", "Gebiet;Jahr;Merkmal;Wert\n0101;2023;Einwohner;1000\n0102;2023;Einwohner;2000\n");
+    env.run(&["import", "data", first.to_str().unwrap()]).ok();
+    // The correction replaces one value and adds another.
+    let fix = env.write("korrektur.csv", "Gebiet;Jahr;Merkmal;Wert\n0101;2023;Einwohner;1100\n0201;2023;Einwohner;300\n");
+    env.run(&["import", "data", fix.to_str().unwrap()]).ok();
+    let log = json(&env.run(&["log", "--format", "json"]).ok());
+    let ids: Vec<i64> = log.as_array().unwrap().iter().filter(|r| r["kind"] == "data").map(|r| r["id"].as_i64().unwrap()).collect();
+    let (fix_id, first_id) = (ids[0], ids[1]);
+    assert!(log[0]["who"].as_str().is_some_and(|w| !w.is_empty()), "who imported: {log}");
+    let values = |env: &Env| -> Vec<(String, serde_json::Value)> {
+        let rows = json(&env.run(&["data", "show", "--variable", "einwohner", "--level", "Sozialraum", "--format", "json"]).ok());
+        let rows = rows.as_array().unwrap().iter().filter(|r| !r["value"].is_null());
+        rows.map(|r| (r["area"].as_str().unwrap().to_string(), r["value"].clone())).collect()
+    };
+    // The first import's values were replaced by the correction: that goes first.
+    let err = env.fails_unchanged(&["import", "undo", &first_id.to_string()]);
+    assert!(err.contains(&format!("zuerst diese rückgängig machen: {fix_id} ")), "{err}");
+    let out = env.run(&["import", "undo", &fix_id.to_string()]).ok();
+    assert!(out.contains("1 Werte entfernt, 1 frühere Werte wiederhergestellt"), "{out}");
+    assert_eq!(values(&env), [("0101".to_string(), 1000.0.into()), ("0102".to_string(), 2000.0.into())]);
+    let err = env.fails_unchanged(&["import", "undo", &fix_id.to_string()]);
+    assert!(err.contains("schon am"), "{err}");
+    let log = json(&env.run(&["log", "--format", "json"]).ok());
+    assert!(log[0]["undone_at"].is_string() && log[0]["undone_by"].is_string(), "{log}");
+    env.run(&["import", "undo", &first_id.to_string()]).ok();
+    assert!(values(&env).is_empty());
+    // Area imports and unknown ids are refused with the reason.
+    let areas_id = log.as_array().unwrap().iter().find(|r| r["kind"] == "areas").unwrap()["id"].as_i64().unwrap();
+    assert!(env.fails_unchanged(&["import", "undo", &areas_id.to_string()]).contains("Gebietsimport"));
+    assert!(env.fails_unchanged(&["import", "undo", "999"]).contains("Import 999 gibt es nicht"));
+}

@@ -1,0 +1,68 @@
+//! Reading a file and storing it: the one path for the CLI, the demo and the web app's
+//! Verwaltung. The only part of this crate that writes, and only through [`Store`], whose
+//! `apply_*` calls are one transaction each (a dry run rolls back).
+
+use crate::ImportError;
+use crate::areas::{self, AreaOptions, ParentCandidates, PreparedAreas, RawAreas};
+use crate::data::{self, DataProfile, PreparedData};
+use quartier_geom::wkb::{self, Decoded};
+use quartier_store::{AreaReport, DataReport, Store, StoreError};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Reading or storing failed; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{file}: {source}")]
+    Store { file: String, source: StoreError },
+}
+
+fn stored(file: &Path) -> impl FnOnce(StoreError) -> LoadError + '_ {
+    move |source| LoadError::Store { file: file.display().to_string(), source }
+}
+
+/// Reads a delivery with `profile` and stores it (or, with `dry_run`, only reports what
+/// would change).
+pub fn data(store: &mut dyn Store, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport), LoadError> {
+    let known: HashSet<String> = store.areas(profile.level.as_deref()).map_err(stored(file))?.into_iter().map(|x| x.key).collect();
+    let prepared = data::read(file, profile, &known)?;
+    let report = store.apply_data(&prepared.batch, dry_run).map_err(stored(file))?;
+    Ok((prepared, report))
+}
+
+/// Reads an area file for a defined level and stores it (or, with `dry_run`, only reports).
+/// Without a parent field or key prefix, parents are found spatially on the level above.
+pub fn areas(
+    store: &mut dyn Store,
+    file: &Path,
+    opts: &AreaOptions,
+    dry_run: bool,
+) -> Result<(RawAreas, PreparedAreas, AreaReport), LoadError> {
+    let levels = store.levels().map_err(stored(file))?;
+    let Some(level) = levels.iter().find(|l| l.name == opts.level) else {
+        let names: Vec<&str> = levels.iter().map(|l| l.name.as_str()).collect();
+        let names = if names.is_empty() { "keine".to_string() } else { names.join(" → ") };
+        return Err(stored(file)(StoreError::UnknownLevel(opts.level.clone(), names)));
+    };
+    let raw = areas::read(file, opts)?;
+    let parent_level = levels.iter().find(|l| level.rank > 0 && l.rank == level.rank - 1);
+    let candidates = match parent_level {
+        Some(p) if opts.parent_field.is_none() && opts.parent_prefix.is_none() => {
+            let geoms = store.geometries(&p.name).map_err(stored(file))?;
+            let areas = geoms
+                .into_iter()
+                .filter_map(|(k, b)| match wkb::decode(&b) {
+                    Ok(Decoded::Areal(mp)) => Some((k, mp)),
+                    _ => None,
+                })
+                .collect();
+            Some(ParentCandidates { level: p.name.clone(), areas })
+        }
+        _ => None,
+    };
+    let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
+    let report = store.apply_areas(&prepared.batch, dry_run).map_err(stored(file))?;
+    Ok((raw, prepared, report))
+}
