@@ -7,10 +7,13 @@
 // switches indicator and year on the map, clicks an area, lands on its profile, downloads
 // its table; runs axe-core (WCAG 2.1 A/AA rules) on every page type and fails on any
 // violation of impact "serious" or "critical". With --screenshots, writes one full-page
-// PNG per page type. Prints one line per check; exit code 1 on the first failure.
+// PNG per page type. Then the Verwaltung: uploads a delivery, checks its preview, confirms,
+// finds it in the import log and undoes it (the demo server allows changes: it runs on
+// loopback). Prints one line per check; exit code 1 on the first failure.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -103,6 +106,29 @@ try {
     check((await page.textContent("h1")).includes(h1), `${name} page opens`);
     await axe(name);
   }
+  // 6. Verwaltung: upload, preview, confirm, undo.
+  await page.goto(base + "/verwaltung");
+  check((await page.textContent("h1")).includes("Verwaltung"), "verwaltung page opens");
+  await axe("verwaltung");
+  const upload = join(mkdtempSync(join(tmpdir(), "quartier-e2e-")), "kitaplaetze.csv");
+  writeFileSync(upload, "Gebiet;Jahr;Merkmal;Wert\n01011101;2019;Kitaplätze;40\n01011102;2019;Kitaplätze;35\n");
+  await page.selectOption("select[name=ebene]", "Planungsraum");
+  await page.setInputFiles("input[name=datei]", upload);
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/vorschau'] button[type=submit]")]);
+  const preview = await page.textContent("main");
+  check((await page.textContent("h1")).startsWith("Vorschau") && preview.includes("2 neu, 0 geändert"), "upload shows the import preview");
+  await axe("verwaltung-vorschau");
+  await page.fill("input[name=profil_speichern]", "kita");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/import'] button[type=submit]")]);
+  check((await page.textContent("main")).includes("Gespeichert."), "confirming imports the delivery");
+  await page.goto(base + "/verwaltung");
+  const firstRow = await page.textContent("table tbody tr");
+  check(firstRow.includes("kitaplaetze.csv") && firstRow.includes("(Browser)"), "the import log names file and who");
+  await Promise.all([page.waitForNavigation(), page.click("table tbody tr a[href^='/verwaltung/rueckgaengig']")]);
+  await axe("verwaltung-rueckgaengig");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/rueckgaengig'] button[type=submit]")]);
+  check((await page.textContent("main")).includes("ist rückgängig gemacht"), "the import is undone");
+
   // Keyboard: the first Tab reaches the skip link.
   await page.goto(base + "/");
   await page.keyboard.press("Tab");

@@ -124,7 +124,7 @@ pub fn load_areas(
     dry_run: bool,
 ) -> Result<(RawAreas, PreparedAreas, AreaReport)> {
     let pb = spinner(format!("Lese und prüfe {}", file.display()));
-    let out = quartier_import::load::areas(store, file, opts, dry_run)?;
+    let out = quartier_import::load::areas(store, file, &file.display().to_string(), opts, dry_run)?;
     pb.finish_and_clear();
     Ok(out)
 }

@@ -264,7 +264,7 @@ pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dr
     let pb = spinner(format!("Lese, prüfe und speichere {}", file.display()));
     // QUARTIER_TIMING=1 prints the time to stderr (used by bench/run.sh).
     let t0 = std::time::Instant::now();
-    let out = quartier_import::load::data(store, file, profile, dry_run)?;
+    let out = quartier_import::load::data(store, file, &file.display().to_string(), profile, dry_run)?;
     if std::env::var_os("QUARTIER_TIMING").is_some() {
         eprintln!("timing: load_s={:.3}", t0.elapsed().as_secs_f64());
     }

@@ -109,7 +109,7 @@ pub fn build(db: &Path, files: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(addr: SocketAddr, keep: Option<PathBuf>, no_serve: bool, public: Option<f64>) -> Result<()> {
+pub fn run(addr: SocketAddr, keep: Option<PathBuf>, no_serve: bool, mode: crate::ServeMode) -> Result<()> {
     let tmp = std::env::temp_dir().join(format!("quartier-demo-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let db = keep.unwrap_or_else(|| tmp.join("demo.db"));
@@ -127,7 +127,7 @@ pub fn run(addr: SocketAddr, keep: Option<PathBuf>, no_serve: bool, public: Opti
         println!("Datenbank: {}", db.display());
         return Ok(());
     }
-    let result = crate::serve(db.clone(), addr, public);
+    let result = crate::serve(db.clone(), addr, mode);
     let _ = std::fs::remove_dir_all(&tmp);
     result
 }

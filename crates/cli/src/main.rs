@@ -48,6 +48,9 @@ enum Command {
         /// Öffentliche Ansicht mit Geheimhaltung (Schwelle 3)
         #[arg(long)]
         public: bool,
+        /// Keine Änderungen über die Verwaltung zulassen
+        #[arg(long)]
+        read_only: bool,
     },
     /// Startet die Web-Oberfläche auf der Datenbank (--db)
     Serve {
@@ -60,6 +63,13 @@ enum Command {
         /// Schwelle der Geheimhaltung (mit --public)
         #[arg(long, default_value_t = cmd_disclosure::DEFAULT_THRESHOLD)]
         disclosure_threshold: f64,
+        /// Änderungen (Importe, Indikatoren, Indizes) über die Verwaltung auch zulassen, wenn der
+        /// Server nicht nur lokal lauscht – bis es Konten gibt, nur im geschützten Netz
+        #[arg(long, conflicts_with_all = ["public", "read_only"])]
+        edit: bool,
+        /// Keine Änderungen über die Verwaltung zulassen (Standard, wenn nicht lokal)
+        #[arg(long)]
+        read_only: bool,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -162,15 +172,17 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { addr, keep, no_serve, public } => {
-            demo::run(addr, keep, no_serve, public.then_some(cmd_disclosure::DEFAULT_THRESHOLD))
+        Command::Demo { addr, keep, no_serve, public, read_only } => {
+            let public = public.then_some(cmd_disclosure::DEFAULT_THRESHOLD);
+            demo::run(addr, keep, no_serve, ServeMode { public, edit: edits_allowed(addr, public, false, read_only) })
         }
-        Command::Serve { addr, public, disclosure_threshold } => {
+        Command::Serve { addr, public, disclosure_threshold, edit, read_only } => {
             open(&cli.db)?;
             if public && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
                 anyhow::bail!("--disclosure-threshold muss mindestens 1 sein");
             }
-            serve(cli.db, addr, public.then_some(disclosure_threshold))
+            let public = public.then_some(disclosure_threshold);
+            serve(cli.db, addr, ServeMode { public, edit: edits_allowed(addr, public, edit, read_only) })
         }
         Command::Levels(LevelsCmd::Define { names }) => {
             let mut s = open(&cli.db)?;
@@ -210,11 +222,33 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// How the web server runs: public (disclosure threshold) or internal, with or without changes.
+pub struct ServeMode {
+    pub public: Option<f64>,
+    pub edit: bool,
+}
+
+/// Until there are accounts, changes through the browser are allowed on a server that only
+/// this machine reaches (loopback) or when asked for explicitly; never in the public view.
+fn edits_allowed(addr: SocketAddr, public: Option<f64>, edit: bool, read_only: bool) -> bool {
+    public.is_none() && !read_only && (edit || addr.ip().is_loopback())
+}
+
 /// Runs the web server until Ctrl-C.
-pub fn serve(db: PathBuf, addr: SocketAddr, public: Option<f64>) -> Result<()> {
+pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
+    let edit = if mode.edit {
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "lokal".into());
+        Some(std::sync::Arc::new(quartier_web::Editing::new(&format!("{user} (Browser)")).context("Upload-Verzeichnis")?))
+    } else {
+        None
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(quartier_web::serve(db, addr, public, |a| {
+    let options = quartier_web::Options { public: mode.public, edit: edit.clone() };
+    rt.block_on(quartier_web::serve(db, addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
+        if edit.is_some() {
+            println!("Änderungen über die Verwaltung: http://{a}/verwaltung");
+        }
     }))
     .with_context(|| format!("Webserver auf {addr} konnte nicht starten (Adresse belegt? andere mit --addr wählen)"))?;
     println!("Beendet.");

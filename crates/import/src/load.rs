@@ -24,19 +24,29 @@ fn stored(file: &Path) -> impl FnOnce(StoreError) -> LoadError + '_ {
 }
 
 /// Reads a delivery with `profile` and stores it (or, with `dry_run`, only reports what
-/// would change).
-pub fn data(store: &mut dyn Store, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport), LoadError> {
+/// would change). `shown` is the file's name in the import log (an upload's original name
+/// rather than where the server keeps it).
+pub fn data(
+    store: &mut dyn Store,
+    file: &Path,
+    shown: &str,
+    profile: &DataProfile,
+    dry_run: bool,
+) -> Result<(PreparedData, DataReport), LoadError> {
     let known: HashSet<String> = store.areas(profile.level.as_deref()).map_err(stored(file))?.into_iter().map(|x| x.key).collect();
-    let prepared = data::read(file, profile, &known)?;
+    let mut prepared = data::read(file, profile, &known)?;
+    prepared.batch.file = shown.to_string();
     let report = store.apply_data(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((prepared, report))
 }
 
 /// Reads an area file for a defined level and stores it (or, with `dry_run`, only reports).
 /// Without a parent field or key prefix, parents are found spatially on the level above.
+/// `shown` as for [`data`].
 pub fn areas(
     store: &mut dyn Store,
     file: &Path,
+    shown: &str,
     opts: &AreaOptions,
     dry_run: bool,
 ) -> Result<(RawAreas, PreparedAreas, AreaReport), LoadError> {
@@ -62,7 +72,8 @@ pub fn areas(
         }
         _ => None,
     };
-    let prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
+    let mut prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
+    prepared.batch.file = shown.to_string();
     let report = store.apply_areas(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((raw, prepared, report))
 }

@@ -109,4 +109,6 @@ pub trait Store {
     /// Installation settings (e.g. data source attribution).
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Settings whose key starts with `prefix`, by key.
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 }

@@ -753,6 +753,13 @@ impl Store for SqliteStore {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        // substr instead of LIKE: the prefix is data, and `_`/`%` in it must not match.
+        let mut st = self.conn.prepare("SELECT key, value FROM setting WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = st.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
         self.undo_import_tx(id)
     }

@@ -4,6 +4,7 @@
 //! thread, build plain view data, and render with maud (escaped by default). No external
 //! requests: styles and the small script are served from the binary.
 
+mod admin;
 mod cache;
 mod charts;
 mod directory;
@@ -18,28 +19,49 @@ mod workbench;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Shared state: where the database is, and whether pages are public.
+pub use admin::{Editing, UPLOAD_LIMIT};
+
+/// Shared state: where the database is, whether pages are public, whether changes are allowed.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<PathBuf>,
     /// Public mode: disclosure control with this threshold on every shown count and rate.
     pub public: Option<f64>,
+    /// Changes through the Verwaltung and the workbench (None: read-only server).
+    pub edit: Option<Arc<Editing>>,
     /// Computed results until the database changes.
     pub cache: Arc<cache::Cache>,
 }
 
-/// Builds the router for internal use (tests call it without a socket).
+/// How the app runs.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Disclosure control with this threshold on every shown count and rate.
+    pub public: Option<f64>,
+    /// Allow changes (never together with `public`).
+    pub edit: Option<Arc<Editing>>,
+}
+
+/// Builds the read-only router for internal use (tests call it without a socket).
 pub fn app(db: PathBuf) -> Router {
-    app_with(db, None)
+    app_with(db, Options::default())
 }
 
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
-pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
+pub fn app_with(db: PathBuf, options: Options) -> Router {
+    let edit = if options.public.is_some() { None } else { options.edit };
     Router::new()
+        .route("/verwaltung", get(admin::admin_page))
+        .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
+        .route("/verwaltung/import", post(admin::confirm))
+        .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))
+        .route("/verwaltung/ebenen", post(admin::add_level))
+        .route("/werkstatt/indikator/speichern", post(workbench::save_indicator))
+        .route("/werkstatt/index/speichern", post(workbench::save_index))
         .route("/", get(overview::overview_page))
         .route("/index/{id}", get(overview::index_page))
         .route("/vergleich", get(overview::compare_page))
@@ -59,7 +81,7 @@ pub fn app_with(db: PathBuf, public: Option<f64>) -> Router {
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(gzip))
-        .with_state(AppState { db: Arc::new(db), public, cache: Arc::default() })
+        .with_state(AppState { db: Arc::new(db), public: options.public, edit, cache: Arc::default() })
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -136,12 +158,12 @@ fn asset(ct: &'static str, body: &'static str) -> Response {
 pub async fn serve(
     db: PathBuf,
     addr: std::net::SocketAddr,
-    public: Option<f64>,
+    options: Options,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app_with(db, public))
+    axum::serve(listener, app_with(db, options))
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })
@@ -155,6 +177,14 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Not allowed here (read-only server, public view, failed CSRF check).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The change conflicts with the stored state (e.g. a later import first).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("interner Fehler")]
     Internal(String),
 }
@@ -173,6 +203,9 @@ impl IntoResponse for AppError {
         let (status, msg) = match &self {
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+            AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
             AppError::Internal(detail) => {
                 eprintln!("Fehler: {detail}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler. Details stehen im Protokoll des Servers.".to_string())

@@ -1,8 +1,9 @@
-//! Werkstatt: drafting an indicator in the browser. The formula is checked against the
-//! stored variables and catalogue exactly as `quartier indicators load` checks it, and the
-//! draft is evaluated on the stored data and shown as a map with its distribution, before
-//! anything is saved. Read-only: saving stays with `quartier indicators load` until accounts
-//! and CSRF-protected forms arrive (roles issue).
+//! Werkstatt: drafting an indicator or an index in the browser. An indicator's formula is
+//! checked against the stored variables and catalogue exactly as `quartier indicators load`
+//! checks it, an index definition as `quartier index compute` reads it; the draft is computed
+//! on the stored data and shown (map, distribution, classes) before anything is saved. Where
+//! the server allows changes (see `admin`), a CSRF-protected form saves the checked draft
+//! through the same checks again.
 
 use crate::pages::{fmt_de, layout_nav, url};
 use crate::{AppError, AppState, with_store};
@@ -16,18 +17,9 @@ use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::HashSet;
 
-/// The workbench's two tools.
-fn tabs(current: &str) -> maud::Markup {
-    html! {
-        nav.crumbs aria-label="Werkstatt" {
-            ol {
-                @for (id, href, label) in [("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen")] {
-                    li { a href=(href) aria-current=[(id == current).then_some("page")] { (label) } }
-                }
-            }
-        }
-    }
-}
+use crate::admin::{check_change, csrf_field, tabs, with_store_mut};
+use axum::http::HeaderMap;
+use axum::response::Redirect;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DraftQuery {
@@ -42,6 +34,8 @@ pub struct DraftQuery {
     pub mindestnenner: Option<String>,
     pub ebene: Option<String>,
     pub jahr: Option<String>,
+    /// Only in the form that saves.
+    pub csrf: Option<String>,
 }
 
 /// `/werkstatt/indikator`: the draft form, its check and its preview.
@@ -50,17 +44,14 @@ pub async fn indicator_draft(State(st): State<AppState>, Query(q): Query<DraftQu
     Ok(page.into_response())
 }
 
-fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Markup, AppError> {
-    let catalogue = store.catalogue()?;
-    let variables = st.cache.variables(&st.db, store)?;
-    let levels: Vec<_> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
-    // The draft: the stored indicator to start from, overridden by the form's fields.
+/// The draft: the stored indicator to start from (`von`), overridden by the form's fields.
+fn draft_from(q: &DraftQuery, catalogue: &Catalogue) -> Result<Indicator, AppError> {
     let base = match q.von.as_deref().filter(|v| !v.is_empty()) {
         Some(v) => Some(catalogue.get(v).cloned().ok_or_else(|| AppError::NotFound(format!("Indikator „{v}“ gibt es nicht")))?),
         None => None,
     };
     let field = |f: &Option<String>, from: Option<String>| f.clone().or(from).unwrap_or_default();
-    let draft = Indicator {
+    Ok(Indicator {
         id: field(&q.id, base.as_ref().map(|b| b.id.clone())),
         name: field(&q.name, base.as_ref().map(|b| b.name.clone())),
         description: base.as_ref().map(|b| b.description.clone()).unwrap_or_default(),
@@ -81,15 +72,30 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
             }
             None => base.as_ref().and_then(|b| b.min_denominator),
         },
-    };
+    })
+}
+
+/// The catalogue with `draft` in place of the stored indicator of its id (or added), checked
+/// as `quartier indicators load` checks it.
+fn with_draft(catalogue: &Catalogue, draft: &Indicator, known: &HashSet<String>) -> Result<Catalogue, String> {
+    let mut indicators = catalogue.indicators.clone();
+    match indicators.iter_mut().find(|i| i.id == draft.id) {
+        Some(slot) => *slot = draft.clone(),
+        None => indicators.push(draft.clone()),
+    }
+    Catalogue { indicators }.checked(known).map_err(|e| e.to_string())
+}
+
+fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Markup, AppError> {
+    let catalogue = store.catalogue()?;
+    let variables = st.cache.variables(&st.db, store)?;
+    let levels: Vec<_> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
+    let draft = draft_from(&q, &catalogue)?;
     let submitted = !draft.formula.trim().is_empty();
     // Checked as the CLI checks a catalogue: the draft replaces a stored indicator of the same id.
     let known: HashSet<String> = variables.iter().map(|v| v.key.clone()).collect();
-    let check = submitted.then(|| {
-        let mut indicators: Vec<Indicator> = catalogue.indicators.iter().filter(|i| i.id != draft.id).cloned().collect();
-        indicators.push(draft.clone());
-        Catalogue { indicators }.checked(&known).map_err(|e| e.to_string())
-    });
+    let check = submitted.then(|| with_draft(&catalogue, &draft, &known));
+    let exists = catalogue.get(&draft.id).is_some();
     let level = q.ebene.clone().filter(|l| levels.iter().any(|x| &x.name == l)).or_else(|| levels.last().map(|l| l.name.clone()));
     let preview = match (&check, &level) {
         (Some(Ok(cat)), Some(level)) => {
@@ -116,8 +122,8 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
     let body = html! {
         (tabs("indikator"))
         h1 { "Werkstatt: Indikator entwerfen" }
-        p.lead { "Formel prüfen und auf den gespeicherten Daten ansehen, bevor etwas gespeichert wird. Gespeichert wird mit "
-            code { "quartier indicators load KATALOG.toml" } "; der Entwurf unten steht als TOML zum Übernehmen bereit." }
+        p.lead { "Formel prüfen und auf den gespeicherten Daten ansehen, bevor etwas gespeichert wird. Gespeichert wird hier (wo der Server Änderungen zulässt) oder mit "
+            code { "quartier indicators load KATALOG.toml" } "; der Entwurf unten steht auch als TOML bereit." }
         form.controls.draft method="get" action="/werkstatt/indikator" {
             label { "Kennung (id)" input type="text" name="id" value=(draft.id) required pattern="[a-z_][a-z0-9_]*"; }
             label { "Name" input type="text" name="name" value=(draft.name); }
@@ -136,7 +142,22 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
         @match &check {
             None => p.note { "Merkmale: " (vars.join(", ")) },
             Some(Err(e)) => div.problem role="alert" { h2 { "Die Formel geht so nicht" } pre { (e) } },
-            Some(Ok(_)) => p.ok role="status" { "Geprüft: die Formel ist gültig und passt zum Katalog." },
+            Some(Ok(_)) => {
+                p.ok role="status" { "Geprüft: die Formel ist gültig und passt zum Katalog." }
+                @if let (Some(e), None) = (st.edit.as_deref(), st.public) {
+                    form.controls method="post" action="/werkstatt/indikator/speichern" {
+                        (csrf_field(e))
+                        @for (k, v) in [("id", &draft.id), ("name", &draft.name), ("formel", &draft.formula), ("einheit", &draft.unit), ("bereich", &draft.domain)] {
+                            input type="hidden" name=(k) value=(v);
+                        }
+                        input type="hidden" name="von" value=(if exists { draft.id.as_str() } else { "" });
+                        input type="hidden" name="richtung" value=(draft.direction.as_str());
+                        input type="hidden" name="mindestnenner" value=(draft.min_denominator.map(|m| m.to_string()).unwrap_or_default());
+                        input type="hidden" name="ebene" value=(level.clone().unwrap_or_default());
+                        button type="submit" { @if exists { "Änderung im Katalog speichern" } @else { "In den Katalog aufnehmen" } }
+                    }
+                }
+            }
         }
         @if let (Some((res, years, Some(year), level)), Some(shapes)) = (&preview, &shapes) {
             @let rows: Vec<_> = res.rows.iter().filter(|r| r.year == *year).collect();
@@ -196,11 +217,11 @@ pub struct IndexDraftQuery {
 /// `/werkstatt/index`: an index definition drafted as TOML, checked and computed on the
 /// stored data (classes, status × dynamics for MSS, a map), before it is saved.
 pub async fn index_draft(State(st): State<AppState>, Query(q): Query<IndexDraftQuery>) -> Result<Response, AppError> {
-    let page = with_store(&st, move |store, _| render_index(store, q)).await?;
+    let page = with_store(&st, move |store, st| render_index(store, st, q)).await?;
     Ok(page.into_response())
 }
 
-fn render_index(store: &SqliteStore, q: IndexDraftQuery) -> Result<maud::Markup, AppError> {
+fn render_index(store: &SqliteStore, st: &AppState, q: IndexDraftQuery) -> Result<maud::Markup, AppError> {
     use quartier_core::index::{IndexDefinition, IndexMethod};
     let saved = store.index_definitions()?;
     let text = match (q.definition.as_deref().filter(|d| !d.trim().is_empty()), q.von.as_deref().filter(|v| !v.is_empty())) {
@@ -225,7 +246,7 @@ fn render_index(store: &SqliteStore, q: IndexDraftQuery) -> Result<maud::Markup,
     let body = html! {
         (tabs("index"))
         h1 { "Werkstatt: Index entwerfen" }
-        p.lead { "Eine Indexdefinition (TOML, wie für " code { "quartier index compute" } ") prüfen und auf den gespeicherten Daten berechnen, bevor sie gespeichert wird. Gespeichert wird mit "
+        p.lead { "Eine Indexdefinition (TOML, wie für " code { "quartier index compute" } ") prüfen und auf den gespeicherten Daten berechnen, bevor sie gespeichert wird. Gespeichert wird hier (wo der Server Änderungen zulässt) oder mit "
             code { "quartier index save --definition DATEI.toml" } "." }
         form.draft method="get" action="/werkstatt/index" {
             p { "Gespeicherte Indizes als Vorlage: "
@@ -244,11 +265,19 @@ fn render_index(store: &SqliteStore, q: IndexDraftQuery) -> Result<maud::Markup,
                 @let rated = table.json.iter().filter(|r| r["rated"] == true).count();
                 p.ok role="status" { "Geprüft und berechnet: " (rated) " von " (table.json.len()) " Gebieten bewertet"
                     @if let Some(y) = table.json.first().and_then(|r| r["year"].as_i64()) { ", Jahr " (y) } "." }
+                @if let (Some(e), None) = (st.edit.as_deref(), st.public) {
+                    form.controls method="post" action="/werkstatt/index/speichern" {
+                        (csrf_field(e))
+                        input type="hidden" name="definition" value=(text);
+                        button type="submit" { "Als Index „" (def.id) "“ speichern" }
+                        @if saved.iter().any(|(id, _)| *id == def.id) { span.note { "ersetzt den gespeicherten Index gleicher Kennung" } }
+                    }
+                }
                 @for n in &table.notes { p.note { (n) } }
                 @if def.method == IndexMethod::Mss {
                     (crate::overview::matrix_table(&crate::overview::matrix(table), "Gebiete nach Status und Dynamik im Entwurf"))
                 } @else {
-                    @let column = match def.method { IndexMethod::Imd => "imd_decile", IndexMethod::Gisd => "quintile", IndexMethod::Svi => "F_TOTAL", _ => "class" };
+                    @let column = match def.method { IndexMethod::Imd => "imd_decile", IndexMethod::Gisd => "quintile", IndexMethod::Svi => "svi_class", _ => "class" };
                     @let counts = class_counts(table, column);
                     table {
                         caption { "Gebiete je Klasse (" (column) ")" }
@@ -278,4 +307,51 @@ fn class_counts(table: &quartier_store::indexing::Table, column: &str) -> std::c
         }
     }
     counts
+}
+
+/// `POST /werkstatt/indikator/speichern`: the checked draft into the stored catalogue.
+pub async fn save_indicator(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(q): axum::Form<DraftQuery>,
+) -> Result<Response, AppError> {
+    let e = check_change(&st, &headers, q.csrf.as_deref().unwrap_or(""))?;
+    let level = q.ebene.clone().unwrap_or_default();
+    let id = with_store_mut(&st, e.actor.clone(), move |store| {
+        let catalogue = store.catalogue()?;
+        let draft = draft_from(&q, &catalogue)?;
+        if draft.formula.trim().is_empty() || draft.id.trim().is_empty() {
+            return Err(AppError::BadRequest("Kennung und Formel fehlen.".into()));
+        }
+        let known: HashSet<String> = store.variables()?.into_iter().map(|v| v.key).collect();
+        let checked = with_draft(&catalogue, &draft, &known).map_err(AppError::BadRequest)?;
+        store.save_catalogue(&checked, false)?;
+        Ok(draft.id)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/indikator/{}?ebene={}", url(&id), url(&level))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SaveIndexForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub definition: String,
+}
+
+/// `POST /werkstatt/index/speichern`: a definition that loads and computes, saved under its id.
+pub async fn save_index(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<SaveIndexForm>,
+) -> Result<Response, AppError> {
+    let e = check_change(&st, &headers, &f.csrf)?;
+    let id = with_store_mut(&st, e.actor.clone(), move |store| {
+        let def = quartier_core::index::IndexDefinition::from_toml(&f.definition).map_err(AppError::BadRequest)?;
+        quartier_store::indexing::compute_index(store, &def, "Entwurf", None).map_err(AppError::BadRequest)?;
+        store.save_index_definition(&def.id, &f.definition)?;
+        Ok(def.id)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/index/{}", url(&id))).into_response())
 }

@@ -46,7 +46,8 @@
       r.addEventListener("mouseenter", function () { highlight(r.dataset.area, true); });
       r.addEventListener("mouseleave", function () { highlight(r.dataset.area, false); });
     });
-    document.querySelectorAll(".controls select").forEach(function (s) {
+    // View filters apply at once; forms that change something wait for their button.
+    document.querySelectorAll("form.controls[method=get] select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
     });
   });

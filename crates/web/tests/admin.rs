@@ -1,0 +1,324 @@
+//! The Verwaltung over HTTP (router without a socket): upload, preview, confirm, profiles,
+//! undo, levels, saving drafts; and every way a change is refused.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use quartier_store::{AreaBatch, NewArea, SqliteStore, Store, ValueFilter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const HOST: &str = "127.0.0.1:8080";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    editing: Option<Arc<quartier_web::Editing>>,
+    public: Option<f64>,
+}
+
+impl Site {
+    /// Two Stadtteile with three Sozialräume, and changes allowed.
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        s.define_levels(&["Stadtteil".into(), "Sozialraum".into()]).unwrap();
+        let area = |key: &str, parent: Option<&str>| NewArea {
+            key: key.into(),
+            name: format!("Gebiet {key}"),
+            parent: parent.map(Into::into),
+            geometry: None,
+            source_geometry: None,
+            area_m2: None,
+            origin: key.into(),
+        };
+        let batch = |level: &str, areas| AreaBatch { file: "gebiete.csv".into(), level: level.into(), areas, source_crs: None };
+        s.apply_areas(&batch("Stadtteil", vec![area("01", None), area("02", None)]), false).unwrap();
+        s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
+            .unwrap();
+        let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)").unwrap()));
+        Site { _dir: dir, db, editing, public: None }
+    }
+
+    fn app(&self) -> axum::Router {
+        quartier_web::app_with(self.db.clone(), quartier_web::Options { public: self.public, edit: self.editing.clone() })
+    }
+
+    fn token(&self) -> String {
+        self.editing.as_ref().map(|e| e.csrf.clone()).unwrap_or_default()
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, String, Option<String>) {
+        let res = self.app().oneshot(req).await.unwrap();
+        let status = res.status();
+        let location = res.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned(), location)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, String) {
+        let (s, b, _) = self.send(Request::get(uri).header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
+        (s, b)
+    }
+
+    /// A form post as the browser sends it from one of the server's pages.
+    async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+        let body = fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = Request::post(uri)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// The upload form: fields, then the file.
+    async fn upload(&self, fields: &[(&str, &str)], file_name: &str, content: &[u8]) -> (StatusCode, String) {
+        let boundary = "----quartier-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        }
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend(content);
+        body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = Request::post("/verwaltung/vorschau")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .unwrap();
+        let (s, b, _) = self.send(req).await;
+        (s, b)
+    }
+
+    fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self.db).unwrap()
+    }
+
+    fn values(&self, variable: &str) -> Vec<(String, Option<f64>)> {
+        let f = ValueFilter { variable: Some(variable.into()), ..Default::default() };
+        self.store().values(&f).unwrap().into_iter().map(|v| (v.area, v.cell.number())).collect()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The value of a hidden field in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no field {name} in {page}")) + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+const DELIVERY: &str = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n";
+
+#[tokio::test]
+async fn upload_preview_confirm_profile_and_undo() {
+    let site = Site::new();
+    let t = site.token();
+    // The preview changes nothing and shows what would.
+    let (status, page) = site
+        .upload(
+            &[("csrf", &t), ("art", "daten"), ("ebene", "Sozialraum"), ("quelle", "Jugendamt")],
+            "lieferung 2024.csv",
+            DELIVERY.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("2 neu, 0 geändert, 0 unverändert") && page.contains("Neue Merkmale: kinder_unter_15"), "{page}");
+    assert!(page.contains("Import bestätigen") && page.contains("area_field = &quot;Gebiet&quot;"));
+    assert!(site.values("kinder_unter_15").is_empty(), "a preview stores nothing");
+    assert!(site.store().imports().unwrap().iter().all(|i| i.kind != "data"), "nor logs anything");
+    // Confirmed with the hidden fields of the preview, keeping the mapping as a profile.
+    let mut fields: Vec<(&str, String)> = ["csrf", "upload", "datei_name", "art", "ebene", "profil", "jahr", "quelle", "stichtag"]
+        .iter()
+        .map(|k| (*k, hidden(&page, k)))
+        .collect();
+    assert_eq!(hidden(&page, "datei_name"), "lieferung_2024.csv", "names are made safe");
+    fields.push(("profil_speichern", "jugendamt".into()));
+    let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, page, _) = site.post("/verwaltung/import", &f).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Gespeichert."), "{page}");
+    assert_eq!(site.values("kinder_unter_15"), [("0101".to_string(), Some(120.0)), ("0102".to_string(), Some(80.0))]);
+    let log = site.store().imports().unwrap();
+    assert_eq!((log[0].file.as_str(), log[0].who.as_str()), ("lieferung_2024.csv", "Test (Browser)"), "no server paths in the log");
+    let profile = site.store().setting("import_profile:jugendamt").unwrap().unwrap();
+    assert!(profile.contains("area_field = \"Gebiet\"") && profile.contains("source = \"Jugendamt\""), "{profile}");
+    // The upload is gone once imported.
+    let (status, _, _) = site.post("/verwaltung/import", &f).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Next year's delivery with the saved profile: one value replaced.
+    let next = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;125\n";
+    let (_, page) = site.upload(&[("csrf", &t), ("art", "daten"), ("profil", "jugendamt")], "korrektur.csv", next.as_bytes()).await;
+    assert!(page.contains("0 neu, 1 geändert") && page.contains("<td class=\"num\">120</td>"), "{page}");
+    let f: Vec<(String, String)> =
+        ["csrf", "upload", "datei_name", "art", "ebene", "profil"].iter().map(|k| (k.to_string(), hidden(&page, k))).collect();
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(site.post("/verwaltung/import", &f).await.0, StatusCode::OK);
+    assert_eq!(site.values("kinder_unter_15")[0].1, Some(125.0));
+    // Undo: the first import waits for the later one, which goes first.
+    let ids: Vec<i64> = site.store().imports().unwrap().iter().filter(|i| i.kind == "data").map(|i| i.id).collect();
+    let (status, page, _) = site.post("/verwaltung/rueckgaengig", &[("csrf", &t), ("id", &ids[1].to_string())]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("zuerst diese rückgängig machen"), "{page}");
+    let (status, page) = site.get(&format!("/verwaltung/rueckgaengig?id={}", ids[0])).await;
+    assert!(status == StatusCode::OK && page.contains("korrektur.csv") && page.contains("Rückgängig machen"), "{page}");
+    let (status, _, location) = site.post("/verwaltung/rueckgaengig", &[("csrf", &t), ("id", &ids[0].to_string())]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(site.values("kinder_unter_15")[0].1, Some(120.0), "the replaced value is back");
+    let (_, page) = site.get(location.as_deref().unwrap()).await;
+    assert!(page.contains("ist rückgängig gemacht") && page.contains("Test (Browser)"), "{page}");
+}
+
+#[tokio::test]
+async fn broken_files_show_the_problems_and_change_nothing() {
+    let site = Site::new();
+    let t = site.token();
+    let bad = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Einwohner;100\n9999;2024;Einwohner;50\n0102;2024;Einwohner;-7\n";
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "daten")], "kaputt.csv", bad.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("lässt sich so nicht importieren") && page.contains("9999") && page.contains("kaputt.csv"), "{page}");
+    assert!(!page.contains("quartier-uploads"), "no server paths in messages");
+    assert!(!page.contains("Import bestätigen"));
+    assert!(site.values("einwohner").is_empty());
+    // Areas need a level; an unknown saved profile and a non-numeric year are named.
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "gebiete")], "gebiete.csv", b"id;name\n03;Neu\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("Ebene wählen"));
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "daten"), ("profil", "gibtsnicht")], "a.csv", DELIVERY.as_bytes()).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("Importprofil „gibtsnicht“ gibt es nicht"), "{page}");
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "daten"), ("jahr", "zwanzig")], "a.csv", DELIVERY.as_bytes()).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("„zwanzig“ ist kein Jahr"), "{page}");
+    // No file, a name without extension, a path in the name.
+    let (status, _) = site.upload(&[("csrf", &t), ("art", "daten")], "leer.csv", b"").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = site.upload(&[("csrf", &t), ("art", "daten")], "ohne_endung", DELIVERY.as_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, page) =
+        site.upload(&[("csrf", &t), ("art", "daten"), ("ebene", "Sozialraum")], "../../etc/passwd.csv", DELIVERY.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hidden(&page, "datei_name"), "passwd.csv", "only the last path component, kept inside the upload folder");
+    // An upload id that is not ours cannot point elsewhere.
+    let f = [("csrf", t.as_str()), ("upload", "../../../../etc"), ("datei_name", "passwd"), ("art", "daten")];
+    let (status, page, _) = site.post("/verwaltung/import", &f).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("Unbekannter Upload"), "{page}");
+}
+
+#[tokio::test]
+async fn oversized_uploads_are_refused_with_the_limit() {
+    let site = Site::new();
+    let big = vec![b'1'; quartier_web::UPLOAD_LIMIT + (1 << 20)];
+    let (status, page) = site.upload(&[("csrf", &site.token()), ("art", "daten")], "gross.csv", &big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.contains("größer als 64 MB"), "{page}");
+}
+
+#[tokio::test]
+async fn changes_without_token_from_other_sites_or_on_read_only_servers_are_forbidden() {
+    let site = Site::new();
+    let t = site.token();
+    let count_levels = |s: &Site| s.store().levels().unwrap().len();
+    // Without or with a wrong token.
+    assert_eq!(site.post("/verwaltung/ebenen", &[("name", "Block"), ("position", "2")]).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(site.post("/verwaltung/ebenen", &[("csrf", "0000"), ("name", "Block"), ("position", "2")]).await.0, StatusCode::FORBIDDEN);
+    // From another site, even with the token.
+    let cross = |origin: Option<&str>, fetch_site: Option<&str>| {
+        let mut r = Request::post("/verwaltung/ebenen")
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            r = r.header(header::ORIGIN, o);
+        }
+        if let Some(f) = fetch_site {
+            r = r.header("sec-fetch-site", f);
+        }
+        r.body(Body::from(format!("csrf={t}&name=Block&position=2"))).unwrap()
+    };
+    assert_eq!(site.send(cross(Some("http://evil.example"), None)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(site.send(cross(None, Some("cross-site"))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(count_levels(&site), 2, "nothing changed");
+    // The same request from our page works.
+    let (status, _, location) = site.post("/verwaltung/ebenen", &[("csrf", &t), ("name", "Block"), ("position", "2")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(site.store().levels().unwrap().iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["Stadtteil", "Sozialraum", "Block"]);
+    let (_, page) = site.get(location.as_deref().unwrap()).await;
+    assert!(page.contains("Ebene „Block“ ist angelegt."));
+    let (status, page, _) = site.post("/verwaltung/ebenen", &[("csrf", &t), ("name", "Block"), ("position", "0")]).await;
+    assert!(status == StatusCode::CONFLICT && page.contains("gibt es schon"));
+    // The message comes from the stored state, not from the URL.
+    let (_, page) = site.get("/verwaltung?erledigt=ebene&name=Bitte%20Passwort%20senden").await;
+    assert!(!page.contains("Passwort"));
+    // A read-only server shows the history but takes no changes.
+    let read_only = Site { editing: None, ..Site::new() };
+    let (status, page) = read_only.get("/verwaltung").await;
+    assert!(status == StatusCode::OK && page.contains("Änderungen sind auf diesem Server abgeschaltet") && !page.contains("name=\"csrf\""));
+    assert_eq!(read_only.post("/verwaltung/ebenen", &[("csrf", &t), ("name", "X"), ("position", "0")]).await.0, StatusCode::FORBIDDEN);
+    // The public view has no Verwaltung at all, even when editing was asked for.
+    let public = Site { public: Some(3.0), ..Site::new() };
+    assert_eq!(public.get("/verwaltung").await.0, StatusCode::FORBIDDEN);
+    let pt = public.token();
+    assert_eq!(public.post("/verwaltung/ebenen", &[("csrf", &pt), ("name", "X"), ("position", "0")]).await.0, StatusCode::FORBIDDEN);
+    let (_, page) = public.get("/werkstatt/index").await;
+    assert!(!page.contains("name=\"csrf\""));
+}
+
+#[tokio::test]
+async fn drafts_are_saved_only_when_they_check() {
+    let site = Site::new();
+    let t = site.token();
+    let mut s = site.store();
+    quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
+    let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n";
+    quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
+    // The draft page offers saving once the formula checks.
+    let (_, page) =
+        site.get("/werkstatt/indikator?id=kinderarmut&name=Kinderarmut&formel=100*kinder_sgb_ii/kinder_unter_15&ebene=Sozialraum").await;
+    assert!(page.contains("In den Katalog aufnehmen") && page.contains("name=\"csrf\""), "{page}");
+    let bad = [("csrf", t.as_str()), ("id", "x"), ("formel", "100 * gibtsnicht / kinder_unter_15")];
+    let (status, page, _) = site.post("/werkstatt/indikator/speichern", &bad).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("gibtsnicht"), "{page}");
+    assert!(site.store().catalogue().unwrap().indicators.is_empty());
+    let good = [
+        ("csrf", t.as_str()),
+        ("id", "kinderarmut"),
+        ("name", "Kinderarmut"),
+        ("formel", "100 * kinder_sgb_ii / kinder_unter_15"),
+        ("ebene", "Sozialraum"),
+    ];
+    let (status, _, location) = site.post("/werkstatt/indikator/speichern", &good).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/indikator/kinderarmut?ebene=Sozialraum"));
+    assert_eq!(site.store().catalogue().unwrap().get("kinderarmut").unwrap().name, "Kinderarmut");
+    let (status, page) = site.get("/indikator/kinderarmut?ebene=Sozialraum").await;
+    assert!(status == StatusCode::OK && page.contains("25,0"), "0101: 30 / 120 · 100: {page}");
+    // Index definitions: refused while they do not load or compute, then saved.
+    let def = "id = \"kinder\"\nmethod = \"weighted\"\nmissing = \"exclude\"\ndomains = [{ indicator = \"kinderarmut\", weight = 1 }]\n";
+    let (_, page) = site.get(&format!("/werkstatt/index?definition={}", urlencode(def))).await;
+    assert!(page.contains("Als Index „kinder“ speichern"), "{page}");
+    let (status, _, _) = site.post("/werkstatt/index/speichern", &[("csrf", &t), ("definition", "id = \"k\"\nmethod = \"mss\"\n")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, location) = site.post("/werkstatt/index/speichern", &[("csrf", &t), ("definition", def)]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/index/kinder")));
+    assert_eq!(site.store().index_definitions().unwrap(), [("kinder".to_string(), def.to_string())]);
+}
+
+fn write(site: &Site, name: &str, content: &str) -> PathBuf {
+    let p = Path::new(&site.db).with_file_name(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
