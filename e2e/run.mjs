@@ -106,7 +106,15 @@ try {
     check((await page.textContent("h1")).includes(h1), `${name} page opens`);
     await axe(name);
   }
-  // 6. Verwaltung: upload, preview, confirm, undo.
+  // 6. The workbench checks a formula while it is typed.
+  await page.goto(base + "/werkstatt/indikator");
+  await page.fill("#formel", "100 * gibtsnicht");
+  await page.waitForFunction(() => document.getElementById("formelpruefung").textContent.startsWith("✗"), null, { timeout: 5000 });
+  await page.fill("#formel", "s4_percentage_transfer_payments_recipients_below_15_years");
+  await page.waitForFunction(() => document.getElementById("formelpruefung").textContent.startsWith("✓"), null, { timeout: 5000 });
+  check(true, "the workbench checks a formula while it is typed");
+
+  // 7. Verwaltung: upload, preview, confirm, undo.
   await page.goto(base + "/verwaltung");
   check((await page.textContent("h1")).includes("Verwaltung"), "verwaltung page opens");
   await axe("verwaltung");

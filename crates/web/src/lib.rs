@@ -61,6 +61,7 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))
         .route("/verwaltung/ebenen", post(admin::add_level))
         .route("/werkstatt/indikator/speichern", post(workbench::save_indicator))
+        .route("/werkstatt/indikator/pruefen", get(workbench::check_formula))
         .route("/werkstatt/index/speichern", post(workbench::save_index))
         .route("/", get(overview::overview_page))
         .route("/index/{id}", get(overview::index_page))

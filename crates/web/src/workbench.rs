@@ -127,7 +127,8 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
         form.controls.draft method="get" action="/werkstatt/indikator" {
             label { "Kennung (id)" input type="text" name="id" value=(draft.id) required pattern="[a-z_][a-z0-9_]*"; }
             label { "Name" input type="text" name="name" value=(draft.name); }
-            label.wide { "Formel" input type="text" name="formel" value=(draft.formula) placeholder="100 * kinder_sgb2 / kinder_u15" list="merkmale" spellcheck="false"; }
+            label.wide { "Formel" input #formel type="text" name="formel" value=(draft.formula) placeholder="100 * kinder_sgb2 / kinder_u15" list="merkmale" spellcheck="false" aria-describedby="formelpruefung"; }
+            output #formelpruefung.note aria-live="polite" for="formel" {}
             datalist #merkmale { @for v in &vars { option value=(v) {} } }
             label { "Einheit" input type="text" name="einheit" value=(draft.unit); }
             label { "Richtung" select name="richtung" {
@@ -307,6 +308,27 @@ fn class_counts(table: &quartier_store::indexing::Table, column: &str) -> std::c
         }
     }
     counts
+}
+
+/// `GET /werkstatt/indikator/pruefen?id=…&formel=…`: the formula check alone, as JSON
+/// (`{"ok": true}` or `{"ok": false, "message": …}`), for checking while typing.
+pub async fn check_formula(State(st): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
+    let result = with_store(&st, move |store, st| {
+        let catalogue = store.catalogue()?;
+        let variables = st.cache.variables(&st.db, store)?;
+        let draft = draft_from(&q, &catalogue)?;
+        if draft.formula.trim().is_empty() {
+            return Ok(serde_json::json!({"ok": false, "message": "Formel fehlt"}));
+        }
+        let known: HashSet<String> = variables.iter().map(|v| v.key.clone()).collect();
+        Ok(match with_draft(&catalogue, &draft, &known) {
+            Ok(_) => serde_json::json!({"ok": true, "message": "Formel gültig"}),
+            Err(e) => serde_json::json!({"ok": false, "message": e}),
+        })
+    })
+    .await?;
+    use axum::http::header;
+    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], result.to_string()).into_response())
 }
 
 /// `POST /werkstatt/indikator/speichern`: the checked draft into the stored catalogue.

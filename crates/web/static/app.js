@@ -46,6 +46,27 @@
       r.addEventListener("mouseenter", function () { highlight(r.dataset.area, true); });
       r.addEventListener("mouseleave", function () { highlight(r.dataset.area, false); });
     });
+    // The workbench checks a formula while it is typed (the server checks it as
+    // `indicators load` would; the button still shows the map preview).
+    var formula = document.getElementById("formel"), verdict = document.getElementById("formelpruefung");
+    if (formula && verdict) {
+      var timer = null, asked = 0;
+      formula.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          var ask = ++asked;
+          var params = new URLSearchParams(new FormData(formula.form));
+          fetch("/werkstatt/indikator/pruefen?" + params.toString(), { headers: { Accept: "application/json" } })
+            .then(function (r) { return r.json(); })
+            .then(function (j) {
+              if (ask !== asked) return;
+              verdict.textContent = j.ok ? "✓ " + j.message : "✗ " + j.message;
+              verdict.className = j.ok ? "note ok-inline" : "note problem-inline";
+            })
+            .catch(function () {});
+        }, 300);
+      });
+    }
     // View filters apply at once; forms that change something wait for their button.
     document.querySelectorAll("form.controls[method=get] select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });

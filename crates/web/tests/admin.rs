@@ -289,6 +289,13 @@ async fn drafts_are_saved_only_when_they_check() {
     let (_, page) =
         site.get("/werkstatt/indikator?id=kinderarmut&name=Kinderarmut&formel=100*kinder_sgb_ii/kinder_unter_15&ebene=Sozialraum").await;
     assert!(page.contains("In den Katalog aufnehmen") && page.contains("name=\"csrf\""), "{page}");
+    // Checked while typing: a JSON verdict.
+    let (status, verdict) = site.get("/werkstatt/indikator/pruefen?id=x&formel=100*gibtsnicht").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+    assert!(v["ok"] == false && v["message"].as_str().unwrap().contains("gibtsnicht"), "{v}");
+    let (_, verdict) = site.get("/werkstatt/indikator/pruefen?id=x&formel=kinder_sgb_ii%2Fkinder_unter_15").await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&verdict).unwrap()["ok"], true);
     let bad = [("csrf", t.as_str()), ("id", "x"), ("formel", "100 * gibtsnicht / kinder_unter_15")];
     let (status, page, _) = site.post("/werkstatt/indikator/speichern", &bad).await;
     assert!(status == StatusCode::BAD_REQUEST && page.contains("gibtsnicht"), "{page}");
