@@ -6,6 +6,7 @@ mod cmd_data;
 mod cmd_disclosure;
 mod cmd_index;
 mod cmd_indicators;
+mod cmd_report;
 mod cmd_segregation;
 mod cmd_spatial;
 mod demo;
@@ -97,6 +98,8 @@ enum Command {
     /// Geheimhaltung: Tabellen vor der Veröffentlichung prüfen
     #[command(subcommand)]
     Disclosure(cmd_disclosure::DisclosureCmd),
+    /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, XLSX)
+    Report(cmd_report::ReportArgs),
     /// Segregation über die Jahre: Dissimilarität, Segregation, Isolation, Kontakt
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
@@ -206,6 +209,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Spatial(c) => cmd_spatial::run(&cli.db, c),
         Command::Aggregate(a) => cmd_aggregate::run(&cli.db, a),
         Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
+        Command::Report(a) => cmd_report::run(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

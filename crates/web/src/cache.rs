@@ -36,12 +36,7 @@ pub struct LevelShapes {
     pub neighbours: Vec<Vec<usize>>,
 }
 
-/// A level's outlines as SVG path data, projected once, with the level above's outlines.
-pub struct MapPaths {
-    pub view_box: String,
-    pub paths: HashMap<String, String>,
-    pub parents: Vec<String>,
-}
+pub use crate::map::MapPaths;
 
 #[derive(Default)]
 struct Inner {
@@ -121,30 +116,7 @@ impl Cache {
         if let Some(r) = self.current(db).map_paths.get(level) {
             return Ok(Arc::clone(r));
         }
-        let shapes = |l: &str| quartier_store::spatial::level_geometries(store, l).map_err(quartier_store::StoreError::Corrupt);
-        let geoms = shapes(level)?;
-        let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
-        let parents = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
-            Some(p) => shapes(&p.name)?,
-            None => Vec::new(),
-        };
-        let bbox = geoms.iter().filter_map(|(_, g)| quartier_geom::ops::bbox(g)).reduce(|a, b| {
-            quartier_geom::Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        });
-        let r = Arc::new(match bbox {
-            Some(bb) => {
-                let proj = crate::map::Projection::fit(bb).for_areas(geoms.len());
-                MapPaths {
-                    view_box: proj.view_box(),
-                    paths: geoms.iter().map(|(k, g)| (k.clone(), proj.path(g))).collect(),
-                    parents: parents.iter().map(|(_, g)| proj.path(g)).collect(),
-                }
-            }
-            None => MapPaths { view_box: String::new(), paths: HashMap::new(), parents: Vec::new() },
-        });
+        let r = Arc::new(crate::map::level_map(store, levels, level).map_err(quartier_store::StoreError::Corrupt)?);
         self.current(db).map_paths.insert(level.to_string(), Arc::clone(&r));
         Ok(r)
     }

@@ -6,11 +6,9 @@
 
 mod admin;
 mod cache;
-mod charts;
 mod directory;
 mod download;
 mod indicator;
-mod map;
 mod overview;
 mod pages;
 mod profile;
@@ -20,6 +18,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use quartier_report::{charts, map};
 use std::path::PathBuf;
 use std::sync::Arc;
 

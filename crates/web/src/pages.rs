@@ -816,23 +816,7 @@ fn map_table(d: &MapData, kind: crate::download::Kind) -> Result<axum::response:
     )
 }
 
-/// German number format with `dec` decimals: 12.345,6
-pub fn fmt_de(v: f64, dec: usize) -> String {
-    let s = format!("{:.*}", dec, v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(ch);
-    }
-    if !frac.is_empty() {
-        out.push(',');
-        out.push_str(frac);
-    }
-    if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') { format!("−{out}") } else { out }
-}
+pub use quartier_report::format::fmt_de;
 
 fn decimals(values: &[f64]) -> usize {
     if values.iter().all(|v| v.fract() == 0.0) { 0 } else { 2 }

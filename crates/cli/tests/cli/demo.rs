@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn build_demo(env: &Env) {
+pub fn build_demo(env: &Env) {
     let out = env.run(&["demo", "--keep", env.db().to_str().unwrap(), "--no-serve"]).ok();
     assert!(out.contains("12 × Bezirk, 138 × Bezirksregion, 448 × Planungsraum"), "{out}");
 }

@@ -9,5 +9,6 @@ mod demo;
 mod disclosure;
 mod e2e;
 mod indicators;
+mod report;
 mod spatial;
 mod support;

@@ -2,7 +2,7 @@
 //! a text alternative (`role="img"` with an `aria-label`); the numbers are also in a table
 //! on every page that shows a chart.
 
-use crate::pages::fmt_de;
+use crate::format::fmt_de;
 use maud::{Markup, html};
 
 /// Colours with at least 3:1 contrast on white (WCAG 1.4.11 for graphics).

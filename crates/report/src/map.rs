@@ -1,7 +1,41 @@
 //! Server-side SVG choropleth: WGS84 geometries projected to a fixed view box.
 
 use quartier_geom::{Coord, LineString, MultiPolygon, Rect};
+use std::collections::HashMap;
 use std::fmt::Write;
+
+/// A level's areas as SVG path data in one view box, with the outlines of the level above.
+#[derive(Debug, Clone, Default)]
+pub struct MapPaths {
+    pub view_box: String,
+    pub paths: HashMap<String, String>,
+    pub parents: Vec<String>,
+}
+
+/// The map of `level` (with the level above as outlines) from the stored geometries.
+pub fn level_map(store: &quartier_store::SqliteStore, levels: &[quartier_store::Level], level: &str) -> Result<MapPaths, String> {
+    let shapes = |l: &str| quartier_store::spatial::level_geometries(store, l);
+    let geoms = shapes(level)?;
+    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
+    let parents = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
+        Some(p) => shapes(&p.name)?,
+        None => Vec::new(),
+    };
+    let bbox = geoms.iter().filter_map(|(_, g)| quartier_geom::ops::bbox(g)).reduce(|a, b| {
+        Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+    });
+    Ok(match bbox {
+        Some(bb) => {
+            let proj = Projection::fit(bb).for_areas(geoms.len());
+            MapPaths {
+                view_box: proj.view_box(),
+                paths: geoms.iter().map(|(k, g)| (k.clone(), proj.path(g))).collect(),
+                parents: parents.iter().map(|(_, g)| proj.path(g)).collect(),
+            }
+        }
+        None => MapPaths::default(),
+    })
+}
 
 /// View box width; the height follows the aspect ratio of the data.
 pub const WIDTH: f64 = 800.0;

@@ -1,0 +1,49 @@
+//! `quartier report`: the Sozialbericht from a report definition.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use quartier_report::definition::ReportDefinition;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// Eine eigenständige HTML-Datei (CSS und SVG eingebettet), druckbar
+    Html,
+    /// Arbeitsmappe: ein Blatt je Indikator, Index, Metadaten
+    Xlsx,
+}
+
+#[derive(Args)]
+#[command(after_help = "Beispiel:
+  quartier report --definition data/berlin-mss/report-2019.toml --format html --out sozialbericht-2019.html
+
+Die Definition (TOML) nennt Titel, Ausgabe, Kapitel mit Indikatoren und eigenen Texten
+(Markdown), das Index-Kapitel und die Gebietsprofile; sie bleibt von Ausgabe zu Ausgabe gleich.")]
+pub struct ReportArgs {
+    /// Berichtsdefinition (TOML)
+    #[arg(long)]
+    pub definition: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Ausgabedatei (wird erst geschrieben, wenn der Bericht vollständig ist)
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
+    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    if !db.exists() {
+        bail!("Datenbank {} gibt es nicht", db.display());
+    }
+    let store = quartier_store::SqliteStore::open_read_only(db)
+        .with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))?;
+    let format = match a.format {
+        ReportFormat::Html => quartier_report::Format::Html,
+        ReportFormat::Xlsx => quartier_report::Format::Xlsx,
+    };
+    let t = std::time::Instant::now();
+    let bytes = quartier_report::write(&store, &def, format, &a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    println!("{} geschrieben: {} KB in {:.1} s", a.out.display(), bytes / 1024, t.elapsed().as_secs_f64());
+    Ok(())
+}

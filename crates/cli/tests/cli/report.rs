@@ -1,0 +1,105 @@
+//! `quartier report`: the Sozialbericht of the demo as HTML and XLSX — content checked
+//! against the computed values, byte-identical reruns, and each kind of bad definition.
+
+use crate::demo::build_demo;
+use crate::support::*;
+
+fn definition() -> String {
+    std::fs::read_to_string(repo_file("data/berlin-mss/report-2019.toml")).unwrap()
+}
+
+/// The demo's S4 (child poverty) 2019 for one Planungsraum, as `indicators compute` gives it.
+fn s4_2019(env: &Env, area: &str) -> f64 {
+    let rows = json(
+        &env.run(&["indicators", "compute", "--indicator", "s4", "--year", "2019", "--level", "Planungsraum", "--format", "json"]).ok(),
+    );
+    rows.as_array().unwrap().iter().find(|r| r["area_id"] == area).unwrap()["value"].as_f64().unwrap()
+}
+
+#[test]
+fn html_report_carries_the_computed_numbers_and_reruns_identically() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let out = env.path("bericht.html");
+    let run = env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "html", "--out", out.to_str().unwrap()]).ok();
+    assert!(run.contains("geschrieben"), "{run}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    // Self-contained and accessible: no external requests, language, text alternatives.
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"de\">"));
+    for external in ["src=\"http", "href=\"http://", "<link ", "<script"] {
+        assert!(!html.contains(external), "no external resource or script: {external}");
+    }
+    assert!(html.matches("role=\"img\" aria-label=\"Karte: ").count() >= 7, "every map has a text alternative");
+    // The numbers are the computed ones: Gesundbrunnen's profile row and the ranking.
+    let v = s4_2019(&env, "01033101");
+    let shown = format!("{:.2}", v).replace('.', ",");
+    assert!(html.contains(&format!("<td class=\"num\">{shown}</td>")), "S4 of Soldiner Straße ({shown}) in the report");
+    assert!(html.contains("Am höchsten ist der Wert in Gewerbegebiet Köllnische Heide mit 77,19 %"), "generated text");
+    assert!(html.contains("id=\"profil-01011101\"") && html.contains("Index Soziale Ungleichheit"));
+    assert!(html.contains("Geheimhaltung: Anzahlen unter 3"), "public by default, and says so");
+    assert!(html.contains("<strong>447 Planungsräumen</strong>"), "the planner's Markdown");
+    assert!(html.contains("SenSBW Berlin, MSS; Bundesagentur für Arbeit"), "sources in the appendix");
+    // Reproducible: the same data and definition give the same bytes.
+    let again = env.path("again.html");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--out", again.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+}
+
+#[test]
+fn xlsx_report_has_a_sheet_per_indicator_with_the_values() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let out = env.path("bericht.xlsx");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "xlsx", "--out", out.to_str().unwrap()]).ok();
+    let mut wb: Xlsx<_> = open_workbook(&out).unwrap();
+    let names = wb.sheet_names();
+    for s in ["Metadaten", "Arbeitslosigkeit", "Transferbezug", "Kinderarmut", "Veränderung der Kinderarmut", "Index mss"] {
+        assert!(names.iter().any(|n| n == s), "sheet {s} in {names:?}");
+    }
+    let sheet = wb.worksheet_range("Kinderarmut").unwrap();
+    let header: Vec<String> = sheet.rows().nth(3).unwrap().iter().map(|c| c.to_string()).collect();
+    let col2019 = header.iter().position(|h| h == "2019").unwrap();
+    let row = sheet.rows().find(|r| r[0] == Data::String("01033101".into())).unwrap();
+    assert_eq!(row[col2019], Data::Float(s4_2019(&env, "01033101")), "a number, equal to the computed value");
+    let index = wb.worksheet_range("Index mss").unwrap();
+    assert!(index.rows().skip(1).any(|r| matches!(&r[3], Data::String(s) if s.starts_with('4'))), "combined classes");
+    let again = env.path("again.xlsx");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "xlsx", "--out", again.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap(), "byte-identical");
+}
+
+#[test]
+fn bad_definitions_and_outputs_are_refused_without_leaving_files() {
+    let env = Env::new();
+    build_demo(&env);
+    let report = |name: &str, text: String, out: &std::path::Path| {
+        let def = env.write(name, text);
+        env.run(&["report", "--definition", def.to_str().unwrap(), "--out", out.to_str().unwrap()]).fails()
+    };
+    let out = env.path("x.html");
+    let err = report("a.toml", definition().replace("[\"s1\", \"s3\", \"s4\"]", "[\"s1\", \"gibtsnicht\"]"), &out);
+    assert!(err.contains("a.toml") && err.contains("unbekannte Indikatoren: gibtsnicht"), "{err}");
+    let err = report("b.toml", definition().replace("\"12302109\"", "\"99999999\""), &out);
+    assert!(err.contains("profiles nennt Gebiete, die es auf Ebene „Planungsraum“ nicht gibt: 99999999"), "{err}");
+    let err = report("c.toml", definition().replace("id = \"mss\"", "id = \"gibtsnicht\""), &out);
+    assert!(err.contains("Index „gibtsnicht“ ist nicht gespeichert"), "{err}");
+    let err = report("d.toml", definition().replace("level = \"Planungsraum\"", "level = \"Kiez\""), &out);
+    assert!(err.contains("Ebene „Kiez“ gibt es nicht"), "{err}");
+    let err = report("e.toml", definition().replace("year = 2019", "year = 1990"), &out);
+    assert!(err.contains("für 1990 gibt es keine Werte"), "{err}");
+    assert!(!out.exists(), "no file after a failure");
+    let err = report("f.toml", definition(), &env.path("fehlt/x.html"));
+    assert!(err.contains("das Verzeichnis") && err.contains("gibt es nicht"), "{err}");
+    // Raw HTML in a text block is shown as text, never passed through.
+    let out = env.path("y.html");
+    let def = env.write("g.toml", definition().replace("Die Texte zu den Indikatoren", "<script>alert(1)</script> Die Texte"));
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--out", out.to_str().unwrap()]).ok();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let leftovers: Vec<_> =
+        std::fs::read_dir(env.path("")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+}

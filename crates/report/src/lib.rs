@@ -1,0 +1,64 @@
+//! Quartier's reports and the drawing they share with the web app.
+//!
+//! - [`definition`]: the report definition (TOML) kept from edition to edition.
+//! - [`model`]: everything a report shows, gathered once from the store; every format
+//!   renders from it, so all formats carry the same numbers.
+//! - [`html`], [`xlsx`]: the formats; [`text`]: generated German sentences;
+//!   [`markdown`]: the planner's text blocks (raw HTML escaped).
+//! - [`charts`], [`map`]: server-side SVG, used by the web pages and the reports.
+//! - [`format`]: German number formatting.
+
+pub mod charts;
+pub mod definition;
+pub mod format;
+pub mod html;
+pub mod map;
+pub mod markdown;
+pub mod model;
+pub mod text;
+pub mod xlsx;
+
+use std::path::Path;
+
+/// Output formats of `quartier report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Xlsx,
+}
+
+/// Builds the report and writes it to `out` atomically: into a temporary file beside it,
+/// renamed when complete, so a failure leaves no partial file.
+pub fn write(store: &quartier_store::SqliteStore, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {
+    let report = model::build(store, def)?;
+    let bytes = match format {
+        Format::Html => html::render(&report).into_bytes(),
+        Format::Xlsx => xlsx::render(&report).map_err(|e| format!("XLSX: {e}"))?,
+    };
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("{}: das Verzeichnis {} gibt es nicht", path.display(), dir.display()));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bericht".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        format!("{}: kann nicht geschrieben werden ({e})", path.display())
+    })
+}
