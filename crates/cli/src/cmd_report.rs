@@ -11,6 +11,8 @@ pub enum ReportFormat {
     Html,
     /// Arbeitsmappe: ein Blatt je Indikator, Index, Metadaten
     Xlsx,
+    /// A4-PDF mit Titelseite, Inhaltsverzeichnis, Seitenzahlen, Vektorkarten, eingebetteter Schrift
+    Pdf,
 }
 
 #[derive(Args)]
@@ -41,6 +43,7 @@ pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
     let format = match a.format {
         ReportFormat::Html => quartier_report::Format::Html,
         ReportFormat::Xlsx => quartier_report::Format::Xlsx,
+        ReportFormat::Pdf => quartier_report::Format::Pdf,
     };
     let t = std::time::Instant::now();
     let bytes = quartier_report::write(&store, &def, format, &a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;

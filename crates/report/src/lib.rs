@@ -3,7 +3,7 @@
 //! - [`definition`]: the report definition (TOML) kept from edition to edition.
 //! - [`model`]: everything a report shows, gathered once from the store; every format
 //!   renders from it, so all formats carry the same numbers.
-//! - [`html`], [`xlsx`]: the formats; [`text`]: generated German sentences;
+//! - [`html`], [`xlsx`], [`pdf`]: the formats; [`text`]: generated German sentences;
 //!   [`markdown`]: the planner's text blocks (raw HTML escaped).
 //! - [`charts`], [`map`]: server-side SVG, used by the web pages and the reports.
 //! - [`format`]: German number formatting.
@@ -15,6 +15,7 @@ pub mod html;
 pub mod map;
 pub mod markdown;
 pub mod model;
+pub mod pdf;
 pub mod text;
 pub mod xlsx;
 
@@ -25,6 +26,7 @@ use std::path::Path;
 pub enum Format {
     Html,
     Xlsx,
+    Pdf,
 }
 
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
@@ -34,6 +36,7 @@ pub fn write(store: &quartier_store::SqliteStore, def: &definition::ReportDefini
     let bytes = match format {
         Format::Html => html::render(&report).into_bytes(),
         Format::Xlsx => xlsx::render(&report).map_err(|e| format!("XLSX: {e}"))?,
+        Format::Pdf => pdf::render(&report),
     };
     write_atomic(out, &bytes)?;
     Ok(bytes.len() as u64)

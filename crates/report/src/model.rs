@@ -140,11 +140,20 @@ pub fn build(store: &SqliteStore, def: &ReportDefinition) -> Result<Report, Stri
     if !unknown.is_empty() {
         return Err(format!("unbekannte Indikatoren: {} (im Katalog: siehe quartier indicators list)", unknown.join(", ")));
     }
+    // Parents by name (the level above), as readers know them.
+    let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);
+    let parent_names: HashMap<String, String> = match levels.iter().find(|l| rank > 0 && l.rank == rank - 1) {
+        Some(p) => store.areas(Some(&p.name)).map_err(|e| e.to_string())?.into_iter().map(|a| (a.key, a.name)).collect(),
+        None => HashMap::new(),
+    };
     let areas: Vec<Area> = store
         .areas(Some(&level))
         .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|a| Area { key: a.key, name: a.name, parent: a.parent })
+        .map(|a| {
+            let parent = a.parent.map(|p| parent_names.get(&p).map(|n| format!("{n} ({p})")).unwrap_or(p));
+            Area { key: a.key, name: a.name, parent }
+        })
         .collect();
     let position: HashMap<&str, usize> = areas.iter().enumerate().map(|(i, a)| (a.key.as_str(), i)).collect();
     let profiles: Vec<usize> = match def.profile_areas() {

@@ -103,3 +103,59 @@ fn bad_definitions_and_outputs_are_refused_without_leaving_files() {
         std::fs::read_dir(env.path("")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "no temporary files left");
 }
+
+/// Poppler's tools read the PDF as any reader would; in CI they must be there (`.ci/run`).
+fn poppler(tool: &str, args: &[&str]) -> Option<String> {
+    match std::process::Command::new(tool).args(args).output() {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => panic!("{tool} failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => {
+            assert!(std::env::var("CI").is_err(), "CI must install poppler-utils (see .ci/run)");
+            eprintln!("SKIPPED: {tool} not installed");
+            None
+        }
+    }
+}
+
+#[test]
+fn pdf_report_has_its_pages_and_the_text_of_the_html() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let (pdf, html) = (env.path("bericht.pdf"), env.path("bericht.html"));
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "pdf", "--out", pdf.to_str().unwrap()]).ok();
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "html", "--out", html.to_str().unwrap()]).ok();
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-1.7"));
+    // Reproducible (no creation date at all).
+    let again = env.path("again.pdf");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "pdf", "--out", again.to_str().unwrap()]).ok();
+    assert_eq!(bytes, std::fs::read(&again).unwrap());
+    let Some(info) = poppler("pdfinfo", &[pdf.to_str().unwrap()]) else { return };
+    assert!(info.contains("Page size:       595.28 x 841.89 pts (A4)"), "{info}");
+    let pages: usize = info.lines().find(|l| l.starts_with("Pages:")).unwrap()[6..].trim().parse().unwrap();
+    // Title, contents, introduction, two chapters of three indicators, the index, four
+    // profiles, methods: between 18 and 40 pages.
+    assert!((18..=40).contains(&pages), "{pages} pages");
+    let text = poppler("pdftotext", &[pdf.to_str().unwrap(), "-"]).unwrap();
+    assert!(text.contains(&format!("Seite 2 von {pages}")), "page numbers");
+    let html = std::fs::read_to_string(&html).unwrap();
+    // The same names and values as the HTML: the generated sentence, table values, profiles.
+    for needle in [
+        "Am höchsten ist der Wert in Gewerbegebiet Köllnische Heide mit 77,19 %",
+        "Soldiner Straße (01033101)",
+        "Stülerstraße (01011101)",
+        "Index Soziale Ungleichheit",
+        "SenSBW Berlin, MSS; Bundesagentur für Arbeit",
+    ] {
+        assert!(html.contains(needle), "HTML has {needle}");
+        assert!(text.replace('\n', " ").contains(needle), "PDF has {needle}");
+    }
+    let v = s4_2019(&env, "01033101");
+    assert!(text.contains(&format!("{:.2}", v).replace('.', ",")), "Soldiner Straße's S4 in the PDF");
+    // The contents list page numbers that exist.
+    let layout = poppler("pdftotext", &["-layout", "-f", "2", "-l", "2", pdf.to_str().unwrap(), "-"]).unwrap();
+    let toc = layout.split("Inhalt").nth(1).unwrap();
+    let numbers: Vec<usize> = toc.lines().filter_map(|l| l.rsplit(' ').next()?.trim().parse().ok()).collect();
+    assert!(!numbers.is_empty() && numbers.iter().all(|n| (3..=pages).contains(n)), "{toc}");
+}

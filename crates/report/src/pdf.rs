@@ -1,0 +1,924 @@
+//! The report as PDF (A4): title page, table of contents with page numbers, chapters with
+//! vector maps and charts, the index chapter, area profiles, methods and sources; page
+//! numbers in the footer; Liberation Sans embedded (WinAnsi encoding, so the text is
+//! selectable and extracts as written). No creation date: the same data and definition
+//! give the same bytes. Not tagged (pdf-writer leaves the structure tree to the caller).
+
+use crate::format::fmt_de;
+use crate::map::palette;
+use crate::markdown::{self, Block};
+use crate::model::{IndexData, IndicatorData, Report};
+use pdf_writer::types::FontFlags;
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+const REGULAR: &[u8] = include_bytes!("../fonts/LiberationSans-Regular.ttf");
+const BOLD: &[u8] = include_bytes!("../fonts/LiberationSans-Bold.ttf");
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const LEFT: f32 = 62.0;
+const RIGHT: f32 = 62.0;
+const TOP: f32 = 64.0;
+const BOTTOM: f32 = 70.0;
+const WIDTH: f32 = PAGE_W - LEFT - RIGHT;
+const ACCENT: (f32, f32, f32) = (0.549, 0.176, 0.016);
+const MUTED: (f32, f32, f32) = (0.29, 0.29, 0.31);
+const INK: (f32, f32, f32) = (0.114, 0.114, 0.122);
+
+/// A font's advance widths per WinAnsi code (1/1000 em) and descriptor values.
+struct Metrics {
+    widths: [f32; 256],
+    ascent: f32,
+    descent: f32,
+    cap_height: f32,
+    bbox: [f32; 4],
+}
+
+fn metrics(data: &[u8]) -> Metrics {
+    let face = ttf_parser::Face::parse(data, 0).expect("embedded font parses");
+    let scale = 1000.0 / face.units_per_em() as f32;
+    let mut widths = [0.0; 256];
+    for (code, w) in widths.iter_mut().enumerate().skip(32) {
+        if let Some(c) = decode_winansi(code as u8) {
+            *w = face.glyph_index(c).and_then(|g| face.glyph_hor_advance(g)).unwrap_or(0) as f32 * scale;
+        }
+    }
+    let b = face.global_bounding_box();
+    Metrics {
+        widths,
+        ascent: face.ascender() as f32 * scale,
+        descent: face.descender() as f32 * scale,
+        cap_height: face.capital_height().unwrap_or(face.ascender()) as f32 * scale,
+        bbox: [b.x_min as f32 * scale, b.y_min as f32 * scale, b.x_max as f32 * scale, b.y_max as f32 * scale],
+    }
+}
+
+/// WinAnsi (cp1252) code → character, for the codes that have one.
+fn decode_winansi(code: u8) -> Option<char> {
+    const HIGH: [u16; 32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019,
+        0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+    ];
+    match code {
+        0x20..=0x7E | 0xA0..=0xFF => Some(code as char),
+        0x80..=0x9F => char::from_u32(HIGH[(code - 0x80) as usize] as u32).filter(|c| *c != '\0'),
+        _ => None,
+    }
+}
+
+/// Text → WinAnsi bytes; characters outside it are replaced by the nearest ASCII.
+fn encode(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let code = (c as u32) as u8;
+        if (c as u32) < 0x100 && decode_winansi(code) == Some(c) {
+            out.push(code);
+            continue;
+        }
+        if let Some(code) = (0x80u8..=0x9F).find(|b| decode_winansi(*b) == Some(c)) {
+            out.push(code);
+            continue;
+        }
+        match c {
+            '−' => out.push(0x96),
+            '≤' => out.extend(b"<="),
+            '≥' => out.extend(b">="),
+            '→' => out.extend(b"->"),
+            '✓' => out.extend(b"OK"),
+            '\u{2009}' | '\u{202F}' => out.push(b' '),
+            _ => out.push(b'?'),
+        }
+    }
+    out
+}
+
+fn rgb(hex: &str) -> (f32, f32, f32) {
+    let h = hex.trim_start_matches('#');
+    let c = |i: usize| u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f32 / 255.0;
+    (c(0), c(2), c(4))
+}
+
+/// A heading for the table of contents and the outline: level, text, page index.
+struct Entry {
+    level: u8,
+    text: String,
+    page: usize,
+}
+
+/// The flowing layout: pages of content, a cursor, the contents entries.
+struct Layout {
+    regular: Metrics,
+    bold: Metrics,
+    pages: Vec<Content>,
+    y: f32,
+    entries: Vec<Entry>,
+}
+
+impl Layout {
+    fn new() -> Layout {
+        Layout { regular: metrics(REGULAR), bold: metrics(BOLD), pages: Vec::new(), y: 0.0, entries: Vec::new() }
+    }
+
+    fn width(&self, s: &str, size: f32, bold: bool) -> f32 {
+        let m = if bold { &self.bold } else { &self.regular };
+        encode(s).iter().map(|b| m.widths[*b as usize]).sum::<f32>() * size / 1000.0
+    }
+
+    fn page(&mut self) -> &mut Content {
+        self.pages.last_mut().expect("a page")
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Content::new());
+        self.y = PAGE_H - TOP;
+    }
+
+    /// Room for `h` points, else a new page.
+    fn ensure(&mut self, h: f32) {
+        if self.pages.is_empty() || self.y - h < BOTTOM {
+            self.new_page();
+        }
+    }
+
+    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: (f32, f32, f32), s: &str) {
+        let bytes = encode(s);
+        let c = self.page();
+        c.set_fill_rgb(colour.0, colour.1, colour.2);
+        c.begin_text();
+        c.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
+        c.next_line(x, y);
+        c.show(Str(&bytes));
+        c.end_text();
+    }
+
+    /// Words broken into lines of at most `width` points.
+    fn lines(&self, s: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in s.split_whitespace() {
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            if self.width(&candidate, size, bold) <= width || line.is_empty() {
+                line = candidate;
+            } else {
+                lines.push(std::mem::take(&mut line));
+                line = word.to_string();
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn paragraph_with(&mut self, s: &str, size: f32, bold: bool, colour: (f32, f32, f32), indent: f32) {
+        let lead = size * 1.38;
+        for line in self.lines(s, size, bold, WIDTH - indent) {
+            self.ensure(lead);
+            self.y -= lead;
+            self.text(LEFT + indent, self.y + lead * 0.25, size, bold, colour, &line);
+        }
+        self.y -= size * 0.5;
+    }
+
+    fn paragraph(&mut self, s: &str) {
+        self.paragraph_with(s, 10.0, false, INK, 0.0);
+    }
+
+    fn note(&mut self, s: &str) {
+        self.paragraph_with(s, 8.5, false, MUTED, 0.0);
+    }
+
+    /// A heading kept with at least `keep` points of what follows.
+    fn heading(&mut self, level: u8, s: &str, keep: f32) {
+        let size = match level {
+            1 => 18.0,
+            2 => 14.0,
+            _ => 11.5,
+        };
+        self.ensure(size * 2.2 + keep);
+        self.y -= size * if level == 1 { 0.8 } else { 1.4 };
+        let page = self.pages.len() - 1;
+        self.entries.push(Entry { level, text: s.to_string(), page });
+        let colour = if level <= 2 { ACCENT } else { INK };
+        for line in self.lines(s, size, true, WIDTH) {
+            self.y -= size * 1.2;
+            self.text(LEFT, self.y, size, true, colour, &line);
+        }
+        if level == 1 {
+            let y = self.y - 5.0;
+            let c = self.page();
+            c.set_stroke_rgb(ACCENT.0, ACCENT.1, ACCENT.2).set_line_width(1.2).move_to(LEFT, y).line_to(LEFT + WIDTH, y).stroke();
+            self.y -= 8.0;
+        }
+        self.y -= size * 0.45;
+    }
+
+    fn markdown(&mut self, text: &str) {
+        for (kind, t) in markdown::to_paragraphs(text) {
+            match kind {
+                Block::Heading => self.heading(3, &t, 30.0),
+                Block::Item => self.paragraph_with(&format!("• {t}"), 10.0, false, INK, 10.0),
+                Block::Paragraph => self.paragraph(&t),
+            }
+        }
+    }
+
+    /// A table: column titles with widths (points) and right alignment; rows of cells, cut
+    /// to their column's width; the header repeats on each new page.
+    fn table(&mut self, caption: &str, cols: &[(&str, f32, bool)], rows: &[Vec<String>]) {
+        let size = 8.5;
+        let row_h = size * 1.6;
+        self.ensure(row_h * 3.0 + 14.0);
+        self.y -= 12.0;
+        self.text(LEFT, self.y, 9.0, true, INK, caption);
+        self.y -= 4.0;
+        let header = |l: &mut Layout| {
+            l.y -= row_h;
+            let mut x = LEFT;
+            for (title, w, right) in cols {
+                let t = l.fit(title, size, true, w - 6.0);
+                let tx = if *right { x + w - 3.0 - l.width(&t, size, true) } else { x + 3.0 };
+                l.text(tx, l.y + 3.0, size, true, INK, &t);
+                x += w;
+            }
+            let y = l.y;
+            l.page()
+                .set_stroke_rgb(0.4, 0.4, 0.42)
+                .set_line_width(0.8)
+                .move_to(LEFT, y)
+                .line_to(LEFT + WIDTH.min(cols.iter().map(|c| c.1).sum()), y)
+                .stroke();
+        };
+        header(self);
+        for row in rows {
+            if self.y - row_h < BOTTOM {
+                self.new_page();
+                header(self);
+            }
+            self.y -= row_h;
+            let mut x = LEFT;
+            for ((_, w, right), cell) in cols.iter().zip(row) {
+                let t = self.fit(cell, size, false, w - 6.0);
+                let tx = if *right { x + w - 3.0 - self.width(&t, size, false) } else { x + 3.0 };
+                self.text(tx, self.y + 3.0, size, false, INK, &t);
+                x += w;
+            }
+            let y = self.y;
+            let total = cols.iter().map(|c| c.1).sum::<f32>();
+            self.page().set_stroke_rgb(0.8, 0.8, 0.82).set_line_width(0.4).move_to(LEFT, y).line_to(LEFT + total, y).stroke();
+        }
+        self.y -= 8.0;
+    }
+
+    /// `s` shortened with "…" to fit `w` points.
+    fn fit(&self, s: &str, size: f32, bold: bool, w: f32) -> String {
+        if self.width(s, size, bold) <= w {
+            return s.to_string();
+        }
+        let mut t: String = s.to_string();
+        while !t.is_empty() && self.width(&format!("{t}…"), size, bold) > w {
+            t.pop();
+        }
+        format!("{t}…")
+    }
+
+    /// A choropleth from the report's SVG paths, scaled to the text width, with a legend.
+    fn map(&mut self, r: &Report, fills: &[&str], legend: &[(&str, String, usize)], caption: &str) {
+        let vb: Vec<f32> = r.map.view_box.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        if vb.len() != 4 {
+            return;
+        }
+        let scale = (WIDTH / vb[2]).min(360.0 / vb[3]);
+        let h = vb[3] * scale;
+        let legend_h = (legend.len() as f32 / 2.0).ceil() * 13.0 + 22.0;
+        self.ensure(h + legend_h);
+        let top = self.y;
+        let x0 = LEFT + (WIDTH - vb[2] * scale) / 2.0;
+        let tx = |x: f32| x0 + (x - vb[0]) * scale;
+        let ty = |y: f32| top - (y - vb[1]) * scale;
+        {
+            let c = self.page();
+            c.set_line_width(0.25).set_stroke_rgb(0.42, 0.42, 0.44);
+            for (i, a) in r.areas.iter().enumerate() {
+                let Some(d) = r.map.paths.get(&a.key) else { continue };
+                let (fr, fg, fb) = rgb(fills[i]);
+                c.set_fill_rgb(fr, fg, fb);
+                path(c, d, &tx, &ty);
+                c.fill_even_odd_and_stroke();
+            }
+            c.set_line_width(0.9).set_stroke_rgb(0.11, 0.11, 0.12);
+            for d in &r.map.parents {
+                path(c, d, &tx, &ty);
+                c.stroke();
+            }
+        }
+        self.y = top - h - 6.0;
+        // Legend in two columns.
+        for (k, (colour, label, n)) in legend.iter().enumerate() {
+            let col = (k % 2) as f32;
+            if k % 2 == 0 {
+                self.y -= 13.0;
+            }
+            let x = LEFT + col * WIDTH / 2.0;
+            let (cr, cg, cb) = rgb(colour);
+            let y = self.y;
+            self.page()
+                .set_fill_rgb(cr, cg, cb)
+                .set_stroke_rgb(0.42, 0.42, 0.44)
+                .set_line_width(0.4)
+                .rect(x, y, 14.0, 9.0)
+                .fill_nonzero_and_stroke();
+            self.text(x + 19.0, y + 1.5, 8.5, false, INK, &format!("{label} ({n})"));
+        }
+        self.y -= 6.0;
+        self.note(caption);
+    }
+
+    /// Horizontal bars (name, value) with the reference as a dashed line.
+    fn bars(&mut self, rows: &[(String, f64)], reference: Option<f64>, dec: usize, caption: &str) {
+        let bar = 11.0;
+        let h = rows.len() as f32 * bar + 8.0;
+        self.ensure(h + 24.0);
+        let left = 150.0;
+        let right = 44.0;
+        let max = rows.iter().map(|r| r.1).chain(reference).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE);
+        let x = |v: f64| LEFT + left + (v.max(0.0) / max) as f32 * (WIDTH - left - right);
+        let top = self.y;
+        for (i, (name, v)) in rows.iter().enumerate() {
+            let y = top - (i as f32 + 1.0) * bar;
+            let name = self.fit(name, 8.0, false, left - 8.0);
+            let w = self.width(&name, 8.0, false);
+            self.text(LEFT + left - 5.0 - w, y + 2.0, 8.0, false, INK, &name);
+            let (a, b, c) = ACCENT;
+            self.page().set_fill_rgb(a, b, c).rect(x(0.0), y + 1.0, (x(*v) - x(0.0)).max(0.5), bar - 3.0).fill_nonzero();
+            self.text(x(*v) + 3.0, y + 2.0, 8.0, false, INK, &fmt_de(*v, dec));
+        }
+        if let Some(rf) = reference {
+            let (rx, bottom) = (x(rf), top - h + 4.0);
+            let c = self.page();
+            c.set_stroke_rgb(MUTED.0, MUTED.1, MUTED.2).set_line_width(1.0).set_dash_pattern([4.0, 2.0], 0.0);
+            c.move_to(rx, top).line_to(rx, bottom).stroke();
+            c.set_dash_pattern([], 0.0);
+        }
+        self.y = top - h;
+        self.note(caption);
+    }
+
+    /// A line chart of one series (year, value) with labelled axes.
+    fn series(&mut self, points: &[(i32, f64)], dec: usize, caption: &str) {
+        if points.len() < 2 {
+            return;
+        }
+        let h = 120.0;
+        self.ensure(h + 30.0);
+        let top = self.y - 6.0;
+        let (x0, x1) = (LEFT + 46.0, LEFT + WIDTH * 0.7);
+        let (ymin, ymax) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        let pad = ((ymax - ymin) * 0.1).max(ymax.abs() * 0.05).max(1e-9);
+        let (lo, hi) = (ymin - pad, ymax + pad);
+        let (first, last) = (points[0].0, points[points.len() - 1].0);
+        let px = |y: i32| x0 + (y - first) as f32 / (last - first).max(1) as f32 * (x1 - x0);
+        let py = |v: f64| top - h + ((v - lo) / (hi - lo)) as f32 * (h - 10.0);
+        {
+            let c = self.page();
+            c.set_stroke_rgb(0.6, 0.6, 0.62).set_line_width(0.5).move_to(x0, top - h).line_to(x1, top - h).stroke();
+            c.set_stroke_rgb(ACCENT.0, ACCENT.1, ACCENT.2).set_line_width(1.6);
+            c.move_to(px(points[0].0), py(points[0].1));
+            for p in &points[1..] {
+                c.line_to(px(p.0), py(p.1));
+            }
+            c.stroke();
+        }
+        for p in points {
+            let label = fmt_de(p.1, dec);
+            self.text(px(p.0) - 8.0, top - h - 11.0, 7.5, false, MUTED, &p.0.to_string());
+            self.text(px(p.0) - 6.0, py(p.1) + 4.0, 7.5, false, INK, &label);
+        }
+        self.y = top - h - 16.0;
+        self.note(caption);
+    }
+}
+
+/// Our SVG path data (absolute `M`, relative `l`, `Z`, numbers in tenths) as PDF path ops.
+fn path(c: &mut Content, d: &str, tx: &impl Fn(f32) -> f32, ty: &impl Fn(f32) -> f32) {
+    let bytes = d.as_bytes();
+    let (mut i, mut cmd) = (0, b'M');
+    let (mut x, mut y) = (0.0f32, 0.0f32);
+    let mut nums: Vec<f32> = Vec::with_capacity(2);
+    let mut first = true;
+    let number = |i: &mut usize| -> Option<f32> {
+        let start = *i;
+        if *i < bytes.len() && bytes[*i] == b'-' {
+            *i += 1;
+        }
+        while *i < bytes.len() && (bytes[*i].is_ascii_digit() || bytes[*i] == b'.') {
+            *i += 1;
+        }
+        std::str::from_utf8(&bytes[start..*i]).ok()?.parse().ok()
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'M' | b'l' => {
+                cmd = bytes[i];
+                first = true;
+                i += 1;
+            }
+            b'Z' => {
+                c.close_path();
+                i += 1;
+            }
+            b' ' => i += 1,
+            _ => {
+                let Some(v) = number(&mut i) else {
+                    i += 1;
+                    continue;
+                };
+                nums.push(v);
+                if nums.len() == 2 {
+                    if cmd == b'M' {
+                        (x, y) = (nums[0], nums[1]);
+                        c.move_to(tx(x), ty(y));
+                    } else {
+                        x += nums[0];
+                        y += nums[1];
+                        c.line_to(tx(x), ty(y));
+                    }
+                    nums.clear();
+                    let _ = first;
+                    first = false;
+                }
+            }
+        }
+    }
+}
+
+/// Renders the report.
+pub fn render(r: &Report) -> Vec<u8> {
+    let mut l = Layout::new();
+    let def = &r.def;
+    if !def.introduction.is_empty() {
+        l.heading(1, "Einleitung", 40.0);
+        l.markdown(&def.introduction);
+    }
+    if let Some(t) = r.threshold {
+        l.note(&format!(
+            "Geheimhaltung: Anzahlen unter {} und Werte, aus denen sie sich zurückrechnen ließen, sind nicht ausgewiesen („geheim“); Quoten mit geheimem Zähler oder Nenner ebenso.",
+            fmt_de(t, 0)
+        ));
+    }
+    if !r.findings.is_empty() {
+        l.heading(1, "Auffälligkeiten", 40.0);
+        l.note("Automatisch aus den Daten ermittelt – zur Einordnung und Kommentierung durch die Sozialplanung.");
+        for f in &r.findings {
+            l.paragraph_with(&format!("• {f}"), 10.0, false, INK, 10.0);
+        }
+    }
+    for (c, ch) in r.chapters.iter().enumerate() {
+        l.new_page();
+        l.heading(1, &format!("{}. {}", c + 1, ch.title), 40.0);
+        if !ch.text.is_empty() {
+            l.markdown(&ch.text);
+        }
+        for &i in &ch.indicators {
+            indicator(&mut l, r, &r.indicators[i]);
+        }
+    }
+    if let Some(ix) = &r.index {
+        l.new_page();
+        index(&mut l, r, ix);
+    }
+    if !r.profiles.is_empty() {
+        l.new_page();
+        l.heading(1, "Gebietsprofile", 40.0);
+        for (n, &a) in r.profiles.iter().enumerate() {
+            if n > 0 {
+                l.new_page();
+            }
+            profile(&mut l, r, a);
+        }
+    }
+    l.new_page();
+    appendix(&mut l, r);
+    assemble(l, r)
+}
+
+fn indicator(l: &mut Layout, r: &Report, d: &IndicatorData) {
+    let y = r.year;
+    let dec = d.decimals;
+    // The heading, its text and most of the map belong together.
+    l.heading(2, &d.name, 300.0);
+    if !d.description.is_empty() {
+        l.note(&d.description);
+    }
+    l.paragraph(&d.text);
+    let values: Vec<Option<f64>> = (0..r.areas.len()).map(|i| d.value(i, y)).collect();
+    let colours = palette(d.bins.len().max(1));
+    let fills: Vec<&str> = values
+        .iter()
+        .map(|v| match v {
+            Some(v) if !d.bins.is_empty() => colours[quartier_core::classify::class_of(&d.bins, *v).min(colours.len() - 1)],
+            _ => "#f2f2f2",
+        })
+        .collect();
+    let mut lower = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    let mut legend = Vec::new();
+    for (k, b) in d.bins.iter().enumerate() {
+        let n = values.iter().flatten().filter(|v| quartier_core::classify::class_of(&d.bins, **v) == k).count();
+        legend.push((colours[k.min(colours.len() - 1)], format!("{} bis {}", fmt_de(lower, dec), fmt_de(*b, dec)), n));
+        lower = *b;
+    }
+    let missing = values.iter().filter(|v| v.is_none()).count();
+    if missing > 0 {
+        legend.push(("#f2f2f2", "kein Wert oder geheim".into(), missing));
+    }
+    let unit = if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) };
+    l.map(
+        r,
+        &fills,
+        &legend,
+        &format!("Abbildung: {} {y}{unit} je {}{}.", d.name, r.level, if d.frozen { ", feste Klassengrenzen" } else { "" }),
+    );
+    let mut ranked: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let reference = d.reference.get(&y).copied().flatten();
+    let bars: Vec<(String, f64)> = ranked.iter().take(12).map(|(i, v)| (r.areas[*i].name.clone(), *v)).collect();
+    if !bars.is_empty() {
+        l.bars(
+            &bars,
+            reference,
+            dec,
+            &format!(
+                "Die höchsten Werte {y}{}.",
+                reference.map(|rf| format!("; gestrichelt: Durchschnitt {}", fmt_de(rf, dec))).unwrap_or_default()
+            ),
+        );
+    }
+    let series: Vec<(i32, f64)> = d.reference.iter().filter_map(|(y, v)| Some((*y, (*v)?))).collect();
+    l.series(&series, dec, &format!("Verlauf im Durchschnitt von {}.", r.def.municipality));
+    let shown: Vec<usize> =
+        if ranked.len() > 15 { (0..10).chain(ranked.len() - 5..ranked.len()).collect() } else { (0..ranked.len()).collect() };
+    let mut cols = vec![("Rang", 34.0, true), ("Gebiet", 200.0, false), ("Wert", 60.0, true), ("Abw. vom Durchschnitt", 90.0, true)];
+    if r.since.is_some() {
+        cols.push(("Veränderung", 87.0, true));
+    }
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|&k| {
+            let (i, v) = ranked[k];
+            let mut row =
+                vec![(k + 1).to_string(), r.area_name(i), fmt_de(v, dec), reference.map(|rf| signed(v - rf, dec)).unwrap_or_default()];
+            if let Some(s) = r.since {
+                row.push(d.value(i, s).map(|old| signed(v - old, dec)).unwrap_or_else(|| "–".into()));
+            }
+            row
+        })
+        .collect();
+    let caption =
+        format!("{} {y}: {}", d.name, if ranked.len() > 15 { "die zehn höchsten und fünf niedrigsten Werte" } else { "alle Gebiete" });
+    l.table(&caption, &cols, &rows);
+}
+
+fn signed(v: f64, dec: usize) -> String {
+    let s = fmt_de(v, dec);
+    if v > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') { format!("+{s}") } else { s }
+}
+
+fn index(l: &mut Layout, r: &Report, ix: &IndexData) {
+    l.heading(1, &ix.title, 40.0);
+    if !ix.text.is_empty() {
+        l.markdown(&ix.text);
+    }
+    l.paragraph(&format!("{} Gebiete bewertet, Datenjahr {}.", ix.rated, ix.year));
+    let colours = palette(ix.class_names.len().max(1));
+    let fills: Vec<&str> =
+        ix.class.iter().map(|c| c.map(|c| colours[(c.max(1) as usize - 1).min(colours.len() - 1)]).unwrap_or("#f2f2f2")).collect();
+    let mut legend: Vec<(&str, String, usize)> = ix
+        .class_names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (colours[k.min(colours.len() - 1)], name.clone(), ix.class.iter().filter(|c| **c == Some(k as i64 + 1)).count()))
+        .collect();
+    let unrated = ix.class.iter().filter(|c| c.is_none()).count();
+    if unrated > 0 {
+        legend.push(("#f2f2f2", "nicht bewertet".into(), unrated));
+    }
+    l.map(r, &fills, &legend, &format!("Abbildung: {} {}.", ix.title, ix.year));
+    if let Some(m) = &ix.matrix {
+        let rows: Vec<Vec<String>> = m
+            .iter()
+            .enumerate()
+            .map(|(s, row)| {
+                let mut v = vec![ix.class_names[s].clone()];
+                v.extend(row.iter().map(|n| n.to_string()));
+                v.push(row.iter().sum::<usize>().to_string());
+                v
+            })
+            .collect();
+        l.table(
+            "Gebiete nach Status und Dynamik",
+            &[("Status", 170.0, false), ("Dynamik +", 75.0, true), ("+/-", 75.0, true), ("-", 75.0, true), ("zusammen", 76.0, true)],
+            &rows,
+        );
+    }
+    if !ix.attention.is_empty() {
+        let rows: Vec<Vec<String>> = ix
+            .attention
+            .iter()
+            .map(|(i, reason)| vec![r.area_name(*i), ix.label[*i].clone().unwrap_or_default(), reason.clone()])
+            .collect();
+        l.table(
+            &format!("Gebiete mit besonderem Aufmerksamkeitsbedarf ({})", ix.attention.len()),
+            &[("Gebiet", 220.0, false), ("Klasse", 50.0, false), ("Grund", 201.0, false)],
+            &rows,
+        );
+    }
+    if let Some(f) = &ix.fragile {
+        l.paragraph(&format!(
+            "Robustheit: {} von {} bewerteten Gebieten ändern ihre Klasse, wenn ein einzelner Indikator wegfällt oder die Bewertungsgrundgesamtheit sich ändert (200 Läufe mit zufälligen Gewichten ±50 %, Startwert 1).",
+            f.len(),
+            ix.rated
+        ));
+    }
+}
+
+fn profile(l: &mut Layout, r: &Report, a: usize) {
+    let area = &r.areas[a];
+    let y = r.year;
+    l.heading(2, &format!("{} ({})", area.name, area.key), 60.0);
+    if let Some(p) = &area.parent {
+        l.note(&format!("{} in {p}", r.level));
+    }
+    // Where it lies: the area in the accent colour among the others.
+    let fills: Vec<&str> = (0..r.areas.len()).map(|i| if i == a { "#8c2d04" } else { "#eeeeee" }).collect();
+    l.locator(r, &fills, &format!("Lage von {} in {}.", area.name, r.def.municipality));
+    if let Some(ix) = &r.index {
+        let mut t = format!("{}: {}", ix.title, ix.label[a].clone().unwrap_or_else(|| "nicht bewertet".into()));
+        if let Some((_, reason)) = ix.attention.iter().find(|(i, _)| *i == a) {
+            t.push_str(&format!(" – besonderer Aufmerksamkeitsbedarf: {reason}"));
+        }
+        l.paragraph(&t);
+    }
+    let mut cols = vec![("Indikator", 190.0, false), ("Wert", 60.0, true), ("Durchschnitt", 70.0, true)];
+    if r.since.is_some() {
+        cols.push(("Veränderung", 70.0, true));
+    }
+    cols.push(("Rang", 81.0, true));
+    let rows: Vec<Vec<String>> = r
+        .indicators
+        .iter()
+        .map(|d| {
+            let v = d.value(a, y);
+            let n = (0..r.areas.len()).filter(|&i| d.value(i, y).is_some()).count();
+            let rank = v.map(|v| (0..r.areas.len()).filter(|&i| d.value(i, y).is_some_and(|w| w > v)).count() + 1);
+            let mut row = vec![
+                format!("{}{}", d.name, if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) }),
+                v.map(|v| fmt_de(v, d.decimals)).unwrap_or_else(|| d.notes[a].get(&y).copied().unwrap_or("–").to_string()),
+                d.reference.get(&y).copied().flatten().map(|rf| fmt_de(rf, d.decimals)).unwrap_or_default(),
+            ];
+            if let Some(s) = r.since {
+                row.push(match (v, d.value(a, s)) {
+                    (Some(v), Some(old)) => signed(v - old, d.decimals),
+                    _ => "–".into(),
+                });
+            }
+            row.push(rank.map(|k| format!("{k} von {n}")).unwrap_or_default());
+            row
+        })
+        .collect();
+    l.table(&format!("Indikatoren {y}"), &cols, &rows);
+}
+
+fn appendix(l: &mut Layout, r: &Report) {
+    l.heading(1, "Methoden und Definitionen", 40.0);
+    if !r.def.methods.is_empty() {
+        l.markdown(&r.def.methods);
+    }
+    l.paragraph(&format!(
+        "Indikatoren werden aus den über die Gebietsebenen summierten Anzahlen berechnet, nie als Mittel von Quoten. Kartenklassen: {} mit {} Klassen. Räumliche Häufungen: lokales Moran's I (LISA), Queen-Nachbarschaft, 999 Permutationen, p ≤ 0,05.",
+        r.def.classes.method, r.def.classes.k
+    ));
+    for d in &r.indicators {
+        l.paragraph_with(&format!("{} ({})", d.name, d.id), 9.5, true, INK, 0.0);
+        let direction =
+            if d.direction == quartier_core::indicator::Direction::HigherIsBetter { "höher = besser" } else { "höher = mehr Bedarf" };
+        l.note(&format!(
+            "Formel: {} · Einheit: {} · Richtung: {direction} · Lebensbereich: {} · Quelle: {}",
+            d.formula,
+            if d.unit.is_empty() { "–" } else { &d.unit },
+            if d.domain.is_empty() { "–" } else { &d.domain },
+            if d.source.is_empty() { "–" } else { &d.source }
+        ));
+    }
+    if let Some(ix) = &r.index {
+        l.heading(2, &format!("Definition: {}", ix.title), 40.0);
+        for line in ix.definition.lines().filter(|x| !x.trim().is_empty()) {
+            l.paragraph_with(line, 8.0, false, MUTED, 0.0);
+        }
+    }
+    l.heading(1, "Quellen", 40.0);
+    for s in &r.sources {
+        let mut t = s.source.clone();
+        if !s.reference_date.is_empty() {
+            t.push_str(&format!(", Stichtag {}", s.reference_date));
+        }
+        if !s.variables.is_empty() {
+            t.push_str(&format!(": {}", s.variables.join(", ")));
+        }
+        l.paragraph_with(&format!("• {t}"), 9.5, false, INK, 10.0);
+    }
+    if !r.def.licence.is_empty() {
+        l.note(&format!("Lizenz: {}", r.def.licence));
+    }
+}
+
+/// Title page, table of contents, the laid-out pages, footers; fonts, outline, metadata.
+fn assemble(body: Layout, r: &Report) -> Vec<u8> {
+    let mut l = body;
+    let body_pages = std::mem::take(&mut l.pages);
+    let entries = std::mem::take(&mut l.entries);
+    let toc: Vec<&Entry> = entries.iter().filter(|e| e.level <= 2).collect();
+    let per_page = 38;
+    let toc_pages = toc.len().div_ceil(per_page).max(1);
+    let offset = 1 + toc_pages;
+    // Title page.
+    l.new_page();
+    let def = &r.def;
+    l.y = PAGE_H * 0.62;
+    for line in l.lines(&def.title, 26.0, true, WIDTH) {
+        l.y -= 32.0;
+        l.text(LEFT, l.y, 26.0, true, ACCENT, &line);
+    }
+    l.y -= 10.0;
+    if !def.subtitle.is_empty() {
+        l.paragraph_with(&def.subtitle, 14.0, false, MUTED, 0.0);
+    }
+    l.paragraph_with(&format!("{} · Ausgabe {}", def.municipality, def.edition), 12.0, false, INK, 0.0);
+    if !def.reference_date.is_empty() {
+        l.note(&format!("Datenstand: {}", def.reference_date));
+    }
+    if !def.publisher.is_empty() {
+        l.note(&format!("Herausgegeben von {}", def.publisher));
+    }
+    l.note(&format!("Gebiete: {} × {} · Berichtsjahr {}", r.areas.len(), r.level, r.year));
+    // Contents with page numbers.
+    for chunk in toc.chunks(per_page).chain(std::iter::once(&[][..]).take(usize::from(toc.is_empty()))) {
+        l.new_page();
+        l.heading_plain("Inhalt");
+        for e in chunk {
+            l.y -= 15.0;
+            let indent = if e.level == 1 { 0.0 } else { 14.0 };
+            let bold = e.level == 1;
+            let number = (e.page + offset + 1).to_string();
+            let text = l.fit(&e.text, 10.0, bold, WIDTH - indent - 40.0);
+            l.text(LEFT + indent, l.y, 10.0, bold, INK, &text);
+            let w = l.width(&number, 10.0, bold);
+            l.text(LEFT + WIDTH - w, l.y, 10.0, bold, INK, &number);
+        }
+    }
+    let front = std::mem::take(&mut l.pages);
+    let mut pages: Vec<Content> = front.into_iter().chain(body_pages).collect();
+    let total = pages.len();
+    // Footers (not on the title page).
+    let footer_title = encode(&def.title);
+    for (n, c) in pages.iter_mut().enumerate().skip(1) {
+        let label = encode(&format!("Seite {} von {total}", n + 1));
+        let w = label.iter().map(|b| l.regular.widths[*b as usize]).sum::<f32>() * 8.0 / 1000.0;
+        c.set_fill_rgb(MUTED.0, MUTED.1, MUTED.2);
+        c.begin_text().set_font(Name(b"F1"), 8.0).next_line(LEFT, 36.0).show(Str(&footer_title)).end_text();
+        c.begin_text().set_font(Name(b"F1"), 8.0).next_line(LEFT + WIDTH - w, 36.0).show(Str(&label)).end_text();
+    }
+    write_pdf(pages, &l, &entries, offset, r)
+}
+
+impl Layout {
+    /// A small map (a third of the text width) showing where an area lies.
+    fn locator(&mut self, r: &Report, fills: &[&str], caption: &str) {
+        let vb: Vec<f32> = r.map.view_box.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        if vb.len() != 4 {
+            return;
+        }
+        let scale = (WIDTH * 0.4 / vb[2]).min(150.0 / vb[3]);
+        let h = vb[3] * scale;
+        self.ensure(h + 20.0);
+        let top = self.y - 4.0;
+        let tx = |x: f32| LEFT + (x - vb[0]) * scale;
+        let ty = |y: f32| top - (y - vb[1]) * scale;
+        let c = self.page();
+        c.set_line_width(0.15).set_stroke_rgb(0.6, 0.6, 0.62);
+        for (i, a) in r.areas.iter().enumerate() {
+            let Some(d) = r.map.paths.get(&a.key) else { continue };
+            let (fr, fg, fb) = rgb(fills[i]);
+            c.set_fill_rgb(fr, fg, fb);
+            path(c, d, &tx, &ty);
+            c.fill_even_odd_and_stroke();
+        }
+        self.y = top - h - 4.0;
+        self.note(caption);
+    }
+
+    fn heading_plain(&mut self, s: &str) {
+        self.y -= 30.0;
+        self.text(LEFT, self.y, 18.0, true, ACCENT, s);
+        self.y -= 12.0;
+    }
+}
+
+fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, r: &Report) -> Vec<u8> {
+    let mut next = 1;
+    let mut alloc = || {
+        let id = Ref::new(next);
+        next += 1;
+        id
+    };
+    let (catalog, tree, info, outline) = (alloc(), alloc(), alloc(), alloc());
+    let fonts = [
+        (alloc(), alloc(), alloc(), REGULAR, &l.regular, "LiberationSans"),
+        (alloc(), alloc(), alloc(), BOLD, &l.bold, "LiberationSans-Bold"),
+    ];
+    let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
+    let outline_items: Vec<Ref> = entries.iter().filter(|e| e.level == 1).map(|_| alloc()).collect();
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree).outlines(outline).lang(TextStr("de-DE"));
+    pdf.document_info(info).title(TextStr(&r.def.title)).producer(TextStr("Quartier")).creator(TextStr("Quartier"));
+    pdf.pages(tree).kids(page_ids.iter().map(|p| p.0)).count(page_ids.len() as i32);
+    for (font, descriptor, file, data, m, name) in fonts {
+        let compressed = deflate(data);
+        pdf.stream(file, &compressed).filter(Filter::FlateDecode).pair(Name(b"Length1"), data.len() as i32);
+        pdf.font_descriptor(descriptor)
+            .name(Name(name.as_bytes()))
+            .flags(FontFlags::NON_SYMBOLIC)
+            .bbox(Rect::new(m.bbox[0], m.bbox[1], m.bbox[2], m.bbox[3]))
+            .italic_angle(0.0)
+            .ascent(m.ascent)
+            .descent(m.descent)
+            .cap_height(m.cap_height)
+            .stem_v(if name.ends_with("Bold") { 140.0 } else { 80.0 })
+            .font_file2(file);
+        let mut d = pdf.indirect(font).dict();
+        d.pair(Name(b"Type"), Name(b"Font"));
+        d.pair(Name(b"Subtype"), Name(b"TrueType"));
+        d.pair(Name(b"BaseFont"), Name(name.as_bytes()));
+        d.pair(Name(b"FirstChar"), 32);
+        d.pair(Name(b"LastChar"), 255);
+        d.insert(Name(b"Widths")).array().items(m.widths[32..].iter().copied());
+        d.pair(Name(b"Encoding"), Name(b"WinAnsiEncoding"));
+        d.pair(Name(b"FontDescriptor"), descriptor);
+        d.finish();
+    }
+    for (content, (page, stream)) in pages.into_iter().zip(&page_ids) {
+        let data = deflate(&content.finish());
+        pdf.stream(*stream, &data).filter(Filter::FlateDecode);
+        let mut p = pdf.page(*page);
+        p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(*stream);
+        p.resources().fonts().pair(Name(b"F1"), fonts[0].0).pair(Name(b"F2"), fonts[1].0);
+        p.finish();
+    }
+    // Bookmarks: one per chapter, to its page.
+    let chapters: Vec<&Entry> = entries.iter().filter(|e| e.level == 1).collect();
+    let mut o = pdf.outline(outline);
+    if let (Some(first), Some(last)) = (outline_items.first(), outline_items.last()) {
+        o.first(*first).last(*last).count(outline_items.len() as i32);
+    }
+    o.finish();
+    for (k, (item, e)) in outline_items.iter().zip(&chapters).enumerate() {
+        let mut it = pdf.outline_item(*item);
+        it.title(TextStr(&e.text)).parent(outline);
+        if k > 0 {
+            it.prev(outline_items[k - 1]);
+        }
+        if k + 1 < outline_items.len() {
+            it.next(outline_items[k + 1]);
+        }
+        it.dest().page(page_ids[e.page + offset].0).fit();
+        it.finish();
+    }
+    pdf.finish()
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(data).expect("in memory");
+    e.finish().expect("in memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn winansi_covers_german_text() {
+        assert_eq!(encode("Größe „ä“ – 5 €"), [b'G', b'r', 0xF6, 0xDF, b'e', b' ', 0x84, 0xE4, 0x93, b' ', 0x96, b' ', b'5', b' ', 0x80]);
+        assert_eq!(encode("−3 ≤ x"), [0x96, b'3', b' ', b'<', b'=', b' ', b'x']);
+        let m = metrics(REGULAR);
+        assert!((m.widths[b'a' as usize] - 556.0).abs() < 1.0, "Arial-compatible metrics: {}", m.widths[b'a' as usize]);
+    }
+
+    #[test]
+    fn svg_paths_become_pdf_paths() {
+        let mut c = Content::new();
+        path(&mut c, "M10 20l5-2.5 .5 0Z", &|x| x, &|y| y);
+        let ops = String::from_utf8(c.finish().to_vec()).unwrap();
+        assert_eq!(ops.split_whitespace().collect::<Vec<_>>(), ["10", "20", "m", "15", "17.5", "l", "15.5", "17.5", "l", "h"]);
+    }
+}
