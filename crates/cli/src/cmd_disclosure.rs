@@ -23,7 +23,8 @@ Gebietshierarchie (Gebiete aus der Datenbank --db, falls vorhanden; eine Zeile o
 Gesamtsumme), über Spaltensummen (z. B. n = sgb2_0 + sgb2_1, aus der Datei erkannt) und über die
 Nichtnegativität. Im Langformat von `quartier indicators compute` (Spalten indicator, year, numerator,
 denominator, value) je Indikator und Jahr; eine Quote darf nicht neben einem gesperrten Zähler oder Nenner
-stehen. Exit-Code 1, wenn etwas nicht sicher ist.
+stehen. Jahres- und Schlüsselspalten (jahr, year, uebergeordnet, Werte mit führender Null wie 0101)
+gelten nicht als Anzahlen. Exit-Code 1, wenn etwas nicht sicher ist.
 
 Beispiel:
   quartier aggregate personen.csv --x x --y y --crs EPSG:25832 --level Sozialraum --by sgb2 --public --out z.csv
@@ -347,9 +348,23 @@ enum ColumnKind {
     Text,
 }
 
+/// Columns that hold no counts however numeric they look: years and keys.
+const NOT_COUNTS: &[&str] = &["year", "jahr", "parent", "uebergeordnet", "übergeordnet", "parent_id", "schluessel", "key"];
+
 fn column_kind(sheet: &Sheet, c: usize, fmt: NumberFormat) -> ColumnKind {
+    if NOT_COUNTS.contains(&sheet.headers[c].trim().to_lowercase().as_str()) {
+        return ColumnKind::Text;
+    }
     let mut numbers = 0;
     for i in 0..sheet.len() {
+        // A leading zero ("01", "0101") marks a key, not a count.
+        if let CellRef::Text(t) = sheet.cell(i, c)
+            && t.len() > 1
+            && t.starts_with('0')
+            && t.bytes().all(|b| b.is_ascii_digit())
+        {
+            return ColumnKind::Text;
+        }
         match read_cell(sheet, i, c, fmt) {
             None => return ColumnKind::Text,
             Some(Cell::Number(v)) if v < 0.0 || v.fract() != 0.0 => return ColumnKind::Rates,

@@ -4,6 +4,7 @@ mod cmd_aggregate;
 mod cmd_areas;
 mod cmd_data;
 mod cmd_disclosure;
+mod cmd_export;
 mod cmd_index;
 mod cmd_indicators;
 mod cmd_report;
@@ -98,8 +99,11 @@ enum Command {
     /// Geheimhaltung: Tabellen vor der Veröffentlichung prüfen
     #[command(subcommand)]
     Disclosure(cmd_disclosure::DisclosureCmd),
-    /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, XLSX)
+    /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, PDF, XLSX)
     Report(cmd_report::ReportArgs),
+    /// Daten veröffentlichen (offene Daten mit Geheimhaltung)
+    #[command(subcommand)]
+    Export(cmd_export::ExportCmd),
     /// Segregation über die Jahre: Dissimilarität, Segregation, Isolation, Kontakt
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
@@ -210,6 +214,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Aggregate(a) => cmd_aggregate::run(&cli.db, a),
         Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
         Command::Report(a) => cmd_report::run(&cli.db, a),
+        Command::Export(c) => cmd_export::run(&cli.db, c),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

@@ -65,3 +65,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         format!("{}: kann nicht geschrieben werden ({e})", path.display())
     })
 }
+pub mod opendata;

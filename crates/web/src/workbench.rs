@@ -316,9 +316,13 @@ pub async fn check_formula(State(st): State<AppState>, Query(q): Query<DraftQuer
     let result = with_store(&st, move |store, st| {
         let catalogue = store.catalogue()?;
         let variables = st.cache.variables(&st.db, store)?;
-        let draft = draft_from(&q, &catalogue)?;
+        let mut draft = draft_from(&q, &catalogue)?;
         if draft.formula.trim().is_empty() {
             return Ok(serde_json::json!({"ok": false, "message": "Formel fehlt"}));
+        }
+        // While typing, the formula is what is checked; a missing id is the save's concern.
+        if draft.id.trim().is_empty() {
+            draft.id = "entwurf".into();
         }
         let known: HashSet<String> = variables.iter().map(|v| v.key.clone()).collect();
         Ok(match with_draft(&catalogue, &draft, &known) {

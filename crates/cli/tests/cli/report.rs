@@ -159,3 +159,87 @@ fn pdf_report_has_its_pages_and_the_text_of_the_html() {
     let numbers: Vec<usize> = toc.lines().filter_map(|l| l.rsplit(' ').next()?.trim().parse().ok()).collect();
     assert!(!numbers.is_empty() && numbers.iter().all(|n| (3..=pages).contains(n)), "{toc}");
 }
+
+#[test]
+fn open_data_never_contains_a_small_count() {
+    let env = Env::new();
+    env.musterstadt();
+    // Children in SGB II per Sozialraum: 0102 has 2 (below 3), the others enough.
+    let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;kinder;120\n0102;2024;kinder;80\n0201;2024;kinder;60\n0202;2024;kinder;90\n\
+                0101;2024;kinder_sgb2;30\n0102;2024;kinder_sgb2;2\n0201;2024;kinder_sgb2;12\n0202;2024;kinder_sgb2;20\n";
+    let f = env.write("daten.csv", data);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let cat = env.write(
+        "katalog.toml",
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb2 / kinder\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\nsource = \"Jobcenter\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let out = env.path("od");
+    let run = env
+        .run(&[
+            "export",
+            "opendata",
+            "--level",
+            "Sozialraum",
+            "--out",
+            out.to_str().unwrap(),
+            "--name",
+            "kinder",
+            "--spatial",
+            "Musterstadt",
+        ])
+        .ok();
+    assert!(run.contains("kinder.csv") && run.contains("kinder.geojson") && run.contains("kinder.meta.json"), "{run}");
+    let csv = std::fs::read_to_string(out.join("kinder.csv")).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        lines[0],
+        ["schluessel", "name", "uebergeordnet", "jahr", "kinderarmut", "kinderarmut_zaehler", "kinderarmut_nenner", "kinderarmut_vermerk"]
+    );
+    let row = |k: &str| lines.iter().find(|l| l[0] == k).unwrap().clone();
+    assert_eq!(row("0102")[7], "geheim", "2 children: withheld");
+    assert_eq!((row("0102")[4], row("0102")[5]), ("", ""), "neither the rate nor the count");
+    // 0101 goes with it: with the Stadtteil total published elsewhere, 0101 would give 0102 away.
+    assert_eq!(row("0101")[7], "geheim", "secondary suppression of the sibling");
+    assert_eq!((row("0201")[4], row("0201")[5], row("0201")[6]), ("20.0", "12", "60"));
+    // No published count below 3 anywhere (counts are the numerator and denominator columns).
+    for l in &lines[1..] {
+        for c in [5, 6] {
+            if let Ok(v) = l[c].parse::<f64>() {
+                assert!(v == 0.0 || v >= 3.0, "small count {v} in {l:?}");
+            }
+        }
+    }
+    // The recovery check agrees: nothing in the file can be recovered.
+    let check = env.run(&["disclosure", "check", out.join("kinder.csv").to_str().unwrap(), "--id-col", "schluessel"]);
+    assert!(check.out.status.success(), "{}", check.stdout());
+    // The German variant: BOM, semicolons, decimal comma.
+    let de = std::fs::read_to_string(out.join("kinder.de.csv")).unwrap();
+    assert!(de.starts_with("\u{feff}schluessel;name;") && de.contains("0101;") && de.contains(";20,0;"), "{de}");
+    let geo = json(&std::fs::read_to_string(out.join("kinder.geojson")).unwrap());
+    let feats = geo["features"].as_array().unwrap();
+    assert_eq!(feats.len(), 4);
+    let f0102 = feats.iter().find(|f| f["id"] == "0102").unwrap();
+    assert!(f0102["properties"]["kinderarmut"].is_null() && f0102["geometry"]["type"] == "MultiPolygon");
+    let meta = json(&std::fs::read_to_string(out.join("kinder.meta.json")).unwrap());
+    assert_eq!(meta["@type"], "dcat:Dataset");
+    assert_eq!(meta["dct:temporal"]["dcat:startDate"], "2024-01-01");
+    assert!(meta["dct:spatial"]["dcat:bbox"].as_str().unwrap().starts_with("POLYGON(("));
+    assert_eq!(meta["dcat:distribution"].as_array().unwrap().len(), 3);
+    // Bad requests.
+    assert!(
+        env.run(&["export", "opendata", "--level", "Kiez", "--out", out.to_str().unwrap()]).fails().contains("Ebene „Kiez“ gibt es nicht")
+    );
+    assert!(
+        env.run(&["export", "opendata", "--level", "Sozialraum", "--indicators", "x", "--out", out.to_str().unwrap()])
+            .fails()
+            .contains("unbekannte Indikatoren: x")
+    );
+    let err = env.run(&["export", "opendata", "--level", "Sozialraum", "--out", env.path("fehlt/od").to_str().unwrap()]).fails();
+    assert!(err.contains("gibt es nicht"), "{err}");
+    assert!(
+        env.run(&["export", "opendata", "--level", "Sozialraum", "--disclosure-threshold", "0", "--out", out.to_str().unwrap()])
+            .fails()
+            .contains("mindestens 1")
+    );
+}

@@ -1,0 +1,212 @@
+//! Open data: the areas of a level with indicator values as CSV (UTF-8 with `,` and decimal
+//! point; and a variant for German Excel with `;`, decimal comma and BOM), as GeoJSON
+//! (WGS84), and a metadata file with DCAT-AP.de fields. Always disclosure-controlled: what
+//! leaves the system here is public.
+
+use quartier_core::indicator::Status;
+use quartier_geom::wkb::{self, Decoded};
+use quartier_store::views::{IndicatorQuery, compute_indicators};
+use quartier_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// What to publish.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub level: String,
+    pub year: Option<i32>,
+    /// Indicator ids; empty = the whole catalogue.
+    pub indicators: Vec<String>,
+    pub threshold: f64,
+    /// Base name of the files.
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub publisher: String,
+    /// Licence URI (DCAT-AP.de vocabulary), e.g. `http://dcat-ap.de/def/licenses/dl-by-de/2.0`.
+    pub licence: String,
+    /// Name of the area covered (e.g. the municipality).
+    pub spatial: String,
+}
+
+/// The files: (file name, content).
+pub fn export(store: &SqliteStore, req: &Request) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let levels = store.levels().map_err(|e| e.to_string())?;
+    if !levels.iter().any(|l| l.name == req.level) {
+        let names: Vec<&str> = levels.iter().map(|l| l.name.as_str()).collect();
+        return Err(format!("Ebene „{}“ gibt es nicht (vorhanden: {})", req.level, names.join(", ")));
+    }
+    let catalogue = store.catalogue().map_err(|e| e.to_string())?;
+    let unknown: Vec<&str> = req.indicators.iter().filter(|i| catalogue.get(i).is_none()).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        return Err(format!("unbekannte Indikatoren: {}", unknown.join(", ")));
+    }
+    let ids: Vec<String> =
+        if req.indicators.is_empty() { catalogue.indicators.iter().map(|i| i.id.clone()).collect() } else { req.indicators.clone() };
+    if ids.is_empty() {
+        return Err("der Indikatorkatalog ist leer: nichts zu veröffentlichen".into());
+    }
+    let res = compute_indicators(
+        store,
+        &IndicatorQuery {
+            indicators: ids.clone(),
+            years: req.year.map(|y| vec![y]),
+            level: Some(req.level.clone()),
+            public: Some(req.threshold),
+        },
+    )?;
+    let year = match req.year {
+        Some(y) => y,
+        None => res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max().ok_or("keine Indikatorwerte auf dieser Ebene")?,
+    };
+    if !res.rows.iter().any(|r| r.year == year && r.status.has_value()) {
+        return Err(format!("für {year} gibt es auf Ebene „{}“ keine Werte", req.level));
+    }
+    let areas = store.areas(Some(&req.level)).map_err(|e| e.to_string())?;
+    // (area, indicator) → (value, numerator, denominator, note), already protected.
+    type Published = (Option<f64>, Option<f64>, Option<f64>, &'static str);
+    let mut cells: HashMap<(&str, &str), Published> = HashMap::new();
+    for r in res.rows.iter().filter(|r| r.year == year) {
+        let shown = r.status.has_value();
+        let note = match &r.status {
+            Status::Ok => "",
+            Status::Confidential | Status::Suppressed(_) => "geheim",
+            Status::Unreliable => "unsicher",
+            Status::DivisionByZero => "Nenner 0",
+            _ => "fehlt",
+        };
+        cells.insert((r.area_id.as_str(), r.indicator.as_str()), (if shown { r.value } else { None }, r.numerator, r.denominator, note));
+    }
+    let decimals: HashMap<&str, usize> = catalogue.indicators.iter().map(|i| (i.id.as_str(), i.decimals as usize)).collect();
+    let mut headers = vec!["schluessel".to_string(), "name".into(), "uebergeordnet".into(), "jahr".into()];
+    for id in &ids {
+        headers.extend([id.clone(), format!("{id}_zaehler"), format!("{id}_nenner"), format!("{id}_vermerk")]);
+    }
+    // Rows of strings in a neutral form: numbers with a point.
+    let number = |v: Option<f64>, dec: usize| v.map(|v| format!("{v:.dec$}")).unwrap_or_default();
+    let rows: Vec<Vec<String>> = areas
+        .iter()
+        .map(|a| {
+            let mut row = vec![a.key.clone(), a.name.clone(), a.parent.clone().unwrap_or_default(), year.to_string()];
+            for id in &ids {
+                let (v, num, den, note) = cells.get(&(a.key.as_str(), id.as_str())).copied().unwrap_or((None, None, None, "fehlt"));
+                row.extend([number(v, decimals[id.as_str()]), number(num, 0), number(den, 0), note.to_string()]);
+            }
+            row
+        })
+        .collect();
+    let csv = |sep: char, comma: bool, bom: bool| -> Vec<u8> {
+        let field = |f: &str| if f.contains([sep, '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() };
+        let mut out = String::from(if bom { "\u{feff}" } else { "" });
+        out.push_str(&headers.iter().map(|h| field(h)).collect::<Vec<_>>().join(&sep.to_string()));
+        out.push_str("\r\n");
+        for r in &rows {
+            let cells: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(c, v)| {
+                    // Numeric columns: 3 (year) and the value, numerator, denominator ones.
+                    let numeric = c >= 4 && (c - 4) % 4 != 3;
+                    if comma && numeric { v.replace('.', ",") } else { field(v) }
+                })
+                .collect();
+            out.push_str(&cells.join(&sep.to_string()));
+            out.push_str("\r\n");
+        }
+        out.into_bytes()
+    };
+    // GeoJSON: the stored WGS84 geometries, coordinates to 6 decimals (about 0.1 m).
+    let geoms: HashMap<String, Vec<u8>> = store.geometries(&req.level).map_err(|e| e.to_string())?.into_iter().collect();
+    let features: Vec<Value> = areas
+        .iter()
+        .zip(&rows)
+        .map(|(a, row)| {
+            let mut props = serde_json::Map::new();
+            for (h, v) in headers.iter().zip(row) {
+                let numeric = h == "jahr" || ids.iter().any(|id| h == id || *h == format!("{id}_zaehler") || *h == format!("{id}_nenner"));
+                let value = if numeric { v.parse::<f64>().map(|x| json!(x)).unwrap_or(Value::Null) } else { json!(v) };
+                props.insert(h.clone(), value);
+            }
+            let geometry = geoms.get(&a.key).and_then(|b| match wkb::decode(b) {
+                Ok(Decoded::Areal(mp)) => Some(multipolygon_json(&mp)),
+                _ => None,
+            });
+            json!({"type": "Feature", "id": a.key, "properties": props, "geometry": geometry})
+        })
+        .collect();
+    let geojson = serde_json::to_vec(&json!({"type": "FeatureCollection", "name": req.name, "features": features})).expect("json");
+    let bbox = bbox_of(&geoms);
+    let files = [
+        (format!("{}.csv", req.name), "text/csv", "CSV"),
+        (format!("{}.de.csv", req.name), "text/csv", "CSV"),
+        (format!("{}.geojson", req.name), "application/geo+json", "GEOJSON"),
+    ];
+    let variables: BTreeMap<&str, Value> = ids
+        .iter()
+        .map(|id| {
+            let i = catalogue.get(id).expect("checked");
+            (
+                id.as_str(),
+                json!({"name": i.name, "einheit": i.unit, "formel": i.formula, "beschreibung": i.description, "quelle": i.source}),
+            )
+        })
+        .collect();
+    let meta = json!({
+        "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "dcatde": "http://dcat-ap.de/def/dcatde/", "foaf": "http://xmlns.com/foaf/0.1/"},
+        "@type": "dcat:Dataset",
+        "dct:title": req.title,
+        "dct:description": format!("{} Werte je {} für {year}. Geheimhaltung: Anzahlen unter {} und rückrechenbare Werte sind nicht ausgewiesen (Vermerk „geheim“).", req.description, req.level, req.threshold),
+        "dcat:keyword": ["Sozialplanung", "Sozialmonitoring", req.level.as_str(), req.spatial.as_str()],
+        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": req.publisher},
+        "dct:license": req.licence,
+        "dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": format!("{year}-01-01"), "dcat:endDate": format!("{year}-12-31")},
+        "dct:spatial": {"@type": "dct:Location", "dct:title": req.spatial, "dcat:bbox": bbox},
+        "dcatde:politicalGeocodingLevelURI": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality",
+        "dcat:distribution": files.iter().map(|(f, media, format)| json!({
+            "@type": "dcat:Distribution", "dct:title": f, "dcat:accessURL": f, "dcat:mediaType": media,
+            "dct:format": format!("http://publications.europa.eu/resource/authority/file-type/{format}"), "dct:license": req.licence,
+        })).collect::<Vec<_>>(),
+        "quartier:indikatoren": variables,
+        "quartier:geheimhaltungsschwelle": req.threshold,
+    });
+    Ok(vec![
+        (files[0].0.clone(), csv(',', false, false)),
+        (files[1].0.clone(), csv(';', true, true)),
+        (files[2].0.clone(), geojson),
+        (format!("{}.meta.json", req.name), serde_json::to_vec_pretty(&meta).expect("json")),
+    ])
+}
+
+fn multipolygon_json(mp: &quartier_geom::MultiPolygon) -> Value {
+    let ring = |ls: &quartier_geom::LineString| -> Vec<[f64; 2]> {
+        ls.0.iter().map(|c| [(c.x * 1e6).round() / 1e6, (c.y * 1e6).round() / 1e6]).collect()
+    };
+    let polys: Vec<Vec<Vec<[f64; 2]>>> =
+        mp.0.iter().map(|p| std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect()).collect();
+    json!({"type": "MultiPolygon", "coordinates": polys})
+}
+
+/// WKT polygon of the bounding box of all geometries (DCAT's `dcat:bbox`).
+fn bbox_of(geoms: &HashMap<String, Vec<u8>>) -> Value {
+    let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut keys: Vec<&String> = geoms.keys().collect();
+    keys.sort();
+    for k in keys {
+        if let Ok(Decoded::Areal(mp)) = wkb::decode(&geoms[k]) {
+            for c in mp.0.iter().flat_map(|p| p.exterior().0.iter()) {
+                bb = [bb[0].min(c.x), bb[1].min(c.y), bb[2].max(c.x), bb[3].max(c.y)];
+            }
+        }
+    }
+    if !bb[0].is_finite() {
+        return Value::Null;
+    }
+    let r = |v: f64| (v * 1e4).round() / 1e4;
+    json!(format!(
+        "POLYGON(({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))",
+        x0 = r(bb[0]),
+        y0 = r(bb[1]),
+        x1 = r(bb[2]),
+        y1 = r(bb[3])
+    ))
+}
