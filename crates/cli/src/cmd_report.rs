@@ -13,6 +13,8 @@ pub enum ReportFormat {
     Xlsx,
     /// A4-PDF mit Titelseite, Inhaltsverzeichnis, Seitenzahlen, Vektorkarten, eingebetteter Schrift
     Pdf,
+    /// Word-Dokument zum Weiterbearbeiten: echte Überschriften, Tabellen, Karten als Bilder
+    Docx,
 }
 
 #[derive(Args)]
@@ -44,6 +46,7 @@ pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
         ReportFormat::Html => quartier_report::Format::Html,
         ReportFormat::Xlsx => quartier_report::Format::Xlsx,
         ReportFormat::Pdf => quartier_report::Format::Pdf,
+        ReportFormat::Docx => quartier_report::Format::Docx,
     };
     let t = std::time::Instant::now();
     let bytes = quartier_report::write(&store, &def, format, &a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;

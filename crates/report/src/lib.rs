@@ -3,19 +3,21 @@
 //! - [`definition`]: the report definition (TOML) kept from edition to edition.
 //! - [`model`]: everything a report shows, gathered once from the store; every format
 //!   renders from it, so all formats carry the same numbers.
-//! - [`html`], [`xlsx`], [`pdf`]: the formats; [`text`]: generated German sentences;
+//! - [`html`], [`xlsx`], [`pdf`], [`docx`]: the formats ([`raster`] draws the DOCX pictures); [`text`]: generated German sentences;
 //!   [`markdown`]: the planner's text blocks (raw HTML escaped).
 //! - [`charts`], [`map`]: server-side SVG, used by the web pages and the reports.
 //! - [`format`]: German number formatting.
 
 pub mod charts;
 pub mod definition;
+pub mod docx;
 pub mod format;
 pub mod html;
 pub mod map;
 pub mod markdown;
 pub mod model;
 pub mod pdf;
+pub mod raster;
 pub mod text;
 pub mod xlsx;
 
@@ -27,6 +29,7 @@ pub enum Format {
     Html,
     Xlsx,
     Pdf,
+    Docx,
 }
 
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
@@ -37,6 +40,7 @@ pub fn write(store: &quartier_store::SqliteStore, def: &definition::ReportDefini
         Format::Html => html::render(&report).into_bytes(),
         Format::Xlsx => xlsx::render(&report).map_err(|e| format!("XLSX: {e}"))?,
         Format::Pdf => pdf::render(&report),
+        Format::Docx => docx::render(&report),
     };
     write_atomic(out, &bytes)?;
     Ok(bytes.len() as u64)

@@ -11,7 +11,7 @@ use crate::model::{IndexData, IndicatorData, Report};
 use pdf_writer::types::FontFlags;
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-const REGULAR: &[u8] = include_bytes!("../fonts/LiberationSans-Regular.ttf");
+pub(crate) const REGULAR: &[u8] = include_bytes!("../fonts/LiberationSans-Regular.ttf");
 const BOLD: &[u8] = include_bytes!("../fonts/LiberationSans-Bold.ttf");
 
 const PAGE_W: f32 = 595.28;

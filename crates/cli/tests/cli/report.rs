@@ -243,3 +243,73 @@ fn open_data_never_contains_a_small_count() {
             .contains("mindestens 1")
     );
 }
+
+#[test]
+fn docx_report_is_a_word_document_with_headings_tables_and_pictures() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let out = env.path("bericht.docx");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "docx", "--out", out.to_str().unwrap()]).ok();
+    let bytes = std::fs::read(&out).unwrap();
+    let again = env.path("again.docx");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "docx", "--out", again.to_str().unwrap()]).ok();
+    assert_eq!(bytes, std::fs::read(&again).unwrap(), "byte-identical");
+    let mut zip = zip_parts(&bytes);
+    for part in [
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "word/document.xml",
+        "word/styles.xml",
+        "word/footer1.xml",
+        "word/_rels/document.xml.rels",
+        "docProps/core.xml",
+    ] {
+        assert!(zip.contains_key(part), "{part}");
+    }
+    let doc = String::from_utf8(zip.remove("word/document.xml").unwrap()).unwrap();
+    // Real headings (Word's navigation and contents), tables with header rows, pictures with
+    // text alternatives, the contents field.
+    assert_eq!(
+        doc.matches("<w:pStyle w:val=\"Heading1\"/>").count(),
+        8,
+        "Einleitung, Auffälligkeiten, 2 chapters, index, profiles, methods, sources"
+    );
+    assert!(doc.matches("<w:pStyle w:val=\"Heading2\"/>").count() >= 10);
+    assert!(doc.contains("<w:tblHeader/>") && doc.contains(" TOC \\o \"1-2\""));
+    assert!(doc.matches("<wp:docPr ").count() >= 7 && doc.contains("descr=\"Karte: Kinderarmut 2019"));
+    // The numbers of the HTML.
+    let v = format!("{:.2}", s4_2019(&env, "01033101")).replace('.', ",");
+    assert!(doc.contains("Soldiner Straße (01033101)") && doc.contains(&format!(">{v}<")), "values in the tables");
+    assert!(doc.contains("Am höchsten ist der Wert in Gewerbegebiet Köllnische Heide mit 77,19 %"));
+    let png = zip.keys().filter(|k| k.starts_with("word/media/") && k.ends_with(".png")).count();
+    assert!(png >= 13, "maps and chart fallbacks as PNG: {png}");
+    assert!(zip.values().all(|b| !b.is_empty()));
+}
+
+/// The parts of a zip package (stored or deflated entries), by name.
+fn zip_parts(bytes: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut out = std::collections::HashMap::new();
+    // Local file headers: signature, then fixed fields; sizes are in the header (no data
+    // descriptors in our packages).
+    let mut i = 0;
+    while i + 30 <= bytes.len() && bytes[i..i + 4] == [0x50, 0x4b, 0x03, 0x04] {
+        let u16at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+        let u32at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize;
+        let (method, size, name_len, extra_len) = (u16at(i + 8), u32at(i + 18), u16at(i + 26), u16at(i + 28));
+        let name = String::from_utf8_lossy(&bytes[i + 30..i + 30 + name_len]).into_owned();
+        let start = i + 30 + name_len + extra_len;
+        let data = &bytes[start..start + size];
+        let content = if method == 8 {
+            let mut v = Vec::new();
+            flate2::read::DeflateDecoder::new(data).read_to_end(&mut v).unwrap();
+            v
+        } else {
+            data.to_vec()
+        };
+        out.insert(name, content);
+        i = start + size;
+    }
+    out
+}
