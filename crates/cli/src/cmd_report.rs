@@ -53,3 +53,50 @@ pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
     println!("{} geschrieben: {} KB in {:.1} s", a.out.display(), bytes / 1024, t.elapsed().as_secs_f64());
     Ok(())
 }
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProfileFormat {
+    Html,
+    Pdf,
+}
+
+#[derive(Args)]
+#[command(after_help = "Beispiele:
+  quartier profiles --definition data/berlin-mss/report-2019.toml --area 01011101 --format pdf --out stuelerstrasse.pdf
+  quartier profiles --definition data/berlin-mss/report-2019.toml --format html --out alle-steckbriefe.html
+
+Je Gebiet zwei A4-Seiten: Lage, Sozialindex, alle Indikatoren der Definition gegen den Durchschnitt
+mit Rang und Veränderung, dann die Entwicklung über die Jahre.")]
+pub struct ProfilesArgs {
+    /// Berichtsdefinition (TOML): Ebene, Jahr, Indikatoren (aus den Kapiteln), Index
+    #[arg(long)]
+    pub definition: PathBuf,
+    /// Gebietsschlüssel (mehrfach oder mit Komma; ohne: alle Gebiete der Ebene)
+    #[arg(long, value_delimiter = ',')]
+    pub area: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Html)]
+    pub format: ProfileFormat,
+    /// Ausgabedatei (wird erst geschrieben, wenn alles vollständig ist)
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn profiles(db: &Path, a: ProfilesArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
+    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    if !db.exists() {
+        bail!("Datenbank {} gibt es nicht", db.display());
+    }
+    let store = quartier_store::SqliteStore::open_read_only(db)
+        .with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))?;
+    let format = match a.format {
+        ProfileFormat::Html => quartier_report::Format::Html,
+        ProfileFormat::Pdf => quartier_report::Format::Pdf,
+    };
+    let areas = (!a.area.is_empty()).then_some(a.area);
+    let t = std::time::Instant::now();
+    let bytes = quartier_report::write_profiles(&store, &def, areas, format, &a.out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    println!("{} geschrieben: {} KB in {:.1} s", a.out.display(), bytes / 1024, t.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -101,6 +101,8 @@ enum Command {
     Disclosure(cmd_disclosure::DisclosureCmd),
     /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, PDF, XLSX)
     Report(cmd_report::ReportArgs),
+    /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
+    Profiles(cmd_report::ProfilesArgs),
     /// Daten veröffentlichen (offene Daten mit Geheimhaltung)
     #[command(subcommand)]
     Export(cmd_export::ExportCmd),
@@ -215,6 +217,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
         Command::Report(a) => cmd_report::run(&cli.db, a),
         Command::Export(c) => cmd_export::run(&cli.db, c),
+        Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

@@ -33,6 +33,8 @@ th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .findings li { margin-bottom: .3rem; }
 .profile { border-top: 1px solid var(--line); margin-top: 2rem; }
+figure.locator { float: right; margin: 0 0 1rem 1rem; }
+table.development { clear: both; }
 pre { background: var(--panel); padding: .75rem; overflow: auto; font-size: .85rem; white-space: pre-wrap; }
 .disclosure { border-left: 4px solid var(--accent); padding: .4rem .8rem; background: var(--panel); }
 a { color: #1a5fb4; }
@@ -43,6 +45,7 @@ a { color: #1a5fb4; }
   nav.toc { break-after: page; }
   section.chapter, section.profile-section, section.appendix { break-before: page; }
   .profile { break-before: page; border: 0; }
+  table.development { break-before: page; }
   figure, table { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
 }
@@ -62,6 +65,7 @@ pub fn render(r: &Report) -> String {
                 style { (PreEscaped(CSS)) }
             }
             body {
+                @if !r.profiles.is_empty() { (base_map(r)) }
                 header.titlepage {
                     h1 { (def.title) }
                     @if !def.subtitle.is_empty() { p.subtitle { (def.subtitle) } }
@@ -317,6 +321,72 @@ fn index_section(r: &Report, ix: &IndexData) -> Markup {
     }
 }
 
+/// The level's outlines once, as a symbol every locator map uses: a profile adds only its
+/// own area, not the whole map again.
+fn base_map(r: &Report) -> Markup {
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" aria-hidden="true" style="position:absolute" {
+            symbol #grundkarte viewBox=(r.map.view_box) {
+                @for a in &r.areas { @if let Some(d) = r.map.paths.get(&a.key) { path d=(d) fill="#eeeeee" stroke="#9a9a9e" stroke-width=".4" {} } }
+            }
+        }
+    }
+}
+
+/// The area profiles alone (Steckbriefe), each starting on a new printed page.
+pub fn render_profiles(r: &Report) -> String {
+    let def = &r.def;
+    let page = html! {
+        (DOCTYPE)
+        html lang="de" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="generator" content="Quartier";
+                title { "Gebietsprofile – " (def.title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                (base_map(r))
+                header {
+                    h1 { "Gebietsprofile" }
+                    p.subtitle { (def.title) " · " (def.municipality) " · Berichtsjahr " (r.year) }
+                    @if let Some(t) = r.threshold { p.disclosure { "Geheimhaltung: Anzahlen unter " (fmt_de(t, 0)) " und rückrechenbare Werte sind nicht ausgewiesen („geheim“)." } }
+                }
+                main {
+                    @for &a in &r.profiles { (profile(r, a)) (development(r, a)) }
+                }
+                footer.meta { p { "Erstellt mit Quartier aus den gespeicherten Daten. Quellen: " (r.sources.iter().map(|s| s.source.clone()).collect::<Vec<_>>().join("; ")) } }
+            }
+        }
+    };
+    page.into_string()
+}
+
+/// The second page of a profile: every indicator in every year, against the average.
+fn development(r: &Report, a: usize) -> Markup {
+    let area = &r.areas[a];
+    html! {
+        table.development {
+            caption { "Entwicklung in " (area.name) " (in Klammern: Durchschnitt von " (r.def.municipality) ")" }
+            thead { tr { th scope="col" { "Indikator" } @for y in &r.years { th scope="col" .num { (y) } } } }
+            tbody {
+                @for d in &r.indicators {
+                    tr {
+                        th scope="row" { (d.name) @if !d.unit.is_empty() { " (" (d.unit) ")" } }
+                        @for y in &r.years {
+                            td.num {
+                                @match d.value(a, *y) { Some(v) => (fmt_de(v, d.decimals)), None => (d.notes[a].get(y).copied().unwrap_or("–")) }
+                                @if let Some(Some(rf)) = d.reference.get(y) { " (" (fmt_de(*rf, d.decimals)) ")" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn profile(r: &Report, a: usize) -> Markup {
     let area = &r.areas[a];
     let y = r.year;
@@ -324,6 +394,14 @@ fn profile(r: &Report, a: usize) -> Markup {
         article.profile id=(format!("profil-{}", area.key)) {
             h3 { (area.name) " (" (area.key) ")" }
             @if let Some(p) = &area.parent { p.meta { (r.level) " in " (p) } }
+            @if let Some(d) = r.map.paths.get(&area.key) {
+                figure.locator {
+                    svg.map xmlns="http://www.w3.org/2000/svg" viewBox=(r.map.view_box) width="260" role="img" aria-label=(format!("Lage von {} in {}", area.name, r.def.municipality)) {
+                        use href="#grundkarte" {}
+                        path d=(d) fill="#8c2d04" stroke="#1d1d1f" stroke-width="1" {}
+                    }
+                }
+            }
             @if let Some(ix) = &r.index { p { (ix.title) ": " strong { (ix.label[a].clone().unwrap_or_else(|| "nicht bewertet".into())) }
                 @if let Some((_, reason)) = ix.attention.iter().find(|(i, _)| *i == a) { " – besonderer Aufmerksamkeitsbedarf: " (reason) } } }
             table {

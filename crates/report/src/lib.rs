@@ -32,6 +32,30 @@ pub enum Format {
     Docx,
 }
 
+/// Builds the area profiles (Steckbriefe) of `areas` (None: all of the level) with the
+/// definition's indicators and writes them (HTML or PDF) atomically.
+pub fn write_profiles(
+    store: &quartier_store::SqliteStore,
+    def: &definition::ReportDefinition,
+    areas: Option<Vec<String>>,
+    format: Format,
+    out: &Path,
+) -> Result<u64, String> {
+    let mut def = def.clone();
+    def.profiles = match areas {
+        Some(a) => definition::Profiles::Areas(a),
+        None => definition::Profiles::Keyword("all".into()),
+    };
+    let report = model::build(store, &def)?;
+    let bytes = match format {
+        Format::Html => html::render_profiles(&report).into_bytes(),
+        Format::Pdf => pdf::render_profiles(&report),
+        other => return Err(format!("Gebietsprofile gibt es als HTML und PDF, nicht als {other:?}")),
+    };
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
 /// renamed when complete, so a failure leaves no partial file.
 pub fn write(store: &quartier_store::SqliteStore, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {

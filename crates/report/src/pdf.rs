@@ -112,11 +112,13 @@ struct Layout {
     pages: Vec<Content>,
     y: f32,
     entries: Vec<Entry>,
+    /// Whether a locator map used the shared base map (written once as a form XObject).
+    base_map: bool,
 }
 
 impl Layout {
     fn new() -> Layout {
-        Layout { regular: metrics(REGULAR), bold: metrics(BOLD), pages: Vec::new(), y: 0.0, entries: Vec::new() }
+        Layout { regular: metrics(REGULAR), bold: metrics(BOLD), pages: Vec::new(), y: 0.0, entries: Vec::new(), base_map: false }
     }
 
     fn width(&self, s: &str, size: f32, bold: bool) -> f32 {
@@ -499,7 +501,53 @@ pub fn render(r: &Report) -> Vec<u8> {
     }
     l.new_page();
     appendix(&mut l, r);
-    assemble(l, r)
+    assemble(l, r, true)
+}
+
+/// The area profiles alone (Steckbriefe): per area two A4 pages, the profile with its
+/// locator map, then the development of every indicator in every year.
+pub fn render_profiles(r: &Report) -> Vec<u8> {
+    let mut l = Layout::new();
+    for &a in &r.profiles {
+        l.new_page();
+        profile(&mut l, r, a);
+        l.new_page();
+        development(&mut l, r, a);
+    }
+    // One area: its two pages and nothing else; several: a title page and the contents.
+    let front = r.profiles.len() > 1;
+    assemble(l, r, front)
+}
+
+/// Every indicator in every year for one area, with the average in brackets.
+fn development(l: &mut Layout, r: &Report, a: usize) {
+    let area = &r.areas[a];
+    l.heading(3, &format!("Entwicklung in {} ({})", area.name, area.key), 40.0);
+    let years: Vec<i32> = r.years.iter().rev().take(5).rev().copied().collect();
+    let year_titles: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+    let mut cols: Vec<(&str, f32, bool)> = vec![("Indikator", 166.0, false)];
+    let each = (WIDTH - 166.0) / years.len().max(1) as f32;
+    cols.extend(year_titles.iter().map(|t| (t.as_str(), each, true)));
+    let rows: Vec<Vec<String>> = r
+        .indicators
+        .iter()
+        .map(|d| {
+            let mut row = vec![format!("{}{}", d.name, if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) })];
+            for y in &years {
+                let v =
+                    d.value(a, *y).map(|v| fmt_de(v, d.decimals)).unwrap_or_else(|| d.notes[a].get(y).copied().unwrap_or("–").to_string());
+                row.push(match d.reference.get(y).copied().flatten() {
+                    Some(rf) => format!("{v} ({})", fmt_de(rf, d.decimals)),
+                    None => v,
+                });
+            }
+            row
+        })
+        .collect();
+    l.table(&format!("Werte der letzten {} Jahre (in Klammern: Durchschnitt von {})", years.len(), r.def.municipality), &cols, &rows);
+    if let Some(t) = r.threshold {
+        l.note(&format!("Geheimhaltung: Anzahlen unter {} und rückrechenbare Werte sind nicht ausgewiesen („geheim“).", fmt_de(t, 0)));
+    }
 }
 
 fn indicator(l: &mut Layout, r: &Report, d: &IndicatorData) {
@@ -649,8 +697,7 @@ fn profile(l: &mut Layout, r: &Report, a: usize) {
         l.note(&format!("{} in {p}", r.level));
     }
     // Where it lies: the area in the accent colour among the others.
-    let fills: Vec<&str> = (0..r.areas.len()).map(|i| if i == a { "#8c2d04" } else { "#eeeeee" }).collect();
-    l.locator(r, &fills, &format!("Lage von {} in {}.", area.name, r.def.municipality));
+    l.locator(r, a, &format!("Lage von {} in {}.", area.name, r.def.municipality));
     if let Some(ix) = &r.index {
         let mut t = format!("{}: {}", ix.title, ix.label[a].clone().unwrap_or_else(|| "nicht bewertet".into()));
         if let Some((_, reason)) = ix.attention.iter().find(|(i, _)| *i == a) {
@@ -731,56 +778,59 @@ fn appendix(l: &mut Layout, r: &Report) {
     }
 }
 
-/// Title page, table of contents, the laid-out pages, footers; fonts, outline, metadata.
-fn assemble(body: Layout, r: &Report) -> Vec<u8> {
+/// Title page and table of contents (with `front`), the laid-out pages, footers; fonts,
+/// outline, metadata.
+fn assemble(body: Layout, r: &Report, front: bool) -> Vec<u8> {
     let mut l = body;
     let body_pages = std::mem::take(&mut l.pages);
     let entries = std::mem::take(&mut l.entries);
     let toc: Vec<&Entry> = entries.iter().filter(|e| e.level <= 2).collect();
     let per_page = 38;
     let toc_pages = toc.len().div_ceil(per_page).max(1);
-    let offset = 1 + toc_pages;
-    // Title page.
-    l.new_page();
+    let offset = if front { 1 + toc_pages } else { 0 };
     let def = &r.def;
-    l.y = PAGE_H * 0.62;
-    for line in l.lines(&def.title, 26.0, true, WIDTH) {
-        l.y -= 32.0;
-        l.text(LEFT, l.y, 26.0, true, ACCENT, &line);
-    }
-    l.y -= 10.0;
-    if !def.subtitle.is_empty() {
-        l.paragraph_with(&def.subtitle, 14.0, false, MUTED, 0.0);
-    }
-    l.paragraph_with(&format!("{} · Ausgabe {}", def.municipality, def.edition), 12.0, false, INK, 0.0);
-    if !def.reference_date.is_empty() {
-        l.note(&format!("Datenstand: {}", def.reference_date));
-    }
-    if !def.publisher.is_empty() {
-        l.note(&format!("Herausgegeben von {}", def.publisher));
-    }
-    l.note(&format!("Gebiete: {} × {} · Berichtsjahr {}", r.areas.len(), r.level, r.year));
-    // Contents with page numbers.
-    for chunk in toc.chunks(per_page).chain(std::iter::once(&[][..]).take(usize::from(toc.is_empty()))) {
+    if front {
+        // Title page.
         l.new_page();
-        l.heading_plain("Inhalt");
-        for e in chunk {
-            l.y -= 15.0;
-            let indent = if e.level == 1 { 0.0 } else { 14.0 };
-            let bold = e.level == 1;
-            let number = (e.page + offset + 1).to_string();
-            let text = l.fit(&e.text, 10.0, bold, WIDTH - indent - 40.0);
-            l.text(LEFT + indent, l.y, 10.0, bold, INK, &text);
-            let w = l.width(&number, 10.0, bold);
-            l.text(LEFT + WIDTH - w, l.y, 10.0, bold, INK, &number);
+        l.y = PAGE_H * 0.62;
+        for line in l.lines(&def.title, 26.0, true, WIDTH) {
+            l.y -= 32.0;
+            l.text(LEFT, l.y, 26.0, true, ACCENT, &line);
+        }
+        l.y -= 10.0;
+        if !def.subtitle.is_empty() {
+            l.paragraph_with(&def.subtitle, 14.0, false, MUTED, 0.0);
+        }
+        l.paragraph_with(&format!("{} · Ausgabe {}", def.municipality, def.edition), 12.0, false, INK, 0.0);
+        if !def.reference_date.is_empty() {
+            l.note(&format!("Datenstand: {}", def.reference_date));
+        }
+        if !def.publisher.is_empty() {
+            l.note(&format!("Herausgegeben von {}", def.publisher));
+        }
+        l.note(&format!("Gebiete: {} × {} · Berichtsjahr {}", r.areas.len(), r.level, r.year));
+        // Contents with page numbers.
+        for chunk in toc.chunks(per_page).chain(std::iter::once(&[][..]).take(usize::from(toc.is_empty()))) {
+            l.new_page();
+            l.heading_plain("Inhalt");
+            for e in chunk {
+                l.y -= 15.0;
+                let indent = if e.level == 1 { 0.0 } else { 14.0 };
+                let bold = e.level == 1;
+                let number = (e.page + offset + 1).to_string();
+                let text = l.fit(&e.text, 10.0, bold, WIDTH - indent - 40.0);
+                l.text(LEFT + indent, l.y, 10.0, bold, INK, &text);
+                let w = l.width(&number, 10.0, bold);
+                l.text(LEFT + WIDTH - w, l.y, 10.0, bold, INK, &number);
+            }
         }
     }
-    let front = std::mem::take(&mut l.pages);
-    let mut pages: Vec<Content> = front.into_iter().chain(body_pages).collect();
+    let front_pages = std::mem::take(&mut l.pages);
+    let mut pages: Vec<Content> = front_pages.into_iter().chain(body_pages).collect();
     let total = pages.len();
     // Footers (not on the title page).
     let footer_title = encode(&def.title);
-    for (n, c) in pages.iter_mut().enumerate().skip(1) {
+    for (n, c) in pages.iter_mut().enumerate().skip(usize::from(front)) {
         let label = encode(&format!("Seite {} von {total}", n + 1));
         let w = label.iter().map(|b| l.regular.widths[*b as usize]).sum::<f32>() * 8.0 / 1000.0;
         c.set_fill_rgb(MUTED.0, MUTED.1, MUTED.2);
@@ -791,27 +841,23 @@ fn assemble(body: Layout, r: &Report) -> Vec<u8> {
 }
 
 impl Layout {
-    /// A small map (a third of the text width) showing where an area lies.
-    fn locator(&mut self, r: &Report, fills: &[&str], caption: &str) {
+    /// A small map showing where area `a` lies: the shared base map (all areas, drawn once
+    /// per document as a form XObject), the area on top in the accent colour.
+    fn locator(&mut self, r: &Report, a: usize, caption: &str) {
         let vb: Vec<f32> = r.map.view_box.split_whitespace().filter_map(|v| v.parse().ok()).collect();
-        if vb.len() != 4 {
-            return;
-        }
-        let scale = (WIDTH * 0.4 / vb[2]).min(150.0 / vb[3]);
+        let Some(d) = r.map.paths.get(&r.areas[a].key).filter(|_| vb.len() == 4) else { return };
+        let scale = (WIDTH * 0.45 / vb[2]).min(170.0 / vb[3]);
         let h = vb[3] * scale;
         self.ensure(h + 20.0);
         let top = self.y - 4.0;
+        self.base_map = true;
         let tx = |x: f32| LEFT + (x - vb[0]) * scale;
         let ty = |y: f32| top - (y - vb[1]) * scale;
         let c = self.page();
-        c.set_line_width(0.15).set_stroke_rgb(0.6, 0.6, 0.62);
-        for (i, a) in r.areas.iter().enumerate() {
-            let Some(d) = r.map.paths.get(&a.key) else { continue };
-            let (fr, fg, fb) = rgb(fills[i]);
-            c.set_fill_rgb(fr, fg, fb);
-            path(c, d, &tx, &ty);
-            c.fill_even_odd_and_stroke();
-        }
+        c.save_state().transform([scale, 0.0, 0.0, scale, LEFT, top - h]).x_object(Name(b"Grundkarte")).restore_state();
+        c.set_line_width(0.6).set_stroke_rgb(0.11, 0.11, 0.12).set_fill_rgb(ACCENT.0, ACCENT.1, ACCENT.2);
+        path(c, d, &tx, &ty);
+        c.fill_even_odd_and_stroke();
         self.y = top - h - 4.0;
         self.note(caption);
     }
@@ -837,7 +883,22 @@ fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, 
     ];
     let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
     let outline_items: Vec<Ref> = entries.iter().filter(|e| e.level == 1).map(|_| alloc()).collect();
+    let base = l.base_map.then(&mut alloc);
     let mut pdf = Pdf::new();
+    if let Some(id) = base {
+        // The level's areas in view-box units, y up: pages scale and place it.
+        let vb: Vec<f32> = r.map.view_box.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let mut c = Content::new();
+        c.set_line_width(0.5).set_stroke_rgb(0.6, 0.6, 0.62).set_fill_rgb(0.93, 0.93, 0.93);
+        for a in &r.areas {
+            if let Some(d) = r.map.paths.get(&a.key) {
+                path(&mut c, d, &|x| x - vb[0], &|y| vb[3] - (y - vb[1]));
+                c.fill_even_odd_and_stroke();
+            }
+        }
+        let data = deflate(&c.finish());
+        pdf.form_xobject(id, &data).bbox(Rect::new(0.0, 0.0, vb[2], vb[3])).filter(Filter::FlateDecode);
+    }
     pdf.catalog(catalog).pages(tree).outlines(outline).lang(TextStr("de-DE"));
     pdf.document_info(info).title(TextStr(&r.def.title)).producer(TextStr("Quartier")).creator(TextStr("Quartier"));
     pdf.pages(tree).kids(page_ids.iter().map(|p| p.0)).count(page_ids.len() as i32);
@@ -870,7 +931,12 @@ fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, 
         pdf.stream(*stream, &data).filter(Filter::FlateDecode);
         let mut p = pdf.page(*page);
         p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(*stream);
-        p.resources().fonts().pair(Name(b"F1"), fonts[0].0).pair(Name(b"F2"), fonts[1].0);
+        let mut res = p.resources();
+        res.fonts().pair(Name(b"F1"), fonts[0].0).pair(Name(b"F2"), fonts[1].0);
+        if let Some(id) = base {
+            res.x_objects().pair(Name(b"Grundkarte"), id);
+        }
+        res.finish();
         p.finish();
     }
     // Bookmarks: one per chapter, to its page.

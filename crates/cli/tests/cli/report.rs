@@ -313,3 +313,26 @@ fn zip_parts(bytes: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
     }
     out
 }
+
+#[test]
+fn area_profiles_for_one_area_or_all() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let one = env.path("eins.pdf");
+    env.run(&["profiles", "--definition", def.to_str().unwrap(), "--area", "01033101", "--format", "pdf", "--out", one.to_str().unwrap()])
+        .ok();
+    let all = env.path("alle.html");
+    env.run(&["profiles", "--definition", def.to_str().unwrap(), "--out", all.to_str().unwrap()]).ok();
+    let html = std::fs::read_to_string(&all).unwrap();
+    assert_eq!(html.matches("<article class=\"profile\"").count(), 448, "every Planungsraum");
+    assert_eq!(html.matches("<symbol id=\"grundkarte\"").count(), 1, "the base map once");
+    assert!(html.matches("<use href=\"#grundkarte\">").count() >= 447, "and used by each locator map");
+    let err = env.run(&["profiles", "--definition", def.to_str().unwrap(), "--area", "0", "--out", all.to_str().unwrap()]).fails();
+    assert!(err.contains("nicht gibt: 0"), "{err}");
+    let Some(info) = poppler("pdfinfo", &[one.to_str().unwrap()]) else { return };
+    assert!(info.contains("Pages:           2"), "two A4 pages for one area: {info}");
+    let text = poppler("pdftotext", &[one.to_str().unwrap(), "-"]).unwrap();
+    let v = format!("{:.2}", s4_2019(&env, "01033101")).replace('.', ",");
+    assert!(text.contains("Soldiner Straße (01033101)") && text.contains("Entwicklung in Soldiner Straße") && text.contains(&v), "{text}");
+}
