@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "report"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -57,6 +57,8 @@ def main():
         out.append(spatial_bench(a))
     if a.only in (None, "web"):
         out.append(web_bench(a))
+    if a.only in (None, "report"):
+        out.append(report_bench(a))
     text = "\n\n".join(out)
     with open(os.path.join(a.work, "results.md"), "w") as f:
         f.write(text + "\n")
@@ -349,6 +351,56 @@ def page_weight(url):
     import urllib.request
     raw = urllib.request.urlopen(url).read()
     return len(raw), len(gzip.compress(raw, 5))
+
+
+FULL_REPORT = """
+title = "Sozialbericht Berlin 2019 (Benchmark: alle Indikatoren, alle Gebietsprofile)"
+municipality = "Berlin"
+edition = "2019"
+reference_date = "31.12.2018"
+level = "Planungsraum"
+year = 2019
+since = 2013
+profiles = "all"
+introduction = "Alle Indikatoren des Demokatalogs und alle Gebietsprofile."
+
+[[chapter]]
+title = "Status und Dynamik"
+indicators = ["s1", "s2", "s3", "s4", "d1", "d2", "d3", "d4"]
+
+[[chapter]]
+title = "Kontext"
+indicators = ["k01", "k02", "k03", "k04", "k05", "k06", "k07", "k08", "k09", "k10", "k11", "k12", "k13"]
+
+[index]
+id = "mss"
+"""
+
+
+def report_bench(a):
+    """The full Berlin report (447 Planungsräume, 21 indicators, editions 2013-2019, all area
+    profiles) in every format: time and file size. No peer tool writes reports; the targets
+    are the issue's (HTML and XLSX under 2 s, PDF under 20 s)."""
+    q = os.path.abspath(a.quartier)
+    work = os.path.abspath(a.work)
+    demo = os.path.join(work, "web-demo.db")
+    if not os.path.exists(demo):
+        subprocess.run([q, "demo", "--keep", demo, "--no-serve"], check=True, capture_output=True)
+    d = os.path.join(work, "report")
+    os.makedirs(d, exist_ok=True)
+    definition = os.path.join(d, "full.toml")
+    with open(definition, "w") as f:
+        f.write(FULL_REPORT)
+    lines = ["| format | wall s (median of %d) | peak MiB | file MB | target |" % a.runs, "|---|---|---|---|---|"]
+    for fmt, target in [("html", "< 2 s"), ("xlsx", "< 2 s"), ("pdf", "< 20 s"), ("docx", "")]:
+        out = os.path.join(d, "bericht." + fmt)
+        wall, rss, _ = median_of(a.runs, lambda: timed([q, "--db", demo, "report", "--definition", definition, "--format", fmt, "--out", out]))
+        lines.append(f"| report --format {fmt} | {wall:.2f} | {rss:.0f} | {os.path.getsize(out) / 1e6:.1f} | {target} |")
+    for fmt in ["html", "pdf"]:
+        out = os.path.join(d, "steckbriefe." + fmt)
+        wall, rss, _ = median_of(a.runs, lambda: timed([q, "--db", demo, "profiles", "--definition", definition, "--format", fmt, "--out", out]))
+        lines.append(f"| profiles (all 447) --format {fmt} | {wall:.2f} | {rss:.0f} | {os.path.getsize(out) / 1e6:.1f} | |")
+    return "\n".join(["## Reports", ""] + lines)
 
 
 def web_bench(a):

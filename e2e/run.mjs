@@ -1,6 +1,6 @@
 // End-to-end and accessibility checks of Quartier's web app in headless Chromium.
 //
-//   node e2e/run.mjs http://127.0.0.1:PORT [--screenshots DIR]
+//   node e2e/run.mjs http://127.0.0.1:PORT [--screenshots DIR] [--report FILE.html ...]
 //
 // Expects a running Quartier on the built-in demo data (`quartier demo`). Drives Debian's
 // Chromium (/usr/bin/chromium, or CHROMIUM) with playwright-core: opens the overview,
@@ -9,18 +9,23 @@
 // violation of impact "serious" or "critical". With --screenshots, writes one full-page
 // PNG per page type. Then the Verwaltung: uploads a delivery, checks its preview, confirms,
 // finds it in the import log and undoes it (the demo server allows changes: it runs on
-// loopback). Prints one line per check; exit code 1 on the first failure.
+// loopback). Each --report file (a Sozialbericht or profiles written by `quartier report` /
+// `quartier profiles`) is opened from disk, checked with axe-core and validated with
+// html-validate (its "standard" preset: the HTML specification's rules). Prints one line per
+// check; exit code 1 on the first failure.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HtmlValidate } from "html-validate";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const base = process.argv[2];
 const shotsAt = process.argv.indexOf("--screenshots");
 const shots = shotsAt > 0 ? process.argv[shotsAt + 1] : null;
+const reports = process.argv.flatMap((a, i) => (a === "--report" ? [process.argv[i + 1]] : []));
 if (!base) {
   console.error("usage: node e2e/run.mjs URL [--screenshots DIR]");
   process.exit(2);
@@ -136,6 +141,18 @@ try {
   await axe("verwaltung-rueckgaengig");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/rueckgaengig'] button[type=submit]")]);
   check((await page.textContent("main")).includes("ist rückgängig gemacht"), "the import is undone");
+
+  // 8. Reports written to disk: accessible and valid HTML.
+  const validator = new HtmlValidate({ extends: ["html-validate:standard"] });
+  for (const file of reports) {
+    const name = file.split("/").pop();
+    await page.goto("file://" + file);
+    check((await page.locator("h1").count()) > 0, `${name} opens from disk`);
+    await axe(name);
+    const result = await validator.validateString(readFileSync(file, "utf8"), file);
+    const problems = result.results.flatMap((r) => r.messages.map((m) => `${m.line}:${m.column} ${m.ruleId} ${m.message}`));
+    check(result.valid, `${name}: valid HTML (html-validate, standard rules)` + (problems.length ? ": " + problems.slice(0, 10).join("; ") : ""));
+  }
 
   // Keyboard: the first Tab reaches the skip link.
   await page.goto(base + "/");

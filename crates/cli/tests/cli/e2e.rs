@@ -20,10 +20,16 @@ fn web_app_end_to_end_and_accessibility_in_chromium() {
     }
     let env = Env::new();
     env.run(&["demo", "--keep", env.db().to_str().unwrap(), "--no-serve"]).ok();
+    // The Sozialbericht and the area profiles, checked from disk beside the pages.
+    let def = repo_file("data/berlin-mss/report-2019.toml");
+    let (report, profiles) = (env.path("bericht.html"), env.path("steckbriefe.html"));
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--out", report.to_str().unwrap()]).ok();
+    env.run(&["profiles", "--definition", def.to_str().unwrap(), "--area", "01011101,01033101", "--out", profiles.to_str().unwrap()]).ok();
     let server = crate::demo::serve_with(&env, &[]);
     let out = Command::new("node")
         .arg(root.join("e2e/run.mjs"))
         .arg(format!("http://{}", server.addr))
+        .args(["--report", report.to_str().unwrap(), "--report", profiles.to_str().unwrap()])
         .env("HOME", env.path(""))
         .output()
         .unwrap();
@@ -31,7 +37,10 @@ fn web_app_end_to_end_and_accessibility_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "end-to-end suite failed:\n{stdout}\n{stderr}");
     assert!(
-        stdout.contains("ok   a click on the map opens the profile") && stdout.contains("ok   daten: no serious or critical"),
+        stdout.contains("ok   a click on the map opens the profile")
+            && stdout.contains("ok   daten: no serious or critical")
+            && stdout.contains("ok   bericht.html: valid HTML")
+            && stdout.contains("ok   steckbriefe.html: no serious or critical"),
         "{stdout}"
     );
 }
