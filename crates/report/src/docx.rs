@@ -403,6 +403,21 @@ fn index(d: &mut Doc, r: &Report, ix: &IndexData) {
             None,
         );
     }
+    if let Some((y, ch)) = &ix.changed {
+        if ch.is_empty() {
+            d.text(&format!("Seit {y} hat kein bewertetes Gebiet die Klasse gewechselt."));
+        } else {
+            let rows: Vec<Vec<String>> = ch.iter().map(|(i, b, n)| vec![r.area_name(*i), b.clone(), n.clone()]).collect();
+            let (ys, ns) = (y.to_string(), ix.year.to_string());
+            d.table(
+                &format!("Tabelle: Gebiete mit Klassenwechsel seit {y} ({})", ch.len()),
+                &["Gebiet", &ys, &ns],
+                &rows,
+                &[false, false, false],
+                None,
+            );
+        }
+    }
     if let Some(f) = &ix.fragile {
         d.text(&format!("Robustheit: {} von {} bewerteten Gebieten ändern ihre Klasse, wenn ein einzelner Indikator wegfällt oder die Bewertungsgrundgesamtheit sich ändert (200 Läufe mit zufälligen Gewichten ±50 %, Startwert 1).", f.len(), ix.rated));
     }

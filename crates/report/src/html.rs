@@ -193,7 +193,7 @@ fn indicator_section(r: &Report, d: &IndicatorData) -> Markup {
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let link = |i: usize| if r.profiles.contains(&i) { format!("#profil-{}", r.areas[i].key) } else { format!("#indikator-{}", d.id) };
     let bars: Vec<(String, f64, String)> = ranked.iter().take(15).map(|(i, v)| (r.areas[*i].name.clone(), *v, link(*i))).collect();
-    let series: Vec<(i32, f64)> = d.reference.iter().filter_map(|(y, v)| Some((*y, (*v)?))).collect();
+    let series = &d.trend;
     html! {
         article id=(format!("indikator-{}", d.id)) {
             h3 { (d.name) }
@@ -212,8 +212,8 @@ fn indicator_section(r: &Report, d: &IndicatorData) -> Markup {
             }
             @if series.len() > 1 {
                 figure {
-                    (charts::time_series(&[], &series, &r.def.municipality, &d.unit, dec, &format!("Zeitreihe {} für {}", d.name, r.def.municipality)))
-                    figcaption { "Verlauf im Durchschnitt von " (r.def.municipality) ": " (series.iter().map(|(y, v)| format!("{y}: {}", fmt_de(*v, dec))).collect::<Vec<_>>().join(" · ")) }
+                    (charts::time_series(&[], series, &d.trend_label, &d.unit, dec, &format!("Zeitreihe {}: {}", d.name, d.trend_label)))
+                    figcaption { "Verlauf, " (d.trend_label) ": " (series.iter().map(|(y, v)| format!("{y}: {}", fmt_de(*v, dec))).collect::<Vec<_>>().join(" · ")) }
                 }
             }
             (value_table(r, d, &ranked))
@@ -311,6 +311,15 @@ fn index_section(r: &Report, ix: &IndexData) -> Markup {
                     caption { "Gebiete mit besonderem Aufmerksamkeitsbedarf (" (ix.attention.len()) ")" }
                     thead { tr { th scope="col" { (r.level) } th scope="col" { "Klasse" } th scope="col" { "Grund" } } }
                     tbody { @for (i, reason) in &ix.attention { tr { th scope="row" { (r.area_name(*i)) } td { (ix.label[*i].clone().unwrap_or_default()) } td { (reason) } } } }
+                }
+            }
+            @if let Some((y, ch)) = &ix.changed {
+                @if ch.is_empty() { p { "Seit " (y) " hat kein bewertetes Gebiet die Klasse gewechselt." } } @else {
+                    table {
+                        caption { "Gebiete mit Klassenwechsel seit " (y) " (" (ch.len()) ")" }
+                        thead { tr { th scope="col" { (r.level) } th scope="col" { (y) } th scope="col" { (ix.year) } } }
+                        tbody { @for (i, before, now) in ch { tr { th scope="row" { (r.area_name(*i)) } td { (before) } td { (now) } } } }
+                    }
                 }
             }
             @if let Some(f) = &ix.fragile {

@@ -36,6 +36,10 @@ pub struct IndicatorData {
     pub notes: Vec<BTreeMap<i32, &'static str>>,
     /// The whole municipality per year.
     pub reference: BTreeMap<i32, Option<f64>>,
+    /// The course over the years: the reference, or where there is none (rates delivered
+    /// without counts) the median of the areas; and what it is.
+    pub trend: Vec<(i32, f64)>,
+    pub trend_label: String,
     /// Class upper bounds for the map in the report year (mapclassify semantics).
     pub bins: Vec<f64>,
     /// Frozen breaks used (comparable across editions).
@@ -63,6 +67,9 @@ pub struct ChapterData {
     pub indicators: Vec<usize>,
 }
 
+/// An area whose index class changed: (area position, previous label, current label).
+pub type ClassChange = (usize, String, String);
+
 /// The index chapter.
 #[derive(Debug, Clone)]
 pub struct IndexData {
@@ -84,6 +91,9 @@ pub struct IndexData {
     pub rated: usize,
     /// Areas whose class depends on a single choice (robustness), when computed.
     pub fragile: Option<Vec<usize>>,
+    /// Against the previous edition: its year and the areas whose class changed (position,
+    /// previous label, current label).
+    pub changed: Option<(i32, Vec<ClassChange>)>,
     pub definition: String,
 }
 
@@ -225,6 +235,8 @@ pub fn build(store: &SqliteStore, def: &ReportDefinition) -> Result<Report, Stri
             reference,
             bins,
             frozen,
+            trend: Vec::new(),
+            trend_label: String::new(),
             text: String::new(),
             clusters: clusters(store, id, year, &level),
             changes: Vec::new(),
@@ -235,6 +247,7 @@ pub fn build(store: &SqliteStore, def: &ReportDefinition) -> Result<Report, Stri
             ch.truncate(5);
             data.changes = ch;
         }
+        (data.trend, data.trend_label) = trend(&data, &areas, &def.municipality, &level, &years);
         data.text = paragraph(&data, &areas, &def.municipality, year, since);
         indicators.push(data);
     }
@@ -338,6 +351,23 @@ fn clusters(store: &SqliteStore, id: &str, year: i32, level: &str) -> Vec<(Strin
         .collect()
 }
 
+/// The reference per year, or the median of the areas where there is no reference.
+fn trend(d: &IndicatorData, areas: &[Area], municipality: &str, level: &str, years: &[i32]) -> (Vec<(i32, f64)>, String) {
+    let reference: Vec<(i32, f64)> = d.reference.iter().filter_map(|(y, v)| Some((*y, (*v)?))).collect();
+    if reference.len() > 1 {
+        return (reference, format!("Durchschnitt von {municipality}"));
+    }
+    let median: Vec<(i32, f64)> = years
+        .iter()
+        .filter_map(|y| {
+            let mut v: Vec<f64> = (0..areas.len()).filter_map(|i| d.value(i, *y)).collect();
+            v.sort_by(f64::total_cmp);
+            (!v.is_empty()).then(|| (*y, crate::charts::quartile(&v, 0.5)))
+        })
+        .collect();
+    (median, format!("Median der Gebiete ({level})"))
+}
+
 fn paragraph(d: &IndicatorData, areas: &[Area], municipality: &str, year: i32, since: Option<i32>) -> String {
     let mut current: Vec<(usize, f64)> = (0..areas.len()).filter_map(|i| Some((i, d.value(i, year)?))).collect();
     current.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -430,6 +460,7 @@ fn index_chapter(
             .filter_map(|r| r["area_id"].as_str().and_then(|k| position.get(k)).copied())
             .collect()
     });
+    let changed = previous_edition(store, &def, &ix.id, year, column, position, &label);
     Ok(IndexData {
         id: ix.id.clone(),
         title: ix.title.clone().unwrap_or_else(|| if def.name.is_empty() { "Sozialindex".into() } else { def.name.clone() }),
@@ -444,8 +475,46 @@ fn index_chapter(
         attention,
         rated,
         fragile,
+        changed,
         definition: text.clone(),
     })
+}
+
+/// The same index a year (an edition) earlier, and the areas whose class changed.
+fn previous_edition(
+    store: &SqliteStore,
+    def: &quartier_core::index::IndexDefinition,
+    id: &str,
+    year: i32,
+    column: &str,
+    position: &HashMap<&str, usize>,
+    label: &[Option<String>],
+) -> Option<(i32, Vec<ClassChange>)> {
+    let catalogue = store.catalogue().ok()?;
+    let all = store.variables().ok()?;
+    let mut variables: Vec<String> = Vec::new();
+    for i in def.indicators() {
+        if let Some(ind) = catalogue.get(&i) {
+            variables.extend(all.iter().filter(|v| formula_mentions(&ind.formula, &v.key)).map(|v| v.key.clone()));
+        }
+    }
+    let earlier = store.value_years(&variables).ok()?.into_iter().filter(|y| *y < year).max()?;
+    let table = quartier_store::indexing::compute_index(store, def, id, Some(earlier)).ok()?;
+    let mut changed = Vec::new();
+    for r in &table.json {
+        let Some(&i) = r["area_id"].as_str().and_then(|k| position.get(k)) else { continue };
+        if r["rated"] != true {
+            continue;
+        }
+        let before =
+            r.get("combined_class").and_then(|c| c.as_str()).map(String::from).or_else(|| r[column].as_i64().map(|c| c.to_string()));
+        let (Some(before), Some(now)) = (before, label[i].clone()) else { continue };
+        // MSS: the status class (the digit) is what a change of class means.
+        if before.chars().next() != now.chars().next() {
+            changed.push((i, before, now));
+        }
+    }
+    Some((earlier, changed))
 }
 
 fn sources(
@@ -521,6 +590,18 @@ fn findings(indicators: &[IndicatorData], areas: &[Area], index: Option<&IndexDa
     if let Some(ix) = index {
         if !ix.attention.is_empty() {
             out.push(format!("{}: {} Gebiete mit besonderem Aufmerksamkeitsbedarf", ix.title, ix.attention.len()));
+        }
+        if let Some((y, ch)) = &ix.changed
+            && !ch.is_empty()
+        {
+            let names: Vec<String> = ch.iter().take(8).map(|(i, b, n)| format!("{} ({b} → {n})", areas[*i].name)).collect();
+            out.push(format!(
+                "{}: {} Gebiete haben seit {y} die Klasse gewechselt, u. a. {}{}",
+                ix.title,
+                ch.len(),
+                names.join(", "),
+                if ch.len() > 8 { " …" } else { "" }
+            ));
         }
         if let Some(f) = &ix.fragile
             && !f.is_empty()

@@ -601,8 +601,7 @@ fn indicator(l: &mut Layout, r: &Report, d: &IndicatorData) {
             ),
         );
     }
-    let series: Vec<(i32, f64)> = d.reference.iter().filter_map(|(y, v)| Some((*y, (*v)?))).collect();
-    l.series(&series, dec, &format!("Verlauf im Durchschnitt von {}.", r.def.municipality));
+    l.series(&d.trend, dec, &format!("Verlauf, {}.", d.trend_label));
     let shown: Vec<usize> =
         if ranked.len() > 15 { (0..10).chain(ranked.len() - 5..ranked.len()).collect() } else { (0..ranked.len()).collect() };
     let mut cols = vec![("Rang", 34.0, true), ("Gebiet", 200.0, false), ("Wert", 60.0, true), ("Abw. vom Durchschnitt", 90.0, true)];
@@ -679,6 +678,19 @@ fn index(l: &mut Layout, r: &Report, ix: &IndexData) {
             &[("Gebiet", 220.0, false), ("Klasse", 50.0, false), ("Grund", 201.0, false)],
             &rows,
         );
+    }
+    if let Some((y, ch)) = &ix.changed {
+        if ch.is_empty() {
+            l.paragraph(&format!("Seit {y} hat kein bewertetes Gebiet die Klasse gewechselt."));
+        } else {
+            let rows: Vec<Vec<String>> = ch.iter().map(|(i, b, n)| vec![r.area_name(*i), b.clone(), n.clone()]).collect();
+            let (ys, ns) = (y.to_string(), ix.year.to_string());
+            l.table(
+                &format!("Gebiete mit Klassenwechsel seit {y} ({})", ch.len()),
+                &[("Gebiet", 300.0, false), (&ys, 85.0, false), (&ns, 86.0, false)],
+                &rows,
+            );
+        }
     }
     if let Some(f) = &ix.fragile {
         l.paragraph(&format!(
