@@ -2,13 +2,10 @@
 
 use crate::output::{self, Format, n, spinner};
 use crate::{cmd_data, open};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use quartier_geom::MultiPolygon;
-use quartier_geom::wkb::{self, Decoded};
-use quartier_import::areas::{self, AreaOptions, ParentMethod, PreparedAreas, RawAreas};
-use quartier_store::{AreaBatch, AreaReport, NewArea, SqliteStore, Store};
-use std::collections::HashMap;
+use quartier_import::areas::{AreaOptions, ParentMethod, PreparedAreas, RawAreas};
+use quartier_store::{AreaReport, SqliteStore, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -104,15 +101,6 @@ pub fn import(db: &Path, cmd: ImportCmd) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn decode(rows: Vec<(String, Vec<u8>)>) -> Vec<(String, MultiPolygon)> {
-    rows.into_iter()
-        .filter_map(|(k, b)| match wkb::decode(&b) {
-            Ok(Decoded::Areal(mp)) => Some((k, mp)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Reads, checks and stores an area file (the shared path of `quartier_import::load`), with a
@@ -231,45 +219,8 @@ pub fn areas(db: &Path, cmd: AreasCmd) -> Result<()> {
 /// Returns (dissolved, updated, unchanged).
 pub fn dissolve(db: &Path, level: &str) -> Result<(usize, usize, usize)> {
     let mut store = open(db)?;
-    let levels = store.levels()?;
-    let Some(l) = levels.iter().find(|x| x.name == level) else {
-        store.areas(Some(level))?;
-        bail!("Ebene {level} unbekannt");
-    };
-    let Some(child) = levels.iter().find(|x| x.rank == l.rank + 1) else {
-        bail!("Ebene „{level}“ ist die unterste: es gibt keine Teilgebiete zum Zusammensetzen");
-    };
-    let pb = spinner(format!("Setze {level} aus {} zusammen", child.name));
-    let children = store.areas(Some(&child.name))?;
-    let parent_of: HashMap<&str, &str> = children.iter().filter_map(|c| c.parent.as_deref().map(|p| (c.key.as_str(), p))).collect();
-    let geoms = decode(store.geometries(&child.name)?);
-    let grouped: Vec<(String, MultiPolygon)> =
-        geoms.into_iter().filter_map(|(k, g)| parent_of.get(k.as_str()).map(|p| (p.to_string(), g))).collect();
-    if grouped.is_empty() {
-        bail!("die Gebiete der Ebene „{}“ haben keine Geometrien mit übergeordnetem Gebiet", child.name);
-    }
-    let dissolved = areas::dissolve(&grouped)?;
-    let current: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
-    let batch = AreaBatch {
-        file: format!("(aufgelöst aus {})", child.name),
-        level: level.to_string(),
-        areas: dissolved
-            .iter()
-            .filter_map(|(k, g, m2)| {
-                current.get(k).map(|a| NewArea {
-                    key: k.clone(),
-                    name: a.name.clone(),
-                    parent: a.parent.clone(),
-                    geometry: Some(wkb::encode(g)),
-                    source_geometry: None,
-                    area_m2: Some(*m2),
-                    origin: format!("Gebiet {k}"),
-                })
-            })
-            .collect(),
-        source_crs: Some(4326),
-    };
-    let r = store.apply_areas(&batch, false)?;
+    let pb = spinner(format!("Setze {level} aus den Teilgebieten zusammen"));
+    let (n, r) = quartier_import::load::dissolve(&mut store, level)?;
     pb.finish_and_clear();
-    Ok((batch.areas.len(), r.updated, r.unchanged))
+    Ok((n, r.updated, r.unchanged))
 }

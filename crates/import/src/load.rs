@@ -6,8 +6,8 @@ use crate::ImportError;
 use crate::areas::{self, AreaOptions, ParentCandidates, PreparedAreas, RawAreas};
 use crate::data::{self, DataProfile, PreparedData};
 use quartier_geom::wkb::{self, Decoded};
-use quartier_store::{AreaReport, DataReport, Store, StoreError};
-use std::collections::HashSet;
+use quartier_store::{AreaBatch, AreaReport, DataReport, NewArea, Store, StoreError};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Reading or storing failed; nothing was changed.
@@ -76,4 +76,57 @@ pub fn areas(
     prepared.batch.file = shown.to_string();
     let report = store.apply_areas(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((raw, prepared, report))
+}
+
+/// Composes the geometries of `level` from its children (the level below), keeping keys,
+/// names and parents: (areas composed, report). One transaction.
+pub fn dissolve(store: &mut dyn Store, level: &str) -> Result<(usize, AreaReport), LoadError> {
+    let here = |source| LoadError::Store { file: format!("Ebene „{level}“"), source };
+    let fail = |message: String| LoadError::Import(ImportError::File { file: format!("Ebene „{level}“"), message });
+    let levels = store.levels().map_err(here)?;
+    let Some(l) = levels.iter().find(|x| x.name == level) else {
+        let names: Vec<&str> = levels.iter().map(|l| l.name.as_str()).collect();
+        return Err(here(StoreError::UnknownLevel(level.to_string(), names.join(" → "))));
+    };
+    let Some(child) = levels.iter().find(|x| x.rank == l.rank + 1) else {
+        return Err(fail("ist die unterste Ebene: es gibt keine Teilgebiete zum Zusammensetzen".into()));
+    };
+    let children = store.areas(Some(&child.name)).map_err(here)?;
+    let parent_of: HashMap<&str, &str> = children.iter().filter_map(|c| c.parent.as_deref().map(|p| (c.key.as_str(), p))).collect();
+    let grouped: Vec<(String, quartier_geom::MultiPolygon)> = store
+        .geometries(&child.name)
+        .map_err(here)?
+        .into_iter()
+        .filter_map(|(k, b)| match wkb::decode(&b) {
+            Ok(Decoded::Areal(mp)) => parent_of.get(k.as_str()).map(|p| (p.to_string(), mp)),
+            _ => None,
+        })
+        .collect();
+    if grouped.is_empty() {
+        return Err(fail(format!("die Gebiete der Ebene „{}“ haben keine Geometrien mit übergeordnetem Gebiet", child.name)));
+    }
+    let dissolved = areas::dissolve(&grouped)?;
+    let current: HashMap<String, quartier_store::AreaRecord> =
+        store.areas(Some(level)).map_err(here)?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let batch = AreaBatch {
+        file: format!("(aufgelöst aus {})", child.name),
+        level: level.to_string(),
+        areas: dissolved
+            .iter()
+            .filter_map(|(k, g, m2)| {
+                current.get(k).map(|a| NewArea {
+                    key: k.clone(),
+                    name: a.name.clone(),
+                    parent: a.parent.clone(),
+                    geometry: Some(wkb::encode(g)),
+                    source_geometry: None,
+                    area_m2: Some(*m2),
+                    origin: format!("Gebiet {k}"),
+                })
+            })
+            .collect(),
+        source_crs: Some(4326),
+    };
+    let report = store.apply_areas(&batch, false).map_err(here)?;
+    Ok((batch.areas.len(), report))
 }

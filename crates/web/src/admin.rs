@@ -173,6 +173,10 @@ fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery) -> Result<Ma
             format!("Import {} ({}) ist rückgängig gemacht: seine neuen Werte sind entfernt, die ersetzten wieder da.", i.id, i.file)
         }),
         (Some("ebene"), _, Some(name)) => levels.iter().any(|l| l.name == name).then(|| format!("Ebene „{name}“ ist angelegt.")),
+        (Some("aufgeloest"), _, Some(name)) => imports
+            .iter()
+            .find(|i| i.kind == "areas" && i.file.starts_with("(aufgelöst aus") && i.summary.starts_with(&format!("Ebene {name}:")))
+            .map(|i| format!("Die Geometrien der Ebene „{name}“ sind aus ihren Teilgebieten zusammengesetzt ({}).", i.summary)),
         _ => None,
     };
     let message = message.as_deref();
@@ -250,6 +254,18 @@ fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery) -> Result<Ma
                     option value=(levels.len()) selected { "als unterste" }
                 } }
                 button type="submit" { "Ebene anlegen" }
+            }
+        }
+        @if let Some(e) = edit {
+            @let upper: Vec<&quartier_store::Level> = levels.iter().filter(|l| levels.iter().any(|c| c.rank == l.rank + 1 && c.areas > 0)).collect();
+            @if !upper.is_empty() {
+                h3 { "Geometrien aus Teilgebieten zusammensetzen" }
+                p.note { "Eine Ebene ohne eigene Geometrien (z. B. Stadtteile aus einer Tabelle) erhält die Umrisse ihrer Teilgebiete, vereinigt – wie " code { "quartier areas dissolve" } "." }
+                form.controls method="post" action="/verwaltung/aufloesen" {
+                    (csrf_field(e))
+                    label { "Ebene" select name="ebene" { @for l in &upper { option value=(l.name) { (l.name) } } } }
+                    button type="submit" { "Zusammensetzen" }
+                }
             }
         }
         h2 #profile { "Importprofile" }
@@ -652,4 +668,27 @@ pub async fn add_level(State(st): State<AppState>, headers: HeaderMap, axum::For
     })
     .await?;
     Ok(Redirect::to(&format!("/verwaltung?erledigt=ebene&name={}#ebenen", url(&shown))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DissolveForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub ebene: String,
+}
+
+/// `POST /verwaltung/aufloesen`: a level's geometries from its children.
+pub async fn dissolve(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<DissolveForm>,
+) -> Result<Response, AppError> {
+    let e = check_change(&st, &headers, &f.csrf)?;
+    let level = f.ebene.clone();
+    with_store_mut(&st, e.actor.clone(), move |store| {
+        quartier_import::load::dissolve(store, &level).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/verwaltung?erledigt=aufgeloest&name={}#ebenen", url(&f.ebene))).into_response())
 }

@@ -329,3 +329,45 @@ fn write(site: &Site, name: &str, content: &str) -> PathBuf {
     std::fs::write(&p, content).unwrap();
     p
 }
+
+#[tokio::test]
+async fn a_level_gets_its_geometries_from_its_children() {
+    use quartier_geom::{MultiPolygon, Polygon, wkb};
+    let site = Site::new();
+    let t = site.token();
+    // Without child geometries: a clear refusal, nothing changed.
+    let (status, page, _) = site.post("/verwaltung/aufloesen", &[("csrf", &t), ("ebene", "Stadtteil")]).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("keine Geometrien"), "{page}");
+    // Squares for the Sozialräume (WGS84), then compose the Stadtteile.
+    let square = |x: f64| {
+        let p = Polygon::new(vec![(x, 52.0), (x + 0.01, 52.0), (x + 0.01, 52.01), (x, 52.01), (x, 52.0)].into(), vec![]);
+        wkb::encode(&MultiPolygon(vec![p]))
+    };
+    let area = |key: &str, parent: &str, x: f64| NewArea {
+        key: key.into(),
+        name: format!("Gebiet {key}"),
+        parent: Some(parent.into()),
+        geometry: Some(square(x)),
+        source_geometry: None,
+        area_m2: Some(1.0),
+        origin: key.into(),
+    };
+    let batch = AreaBatch {
+        file: "g.geojson".into(),
+        level: "Sozialraum".into(),
+        areas: vec![area("0101", "01", 13.0), area("0102", "01", 13.01), area("0201", "02", 13.1)],
+        source_crs: Some(4326),
+    };
+    site.store().apply_areas(&batch, false).unwrap();
+    let (_, page) = site.get("/verwaltung").await;
+    assert!(page.contains("action=\"/verwaltung/aufloesen\""), "offered where a level has children");
+    let (status, _, location) = site.post("/verwaltung/aufloesen", &[("csrf", &t), ("ebene", "Stadtteil")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stadtteile = site.store().areas(Some("Stadtteil")).unwrap();
+    assert!(stadtteile.iter().all(|a| a.has_geometry), "{stadtteile:?}");
+    let (_, page) = site.get(location.as_deref().unwrap()).await;
+    assert!(page.contains("sind aus ihren Teilgebieten zusammengesetzt"), "{page}");
+    // The lowest level has nothing below it.
+    let (status, page, _) = site.post("/verwaltung/aufloesen", &[("csrf", &t), ("ebene", "Sozialraum")]).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("unterste Ebene"), "{page}");
+}
