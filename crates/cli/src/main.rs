@@ -1,6 +1,7 @@
 //! The `quartier` command: parses flags and wires importers, store and web app together.
 
 mod cmd_aggregate;
+mod cmd_allocate;
 mod cmd_areas;
 mod cmd_data;
 mod cmd_disclosure;
@@ -101,6 +102,8 @@ enum Command {
     Disclosure(cmd_disclosure::DisclosureCmd),
     /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, PDF, XLSX)
     Report(cmd_report::ReportArgs),
+    /// Ein Budget nach Bedarf verteilen (neben der Gießkanne)
+    Allocate(cmd_allocate::AllocateArgs),
     /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
     Profiles(cmd_report::ProfilesArgs),
     /// Daten veröffentlichen (offene Daten mit Geheimhaltung)
@@ -218,6 +221,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => cmd_report::run(&cli.db, a),
         Command::Export(c) => cmd_export::run(&cli.db, c),
         Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
+        Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

@@ -11,6 +11,7 @@
 //! - Data checks: [`validate`] — duplicates, negative counts, unknown areas, with locations.
 //! - Maps: [`classify`] — class breaks as in mapclassify.
 
+pub mod allocation;
 pub mod cell;
 pub mod classify;
 pub mod cluster;

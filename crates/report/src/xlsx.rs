@@ -188,3 +188,59 @@ pub fn render(r: &Report) -> Result<Vec<u8>, XlsxError> {
     }
     wb.save_to_buffer()
 }
+
+/// An allocation plan as a workbook: the table (need, group, allocation, per-capita
+/// comparison, difference) and the formula in words.
+pub fn allocation(plan: &quartier_store::allocation::Plan) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    wb.set_properties(
+        &DocProperties::new().set_title("Bedarfsgerechte Verteilung").set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?),
+    );
+    let bold = Format::new().set_bold();
+    let euro = Format::new().set_num_format("#,##0 \"€\"");
+    let num = number_format(2);
+    let ws = wb.add_worksheet();
+    ws.set_name("Verteilung")?;
+    let headers =
+        ["Schlüssel", plan.level.as_str(), "Bedarf", "Zielgruppe", "berechtigt", "Grund", "Betrag (€)", "Gießkanne (€)", "Differenz (€)"];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (i, r) in plan.rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, &r.area_id)?;
+        ws.write_string(row, 1, &r.name)?;
+        if let Some(v) = r.need {
+            ws.write_number_with_format(row, 2, v, &num)?;
+        }
+        if let Some(v) = r.group {
+            ws.write_number_with_format(row, 3, v, &number_format(0))?;
+        }
+        ws.write_string(row, 4, if r.eligible { "ja" } else { "nein" })?;
+        ws.write_string(row, 5, r.reason.as_deref().unwrap_or(""))?;
+        ws.write_number_with_format(row, 6, r.allocation as f64, &euro)?;
+        ws.write_number_with_format(row, 7, r.per_capita as f64, &euro)?;
+        ws.write_number_with_format(row, 8, r.allocation as f64 - r.per_capita as f64, &euro)?;
+    }
+    let total = plan.rows.len() as u32 + 1;
+    ws.write_string_with_format(total, 1, "Summe", &bold)?;
+    for c in [6u16, 7] {
+        let sum: u64 = plan.rows.iter().map(|r| if c == 6 { r.allocation } else { r.per_capita }).sum();
+        ws.write_number_with_format(total, c, sum as f64, &euro)?;
+    }
+    ws.set_freeze_panes(1, 2)?;
+    for (c, w) in [12, 30, 10, 12, 10, 24, 14, 14, 14].iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    let info = wb.add_worksheet();
+    info.set_name("Formel")?;
+    info.write_string_with_format(0, 0, "Bedarf", &bold)?;
+    info.write_string(0, 1, &plan.need_label)?;
+    info.write_string_with_format(1, 0, "Jahr", &bold)?;
+    info.write_number(1, 1, plan.year as f64)?;
+    info.write_string_with_format(2, 0, "Formel", &bold)?;
+    info.write_string_with_format(2, 1, &plan.explanation, &Format::new().set_text_wrap())?;
+    info.set_column_width(0, 12)?;
+    info.set_column_width(1, 100)?;
+    wb.save_to_buffer()
+}

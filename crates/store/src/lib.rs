@@ -7,6 +7,7 @@
 //! Every `apply_*` call is one transaction: it validates the whole batch against what is
 //! stored and either writes all of it or nothing.
 
+pub mod allocation;
 pub mod indexing;
 mod migrations;
 pub mod model;

@@ -3,6 +3,7 @@
 //! unchanged afterwards.
 
 mod aggregate;
+mod allocate;
 mod areas;
 mod data;
 mod demo;
