@@ -138,7 +138,7 @@ pub(crate) fn tabs(current: &str) -> Markup {
     html! {
         nav.crumbs aria-label="Werkstatt" {
             ol {
-                @for (id, href, label) in [("verwaltung", "/verwaltung", "Daten und Gebiete"), ("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen")] {
+                @for (id, href, label) in [("verwaltung", "/verwaltung", "Daten und Gebiete"), ("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen"), ("verteilung", "/verteilung", "Mittelverteilung")] {
                     li { a href=(href) aria-current=[(id == current).then_some("page")] { (label) } }
                 }
             }

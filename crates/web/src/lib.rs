@@ -5,6 +5,7 @@
 //! requests: styles and the small script are served from the binary.
 
 mod admin;
+mod allocation;
 mod cache;
 mod directory;
 mod download;
@@ -55,6 +56,7 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
     let edit = if options.public.is_some() { None } else { options.edit };
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
+        .route("/verteilung", get(allocation::allocation_page))
         .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
         .route("/verwaltung/import", post(admin::confirm))
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))

@@ -371,3 +371,32 @@ async fn a_level_gets_its_geometries_from_its_children() {
     let (status, page, _) = site.post("/verwaltung/aufloesen", &[("csrf", &t), ("ebene", "Sozialraum")]).await;
     assert!(status == StatusCode::BAD_REQUEST && page.contains("unterste Ebene"), "{page}");
 }
+
+#[tokio::test]
+async fn allocation_page_beside_the_watering_can_and_as_workbook() {
+    let site = Site::new();
+    let mut s = site.store();
+    quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
+    let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n";
+    quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
+    let cat = quartier_core::indicator::Catalogue::from_toml(
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    )
+    .unwrap();
+    let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
+    s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+    let q = "/verteilung?ebene=Sozialraum&budget=10.000&bedarf=indicator%3Akinderarmut&zielgruppe=kinder_unter_15";
+    let (status, page) = site.get(q).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // 0101: 25 % × 120 = 3,000; 0102: 10 % × 80 = 800 → 7,895 and 2,105 of 10,000.
+    assert!(page.contains("Verteilt werden 10.000 € auf 2 von 3 Gebieten"), "{page}");
+    assert!(page.contains(">7.895<") && page.contains(">2.105<"), "{page}");
+    let res = site.app().oneshot(Request::get(format!("{q}&format=xlsx")).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let (status, page) = site.get("/verteilung?ebene=Sozialraum&budget=10&bedarf=indicator%3Akinderarmut&min=9").await;
+    assert!(status == StatusCode::OK && page.contains("übersteigen das Budget"), "{page}");
+    let (status, _) = site.get("/verteilung?budget=zehn&bedarf=indicator%3Akinderarmut").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let public = Site { public: Some(3.0), ..Site::new() };
+    assert_eq!(public.get("/verteilung").await.0, StatusCode::FORBIDDEN);
+}
