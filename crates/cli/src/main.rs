@@ -8,6 +8,7 @@ mod cmd_disclosure;
 mod cmd_export;
 mod cmd_index;
 mod cmd_indicators;
+mod cmd_offers;
 mod cmd_report;
 mod cmd_segregation;
 mod cmd_spatial;
@@ -102,6 +103,13 @@ enum Command {
     Disclosure(cmd_disclosure::DisclosureCmd),
     /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, PDF, XLSX)
     Report(cmd_report::ReportArgs),
+    /// Angebotsverzeichnis (Träger, Angebote, Standorte; HSDS)
+    #[command(subcommand)]
+    Offers(cmd_offers::OffersCmd),
+    /// Versorgung je Gebiet und Zielgruppe: Angebote, Kapazität je 1.000, Erreichbarkeit
+    Supply(cmd_offers::SupplyArgs),
+    /// Lücken: hoher Bedarf bei geringer Versorgung
+    Gaps(cmd_offers::GapsArgs),
     /// Ein Budget nach Bedarf verteilen (neben der Gießkanne)
     Allocate(cmd_allocate::AllocateArgs),
     /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
@@ -222,6 +230,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(c) => cmd_export::run(&cli.db, c),
         Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
+        Command::Offers(c) => cmd_offers::run(&cli.db, c),
+        Command::Supply(a) => cmd_offers::supply(&cli.db, a),
+        Command::Gaps(a) => cmd_offers::gaps(&cli.db, a),
         Command::Log { format } => {
             let s = open(&cli.db)?;
             let log = s.imports()?;

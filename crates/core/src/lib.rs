@@ -23,6 +23,7 @@ pub mod keys;
 pub mod segregation;
 pub mod spatial;
 pub mod stats;
+pub mod supply;
 pub mod validate;
 
 pub use cell::{Cell, NumberFormat, Symbol};

@@ -7,6 +7,7 @@
 //!   from a field, from key prefixes or spatially.
 //! - [`data`]: statistics in CSV/XLSX, long and wide layouts, official symbols, German
 //!   number formats, import profiles.
+//! - [`offers`]: the offer directory in HSDS style (CSV folder or JSON), and its export.
 //! - [`table`]: the shared CSV/XLSX grid reader (encodings, delimiters, sheets).
 //! - [`load`]: read and store through the `Store` trait, one transaction per file (the one
 //!   import path of the CLI, the demo and the web app).
@@ -14,6 +15,7 @@
 pub mod areas;
 pub mod data;
 pub mod load;
+pub mod offers;
 pub mod table;
 mod text;
 

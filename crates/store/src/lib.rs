@@ -11,8 +11,10 @@ pub mod allocation;
 pub mod indexing;
 mod migrations;
 pub mod model;
+pub mod offers;
 pub mod spatial;
 pub mod sqlite;
+pub mod supply;
 pub mod views;
 
 pub use model::*;
@@ -40,6 +42,9 @@ pub enum StoreError {
     /// Area batch problems (parents, keys).
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidAreas(Vec<String>),
+    /// Offers that refer to entries that exist neither in the batch nor in the store.
+    #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    InvalidOffers(Vec<String>),
     /// An import that cannot be undone (and why).
     #[error("{0}")]
     Undo(String),
@@ -110,6 +115,11 @@ pub trait Store {
     /// Installation settings (e.g. data source attribution).
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Inserts or updates offers (by id) in one transaction; references (service →
+    /// organisation, link → service and location) must exist in the batch or the store.
+    fn save_offers(&mut self, batch: &offers::Offers, dry_run: bool) -> Result<offers::OfferReport>;
+    /// The stored offer directory, ordered by id.
+    fn offers(&self) -> Result<offers::Offers>;
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 }

@@ -100,4 +100,28 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX value_replaced_prev ON value_replaced(prev_import_id);
     "#,
+    // 6: offers (HSDS-style): organisations, services, locations, their links. The entries as
+    // JSON (the schema grows with HSDS), ids and references as columns.
+    r#"
+    CREATE TABLE offer_organization (
+        id   TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE offer_service (
+        id              TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL REFERENCES offer_organization(id),
+        data            TEXT NOT NULL
+    );
+    CREATE TABLE offer_location (
+        id        TEXT PRIMARY KEY,
+        latitude  REAL NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+        longitude REAL NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+        data      TEXT NOT NULL
+    );
+    CREATE TABLE offer_link (
+        id          TEXT PRIMARY KEY,
+        service_id  TEXT NOT NULL REFERENCES offer_service(id) ON DELETE CASCADE,
+        location_id TEXT NOT NULL REFERENCES offer_location(id) ON DELETE CASCADE
+    );
+    "#,
 ];

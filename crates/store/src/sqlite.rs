@@ -11,6 +11,18 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+/// Serialising the offer records without naming each type.
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).expect("offer records serialise")
+        }
+    }
+}
+
 /// How many individual changes a data report lists.
 const CHANGES_LISTED: usize = 20;
 
@@ -751,6 +763,102 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn save_offers(&mut self, batch: &crate::offers::Offers, dry_run: bool) -> Result<crate::offers::OfferReport> {
+        let tx = self.conn.transaction()?;
+        let stored = |sql: &str| -> Result<HashSet<String>> {
+            let mut st = tx.prepare(sql)?;
+            let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<std::result::Result<_, _>>()?;
+            Ok(ids)
+        };
+        let mut orgs = stored("SELECT id FROM offer_organization")?;
+        let mut services = stored("SELECT id FROM offer_service")?;
+        let mut locations = stored("SELECT id FROM offer_location")?;
+        orgs.extend(batch.organizations.iter().map(|o| o.id.clone()));
+        services.extend(batch.services.iter().map(|o| o.id.clone()));
+        locations.extend(batch.locations.iter().map(|o| o.id.clone()));
+        let mut problems = Vec::new();
+        for s in &batch.services {
+            if !orgs.contains(&s.organization_id) {
+                problems.push(format!("Angebot „{}“: Träger „{}“ gibt es nicht", s.id, s.organization_id));
+            }
+        }
+        for l in &batch.locations {
+            if !l.organization_id.is_empty() && !orgs.contains(&l.organization_id) {
+                problems.push(format!("Standort „{}“: Träger „{}“ gibt es nicht", l.id, l.organization_id));
+            }
+        }
+        for k in &batch.service_at_location {
+            if !services.contains(&k.service_id) {
+                problems.push(format!("Verknüpfung „{}“: Angebot „{}“ gibt es nicht", k.id, k.service_id));
+            }
+            if !locations.contains(&k.location_id) {
+                problems.push(format!("Verknüpfung „{}“: Standort „{}“ gibt es nicht", k.id, k.location_id));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StoreError::InvalidOffers(problems));
+        }
+        let json = |v: &dyn erased::Json| v.to_json();
+        for o in &batch.organizations {
+            tx.execute(
+                "INSERT INTO offer_organization (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                params![o.id, json(o)],
+            )?;
+        }
+        for s in &batch.services {
+            tx.execute(
+                "INSERT INTO offer_service (id, organization_id, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data",
+                params![s.id, s.organization_id, json(s)],
+            )?;
+        }
+        for l in &batch.locations {
+            tx.execute(
+                "INSERT INTO offer_location (id, latitude, longitude, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude, data = excluded.data",
+                params![l.id, l.latitude, l.longitude, json(l)],
+            )?;
+        }
+        for k in &batch.service_at_location {
+            tx.execute(
+                "INSERT INTO offer_link (id, service_id, location_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, location_id = excluded.location_id",
+                params![k.id, k.service_id, k.location_id],
+            )?;
+        }
+        let report = crate::offers::OfferReport {
+            organizations: batch.organizations.len(),
+            services: batch.services.len(),
+            locations: batch.locations.len(),
+            links: batch.service_at_location.len(),
+            dry_run,
+        };
+        if dry_run {
+            tx.rollback()?;
+        } else {
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+
+    fn offers(&self) -> Result<crate::offers::Offers> {
+        fn all<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str) -> Result<Vec<T>> {
+            let mut st = conn.prepare(sql)?;
+            let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+            rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+        }
+        let mut links = self.conn.prepare("SELECT id, service_id, location_id FROM offer_link ORDER BY id")?;
+        let service_at_location = links
+            .query_map([], |r| Ok(crate::offers::ServiceAtLocation { id: r.get(0)?, service_id: r.get(1)?, location_id: r.get(2)? }))?
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(crate::offers::Offers {
+            organizations: all(&self.conn, "SELECT data FROM offer_organization ORDER BY id")?,
+            services: all(&self.conn, "SELECT data FROM offer_service ORDER BY id")?,
+            locations: all(&self.conn, "SELECT data FROM offer_location ORDER BY id")?,
+            service_at_location,
+        })
     }
 
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {

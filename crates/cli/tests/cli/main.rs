@@ -10,6 +10,7 @@ mod demo;
 mod disclosure;
 mod e2e;
 mod indicators;
+mod offers;
 mod report;
 mod spatial;
 mod support;

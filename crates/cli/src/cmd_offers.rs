@@ -1,0 +1,309 @@
+//! `quartier offers`, `quartier supply`, `quartier gaps`: the offer directory (HSDS style),
+//! supply per area and target group, and where high need meets low supply.
+
+use crate::output::{self, Format};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use quartier_store::Store;
+use quartier_store::supply::SupplySpec;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum OffersCmd {
+    /// Angebotsverzeichnis importieren: Ordner mit organizations.csv, services.csv, locations.csv,
+    /// service_at_location.csv (HSDS) oder eine JSON-Datei
+    #[command(after_help = "Beispiel:
+  quartier offers import angebote/ --crs EPSG:25832 --dry-run
+
+Vorhandene Einträge gleicher Kennung werden aktualisiert, andere bleiben. Standorte mit latitude/longitude
+(WGS84) oder x/y mit --crs. Listen in einer Zelle (Zielgruppen, Sprachen) mit | oder ; trennen.")]
+    Import {
+        path: PathBuf,
+        /// Koordinatensystem der Spalten x/y (z. B. EPSG:25832)
+        #[arg(long)]
+        crs: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Angebote mit Träger, Standort, Gebiet und Stand der Bestätigung
+    List {
+        /// Ebene, deren Gebiet zu jedem Standort genannt wird
+        #[arg(long)]
+        level: Option<String>,
+        /// Als veraltet markieren, was länger als so viele Tage nicht bestätigt wurde
+        #[arg(long, default_value_t = 365)]
+        stale_after_days: i64,
+        /// Stichtag für „veraltet“ und Gültigkeit (JJJJ-MM-TT; Standard: heute)
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Angebotsverzeichnis als HSDS-CSV (Ordner) oder JSON (Datei .json) ausgeben
+    Export { out: PathBuf },
+}
+
+#[derive(Args)]
+#[command(after_help = "Beispiel:
+  quartier supply --level Sozialraum --target-group Kinder --group-variable kinder_u15 --distance 500,1000
+
+Je Gebiet: Zahl der Angebote, Kapazität je 1.000 der Zielgruppe und der Anteil der Zielgruppe,
+der ein passendes Angebot in Luftlinie erreicht (Näherung über die Gebietsmittelpunkte der untersten
+Ebene, gewichtet mit der Zielgruppe).")]
+pub struct SupplyArgs {
+    #[arg(long)]
+    pub level: String,
+    /// Zielgruppe der Angebote (wie in target_groups; ohne: alle Angebote)
+    #[arg(long)]
+    pub target_group: Option<String>,
+    /// Merkmal mit der Größe der Zielgruppe je Gebiet
+    #[arg(long)]
+    pub group_variable: String,
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Entfernungen in Metern
+    #[arg(long, value_delimiter = ',', default_value = "500,1000")]
+    pub distance: Vec<f64>,
+    /// Nur Angebote, die an diesem Tag gültig sind (JJJJ-MM-TT)
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args)]
+#[command(after_help = "Beispiel:
+  quartier gaps --level Sozialraum --need kinderarmut --target-group Kinder --group-variable kinder_u15
+
+Bedarf (ein Indikator) gegen Versorgung (Kapazität je 1.000 der Zielgruppe, sonst Angebote je 1.000):
+Gebiete mit Bedarf ab dem Median und Versorgung bis zum Median sind Lücken („hoher Bedarf, geringe
+Versorgung“).")]
+pub struct GapsArgs {
+    #[command(flatten)]
+    pub supply: SupplyArgs,
+    /// Indikator des Bedarfs (höher = mehr Bedarf)
+    #[arg(long)]
+    pub need: String,
+    /// Nur die Lücken ausgeben
+    #[arg(long)]
+    pub only_gaps: bool,
+}
+
+fn today() -> String {
+    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
+    civil(days)
+}
+
+/// Days since 1970-01-01 → ISO date (Howard Hinnant's civil-from-days).
+fn civil(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
+}
+
+/// ISO date → days since 1970-01-01.
+fn days(iso: &str) -> Option<i64> {
+    let mut p = iso.split('-');
+    let (y, m, d): (i64, i64, i64) = (p.next()?.parse().ok()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
+    match cmd {
+        OffersCmd::Import { path, crs, dry_run } => {
+            let offers = quartier_import::offers::read(&path, crs.as_deref())?;
+            let mut store = crate::open(db)?;
+            let r = store.save_offers(&offers, dry_run).with_context(|| path.display().to_string())?;
+            println!(
+                "{}: {} Träger, {} Angebote, {} Standorte, {} Verknüpfungen{}",
+                path.display(),
+                r.organizations,
+                r.services,
+                r.locations,
+                r.links,
+                if dry_run { " (Probelauf: nichts gespeichert)" } else { " gespeichert" }
+            );
+            Ok(())
+        }
+        OffersCmd::Export { out } => {
+            let offers = crate::open(db)?.offers()?;
+            if out.extension().is_some_and(|e| e == "json") {
+                quartier_report::write_atomic(&out, &serde_json::to_vec_pretty(&offers)?).map_err(anyhow::Error::msg)?;
+                println!("{} geschrieben", out.display());
+            } else {
+                std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+                for (name, text) in quartier_import::offers::to_csv(&offers) {
+                    quartier_report::write_atomic(&out.join(&name), text.as_bytes()).map_err(anyhow::Error::msg)?;
+                    println!("{}", out.join(&name).display());
+                }
+            }
+            Ok(())
+        }
+        OffersCmd::List { level, stale_after_days, date, format } => {
+            let store = crate::open(db)?;
+            let offers = store.offers()?;
+            let date = date.unwrap_or_else(today);
+            let Some(today) = days(&date) else { bail!("--date {date}: JJJJ-MM-TT erwartet") };
+            let area_of = match &level {
+                Some(l) => {
+                    let geoms = quartier_store::spatial::level_geometries(&store, l).map_err(anyhow::Error::msg)?;
+                    let index = quartier_geom::locate::PointIndex::new(geoms.iter().map(|(_, g)| g.clone()).collect());
+                    Some((geoms, index))
+                }
+                None => None,
+            };
+            let orgs: std::collections::HashMap<&str, &quartier_store::offers::Organization> =
+                offers.organizations.iter().map(|o| (o.id.as_str(), o)).collect();
+            let locations: std::collections::HashMap<&str, &quartier_store::offers::Location> =
+                offers.locations.iter().map(|l| (l.id.as_str(), l)).collect();
+            let mut rows = Vec::new();
+            let mut json = Vec::new();
+            for s in &offers.services {
+                let at: Vec<&quartier_store::offers::Location> = offers
+                    .service_at_location
+                    .iter()
+                    .filter(|k| k.service_id == s.id)
+                    .filter_map(|k| locations.get(k.location_id.as_str()).copied())
+                    .collect();
+                let confirmed = if s.last_confirmed.is_empty() {
+                    orgs.get(s.organization_id.as_str()).map(|o| o.last_confirmed.clone()).unwrap_or_default()
+                } else {
+                    s.last_confirmed.clone()
+                };
+                let stale = days(&confirmed).is_none_or(|d| today - d > stale_after_days);
+                let expired = !s.valid_to.is_empty() && s.valid_to < date;
+                let areas: Vec<String> = at
+                    .iter()
+                    .map(|l| match &area_of {
+                        Some((g, idx)) => idx.locate(l.longitude, l.latitude).map(|i| g[i].0.clone()).unwrap_or_else(|| "außerhalb".into()),
+                        None => String::new(),
+                    })
+                    .collect();
+                let org = orgs.get(s.organization_id.as_str()).map(|o| o.name.clone()).unwrap_or_default();
+                rows.push(vec![
+                    s.id.clone(),
+                    s.name.clone(),
+                    org.clone(),
+                    s.target_groups.join(", "),
+                    s.capacity.map(|c| c.to_string()).unwrap_or_default(),
+                    at.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join("; "),
+                    areas.join("; "),
+                    confirmed.clone(),
+                    if stale {
+                        "veraltet".into()
+                    } else if expired {
+                        "abgelaufen".into()
+                    } else {
+                        String::new()
+                    },
+                ]);
+                json.push(serde_json::json!({
+                    "id": s.id, "name": s.name, "organization": org, "target_groups": s.target_groups, "capacity": s.capacity,
+                    "locations": at.iter().map(|l| &l.name).collect::<Vec<_>>(), "areas": areas, "last_confirmed": confirmed,
+                    "maintainer": s.maintainer, "stale": stale, "expired": expired,
+                }));
+            }
+            output::emit(
+                format,
+                &["id", "name", "organization", "target_groups", "capacity", "locations", "areas", "last_confirmed", "flag"],
+                rows,
+                &json,
+            )
+        }
+    }
+}
+
+fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
+    if a.distance.iter().any(|d| !(d.is_finite() && *d > 0.0)) {
+        bail!("--distance: Entfernungen in Metern, größer als 0");
+    }
+    if let Some(d) = &a.date
+        && days(d).is_none()
+    {
+        bail!("--date {d}: JJJJ-MM-TT erwartet");
+    }
+    Ok(SupplySpec {
+        level: a.level.clone(),
+        target_group: a.target_group.clone(),
+        group_variable: a.group_variable.clone(),
+        year: a.year,
+        distances: a.distance.clone(),
+        date: a.date.clone(),
+    })
+}
+
+pub fn supply(db: &Path, a: SupplyArgs) -> Result<()> {
+    let store = crate::open(db)?;
+    let s = quartier_store::supply::supply(&store, &spec(&a)?).map_err(anyhow::Error::msg)?;
+    if a.format == Format::Table {
+        println!("{} passende Angebote; {}\n", s.services, s.method);
+    }
+    let mut headers =
+        vec!["area_id".to_string(), "name".into(), "group".into(), "offers".into(), "capacity".into(), "capacity_per_1000".into()];
+    headers.extend(s.distances.iter().map(|d| format!("reach_{d}m_pct")));
+    let rows = s
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.area_id.clone(),
+                r.name.clone(),
+                r.group.map(|g| format!("{g:.0}")).unwrap_or_default(),
+                r.offers.to_string(),
+                r.capacity.map(|c| format!("{c:.1}")).unwrap_or_default(),
+                r.capacity_per_1000.map(|c| format!("{c:.1}")).unwrap_or_default(),
+            ];
+            row.extend(r.reach.iter().map(|x| x.map(|x| format!("{x:.1}")).unwrap_or_default()));
+            row
+        })
+        .collect();
+    let h: Vec<&str> = headers.iter().map(String::as_str).collect();
+    output::emit(a.format, &h, rows, &s.rows)
+}
+
+pub fn gaps(db: &Path, a: GapsArgs) -> Result<()> {
+    let store = crate::open(db)?;
+    let g = quartier_store::supply::gaps(&store, &spec(&a.supply)?, &a.need).map_err(anyhow::Error::msg)?;
+    if a.supply.format == Format::Table {
+        println!("{}\n", g.method);
+    }
+    let rows: Vec<&quartier_store::supply::GapRow> = g.rows.iter().filter(|r| !a.only_gaps || r.gap).collect();
+    let table = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.area_id.clone(),
+                r.name.clone(),
+                r.need.map(|v| format!("{v:.2}")).unwrap_or_default(),
+                r.supply.map(|v| format!("{v:.2}")).unwrap_or_default(),
+                r.offers.to_string(),
+                r.quadrant.unwrap_or("").to_string(),
+                if r.gap { "ja".into() } else { String::new() },
+            ]
+        })
+        .collect();
+    output::emit(a.supply.format, &["area_id", "name", "need", "supply_per_1000", "offers", "quadrant", "gap"], table, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_round_trip() {
+        for d in ["1970-01-01", "2000-02-29", "2026-11-26", "2024-12-31"] {
+            assert_eq!(super::civil(super::days(d).unwrap()), d);
+        }
+        assert_eq!(super::days("2026-11-26").unwrap() - super::days("2025-11-26").unwrap(), 365);
+    }
+}

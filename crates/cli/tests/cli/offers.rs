@@ -1,0 +1,191 @@
+//! `quartier offers`, `supply`, `gaps`: the offer directory and need against supply.
+
+use crate::support::*;
+
+/// Musterstadt with children per Sozialraum, child poverty, and two offers for children:
+/// a Kita in 0101 (40 places) and a family centre in 0202 (10 places) — none in 0102/0201.
+fn city_with_offers() -> Env {
+    let env = Env::new();
+    env.musterstadt();
+    let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;kinder;200\n0102;2024;kinder;300\n0201;2024;kinder;100\n0202;2024;kinder;400\n\
+                0101;2024;kinder_sgb2;20\n0102;2024;kinder_sgb2;150\n0201;2024;kinder_sgb2;10\n0202;2024;kinder_sgb2;100\n";
+    let f = env.write("daten.csv", data);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let cat = env.write(
+        "katalog.toml",
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb2 / kinder\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let dir = env.path("angebote");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("organizations.csv"),
+        "id,name,maintainer,last_confirmed\nawo,AWO Musterstadt,Frau Beispiel,2026-01-10\nstadt,Stadt Musterstadt,Jugendamt,2020-05-01\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("services.csv"),
+        "id,organization_id,name,target_groups,capacity,languages,valid_from,valid_to,last_confirmed\n\
+         kita,awo,Kita Sonnenschein,Kinder|Familien,40,deutsch|türkisch,2020-01-01,,2026-02-01\n\
+         fz,stadt,Familienzentrum Mitte,Kinder;Eltern,10,deutsch,,,\n\
+         senioren,stadt,Seniorentreff,Ältere,25,deutsch,,,2026-01-01\n",
+    )
+    .unwrap();
+    // x/y in EPSG:25832: the Kita in 0101 (the west), the centre in 0202 (the east).
+    std::fs::write(
+        dir.join("locations.csv"),
+        format!(
+            "id,organization_id,name,address,x,y\nl1,awo,Kita Sonnenschein,Marktstraße 1,{},{}\nl2,stadt,Rathaus,Am Markt 2,{},{}\n",
+            X0 + 500.0,
+            Y0 + 1000.0,
+            X0 + 3500.0,
+            Y0 + 1000.0
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("service_at_location.csv"), "service_id,location_id\nkita,l1\nfz,l2\nsenioren,l2\n").unwrap();
+    let out = env.run(&["offers", "import", dir.to_str().unwrap(), "--crs", "EPSG:25832"]).ok();
+    assert!(out.contains("2 Träger, 3 Angebote, 2 Standorte, 3 Verknüpfungen gespeichert"), "{out}");
+    env
+}
+
+#[test]
+fn directory_lists_areas_and_stale_entries_and_round_trips() {
+    let env = city_with_offers();
+    let list = json(&env.run(&["offers", "list", "--level", "Sozialraum", "--date", "2026-11-26", "--format", "json"]).ok());
+    let by = |id: &str| list.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(by("kita")["areas"][0], "0101");
+    assert_eq!(by("fz")["areas"][0], "0202");
+    assert_eq!(by("kita")["stale"], false);
+    assert_eq!(by("fz")["stale"], true, "not confirmed since 2020 (the organisation's date)");
+    // Export and import again: the same directory.
+    let out = env.path("export");
+    env.run(&["offers", "export", out.to_str().unwrap()]).ok();
+    let services = std::fs::read_to_string(out.join("services.csv")).unwrap();
+    assert!(services.contains("kita,awo,Kita Sonnenschein,,Kinder|Familien,,40,"), "{services}");
+    let json_out = env.path("offers.json");
+    env.run(&["offers", "export", json_out.to_str().unwrap()]).ok();
+    let before = std::fs::read_to_string(&json_out).unwrap();
+    env.run(&["offers", "import", out.to_str().unwrap()]).ok();
+    env.run(&["offers", "export", json_out.to_str().unwrap()]).ok();
+    assert_eq!(before, std::fs::read_to_string(&json_out).unwrap());
+}
+
+#[test]
+fn supply_and_gaps_per_area() {
+    let env = city_with_offers();
+    let s = json(
+        &env.run(&[
+            "supply",
+            "--level",
+            "Sozialraum",
+            "--target-group",
+            "kinder",
+            "--group-variable",
+            "kinder",
+            "--distance",
+            "600,1600",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let by = |k: &str| s.as_array().unwrap().iter().find(|r| r["area_id"] == k).unwrap().clone();
+    assert_eq!(by("0101")["offers"], 1);
+    assert_eq!(by("0101")["capacity_per_1000"], 200.0, "40 places for 200 children");
+    assert_eq!(by("0102")["offers"], 0);
+    // Centre points at x+500: 0102's centre is 1 km from the Kita, 0201's 1 km from the centre.
+    assert_eq!(by("0101")["reach"][0], 100.0);
+    assert_eq!(by("0102")["reach"][0], 0.0);
+    assert_eq!(by("0102")["reach"][1], 100.0);
+    // Stadtteil level: shares weighted by the children of its Sozialräume.
+    let st = json(
+        &env.run(&[
+            "supply",
+            "--level",
+            "Stadtteil",
+            "--target-group",
+            "Kinder",
+            "--group-variable",
+            "kinder",
+            "--distance",
+            "600",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let s01 = st.as_array().unwrap().iter().find(|r| r["area_id"] == "01").unwrap();
+    assert_eq!(s01["reach"][0], 40.0, "200 of 500 children");
+    // Gaps: child poverty 10 %, 50 %, 10 %, 25 % (median 17.5); supply 200, 0, 0, 25 places
+    // per 1,000 children (median 12.5): only 0102 has high need and low supply.
+    let g = json(
+        &env.run(&[
+            "gaps",
+            "--level",
+            "Sozialraum",
+            "--need",
+            "kinderarmut",
+            "--target-group",
+            "Kinder",
+            "--group-variable",
+            "kinder",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let gap: Vec<&str> = g.as_array().unwrap().iter().filter(|r| r["gap"] == true).map(|r| r["area_id"].as_str().unwrap()).collect();
+    assert_eq!(gap, ["0102"]);
+    let q = |k: &str| g.as_array().unwrap().iter().find(|r| r["area_id"] == k).unwrap()["quadrant"].clone();
+    assert_eq!(q("0202"), "hoher Bedarf, gute Versorgung");
+    let table = env
+        .run(&[
+            "gaps",
+            "--level",
+            "Sozialraum",
+            "--need",
+            "kinderarmut",
+            "--target-group",
+            "Kinder",
+            "--group-variable",
+            "kinder",
+            "--only-gaps",
+        ])
+        .ok();
+    assert!(table.contains("hoher Bedarf, geringe Versorgung") && !table.contains("0101"), "{table}");
+}
+
+#[test]
+fn broken_directories_are_refused_and_change_nothing() {
+    let env = city_with_offers();
+    let dir = env.path("kaputt");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("organizations.csv"), "id,name\nx,X\nx,Doppelt\n").unwrap();
+    std::fs::write(
+        dir.join("services.csv"),
+        "id,organization_id,name,capacity,valid_from,valid_to\ns,gibtsnicht,S,-3,2025-01-01,2024-01-01\nt,x,T,viel,,\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("locations.csv"), "id,name,latitude,longitude\nl,L,5700000,370000\n").unwrap();
+    let err = env.fails_unchanged(&["offers", "import", dir.to_str().unwrap()]);
+    for needle in [
+        "Kennung „x“ doppelt",
+        "Kapazität -3 ist negativ",
+        "gültig bis 2024-01-01 liegt vor gültig ab 2025-01-01",
+        "services.csv: Zeile 3, Feld „capacity“: „viel“ ist keine Zahl",
+        "nicht im WGS84-Bereich",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    // References to entries that exist nowhere.
+    std::fs::write(dir.join("organizations.csv"), "id,name\nx,X\n").unwrap();
+    std::fs::write(dir.join("services.csv"), "id,organization_id,name\ns,gibtsnicht,S\n").unwrap();
+    std::fs::write(dir.join("locations.csv"), "id,name,latitude,longitude\nl,L,51.5,7.2\n").unwrap();
+    std::fs::write(dir.join("service_at_location.csv"), "service_id,location_id\ns,l\nkita,fehlt\n").unwrap();
+    let err = env.fails_unchanged(&["offers", "import", dir.to_str().unwrap()]);
+    assert!(err.contains("Angebot „s“: Träger „gibtsnicht“ gibt es nicht") && err.contains("Standort „fehlt“ gibt es nicht"), "{err}");
+    let empty = env.path("leer");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(env.fails_unchanged(&["offers", "import", empty.to_str().unwrap()]).contains("organizations.csv fehlt"));
+}
