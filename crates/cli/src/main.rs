@@ -1,5 +1,6 @@
 //! The `quartier` command: parses flags and wires importers, store and web app together.
 
+mod cmd_action;
 mod cmd_aggregate;
 mod cmd_allocate;
 mod cmd_areas;
@@ -110,6 +111,12 @@ enum Command {
     Supply(cmd_offers::SupplyArgs),
     /// Lücken: hoher Bedarf bei geringer Versorgung
     Gaps(cmd_offers::GapsArgs),
+    /// Sozialraum- und Fachplanungskonferenzen festhalten
+    #[command(subcommand)]
+    Conference(cmd_action::ConferenceCmd),
+    /// Maßnahmen festhalten und ihre Wirkung beobachten
+    #[command(subcommand)]
+    Measure(cmd_action::MeasureCmd),
     /// Ein Budget nach Bedarf verteilen (neben der Gießkanne)
     Allocate(cmd_allocate::AllocateArgs),
     /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
@@ -231,6 +238,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
         Command::Offers(c) => cmd_offers::run(&cli.db, c),
+        Command::Conference(c) => cmd_action::conference(&cli.db, c),
+        Command::Measure(c) => cmd_action::measure(&cli.db, c),
         Command::Supply(a) => cmd_offers::supply(&cli.db, a),
         Command::Gaps(a) => cmd_offers::gaps(&cli.db, a),
         Command::Log { format } => {

@@ -7,6 +7,7 @@
 //! Every `apply_*` call is one transaction: it validates the whole batch against what is
 //! stored and either writes all of it or nothing.
 
+pub mod action;
 pub mod allocation;
 pub mod indexing;
 mod migrations;
@@ -42,6 +43,12 @@ pub enum StoreError {
     /// Area batch problems (parents, keys).
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidAreas(Vec<String>),
+    /// A record that refers to something that does not exist, or is otherwise invalid.
+    #[error("{0}")]
+    InvalidRecord(String),
+    /// Someone else changed the record since it was read (optimistic locking).
+    #[error("{0}")]
+    Conflict(String),
     /// Offers that refer to entries that exist neither in the batch nor in the store.
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidOffers(Vec<String>),
@@ -120,6 +127,15 @@ pub trait Store {
     fn save_offers(&mut self, batch: &offers::Offers, dry_run: bool) -> Result<offers::OfferReport>;
     /// The stored offer directory, ordered by id.
     fn offers(&self) -> Result<offers::Offers>;
+    /// Saves a conference (id 0: new); refused with a conflict when its version is stale.
+    /// Returns it with its id and new version.
+    fn save_conference(&mut self, c: &action::Conference) -> Result<action::Conference>;
+    /// Conferences, newest first; of one area when given (level, key).
+    fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<action::Conference>>;
+    /// Saves a measure (id 0: new), as [`Store::save_conference`].
+    fn save_measure(&mut self, m: &action::Measure) -> Result<action::Measure>;
+    /// Measures, by id.
+    fn measures(&self) -> Result<Vec<action::Measure>>;
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 }

@@ -124,4 +124,23 @@ pub const MIGRATIONS: &[&str] = &[
         location_id TEXT NOT NULL REFERENCES offer_location(id) ON DELETE CASCADE
     );
     "#,
+    // 7: area conferences and measures (records as JSON, version for optimistic locking).
+    r#"
+    CREATE TABLE conference (
+        id      INTEGER PRIMARY KEY,
+        level   TEXT NOT NULL,
+        area    TEXT NOT NULL,
+        date    TEXT NOT NULL,
+        data    TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        who     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX conference_area ON conference(level, area);
+    CREATE TABLE measure (
+        id      INTEGER PRIMARY KEY,
+        data    TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        who     TEXT NOT NULL DEFAULT ''
+    );
+    "#,
 ];

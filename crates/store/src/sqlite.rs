@@ -11,6 +11,22 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+/// Why an update by version failed: the record is gone, or someone changed it meanwhile.
+fn conflict(tx: &Transaction, table: &str, id: i64, what: &str) -> StoreError {
+    let current: Option<(i64, String)> = tx
+        .query_row(&format!("SELECT version, who FROM {table} WHERE id = ?1"), [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .ok()
+        .flatten();
+    match current {
+        None => StoreError::InvalidRecord(format!("{what} {id} gibt es nicht")),
+        Some((v, who)) => StoreError::Conflict(format!(
+            "{what} {id} wurde inzwischen geändert (Version {v}{}): bitte neu laden und die Änderung erneut eintragen",
+            if who.is_empty() { String::new() } else { format!(", von {who}") }
+        )),
+    }
+}
+
 /// Serialising the offer records without naming each type.
 mod erased {
     pub trait Json {
@@ -859,6 +875,107 @@ impl Store for SqliteStore {
             locations: all(&self.conn, "SELECT data FROM offer_location ORDER BY id")?,
             service_at_location,
         })
+    }
+
+    fn save_conference(&mut self, c: &crate::action::Conference) -> Result<crate::action::Conference> {
+        c.check().map_err(StoreError::InvalidRecord)?;
+        let tx = self.conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM area a JOIN level l ON l.id = a.level_id WHERE l.name = ?1 AND a.key = ?2)",
+            params![c.level, c.area],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(StoreError::InvalidRecord(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", c.area, c.level)));
+        }
+        for s in &c.existing_offers {
+            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM offer_service WHERE id = ?1)", [s], |r| r.get(0))?;
+            if !known {
+                return Err(StoreError::InvalidRecord(format!("Angebot „{s}“ steht nicht im Angebotsverzeichnis")));
+            }
+        }
+        let mut saved = c.clone();
+        saved.version = c.version + 1;
+        if c.id == 0 {
+            saved.version = 1;
+            tx.execute(
+                "INSERT INTO conference (level, area, date, data, version, who) VALUES (?1, ?2, ?3, '', 1, ?4)",
+                params![c.level, c.area, c.date, self.actor],
+            )?;
+            saved.id = tx.last_insert_rowid();
+        } else {
+            let n = tx.execute(
+                "UPDATE conference SET level = ?2, area = ?3, date = ?4, version = version + 1, who = ?5 WHERE id = ?1 AND version = ?6",
+                params![c.id, c.level, c.area, c.date, self.actor, c.version],
+            )?;
+            if n == 0 {
+                return Err(conflict(&tx, "conference", c.id, "Die Konferenz"));
+            }
+        }
+        tx.execute("UPDATE conference SET data = ?2 WHERE id = ?1", params![saved.id, serde_json::to_string(&saved).expect("serialises")])?;
+        tx.commit()?;
+        Ok(saved)
+    }
+
+    fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<crate::action::Conference>> {
+        let (sql, args): (&str, Vec<&str>) = match area {
+            Some((l, a)) => ("SELECT data FROM conference WHERE level = ?1 AND area = ?2 ORDER BY date DESC, id DESC", vec![l, a]),
+            None => ("SELECT data FROM conference ORDER BY date DESC, id DESC", vec![]),
+        };
+        let mut st = self.conn.prepare(sql)?;
+        let rows: Vec<String> = st.query_map(rusqlite::params_from_iter(args), |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+        rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+    }
+
+    fn save_measure(&mut self, m: &crate::action::Measure) -> Result<crate::action::Measure> {
+        m.check().map_err(StoreError::InvalidRecord)?;
+        let tx = self.conn.transaction()?;
+        for a in &m.areas {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM area x JOIN level l ON l.id = x.level_id WHERE l.name = ?1 AND x.key = ?2)",
+                params![m.level, a],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Err(StoreError::InvalidRecord(format!("Gebiet „{a}“ gibt es auf Ebene „{}“ nicht", m.level)));
+            }
+        }
+        for i in &m.indicators {
+            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM indicator WHERE id = ?1)", [i], |r| r.get(0))?;
+            if !known {
+                return Err(StoreError::InvalidRecord(format!("Indikator „{i}“ steht nicht im Katalog")));
+            }
+        }
+        if let Some(c) = m.conference {
+            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM conference WHERE id = ?1)", [c], |r| r.get(0))?;
+            if !known {
+                return Err(StoreError::InvalidRecord(format!("Konferenz {c} gibt es nicht")));
+            }
+        }
+        let mut saved = m.clone();
+        if m.id == 0 {
+            saved.version = 1;
+            tx.execute("INSERT INTO measure (data, version, who) VALUES ('', 1, ?1)", params![self.actor])?;
+            saved.id = tx.last_insert_rowid();
+        } else {
+            saved.version = m.version + 1;
+            let n = tx.execute(
+                "UPDATE measure SET version = version + 1, who = ?2 WHERE id = ?1 AND version = ?3",
+                params![m.id, self.actor, m.version],
+            )?;
+            if n == 0 {
+                return Err(conflict(&tx, "measure", m.id, "Die Maßnahme"));
+            }
+        }
+        tx.execute("UPDATE measure SET data = ?2 WHERE id = ?1", params![saved.id, serde_json::to_string(&saved).expect("serialises")])?;
+        tx.commit()?;
+        Ok(saved)
+    }
+
+    fn measures(&self) -> Result<Vec<crate::action::Measure>> {
+        let mut st = self.conn.prepare("SELECT data FROM measure ORDER BY id")?;
+        let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+        rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
     }
 
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {

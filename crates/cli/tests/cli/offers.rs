@@ -189,3 +189,56 @@ fn broken_directories_are_refused_and_change_nothing() {
     std::fs::create_dir_all(&empty).unwrap();
     assert!(env.fails_unchanged(&["offers", "import", empty.to_str().unwrap()]).contains("organizations.csv fehlt"));
 }
+
+#[test]
+fn conferences_and_measures_with_monitoring_and_optimistic_locking() {
+    let env = city_with_offers();
+    // Earlier years: 0102's child poverty rose before the measure, falls after its start (2024).
+    let earlier = "Gebiet;Jahr;Merkmal;Wert\n0101;2022;kinder;200\n0102;2022;kinder;300\n0201;2022;kinder;100\n0202;2022;kinder;400\n\
+                   0101;2022;kinder_sgb2;20\n0102;2022;kinder_sgb2;120\n0201;2022;kinder_sgb2;10\n0202;2022;kinder_sgb2;100\n\
+                   0101;2023;kinder;200\n0102;2023;kinder;300\n0201;2023;kinder;100\n0202;2023;kinder;400\n\
+                   0101;2023;kinder_sgb2;20\n0102;2023;kinder_sgb2;165\n0201;2023;kinder_sgb2;10\n0202;2023;kinder_sgb2;100\n\
+                   0101;2025;kinder;200\n0102;2025;kinder;300\n0201;2025;kinder;100\n0202;2025;kinder;400\n\
+                   0101;2025;kinder_sgb2;20\n0102;2025;kinder_sgb2;120\n0201;2025;kinder_sgb2;10\n0202;2025;kinder_sgb2;100\n";
+    let f = env.write("frueher.csv", earlier);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let conf = env.write(
+        "konferenz.toml",
+        "level = \"Sozialraum\"\narea = \"0102\"\ndate = \"2024-03-12\"\nmatches = \"partly\"\nmatches_note = \"Neubau verschiebt die Lage\"\n\
+         target_groups = [\"Alleinerziehende\"]\nexisting_offers = [\"kita\"]\nmissing = \"Familienberatung\"\n\
+         contributions = [{ organization = \"AWO\", commitment = \"Beratung zweimal wöchentlich\" }]\nparticipants = [\"Jugendamt\", \"AWO\"]\npotentials = \"Nachbarschaftsinitiative\"\n",
+    );
+    let out = env.run(&["conference", "add", conf.to_str().unwrap()]).ok();
+    assert!(out.contains("Konferenz 1 (Sozialraum 0102, 2024-03-12) gespeichert, Version 1"), "{out}");
+    let list = env.run(&["conference", "list", "--level", "Sozialraum", "--area", "0102"]).ok();
+    assert!(list.contains("teilweise") && list.contains("AWO: Beratung zweimal wöchentlich"), "{list}");
+    let measure = env.write(
+        "massnahme.toml",
+        "title = \"Familienberatung im Südwall\"\nlevel = \"Sozialraum\"\nareas = [\"0102\"]\nlead = \"AWO\"\nbudget = 45000\nstart = 2024\nstatus = \"laufend\"\nindicators = [\"kinderarmut\"]\nconference = 1\n",
+    );
+    env.run(&["measure", "add", measure.to_str().unwrap()]).ok();
+    let out = env.run(&["measure", "monitor", "1"]).ok();
+    // Child poverty in 0102: 40 %, 55 % before; 50 %, 40 % from 2024: the distance to the
+    // reference grew before and shrinks since.
+    assert!(
+        out.contains("Kinderarmut: vor dem Start (2024) der Abstand zum Durchschnitt wuchs um") && out.contains("seitdem sank um"),
+        "{out}"
+    );
+    // Optimistic locking: saving with the version read earlier after someone else saved.
+    let v1 = env.write("v1.toml", format!("id = 1\nversion = 1\n{}", std::fs::read_to_string(&measure).unwrap()));
+    env.run(&["measure", "add", v1.to_str().unwrap()]).ok();
+    let err = env.fails_unchanged(&["measure", "add", v1.to_str().unwrap()]);
+    assert!(err.contains("Die Maßnahme 1 wurde inzwischen geändert (Version 2"), "{err}");
+    // Bad records.
+    let bad = env.write("bad.toml", "level = \"Sozialraum\"\narea = \"9999\"\ndate = \"2024-03-12\"\nmatches = \"agree\"\n");
+    assert!(
+        env.fails_unchanged(&["conference", "add", bad.to_str().unwrap()]).contains("Gebiet „9999“ gibt es auf Ebene „Sozialraum“ nicht")
+    );
+    let bad = env.write("bad2.toml", "level = \"Sozialraum\"\narea = \"0101\"\ndate = \"12.3.2024\"\nmatches = \"vielleicht\"\n");
+    assert!(env.fails_unchanged(&["conference", "add", bad.to_str().unwrap()]).contains("vielleicht"));
+    let bad = env.write(
+        "bad3.toml",
+        "title = \"X\"\nlevel = \"Sozialraum\"\nareas = [\"0101\"]\nstart = 2025\nend = 2020\nindicators = [\"gibtsnicht\"]\n",
+    );
+    assert!(env.fails_unchanged(&["measure", "add", bad.to_str().unwrap()]).contains("end 2020 liegt vor start 2025"));
+}
