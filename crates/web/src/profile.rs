@@ -62,6 +62,10 @@ struct Profile {
     map: Option<Markup>,
     attribution: Option<String>,
     public: bool,
+    /// Offers located in the area: (service, organisation, location, target groups).
+    offers: Vec<(String, String, String, String)>,
+    conferences: Vec<quartier_store::action::Conference>,
+    measures: Vec<quartier_store::action::Measure>,
 }
 
 pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Query(q): Query<ProfileQuery>) -> Result<Response, AppError> {
@@ -266,7 +270,36 @@ fn load(
         neighbours.sort_by(|a, b| a.name.cmp(&b.name));
     }
     let map = locator(&area, &areas, geoms);
+    // From data to action: the offers located here, the conferences and measures of the area.
+    let directory = store.offers()?;
+    let here = geoms.iter().find(|(k, _)| k == &area.key).map(|(_, g)| g);
+    let orgs: HashMap<&str, &str> = directory.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+    let mut offers = Vec::new();
+    if let Some(g) = here {
+        for k in &directory.service_at_location {
+            let (Some(s), Some(l)) =
+                (directory.services.iter().find(|s| s.id == k.service_id), directory.locations.iter().find(|l| l.id == k.location_id))
+            else {
+                continue;
+            };
+            if quartier_geom::ops::contains(g, &quartier_geom::Point::new(l.longitude, l.latitude)) {
+                offers.push((
+                    s.name.clone(),
+                    orgs.get(s.organization_id.as_str()).copied().unwrap_or("").to_string(),
+                    l.name.clone(),
+                    s.target_groups.join(", "),
+                ));
+            }
+        }
+    }
+    offers.sort();
+    let conferences = store.conferences(Some((&area.level, &area.key)))?;
+    let measures: Vec<quartier_store::action::Measure> =
+        store.measures()?.into_iter().filter(|m| m.level == area.level && m.areas.contains(&area.key)).collect();
     Ok(Profile {
+        offers,
+        conferences,
+        measures,
         parent_name: parent.as_ref().map(|p| p.name.clone()),
         area,
         crumbs,
@@ -397,11 +430,56 @@ fn render(p: &Profile) -> Markup {
                     }
                 }
                 h2 { "Potenziale" }
-                p.note { "Noch keine Potenziale erfasst. Sie kommen mit den Sozialraumkonferenzen in dieses Profil." }
+                @let potentials: Vec<&quartier_store::action::Conference> = p.conferences.iter().filter(|c| !c.potentials.is_empty()).collect();
+                @if potentials.is_empty() {
+                    p.note { "Noch keine Potenziale erfasst: sie kommen mit den Sozialraumkonferenzen (" code { "quartier conference add" } ") in dieses Profil." }
+                } @else {
+                    ul { @for c in potentials { li { (c.potentials) " (" (c.kind) " " (c.date) ")" } } }
+                }
             }
         }
         @if p.groups.is_empty() {
             p { "Noch keine Indikatoren: " code { "quartier indicators load KATALOG.toml" } }
+        }
+        section.action aria-labelledby="angebote" {
+            h2 #angebote { "Angebote im Gebiet (" (p.offers.len()) ")" }
+            @if p.offers.is_empty() { p.note { "Kein Angebot aus dem Angebotsverzeichnis liegt in diesem Gebiet (" code { "quartier offers import" } ")." } } @else {
+                table {
+                    caption { "Angebote mit Standort in " (a.name) }
+                    thead { tr { th scope="col" { "Angebot" } th scope="col" { "Träger" } th scope="col" { "Standort" } th scope="col" { "Zielgruppen" } } }
+                    tbody { @for (s, o, l, t) in &p.offers { tr { th scope="row" { (s) } td { (o) } td { (l) } td { (t) } } } }
+                }
+            }
+            @if !p.public {
+                h2 { "Konferenzen (" (p.conferences.len()) ")" }
+                @for c in &p.conferences {
+                    details {
+                        summary { (c.kind) " am " (c.date) " – Analyse passt: " (c.matches.label_de()) }
+                        dl {
+                            dt { "Passt die Analyse zur Wahrnehmung vor Ort?" } dd { (c.matches.label_de()) @if !c.matches_note.is_empty() { " – " (c.matches_note) } }
+                            dt { "Welche Zielgruppen?" } dd { (c.target_groups.join(", ")) }
+                            dt { "Was gibt es?" } dd { (c.existing_offers.join(", ")) }
+                            dt { "Was fehlt?" } dd { (c.missing) }
+                            dt { "Wer kann was beitragen?" } dd { (c.contributions.iter().map(|k| format!("{}: {}", k.organization, k.commitment)).collect::<Vec<_>>().join("; ")) }
+                            dt { "Teilnehmende" } dd { (c.participants.join(", ")) }
+                        }
+                    }
+                }
+                h2 { "Maßnahmen (" (p.measures.len()) ")" }
+                @if !p.measures.is_empty() {
+                    table {
+                        caption { "Maßnahmen in " (a.name) }
+                        thead { tr { th scope="col" { "Maßnahme" } th scope="col" { "Federführung" } th scope="col" { "Zeitraum" } th scope="col" { "Stand" } th scope="col" { "beobachtete Indikatoren" } } }
+                        tbody { @for m in &p.measures { tr {
+                            th scope="row" { (m.title) }
+                            td { (m.lead) }
+                            td { (m.start) @if let Some(e) = m.end { "–" (e) } }
+                            td { (m.status) }
+                            td { (m.indicators.join(", ")) }
+                        } } }
+                    }
+                }
+            }
         }
         @for (domain, rows) in &p.groups {
             section.domain {

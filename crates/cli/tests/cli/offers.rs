@@ -229,6 +229,20 @@ fn conferences_and_measures_with_monitoring_and_optimistic_locking() {
     env.run(&["measure", "add", v1.to_str().unwrap()]).ok();
     let err = env.fails_unchanged(&["measure", "add", v1.to_str().unwrap()]);
     assert!(err.contains("Die Maßnahme 1 wurde inzwischen geändert (Version 2"), "{err}");
+    // The area profile shows them; the public view only the offers.
+    let server = crate::demo::serve_with(&env, &[]);
+    let (_, page) = crate::demo::get(&server.addr, "/gebiet/0102?ebene=Sozialraum");
+    assert!(
+        page.contains("Konferenzen (1)") && page.contains("Familienberatung im Südwall") && page.contains("Nachbarschaftsinitiative"),
+        "{page}"
+    );
+    let (_, page) = crate::demo::get(&server.addr, "/gebiet/0101?ebene=Sozialraum");
+    assert!(page.contains("Angebote im Gebiet (1)") && page.contains("Kita Sonnenschein"), "{page}");
+    drop(server);
+    let public = crate::demo::serve_with(&env, &["--public"]);
+    let (_, page) = crate::demo::get(&public.addr, "/gebiet/0102?ebene=Sozialraum");
+    assert!(!page.contains("Familienberatung im Südwall") && !page.contains("Konferenzen ("), "internal records stay internal");
+    drop(public);
     // Bad records.
     let bad = env.write("bad.toml", "level = \"Sozialraum\"\narea = \"9999\"\ndate = \"2024-03-12\"\nmatches = \"agree\"\n");
     assert!(
