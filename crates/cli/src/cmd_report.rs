@@ -100,3 +100,85 @@ pub fn profiles(db: &Path, a: ProfilesArgs) -> Result<()> {
     println!("{} geschrieben: {} KB in {:.1} s", a.out.display(), bytes / 1024, t.elapsed().as_secs_f64());
     Ok(())
 }
+
+#[derive(Args)]
+#[command(after_help = "Beispiel:
+  quartier funding-sheet --definition bericht.toml --area 0102 --format pdf --out ausgangslage-0102.pdf \\
+      --need kinderarmut --target-group Kinder --group-variable kinder_u15
+
+Die Ausgangslage eines Gebiets, wie Förderprogramme sie verlangen: Kennzahlen gegen den Durchschnitt
+und ihre Entwicklung, Sozialindex, Angebote im Gebiet, Bedarf und Versorgung, die Einschätzung der
+letzten Sozialraumkonferenz, Quellen.")]
+pub struct FundingArgs {
+    /// Berichtsdefinition (Ebene, Jahr, Indikatoren, Index)
+    #[arg(long)]
+    pub definition: PathBuf,
+    /// Gebietsschlüssel
+    #[arg(long)]
+    pub area: String,
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Html)]
+    pub format: ProfileFormat,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Für „Bedarf und Versorgung“: Indikator des Bedarfs
+    #[arg(long, requires = "group_variable")]
+    pub need: Option<String>,
+    /// Zielgruppe der Angebote
+    #[arg(long)]
+    pub target_group: Option<String>,
+    /// Merkmal mit der Größe der Zielgruppe
+    #[arg(long)]
+    pub group_variable: Option<String>,
+}
+
+pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
+    use quartier_store::Store;
+    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
+    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    if !db.exists() {
+        bail!("Datenbank {} gibt es nicht", db.display());
+    }
+    let store = quartier_store::SqliteStore::open_read_only(db)?;
+    let levels = store.levels()?;
+    let level = def.level.clone().or_else(|| levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone())).unwrap_or_default();
+    // Offers located in the area, the latest conference, the gap analysis when asked for.
+    let geoms = quartier_store::spatial::level_geometries(&store, &level).map_err(anyhow::Error::msg)?;
+    let here = geoms.iter().find(|(k, _)| *k == a.area).map(|(_, g)| g.clone());
+    let directory = store.offers()?;
+    let mut extras = quartier_report::funding::Extras::default();
+    if let Some(g) = &here {
+        for k in &directory.service_at_location {
+            let (Some(s), Some(l)) =
+                (directory.services.iter().find(|s| s.id == k.service_id), directory.locations.iter().find(|l| l.id == k.location_id))
+            else {
+                continue;
+            };
+            if quartier_geom::ops::contains(g, &quartier_geom::Point::new(l.longitude, l.latitude)) {
+                let org = directory.organizations.iter().find(|o| o.id == s.organization_id).map(|o| o.name.clone()).unwrap_or_default();
+                extras.offers.push((s.name.clone(), org, l.name.clone(), s.target_groups.join(", ")));
+            }
+        }
+    }
+    extras.offers.sort();
+    extras.conference = store.conferences(Some((&level, &a.area)))?.into_iter().next();
+    if let (Some(need), Some(var)) = (&a.need, &a.group_variable) {
+        let spec = quartier_store::supply::SupplySpec {
+            level: level.clone(),
+            target_group: a.target_group.clone(),
+            group_variable: var.clone(),
+            year: None,
+            distances: vec![],
+            date: None,
+        };
+        let g = quartier_store::supply::gaps(&store, &spec, need).map_err(anyhow::Error::msg)?;
+        extras.gap = g.rows.iter().find(|r| r.area_id == a.area).and_then(|r| r.quadrant).map(|q| (g.need_label.clone(), q.to_string()));
+    }
+    let format = match a.format {
+        ProfileFormat::Html => quartier_report::Format::Html,
+        ProfileFormat::Pdf => quartier_report::Format::Pdf,
+    };
+    let bytes = quartier_report::write_funding(&store, &def, &a.area, &extras, format, &a.out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+    println!("{} geschrieben: {} KB", a.out.display(), bytes / 1024);
+    Ok(())
+}

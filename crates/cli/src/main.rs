@@ -119,6 +119,8 @@ enum Command {
     Measure(cmd_action::MeasureCmd),
     /// Ein Budget nach Bedarf verteilen (neben der Gießkanne)
     Allocate(cmd_allocate::AllocateArgs),
+    /// Datenblatt „Ausgangslage“ eines Gebiets für Förderanträge (HTML oder PDF)
+    FundingSheet(cmd_report::FundingArgs),
     /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
     Profiles(cmd_report::ProfilesArgs),
     /// Daten veröffentlichen (offene Daten mit Geheimhaltung)
@@ -236,6 +238,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => cmd_report::run(&cli.db, a),
         Command::Export(c) => cmd_export::run(&cli.db, c),
         Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
+        Command::FundingSheet(a) => cmd_report::funding(&cli.db, a),
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
         Command::Offers(c) => cmd_offers::run(&cli.db, c),
         Command::Conference(c) => cmd_action::conference(&cli.db, c),

@@ -12,6 +12,7 @@ pub mod charts;
 pub mod definition;
 pub mod docx;
 pub mod format;
+pub mod funding;
 pub mod html;
 pub mod map;
 pub mod markdown;
@@ -51,6 +52,28 @@ pub fn write_profiles(
         Format::Html => html::render_profiles(&report).into_bytes(),
         Format::Pdf => pdf::render_profiles(&report),
         other => return Err(format!("Gebietsprofile gibt es als HTML und PDF, nicht als {other:?}")),
+    };
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// The funding application sheet for one area (HTML or PDF), written atomically.
+pub fn write_funding(
+    store: &quartier_store::SqliteStore,
+    def: &definition::ReportDefinition,
+    area: &str,
+    extras: &funding::Extras,
+    format: Format,
+    out: &Path,
+) -> Result<u64, String> {
+    let mut def = def.clone();
+    def.profiles = definition::Profiles::Areas(vec![area.to_string()]);
+    let report = model::build(store, &def)?;
+    let a = report.profiles[0];
+    let bytes = match format {
+        Format::Html => funding::render_html(&report, a, extras).into_bytes(),
+        Format::Pdf => pdf::render_funding(&report, a, extras),
+        other => return Err(format!("das Datenblatt gibt es als HTML und PDF, nicht als {other:?}")),
     };
     write_atomic(out, &bytes)?;
     Ok(bytes.len() as u64)

@@ -519,6 +519,21 @@ pub fn render_profiles(r: &Report) -> Vec<u8> {
     assemble(l, r, front)
 }
 
+/// The funding application sheet for area `a` (see [`crate::funding`]).
+pub fn render_funding(r: &Report, a: usize, x: &crate::funding::Extras) -> Vec<u8> {
+    let mut l = Layout::new();
+    l.new_page();
+    let area = &r.areas[a];
+    l.heading(1, &format!("Ausgangslage: {} ({})", area.name, area.key), 40.0);
+    l.note(&format!("{} in {} · Daten {}", r.level, r.def.municipality, r.year));
+    l.locator(r, a, &format!("Lage von {} in {}.", area.name, r.def.municipality));
+    for (h, t) in crate::funding::paragraphs(r, a, x) {
+        l.heading(3, &h, 40.0);
+        l.paragraph(&t);
+    }
+    assemble(l, r, false)
+}
+
 /// Every indicator in every year for one area, with the average in brackets.
 fn development(l: &mut Layout, r: &Report, a: usize) {
     let area = &r.areas[a];

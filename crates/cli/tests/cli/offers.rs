@@ -243,6 +243,30 @@ fn conferences_and_measures_with_monitoring_and_optimistic_locking() {
     let (_, page) = crate::demo::get(&public.addr, "/gebiet/0102?ebene=Sozialraum");
     assert!(!page.contains("Familienberatung im Südwall") && !page.contains("Konferenzen ("), "internal records stay internal");
     drop(public);
+    // The funding application sheet: the situation in words, offers, gap, the conference.
+    let def = env.write(
+        "bericht.toml",
+        "title = \"Sozialbericht Musterstadt\"\nmunicipality = \"Musterstadt\"\nedition = \"2025\"\nlevel = \"Sozialraum\"\nsince = 2022\n[[chapter]]\ntitle = \"Armut\"\nindicators = [\"kinderarmut\"]\n",
+    );
+    let html = env.path("ausgangslage.html");
+    let args = ["funding-sheet", "--definition", def.to_str().unwrap(), "--area", "0102", "--out", html.to_str().unwrap()];
+    env.run(&[&args[..], &["--need", "kinderarmut", "--target-group", "Kinder", "--group-variable", "kinder"]].concat()).ok();
+    let sheet = std::fs::read_to_string(&html).unwrap();
+    for needle in [
+        "Ausgangslage: Südwall (0102)",
+        "Kinderarmut beträgt 2025 in Südwall 40,0 %",
+        "seit 2022 unverändert",
+        "Südwall liegt im Feld „hoher Bedarf, geringe Versorgung“",
+        "bestätigt die Datenlage teilweise (Neubau verschiebt die Lage)",
+        "Es fehlt: Familienberatung.",
+        "Beitragen können: AWO (Beratung zweimal wöchentlich)",
+    ] {
+        assert!(sheet.contains(needle), "{needle}: {sheet}");
+    }
+    let pdf = env.path("ausgangslage.pdf");
+    env.run(&["funding-sheet", "--definition", def.to_str().unwrap(), "--area", "0102", "--format", "pdf", "--out", pdf.to_str().unwrap()])
+        .ok();
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     // Bad records.
     let bad = env.write("bad.toml", "level = \"Sozialraum\"\narea = \"9999\"\ndate = \"2024-03-12\"\nmatches = \"agree\"\n");
     assert!(
