@@ -106,6 +106,7 @@ try {
     ["werkstatt-index", "/werkstatt/index?von=mss", "Werkstatt"],
     ["werkstatt", "/werkstatt/indikator?id=test&name=Test&formel=s4_percentage_transfer_payments_recipients_below_15_years&ebene=Bezirk", "Werkstatt"],
     ["verteilung", "/verteilung?ebene=Planungsraum&budget=1000000&bedarf=index%3Amss&faktoren=1%3D0%2C2%3D0%2C3%3D1%2C4%3D2&einwohner=inhabitants", "Mittelverteilung"],
+    ["angebote", "/angebote", "Angebote"],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],
   ]) {
     await page.goto(base + url);

@@ -10,6 +10,7 @@ mod cache;
 mod directory;
 mod download;
 mod indicator;
+mod offers;
 mod overview;
 mod pages;
 mod profile;
@@ -57,6 +58,7 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
         .route("/verteilung", get(allocation::allocation_page))
+        .route("/angebote", get(offers::offers_page))
         .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
         .route("/verwaltung/import", post(admin::confirm))
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))

@@ -18,13 +18,14 @@ fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
 /// The page frame: header with navigation (`current` marks the section) and area search,
 /// main content, footer.
 pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: Option<&str>) -> Markup {
-    const NAV: [(&str, &str, &str); 7] = [
+    const NAV: [(&str, &str, &str); 8] = [
         ("uebersicht", "/", "Übersicht"),
         ("karte", "/karte", "Karte"),
         ("indikatoren", "/indikatoren", "Indikatoren"),
         ("gebiete", "/gebiete", "Gebiete"),
         ("vergleich", "/vergleich", "Vergleich"),
         ("daten", "/daten", "Daten"),
+        ("angebote", "/angebote", "Angebote"),
         ("werkstatt", "/werkstatt/indikator", "Werkstatt"),
     ];
     html! {
