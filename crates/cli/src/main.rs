@@ -4,6 +4,7 @@ mod cmd_action;
 mod cmd_aggregate;
 mod cmd_allocate;
 mod cmd_areas;
+mod cmd_backup;
 mod cmd_data;
 mod cmd_disclosure;
 mod cmd_export;
@@ -130,6 +131,16 @@ enum Command {
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
     Classify(cmd_indicators::ClassifyArgs),
+    /// Die Datenbank sichern (auch während der Server läuft)
+    Backup {
+        /// Zieldatei (darf noch nicht existieren)
+        out: PathBuf,
+    },
+    /// Eine Sicherung zurückspielen (Server vorher anhalten; die bisherige Datenbank bleibt daneben)
+    Restore {
+        /// Sicherungsdatei
+        from: PathBuf,
+    },
     /// Protokoll der Importe
     Log {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -241,6 +252,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::FundingSheet(a) => cmd_report::funding(&cli.db, a),
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
         Command::Offers(c) => cmd_offers::run(&cli.db, c),
+        Command::Backup { out } => cmd_backup::backup(&cli.db, &out),
+        Command::Restore { from } => cmd_backup::restore(&cli.db, &from),
         Command::Conference(c) => cmd_action::conference(&cli.db, c),
         Command::Measure(c) => cmd_action::measure(&cli.db, c),
         Command::Supply(a) => cmd_offers::supply(&cli.db, a),

@@ -11,6 +11,41 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+/// A consistent copy of the database at `out` (one snapshot, even while others write),
+/// checked for integrity.
+pub fn backup(db: &Path, out: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.execute("VACUUM INTO ?1", [out.to_string_lossy().as_ref()])?;
+    let check: String = Connection::open(out)?.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!("Sicherung {}: {check}", out.display())));
+    }
+    Ok(())
+}
+
+/// Whether `path` is an intact Quartier database (for restoring it).
+pub fn check_backup(path: &Path) -> Result<()> {
+    let bad = |why: String| StoreError::Corrupt(format!("{}: {why}", path.display()));
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|_| bad("keine SQLite-Datenbank".into()))?;
+    if check != "ok" {
+        return Err(bad(format!("beschädigt ({check})")));
+    }
+    let has_schema: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'area')", [], |r| r.get(0))?;
+    if !has_schema {
+        return Err(bad("keine Quartier-Datenbank".into()));
+    }
+    Ok(())
+}
+
+/// Folds the write-ahead log into the database file (best effort).
+pub fn checkpoint(db: &Path) {
+    if let Ok(c) = Connection::open(db) {
+        let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
 /// Why an update by version failed: the record is gone, or someone changed it meanwhile.
 fn conflict(tx: &Transaction, table: &str, id: i64, what: &str) -> StoreError {
     let current: Option<(i64, String)> = tx

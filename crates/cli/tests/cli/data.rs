@@ -318,3 +318,28 @@ fn undo_restores_replaced_values_and_refuses_out_of_order() {
     assert!(env.fails_unchanged(&["import", "undo", &areas_id.to_string()]).contains("Gebietsimport"));
     assert!(env.fails_unchanged(&["import", "undo", "999"]).contains("Import 999 gibt es nicht"));
 }
+
+#[test]
+fn backup_while_serving_and_restore() {
+    let env = musterstadt();
+    let f = env.write("d.csv", "Gebiet;Jahr;Merkmal;Wert\n0101;2023;Einwohner;1000\n");
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let server = crate::demo::serve_with(&env, &[]);
+    let copy = env.path("sicherung.db");
+    let out = env.run(&["backup", copy.to_str().unwrap()]).ok();
+    assert!(out.contains("Gesichert"), "{out}");
+    drop(server);
+    assert!(env.run(&["backup", copy.to_str().unwrap()]).fails().contains("gibt es schon"));
+    // A later import, then the backup back: the import is gone, the old file kept aside.
+    let g = env.write("e.csv", "Gebiet;Jahr;Merkmal;Wert\n0102;2023;Einwohner;500\n");
+    env.run(&["import", "data", g.to_str().unwrap()]).ok();
+    let out = env.run(&["restore", copy.to_str().unwrap()]).ok();
+    assert!(out.contains("Wiederhergestellt") && out.contains("vor-wiederherstellung"), "{out}");
+    let rows = json(&env.run(&["data", "show", "--variable", "einwohner", "--level", "Sozialraum", "--format", "json"]).ok());
+    let with_value: Vec<&str> =
+        rows.as_array().unwrap().iter().filter(|r| !r["value"].is_null()).map(|r| r["area"].as_str().unwrap()).collect();
+    assert_eq!(with_value, ["0101"]);
+    // Not a database, not a Quartier database.
+    let junk = env.write("junk.db", "kein SQLite");
+    assert!(env.run(&["restore", junk.to_str().unwrap()]).fails().contains("keine SQLite-Datenbank"));
+}
