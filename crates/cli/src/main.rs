@@ -14,6 +14,7 @@ mod cmd_offers;
 mod cmd_report;
 mod cmd_segregation;
 mod cmd_spatial;
+mod cmd_user;
 mod demo;
 mod output;
 
@@ -131,6 +132,9 @@ enum Command {
     Segregation(cmd_segregation::SegregationArgs),
     /// Klassen für Karten bilden (Methoden wie mapclassify)
     Classify(cmd_indicators::ClassifyArgs),
+    /// Konten der Web-Oberfläche und das Änderungsprotokoll
+    #[command(subcommand)]
+    User(cmd_user::UserCmd),
     /// Die Datenbank sichern (auch während der Server läuft)
     Backup {
         /// Zieldatei (darf noch nicht existieren)
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),
         Command::Offers(c) => cmd_offers::run(&cli.db, c),
         Command::Backup { out } => cmd_backup::backup(&cli.db, &out),
+        Command::User(c) => cmd_user::run(&cli.db, c),
         Command::Restore { from } => cmd_backup::restore(&cli.db, &from),
         Command::Conference(c) => cmd_action::conference(&cli.db, c),
         Command::Measure(c) => cmd_action::measure(&cli.db, c),
@@ -288,9 +293,11 @@ fn edits_allowed(addr: SocketAddr, public: Option<f64>, edit: bool, read_only: b
 
 /// Runs the web server until Ctrl-C.
 pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
-    let edit = if mode.edit {
+    // Every internal server can take changes once someone signs in with an account; without
+    // accounts only in local mode (`mode.edit`).
+    let edit = if mode.public.is_none() {
         let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "lokal".into());
-        Some(std::sync::Arc::new(quartier_web::Editing::new(&format!("{user} (Browser)")).context("Upload-Verzeichnis")?))
+        Some(std::sync::Arc::new(quartier_web::Editing::new(&format!("{user} (Browser)"), mode.edit).context("Upload-Verzeichnis")?))
     } else {
         None
     };
@@ -298,7 +305,7 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
     let options = quartier_web::Options { public: mode.public, edit: edit.clone() };
     rt.block_on(quartier_web::serve(db, addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
-        if edit.is_some() {
+        if edit.as_ref().is_some_and(|e| e.local) {
             println!("Änderungen über die Verwaltung: http://{a}/verwaltung");
         }
     }))

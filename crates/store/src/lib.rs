@@ -7,6 +7,7 @@
 //! Every `apply_*` call is one transaction: it validates the whole batch against what is
 //! stored and either writes all of it or nothing.
 
+pub mod accounts;
 pub mod action;
 pub mod allocation;
 pub mod indexing;
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// Area batch problems (parents, keys).
     #[error("{} Problem(e), nichts wurde gespeichert:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     InvalidAreas(Vec<String>),
+    /// Login refused (throttled) or account invalid.
+    #[error("{0}")]
+    Account(String),
     /// A record that refers to something that does not exist, or is otherwise invalid.
     #[error("{0}")]
     InvalidRecord(String),
@@ -136,6 +140,20 @@ pub trait Store {
     fn save_measure(&mut self, m: &action::Measure) -> Result<action::Measure>;
     /// Measures, by id.
     fn measures(&self) -> Result<Vec<action::Measure>>;
+    /// Creates an account (password checked against the rules, stored as Argon2id).
+    fn add_user(&mut self, name: &str, role: accounts::Role, organization: Option<&str>, password: &str) -> Result<accounts::User>;
+    fn users(&self) -> Result<Vec<accounts::User>>;
+    /// Checks name and password; `None` when wrong. Refused while the account or the address
+    /// has 5 failed attempts in the last 15 minutes. A success opens a new session: (token, session).
+    fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>>;
+    /// The open session of a token.
+    fn session(&self, token: &str) -> Result<Option<accounts::Session>>;
+    /// Ends one session, or (`everywhere`) all sessions of its account.
+    fn logout(&mut self, token: &str, everywhere: bool) -> Result<()>;
+    /// Records a change (who, what, old and new value).
+    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()>;
+    /// The audit log, newest first.
+    fn audit_log(&self) -> Result<Vec<accounts::AuditEntry>>;
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 }

@@ -143,4 +143,36 @@ pub const MIGRATIONS: &[&str] = &[
         who     TEXT NOT NULL DEFAULT ''
     );
     "#,
+    // 8: accounts, sessions (token hashes), failed logins, the audit log.
+    r#"
+    CREATE TABLE account (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('reader', 'traeger', 'department', 'planner', 'admin')),
+        organization  TEXT,
+        password_hash TEXT NOT NULL,
+        created       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE session (
+        token_hash TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,
+        created    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        last_seen  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE failed_login (
+        key TEXT NOT NULL,
+        at  INTEGER NOT NULL
+    );
+    CREATE INDEX failed_login_key ON failed_login(key, at);
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        who    TEXT NOT NULL,
+        action TEXT NOT NULL,
+        object TEXT NOT NULL,
+        old    TEXT,
+        new    TEXT
+    );
+    "#,
 ];

@@ -65,9 +65,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 7);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 8);
 }
 
 #[test]

@@ -29,11 +29,14 @@ pub const UPLOAD_LIMIT: usize = 64 << 20;
 pub struct Editing {
     pub csrf: String,
     pub actor: String,
+    /// Changes without an account (a server only this machine reaches, or `--edit`). Once
+    /// accounts exist, only signed-in planners and administrators change anything.
+    pub local: bool,
     uploads: PathBuf,
 }
 
 impl Editing {
-    pub fn new(actor: &str) -> std::io::Result<Editing> {
+    pub fn new(actor: &str, local: bool) -> std::io::Result<Editing> {
         let base = std::env::temp_dir().join("quartier-uploads");
         std::fs::create_dir_all(&base)?;
         // Leftovers of earlier servers older than a day go.
@@ -47,7 +50,7 @@ impl Editing {
         }
         let uploads = base.join(random_hex(8)?);
         std::fs::create_dir_all(&uploads)?;
-        Ok(Editing { csrf: random_hex(32)?, actor: actor.to_string(), uploads })
+        Ok(Editing { csrf: random_hex(32)?, actor: actor.to_string(), local, uploads })
     }
 }
 
@@ -63,28 +66,75 @@ fn random_hex(bytes: usize) -> std::io::Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-/// The hidden CSRF field every form that changes something carries.
-pub(crate) fn csrf_field(e: &Editing) -> Markup {
-    html! { input type="hidden" name="csrf" value=(e.csrf); }
+/// Who changes something on this request, with the CSRF token their forms carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    pub name: String,
+    pub csrf: String,
 }
 
-/// The editing state, or why changes are refused.
+/// The hidden CSRF field every form that changes something carries.
+pub(crate) fn csrf_field(a: &Actor) -> Markup {
+    html! { input type="hidden" name="csrf" value=(a.csrf); }
+}
+
+pub(crate) const SESSION_COOKIE: &str = "quartier_session";
+
+/// A cookie's value from the request.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The signed-in session of the request, if any.
+pub(crate) fn session(store: &SqliteStore, headers: &HeaderMap) -> Result<Option<quartier_store::accounts::Session>, AppError> {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(t) if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(store.session(&t)?),
+        _ => Ok(None),
+    }
+}
+
+/// Who may change things on this request: with accounts, a signed-in planner or
+/// administrator; without, anyone on a server in local mode. Never in the public view.
+pub(crate) fn actor_of(st: &AppState, store: &SqliteStore, headers: &HeaderMap) -> Result<Option<Actor>, AppError> {
+    if st.public.is_some() {
+        return Ok(None);
+    }
+    if !store.users()?.is_empty() {
+        return Ok(session(store, headers)?.filter(|s| s.user.role.may_change_data()).map(|s| Actor { name: s.user.name, csrf: s.csrf }));
+    }
+    Ok(st.edit.as_deref().filter(|e| e.local).map(|e| Actor { name: e.actor.clone(), csrf: e.csrf.clone() }))
+}
+
+/// The upload area (any non-public server has one).
 pub(crate) fn editing(st: &AppState) -> Result<&Editing, AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht kann nichts geändert werden.".into()));
     }
-    st.edit.as_deref().ok_or_else(|| {
-        AppError::Forbidden(
-            "Änderungen sind auf diesem Server abgeschaltet: er wurde nicht für die lokale Arbeit gestartet. Mit `quartier serve --edit` zulassen (bis es Konten gibt, nur im geschützten Netz)."
-                .into(),
-        )
-    })
+    st.edit.as_deref().ok_or_else(|| AppError::Forbidden("Änderungen sind auf diesem Server abgeschaltet.".into()))
 }
 
-/// Checks a state-changing request: editing allowed, sent by a page of this server (Origin
-/// or Sec-Fetch-Site), with this server's CSRF token (compared in constant time).
-pub(crate) fn check_change<'a>(st: &'a AppState, headers: &HeaderMap, token: &str) -> Result<&'a Editing, AppError> {
-    let e = editing(st)?;
+/// Checks a state-changing request: an actor (see [`actor_of`]), sent by a page of this
+/// server (Origin or Sec-Fetch-Site), with the actor's CSRF token (compared in constant time).
+pub(crate) async fn authorize(st: &AppState, headers: &HeaderMap, token: &str) -> Result<Actor, AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("In der öffentlichen Ansicht kann nichts geändert werden.".into()));
+    }
+    let h = headers.clone();
+    let (actor, accounts) = with_store(st, move |store, st| Ok((actor_of(st, store, &h)?, !store.users()?.is_empty()))).await?;
+    let Some(actor) = actor else {
+        return Err(AppError::Forbidden(if accounts {
+            "Bitte anmelden: Änderungen dürfen Konten der Sozialplanung und der Administration vornehmen.".into()
+        } else {
+            "Änderungen sind auf diesem Server abgeschaltet: er wurde nicht für die lokale Arbeit gestartet. Mit `quartier serve --edit` zulassen oder Konten anlegen (`quartier user add --admin`).".into()
+        }));
+    };
     let refuse = || {
         AppError::Forbidden(
             "Anfrage abgelehnt (CSRF-Schutz): das Formular stammt nicht von dieser Seite oder ist veraltet. Bitte die Seite neu laden."
@@ -100,12 +150,12 @@ pub(crate) fn check_change<'a>(st: &'a AppState, headers: &HeaderMap, token: &st
     {
         return Err(refuse());
     }
-    let (a, b) = (token.as_bytes(), e.csrf.as_bytes());
+    let (a, b) = (token.as_bytes(), actor.csrf.as_bytes());
     let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
     if !same {
         return Err(refuse());
     }
-    Ok(e)
+    Ok(actor)
 }
 
 /// Runs `f` with a writable store recording `actor`, on a blocking thread.
@@ -157,15 +207,15 @@ pub struct AdminQuery {
 }
 
 /// `/verwaltung`: upload, history with undo, levels, profiles.
-pub async fn admin_page(State(st): State<AppState>, Query(q): Query<AdminQuery>) -> Result<Response, AppError> {
+pub async fn admin_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<AdminQuery>) -> Result<Response, AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("Die Verwaltung gibt es in der öffentlichen Ansicht nicht.".into()));
     }
-    let page = with_store(&st, move |store, st| render_admin(store, st, &q)).await?;
+    let page = with_store(&st, move |store, st| render_admin(store, st, &q, &headers)).await?;
     Ok(page.into_response())
 }
 
-fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery) -> Result<Markup, AppError> {
+fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery, headers: &HeaderMap) -> Result<Markup, AppError> {
     let levels = store.levels()?;
     let imports = store.imports()?;
     let message = match (q.erledigt.as_deref(), q.id, q.name.as_deref()) {
@@ -181,13 +231,28 @@ fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery) -> Result<Ma
     };
     let message = message.as_deref();
     let saved = profiles(store)?;
-    let edit = st.edit.as_deref();
+    let actor = actor_of(st, store, headers)?;
+    let edit = actor.as_ref();
+    let accounts = !store.users()?.is_empty();
+    let signed_in = session(store, headers)?;
     let body = html! {
         (tabs("verwaltung"))
         h1 { "Verwaltung: Daten und Gebiete" }
+        @if accounts {
+            @match &signed_in {
+                Some(s) => form.controls method="post" action="/abmelden" {
+                    span { "Angemeldet als " strong { (s.user.name) } " (" (s.user.role.label_de()) ")" }
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" name="ueberall" value="" { "Abmelden" }
+                    button type="submit" name="ueberall" value="1" { "Überall abmelden" }
+                },
+                None => p { a href="/anmelden" { "Anmelden" } " – Änderungen nehmen Konten der Sozialplanung und der Administration vor." },
+            }
+        }
         p.lead { "Neue Lieferungen und Gebietsdateien einspielen – erst die Vorschau, dann bestätigen –, Importe rückgängig machen, Ebenen anlegen. Alles läuft durch dieselben Prüfungen und Transaktionen wie " code { "quartier import" } "." }
         @if let Some(m) = message { p.ok role="status" { (m) } }
         @match edit {
+            None if accounts => div.problem role="note" { p { "Änderungen nur nach der Anmeldung mit einem Konto der Sozialplanung oder der Administration." } },
             None => div.problem role="note" { p { "Änderungen sind auf diesem Server abgeschaltet (nicht für die lokale Arbeit gestartet). Mit " code { "quartier serve --edit" } " zulassen – bis es Konten gibt, nur im geschützten Netz." } },
             Some(e) => {
                 h2 #hochladen { "Datei hochladen" }
@@ -441,7 +506,8 @@ pub async fn preview(State(st): State<AppState>, headers: HeaderMap, mut multipa
         }
     }
     let mut form = UploadForm::from_fields(fields);
-    let e = check_change(&st, &headers, &form.csrf)?;
+    let actor = authorize(&st, &headers, &form.csrf).await?;
+    let e = editing(&st)?;
     let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| AppError::BadRequest("Keine Datei ausgewählt.".into()))?;
     let safe = safe_file_name(&file_name)?;
     let id = random_hex(16).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -449,7 +515,7 @@ pub async fn preview(State(st): State<AppState>, headers: HeaderMap, mut multipa
     std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&safe), &bytes)).map_err(|e| AppError::Internal(e.to_string()))?;
     form.upload = id;
     form.datei_name = safe;
-    run_import(&st, form, true).await
+    run_import(&st, actor, form, true).await
 }
 
 /// `POST /verwaltung/import`: imports the previewed upload.
@@ -458,16 +524,16 @@ pub async fn confirm(
     headers: HeaderMap,
     axum::Form(form): axum::Form<UploadForm>,
 ) -> Result<Response, AppError> {
-    check_change(&st, &headers, &form.csrf)?;
-    run_import(&st, form, false).await
+    let actor = authorize(&st, &headers, &form.csrf).await?;
+    run_import(&st, actor, form, false).await
 }
 
 /// Reads the upload and applies it (a dry run for the preview), then renders what happened.
-async fn run_import(st: &AppState, form: UploadForm, dry_run: bool) -> Result<Response, AppError> {
+async fn run_import(st: &AppState, who: Actor, form: UploadForm, dry_run: bool) -> Result<Response, AppError> {
     let e = editing(st)?;
     let path = upload_path(e, &form.upload, &form.datei_name)?;
-    let actor = e.actor.clone();
-    let csrf = csrf_field(e);
+    let actor = who.name.clone();
+    let csrf = csrf_field(&who);
     let upload_dir = path.parent().map(Path::to_path_buf);
     let page = with_store_mut(st, actor, move |store| {
         let shown = form.datei_name.clone();
@@ -593,10 +659,10 @@ pub struct UndoQuery {
 }
 
 /// `GET /verwaltung/rueckgaengig?id=N`: what undoing would do, with the button that does it.
-pub async fn undo_page(State(st): State<AppState>, Query(q): Query<UndoQuery>) -> Result<Response, AppError> {
-    let e = editing(&st)?;
-    let csrf = csrf_field(e);
-    let page = with_store(&st, move |store, _| {
+pub async fn undo_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<UndoQuery>) -> Result<Response, AppError> {
+    let page = with_store(&st, move |store, st| {
+        let actor = actor_of(st, store, &headers)?.ok_or_else(|| AppError::Forbidden("Rückgängig machen dürfen Konten der Sozialplanung und der Administration (bitte anmelden).".into()))?;
+        let csrf = csrf_field(&actor);
         let import = store.imports()?.into_iter().find(|i| i.id == q.id).ok_or_else(|| AppError::NotFound(format!("Import {} gibt es nicht", q.id)))?;
         let body = html! {
             (tabs("verwaltung"))
@@ -626,8 +692,8 @@ pub struct UndoForm {
 
 /// `POST /verwaltung/rueckgaengig`.
 pub async fn undo(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<UndoForm>) -> Result<Response, AppError> {
-    let e = check_change(&st, &headers, &f.csrf)?;
-    let report = with_store_mut(&st, e.actor.clone(), move |store| {
+    let e = authorize(&st, &headers, &f.csrf).await?;
+    let report = with_store_mut(&st, e.name.clone(), move |store| {
         store.undo_import(f.id).map_err(|e| match e {
             quartier_store::StoreError::Undo(m) => AppError::Conflict(m),
             other => other.into(),
@@ -648,13 +714,13 @@ pub struct LevelForm {
 
 /// `POST /verwaltung/ebenen`: a new level in the hierarchy.
 pub async fn add_level(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<LevelForm>) -> Result<Response, AppError> {
-    let e = check_change(&st, &headers, &f.csrf)?;
+    let e = authorize(&st, &headers, &f.csrf).await?;
     let name = f.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
         return Err(AppError::BadRequest("Der Name der Ebene muss 1 bis 80 Zeichen lang sein.".into()));
     }
     let shown = name.clone();
-    with_store_mut(&st, e.actor.clone(), move |store| {
+    with_store_mut(&st, e.name.clone(), move |store| {
         let mut names: Vec<String> = store.levels()?.into_iter().map(|l| l.name).collect();
         if names.contains(&name) {
             return Err(AppError::Conflict(format!("Die Ebene „{name}“ gibt es schon.")));
@@ -683,9 +749,9 @@ pub async fn dissolve(
     headers: HeaderMap,
     axum::Form(f): axum::Form<DissolveForm>,
 ) -> Result<Response, AppError> {
-    let e = check_change(&st, &headers, &f.csrf)?;
+    let e = authorize(&st, &headers, &f.csrf).await?;
     let level = f.ebene.clone();
-    with_store_mut(&st, e.actor.clone(), move |store| {
+    with_store_mut(&st, e.name.clone(), move |store| {
         quartier_import::load::dissolve(store, &level).map_err(|e| AppError::BadRequest(e.to_string()))?;
         Ok(())
     })

@@ -4,6 +4,7 @@
 //! thread, build plain view data, and render with maud (escaped by default). No external
 //! requests: styles and the small script are served from the binary.
 
+mod account;
 mod admin;
 mod allocation;
 mod cache;
@@ -57,6 +58,8 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
     let edit = if options.public.is_some() { None } else { options.edit };
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
+        .route("/anmelden", get(account::login_page).post(account::login))
+        .route("/abmelden", post(account::logout))
         .route("/verteilung", get(allocation::allocation_page))
         .route("/angebote", get(offers::offers_page))
         .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
@@ -190,6 +193,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Throttled (too many failed logins).
+    #[error("{0}")]
+    TooMany(String),
     #[error("interner Fehler")]
     Internal(String),
 }
@@ -211,6 +217,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
+            AppError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, m.clone()),
             AppError::Internal(detail) => {
                 eprintln!("Fehler: {detail}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler. Details stehen im Protokoll des Servers.".to_string())

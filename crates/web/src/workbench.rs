@@ -17,7 +17,7 @@ use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::HashSet;
 
-use crate::admin::{check_change, csrf_field, tabs, with_store_mut};
+use crate::admin::{actor_of, authorize, csrf_field, tabs, with_store_mut};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
 
@@ -39,8 +39,12 @@ pub struct DraftQuery {
 }
 
 /// `/werkstatt/indikator`: the draft form, its check and its preview.
-pub async fn indicator_draft(State(st): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
-    let page = with_store(&st, move |store, st| render(store, st, q)).await?;
+pub async fn indicator_draft(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
+    let page = with_store(&st, move |store, st| {
+        let actor = actor_of(st, store, &headers)?;
+        render(store, st, q, actor)
+    })
+    .await?;
     Ok(page.into_response())
 }
 
@@ -86,7 +90,7 @@ fn with_draft(catalogue: &Catalogue, draft: &Indicator, known: &HashSet<String>)
     Catalogue { indicators }.checked(known).map_err(|e| e.to_string())
 }
 
-fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Markup, AppError> {
+fn render(store: &SqliteStore, st: &AppState, q: DraftQuery, actor: Option<crate::admin::Actor>) -> Result<maud::Markup, AppError> {
     let catalogue = store.catalogue()?;
     let variables = st.cache.variables(&st.db, store)?;
     let levels: Vec<_> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
@@ -145,7 +149,7 @@ fn render(store: &SqliteStore, st: &AppState, q: DraftQuery) -> Result<maud::Mar
             Some(Err(e)) => div.problem role="alert" { h2 { "Die Formel geht so nicht" } pre { (e) } },
             Some(Ok(_)) => {
                 p.ok role="status" { "Geprüft: die Formel ist gültig und passt zum Katalog." }
-                @if let (Some(e), None) = (st.edit.as_deref(), st.public) {
+                @if let Some(e) = &actor {
                     form.controls method="post" action="/werkstatt/indikator/speichern" {
                         (csrf_field(e))
                         @for (k, v) in [("id", &draft.id), ("name", &draft.name), ("formel", &draft.formula), ("einheit", &draft.unit), ("bereich", &draft.domain)] {
@@ -217,12 +221,21 @@ pub struct IndexDraftQuery {
 
 /// `/werkstatt/index`: an index definition drafted as TOML, checked and computed on the
 /// stored data (classes, status × dynamics for MSS, a map), before it is saved.
-pub async fn index_draft(State(st): State<AppState>, Query(q): Query<IndexDraftQuery>) -> Result<Response, AppError> {
-    let page = with_store(&st, move |store, st| render_index(store, st, q)).await?;
+pub async fn index_draft(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<IndexDraftQuery>) -> Result<Response, AppError> {
+    let page = with_store(&st, move |store, st| {
+        let actor = actor_of(st, store, &headers)?;
+        render_index(store, st, q, actor)
+    })
+    .await?;
     Ok(page.into_response())
 }
 
-fn render_index(store: &SqliteStore, st: &AppState, q: IndexDraftQuery) -> Result<maud::Markup, AppError> {
+fn render_index(
+    store: &SqliteStore,
+    _st: &AppState,
+    q: IndexDraftQuery,
+    actor: Option<crate::admin::Actor>,
+) -> Result<maud::Markup, AppError> {
     use quartier_core::index::{IndexDefinition, IndexMethod};
     let saved = store.index_definitions()?;
     let text = match (q.definition.as_deref().filter(|d| !d.trim().is_empty()), q.von.as_deref().filter(|v| !v.is_empty())) {
@@ -266,7 +279,7 @@ fn render_index(store: &SqliteStore, st: &AppState, q: IndexDraftQuery) -> Resul
                 @let rated = table.json.iter().filter(|r| r["rated"] == true).count();
                 p.ok role="status" { "Geprüft und berechnet: " (rated) " von " (table.json.len()) " Gebieten bewertet"
                     @if let Some(y) = table.json.first().and_then(|r| r["year"].as_i64()) { ", Jahr " (y) } "." }
-                @if let (Some(e), None) = (st.edit.as_deref(), st.public) {
+                @if let Some(e) = &actor {
                     form.controls method="post" action="/werkstatt/index/speichern" {
                         (csrf_field(e))
                         input type="hidden" name="definition" value=(text);
@@ -341,9 +354,9 @@ pub async fn save_indicator(
     headers: HeaderMap,
     axum::Form(q): axum::Form<DraftQuery>,
 ) -> Result<Response, AppError> {
-    let e = check_change(&st, &headers, q.csrf.as_deref().unwrap_or(""))?;
+    let e = authorize(&st, &headers, q.csrf.as_deref().unwrap_or("")).await?;
     let level = q.ebene.clone().unwrap_or_default();
-    let id = with_store_mut(&st, e.actor.clone(), move |store| {
+    let id = with_store_mut(&st, e.name.clone(), move |store| {
         let catalogue = store.catalogue()?;
         let draft = draft_from(&q, &catalogue)?;
         if draft.formula.trim().is_empty() || draft.id.trim().is_empty() {
@@ -371,8 +384,8 @@ pub async fn save_index(
     headers: HeaderMap,
     axum::Form(f): axum::Form<SaveIndexForm>,
 ) -> Result<Response, AppError> {
-    let e = check_change(&st, &headers, &f.csrf)?;
-    let id = with_store_mut(&st, e.actor.clone(), move |store| {
+    let e = authorize(&st, &headers, &f.csrf).await?;
+    let id = with_store_mut(&st, e.name.clone(), move |store| {
         let def = quartier_core::index::IndexDefinition::from_toml(&f.definition).map_err(AppError::BadRequest)?;
         quartier_store::indexing::compute_index(store, &def, "Entwurf", None).map_err(AppError::BadRequest)?;
         store.save_index_definition(&def.id, &f.definition)?;

@@ -38,7 +38,7 @@ impl Site {
         s.apply_areas(&batch("Stadtteil", vec![area("01", None), area("02", None)]), false).unwrap();
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
-        let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)").unwrap()));
+        let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)", true).unwrap()));
         Site { _dir: dir, db, editing, public: None }
     }
 
@@ -399,4 +399,120 @@ async fn allocation_page_beside_the_watering_can_and_as_workbook() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let public = Site { public: Some(3.0), ..Site::new() };
     assert_eq!(public.get("/verteilung").await.0, StatusCode::FORBIDDEN);
+}
+
+/// The session cookie's value from a response.
+fn session_cookie(res: &axum::response::Response) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("quartier_session=") && !v.starts_with("quartier_session=;"))
+        .map(|v| v.to_string())
+}
+
+impl Site {
+    /// Signs in through the form (login cookie and field), returns the session cookie header.
+    async fn sign_in(&self, name: &str, password: &str, extra: &[(&str, &str)]) -> (StatusCode, Option<String>) {
+        let res = self.app().oneshot(Request::get("/anmelden").header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
+        let login = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let token = login.split_once('=').unwrap().1.to_string();
+        let mut req = Request::post("/anmelden")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::COOKIE, login)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let body = format!("login={token}&name={}&passwort={}", urlencode(name), urlencode(password));
+        let res = self.app().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        (res.status(), session_cookie(&res))
+    }
+
+    /// A form post with a session cookie.
+    async fn post_as(&self, cookie: &str, uri: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let body = fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = Request::post(uri)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::COOKIE, cookie.split(';').next().unwrap())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let (s, b, _) = self.send(req).await;
+        (s, b)
+    }
+
+    async fn get_as(&self, cookie: &str, uri: &str) -> String {
+        let req = Request::get(uri)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, cookie.split(';').next().unwrap())
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await.1
+    }
+}
+
+#[tokio::test]
+async fn accounts_roles_sessions_and_throttling() {
+    use quartier_store::accounts::Role;
+    let site = Site::new();
+    let local_token = site.token();
+    {
+        let mut s = site.store();
+        s.add_user("planerin", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+        assert!(s.add_user("kurz", Role::Reader, None, "zu-kurz").is_err());
+    }
+    // With accounts, the local token no longer changes anything.
+    let (status, page, _) = site.post("/verwaltung/ebenen", &[("csrf", &local_token), ("name", "Block"), ("position", "2")]).await;
+    assert!(status == StatusCode::FORBIDDEN && page.contains("Bitte anmelden"), "{page}");
+    // Wrong password: 401 and the form again; the right one: a session cookie.
+    assert_eq!(site.sign_in("planerin", "falsch-falsch-falsch", &[]).await, (StatusCode::UNAUTHORIZED, None));
+    let (status, cookie) = site.sign_in("planerin", "Lindenblatt-Kiez-42", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie.unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"), "{cookie}");
+    let (_, over_tls) = site.sign_in("planerin", "Lindenblatt-Kiez-42", &[("x-forwarded-proto", "https")]).await;
+    assert!(over_tls.unwrap().contains("; Secure"));
+    // The planner's forms carry the session's token; changes work with it, not without.
+    let page = site.get_as(&cookie, "/verwaltung").await;
+    assert!(page.contains("Angemeldet als <strong>planerin</strong>"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    assert_ne!(csrf, local_token);
+    let (status, _) = site.post_as(&cookie, "/verwaltung/ebenen", &[("csrf", &csrf), ("name", "Block"), ("position", "2")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = site.post_as(&cookie, "/verwaltung/ebenen", &[("csrf", &local_token), ("name", "Kiez"), ("position", "2")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another token");
+    assert!(site.store().audit_log().unwrap().iter().any(|e| e.who == "planerin" && e.action == "Anmeldung"));
+    // A reader reads but changes nothing.
+    let (_, reader) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let reader = reader.unwrap();
+    let page = site.get_as(&reader, "/verwaltung").await;
+    assert!(page.contains("Angemeldet als <strong>leser</strong>") && !page.contains("action=\"/verwaltung/vorschau\""));
+    let reader_csrf = hidden(&page, "csrf");
+    let (status, _) = site.post_as(&reader, "/verwaltung/ebenen", &[("csrf", &reader_csrf), ("name", "X"), ("position", "0")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = site.post_as(&reader, "/werkstatt/index/speichern", &[("csrf", &reader_csrf), ("definition", "id = \"x\"")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Rotation: a new login closes the browser's earlier session; logout everywhere closes all.
+    let (_, second) = site.sign_in("planerin", "Lindenblatt-Kiez-42", &[]).await;
+    let second = second.unwrap();
+    let page = site.get_as(&second, "/verwaltung").await;
+    let csrf2 = hidden(&page, "csrf");
+    let (status, _) = site.post_as(&second, "/abmelden", &[("csrf", &csrf2), ("ueberall", "1")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for c in [&cookie, &second] {
+        assert!(!site.get_as(c, "/verwaltung").await.contains("Angemeldet als"), "all sessions closed");
+    }
+    // Throttling: five wrong passwords, then even the right one waits.
+    for _ in 0..5 {
+        site.sign_in("leser", "nicht-das-passwort", &[]).await;
+    }
+    let (status, _) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // A login post without the form's cookie is refused.
+    let (status, _, _) = site.post("/anmelden", &[("login", "x"), ("name", "planerin"), ("passwort", "Lindenblatt-Kiez-42")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -2,6 +2,7 @@
 //! Every bad-input test checks the message (file, place, field) and that the database is
 //! unchanged afterwards.
 
+mod accounts;
 mod aggregate;
 mod allocate;
 mod areas;

@@ -243,6 +243,18 @@ fn conferences_and_measures_with_monitoring_and_optimistic_locking() {
     let (_, page) = crate::demo::get(&public.addr, "/gebiet/0102?ebene=Sozialraum");
     assert!(!page.contains("Familienberatung im Südwall") && !page.contains("Konferenzen ("), "internal records stay internal");
     drop(public);
+    // Every change is in the audit log, with old and new value.
+    let audit = json(&env.run(&["user", "audit", "--format", "json"]).ok());
+    let saved: Vec<&serde_json::Value> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "Maßnahme gespeichert").collect();
+    assert_eq!(saved.len(), 2, "added, then changed");
+    assert!(
+        saved[0]["old"].as_str().is_some_and(|o| o.contains("\"version\":1"))
+            && saved[0]["new"].as_str().is_some_and(|n| n.contains("\"version\":2"))
+    );
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["action"] == "Konferenz gespeichert")
+            && audit.as_array().unwrap().iter().any(|e| e["action"] == "Angebote importiert")
+    );
     // The funding application sheet: the situation in words, offers, gap, the conference.
     let def = env.write(
         "bericht.toml",

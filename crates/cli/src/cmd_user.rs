@@ -1,0 +1,87 @@
+//! `quartier user`: accounts for the web app (the first administrator with `--admin`).
+
+use crate::output::{self, Format};
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use quartier_store::Store;
+use quartier_store::accounts::Role;
+use std::io::Read;
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Ein Konto anlegen; das Passwort kommt von der Standardeingabe (nie als Argument)
+    #[command(after_help = "Beispiele:
+  quartier user add admin --admin < passwort.txt
+  echo \"$PASSWORT\" | quartier user add awo-mueller --role traeger --organization awo
+
+Rollen: admin, planner (Sozialplanung), department (Fachbereich), traeger (mit --organization),
+reader (lesend). Passwörter: mindestens 12 Zeichen, nicht der Benutzername, keine bekannten
+Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
+    Add {
+        name: String,
+        /// Rolle (Standard: reader)
+        #[arg(long, default_value = "reader")]
+        role: String,
+        /// Das erste Administrationskonto (= --role admin)
+        #[arg(long)]
+        admin: bool,
+        /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
+        #[arg(long)]
+        organization: Option<String>,
+    },
+    /// Konten
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Das Änderungsprotokoll (wer, wann, was, alter und neuer Wert)
+    Audit {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::Add { name, role, admin, organization } => {
+            let role = if admin {
+                Role::Admin
+            } else {
+                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role {role}: admin, planner, department, traeger oder reader"))?
+            };
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            if password.is_empty() {
+                bail!("kein Passwort: bitte über die Standardeingabe übergeben");
+            }
+            let u = crate::open(db)?.add_user(&name, role, organization.as_deref(), password)?;
+            println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de());
+            Ok(())
+        }
+        UserCmd::List { format } => {
+            let users = crate::open(db)?.users()?;
+            let rows =
+                users.iter().map(|u| vec![u.name.clone(), u.role.as_str().into(), u.organization.clone().unwrap_or_default()]).collect();
+            output::emit(format, &["name", "role", "organization"], rows, &users)
+        }
+        UserCmd::Audit { format } => {
+            let log = crate::open(db)?.audit_log()?;
+            let rows = log
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.at.clone(),
+                        e.who.clone(),
+                        e.action.clone(),
+                        e.object.clone(),
+                        e.old.clone().unwrap_or_default(),
+                        e.new.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::emit(format, &["at", "who", "action", "object", "old", "new"], rows, &log)
+        }
+    }
+}

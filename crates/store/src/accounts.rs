@@ -1,0 +1,186 @@
+//! Accounts, sessions and the audit log. Passwords are stored as Argon2id hashes (PHC
+//! strings); session tokens only as BLAKE2b hashes, so a copy of the database opens no
+//! session. Failed logins are counted per account and per address for throttling.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::Serialize;
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads internal results.
+    Reader,
+    /// A welfare organisation's user: its own offers, conferences.
+    Traeger,
+    /// A department: reads everything internal, its own notes and measures.
+    Department,
+    /// Social planning: imports, indicators, indices, reports.
+    Planner,
+    /// Everything, including accounts.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "reader" | "lesend" => Role::Reader,
+            "traeger" | "träger" => Role::Traeger,
+            "department" | "fachbereich" => Role::Department,
+            "planner" | "sozialplanung" => Role::Planner,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Traeger => "traeger",
+            Role::Department => "department",
+            Role::Planner => "planner",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label_de(self) -> &'static str {
+        match self {
+            Role::Reader => "Lesend",
+            Role::Traeger => "Träger",
+            Role::Department => "Fachbereich",
+            Role::Planner => "Sozialplanung",
+            Role::Admin => "Administration",
+        }
+    }
+
+    /// Imports, indicators, indices, levels: social planning and administration.
+    pub fn may_change_data(self) -> bool {
+        matches!(self, Role::Planner | Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The organisation (offer directory id) of a Träger user.
+    pub organization: Option<String>,
+}
+
+/// An open session: its user and the CSRF token of its forms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+}
+
+/// One change in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub who: String,
+    pub action: String,
+    pub object: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Common passwords and patterns a password must not contain (lower case).
+const BREACHED: &[&str] = &[
+    "passwort",
+    "password",
+    "123456",
+    "12345678",
+    "qwertz",
+    "qwerty",
+    "asdf",
+    "hallo",
+    "sommer",
+    "winter",
+    "fruehling",
+    "frühling",
+    "herbst",
+    "geheim",
+    "willkommen",
+    "welcome",
+    "letmein",
+    "admin",
+    "quartier",
+    "berlin",
+    "iloveyou",
+    "abc123",
+    "111111",
+    "000000",
+];
+
+/// Password rules: at least 12 characters, not the name, none of the well-known passwords or
+/// patterns, not one character repeated, not a run of consecutive characters.
+pub fn check_password(name: &str, password: &str) -> Result<(), String> {
+    let p = password.to_lowercase();
+    if password.chars().count() < 12 {
+        return Err("Das Passwort braucht mindestens 12 Zeichen.".into());
+    }
+    if !name.is_empty() && p.contains(&name.to_lowercase()) {
+        return Err("Das Passwort darf den Benutzernamen nicht enthalten.".into());
+    }
+    if let Some(b) = BREACHED.iter().find(|b| p.contains(*b)) {
+        return Err(format!("Das Passwort enthält „{b}“, das in Listen geknackter Passwörter steht."));
+    }
+    let chars: Vec<char> = p.chars().collect();
+    if chars.iter().all(|c| *c == chars[0]) {
+        return Err("Das Passwort besteht aus einem einzigen Zeichen.".into());
+    }
+    if chars.windows(2).all(|w| w[1] as u32 == w[0] as u32 + 1) {
+        return Err("Das Passwort ist eine Zeichenfolge wie „abcdef…“.".into());
+    }
+    Ok(())
+}
+
+/// Argon2id (the crate's defaults: m = 19 MiB, t = 2, p = 1, OWASP's recommendation) with
+/// a random salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A random token (hex).
+pub fn token() -> Result<String, String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| e.to_string())?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// What the store keeps of a session token.
+pub fn token_hash(token: &str) -> String {
+    use blake2::Digest;
+    let d = blake2::Blake2b512::digest(token.as_bytes());
+    d.iter().take(32).map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules_and_hashes() {
+        assert!(check_password("anna", "kurz").unwrap_err().contains("12 Zeichen"));
+        assert!(check_password("anna", "anna-im-rathaus-2025").unwrap_err().contains("Benutzernamen"));
+        assert!(check_password("bert", "MeinPasswort2025!").unwrap_err().contains("passwort"));
+        assert!(check_password("bert", "aaaaaaaaaaaaaa").is_err());
+        assert!(check_password("bert", "abcdefghijklmn").is_err());
+        assert!(check_password("bert", "Kiez-Linde-Teich-7").is_ok());
+        let h = hash_password("Kiez-Linde-Teich-7").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password(&h, "Kiez-Linde-Teich-7") && !verify_password(&h, "Kiez-Linde-Teich-8"));
+        assert_ne!(hash_password("Kiez-Linde-Teich-7").unwrap(), h, "salted");
+        assert_eq!(token_hash("x").len(), 64);
+    }
+}

@@ -1,0 +1,124 @@
+//! Signing in and out. The login form is protected by a double-submit token (a random
+//! cookie repeated in the form); a successful login opens a new session (a new token: the
+//! session is rotated, an earlier one of the same browser is closed), set as an `HttpOnly`,
+//! `SameSite=Lax` cookie, `Secure` when the request came over TLS (the reverse proxy says
+//! so with `X-Forwarded-Proto: https`).
+
+use crate::admin::{SESSION_COOKIE, cookie, with_store_mut};
+use crate::pages::layout_nav;
+use crate::{AppError, AppState};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use quartier_store::Store;
+use serde::Deserialize;
+
+const LOGIN_COOKIE: &str = "quartier_login";
+
+fn secure(headers: &HeaderMap) -> &'static str {
+    if headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") { "; Secure" } else { "" }
+}
+
+/// `GET /anmelden`.
+pub async fn login_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Anmeldung.".into()));
+    }
+    let token = quartier_store::accounts::token().map_err(AppError::Internal)?;
+    let page = form(&token, None);
+    let mut res = page.into_response();
+    let c = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/anmelden; Max-Age=1800{}", secure(&headers));
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    Ok(res)
+}
+
+fn form(token: &str, problem: Option<&str>) -> maud::Markup {
+    let body = html! {
+        h1 { "Anmelden" }
+        @if let Some(p) = problem { div.problem role="alert" { p { (p) } } }
+        form.controls.draft method="post" action="/anmelden" {
+            input type="hidden" name="login" value=(token);
+            label { "Benutzername" input type="text" name="name" autocomplete="username" required; }
+            label { "Passwort" input type="password" name="passwort" autocomplete="current-password" required; }
+            button type="submit" { "Anmelden" }
+        }
+        p.note { "Konten legt die Administration an (" code { "quartier user add" } ")." }
+    };
+    layout_nav("Anmelden", "werkstatt", body, None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub login: String,
+    pub name: String,
+    pub passwort: String,
+}
+
+/// `POST /anmelden`.
+pub async fn login(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<LoginForm>) -> Result<Response, AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Anmeldung.".into()));
+    }
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.len() != 64 || expected != f.login {
+        return Err(AppError::Forbidden("Anmeldung abgelehnt (CSRF-Schutz): bitte die Anmeldeseite neu laden.".into()));
+    }
+    // Behind the documented reverse proxy the client's address comes in X-Forwarded-For.
+    let address = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "direkt".into());
+    let previous = cookie(&headers, SESSION_COOKIE);
+    let name = f.name.trim().to_string();
+    let result = with_store_mut(&st, name.clone(), move |store| {
+        if let Some(old) = previous {
+            store.logout(&old, false)?;
+        }
+        store.login(&name, &f.passwort, &address).map_err(|e| match e {
+            quartier_store::StoreError::Account(m) => AppError::TooMany(m),
+            other => other.into(),
+        })
+    })
+    .await?;
+    let Some((token, _)) = result else {
+        let fresh = quartier_store::accounts::token().map_err(AppError::Internal)?;
+        let mut res =
+            (axum::http::StatusCode::UNAUTHORIZED, form(&fresh, Some("Benutzername oder Passwort stimmen nicht."))).into_response();
+        let c = format!("{LOGIN_COOKIE}={fresh}; HttpOnly; SameSite=Strict; Path=/anmelden; Max-Age=1800{}", secure(&headers));
+        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+        return Ok(res);
+    };
+    let mut res = Redirect::to("/verwaltung").into_response();
+    let c = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=43200{}", secure(&headers));
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.to_string()))?);
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_login=; Max-Age=0; Path=/anmelden"));
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub ueberall: String,
+}
+
+/// `POST /abmelden` (with `ueberall=1`: every session of the account).
+pub async fn logout(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<LogoutForm>) -> Result<Response, AppError> {
+    let Some(token) = cookie(&headers, SESSION_COOKIE) else { return Ok(Redirect::to("/anmelden").into_response()) };
+    let h = headers.clone();
+    let session = crate::with_store(&st, move |store, _| crate::admin::session(store, &h)).await?;
+    let Some(s) = session else { return Ok(Redirect::to("/anmelden").into_response()) };
+    if s.csrf != f.csrf {
+        return Err(AppError::Forbidden("Abmeldung abgelehnt (CSRF-Schutz): bitte die Seite neu laden.".into()));
+    }
+    let everywhere = f.ueberall == "1";
+    with_store_mut(&st, s.user.name.clone(), move |store| Ok(store.logout(&token, everywhere)?)).await?;
+    let mut res = Redirect::to("/anmelden").into_response();
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"));
+    Ok(res)
+}
