@@ -56,6 +56,7 @@ pub fn app(db: PathBuf) -> Router {
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
 pub fn app_with(db: PathBuf, options: Options) -> Router {
     let edit = if options.public.is_some() { None } else { options.edit };
+    let state = AppState { db: Arc::new(db), public: options.public, edit, cache: Arc::default() };
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
         .route("/anmelden", get(account::login_page).post(account::login))
@@ -87,9 +88,42 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/icon.svg") }))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_login))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(gzip))
-        .with_state(AppState { db: Arc::new(db), public: options.public, edit, cache: Arc::default() })
+        .with_state(state)
+}
+
+/// Once there are accounts, an internal server shows nothing to anonymous visitors: they are
+/// sent to the sign-in page (publishing is the job of a separate `serve --public`, which
+/// shows only disclosure-controlled values). Without accounts nothing changes.
+async fn require_login(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let open = st.public.is_some() || path.starts_with("/static/") || matches!(path, "/anmelden" | "/health" | "/favicon.ico");
+    if open {
+        return next.run(req).await;
+    }
+    let headers = req.headers().clone();
+    let check = st.clone();
+    let allowed = tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
+        use quartier_store::Store;
+        let store = quartier_store::SqliteStore::open_read_only(&check.db)?;
+        let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!store.users()?.is_empty()))?;
+        Ok(!*accounts || admin::session(&store, &headers)?.is_some())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))
+    .and_then(|r| r);
+    match allowed {
+        Ok(true) => next.run(req).await,
+        Ok(false) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
+        Ok(false) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn security_headers(mut res: Response) -> Response {

@@ -41,10 +41,12 @@ fn first_administrator_roles_and_password_rules() {
     let db = std::fs::read(env.db()).unwrap();
     assert!(!db.windows(b"Rathaus-Turm-Uhr-1903".len()).any(|w| w == b"Rathaus-Turm-Uhr-1903"));
     assert!(db.windows(b"$argon2id$".len()).any(|w| w == b"$argon2id$"));
-    // Served: the Verwaltung asks to sign in; no change without it.
+    // Served: anonymous visitors see nothing internal, they are sent to the sign-in page.
     let server = crate::demo::serve_with(&env, &[]);
-    let (_, page) = crate::demo::get(&server.addr, "/verwaltung");
-    assert!(page.contains("href=\"/anmelden\"") && !page.contains("action=\"/verwaltung/vorschau\""), "{page}");
+    for path in ["/", "/verwaltung", "/karte", "/gebiet/0101?ebene=Sozialraum"] {
+        let (head, _) = crate::demo::get(&server.addr, path);
+        assert!(head.starts_with("HTTP/1.1 303") && head.to_lowercase().contains("location: /anmelden"), "{path}: {head}");
+    }
     let (head, page) = crate::demo::get(&server.addr, "/anmelden");
     assert!(head.contains("quartier_login=") && head.contains("HttpOnly") && page.contains("autocomplete=\"current-password\""), "{head}");
 }
