@@ -111,9 +111,10 @@ async fn require_login(
     let check = st.clone();
     let allowed = tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
         use quartier_store::Store;
-        let store = quartier_store::SqliteStore::open_read_only(&check.db)?;
-        let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!store.users()?.is_empty()))?;
-        Ok(!*accounts || admin::session(&store, &headers)?.is_some())
+        let open = || quartier_store::SqliteStore::open_read_only(&check.db);
+        // Whether accounts exist, kept until the database changes: most requests open no store.
+        let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!open()?.users()?.is_empty()))?;
+        Ok(!*accounts || admin::session(&open()?, &headers)?.is_some())
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))
