@@ -333,6 +333,9 @@ fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery, headers: &He
                 }
             }
         }
+        @if signed_in.as_ref().is_some_and(|s| s.user.role == quartier_store::accounts::Role::Admin) || (!accounts && edit.is_some()) {
+            p { a href="/verwaltung/aenderungen" { "Änderungsprotokoll (wer hat wann was geändert)" } }
+        }
         h2 #profile { "Importprofile" }
         @if saved.is_empty() { p { "Noch keine: in der Vorschau lässt sich die erkannte Zuordnung als Profil für die nächste Lieferung speichern." } } @else {
             @for (name, text) in &saved {
@@ -757,4 +760,57 @@ pub async fn dissolve(
     })
     .await?;
     Ok(Redirect::to(&format!("/verwaltung?erledigt=aufgeloest&name={}#ebenen", url(&f.ebene))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    pub format: Option<String>,
+}
+
+/// `GET /verwaltung/aenderungen`: the audit log, for administrators (and in local mode);
+/// `?format=csv` exports it.
+pub async fn audit_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es kein Änderungsprotokoll.".into()));
+    }
+    with_store(&st, move |store, st| {
+        let accounts = !store.users()?.is_empty();
+        let allowed = if accounts {
+            session(store, &headers)?.is_some_and(|s| s.user.role == quartier_store::accounts::Role::Admin)
+        } else {
+            st.edit.as_deref().is_some_and(|e| e.local)
+        };
+        if !allowed {
+            return Err(AppError::Forbidden("Das Änderungsprotokoll sehen nur Konten der Administration.".into()));
+        }
+        let log = store.audit_log()?;
+        if q.format.as_deref() == Some("csv") {
+            use crate::download::{Cell, Kind, table};
+            let rows: Vec<Vec<Cell>> = log
+                .iter()
+                .map(|e| {
+                    [&e.at, &e.who, &e.action, &e.object, &e.old.clone().unwrap_or_default(), &e.new.clone().unwrap_or_default()]
+                        .iter()
+                        .map(|s| Cell::text(s.to_string()))
+                        .collect()
+                })
+                .collect();
+            return table(Kind::Csv, "aenderungsprotokoll", "Änderungen", &["Zeit (UTC)", "Wer", "Was", "Objekt", "alt", "neu"], &rows);
+        }
+        let body = html! {
+            (tabs("verwaltung"))
+            h1 { "Änderungsprotokoll" }
+            p { a href="/verwaltung/aenderungen?format=csv" { "Als CSV herunterladen" } }
+            table {
+                caption { "Änderungen, neueste zuerst (" (log.len()) ")" }
+                thead { tr { th scope="col" { "Zeit (UTC)" } th scope="col" { "Wer" } th scope="col" { "Was" } th scope="col" { "Objekt" } th scope="col" { "alt → neu" } } }
+                tbody { @for e in log.iter().take(500) { tr {
+                    td { (e.at.replace('T', " ").trim_end_matches('Z')) } td { (e.who) } td { (e.action) } td { (e.object) }
+                    td { @if e.old.is_some() || e.new.is_some() { details { summary { "anzeigen" } pre { (e.old.clone().unwrap_or_default()) } pre { (e.new.clone().unwrap_or_default()) } } } }
+                } } }
+            }
+        };
+        Ok(layout_nav("Änderungsprotokoll", "werkstatt", body, None).into_response())
+    })
+    .await
 }

@@ -68,6 +68,7 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))
         .route("/verwaltung/ebenen", post(admin::add_level))
         .route("/verwaltung/aufloesen", post(admin::dissolve))
+        .route("/verwaltung/aenderungen", get(admin::audit_page))
         .route("/werkstatt/indikator/speichern", post(workbench::save_indicator))
         .route("/werkstatt/indikator/pruefen", get(workbench::check_formula))
         .route("/werkstatt/index/speichern", post(workbench::save_index))

@@ -516,3 +516,64 @@ async fn accounts_roles_sessions_and_throttling() {
     let (status, _, _) = site.post("/anmelden", &[("login", "x"), ("name", "planerin"), ("passwort", "Lindenblatt-Kiez-42")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn every_change_is_forbidden_to_roles_without_the_right() {
+    use quartier_store::accounts::Role;
+    let site = Site::new();
+    {
+        let mut s = site.store();
+        s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+        s.add_user("fachbereich", Role::Department, None, "Jugendamt-Flur-3b").unwrap();
+        s.add_user("awo", Role::Traeger, Some("awo"), "Kastanie-Flur-Bank-8").unwrap();
+    }
+    // Each role without the right, against every state-changing route: 403, nothing changes.
+    for (name, password) in [("leser", "Ahornweg-Brunnen-7"), ("fachbereich", "Jugendamt-Flur-3b"), ("awo", "Kastanie-Flur-Bank-8")] {
+        let (_, cookie) = site.sign_in(name, password, &[]).await;
+        let cookie = cookie.unwrap();
+        let csrf = hidden(&site.get_as(&cookie, "/verwaltung").await, "csrf");
+        for (uri, fields) in [
+            ("/verwaltung/ebenen", vec![("name", "X"), ("position", "0")]),
+            ("/verwaltung/aufloesen", vec![("ebene", "Stadtteil")]),
+            ("/verwaltung/rueckgaengig", vec![("id", "1")]),
+            ("/verwaltung/import", vec![("upload", "0"), ("datei_name", "a.csv"), ("art", "daten")]),
+            ("/werkstatt/indikator/speichern", vec![("id", "x"), ("formel", "1")]),
+            ("/werkstatt/index/speichern", vec![("definition", "id = \"x\"")]),
+        ] {
+            let mut f = fields.clone();
+            f.push(("csrf", &csrf));
+            let (status, _) = site.post_as(&cookie, uri, &f).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name} → {uri}");
+        }
+        let (status, _) = site
+            .send(
+                Request::get("/verwaltung/aenderungen")
+                    .header(header::HOST, HOST)
+                    .header(header::COOKIE, cookie.split(';').next().unwrap())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .into_status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: the audit log is for administrators");
+    }
+    assert_eq!(site.store().levels().unwrap().len(), 2, "nothing changed");
+    // The administrator sees the audit log and exports it.
+    let (_, admin) = site.sign_in("chefin", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let admin = admin.unwrap();
+    let page = site.get_as(&admin, "/verwaltung/aenderungen").await;
+    assert!(page.contains("Konto angelegt") && page.contains("Anmeldung"), "{page}");
+    let csv = site.get_as(&admin, "/verwaltung/aenderungen?format=csv").await;
+    assert!(csv.starts_with("\u{feff}Zeit (UTC);Wer;Was;Objekt;alt;neu") && csv.contains("chefin"), "{csv}");
+}
+
+trait IntoStatus {
+    fn into_status(self) -> (StatusCode, String);
+}
+
+impl IntoStatus for (StatusCode, String, Option<String>) {
+    fn into_status(self) -> (StatusCode, String) {
+        (self.0, self.1)
+    }
+}

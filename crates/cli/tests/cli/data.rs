@@ -343,3 +343,38 @@ fn backup_while_serving_and_restore() {
     let junk = env.write("junk.db", "kein SQLite");
     assert!(env.run(&["restore", junk.to_str().unwrap()]).fails().contains("keine SQLite-Datenbank"));
 }
+
+#[test]
+fn a_killed_import_leaves_the_database_as_it_was() {
+    let env = musterstadt();
+    let f = env.write("d.csv", "Gebiet;Jahr;Merkmal;Wert\n0101;2023;Einwohner;1000\n");
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let before = env.snapshot();
+    // A large delivery (about 2 million rows), killed while it is being stored.
+    let mut big = String::from("Gebiet;Jahr;Merkmal;Wert\n");
+    for y in 1000..1500 {
+        for v in 0..1000 {
+            for k in ["0101", "0102", "0201", "0202"] {
+                big.push_str(&format!("{k};{y};m{v};{}\n", v + y));
+            }
+        }
+    }
+    let path = env.write("gross.csv", big);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_quartier"))
+        .env("QUARTIER_DB", env.db())
+        .args(["import", "data", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().ok();
+    child.wait().unwrap();
+    if !finished {
+        assert!(before == env.snapshot(), "the interrupted import left a trace");
+    }
+    // The database still opens and holds the earlier value.
+    let rows = json(&env.run(&["data", "show", "--variable", "einwohner", "--format", "json"]).ok());
+    assert_eq!(rows[0]["value"], 1000.0);
+}
