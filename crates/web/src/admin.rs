@@ -123,17 +123,36 @@ pub(crate) fn editing(st: &AppState) -> Result<&Editing, AppError> {
 /// Checks a state-changing request: an actor (see [`actor_of`]), sent by a page of this
 /// server (Origin or Sec-Fetch-Site), with the actor's CSRF token (compared in constant time).
 pub(crate) async fn authorize(st: &AppState, headers: &HeaderMap, token: &str) -> Result<Actor, AppError> {
+    authorize_as(st, headers, token, |u| u.role.may_change_data(), "Konten der Sozialplanung und der Administration").await.map(|(a, _)| a)
+}
+
+/// [`authorize`] for what other roles may do too: `allow` decides for a signed-in account
+/// (`who` names the allowed ones in the refusal); in local mode (no accounts) anyone on the
+/// server may. Returns the account, if any, for checks on the object (e.g. its organisation).
+pub(crate) async fn authorize_as(
+    st: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    allow: fn(&quartier_store::accounts::User) -> bool,
+    who: &str,
+) -> Result<(Actor, Option<quartier_store::accounts::User>), AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht kann nichts geändert werden.".into()));
     }
     let h = headers.clone();
-    let (actor, accounts) = with_store(st, move |store, st| Ok((actor_of(st, store, &h)?, !store.users()?.is_empty()))).await?;
-    let Some(actor) = actor else {
-        return Err(AppError::Forbidden(if accounts {
-            "Bitte anmelden: Änderungen dürfen Konten der Sozialplanung und der Administration vornehmen.".into()
-        } else {
-            "Änderungen sind auf diesem Server abgeschaltet: er wurde nicht für die lokale Arbeit gestartet. Mit `quartier serve --edit` zulassen oder Konten anlegen (`quartier user add --admin`).".into()
-        }));
+    let (session, accounts) = with_store(st, move |store, _| Ok((session(store, &h)?, !store.users()?.is_empty()))).await?;
+    let (actor, user) = match (accounts, session) {
+        (true, Some(s)) if allow(&s.user) => (Actor { name: s.user.name.clone(), csrf: s.csrf }, Some(s.user)),
+        (true, Some(_)) => return Err(AppError::Forbidden(format!("Das dürfen nur {who}."))),
+        (true, None) => return Err(AppError::Forbidden(format!("Bitte anmelden: das dürfen {who}."))),
+        (false, _) => match st.edit.as_deref().filter(|e| e.local) {
+            Some(e) => (Actor { name: e.actor.clone(), csrf: e.csrf.clone() }, None),
+            None => {
+                return Err(AppError::Forbidden(
+                    "Änderungen sind auf diesem Server abgeschaltet: er wurde nicht für die lokale Arbeit gestartet. Mit `quartier serve --edit` zulassen oder Konten anlegen (`quartier user add --admin`).".into(),
+                ));
+            }
+        },
     };
     let refuse = || {
         AppError::Forbidden(
@@ -155,7 +174,23 @@ pub(crate) async fn authorize(st: &AppState, headers: &HeaderMap, token: &str) -
     if !same {
         return Err(refuse());
     }
-    Ok(actor)
+    Ok((actor, user))
+}
+
+/// The CSRF token and account for forms any signed-in account may send (local mode: the
+/// server's token).
+pub(crate) fn form_actor(
+    st: &AppState,
+    store: &SqliteStore,
+    headers: &HeaderMap,
+) -> Result<Option<(Actor, Option<quartier_store::accounts::User>)>, AppError> {
+    if st.public.is_some() {
+        return Ok(None);
+    }
+    if !store.users()?.is_empty() {
+        return Ok(session(store, headers)?.map(|s| (Actor { name: s.user.name.clone(), csrf: s.csrf }, Some(s.user))));
+    }
+    Ok(st.edit.as_deref().filter(|e| e.local).map(|e| (Actor { name: e.actor.clone(), csrf: e.csrf.clone() }, None)))
 }
 
 /// Runs `f` with a writable store recording `actor`, on a blocking thread.

@@ -5,6 +5,7 @@
 //! requests: styles and the small script are served from the binary.
 
 mod account;
+mod action;
 mod admin;
 mod allocation;
 mod cache;
@@ -63,6 +64,11 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
         .route("/abmelden", post(account::logout))
         .route("/verteilung", get(allocation::allocation_page))
         .route("/angebote", get(offers::offers_page))
+        .route("/konferenz/neu", get(action::conference_form))
+        .route("/konferenz", post(action::conference_save))
+        .route("/massnahme/neu", get(action::measure_form))
+        .route("/massnahme", post(action::measure_save))
+        .route("/angebot/{id}", get(action::offer_form).post(action::offer_save))
         .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
         .route("/verwaltung/import", post(admin::confirm))
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))

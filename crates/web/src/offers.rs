@@ -136,7 +136,7 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
                         th scope="col" { button type="button" data-sort="text" { "bestätigt" } }
                     } }
                     tbody { @for s in &directory.services { tr {
-                        th scope="row" { (s.name) }
+                        th scope="row" { @if st.public.is_none() { a href=(format!("/angebot/{}", url(&s.id))) { (s.name) } } @else { (s.name) } }
                         td { (orgs.get(s.organization_id.as_str()).copied().unwrap_or("")) }
                         td { (s.target_groups.join(", ")) }
                         td.num data-v=(s.capacity.map(|c| c.to_string()).unwrap_or_default()) { @if let Some(c) = s.capacity { (fmt_de(c, 0)) } }

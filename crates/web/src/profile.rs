@@ -451,7 +451,9 @@ fn render(p: &Profile) -> Markup {
                 }
             }
             @if !p.public {
-                h2 { "Konferenzen (" (p.conferences.len()) ")" }
+                h2 #konferenzen { "Konferenzen (" (p.conferences.len()) ")" }
+                p { a href=(format!("/konferenz/neu?ebene={}&gebiet={}", pages::url(&a.level), pages::url(&a.key))) { "Konferenz festhalten" } " · "
+                    a href=(format!("/massnahme/neu?ebene={}&gebiet={}{}", pages::url(&a.level), pages::url(&a.key), p.conferences.first().map(|c| format!("&konferenz={}", c.id)).unwrap_or_default())) { "Maßnahme anlegen" } }
                 @for c in &p.conferences {
                     details {
                         summary { (c.kind) " am " (c.date) " – Analyse passt: " (c.matches.label_de()) }
@@ -465,7 +467,7 @@ fn render(p: &Profile) -> Markup {
                         }
                     }
                 }
-                h2 { "Maßnahmen (" (p.measures.len()) ")" }
+                h2 #massnahmen { "Maßnahmen (" (p.measures.len()) ")" }
                 @if !p.measures.is_empty() {
                     table {
                         caption { "Maßnahmen in " (a.name) }

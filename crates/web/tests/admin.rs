@@ -577,3 +577,119 @@ impl IntoStatus for (StatusCode, String, Option<String>) {
         (self.0, self.1)
     }
 }
+
+#[tokio::test]
+async fn offers_conferences_and_measures_by_role_and_object() {
+    use quartier_store::accounts::Role;
+    use quartier_store::offers::{Offers, Organization, Service};
+    let site = Site::new();
+    {
+        let mut s = site.store();
+        let org = |id: &str| Organization { id: id.into(), name: id.to_uppercase(), ..Default::default() };
+        let svc = |id: &str, org: &str| Service {
+            id: id.into(),
+            organization_id: org.into(),
+            name: format!("Angebot {id}"),
+            ..Default::default()
+        };
+        s.save_offers(
+            &Offers {
+                organizations: vec![org("awo"), org("stadt")],
+                services: vec![svc("kita", "awo"), svc("fz", "stadt")],
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap();
+        s.add_user("awo-user", Role::Traeger, Some("awo"), "Kastanie-Flur-Bank-8").unwrap();
+        s.add_user("fachbereich", Role::Department, None, "Jugendamt-Flur-3b").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+    }
+    let (_, traeger) = site.sign_in("awo-user", "Kastanie-Flur-Bank-8", &[]).await;
+    let traeger = traeger.unwrap();
+    // Its own offer: the form, a save, the confirmation date set.
+    let form = site.get_as(&traeger, "/angebot/kita").await;
+    let (csrf, stand) = (hidden(&form, "csrf"), hidden(&form, "stand"));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("stand", stand.as_str()),
+        ("name", "Kita Sonnenschein"),
+        ("kapazitaet", "40"),
+        ("zielgruppen", "Kinder, Familien"),
+        ("bestaetigt", "1"),
+    ];
+    let (status, _) = site.post_as(&traeger, "/angebot/kita", &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let kita = site.store().offers().unwrap().services.into_iter().find(|s| s.id == "kita").unwrap();
+    assert_eq!((kita.name.as_str(), kita.capacity, kita.target_groups.len()), ("Kita Sonnenschein", Some(40.0), 2));
+    assert!(!kita.last_confirmed.is_empty());
+    // The same form again is stale: a conflict, not an overwrite.
+    let (status, page) = site.post_as(&traeger, "/angebot/kita", &fields).await;
+    assert!(status == StatusCode::CONFLICT && page.contains("inzwischen geändert"), "{page}");
+    // Another organisation's offer: neither the form nor a crafted post.
+    let page = site.get_as(&traeger, "/angebot/fz").await;
+    assert!(page.contains("anderer Träger"), "{page}");
+    let (status, _) = site.post_as(&traeger, "/angebot/fz", &[("csrf", &csrf), ("stand", "x"), ("name", "Übernommen")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(site.store().offers().unwrap().services.into_iter().find(|s| s.id == "fz").unwrap().name, "Angebot fz");
+    // A Träger contributes to a conference (the five questions) but does not set up measures.
+    let conf = [
+        ("csrf", csrf.as_str()),
+        ("ebene", "Sozialraum"),
+        ("gebiet", "0102"),
+        ("datum", "2025-03-12"),
+        ("art", "Sozialraumkonferenz"),
+        ("passt", "partly"),
+        ("zielgruppen", "Alleinerziehende"),
+        ("angebot", "kita"),
+        ("angebot", "fz"),
+        ("fehlt", "Familienberatung"),
+        ("beitraege", "AWO: Beratung zweimal wöchentlich"),
+        ("potenziale", "Nachbarschaftsinitiative"),
+    ];
+    let (status, _) = site.post_as(&traeger, "/konferenz", &conf).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved = site.store().conferences(Some(("Sozialraum", "0102"))).unwrap();
+    assert_eq!(saved[0].existing_offers, ["kita", "fz"]);
+    assert_eq!(saved[0].contributions[0].commitment, "Beratung zweimal wöchentlich");
+    let (status, _) = site
+        .post_as(
+            &traeger,
+            "/massnahme",
+            &[("csrf", &csrf), ("titel", "X"), ("ebene", "Sozialraum"), ("gebiete", "0102"), ("start", "2025")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A department sets up the measure from the conference.
+    let (_, dept) = site.sign_in("fachbereich", "Jugendamt-Flur-3b", &[]).await;
+    let dept = dept.unwrap();
+    let form = site.get_as(&dept, "/massnahme/neu?ebene=Sozialraum&gebiet=0102&konferenz=1").await;
+    let dcsrf = hidden(&form, "csrf");
+    let m = [
+        ("csrf", dcsrf.as_str()),
+        ("titel", "Familienberatung"),
+        ("ebene", "Sozialraum"),
+        ("gebiete", "0102"),
+        ("start", "2025"),
+        ("status", "laufend"),
+        ("konferenz", "1"),
+        ("budget", "45.000"),
+    ];
+    let (status, page) = site.post_as(&dept, "/massnahme", &m).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let measure = &site.store().measures().unwrap()[0];
+    assert_eq!((measure.budget, measure.conference), (Some(45000.0), Some(1)));
+    let profile = site.get_as(&dept, "/gebiet/0102?ebene=Sozialraum").await;
+    assert!(
+        profile.contains("Konferenzen (1)") && profile.contains("Familienberatung") && profile.contains("Nachbarschaftsinitiative"),
+        "{profile}"
+    );
+    // A reader records nothing.
+    let (_, reader) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let reader = reader.unwrap();
+    let rcsrf = hidden(&site.get_as(&reader, "/verwaltung").await, "csrf");
+    let mut rconf = conf.to_vec();
+    rconf[0] = ("csrf", rcsrf.as_str());
+    let (status, _) = site.post_as(&reader, "/konferenz", &rconf).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,396 @@
+//! From data to action in the browser: recording an area conference (the five questions),
+//! a measure, and editing an offer. Who may: conferences any account except readers (Träger
+//! contribute), measures social planning, administration and departments, an offer social
+//! planning, administration and the Träger it belongs to — checked on the server for the
+//! object, not by hiding buttons. Records are versioned: a stale form gets a conflict.
+
+use crate::admin::{authorize_as, csrf_field, form_actor, with_store_mut};
+use crate::pages::{layout_nav, url};
+use crate::{AppError, AppState, with_store};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use quartier_store::Store;
+use quartier_store::accounts::{Role, User};
+use quartier_store::action::{Agreement, Conference, Contribution, Measure};
+use serde::Deserialize;
+
+fn list(s: &str) -> Vec<String> {
+    s.split([',', ';', '\n']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    pub ebene: Option<String>,
+    pub gebiet: Option<String>,
+    pub konferenz: Option<i64>,
+}
+
+fn login_needed() -> AppError {
+    AppError::Forbidden("Bitte anmelden, um Konferenzen, Maßnahmen oder Angebote zu bearbeiten.".into())
+}
+
+/// `GET /konferenz/neu?ebene=…&gebiet=…`.
+pub async fn conference_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NewQuery>) -> Result<Response, AppError> {
+    with_store(&st, move |store, st| {
+        let (actor, _) = form_actor(st, store, &headers)?.ok_or_else(login_needed)?;
+        let (level, area) = (q.ebene.clone().unwrap_or_default(), q.gebiet.clone().unwrap_or_default());
+        let name = store
+            .areas(Some(&level))
+            .map_err(|_| AppError::NotFound(format!("Ebene „{level}“ gibt es nicht")))?
+            .into_iter()
+            .find(|a| a.key == area)
+            .map(|a| a.name)
+            .ok_or_else(|| AppError::NotFound(format!("Gebiet „{area}“ gibt es nicht")))?;
+        let offers = store.offers()?;
+        let body = html! {
+            h1 { "Sozialraumkonferenz festhalten: " (name) }
+            p.lead { "Die fünf Fragen der Konferenz – was vor Ort gesehen wird, ergänzt die Daten." }
+            form.draft method="post" action="/konferenz" {
+                (csrf_field(&actor))
+                input type="hidden" name="ebene" value=(level);
+                input type="hidden" name="gebiet" value=(area);
+                div.controls {
+                    label { "Datum" input type="date" name="datum" required; }
+                    label { "Art" select name="art" { option { "Sozialraumkonferenz" } option { "Fachplanungskonferenz" } } }
+                }
+                fieldset {
+                    legend { "1. Passt die Analyse zur Wahrnehmung vor Ort?" }
+                    @for (v, l) in [("agree", "ja"), ("partly", "teilweise"), ("no", "nein")] {
+                        label.check { input type="radio" name="passt" value=(v) required; " " (l) }
+                    }
+                    label.block for="passt_notiz" { "Anmerkung" }
+                    textarea #passt_notiz name="passt_notiz" rows="2" cols="80" {}
+                }
+                label.block for="zielgruppen" { "2. Welche Zielgruppen? (durch Komma getrennt)" }
+                input #zielgruppen type="text" name="zielgruppen" size="80";
+                fieldset {
+                    legend { "3. Was gibt es? (Angebote aus dem Verzeichnis)" }
+                    @if offers.services.is_empty() { p.note { "Das Angebotsverzeichnis ist leer." } }
+                    @for s in &offers.services { label.check { input type="checkbox" name="angebot" value=(s.id); " " (s.name) } }
+                }
+                label.block for="fehlt" { "4. Was fehlt?" }
+                textarea #fehlt name="fehlt" rows="3" cols="80" {}
+                label.block for="beitraege" { "5. Wer kann was beitragen? (je Zeile „Organisation: Beitrag“)" }
+                textarea #beitraege name="beitraege" rows="3" cols="80" {}
+                label.block for="teilnehmende" { "Teilnehmende (durch Komma getrennt)" }
+                input #teilnehmende type="text" name="teilnehmende" size="80";
+                label.block for="potenziale" { "Potenziale des Gebiets" }
+                textarea #potenziale name="potenziale" rows="2" cols="80" {}
+                div.controls { button type="submit" { "Konferenz speichern" } }
+            }
+        };
+        Ok(layout_nav("Konferenz festhalten", "gebiete", body, None).into_response())
+    })
+    .await
+}
+
+/// The conference form, as sent (repeated fields collected by hand: the form crate keeps
+/// the last of a name).
+pub async fn conference_save(State(st): State<AppState>, headers: HeaderMap, body: String) -> Result<Response, AppError> {
+    let pairs: Vec<(String, String)> = form_pairs(&body);
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let (actor, _) =
+        authorize_as(&st, &headers, &one("csrf"), |u| u.role != Role::Reader, "Konten mit Schreibrecht (nicht „lesend“)").await?;
+    let matches = match one("passt").as_str() {
+        "agree" => Agreement::Agree,
+        "partly" => Agreement::Partly,
+        "no" => Agreement::No,
+        other => return Err(AppError::BadRequest(format!("„Passt die Analyse?“: ja, teilweise oder nein, nicht „{other}“"))),
+    };
+    let contributions = one("beitraege")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once(':') {
+            Some((o, c)) => Contribution { organization: o.trim().into(), commitment: c.trim().into() },
+            None => Contribution { organization: l.trim().into(), commitment: String::new() },
+        })
+        .collect();
+    let c = Conference {
+        id: 0,
+        version: 0,
+        level: one("ebene"),
+        area: one("gebiet"),
+        date: one("datum"),
+        kind: one("art"),
+        matches,
+        matches_note: one("passt_notiz"),
+        target_groups: list(&one("zielgruppen")),
+        existing_offers: pairs.iter().filter(|(k, _)| k == "angebot").map(|(_, v)| v.clone()).collect(),
+        missing: one("fehlt"),
+        contributions,
+        participants: list(&one("teilnehmende")),
+        potentials: one("potenziale"),
+    };
+    let (level, area) = (c.level.clone(), c.area.clone());
+    with_store_mut(&st, actor.name, move |store| store.save_conference(&c).map_err(record_error)).await?;
+    Ok(Redirect::to(&format!("/gebiet/{}?ebene={}#konferenzen", url(&area), url(&level))).into_response())
+}
+
+fn record_error(e: quartier_store::StoreError) -> AppError {
+    match e {
+        quartier_store::StoreError::InvalidRecord(m) => AppError::BadRequest(m),
+        quartier_store::StoreError::Conflict(m) => AppError::Conflict(m),
+        other => other.into(),
+    }
+}
+
+/// `application/x-www-form-urlencoded` into pairs, keeping repeated names.
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').map_or((decode(p), String::new()), |(k, v)| (decode(k), decode(v))))
+        .collect()
+}
+
+/// `GET /massnahme/neu?ebene=…&gebiet=…[&konferenz=…]`.
+pub async fn measure_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NewQuery>) -> Result<Response, AppError> {
+    with_store(&st, move |store, st| {
+        let (actor, _) = form_actor(st, store, &headers)?.ok_or_else(login_needed)?;
+        let catalogue = store.catalogue()?;
+        let (level, area) = (q.ebene.clone().unwrap_or_default(), q.gebiet.clone().unwrap_or_default());
+        let body = html! {
+            h1 { "Maßnahme anlegen" }
+            form.draft method="post" action="/massnahme" {
+                (csrf_field(&actor))
+                input type="hidden" name="ebene" value=(level);
+                @if let Some(k) = q.konferenz { input type="hidden" name="konferenz" value=(k); }
+                div.controls {
+                    label.wide { "Titel" input type="text" name="titel" required; }
+                    label { "Gebiete (Schlüssel, durch Komma)" input type="text" name="gebiete" value=(area) required; }
+                    label { "Federführung" input type="text" name="federfuehrung"; }
+                    label { "Budget (€)" input type="text" name="budget" inputmode="numeric"; }
+                    label { "Förderprogramm" input type="text" name="programm"; }
+                    label { "Start (Jahr)" input type="text" name="start" inputmode="numeric" required; }
+                    label { "Ende (Jahr)" input type="text" name="ende" inputmode="numeric"; }
+                    label { "Stand" select name="status" { option { "geplant" } option { "laufend" } option { "abgeschlossen" } } }
+                }
+                label.block for="ziel" { "Ziel" }
+                textarea #ziel name="ziel" rows="2" cols="80" {}
+                label.block for="zg" { "Zielgruppen (durch Komma)" }
+                input #zg type="text" name="zielgruppen" size="80";
+                label.block for="partner" { "Partner (durch Komma)" }
+                input #partner type="text" name="partner" size="80";
+                fieldset {
+                    legend { "Beobachtete Indikatoren (vor und nach dem Start)" }
+                    @for i in &catalogue.indicators { label.check { input type="checkbox" name="indikator" value=(i.id); " " (i.name) } }
+                }
+                div.controls { button type="submit" { "Maßnahme speichern" } }
+            }
+        };
+        Ok(layout_nav("Maßnahme anlegen", "gebiete", body, None).into_response())
+    })
+    .await
+}
+
+pub async fn measure_save(State(st): State<AppState>, headers: HeaderMap, body: String) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body);
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let allowed = |u: &User| matches!(u.role, Role::Planner | Role::Admin | Role::Department);
+    let (actor, _) =
+        authorize_as(&st, &headers, &one("csrf"), allowed, "Konten der Sozialplanung, der Fachbereiche und der Administration").await?;
+    let year = |k: &str, what: &str| -> Result<Option<i32>, AppError> {
+        let v = one(k);
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            v.parse().map(Some).map_err(|_| AppError::BadRequest(format!("{what} „{v}“ ist kein Jahr")))
+        }
+    };
+    let budget = match one("budget").replace('.', "").replace(',', ".") {
+        b if b.is_empty() => None,
+        b => Some(b.parse::<f64>().map_err(|_| AppError::BadRequest(format!("Budget „{b}“ ist keine Zahl")))?),
+    };
+    let m = Measure {
+        id: 0,
+        version: 0,
+        title: one("titel"),
+        goal: one("ziel"),
+        target_groups: list(&one("zielgruppen")),
+        level: one("ebene"),
+        areas: list(&one("gebiete")),
+        lead: one("federfuehrung"),
+        partners: list(&one("partner")),
+        budget,
+        programme: one("programm"),
+        start: year("start", "Start")?.ok_or_else(|| AppError::BadRequest("Start (Jahr) fehlt".into()))?,
+        end: year("ende", "Ende")?,
+        status: one("status"),
+        indicators: pairs.iter().filter(|(k, _)| k == "indikator").map(|(_, v)| v.clone()).collect(),
+        conference: one("konferenz").parse().ok(),
+    };
+    let (level, area) = (m.level.clone(), m.areas.first().cloned().unwrap_or_default());
+    with_store_mut(&st, actor.name, move |store| store.save_measure(&m).map_err(record_error)).await?;
+    Ok(Redirect::to(&format!("/gebiet/{}?ebene={}#massnahmen", url(&area), url(&level))).into_response())
+}
+
+/// A stable fingerprint of an offer's stored state, for optimistic locking of its form.
+fn fingerprint(s: &quartier_store::offers::Service) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(s).unwrap_or_default().hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// `GET /angebot/{id}`: the offer's form.
+pub async fn offer_form(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, AppError> {
+    with_store(&st, move |store, st| {
+        let (actor, user) = form_actor(st, store, &headers)?.ok_or_else(login_needed)?;
+        let offers = store.offers()?;
+        let s = offers.services.iter().find(|s| s.id == id).ok_or_else(|| AppError::NotFound(format!("Angebot „{id}“ gibt es nicht")))?;
+        if let Some(u) = &user
+            && !may_edit_offer(u, &s.organization_id)
+        {
+            return Err(AppError::Forbidden("Dieses Angebot pflegt ein anderer Träger.".into()));
+        }
+        let body = html! {
+            h1 { "Angebot bearbeiten: " (s.name) }
+            form.draft method="post" action=(format!("/angebot/{}", url(&s.id))) {
+                (csrf_field(&actor))
+                input type="hidden" name="stand" value=(fingerprint(s));
+                div.controls {
+                    label.wide { "Name" input type="text" name="name" value=(s.name) required; }
+                    label { "Kapazität" input type="text" name="kapazitaet" inputmode="decimal" value=(s.capacity.map(|c| c.to_string()).unwrap_or_default()); }
+                    label { "gültig ab" input type="date" name="gueltig_ab" value=(s.valid_from); }
+                    label { "gültig bis" input type="date" name="gueltig_bis" value=(s.valid_to); }
+                }
+                label.block for="zgr" { "Zielgruppen (durch Komma)" }
+                input #zgr type="text" name="zielgruppen" size="80" value=(s.target_groups.join(", "));
+                label.block for="besch" { "Beschreibung" }
+                textarea #besch name="beschreibung" rows="3" cols="80" { (s.description) }
+                label.block for="zeiten" { "Zeiten" }
+                input #zeiten type="text" name="zeiten" size="80" value=(s.schedule);
+                label.block for="kontakt" { "Kontakt" }
+                input #kontakt type="text" name="kontakt" size="80" value=(s.contact);
+                label.check { input type="checkbox" name="bestaetigt" value="1" checked; " heute als aktuell bestätigen" }
+                div.controls { button type="submit" { "Angebot speichern" } }
+            }
+        };
+        Ok(layout_nav("Angebot bearbeiten", "angebote", body, None).into_response())
+    })
+    .await
+}
+
+fn may_edit_offer(u: &User, organization: &str) -> bool {
+    matches!(u.role, Role::Planner | Role::Admin) || (u.role == Role::Traeger && u.organization.as_deref() == Some(organization))
+}
+
+pub async fn offer_save(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body);
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let (actor, user) = authorize_as(
+        &st,
+        &headers,
+        &one("csrf"),
+        |u| matches!(u.role, Role::Planner | Role::Admin | Role::Traeger),
+        "Konten der Sozialplanung, der Administration und des zuständigen Trägers",
+    )
+    .await?;
+    let capacity = match one("kapazitaet").replace(',', ".") {
+        c if c.is_empty() => None,
+        c => Some(c.parse::<f64>().map_err(|_| AppError::BadRequest(format!("Kapazität „{c}“ ist keine Zahl")))?),
+    };
+    let today = {
+        let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
+        civil(days)
+    };
+    let (stand, name, from, to, groups, description, schedule, contact, confirmed) = (
+        one("stand"),
+        one("name"),
+        one("gueltig_ab"),
+        one("gueltig_bis"),
+        list(&one("zielgruppen")),
+        one("beschreibung"),
+        one("zeiten"),
+        one("kontakt"),
+        one("bestaetigt") == "1",
+    );
+    with_store_mut(&st, actor.name, move |store| {
+        let offers = store.offers()?;
+        let current =
+            offers.services.iter().find(|s| s.id == id).ok_or_else(|| AppError::NotFound(format!("Angebot „{id}“ gibt es nicht")))?;
+        // The object decides: a Träger edits only its own organisation's offers.
+        if let Some(u) = &user
+            && !may_edit_offer(u, &current.organization_id)
+        {
+            return Err(AppError::Forbidden("Dieses Angebot pflegt ein anderer Träger.".into()));
+        }
+        if fingerprint(current) != stand {
+            return Err(AppError::Conflict(
+                "Das Angebot wurde inzwischen geändert: bitte neu laden und die Änderung erneut eintragen.".into(),
+            ));
+        }
+        let mut s = current.clone();
+        s.name = name;
+        if s.name.is_empty() {
+            return Err(AppError::BadRequest("Der Name fehlt.".into()));
+        }
+        if !from.is_empty() && !to.is_empty() && to < from {
+            return Err(AppError::BadRequest(format!("gültig bis {to} liegt vor gültig ab {from}")));
+        }
+        s.capacity = capacity;
+        s.valid_from = from;
+        s.valid_to = to;
+        s.target_groups = groups;
+        s.description = description;
+        s.schedule = schedule;
+        s.contact = contact;
+        if confirmed {
+            s.last_confirmed = today;
+        }
+        let batch = quartier_store::offers::Offers { services: vec![s], ..Default::default() };
+        store.save_offers(&batch, false).map_err(record_error)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to("/angebote").into_response())
+}
+
+/// Days since 1970-01-01 → ISO date.
+fn civil(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_pairs_keep_repeats_and_decode() {
+        let p = super::form_pairs("a=1&angebot=kita&angebot=fz&t=Gr%C3%BC%C3%9Fe+und%2C+mehr");
+        assert_eq!(p.iter().filter(|(k, _)| k == "angebot").count(), 2);
+        assert_eq!(p[3].1, "Grüße und, mehr");
+        assert_eq!(super::civil(20_418), "2025-11-26");
+    }
+}
