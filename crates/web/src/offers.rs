@@ -41,7 +41,10 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
         groups.sort_unstable();
         groups.dedup();
         let opt = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        // Supply per 1,000 together with a public directory's capacities would give group sizes
+        // back: the analysis is internal only.
         let analysis = match (&level, opt(&q.gruppe), opt(&q.bedarf)) {
+            _ if st.public.is_some() => None,
             (Some(level), Some(group_variable), Some(need)) => {
                 let spec = SupplySpec { level: level.clone(), target_group: opt(&q.zielgruppe), group_variable, year: None, distances: vec![500.0, 1000.0], date: None };
                 Some(gaps(store, &spec, &need))
@@ -57,7 +60,8 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
         let body = html! {
             h1 { "Angebote, Versorgung und Lücken" }
             p.lead { "Was gibt es wo für wen – und wo trifft hoher Bedarf auf geringe Versorgung? „Was fehlt ganz konkret?“ mit Daten beantwortet." }
-            form.controls method="get" action="/angebote" {
+            @if st.public.is_some() { p.note { "In der öffentlichen Ansicht steht hier das Angebotsverzeichnis; Versorgung und Lücken wertet die Sozialplanung intern aus." } }
+            @else { form.controls method="get" action="/angebote" {
                 label { "Ebene" select name="ebene" { @for l in &levels { option value=(l.name) selected[Some(&l.name) == level.as_ref()] { (l.name) } } } }
                 label { "Zielgruppe der Angebote" select name="zielgruppe" {
                     option value="" { "(alle)" }
@@ -72,7 +76,7 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
                     }
                 } }
                 button type="submit" { "Auswerten" }
-            }
+            } }
             @match &analysis {
                 None => {},
                 Some(Err(e)) => div.problem role="alert" { h2 { "So lässt sich nicht auswerten" } pre { (e) } },
