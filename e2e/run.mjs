@@ -107,6 +107,7 @@ try {
     ["werkstatt", "/werkstatt/indikator?id=test&name=Test&formel=s4_percentage_transfer_payments_recipients_below_15_years&ebene=Bezirk", "Werkstatt"],
     ["verteilung", "/verteilung?ebene=Planungsraum&budget=1000000&bedarf=index%3Amss&faktoren=1%3D0%2C2%3D0%2C3%3D1%2C4%3D2&einwohner=inhabitants", "Mittelverteilung"],
     ["angebote", "/angebote", "Angebote"],
+    ["angebot-neu", "/angebot/neu", "Neues Angebot"],
     ["konferenz", "/konferenz/neu?ebene=Planungsraum&gebiet=01011101", "Sozialraumkonferenz"],
     ["massnahme", "/massnahme/neu?ebene=Planungsraum&gebiet=01011101", "Maßnahme"],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],

@@ -370,6 +370,216 @@ pub async fn offer_save(
     Ok(Redirect::to("/angebote").into_response())
 }
 
+/// A new id from a name, unique among `taken`: lower-case ASCII, umlauts transliterated.
+fn new_id<'a>(prefix: &str, name: &str, taken: impl Iterator<Item = &'a str>) -> String {
+    let mut slug = String::new();
+    for c in name.to_lowercase().chars() {
+        match c {
+            'ä' => slug.push_str("ae"),
+            'ö' => slug.push_str("oe"),
+            'ü' => slug.push_str("ue"),
+            'ß' => slug.push_str("ss"),
+            'é' | 'è' | 'ê' => slug.push('e'),
+            'á' | 'à' | 'â' => slug.push('a'),
+            c if c.is_ascii_alphanumeric() => slug.push(c),
+            _ if !slug.ends_with('-') && !slug.is_empty() => slug.push('-'),
+            _ => {}
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+    let base = format!("{prefix}-{}", if slug.is_empty() { "neu" } else { &slug });
+    let taken: std::collections::HashSet<&str> = taken.collect();
+    (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") }).find(|id| !taken.contains(id.as_str())).unwrap_or(base)
+}
+
+/// `GET /angebot/neu`: a new offer with its place. A Träger account enters offers of its own
+/// organisation only; social planning and administration choose the organisation.
+pub async fn offer_new_form(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    with_store(&st, move |store, st| {
+        let (actor, user) = form_actor(st, store, &headers)?.ok_or_else(login_needed)?;
+        if let Some(u) = &user
+            && !matches!(u.role, Role::Planner | Role::Admin | Role::Traeger)
+        {
+            return Err(AppError::Forbidden("Angebote tragen die Sozialplanung, die Administration und die Träger ein.".into()));
+        }
+        let offers = store.offers()?;
+        let own = user.as_ref().filter(|u| u.role == Role::Traeger).and_then(|u| u.organization.clone());
+        let organizations: Vec<_> = offers.organizations.iter().filter(|o| own.as_ref().is_none_or(|own| &o.id == own)).collect();
+        let locations: Vec<_> = offers.locations.iter().filter(|l| own.as_ref().is_none_or(|own| &l.organization_id == own)).collect();
+        let body = html! {
+            h1 { "Neues Angebot eintragen" }
+            p.lead { "Das Angebot wird über die Koordinaten seines Standorts automatisch den Gebieten zugeordnet." }
+            @if organizations.is_empty() && own.is_some() {
+                p.note { "Der Träger dieses Kontos ist noch nicht im Angebotsverzeichnis: bitte die Sozialplanung, ihn anzulegen." }
+            } @else {
+                form.draft method="post" action="/angebot/neu" {
+                    (csrf_field(&actor))
+                    div.controls {
+                        label { "Träger" select name="traeger" {
+                            @if own.is_none() { option value="" { "(neuer Träger, Name daneben)" } }
+                            @for o in &organizations { option value=(o.id) selected[own.is_some()] { (o.name) } }
+                        } }
+                        @if own.is_none() { label.wide { "Name eines neuen Trägers" input type="text" name="traeger_name"; } }
+                        label.wide { "Name des Angebots" input type="text" name="name" required; }
+                        label { "Kapazität" input type="text" name="kapazitaet" inputmode="decimal"; }
+                        label { "gültig ab" input type="date" name="gueltig_ab"; }
+                        label { "gültig bis" input type="date" name="gueltig_bis"; }
+                    }
+                    label.block for="zgr" { "Zielgruppen (durch Komma)" }
+                    input #zgr type="text" name="zielgruppen" size="80";
+                    label.block for="besch" { "Beschreibung" }
+                    textarea #besch name="beschreibung" rows="3" cols="80" {}
+                    label.block for="zeiten" { "Zeiten" }
+                    input #zeiten type="text" name="zeiten" size="80";
+                    label.block for="kontakt" { "Kontakt" }
+                    input #kontakt type="text" name="kontakt" size="80";
+                    fieldset {
+                        legend { "Standort" }
+                        label.block for="ort" { "vorhandener Standort" }
+                        select #ort name="standort" {
+                            option value="" { "(neuer Standort, unten angeben)" }
+                            @for l in &locations { option value=(l.id) { (l.name) @if !l.address.is_empty() { " – " (l.address) } } }
+                        }
+                        div.controls {
+                            label.wide { "Name des neuen Standorts" input type="text" name="standort_name"; }
+                            label.wide { "Adresse" input type="text" name="adresse"; }
+                            label { "Breite (WGS84)" input type="text" name="breite" inputmode="decimal" placeholder="52.5163"; }
+                            label { "Länge (WGS84)" input type="text" name="laenge" inputmode="decimal" placeholder="13.3777"; }
+                        }
+                    }
+                    div.controls { button type="submit" { "Angebot anlegen" } }
+                }
+            }
+        };
+        Ok(layout_nav("Neues Angebot", "angebote", body, None).into_response())
+    })
+    .await
+}
+
+/// `POST /angebot/neu`.
+pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: String) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body);
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let (actor, user) = authorize_as(
+        &st,
+        &headers,
+        &one("csrf"),
+        |u| matches!(u.role, Role::Planner | Role::Admin | Role::Traeger),
+        "Konten der Sozialplanung, der Administration und der Träger",
+    )
+    .await?;
+    let number = |k: &str, what: &str| -> Result<Option<f64>, AppError> {
+        match one(k).replace(',', ".") {
+            c if c.is_empty() => Ok(None),
+            c => c
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or_else(|| AppError::BadRequest(format!("{what} „{c}“ ist keine Zahl"))),
+        }
+    };
+    let capacity = number("kapazitaet", "Kapazität")?;
+    if capacity.is_some_and(|c| c < 0.0) {
+        return Err(AppError::BadRequest("Die Kapazität kann nicht negativ sein.".into()));
+    }
+    let (lat, lon) = (number("breite", "Breite")?, number("laenge", "Länge")?);
+    let today = {
+        let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
+        civil(days)
+    };
+    let (mut organization, name, from, to) = (one("traeger"), one("name"), one("gueltig_ab"), one("gueltig_bis"));
+    let new_organization = one("traeger_name");
+    let (place, place_name, address) = (one("standort"), one("standort_name"), one("adresse"));
+    let (groups, description, schedule, contact) = (list(&one("zielgruppen")), one("beschreibung"), one("zeiten"), one("kontakt"));
+    let who = actor.name.clone();
+    let id = with_store_mut(&st, actor.name, move |store| {
+        if name.is_empty() {
+            return Err(AppError::BadRequest("Der Name des Angebots fehlt.".into()));
+        }
+        if !from.is_empty() && !to.is_empty() && to < from {
+            return Err(AppError::BadRequest(format!("gültig bis {to} liegt vor gültig ab {from}")));
+        }
+        if let Some(u) = &user
+            && !may_edit_offer(u, &organization)
+        {
+            return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
+        }
+        let offers = store.offers()?;
+        let mut batch = quartier_store::offers::Offers::default();
+        if organization.is_empty() && !new_organization.is_empty() {
+            // Only social planning and administration enter new organisations.
+            if user.as_ref().is_some_and(|u| u.role == Role::Traeger) {
+                return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
+            }
+            if let Some(o) = offers.organizations.iter().find(|o| o.name.eq_ignore_ascii_case(&new_organization)) {
+                return Err(AppError::BadRequest(format!("Den Träger „{}“ gibt es schon: bitte in der Liste wählen", o.name)));
+            }
+            organization = new_id("traeger", &new_organization, offers.organizations.iter().map(|o| o.id.as_str()));
+            batch.organizations.push(quartier_store::offers::Organization {
+                id: organization.clone(),
+                name: new_organization,
+                maintainer: who.clone(),
+                last_confirmed: today.clone(),
+                ..Default::default()
+            });
+        } else if !offers.organizations.iter().any(|o| o.id == organization) {
+            return Err(AppError::BadRequest(format!("Träger „{organization}“ gibt es nicht")));
+        }
+        let location_id = if place.is_empty() {
+            let (Some(lat), Some(lon)) = (lat, lon) else {
+                return Err(AppError::BadRequest("Für einen neuen Standort fehlen Breite und Länge (WGS84).".into()));
+            };
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                return Err(AppError::BadRequest(format!("Koordinaten {lat}, {lon} liegen außerhalb von WGS84 (Breite ±90, Länge ±180)")));
+            }
+            let loc_name = if place_name.is_empty() { name.clone() } else { place_name };
+            let id = new_id("ort", &loc_name, offers.locations.iter().map(|l| l.id.as_str()));
+            batch.locations.push(quartier_store::offers::Location {
+                id: id.clone(),
+                organization_id: organization.clone(),
+                name: loc_name,
+                address,
+                latitude: lat,
+                longitude: lon,
+            });
+            id
+        } else {
+            let l = offers
+                .locations
+                .iter()
+                .find(|l| l.id == place)
+                .ok_or_else(|| AppError::BadRequest(format!("Standort „{place}“ gibt es nicht")))?;
+            if user.as_ref().is_some_and(|u| u.role == Role::Traeger) && l.organization_id != organization {
+                return Err(AppError::Forbidden("Dieser Standort gehört einem anderen Träger.".into()));
+            }
+            l.id.clone()
+        };
+        let id = new_id("angebot", &name, offers.services.iter().map(|s| s.id.as_str()));
+        batch.services.push(quartier_store::offers::Service {
+            id: id.clone(),
+            organization_id: organization,
+            name,
+            description,
+            target_groups: groups,
+            capacity,
+            schedule,
+            contact,
+            valid_from: from,
+            valid_to: to,
+            maintainer: who,
+            last_confirmed: today,
+            ..Default::default()
+        });
+        let link = new_id("sal", &id, offers.service_at_location.iter().map(|l| l.id.as_str()));
+        batch.service_at_location.push(quartier_store::offers::ServiceAtLocation { id: link, service_id: id.clone(), location_id });
+        store.save_offers(&batch, false).map_err(record_error)?;
+        Ok(id)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/angebot/{}", url(&id))).into_response())
+}
+
 /// Days since 1970-01-01 → ISO date.
 fn civil(z: i64) -> String {
     let z = z + 719_468;
@@ -392,5 +602,13 @@ mod tests {
         assert_eq!(p.iter().filter(|(k, _)| k == "angebot").count(), 2);
         assert_eq!(p[3].1, "Grüße und, mehr");
         assert_eq!(super::civil(20_418), "2025-11-26");
+    }
+
+    #[test]
+    fn new_ids_are_readable_and_unique() {
+        let taken = ["angebot-familiencafe-suedstern", "angebot-familiencafe-suedstern-2"];
+        assert_eq!(super::new_id("angebot", "Familiencafé Südstern", taken.iter().copied()), "angebot-familiencafe-suedstern-3");
+        assert_eq!(super::new_id("angebot", "Lern-Hilfe (Klasse 5–7)", taken.iter().copied()), "angebot-lern-hilfe-klasse-5-7");
+        assert_eq!(super::new_id("ort", "!!", std::iter::empty()), "ort-neu");
     }
 }

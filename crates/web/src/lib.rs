@@ -68,6 +68,7 @@ pub fn app_with(db: PathBuf, options: Options) -> Router {
         .route("/konferenz", post(action::conference_save))
         .route("/massnahme/neu", get(action::measure_form))
         .route("/massnahme", post(action::measure_save))
+        .route("/angebot/neu", get(action::offer_new_form).post(action::offer_create))
         .route("/angebot/{id}", get(action::offer_form).post(action::offer_save))
         .route("/verwaltung/vorschau", post(admin::preview).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))))
         .route("/verwaltung/import", post(admin::confirm))

@@ -129,6 +129,7 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
                 }
             }
             h2 { "Angebotsverzeichnis (" (directory.services.len()) ")" }
+            @if st.public.is_none() { p { a href="/angebot/neu" { "Neues Angebot eintragen" } } }
             @if directory.services.is_empty() { p.note { "Noch keine Angebote: " code { "quartier offers import ORDNER" } " (HSDS: organizations, services, locations, service_at_location)." } } @else {
                 table.sortable {
                     caption { "Angebote mit Träger, Zielgruppen, Kapazität und letzter Bestätigung" }

@@ -604,6 +604,7 @@ async fn offers_conferences_and_measures_by_role_and_object() {
         s.add_user("awo-user", Role::Traeger, Some("awo"), "Kastanie-Flur-Bank-8").unwrap();
         s.add_user("fachbereich", Role::Department, None, "Jugendamt-Flur-3b").unwrap();
         s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+        s.add_user("planung", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
     }
     let (_, traeger) = site.sign_in("awo-user", "Kastanie-Flur-Bank-8", &[]).await;
     let traeger = traeger.unwrap();
@@ -632,6 +633,49 @@ async fn offers_conferences_and_measures_by_role_and_object() {
     let (status, _) = site.post_as(&traeger, "/angebot/fz", &[("csrf", &csrf), ("stand", "x"), ("name", "Übernommen")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(site.store().offers().unwrap().services.into_iter().find(|s| s.id == "fz").unwrap().name, "Angebot fz");
+    // A new offer of its own organisation, with a new place; the id is made from the name.
+    let form = site.get_as(&traeger, "/angebot/neu").await;
+    assert!(form.contains(r#"value="awo""#) && !form.contains(r#"value="stadt""#), "only its own organisation: {form}");
+    let ncsrf = hidden(&form, "csrf");
+    let new_offer = [
+        ("csrf", ncsrf.as_str()),
+        ("traeger", "awo"),
+        ("name", "Familiencafé <b>Süd</b>"),
+        ("zielgruppen", "Familien"),
+        ("kapazitaet", "12"),
+        ("standort", ""),
+        ("adresse", "Hasenheide 1"),
+        ("breite", "52,4862"),
+        ("laenge", "13.4180"),
+    ];
+    let (status, _) = site.post_as(&traeger, "/angebot/neu", &new_offer).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = site.store().offers().unwrap();
+    let cafe = stored.services.iter().find(|s| s.name.starts_with("Familiencafé")).expect("created");
+    assert_eq!(
+        (cafe.id.as_str(), cafe.organization_id.as_str(), cafe.maintainer.as_str()),
+        ("angebot-familiencafe-b-sued-b", "awo", "awo-user")
+    );
+    let link = stored.service_at_location.iter().find(|l| l.service_id == cafe.id).expect("linked to its place");
+    let place = stored.locations.iter().find(|l| l.id == link.location_id).unwrap();
+    assert_eq!((place.latitude, place.address.as_str()), (52.4862, "Hasenheide 1"));
+    let page = site.get_as(&traeger, &format!("/angebot/{}", cafe.id)).await;
+    assert!(page.contains("&lt;b&gt;Süd&lt;/b&gt;") && !page.contains("<b>Süd"), "escaped");
+    // For another organisation, without coordinates, or outside WGS84: refused, nothing stored.
+    let count = stored.services.len();
+    for (field, value, expected) in [
+        ("traeger", "stadt", StatusCode::FORBIDDEN),
+        ("breite", "", StatusCode::BAD_REQUEST),
+        ("breite", "5930000", StatusCode::BAD_REQUEST),
+        ("kapazitaet", "-3", StatusCode::BAD_REQUEST),
+        ("name", " ", StatusCode::BAD_REQUEST),
+    ] {
+        let mut f = new_offer.to_vec();
+        f.iter_mut().find(|(k, _)| *k == field).unwrap().1 = value;
+        let (status, page) = site.post_as(&traeger, "/angebot/neu", &f).await;
+        assert_eq!(status, expected, "{field}={value}: {page}");
+    }
+    assert_eq!(site.store().offers().unwrap().services.len(), count);
     // A Träger contributes to a conference (the five questions) but does not set up measures.
     let conf = [
         ("csrf", csrf.as_str()),
@@ -691,5 +735,32 @@ async fn offers_conferences_and_measures_by_role_and_object() {
     let mut rconf = conf.to_vec();
     rconf[0] = ("csrf", rcsrf.as_str());
     let (status, _) = site.post_as(&reader, "/konferenz", &rconf).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = site
+        .post_as(&reader, "/angebot/neu", &[("csrf", &rcsrf), ("traeger", "awo"), ("name", "X"), ("breite", "52.5"), ("laenge", "13.4")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Social planning enters a new organisation with its first offer; twice the same name is refused.
+    let (st, planner) = site.sign_in("planung", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let planner = planner.unwrap_or_else(|| panic!("{st}"));
+    let pcsrf = hidden(&site.get_as(&planner, "/angebot/neu").await, "csrf");
+    let first = [
+        ("csrf", pcsrf.as_str()),
+        ("traeger", ""),
+        ("traeger_name", "Caritas Süd"),
+        ("name", "Sprachcafé"),
+        ("breite", "52.48"),
+        ("laenge", "13.42"),
+    ];
+    let (status, page) = site.post_as(&planner, "/angebot/neu", &first).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(site.store().offers().unwrap().organizations.iter().any(|o| o.id == "traeger-caritas-sued" && o.name == "Caritas Süd"));
+    let (status, page) = site.post_as(&planner, "/angebot/neu", &first).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("gibt es schon"), "{page}");
+    // A Träger account cannot enter a new organisation.
+    let mut f = first.to_vec();
+    f[0].1 = ncsrf.as_str();
+    f[2].1 = "Neuer Verein";
+    let (status, _) = site.post_as(&traeger, "/angebot/neu", &f).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
