@@ -48,8 +48,11 @@ Vorhandene Einträge gleicher Kennung werden aktualisiert, andere bleiben. Stand
   quartier supply --level Sozialraum --target-group Kinder --group-variable kinder_u15 --distance 500,1000
 
 Je Gebiet: Zahl der Angebote, Kapazität je 1.000 der Zielgruppe und der Anteil der Zielgruppe,
-der ein passendes Angebot in Luftlinie erreicht (Näherung über die Gebietsmittelpunkte der untersten
-Ebene, gewichtet mit der Zielgruppe).")]
+der ein passendes Angebot in Luftlinie erreicht. Ohne --points als Näherung über die Gebietsmittelpunkte
+der untersten Ebene, gewichtet mit der Zielgruppe; mit --points aus gewichteten Punkten, z. B. den
+100-m-Gitterzellen des Zensus oder Adresspunkten mit der Zahl der Personen der Zielgruppe:
+  quartier supply --level Sozialraum --target-group Kinder --group-variable kinder_u15 \\
+      --points zensus_gitter_100m.csv --x x_mp_100m --y y_mp_100m --crs EPSG:3035 --weight kinder")]
 pub struct SupplyArgs {
     #[arg(long)]
     pub level: String,
@@ -67,6 +70,21 @@ pub struct SupplyArgs {
     /// Nur Angebote, die an diesem Tag gültig sind (JJJJ-MM-TT)
     #[arg(long)]
     pub date: Option<String>,
+    /// CSV mit gewichteten Punkten der Zielgruppe (Zensus-Gitter, Adresspunkte) für die Erreichbarkeit
+    #[arg(long, requires_all = ["x", "y", "crs"])]
+    pub points: Option<PathBuf>,
+    /// Spalte der x-Koordinate in --points
+    #[arg(long)]
+    pub x: Option<String>,
+    /// Spalte der y-Koordinate in --points
+    #[arg(long)]
+    pub y: Option<String>,
+    /// Koordinatensystem von --points, z. B. EPSG:3035
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Spalte mit der Zahl der Personen je Punkt (ohne: jeder Punkt zählt 1)
+    #[arg(long, requires = "points")]
+    pub weight: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -241,6 +259,67 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
         year: a.year,
         distances: a.distance.clone(),
         date: a.date.clone(),
+        points: a.points.as_deref().map(|p| read_points(p, a)).transpose()?,
+    })
+}
+
+/// Weighted points from a CSV (`,` or `;`, decimal comma accepted), transformed to WGS84.
+/// Errors name the file, the line and the column.
+fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::WeightedPoints> {
+    use quartier_geom::crs::{Crs, Transformer};
+    let crs = Crs::parse(a.crs.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let to_wgs84 = Transformer::new(crs, Crs::wgs84());
+    let file = path.display();
+    let head = std::fs::read(path).with_context(|| format!("{file}: nicht lesbar"))?;
+    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let delimiter = if first.iter().filter(|b| **b == b';').count() > first.iter().filter(|b| **b == b',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head));
+    let headers = reader.headers().with_context(|| format!("{file}: keine Kopfzeile"))?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| anyhow::anyhow!("{file}: Spalte „{name}“ fehlt (vorhanden: {})", headers.iter().collect::<Vec<_>>().join(", ")))
+    };
+    let (xi, yi) = (column(a.x.as_deref().unwrap_or_default())?, column(a.y.as_deref().unwrap_or_default())?);
+    let wi = a.weight.as_deref().map(column).transpose()?;
+    let number = |s: &str| s.trim().parse::<f64>().ok().or_else(|| s.trim().replace(',', ".").parse().ok()).filter(|v: &f64| v.is_finite());
+    let mut points = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.with_context(|| format!("{file}, Zeile {line}: CSV nicht lesbar"))?;
+        let field = |c: usize, name: &str| {
+            let v = record.get(c).unwrap_or_default();
+            number(v).ok_or_else(|| anyhow::anyhow!("{file}, Zeile {line}, Spalte „{name}“: „{v}“ ist keine Zahl"))
+        };
+        let (x, y) = (field(xi, a.x.as_deref().unwrap_or_default())?, field(yi, a.y.as_deref().unwrap_or_default())?);
+        let w = match (wi, a.weight.as_deref()) {
+            (Some(c), Some(name)) => {
+                let w = field(c, name)?;
+                if w < 0.0 {
+                    bail!("{file}, Zeile {line}, Spalte „{name}“: negative Anzahl {w}");
+                }
+                w
+            }
+            _ => 1.0,
+        };
+        let c = to_wgs84
+            .coord(quartier_geom::Coord { x, y })
+            .map_err(|e| anyhow::anyhow!("{file}, Zeile {line}: Koordinaten {x}, {y} nicht umrechenbar ({e})"))?;
+        if !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y) {
+            bail!(
+                "{file}, Zeile {line}: Koordinaten {x}, {y} passen nicht zu {} (falsches Koordinatensystem?)",
+                a.crs.as_deref().unwrap_or_default()
+            );
+        }
+        points.push((c.x, c.y, w));
+    }
+    if points.is_empty() {
+        bail!("{file}: keine Punkte");
+    }
+    Ok(quartier_store::supply::WeightedPoints {
+        source: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        points,
     })
 }
 

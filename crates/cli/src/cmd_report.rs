@@ -169,6 +169,7 @@ pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
             year: None,
             distances: vec![],
             date: None,
+            points: None,
         };
         let g = quartier_store::supply::gaps(&store, &spec, need).map_err(anyhow::Error::msg)?;
         extras.gap = g.rows.iter().find(|r| r.area_id == a.area).and_then(|r| r.quadrant).map(|q| (g.need_label.clone(), q.to_string()));

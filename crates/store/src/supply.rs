@@ -25,6 +25,18 @@ pub struct SupplySpec {
     pub distances: Vec<f64>,
     /// Only services valid on this ISO date.
     pub date: Option<String>,
+    /// Population-weighted points of the target group (address points, Zensus grid cells);
+    /// without them, the lowest level's area points stand in.
+    pub points: Option<WeightedPoints>,
+}
+
+/// Points with the number of persons of the target group at each, in WGS84.
+#[derive(Debug, Clone, Default)]
+pub struct WeightedPoints {
+    /// Where they come from, for the method text (e.g. the file name).
+    pub source: String,
+    /// (longitude, latitude, weight).
+    pub points: Vec<(f64, f64, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,37 +127,42 @@ pub fn supply(store: &SqliteStore, spec: &SupplySpec) -> Result<Supply, String> 
         .into_iter()
         .filter_map(|a| Some((a.area, a.value?)))
         .collect();
-    // Reachability from the lowest level's representative points, weighted by the group.
-    let lowest = levels.iter().rev().find(|l| l.areas > 0).expect("the level exists");
-    let fine = crate::spatial::level_geometries(store, &lowest.name)?;
-    let fine_group: HashMap<String, f64> = level_values(store, &spec.group_variable, kind, year, &lowest.name)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|a| Some((a.area, a.value?)))
-        .collect();
     let metric = Transformer::new(Crs::wgs84(), Crs::from_epsg(3035).expect("registry"));
     let to_m = |lon: f64, lat: f64| metric.coord(quartier_geom::Coord { x: lon, y: lat }).ok().map(|c| (c.x, c.y));
     let offer_points: Vec<(f64, f64)> = links.iter().filter_map(|(_, l)| to_m(l.longitude, l.latitude)).collect();
-    // Each fine area's ancestor on the requested level.
-    let all = store.areas(None).map_err(|e| e.to_string())?;
-    let parent: HashMap<(usize, String), Option<String>> = all.iter().map(|a| ((a.level_rank, a.key.clone()), a.parent.clone())).collect();
-    let ancestor = |key: &str| -> Option<String> {
-        let mut k = key.to_string();
-        let mut rank = lowest.rank;
-        while rank > level.rank {
-            k = parent.get(&(rank, k.clone())).cloned().flatten()?;
-            rank -= 1;
+    let lowest = levels.iter().rev().find(|l| l.areas > 0).expect("the level exists");
+    let (points, method) = match &spec.points {
+        // Each weighted point counts for the area it lies in.
+        Some(wp) => {
+            let mut outside = 0usize;
+            let points: Vec<(String, (f64, f64, f64))> = wp
+                .points
+                .iter()
+                .filter_map(|&(lon, lat, w)| {
+                    let Some(i) = index.locate(lon, lat) else {
+                        outside += 1;
+                        return None;
+                    };
+                    let (x, y) = to_m(lon, lat)?;
+                    Some((geoms[i].0.clone(), (x, y, w)))
+                })
+                .collect();
+            if points.is_empty() {
+                return Err(format!(
+                    "{}: keiner der {} Punkte liegt in einem Gebiet der Ebene „{}“ (falsches Koordinatensystem?)",
+                    wp.source, outside, spec.level
+                ));
+            }
+            let method = format!(
+                "Erreichbarkeit aus {} gewichteten Punkten ({}){}; Luftlinie.",
+                points.len(),
+                wp.source,
+                if outside > 0 { format!(", {outside} Punkte außerhalb aller Gebiete nicht gezählt") } else { String::new() }
+            );
+            (points, method)
         }
-        Some(k)
+        None => representative_points(store, spec, level, lowest, kind, year, &to_m)?,
     };
-    let points: Vec<(String, (f64, f64, f64))> = fine
-        .iter()
-        .filter_map(|(k, g)| {
-            let p = quartier_geom::ops::point_on_surface(g)?;
-            let (x, y) = to_m(p.x(), p.y())?;
-            Some((ancestor(k)?, (x, y, fine_group.get(k).copied().unwrap_or(0.0))))
-        })
-        .collect();
     let weighted: Vec<(f64, f64, f64)> = points.iter().map(|(_, p)| *p).collect();
     let mut reach: Vec<HashMap<&str, (f64, f64)>> = Vec::new();
     for d in &spec.distances {
@@ -181,18 +198,59 @@ pub fn supply(store: &SqliteStore, spec: &SupplySpec) -> Result<Supply, String> 
             }
         })
         .collect();
+    Ok(Supply { year, distances: spec.distances.clone(), rows, method, services: services.len() })
+}
+
+/// The lowest level's representative points (point on surface), weighted by the target group
+/// there, each with its ancestor on the requested level; and the method in words.
+#[allow(clippy::too_many_arguments)]
+fn representative_points(
+    store: &SqliteStore,
+    spec: &SupplySpec,
+    level: &crate::Level,
+    lowest: &crate::Level,
+    kind: quartier_core::validate::VariableKind,
+    year: i32,
+    to_m: &dyn Fn(f64, f64) -> Option<(f64, f64)>,
+) -> Result<(Vec<(String, (f64, f64, f64))>, String), String> {
+    let fine = crate::spatial::level_geometries(store, &lowest.name)?;
+    let fine_group: HashMap<String, f64> = level_values(store, &spec.group_variable, kind, year, &lowest.name)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|a| Some((a.area, a.value?)))
+        .collect();
+    // Each fine area's ancestor on the requested level.
+    let all = store.areas(None).map_err(|e| e.to_string())?;
+    let parent: HashMap<(usize, String), Option<String>> = all.iter().map(|a| ((a.level_rank, a.key.clone()), a.parent.clone())).collect();
+    let ancestor = |key: &str| -> Option<String> {
+        let mut k = key.to_string();
+        let mut rank = lowest.rank;
+        while rank > level.rank {
+            k = parent.get(&(rank, k.clone())).cloned().flatten()?;
+            rank -= 1;
+        }
+        Some(k)
+    };
+    let points = fine
+        .iter()
+        .filter_map(|(k, g)| {
+            let p = quartier_geom::ops::point_on_surface(g)?;
+            let (x, y) = to_m(p.x(), p.y())?;
+            Some((ancestor(k)?, (x, y, fine_group.get(k).copied().unwrap_or(0.0))))
+        })
+        .collect();
     let method = if lowest.rank == level.rank {
         format!(
-            "Erreichbarkeit als Näherung über den inneren Mittelpunkt jedes Gebiets ({}): ein Gebiet zählt ganz als erreicht oder gar nicht; Luftlinie.",
+            "Erreichbarkeit als Näherung über den inneren Mittelpunkt jedes Gebiets ({}): ein Gebiet zählt ganz als erreicht oder gar nicht; Luftlinie. Genauer mit gewichteten Punkten (--points).",
             lowest.name
         )
     } else {
         format!(
-            "Erreichbarkeit als Näherung über die inneren Mittelpunkte der Gebiete der Ebene „{}“, gewichtet mit „{}“; Luftlinie.",
+            "Erreichbarkeit als Näherung über die inneren Mittelpunkte der Gebiete der Ebene „{}“, gewichtet mit „{}“; Luftlinie. Genauer mit gewichteten Punkten (--points).",
             lowest.name, spec.group_variable
         )
     };
-    Ok(Supply { year, distances: spec.distances.clone(), rows, method, services: services.len() })
+    Ok((points, method))
 }
 
 /// One area in the gap analysis.

@@ -46,7 +46,7 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
         let analysis = match (&level, opt(&q.gruppe), opt(&q.bedarf)) {
             _ if st.public.is_some() => None,
             (Some(level), Some(group_variable), Some(need)) => {
-                let spec = SupplySpec { level: level.clone(), target_group: opt(&q.zielgruppe), group_variable, year: None, distances: vec![500.0, 1000.0], date: None };
+                let spec = SupplySpec { level: level.clone(), target_group: opt(&q.zielgruppe), group_variable, year: None, distances: vec![500.0, 1000.0], date: None, points: None };
                 Some(gaps(store, &spec, &need))
             }
             _ => None,

@@ -117,6 +117,87 @@ fn supply_and_gaps_per_area() {
     );
     let s01 = st.as_array().unwrap().iter().find(|r| r["area_id"] == "01").unwrap();
     assert_eq!(s01["reach"][0], 40.0, "200 of 500 children");
+    // With weighted points (e.g. Zensus grid cells): 0102 has 30 children 550 m from the Kita and
+    // 70 children 1.4 km away; 0101 has 10 children 900 m away; one point lies outside the city.
+    let points = env.write(
+        "gitter.csv",
+        &format!(
+            "x;y;kinder\n{};{};30\n{};{};70\n{};{};10\n{};{};5\n",
+            X0 + 1050.0,
+            Y0 + 1000.0,
+            X0 + 1900.0,
+            Y0 + 1000.0,
+            X0 + 500.0,
+            Y0 + 1900.0,
+            X0 + 9000.0,
+            Y0 + 1000.0
+        ),
+    );
+    let args = |file: &str, crs: &str, weight: &str| {
+        env.run(&[
+            "supply",
+            "--level",
+            "Sozialraum",
+            "--target-group",
+            "Kinder",
+            "--group-variable",
+            "kinder",
+            "--distance",
+            "600,1600",
+            "--points",
+            file,
+            "--x",
+            "x",
+            "--y",
+            "y",
+            "--crs",
+            crs,
+            "--weight",
+            weight,
+            "--format",
+            "json",
+        ])
+    };
+    let p = json(&args(points.to_str().unwrap(), "EPSG:25832", "kinder").ok());
+    let by = |k: &str| p.as_array().unwrap().iter().find(|r| r["area_id"] == k).unwrap().clone();
+    assert_eq!((by("0102")["reach"][0].as_f64(), by("0102")["reach"][1].as_f64()), (Some(30.0), Some(100.0)));
+    assert_eq!((by("0101")["reach"][0].as_f64(), by("0101")["reach"][1].as_f64()), (Some(0.0), Some(100.0)));
+    assert!(by("0201")["reach"][0].is_null(), "no points, no share");
+    let table = env
+        .run(&[
+            "supply",
+            "--level",
+            "Sozialraum",
+            "--group-variable",
+            "kinder",
+            "--points",
+            points.to_str().unwrap(),
+            "--x",
+            "x",
+            "--y",
+            "y",
+            "--crs",
+            "EPSG:25832",
+        ])
+        .ok();
+    assert!(table.contains("aus 3 gewichteten Punkten (gitter.csv), 1 Punkte außerhalb"), "{table}");
+    // Bad points: each error names file, line and column; wrong CRS is caught.
+    let bad = |name: &str, text: &str, crs: &str, weight: &str, expected: &str| {
+        let f = env.write(name, text);
+        let err = args(f.to_str().unwrap(), crs, weight).fails();
+        assert!(err.contains(expected), "{name}: {err}");
+    };
+    bad("a.csv", "x;y;kinder\n1;2;3\n", "EPSG:25832", "personen", "a.csv: Spalte „personen“ fehlt");
+    bad(
+        "b.csv",
+        &format!("x;y;kinder\n{X0};{Y0};3\n{X0};abc;3\n"),
+        "EPSG:25832",
+        "kinder",
+        "b.csv, Zeile 3, Spalte „y“: „abc“ ist keine Zahl",
+    );
+    bad("c.csv", &format!("x;y;kinder\n{X0};{Y0};-3\n"), "EPSG:25832", "kinder", "c.csv, Zeile 2, Spalte „kinder“: negative Anzahl");
+    bad("d.csv", "x;y;kinder\n7.1;51.5;3\n", "EPSG:25832", "kinder", "keiner der 1 Punkte liegt in einem Gebiet");
+    bad("e.csv", "x;y;kinder\n", "EPSG:25832", "kinder", "e.csv: keine Punkte");
     // Gaps: child poverty 10 %, 50 %, 10 %, 25 % (median 17.5); supply 200, 0, 0, 25 places
     // per 1,000 children (median 12.5): only 0102 has high need and low supply.
     let g = json(
