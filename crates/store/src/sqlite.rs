@@ -678,12 +678,28 @@ impl Store for SqliteStore {
         if let Some(l) = &f.level {
             level_id(&self.conn, l)?;
         }
-        let mut st = self.conn.prepare_cached(
+        // Only the given filters go into the statement (each bound, never spliced): with
+        // "?1 IS NULL OR …" SQLite cannot use the primary key (variable, year) and scans all values.
+        let mut sql = String::from(
             "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol
              FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
-             WHERE (?1 IS NULL OR v.key = ?1) AND (?2 IS NULL OR x.year = ?2) AND (?3 IS NULL OR l.name = ?3) AND (?4 IS NULL OR a.key = ?4)
-             ORDER BY v.key, x.year, l.rank, a.key",
-        )?;
+             WHERE 1 = 1",
+        );
+        for (present, clause) in [
+            (f.variable.is_some(), " AND v.key = ?1"),
+            (f.year.is_some(), " AND x.year = ?2"),
+            (f.level.is_some(), " AND l.name = ?3"),
+            (f.area.is_some(), " AND a.key = ?4"),
+        ] {
+            if present {
+                sql.push_str(clause);
+            } else {
+                // Keep every parameter referenced, so the numbered binding stays valid.
+                sql.push_str(&format!(" AND ({} IS NULL)", &clause[clause.len() - 2..]));
+            }
+        }
+        sql.push_str(" ORDER BY v.key, x.year, l.rank, a.key");
+        let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(params![f.variable, f.year, f.level, f.area], |r| {
             Ok(ValueRecord {
                 area: r.get(0)?,
