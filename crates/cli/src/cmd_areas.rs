@@ -5,7 +5,7 @@ use crate::{cmd_data, open};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use quartier_import::areas::{AreaOptions, ParentMethod, PreparedAreas, RawAreas};
-use quartier_store::{AreaReport, SqliteStore, Store};
+use quartier_store::{AreaReport, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -105,12 +105,7 @@ pub fn import(db: &Path, cmd: ImportCmd) -> Result<()> {
 
 /// Reads, checks and stores an area file (the shared path of `quartier_import::load`), with a
 /// spinner.
-pub fn load_areas(
-    store: &mut SqliteStore,
-    file: &Path,
-    opts: &AreaOptions,
-    dry_run: bool,
-) -> Result<(RawAreas, PreparedAreas, AreaReport)> {
+pub fn load_areas(store: &mut dyn Store, file: &Path, opts: &AreaOptions, dry_run: bool) -> Result<(RawAreas, PreparedAreas, AreaReport)> {
     let pb = spinner(format!("Lese und prüfe {}", file.display()));
     let out = quartier_import::load::areas(store, file, &file.display().to_string(), opts, dry_run)?;
     pb.finish_and_clear();

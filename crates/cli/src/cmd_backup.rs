@@ -4,8 +4,19 @@
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
+/// A PostgreSQL server has its own consistent tools; Quartier does not imitate them.
+fn server_refused(db: &Path) -> Result<()> {
+    if quartier_store::Location::from_path(db).file().is_none() {
+        bail!(
+            "die Datenbank liegt auf einem PostgreSQL-Server: sichern mit pg_dump --format=custom (konsistent im laufenden Betrieb), zurückspielen mit pg_restore --clean (siehe README, Betrieb auf einem Server)"
+        );
+    }
+    Ok(())
+}
+
 /// Copies the database to `out` (which must not exist), consistent even while others write.
 pub fn backup(db: &Path, out: &PathBuf) -> Result<()> {
+    server_refused(db)?;
     if !db.exists() {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
@@ -20,6 +31,7 @@ pub fn backup(db: &Path, out: &PathBuf) -> Result<()> {
 /// Replaces the database with a backup, after checking the backup. The current database is
 /// kept beside it (`.vor-wiederherstellung`). Stop the server first.
 pub fn restore(db: &Path, from: &PathBuf) -> Result<()> {
+    server_refused(db)?;
     if !from.exists() {
         bail!("Sicherung {} gibt es nicht", from.display());
     }

@@ -8,7 +8,7 @@ use quartier_core::NumberFormat;
 use quartier_core::validate::VariableKind;
 use quartier_import::data::{DataProfile, Layout, PreparedData};
 use quartier_store::views::{self, Origin};
-use quartier_store::{DataReport, SqliteStore, Store, ValueFilter};
+use quartier_store::{DataReport, Store, ValueFilter};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -260,7 +260,7 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
 
 /// Reads, checks and stores a delivery (the shared path of `quartier_import::load`), with a
 /// spinner.
-pub fn load_data(store: &mut SqliteStore, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport)> {
+pub fn load_data(store: &mut dyn Store, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport)> {
     let pb = spinner(format!("Lese, prüfe und speichere {}", file.display()));
     // QUARTIER_TIMING=1 prints the time to stderr (used by bench/run.sh).
     let t0 = std::time::Instant::now();

@@ -235,12 +235,11 @@ fn check(db: &Path, a: CheckArgs) -> Result<()> {
 type Hierarchy = HashMap<String, Vec<(String, Option<String>, usize)>>;
 
 fn stored_hierarchy(db: &Path) -> Result<Option<Hierarchy>> {
-    if !db.exists() {
+    if crate::missing(db) {
         return Ok(None);
     }
     // Read-only: a check changes nothing, not even by migrating an older database.
-    let store =
-        quartier_store::SqliteStore::open_read_only(db).with_context(|| format!("Datenbank {} kann nicht gelesen werden", db.display()))?;
+    let store = crate::open_read_only(db)?;
     let mut h: Hierarchy = HashMap::new();
     for a in quartier_store::Store::areas(&store, None)? {
         h.entry(a.key).or_default().push((a.level, a.parent, a.level_rank));

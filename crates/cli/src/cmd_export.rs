@@ -59,10 +59,10 @@ pub fn run(db: &Path, cmd: ExportCmd) -> Result<()> {
     if a.name.is_empty() || a.name.contains(['/', '\\']) || a.name.starts_with('.') {
         bail!("--name „{}“: ein Dateiname ohne Verzeichnis", a.name);
     }
-    if !db.exists() {
+    if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    let store = quartier_store::SqliteStore::open_read_only(db)?;
+    let store = crate::open_read_only(db)?;
     let req = quartier_report::opendata::Request {
         level: a.level,
         year: a.year,

@@ -37,11 +37,10 @@ pub struct ReportArgs {
 pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
     let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
-    if !db.exists() {
+    if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    let store = quartier_store::SqliteStore::open_read_only(db)
-        .with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))?;
+    let store = crate::open_read_only(db)?;
     let format = match a.format {
         ReportFormat::Html => quartier_report::Format::Html,
         ReportFormat::Xlsx => quartier_report::Format::Xlsx,
@@ -84,11 +83,10 @@ pub struct ProfilesArgs {
 pub fn profiles(db: &Path, a: ProfilesArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
     let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
-    if !db.exists() {
+    if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    let store = quartier_store::SqliteStore::open_read_only(db)
-        .with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))?;
+    let store = crate::open_read_only(db)?;
     let format = match a.format {
         ProfileFormat::Html => quartier_report::Format::Html,
         ProfileFormat::Pdf => quartier_report::Format::Pdf,
@@ -135,10 +133,10 @@ pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
     use quartier_store::Store;
     let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
     let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
-    if !db.exists() {
+    if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    let store = quartier_store::SqliteStore::open_read_only(db)?;
+    let store = crate::open_read_only(db)?;
     let levels = store.levels()?;
     let level = def.level.clone().or_else(|| levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone())).unwrap_or_default();
     // Offers located in the area, the latest conference, the gap analysis when asked for.

@@ -21,7 +21,7 @@ mod output;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use output::Format;
-use quartier_store::{SqliteStore, Store};
+use quartier_store::{Location, Store};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,9 @@ struct Cli {
     /// SQLite-Datenbankdatei
     #[arg(long, global = true, env = "QUARTIER_DB", default_value = "quartier.db")]
     db: PathBuf,
+    /// Statt der Datei ein PostgreSQL-Server: postgres://NUTZER:PASSWORT@HOST/DATENBANK
+    #[arg(long, global = true, env = "QUARTIER_DATABASE", value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -167,8 +170,22 @@ enum LevelsCmd {
     },
 }
 
-pub fn open(db: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(db).with_context(|| format!("Datenbank {} kann nicht geöffnet werden", db.display()))
+/// Opens the database: the SQLite file `db`, or the server when `db` is a `postgres://` URL
+/// (what `--database` sets).
+pub fn open(db: &Path) -> Result<Box<dyn Store + Send>> {
+    let location = Location::from_path(db);
+    location.open().with_context(|| format!("Datenbank {location} kann nicht geöffnet werden"))
+}
+
+/// Whether `db` names an SQLite file that does not exist (a server URL is never missing).
+pub fn missing(db: &Path) -> bool {
+    Location::from_path(db).file().is_some_and(|f| !f.exists())
+}
+
+/// Opens an existing database for reading.
+pub fn open_read_only(db: &Path) -> Result<Box<dyn Store + Send>> {
+    let location = Location::from_path(db);
+    location.open_read_only().with_context(|| format!("Datenbank {location} kann nicht gelesen werden"))
 }
 
 /// glibc hands freed memory back to the kernel as soon as a few hundred KB are free and maps
@@ -198,7 +215,10 @@ fn main() {
         }
         default_hook(info);
     }));
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(url) = cli.database.take() {
+        cli.db = PathBuf::from(url);
+    }
     if let Err(e) = run(cli) {
         // A closed pipe (`quartier … | head`) is not an error worth reporting.
         let broken_pipe = |c: &(dyn std::error::Error + 'static)| {
@@ -303,7 +323,7 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let options = quartier_web::Options { public: mode.public, edit: edit.clone() };
-    rt.block_on(quartier_web::serve(db, addr, options, |a| {
+    rt.block_on(quartier_web::serve(Location::from_path(&db), addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
         if edit.as_ref().is_some_and(|e| e.local) {
             println!("Änderungen über die Verwaltung: http://{a}/verwaltung");

@@ -36,7 +36,7 @@ pub enum Format {
 /// Builds the area profiles (Steckbriefe) of `areas` (None: all of the level) with the
 /// definition's indicators and writes them (HTML or PDF) atomically.
 pub fn write_profiles(
-    store: &quartier_store::SqliteStore,
+    store: &dyn quartier_store::Store,
     def: &definition::ReportDefinition,
     areas: Option<Vec<String>>,
     format: Format,
@@ -59,7 +59,7 @@ pub fn write_profiles(
 
 /// The funding application sheet for one area (HTML or PDF), written atomically.
 pub fn write_funding(
-    store: &quartier_store::SqliteStore,
+    store: &dyn quartier_store::Store,
     def: &definition::ReportDefinition,
     area: &str,
     extras: &funding::Extras,
@@ -81,7 +81,7 @@ pub fn write_funding(
 
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
 /// renamed when complete, so a failure leaves no partial file.
-pub fn write(store: &quartier_store::SqliteStore, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {
+pub fn write(store: &dyn quartier_store::Store, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {
     let report = model::build(store, def)?;
     let bytes = match format {
         Format::Html => html::render(&report).into_bytes(),

@@ -6,8 +6,8 @@ use crate::map::MapPaths;
 use crate::text::{self, Facts};
 use quartier_core::classify::{self, Method};
 use quartier_core::indicator::Direction;
+use quartier_store::Store;
 use quartier_store::views::{IndicatorQuery, compute_indicators};
-use quartier_store::{SqliteStore, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One area of the report's level.
@@ -134,7 +134,7 @@ impl Report {
 }
 
 /// Gathers the report from the store; every unknown name in the definition is an error.
-pub fn build(store: &SqliteStore, def: &ReportDefinition) -> Result<Report, String> {
+pub fn build(store: &dyn Store, def: &ReportDefinition) -> Result<Report, String> {
     let levels = store.levels().map_err(|e| e.to_string())?;
     let level = match &def.level {
         Some(l) => levels
@@ -303,7 +303,7 @@ pub fn status_word(s: &quartier_core::indicator::Status) -> &'static str {
 }
 
 /// Class breaks: frozen ones when asked for and stored, else computed with the method.
-fn breaks(store: &SqliteStore, def: &ReportDefinition, id: &str, level: &str, values: &[f64]) -> Result<(Vec<f64>, bool), String> {
+fn breaks(store: &dyn Store, def: &ReportDefinition, id: &str, level: &str, values: &[f64]) -> Result<(Vec<f64>, bool), String> {
     if def.classes.frozen
         && let Some((_, bins)) = store.frozen_breaks(id, level).map_err(|e| e.to_string())?
     {
@@ -330,7 +330,7 @@ fn breaks(store: &SqliteStore, def: &ReportDefinition, id: &str, level: &str, va
 
 /// Significant LISA clusters (queen contiguity, 999 permutations, seed 1, p ≤ 0.05) on the
 /// true values; only the cluster labels are shown, never the values behind them.
-fn clusters(store: &SqliteStore, id: &str, year: i32, level: &str) -> Vec<(String, &'static str)> {
+fn clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Vec<(String, &'static str)> {
     let spec = quartier_store::spatial::SpatialSpec {
         indicator: id,
         year,
@@ -394,7 +394,7 @@ fn paragraph(d: &IndicatorData, areas: &[Area], municipality: &str, year: i32, s
 }
 
 fn index_chapter(
-    store: &SqliteStore,
+    store: &dyn Store,
     ix: &crate::definition::IndexChapter,
     areas: &[Area],
     position: &HashMap<&str, usize>,
@@ -482,7 +482,7 @@ fn index_chapter(
 
 /// The same index a year (an edition) earlier, and the areas whose class changed.
 fn previous_edition(
-    store: &SqliteStore,
+    store: &dyn Store,
     def: &quartier_core::index::IndexDefinition,
     id: &str,
     year: i32,
@@ -518,7 +518,7 @@ fn previous_edition(
 }
 
 fn sources(
-    store: &SqliteStore,
+    store: &dyn Store,
     catalogue: &quartier_core::indicator::Catalogue,
     ids: &[String],
     extra: &[String],

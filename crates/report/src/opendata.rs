@@ -5,8 +5,8 @@
 
 use quartier_core::indicator::Status;
 use quartier_geom::wkb::{self, Decoded};
+use quartier_store::Store;
 use quartier_store::views::{IndicatorQuery, compute_indicators};
-use quartier_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,7 +30,7 @@ pub struct Request {
 }
 
 /// The files: (file name, content).
-pub fn export(store: &SqliteStore, req: &Request) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>, String> {
     let levels = store.levels().map_err(|e| e.to_string())?;
     if !levels.iter().any(|l| l.name == req.level) {
         let names: Vec<&str> = levels.iter().map(|l| l.name.as_str()).collect();

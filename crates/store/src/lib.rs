@@ -1,8 +1,8 @@
 //! Storage for Quartier.
 //!
 //! [`Store`] is the interface the edges (CLI, web) program against; [`sqlite::SqliteStore`]
-//! implements it on one SQLite file. The analysis core never sees this crate: a PostgreSQL
-//! backend implements the same trait without touching analysis code.
+//! implements it on one SQLite file (the one-command default). [`Location`] names a database
+//! and opens the right implementation. The analysis core never sees this crate.
 //!
 //! Every `apply_*` call is one transaction: it validates the whole batch against what is
 //! stored and either writes all of it or nothing.
@@ -22,6 +22,95 @@ pub mod views;
 pub use model::*;
 pub use sqlite::SqliteStore;
 
+use std::path::{Path, PathBuf};
+
+/// Where the database is: an SQLite file, or a PostgreSQL server (`postgres://…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL names a server, anything else a file.
+    pub fn parse(s: &str) -> Location {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_string())
+        } else {
+            Location::Sqlite(PathBuf::from(s))
+        }
+    }
+
+    pub fn from_path(p: &Path) -> Location {
+        match p.to_str() {
+            Some(s) => Location::parse(s),
+            None => Location::Sqlite(p.to_path_buf()),
+        }
+    }
+
+    /// Opens (creating and migrating if needed) the database for reading and writing.
+    pub fn open(&self) -> Result<Box<dyn Store + Send>> {
+        Ok(match self {
+            Location::Sqlite(p) => Box::new(SqliteStore::open(p)?),
+            Location::Postgres(_) => return Err(StoreError::Backend("PostgreSQL ist in dieser Version nicht eingebaut".into())),
+        })
+    }
+
+    /// Opens an existing database for reading (the web app's request handlers).
+    pub fn open_read_only(&self) -> Result<Box<dyn Store + Send>> {
+        Ok(match self {
+            Location::Sqlite(p) => Box::new(SqliteStore::open_read_only(p)?),
+            Location::Postgres(_) => return Err(StoreError::Backend("PostgreSQL ist in dieser Version nicht eingebaut".into())),
+        })
+    }
+
+    /// Changes whenever a committed change reaches the database; opaque. For SQLite without
+    /// opening it (see [`SqliteStore::data_version`]).
+    pub fn data_version(&self) -> Result<String> {
+        match self {
+            Location::Sqlite(p) => Ok(sqlite::file_version(p)),
+            Location::Postgres(_) => self.open_read_only()?.data_version(),
+        }
+    }
+
+    /// The SQLite file, when it is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::Sqlite(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Location {
+        Location::from_path(&p)
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Location {
+        Location::from_path(p)
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The file, or the server URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let user = &url[scheme + 3..at];
+                    let user = user.split(':').next().unwrap_or_default();
+                    write!(f, "{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+                }
+                _ => write!(f, "{url}"),
+            },
+        }
+    }
+}
+
 use quartier_core::validate::Problem;
 
 /// Errors of the store.
@@ -29,6 +118,9 @@ use quartier_core::validate::Problem;
 pub enum StoreError {
     #[error("Datenbankfehler: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database server or backend (connection, PostgreSQL error).
+    #[error("Datenbankfehler: {0}")]
+    Backend(String),
     /// The database was written by a newer Quartier.
     #[error("die Datenbank hat Schema-Version {found}, dieses Quartier kennt nur bis {known}: bitte Quartier aktualisieren")]
     TooNew { found: i64, known: i64 },
@@ -156,4 +248,127 @@ pub trait Store {
     fn audit_log(&self) -> Result<Vec<accounts::AuditEntry>>;
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// Records `actor` as the author of this connection's changes (imports, edits, audit).
+    fn set_actor(&mut self, actor: &str);
+    /// Changes whenever any committed change reaches the database (for caches of results
+    /// computed from it); opaque.
+    fn data_version(&self) -> Result<String>;
+}
+
+/// A boxed store (what [`Location::open`] returns) is a store.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn levels(&self) -> Result<Vec<Level>> {
+        (**self).levels()
+    }
+    fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
+        (**self).define_levels(names)
+    }
+    fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
+        (**self).areas(level)
+    }
+    fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        (**self).geometries(level)
+    }
+    fn source_geometries(&self, level: &str) -> Result<Vec<SourceGeometry>> {
+        (**self).source_geometries(level)
+    }
+    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
+        (**self).apply_areas(batch, dry_run)
+    }
+    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
+        (**self).apply_data(batch, dry_run)
+    }
+    fn variables(&self) -> Result<Vec<VariableRecord>> {
+        (**self).variables()
+    }
+    fn values(&self, filter: &ValueFilter) -> Result<Vec<ValueRecord>> {
+        (**self).values(filter)
+    }
+    fn hierarchy(&self) -> Result<Vec<quartier_core::hierarchy::AreaNode>> {
+        (**self).hierarchy()
+    }
+    fn catalogue(&self) -> Result<quartier_core::indicator::Catalogue> {
+        (**self).catalogue()
+    }
+    fn save_catalogue(&mut self, cat: &quartier_core::indicator::Catalogue, dry_run: bool) -> Result<CatalogueReport> {
+        (**self).save_catalogue(cat, dry_run)
+    }
+    fn cells(&self, variables: &[String]) -> Result<CellTable> {
+        (**self).cells(variables)
+    }
+    fn value_years(&self, variables: &[String]) -> Result<Vec<i32>> {
+        (**self).value_years(variables)
+    }
+    fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
+        (**self).frozen_breaks(indicator, level)
+    }
+    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
+        (**self).freeze_breaks(indicator, level, method, bins)
+    }
+    fn index_definitions(&self) -> Result<Vec<(String, String)>> {
+        (**self).index_definitions()
+    }
+    fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()> {
+        (**self).save_index_definition(id, toml)
+    }
+    fn imports(&self) -> Result<Vec<ImportRecord>> {
+        (**self).imports()
+    }
+    fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
+        (**self).undo_import(id)
+    }
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        (**self).setting(key)
+    }
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        (**self).set_setting(key, value)
+    }
+    fn save_offers(&mut self, batch: &offers::Offers, dry_run: bool) -> Result<offers::OfferReport> {
+        (**self).save_offers(batch, dry_run)
+    }
+    fn offers(&self) -> Result<offers::Offers> {
+        (**self).offers()
+    }
+    fn save_conference(&mut self, c: &action::Conference) -> Result<action::Conference> {
+        (**self).save_conference(c)
+    }
+    fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<action::Conference>> {
+        (**self).conferences(area)
+    }
+    fn save_measure(&mut self, m: &action::Measure) -> Result<action::Measure> {
+        (**self).save_measure(m)
+    }
+    fn measures(&self) -> Result<Vec<action::Measure>> {
+        (**self).measures()
+    }
+    fn add_user(&mut self, name: &str, role: accounts::Role, organization: Option<&str>, password: &str) -> Result<accounts::User> {
+        (**self).add_user(name, role, organization, password)
+    }
+    fn users(&self) -> Result<Vec<accounts::User>> {
+        (**self).users()
+    }
+    fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>> {
+        (**self).login(name, password, address)
+    }
+    fn session(&self, token: &str) -> Result<Option<accounts::Session>> {
+        (**self).session(token)
+    }
+    fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
+        (**self).logout(token, everywhere)
+    }
+    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
+        (**self).audit(action, object, old, new)
+    }
+    fn audit_log(&self) -> Result<Vec<accounts::AuditEntry>> {
+        (**self).audit_log()
+    }
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        (**self).settings_with_prefix(prefix)
+    }
+    fn set_actor(&mut self, actor: &str) {
+        (**self).set_actor(actor)
+    }
+    fn data_version(&self) -> Result<String> {
+        (**self).data_version()
+    }
 }

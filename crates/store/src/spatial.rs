@@ -1,8 +1,8 @@
 //! Spatial statistics over stored data: indicator values of a level and spatial weights
 //! from the stored geometries (shared by the CLI and the web app).
 
+use crate::Store;
 use crate::views::{self, IndicatorQuery};
-use crate::{SqliteStore, Store};
 use quartier_core::spatial::Weights;
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::wkb::{self, Decoded};
@@ -68,7 +68,7 @@ pub fn neighbours_of(geoms: &[(String, MultiPolygon)], weights: &str, tolerance:
 }
 
 /// The stored geometries of a level, decoded; non-areal ones are an error naming them.
-pub fn level_geometries(store: &SqliteStore, level: &str) -> Result<Vec<(String, MultiPolygon)>, String> {
+pub fn level_geometries(store: &dyn Store, level: &str) -> Result<Vec<(String, MultiPolygon)>, String> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for (k, b) in store.geometries(level).map_err(|e| e.to_string())? {
@@ -154,7 +154,7 @@ pub fn read_weights(text: &str, keys: &[String], file: &str) -> Result<Weights, 
 }
 
 /// Builds the input of Moran's I or LISA.
-pub fn spatial_input(store: &SqliteStore, s: &SpatialSpec) -> Result<SpatialInput, String> {
+pub fn spatial_input(store: &dyn Store, s: &SpatialSpec) -> Result<SpatialInput, String> {
     let res = views::compute_indicators(
         store,
         &IndicatorQuery {

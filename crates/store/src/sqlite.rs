@@ -39,6 +39,19 @@ pub fn check_backup(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Size and modification time of the database file and its write-ahead log, which every
+/// committed change touches (two `stat` calls, no query).
+pub fn file_version(path: &Path) -> String {
+    let stat = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| format!("{}:{:?}", m.len(), m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())))
+            .unwrap_or_default()
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    format!("{}|{}", stat(path), stat(Path::new(&wal)))
+}
+
 /// Folds the write-ahead log into the database file (best effort).
 pub fn checkpoint(db: &Path) {
     if let Ok(c) = Connection::open(db) {
@@ -85,6 +98,8 @@ const CHANGES_LISTED: usize = 20;
 
 pub struct SqliteStore {
     conn: Connection,
+    /// The file (None in memory), for the data version.
+    path: Option<std::path::PathBuf>,
     /// Who makes the changes, recorded with every import (the account, once there are
     /// accounts; until then the system user or "Browser").
     actor: String,
@@ -99,7 +114,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        store.path = Some(path.to_path_buf());
+        Ok(store)
     }
 
     /// Opens an existing database read-only (for the web app's request handlers).
@@ -114,7 +131,7 @@ impl SqliteStore {
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
         }
-        Ok(SqliteStore { conn, actor: system_user() })
+        Ok(SqliteStore { conn, path: Some(path.to_path_buf()), actor: system_user() })
     }
 
     /// An in-memory database (tests).
@@ -140,7 +157,7 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(SqliteStore { conn, actor: system_user() })
+        Ok(SqliteStore { conn, path: None, actor: system_user() })
     }
 
     /// Records `actor` as the author of this connection's imports and undos.
@@ -1239,6 +1256,14 @@ impl Store for SqliteStore {
 
     fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
         self.undo_import_tx(id)
+    }
+
+    fn set_actor(&mut self, actor: &str) {
+        self.actor = actor.to_string();
+    }
+
+    fn data_version(&self) -> Result<String> {
+        Ok(self.path.as_deref().map(file_version).unwrap_or_default())
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {

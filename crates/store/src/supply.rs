@@ -4,9 +4,9 @@
 //! points of the lowest level's areas, weighted by the target group there (the store keeps
 //! no individual addresses); the result says so.
 
+use crate::Store;
 use crate::offers::Offers;
 use crate::views::{IndicatorQuery, compute_indicators, level_values};
-use crate::{SqliteStore, Store};
 use quartier_core::supply::{Quadrant, quadrants, reached};
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::locate::PointIndex;
@@ -76,7 +76,7 @@ fn latest(store: &dyn Store, variable: &str, year: Option<i32>) -> Result<(i32, 
 }
 
 /// Supply per area of the level.
-pub fn supply(store: &SqliteStore, spec: &SupplySpec) -> Result<Supply, String> {
+pub fn supply(store: &dyn Store, spec: &SupplySpec) -> Result<Supply, String> {
     let levels = store.levels().map_err(|e| e.to_string())?;
     let level = levels.iter().find(|l| l.name == spec.level).ok_or_else(|| format!("Ebene „{}“ gibt es nicht", spec.level))?;
     let (year, kind) = latest(store, &spec.group_variable, spec.year)?;
@@ -205,7 +205,7 @@ pub fn supply(store: &SqliteStore, spec: &SupplySpec) -> Result<Supply, String> 
 /// there, each with its ancestor on the requested level; and the method in words.
 #[allow(clippy::too_many_arguments)]
 fn representative_points(
-    store: &SqliteStore,
+    store: &dyn Store,
     spec: &SupplySpec,
     level: &crate::Level,
     lowest: &crate::Level,
@@ -277,7 +277,7 @@ pub struct Gaps {
 /// Need (an indicator) against supply (capacity per 1,000 of the target group, or offers
 /// per 1,000 where no capacity is stated): the areas with need at or above the median and
 /// supply at or below it are the gaps.
-pub fn gaps(store: &SqliteStore, spec: &SupplySpec, need_indicator: &str) -> Result<Gaps, String> {
+pub fn gaps(store: &dyn Store, spec: &SupplySpec, need_indicator: &str) -> Result<Gaps, String> {
     let s = supply(store, spec)?;
     let cat = store.catalogue().map_err(|e| e.to_string())?;
     let ind = cat.get(need_indicator).ok_or_else(|| format!("Indikator „{need_indicator}“ gibt es nicht"))?;

@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use quartier_store::Store;
 use serde::Deserialize;
 
 const LOGIN_COOKIE: &str = "quartier_login";

@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use quartier_store::Store;
 use quartier_store::accounts::{Role, User};
 use quartier_store::action::{Agreement, Conference, Contribution, Measure};
 use serde::Deserialize;

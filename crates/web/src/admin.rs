@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use quartier_import::areas::AreaOptions;
 use quartier_import::data::DataProfile;
-use quartier_store::{SqliteStore, Store};
+use quartier_store::Store;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The signed-in session of the request, if any.
-pub(crate) fn session(store: &SqliteStore, headers: &HeaderMap) -> Result<Option<quartier_store::accounts::Session>, AppError> {
+pub(crate) fn session(store: &dyn Store, headers: &HeaderMap) -> Result<Option<quartier_store::accounts::Session>, AppError> {
     match cookie(headers, SESSION_COOKIE) {
         Some(t) if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(store.session(&t)?),
         _ => Ok(None),
@@ -102,7 +102,7 @@ pub(crate) fn session(store: &SqliteStore, headers: &HeaderMap) -> Result<Option
 
 /// Who may change things on this request: with accounts, a signed-in planner or
 /// administrator; without, anyone on a server in local mode. Never in the public view.
-pub(crate) fn actor_of(st: &AppState, store: &SqliteStore, headers: &HeaderMap) -> Result<Option<Actor>, AppError> {
+pub(crate) fn actor_of(st: &AppState, store: &dyn Store, headers: &HeaderMap) -> Result<Option<Actor>, AppError> {
     if st.public.is_some() {
         return Ok(None);
     }
@@ -181,7 +181,7 @@ pub(crate) async fn authorize_as(
 /// server's token).
 pub(crate) fn form_actor(
     st: &AppState,
-    store: &SqliteStore,
+    store: &dyn Store,
     headers: &HeaderMap,
 ) -> Result<Option<(Actor, Option<quartier_store::accounts::User>)>, AppError> {
     if st.public.is_some() {
@@ -197,12 +197,13 @@ pub(crate) fn form_actor(
 pub(crate) async fn with_store_mut<T: Send + 'static>(
     st: &AppState,
     actor: String,
-    f: impl FnOnce(&mut SqliteStore) -> Result<T, AppError> + Send + 'static,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let db = st.db.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = SqliteStore::open(&db)?.with_actor(&actor);
-        f(&mut store)
+        let mut store = db.open()?;
+        store.set_actor(&actor);
+        f(&mut *store)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
@@ -214,7 +215,7 @@ fn profile_key(name: &str) -> String {
 }
 
 /// Saved import profiles: (name, TOML).
-fn profiles(store: &SqliteStore) -> Result<Vec<(String, String)>, AppError> {
+fn profiles(store: &dyn Store) -> Result<Vec<(String, String)>, AppError> {
     Ok(store.settings_with_prefix("import_profile:")?.into_iter().map(|(k, v)| (k["import_profile:".len()..].to_string(), v)).collect())
 }
 
@@ -250,7 +251,7 @@ pub async fn admin_page(State(st): State<AppState>, headers: HeaderMap, Query(q)
     Ok(page.into_response())
 }
 
-fn render_admin(store: &SqliteStore, st: &AppState, q: &AdminQuery, headers: &HeaderMap) -> Result<Markup, AppError> {
+fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &HeaderMap) -> Result<Markup, AppError> {
     let levels = store.levels()?;
     let imports = store.imports()?;
     let message = match (q.erledigt.as_deref(), q.id, q.name.as_deref()) {
@@ -456,7 +457,7 @@ impl UploadForm {
     }
 
     /// The data import profile: a saved one, overlaid with the form's fields.
-    fn data_profile(&self, store: &SqliteStore) -> Result<DataProfile, AppError> {
+    fn data_profile(&self, store: &dyn Store) -> Result<DataProfile, AppError> {
         let mut p = match opt(&self.profil) {
             Some(name) => {
                 let text = store

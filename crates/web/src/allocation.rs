@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use quartier_core::allocation::Rules;
-use quartier_store::Store;
 use quartier_store::allocation::{Need, Spec, plan};
 use serde::Deserialize;
 

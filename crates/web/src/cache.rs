@@ -2,26 +2,20 @@
 //!
 //! Pages open the store read-only per request; recomputing every indicator of every area
 //! (or an index with its robustness runs) for each page would cost far more than rendering.
-//! The cache is keyed by the database's version: size and modification time of the database
-//! file and its write-ahead log, which every committed change touches (checked with two
-//! `stat` calls per request).
+//! The cache is keyed by the database's version: for SQLite size and modification time of the
+//! database file and its write-ahead log, which every committed change touches (two `stat`
+//! calls per request); for PostgreSQL a counter that triggers raise with every change.
 
 use quartier_geom::MultiPolygon;
-use quartier_store::SqliteStore;
 use quartier_store::indexing::Table;
 use quartier_store::views::{IndicatorQuery, IndicatorResults, compute_indicators};
+use quartier_store::{Location, Store};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
-type Version = [(u64, Option<SystemTime>); 2];
-
-fn version(db: &Path) -> Version {
-    let stat = |p: &Path| std::fs::metadata(p).map(|m| (m.len(), m.modified().ok())).unwrap_or((0, None));
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    [stat(db), stat(Path::new(&wal))]
+/// The database's version (opaque; see [`Location::data_version`]).
+fn version(db: &Location) -> String {
+    db.data_version().unwrap_or_default()
 }
 
 /// An index's result table and, for MSS-style indices, its robustness table.
@@ -40,7 +34,7 @@ pub use crate::map::MapPaths;
 
 #[derive(Default)]
 struct Inner {
-    version: Option<Version>,
+    version: Option<String>,
     indicators: HashMap<Option<u64>, Arc<IndicatorResults>>,
     indices: HashMap<String, Arc<IndexResult>>,
     shapes: HashMap<String, Arc<LevelShapes>>,
@@ -59,17 +53,17 @@ pub struct Cache {
 
 impl Cache {
     /// The entries for the database as it is now (dropped if it changed).
-    fn current(&self, db: &Path) -> std::sync::MutexGuard<'_, Inner> {
+    fn current(&self, db: &Location) -> std::sync::MutexGuard<'_, Inner> {
         let v = version(db);
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if g.version != Some(v) {
+        if g.version.as_deref() != Some(v.as_str()) {
             *g = Inner { version: Some(v), ..Default::default() };
         }
         g
     }
 
     /// Every indicator for every area, level and year (public: with disclosure control).
-    pub fn indicators(&self, db: &Path, store: &SqliteStore, public: Option<f64>) -> Result<Arc<IndicatorResults>, String> {
+    pub fn indicators(&self, db: &Location, store: &dyn Store, public: Option<f64>) -> Result<Arc<IndicatorResults>, String> {
         let key = public.map(f64::to_bits);
         if let Some(r) = self.current(db).indicators.get(&key) {
             return Ok(Arc::clone(r));
@@ -80,7 +74,7 @@ impl Cache {
     }
 
     /// A saved index computed for its latest year, with robustness (1,000 seeded runs).
-    pub fn index(&self, db: &Path, store: &SqliteStore, id: &str, def: &quartier_core::index::IndexDefinition) -> Arc<IndexResult> {
+    pub fn index(&self, db: &Location, store: &dyn Store, id: &str, def: &quartier_core::index::IndexDefinition) -> Arc<IndexResult> {
         if let Some(r) = self.current(db).indices.get(id) {
             return Arc::clone(r);
         }
@@ -94,7 +88,7 @@ impl Cache {
     }
 
     /// Geometries and queen neighbours of a level.
-    pub fn shapes(&self, db: &Path, store: &SqliteStore, level: &str) -> Arc<LevelShapes> {
+    pub fn shapes(&self, db: &Location, store: &dyn Store, level: &str) -> Arc<LevelShapes> {
         if let Some(r) = self.current(db).shapes.get(level) {
             return Arc::clone(r);
         }
@@ -108,8 +102,8 @@ impl Cache {
     /// The SVG outlines of `level` and of the level above it.
     pub fn map_paths(
         &self,
-        db: &Path,
-        store: &SqliteStore,
+        db: &Location,
+        store: &dyn Store,
         levels: &[quartier_store::Level],
         level: &str,
     ) -> Result<Arc<MapPaths>, quartier_store::StoreError> {
@@ -124,10 +118,9 @@ impl Cache {
     /// The stored variables with their years and counts (a scan of all values).
     pub fn variables(
         &self,
-        db: &Path,
-        store: &SqliteStore,
+        db: &Location,
+        store: &dyn Store,
     ) -> Result<Arc<Vec<quartier_store::VariableRecord>>, quartier_store::StoreError> {
-        use quartier_store::Store;
         if let Some(v) = &self.current(db).variables {
             return Ok(Arc::clone(v));
         }
@@ -137,7 +130,7 @@ impl Cache {
     }
 
     /// `make()` computed once per `key` and database version.
-    pub fn memo<T: Send + Sync + 'static, E>(&self, db: &Path, key: String, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+    pub fn memo<T: Send + Sync + 'static, E>(&self, db: &Location, key: String, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
         if let Some(v) = self.current(db).memo.get(&key).and_then(|v| Arc::clone(v).downcast::<T>().ok()) {
             return Ok(v);
         }

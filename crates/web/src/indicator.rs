@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use quartier_core::indicator::Indicator;
 use quartier_store::views::IndicatorResults;
-use quartier_store::{Level, SqliteStore, Store};
+use quartier_store::{Level, Store};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -92,7 +92,7 @@ pub async fn indicator_page(
     Ok(render(&p).into_response())
 }
 
-fn load(store: &SqliteStore, computed: &IndicatorResults, id: &str, q: &IndicatorPageQuery) -> Result<Page, AppError> {
+fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorPageQuery) -> Result<Page, AppError> {
     let cat = store.catalogue()?;
     let ind = cat.get(id).cloned().ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     let levels: Vec<Level> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();

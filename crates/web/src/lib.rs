@@ -23,7 +23,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use quartier_report::{charts, map};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use admin::{Editing, UPLOAD_LIMIT};
@@ -31,7 +30,7 @@ pub use admin::{Editing, UPLOAD_LIMIT};
 /// Shared state: where the database is, whether pages are public, whether changes are allowed.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Arc<PathBuf>,
+    pub db: Arc<quartier_store::Location>,
     /// Public mode: disclosure control with this threshold on every shown count and rate.
     pub public: Option<f64>,
     /// Changes through the Verwaltung and the workbench (None: read-only server).
@@ -50,14 +49,14 @@ pub struct Options {
 }
 
 /// Builds the read-only router for internal use (tests call it without a socket).
-pub fn app(db: PathBuf) -> Router {
+pub fn app(db: impl Into<quartier_store::Location>) -> Router {
     app_with(db, Options::default())
 }
 
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
-pub fn app_with(db: PathBuf, options: Options) -> Router {
+pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Router {
     let edit = if options.public.is_some() { None } else { options.edit };
-    let state = AppState { db: Arc::new(db), public: options.public, edit, cache: Arc::default() };
+    let state = AppState { db: Arc::new(db.into()), public: options.public, edit, cache: Arc::default() };
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
         .route("/anmelden", get(account::login_page).post(account::login))
@@ -118,11 +117,10 @@ async fn require_login(
     let headers = req.headers().clone();
     let check = st.clone();
     let allowed = tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
-        use quartier_store::Store;
-        let open = || quartier_store::SqliteStore::open_read_only(&check.db);
+        let open = || check.db.open_read_only();
         // Whether accounts exist, kept until the database changes: most requests open no store.
         let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!open()?.users()?.is_empty()))?;
-        Ok(!*accounts || admin::session(&open()?, &headers)?.is_some())
+        Ok(!*accounts || admin::session(&*open()?, &headers)?.is_some())
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))
@@ -190,12 +188,12 @@ async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
 /// thread: every page handler's way to the database.
 pub(crate) async fn with_store<T: Send + 'static>(
     st: &AppState,
-    f: impl FnOnce(&quartier_store::SqliteStore, &AppState) -> Result<T, AppError> + Send + 'static,
+    f: impl FnOnce(&dyn quartier_store::Store, &AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let st = st.clone();
     tokio::task::spawn_blocking(move || {
-        let store = quartier_store::SqliteStore::open_read_only(&st.db)?;
-        f(&store, &st)
+        let store = st.db.open_read_only()?;
+        f(&*store, &st)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
@@ -207,7 +205,7 @@ fn asset(ct: &'static str, body: &'static str) -> Response {
 
 /// Serves the app on `addr` until Ctrl-C.
 pub async fn serve(
-    db: PathBuf,
+    db: quartier_store::Location,
     addr: std::net::SocketAddr,
     options: Options,
     on_ready: impl FnOnce(std::net::SocketAddr),

@@ -6,7 +6,6 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use quartier_store::Store;
 use quartier_store::supply::{SupplySpec, gaps};
 use serde::Deserialize;
 

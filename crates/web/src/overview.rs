@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use quartier_core::index::{IndexDefinition, IndexMethod};
+use quartier_store::Store;
 use quartier_store::views::IndicatorResults;
-use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,7 +19,7 @@ fn profile_href(key: &str, level: &str) -> String {
 }
 
 /// The latest saved MSS-style index (by its year), computed.
-fn latest_mss(store: &SqliteStore, st: &AppState) -> Result<Option<(String, IndexDefinition, Arc<crate::cache::IndexResult>)>, AppError> {
+fn latest_mss(store: &dyn Store, st: &AppState) -> Result<Option<(String, IndexDefinition, Arc<crate::cache::IndexResult>)>, AppError> {
     let mut best: Option<(i32, String, IndexDefinition, Arc<crate::cache::IndexResult>)> = None;
     for (id, text) in store.index_definitions()? {
         let Ok(def) = IndexDefinition::from_toml(&text) else { continue };

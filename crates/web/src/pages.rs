@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 use quartier_core::classify;
 use quartier_store::views::{self, AreaValue, Origin};
-use quartier_store::{Level, SqliteStore, Store, VariableRecord};
+use quartier_store::{Level, Store, VariableRecord};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -204,11 +204,11 @@ impl MapData {
 }
 
 fn load(
-    store: &SqliteStore,
+    store: &dyn Store,
     q: &MapQuery,
     public: Option<f64>,
     cache: &crate::cache::Cache,
-    db: &std::path::Path,
+    db: &quartier_store::Location,
 ) -> Result<MapData, AppError> {
     let variables: Vec<VariableRecord> = cache.variables(db, store)?.as_ref().clone();
     let levels = store.levels()?;
@@ -329,7 +329,7 @@ fn for_year(mut d: MapData, year: i32) -> Result<MapData, AppError> {
 
 /// The map of a saved index: MSS-style indices in their four status classes (with dynamics
 /// and attention in the table), other methods by their score in quantile classes.
-fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
+fn load_index(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
     use quartier_core::index::{IndexDefinition, IndexMethod};
     let def = IndexDefinition::from_toml(text).map_err(AppError::Internal)?;
     // The index's own level, unless another level was chosen explicitly.
@@ -428,7 +428,7 @@ fn load_index(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
 /// LISA clusters of an indicator (queen contiguity, row-standardised, 999 permutations,
 /// 5 % significance) with the global Moran's I in the description.
 fn load_lisa(
-    store: &SqliteStore,
+    store: &dyn Store,
     catalogue: &quartier_core::indicator::Catalogue,
     id: &str,
     q: &MapQuery,
@@ -527,7 +527,7 @@ fn load_lisa(
 }
 
 /// Area types (Ward clusters) on a saved index's status indicators, k from the class selector.
-fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
+fn load_types(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Result<MapData, AppError> {
     use quartier_core::index::IndexDefinition;
     let def = IndexDefinition::from_toml(text).map_err(AppError::Internal)?;
     if let Some(l) = &def.level
@@ -605,7 +605,7 @@ fn load_types(store: &SqliteStore, text: &str, q: &MapQuery, mut d: MapData) -> 
 /// The map of an indicator: computed from the stored data, with its reference value.
 #[allow(clippy::too_many_arguments)]
 fn load_indicator(
-    store: &SqliteStore,
+    store: &dyn Store,
     catalogue: &quartier_core::indicator::Catalogue,
     id: &str,
     q: &MapQuery,
@@ -702,7 +702,8 @@ pub async fn map_page(
         None => "quantiles".to_string(),
     };
     let data = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
-        let store = SqliteStore::open_read_only(&db)?;
+        let store = db.open_read_only()?;
+        let store = &*store;
         // The page model depends on what is shown, not on how it is classified or viewed.
         let key = format!(
             "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -715,14 +716,14 @@ pub async fn map_page(
             public.map(f64::to_bits)
         );
         cache.memo(&db, key, || {
-            let mut d = load(&store, &q, public, &cache, &db)?;
+            let mut d = load(store, &q, public, &cache, &db)?;
             if !d.level.is_empty() {
-                d.shapes = Some(cache.map_paths(&db, &store, &d.levels, &d.level)?);
+                d.shapes = Some(cache.map_paths(&db, store, &d.levels, &d.level)?);
             }
             if q.lisa.as_deref() == Some("1")
                 && let (Some(id), Some(year)) = (d.indicator.clone(), d.year)
             {
-                d.overlay = Some(lisa_clusters(&store, &id, year, &d.level)?);
+                d.overlay = Some(lisa_clusters(store, &id, year, &d.level)?);
             }
             Ok::<_, AppError>(d)
         })
@@ -762,7 +763,7 @@ pub(crate) fn sort_key(v: f64) -> String {
 
 /// Significant local Moran clusters (queen, row-standardised, 999 permutations, 5 %) of an
 /// indicator, as on the LISA map.
-fn lisa_clusters(store: &SqliteStore, id: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, AppError> {
+fn lisa_clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, AppError> {
     let spec = quartier_store::spatial::SpatialSpec {
         indicator: id,
         year,

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_core::indicator::catalogue::Direction;
 use quartier_geom::MultiPolygon;
-use quartier_store::{AreaRecord, SqliteStore, Store};
+use quartier_store::{AreaRecord, Store};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -96,9 +96,9 @@ pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Quer
 }
 
 fn load(
-    store: &SqliteStore,
+    store: &dyn Store,
     cache: &crate::cache::Cache,
-    db: &std::path::Path,
+    db: &quartier_store::Location,
     key: &str,
     level: Option<&str>,
     public: Option<f64>,

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use quartier_core::indicator::catalogue::Direction;
 use quartier_core::indicator::{Catalogue, Indicator};
+use quartier_store::Store;
 use quartier_store::views::{IndicatorQuery, compute_with_catalogue};
-use quartier_store::{SqliteStore, Store};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -90,7 +90,7 @@ fn with_draft(catalogue: &Catalogue, draft: &Indicator, known: &HashSet<String>)
     Catalogue { indicators }.checked(known).map_err(|e| e.to_string())
 }
 
-fn render(store: &SqliteStore, st: &AppState, q: DraftQuery, actor: Option<crate::admin::Actor>) -> Result<maud::Markup, AppError> {
+fn render(store: &dyn Store, st: &AppState, q: DraftQuery, actor: Option<crate::admin::Actor>) -> Result<maud::Markup, AppError> {
     let catalogue = store.catalogue()?;
     let variables = st.cache.variables(&st.db, store)?;
     let levels: Vec<_> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
@@ -231,7 +231,7 @@ pub async fn index_draft(State(st): State<AppState>, headers: HeaderMap, Query(q
 }
 
 fn render_index(
-    store: &SqliteStore,
+    store: &dyn Store,
     _st: &AppState,
     q: IndexDraftQuery,
     actor: Option<crate::admin::Actor>,
