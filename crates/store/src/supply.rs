@@ -135,7 +135,7 @@ pub fn supply(store: &dyn Store, spec: &SupplySpec) -> Result<Supply, String> {
         // Each weighted point counts for the area it lies in.
         Some(wp) => {
             let mut outside = 0usize;
-            let points: Vec<(String, (f64, f64, f64))> = wp
+            let points: AreaPoints = wp
                 .points
                 .iter()
                 .filter_map(|&(lon, lat, w)| {
@@ -201,6 +201,9 @@ pub fn supply(store: &dyn Store, spec: &SupplySpec) -> Result<Supply, String> {
     Ok(Supply { year, distances: spec.distances.clone(), rows, method, services: services.len() })
 }
 
+/// Weighted points (x, y in metres, weight), each with its area on the requested level.
+type AreaPoints = Vec<(String, (f64, f64, f64))>;
+
 /// The lowest level's representative points (point on surface), weighted by the target group
 /// there, each with its ancestor on the requested level; and the method in words.
 #[allow(clippy::too_many_arguments)]
@@ -212,7 +215,7 @@ fn representative_points(
     kind: quartier_core::validate::VariableKind,
     year: i32,
     to_m: &dyn Fn(f64, f64) -> Option<(f64, f64)>,
-) -> Result<(Vec<(String, (f64, f64, f64))>, String), String> {
+) -> Result<(AreaPoints, String), String> {
     let fine = crate::spatial::level_geometries(store, &lowest.name)?;
     let fine_group: HashMap<String, f64> = level_values(store, &spec.group_variable, kind, year, &lowest.name)
         .map_err(|e| e.to_string())?
