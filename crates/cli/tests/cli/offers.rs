@@ -121,7 +121,7 @@ fn supply_and_gaps_per_area() {
     // 70 children 1.4 km away; 0101 has 10 children 900 m away; one point lies outside the city.
     let points = env.write(
         "gitter.csv",
-        &format!(
+        format!(
             "x;y;kinder\n{};{};30\n{};{};70\n{};{};10\n{};{};5\n",
             X0 + 1050.0,
             Y0 + 1000.0,
