@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod action;
 pub mod allocation;
+mod common;
 pub mod indexing;
 mod migrations;
 pub mod model;

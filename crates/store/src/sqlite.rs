@@ -1,12 +1,13 @@
 //! The SQLite implementation of [`Store`]: one file, WAL, foreign keys on, migrations on open.
 
+use crate::common::{self, CHANGES_LISTED, cell_from_sql, cell_text, cell_to_sql, system_user};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
-use quartier_core::hierarchy::{self, AreaNode};
+use quartier_core::Cell;
+use quartier_core::hierarchy::AreaNode;
 use quartier_core::indicator::Catalogue;
 use quartier_core::validate::{self, VariableKind};
-use quartier_core::{Cell, Symbol};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -65,36 +66,15 @@ fn audit_tx(tx: &Transaction, who: &str, action: &str, object: &str, old: Option
     Ok(())
 }
 
-/// Why an update by version failed: the record is gone, or someone changed it meanwhile.
+/// Why an update by version failed (see [`common::conflict_error`]).
 fn conflict(tx: &Transaction, table: &str, id: i64, what: &str) -> StoreError {
     let current: Option<(i64, String)> = tx
         .query_row(&format!("SELECT version, who FROM {table} WHERE id = ?1"), [id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .ok()
         .flatten();
-    match current {
-        None => StoreError::InvalidRecord(format!("{what} {id} gibt es nicht")),
-        Some((v, who)) => StoreError::Conflict(format!(
-            "{what} {id} wurde inzwischen geändert (Version {v}{}): bitte neu laden und die Änderung erneut eintragen",
-            if who.is_empty() { String::new() } else { format!(", von {who}") }
-        )),
-    }
+    common::conflict_error(current, id, what)
 }
-
-/// Serialising the offer records without naming each type.
-mod erased {
-    pub trait Json {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).expect("offer records serialise")
-        }
-    }
-}
-
-/// How many individual changes a data report lists.
-const CHANGES_LISTED: usize = 20;
 
 pub struct SqliteStore {
     conn: Connection,
@@ -103,11 +83,6 @@ pub struct SqliteStore {
     /// Who makes the changes, recorded with every import (the account, once there are
     /// accounts; until then the system user or "Browser").
     actor: String,
-}
-
-/// The system user, as the default actor of a command-line session.
-fn system_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "Kommandozeile".into())
 }
 
 impl SqliteStore {
@@ -192,27 +167,6 @@ fn level_id(tx: &Connection, name: &str) -> Result<(i64, usize)> {
     tx.query_row("SELECT id, rank FROM level WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
         .optional()?
         .ok_or_else(|| StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default()))
-}
-
-fn cell_to_sql(c: Cell) -> (Option<f64>, Option<&'static str>) {
-    match c {
-        Cell::Number(v) => (Some(v), None),
-        Cell::Symbol(s) => (s.numeric(), Some(s.code())),
-    }
-}
-
-fn cell_from_sql(value: Option<f64>, symbol: Option<String>) -> Cell {
-    match symbol.as_deref().and_then(Symbol::from_code) {
-        Some(s) => Cell::Symbol(s),
-        None => Cell::Number(value.unwrap_or(f64::NAN)),
-    }
-}
-
-fn cell_text(c: Cell) -> String {
-    match c {
-        Cell::Number(v) => format!("{v}"),
-        Cell::Symbol(s) => s.as_str().to_string(),
-    }
 }
 
 /// A stored area as compared with an import: id, name, parent id, geometry.
@@ -471,35 +425,10 @@ impl Store for SqliteStore {
     }
 
     fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
-        let mut seen = HashSet::new();
-        for n in names {
-            if n.trim().is_empty() {
-                return Err(StoreError::Levels("leerer Ebenenname".into()));
-            }
-            if !seen.insert(n) {
-                return Err(StoreError::Levels(format!("Ebene „{n}“ doppelt angegeben")));
-            }
-        }
         let existing = self.levels()?;
-        // Existing levels must appear in the same relative order.
-        let positions: Vec<usize> = existing.iter().filter_map(|l| names.iter().position(|n| *n == l.name)).collect();
-        if positions.windows(2).any(|w| w[0] > w[1]) {
-            return Err(StoreError::Levels(format!(
-                "die Reihenfolge der vorhandenen Ebenen ({}) kann nicht geändert werden",
-                existing.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(" → ")
-            )));
-        }
+        let order = common::level_order(&existing, names)?;
         let tx = self.conn.transaction()?;
         // Two passes through negative ranks keep the UNIQUE(rank) constraint satisfied.
-        let mut order: Vec<String> = names.to_vec();
-        for l in &existing {
-            if !order.contains(&l.name) {
-                // Levels not mentioned keep their place after their predecessor.
-                let pos = existing.iter().position(|e| e.name == l.name).unwrap_or(0);
-                let after = existing[..pos].iter().rev().find_map(|p| order.iter().position(|n| *n == p.name)).map(|i| i + 1).unwrap_or(0);
-                order.insert(after, l.name.clone());
-            }
-        }
         tx.execute("UPDATE level SET rank = -rank - 1", [])?;
         for (rank, name) in order.iter().enumerate() {
             let n = tx.execute("UPDATE level SET rank = ?1 WHERE name = ?2", params![rank as i64, name])?;
@@ -552,16 +481,6 @@ impl Store for SqliteStore {
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
         let tx = self.conn.transaction()?;
         let (lid, rank) = level_id(&tx, &batch.level)?;
-        let mut problems = Vec::new();
-        // Keys unique within the batch.
-        let mut seen: HashMap<&str, &str> = HashMap::new();
-        for a in &batch.areas {
-            if a.key.trim().is_empty() {
-                problems.push(format!("{}: leerer Gebietsschlüssel", a.origin));
-            } else if let Some(first) = seen.insert(a.key.as_str(), a.origin.as_str()) {
-                problems.push(format!("{}: Gebietsschlüssel „{}“ doppelt (schon bei {first})", a.origin, a.key));
-            }
-        }
         // Parents must exist on the level directly above.
         let parent_ids: HashMap<String, i64> = if rank > 0 {
             let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
@@ -571,19 +490,7 @@ impl Store for SqliteStore {
         };
         let parent_level: Option<String> =
             tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
-        for a in &batch.areas {
-            if let Some(p) = &a.parent
-                && !parent_ids.contains_key(p)
-            {
-                match &parent_level {
-                    Some(pl) => problems.push(format!("{}: übergeordnetes Gebiet „{p}“ gibt es auf Ebene „{pl}“ nicht", a.origin)),
-                    None => problems.push(format!(
-                        "{}: Ebene „{}“ ist die oberste, kann also kein übergeordnetes Gebiet „{p}“ haben",
-                        a.origin, batch.level
-                    )),
-                }
-            }
-        }
+        let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
         if !problems.is_empty() {
             return Err(StoreError::InvalidAreas(problems));
         }
@@ -889,53 +796,33 @@ impl Store for SqliteStore {
             let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<std::result::Result<_, _>>()?;
             Ok(ids)
         };
-        let mut orgs = stored("SELECT id FROM offer_organization")?;
-        let mut services = stored("SELECT id FROM offer_service")?;
-        let mut locations = stored("SELECT id FROM offer_location")?;
-        orgs.extend(batch.organizations.iter().map(|o| o.id.clone()));
-        services.extend(batch.services.iter().map(|o| o.id.clone()));
-        locations.extend(batch.locations.iter().map(|o| o.id.clone()));
-        let mut problems = Vec::new();
-        for s in &batch.services {
-            if !orgs.contains(&s.organization_id) {
-                problems.push(format!("Angebot „{}“: Träger „{}“ gibt es nicht", s.id, s.organization_id));
-            }
-        }
-        for l in &batch.locations {
-            if !l.organization_id.is_empty() && !orgs.contains(&l.organization_id) {
-                problems.push(format!("Standort „{}“: Träger „{}“ gibt es nicht", l.id, l.organization_id));
-            }
-        }
-        for k in &batch.service_at_location {
-            if !services.contains(&k.service_id) {
-                problems.push(format!("Verknüpfung „{}“: Angebot „{}“ gibt es nicht", k.id, k.service_id));
-            }
-            if !locations.contains(&k.location_id) {
-                problems.push(format!("Verknüpfung „{}“: Standort „{}“ gibt es nicht", k.id, k.location_id));
-            }
-        }
+        let problems = common::offer_problems(
+            batch,
+            stored("SELECT id FROM offer_organization")?,
+            stored("SELECT id FROM offer_service")?,
+            stored("SELECT id FROM offer_location")?,
+        );
         if !problems.is_empty() {
             return Err(StoreError::InvalidOffers(problems));
         }
-        let json = |v: &dyn erased::Json| v.to_json();
         for o in &batch.organizations {
             tx.execute(
                 "INSERT INTO offer_organization (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                params![o.id, json(o)],
+                params![o.id, common::to_json(o)],
             )?;
         }
         for s in &batch.services {
             tx.execute(
                 "INSERT INTO offer_service (id, organization_id, data) VALUES (?1, ?2, ?3)
                  ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data",
-                params![s.id, s.organization_id, json(s)],
+                params![s.id, s.organization_id, common::to_json(s)],
             )?;
         }
         for l in &batch.locations {
             tx.execute(
                 "INSERT INTO offer_location (id, latitude, longitude, data) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude, data = excluded.data",
-                params![l.id, l.latitude, l.longitude, json(l)],
+                params![l.id, l.latitude, l.longitude, common::to_json(l)],
             )?;
         }
         for k in &batch.service_at_location {
@@ -945,14 +832,7 @@ impl Store for SqliteStore {
                 params![k.id, k.service_id, k.location_id],
             )?;
         }
-        audit_tx(
-            &tx,
-            &self.actor,
-            "Angebote importiert",
-            "Angebotsverzeichnis",
-            None,
-            Some(&format!("{} Träger, {} Angebote, {} Standorte", batch.organizations.len(), batch.services.len(), batch.locations.len())),
-        )?;
+        audit_tx(&tx, &self.actor, "Angebote importiert", "Angebotsverzeichnis", None, Some(&common::offers_summary(batch)))?;
         let report = crate::offers::OfferReport {
             organizations: batch.organizations.len(),
             services: batch.services.len(),
@@ -972,7 +852,7 @@ impl Store for SqliteStore {
         fn all<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str) -> Result<Vec<T>> {
             let mut st = conn.prepare(sql)?;
             let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
-            rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+            common::from_json(&rows)
         }
         let mut links = self.conn.prepare("SELECT id, service_id, location_id FROM offer_link ORDER BY id")?;
         let service_at_location = links
@@ -1039,7 +919,7 @@ impl Store for SqliteStore {
         };
         let mut st = self.conn.prepare(sql)?;
         let rows: Vec<String> = st.query_map(rusqlite::params_from_iter(args), |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
-        rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+        common::from_json(&rows)
     }
 
     fn save_measure(&mut self, m: &crate::action::Measure) -> Result<crate::action::Measure> {
@@ -1094,7 +974,7 @@ impl Store for SqliteStore {
     fn measures(&self) -> Result<Vec<crate::action::Measure>> {
         let mut st = self.conn.prepare("SELECT data FROM measure ORDER BY id")?;
         let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
-        rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+        common::from_json(&rows)
     }
 
     fn add_user(
@@ -1104,15 +984,8 @@ impl Store for SqliteStore {
         organization: Option<&str>,
         password: &str,
     ) -> Result<crate::accounts::User> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(StoreError::Account("Benutzername: 1 bis 64 Zeichen ohne Leerzeichen".into()));
-        }
-        crate::accounts::check_password(name, password).map_err(StoreError::Account)?;
-        if role == crate::accounts::Role::Traeger && organization.is_none() {
-            return Err(StoreError::Account("ein Träger-Konto gehört zu einer Organisation (--organization)".into()));
-        }
-        let hash = crate::accounts::hash_password(password).map_err(StoreError::Account)?;
+        let (name, hash) = common::new_account(name, role, organization, password)?;
+        let name = name.as_str();
         let tx = self.conn.transaction()?;
         let taken: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM account WHERE name = ?1)", [name], |r| r.get(0))?;
         if taken {
@@ -1146,14 +1019,14 @@ impl Store for SqliteStore {
     }
 
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let window = now - 15 * 60;
+        let now = common::unix_now();
+        let window = now - common::FAILURE_WINDOW_S;
         let (account_key, address_key) = (format!("account:{name}"), format!("address:{address}"));
         let failures = |key: &str| -> Result<i64> {
             Ok(self.conn.query_row("SELECT count(*) FROM failed_login WHERE key = ?1 AND at > ?2", params![key, window], |r| r.get(0))?)
         };
-        if failures(&account_key)? >= 5 || failures(&address_key)? >= 20 {
-            return Err(StoreError::Account("Zu viele fehlgeschlagene Anmeldungen: bitte 15 Minuten warten.".into()));
+        if failures(&account_key)? >= common::FAILURES_PER_ACCOUNT || failures(&address_key)? >= common::FAILURES_PER_ADDRESS {
+            return Err(common::throttled());
         }
         let row: Option<(i64, String, Option<String>, String)> = self
             .conn
@@ -1162,9 +1035,7 @@ impl Store for SqliteStore {
             })
             .optional()?;
         // Verify even for unknown names (against a hash made once), so timing tells nothing.
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| crate::accounts::hash_password("unbekannt-kein-Konto-0815").unwrap_or_default());
-        let ok = crate::accounts::verify_password(row.as_ref().map_or(dummy.as_str(), |r| r.3.as_str()), password) && row.is_some();
+        let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
         if !ok {
             let tx = self.conn.transaction()?;
             tx.execute("INSERT INTO failed_login (key, at) VALUES (?1, ?2), (?3, ?2)", params![account_key, now, address_key])?;
@@ -1360,13 +1231,7 @@ fn total_mismatches(
                     Ok((node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?), cell_from_sql(r.get(2)?, r.get(3)?)))
                 })?
                 .collect::<std::result::Result<_, _>>()?;
-            let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
-            let sums = hierarchy::sum_up(&nodes, &map);
-            // Counts are whole numbers; allow rounding in published totals below 0.5.
-            for m in hierarchy::compare_totals(&map, &sums, 0.5) {
-                let (level, area) = levels.get(&m.area).cloned().unwrap_or_default();
-                out.push(TotalMismatchRecord { level, area, variable: var.to_string(), year, delivered: m.delivered, summed: m.summed });
-            }
+            out.extend(common::mismatches_of(&nodes, &levels, &cells, var, year));
         }
     }
     Ok(out)

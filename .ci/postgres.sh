@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests against the PostgreSQL backend: 127.0.0.1:55433,
+# role "quartier" (password "quartier", may create databases), data in $PGDATA (default
+# /tmp/quartier-pg). Each test makes its own database there.
+#   bash .ci/postgres.sh start | stop
+# Prints the URL for QUARTIER_TEST_POSTGRES on start.
+set -euo pipefail
+BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$BIN" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+DATA=${PGDATA:-/tmp/quartier-pg}
+PORT=${QUARTIER_PG_PORT:-55433}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+case "${1:-start}" in
+  start)
+    if [ ! -f "$DATA/PG_VERSION" ]; then
+      mkdir -p "$DATA"
+      [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA"
+      as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+      printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n" "$PORT" "$DATA" >> "$DATA/postgresql.conf"
+      as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null
+      as_pg "$BIN/psql" -h "$DATA" -p "$PORT" -U postgres -qc "CREATE ROLE quartier LOGIN CREATEDB PASSWORD 'quartier'"
+    else
+      as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null || true
+    fi
+    echo "postgres://quartier:quartier@127.0.0.1:$PORT/postgres";;
+  stop) as_pg "$BIN/pg_ctl" -D "$DATA" -w stop -m fast >/dev/null || true;;
+  *) echo "usage: $0 start|stop" >&2; exit 2;;
+esac

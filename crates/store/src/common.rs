@@ -1,0 +1,215 @@
+//! What both backends share: the checks and decisions that do not depend on SQL, so SQLite
+//! and PostgreSQL accept and refuse exactly the same batches.
+
+use crate::model::{AreaBatch, Level};
+use crate::{Result, StoreError};
+use quartier_core::{Cell, Symbol};
+use std::collections::{HashMap, HashSet};
+
+/// How many individual changes a data report lists.
+pub(crate) const CHANGES_LISTED: usize = 20;
+
+/// The system user, as the default actor of a command-line session.
+pub(crate) fn system_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "Kommandozeile".into())
+}
+
+pub(crate) fn cell_to_sql(c: Cell) -> (Option<f64>, Option<&'static str>) {
+    match c {
+        Cell::Number(v) => (Some(v), None),
+        Cell::Symbol(s) => (s.numeric(), Some(s.code())),
+    }
+}
+
+pub(crate) fn cell_from_sql(value: Option<f64>, symbol: Option<String>) -> Cell {
+    match symbol.as_deref().and_then(Symbol::from_code) {
+        Some(s) => Cell::Symbol(s),
+        None => Cell::Number(value.unwrap_or(f64::NAN)),
+    }
+}
+
+pub(crate) fn cell_text(c: Cell) -> String {
+    match c {
+        Cell::Number(v) => format!("{v}"),
+        Cell::Symbol(s) => s.as_str().to_string(),
+    }
+}
+
+/// The new order of all levels, top to bottom, for `define_levels`: names must be distinct
+/// and non-empty, existing levels keep their relative order, and levels not mentioned keep
+/// their place after their predecessor.
+pub(crate) fn level_order(existing: &[Level], names: &[String]) -> Result<Vec<String>> {
+    let mut seen = HashSet::new();
+    for n in names {
+        if n.trim().is_empty() {
+            return Err(StoreError::Levels("leerer Ebenenname".into()));
+        }
+        if !seen.insert(n) {
+            return Err(StoreError::Levels(format!("Ebene „{n}“ doppelt angegeben")));
+        }
+    }
+    let positions: Vec<usize> = existing.iter().filter_map(|l| names.iter().position(|n| *n == l.name)).collect();
+    if positions.windows(2).any(|w| w[0] > w[1]) {
+        return Err(StoreError::Levels(format!(
+            "die Reihenfolge der vorhandenen Ebenen ({}) kann nicht geändert werden",
+            existing.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(" → ")
+        )));
+    }
+    let mut order: Vec<String> = names.to_vec();
+    for (pos, l) in existing.iter().enumerate() {
+        if !order.contains(&l.name) {
+            let after = existing[..pos].iter().rev().find_map(|p| order.iter().position(|n| *n == p.name)).map(|i| i + 1).unwrap_or(0);
+            order.insert(after, l.name.clone());
+        }
+    }
+    Ok(order)
+}
+
+/// Problems of an area batch against the parents on the level above (`parent_level`: its
+/// name, None for the top level): empty or duplicate keys, unknown parents.
+pub(crate) fn area_batch_problems(batch: &AreaBatch, parent_ids: &HashMap<String, i64>, parent_level: Option<&str>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for a in &batch.areas {
+        if a.key.trim().is_empty() {
+            problems.push(format!("{}: leerer Gebietsschlüssel", a.origin));
+        } else if let Some(first) = seen.insert(a.key.as_str(), a.origin.as_str()) {
+            problems.push(format!("{}: Gebietsschlüssel „{}“ doppelt (schon bei {first})", a.origin, a.key));
+        }
+    }
+    for a in &batch.areas {
+        if let Some(p) = &a.parent
+            && !parent_ids.contains_key(p)
+        {
+            match parent_level {
+                Some(pl) => problems.push(format!("{}: übergeordnetes Gebiet „{p}“ gibt es auf Ebene „{pl}“ nicht", a.origin)),
+                None => problems.push(format!(
+                    "{}: Ebene „{}“ ist die oberste, kann also kein übergeordnetes Gebiet „{p}“ haben",
+                    a.origin, batch.level
+                )),
+            }
+        }
+    }
+    problems
+}
+
+/// References of an offer batch that exist neither in the batch nor among the stored ids.
+pub(crate) fn offer_problems(
+    batch: &crate::offers::Offers,
+    mut orgs: HashSet<String>,
+    mut services: HashSet<String>,
+    mut locations: HashSet<String>,
+) -> Vec<String> {
+    orgs.extend(batch.organizations.iter().map(|o| o.id.clone()));
+    services.extend(batch.services.iter().map(|o| o.id.clone()));
+    locations.extend(batch.locations.iter().map(|o| o.id.clone()));
+    let mut problems = Vec::new();
+    for s in &batch.services {
+        if !orgs.contains(&s.organization_id) {
+            problems.push(format!("Angebot „{}“: Träger „{}“ gibt es nicht", s.id, s.organization_id));
+        }
+    }
+    for l in &batch.locations {
+        if !l.organization_id.is_empty() && !orgs.contains(&l.organization_id) {
+            problems.push(format!("Standort „{}“: Träger „{}“ gibt es nicht", l.id, l.organization_id));
+        }
+    }
+    for k in &batch.service_at_location {
+        if !services.contains(&k.service_id) {
+            problems.push(format!("Verknüpfung „{}“: Angebot „{}“ gibt es nicht", k.id, k.service_id));
+        }
+        if !locations.contains(&k.location_id) {
+            problems.push(format!("Verknüpfung „{}“: Standort „{}“ gibt es nicht", k.id, k.location_id));
+        }
+    }
+    problems
+}
+
+/// The audit line of an offer import.
+pub(crate) fn offers_summary(batch: &crate::offers::Offers) -> String {
+    format!("{} Träger, {} Angebote, {} Standorte", batch.organizations.len(), batch.services.len(), batch.locations.len())
+}
+
+/// Checks a new account's name, role and password; returns the trimmed name and the
+/// Argon2id hash.
+pub(crate) fn new_account(name: &str, role: crate::accounts::Role, organization: Option<&str>, password: &str) -> Result<(String, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(StoreError::Account("Benutzername: 1 bis 64 Zeichen ohne Leerzeichen".into()));
+    }
+    crate::accounts::check_password(name, password).map_err(StoreError::Account)?;
+    if role == crate::accounts::Role::Traeger && organization.is_none() {
+        return Err(StoreError::Account("ein Träger-Konto gehört zu einer Organisation (--organization)".into()));
+    }
+    let hash = crate::accounts::hash_password(password).map_err(StoreError::Account)?;
+    Ok((name.to_string(), hash))
+}
+
+/// Login throttling: failed attempts per account and per address within the window.
+pub(crate) const FAILURES_PER_ACCOUNT: i64 = 5;
+pub(crate) const FAILURES_PER_ADDRESS: i64 = 20;
+pub(crate) const FAILURE_WINDOW_S: i64 = 15 * 60;
+
+pub(crate) fn throttled() -> StoreError {
+    StoreError::Account("Zu viele fehlgeschlagene Anmeldungen: bitte 15 Minuten warten.".into())
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A hash to verify against for unknown names, so timing does not tell which names exist.
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| crate::accounts::hash_password("unbekannt-kein-Konto-0815").unwrap_or_default())
+}
+
+/// Why an update by version failed: the record is gone (`current` None), or someone changed
+/// it meanwhile (its current version and author).
+pub(crate) fn conflict_error(current: Option<(i64, String)>, id: i64, what: &str) -> StoreError {
+    match current {
+        None => StoreError::InvalidRecord(format!("{what} {id} gibt es nicht")),
+        Some((v, who)) => StoreError::Conflict(format!(
+            "{what} {id} wurde inzwischen geändert (Version {v}{}): bitte neu laden und die Änderung erneut eintragen",
+            if who.is_empty() { String::new() } else { format!(", von {who}") }
+        )),
+    }
+}
+
+/// Compares delivered higher-level totals with the sums of their children for one variable
+/// and year (`cells` by hierarchy node key).
+pub(crate) fn mismatches_of(
+    nodes: &[quartier_core::hierarchy::AreaNode],
+    names: &HashMap<String, (String, String)>,
+    cells: &[(String, Cell)],
+    variable: &str,
+    year: i32,
+) -> Vec<crate::model::TotalMismatchRecord> {
+    let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+    let sums = quartier_core::hierarchy::sum_up(nodes, &map);
+    // Counts are whole numbers; allow rounding in published totals below 0.5.
+    quartier_core::hierarchy::compare_totals(&map, &sums, 0.5)
+        .into_iter()
+        .map(|m| {
+            let (level, area) = names.get(&m.area).cloned().unwrap_or_default();
+            crate::model::TotalMismatchRecord {
+                level,
+                area,
+                variable: variable.to_string(),
+                year,
+                delivered: m.delivered,
+                summed: m.summed,
+            }
+        })
+        .collect()
+}
+
+/// Serialising the offer records without naming each type.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("records serialise")
+}
+
+/// Records stored as JSON, read back.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(rows: &[String]) -> Result<Vec<T>> {
+    rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+}
