@@ -15,6 +15,7 @@ pub mod indexing;
 mod migrations;
 pub mod model;
 pub mod offers;
+pub mod postgres;
 pub mod spatial;
 pub mod sqlite;
 pub mod supply;
@@ -53,7 +54,7 @@ impl Location {
     pub fn open(&self) -> Result<Box<dyn Store + Send>> {
         Ok(match self {
             Location::Sqlite(p) => Box::new(SqliteStore::open(p)?),
-            Location::Postgres(_) => return Err(StoreError::Backend("PostgreSQL ist in dieser Version nicht eingebaut".into())),
+            Location::Postgres(url) => Box::new(postgres::PostgresStore::open(url)?),
         })
     }
 
@@ -61,7 +62,7 @@ impl Location {
     pub fn open_read_only(&self) -> Result<Box<dyn Store + Send>> {
         Ok(match self {
             Location::Sqlite(p) => Box::new(SqliteStore::open_read_only(p)?),
-            Location::Postgres(_) => return Err(StoreError::Backend("PostgreSQL ist in dieser Version nicht eingebaut".into())),
+            Location::Postgres(url) => Box::new(postgres::PostgresStore::open_read_only(url)?),
         })
     }
 

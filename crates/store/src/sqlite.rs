@@ -1244,7 +1244,7 @@ pub fn node_key(rank: usize, key: &str) -> String {
 }
 
 /// Node key → (level name, area key).
-type NodeNames = HashMap<String, (String, String)>;
+pub(crate) type NodeNames = HashMap<String, (String, String)>;
 
 /// All areas as hierarchy nodes (keys from [`node_key`]), and each node's (level name, area key).
 pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, NodeNames)> {

@@ -1,4 +1,6 @@
-//! Behaviour of the SQLite store: migrations, levels, atomic imports, change summaries.
+//! Behaviour of the stores: migrations, levels, atomic imports, change summaries. Every test
+//! of behaviour runs on SQLite and, when `QUARTIER_TEST_POSTGRES` names a server (as in
+//! `.ci/run`), on PostgreSQL too.
 
 use quartier_core::validate::{DataRow, Location, VariableKind};
 use quartier_core::{Cell, Symbol};
@@ -20,8 +22,21 @@ fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
     DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() } }
 }
 
-fn berlin() -> SqliteStore {
-    let mut s = SqliteStore::in_memory().unwrap();
+/// A new, empty store of each backend under test.
+fn backends() -> Vec<(&'static str, Box<dyn Store + Send>)> {
+    let mut out: Vec<(&'static str, Box<dyn Store + Send>)> = vec![("SQLite", Box::new(SqliteStore::in_memory().unwrap()))];
+    if let Some(url) = quartier_store::postgres::fresh_test_database() {
+        out.push(("PostgreSQL", quartier_store::Location::parse(&url).open().unwrap()));
+    }
+    out
+}
+
+/// Berlin's three levels with four areas, in each backend.
+fn berlins() -> Vec<(&'static str, Box<dyn Store + Send>)> {
+    backends().into_iter().map(|(name, s)| (name, berlin_in(s))).collect()
+}
+
+fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
     s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()]).unwrap();
     s.apply_areas(
         &AreaBatch { file: "b.csv".into(), level: "Bezirk".into(), areas: vec![area("01", "Mitte", None)], source_crs: None },
@@ -51,7 +66,7 @@ fn berlin() -> SqliteStore {
     s
 }
 
-fn count(s: &SqliteStore) -> usize {
+fn count(s: &dyn Store) -> usize {
     s.values(&ValueFilter::default()).unwrap().len()
 }
 
@@ -72,155 +87,232 @@ fn file_database_uses_wal_and_migrates_once() {
 
 #[test]
 fn levels_keep_their_order() {
-    let mut s = berlin();
-    let l = s.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap();
-    let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["Stadt", "Bezirk", "Bezirksregion", "Planungsraum"]);
-    assert!(s.define_levels(&["Planungsraum".into(), "Bezirk".into()]).is_err());
-    assert!(s.define_levels(&["A".into(), "A".into()]).is_err());
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let l = s.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap();
+        let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Stadt", "Bezirk", "Bezirksregion", "Planungsraum"]);
+        assert!(s.define_levels(&["Planungsraum".into(), "Bezirk".into()]).is_err());
+        assert!(s.define_levels(&["A".into(), "A".into()]).is_err());
+    }
 }
 
 #[test]
 fn bad_parent_changes_nothing() {
-    let mut s = berlin();
-    let before = s.areas(None).unwrap();
-    let err = s
-        .apply_areas(
-            &AreaBatch {
-                file: "p.csv".into(),
-                level: "Planungsraum".into(),
-                areas: vec![area("01011103", "Neu", Some("999999"))],
-                source_crs: None,
-            },
-            false,
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("„999999“"), "{err}");
-    assert_eq!(s.areas(None).unwrap(), before);
-    assert!(s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None }, false).is_err());
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let before = s.areas(None).unwrap();
+        let err = s
+            .apply_areas(
+                &AreaBatch {
+                    file: "p.csv".into(),
+                    level: "Planungsraum".into(),
+                    areas: vec![area("01011103", "Neu", Some("999999"))],
+                    source_crs: None,
+                },
+                false,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("„999999“"), "{err}");
+        assert_eq!(s.areas(None).unwrap(), before);
+        assert!(s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None }, false).is_err());
+    }
 }
 
 #[test]
 fn data_import_is_atomic_and_summarises_changes() {
-    let mut s = berlin();
-    let r = s
-        .apply_data(
-            &batch(vec![
-                row("01011101", 2019, "pop", Cell::Number(3384.0), 2),
-                row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
-            ]),
-            false,
-        )
-        .unwrap();
-    assert_eq!((r.inserted, r.changed), (2, 0));
-    // Unknown key with lost zero: error, nothing written.
-    let err = s
-        .apply_data(
-            &batch(vec![row("01011101", 2019, "pop", Cell::Number(1.0), 2), row("1011102", 2019, "pop", Cell::Number(1.0), 3)]),
-            false,
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("„01011102“"), "{err}");
-    assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
-    // Dry run reports but does not write.
-    let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true).unwrap();
-    assert_eq!(r.changed, 1);
-    assert_eq!(r.changes[0].old, "3384");
-    assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
-    // Corrected delivery replaces.
-    let r = s
-        .apply_data(
-            &batch(vec![
-                row("01011101", 2019, "pop", Cell::Number(3400.0), 2),
-                row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
-            ]),
-            false,
-        )
-        .unwrap();
-    assert_eq!((r.changed, r.unchanged), (1, 1));
-    assert_eq!(count(&s), 2);
-    assert_eq!(s.imports().unwrap().len(), 3 + 2);
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let r = s
+            .apply_data(
+                &batch(vec![
+                    row("01011101", 2019, "pop", Cell::Number(3384.0), 2),
+                    row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
+                ]),
+                false,
+            )
+            .unwrap();
+        assert_eq!((r.inserted, r.changed), (2, 0));
+        // Unknown key with lost zero: error, nothing written.
+        let err = s
+            .apply_data(
+                &batch(vec![row("01011101", 2019, "pop", Cell::Number(1.0), 2), row("1011102", 2019, "pop", Cell::Number(1.0), 3)]),
+                false,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("„01011102“"), "{err}");
+        assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
+        // Dry run reports but does not write.
+        let r = s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(3400.0), 2)]), true).unwrap();
+        assert_eq!(r.changed, 1);
+        assert_eq!(r.changes[0].old, "3384");
+        assert_eq!(s.values(&ValueFilter::default()).unwrap()[0].cell, Cell::Number(3384.0));
+        // Corrected delivery replaces.
+        let r = s
+            .apply_data(
+                &batch(vec![
+                    row("01011101", 2019, "pop", Cell::Number(3400.0), 2),
+                    row("01011102", 2019, "pop", Cell::Symbol(Symbol::Zero), 3),
+                ]),
+                false,
+            )
+            .unwrap();
+        assert_eq!((r.changed, r.unchanged), (1, 1));
+        assert_eq!(count(&s), 2);
+        assert_eq!(s.imports().unwrap().len(), 3 + 2);
+    }
 }
 
 #[test]
 fn delivered_totals_are_compared_with_sums() {
-    let mut s = berlin();
-    let r = s
-        .apply_data(
-            &batch(vec![
-                row("01011101", 2019, "pop", Cell::Number(100.0), 2),
-                row("01011102", 2019, "pop", Cell::Number(10.0), 3),
-                row("010111", 2019, "pop", Cell::Number(111.0), 4),
-                row("01", 2019, "pop", Cell::Number(111.0), 5),
-            ]),
-            false,
-        )
-        .unwrap();
-    assert_eq!(r.total_mismatches.len(), 1);
-    let m = &r.total_mismatches[0];
-    assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));
-    let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
-    assert_eq!(v[0].value, Some(111.0));
-    assert_eq!(v[0].origin, views::Origin::Delivered);
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let r = s
+            .apply_data(
+                &batch(vec![
+                    row("01011101", 2019, "pop", Cell::Number(100.0), 2),
+                    row("01011102", 2019, "pop", Cell::Number(10.0), 3),
+                    row("010111", 2019, "pop", Cell::Number(111.0), 4),
+                    row("01", 2019, "pop", Cell::Number(111.0), 5),
+                ]),
+                false,
+            )
+            .unwrap();
+        assert_eq!(r.total_mismatches.len(), 1);
+        let m = &r.total_mismatches[0];
+        assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));
+        let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
+        assert_eq!(v[0].value, Some(111.0));
+        assert_eq!(v[0].origin, views::Origin::Delivered);
+    }
 }
 
 #[test]
 fn negative_counts_rejected_rates_allowed() {
-    let mut s = berlin();
-    assert!(s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false).is_err());
-    assert_eq!(count(&s), 0);
-    let mut b = batch(vec![row("01011101", 2019, "d1", Cell::Number(-1.0), 2)]);
-    b.variables.push(VariableMeta { key: "d1".into(), kind: Some(VariableKind::Rate), ..Default::default() });
-    s.apply_data(&b, false).unwrap();
-    assert_eq!(s.variables().unwrap()[0].kind, VariableKind::Rate);
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        assert!(s.apply_data(&batch(vec![row("01011101", 2019, "pop", Cell::Number(-1.0), 2)]), false).is_err());
+        assert_eq!(count(&s), 0);
+        let mut b = batch(vec![row("01011101", 2019, "d1", Cell::Number(-1.0), 2)]);
+        b.variables.push(VariableMeta { key: "d1".into(), kind: Some(VariableKind::Rate), ..Default::default() });
+        s.apply_data(&b, false).unwrap();
+        assert_eq!(s.variables().unwrap()[0].kind, VariableKind::Rate);
+    }
 }
 
 #[test]
 fn keys_repeating_across_levels_are_summed_per_level() {
     // Stadtbezirk "1" contains Stadtteil "1" and "2": same key "1" on two levels.
-    let mut s = SqliteStore::in_memory().unwrap();
-    s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
-    s.apply_areas(
-        &AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None },
-        false,
-    )
-    .unwrap();
-    s.apply_areas(
-        &AreaBatch {
-            file: "t".into(),
-            level: "Stadtteil".into(),
-            areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))],
-            source_crs: None,
-        },
-        false,
-    )
-    .unwrap();
-    // Without a level the key "1" is ambiguous.
-    let err = s.apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false).unwrap_err();
-    assert!(err.to_string().contains("auf mehreren Ebenen"), "{err}");
-    let mut b = batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2), row("2", 2020, "pop", Cell::Number(5.0), 3)]);
-    b.level = Some("Stadtteil".into());
-    s.apply_data(&b, false).unwrap();
-    let v = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtbezirk").unwrap();
-    assert_eq!((v[0].value, v[0].origin), (Some(15.0), views::Origin::Summed));
-    let t = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtteil").unwrap();
-    assert_eq!(t[0].value, Some(10.0));
+    for (backend, mut s) in backends() {
+        eprintln!("backend {backend}");
+        s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
+        s.apply_areas(
+            &AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None },
+            false,
+        )
+        .unwrap();
+        s.apply_areas(
+            &AreaBatch {
+                file: "t".into(),
+                level: "Stadtteil".into(),
+                areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))],
+                source_crs: None,
+            },
+            false,
+        )
+        .unwrap();
+        // Without a level the key "1" is ambiguous.
+        let err = s.apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false).unwrap_err();
+        assert!(err.to_string().contains("auf mehreren Ebenen"), "{err}");
+        let mut b = batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2), row("2", 2020, "pop", Cell::Number(5.0), 3)]);
+        b.level = Some("Stadtteil".into());
+        s.apply_data(&b, false).unwrap();
+        let v = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtbezirk").unwrap();
+        assert_eq!((v[0].value, v[0].origin), (Some(15.0), views::Origin::Summed));
+        let t = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtteil").unwrap();
+        assert_eq!(t[0].value, Some(10.0));
+    }
 }
 
 #[test]
-fn bulk_delivery_is_written_and_foreign_keys_stay_on() {
-    let mut s = berlin();
-    let rows: Vec<DataRow> = (0..60_000)
-        .map(|i| row(if i % 2 == 0 { "01011101" } else { "01011102" }, 1000 + i / 2, "pop", Cell::Number(i as f64), i as usize + 2))
-        .collect();
-    let r = s.apply_data(&batch(rows), false).unwrap();
-    assert_eq!(r.inserted, 60_000);
+fn bulk_delivery_is_written() {
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let rows: Vec<DataRow> = (0..60_000)
+            .map(|i| row(if i % 2 == 0 { "01011101" } else { "01011102" }, 1000 + i / 2, "pop", Cell::Number(i as f64), i as usize + 2))
+            .collect();
+        let r = s.apply_data(&batch(rows), false).unwrap();
+        assert_eq!(r.inserted, 60_000);
+        assert_eq!(count(&s), 60_000);
+        // A failing bulk delivery also leaves them on and writes nothing.
+        let mut bad: Vec<DataRow> = (0..60_000).map(|i| row("01011101", 5000 + i, "pop", Cell::Number(1.0), i as usize + 2)).collect();
+        bad.push(row("99999999", 1, "pop", Cell::Number(1.0), 70_000));
+        assert!(s.apply_data(&batch(bad), false).is_err());
+        assert_eq!(count(&s), 60_000);
+    }
+}
+
+#[test]
+fn sqlite_bulk_delivery_keeps_foreign_keys_on() {
+    let mut s = SqliteStore::in_memory().unwrap();
+    s.define_levels(&["Gebiet".into()]).unwrap();
+    s.apply_areas(&AreaBatch { file: "g".into(), level: "Gebiet".into(), areas: vec![area("1", "Eins", None)], source_crs: None }, false)
+        .unwrap();
+    let rows: Vec<DataRow> = (0..60_000).map(|i| row("1", i, "pop", Cell::Number(1.0), i as usize + 2)).collect();
+    s.apply_data(&batch(rows.clone()), false).unwrap();
     assert!(s.foreign_keys_enabled().unwrap());
-    assert_eq!(count(&s), 60_000);
-    // A failing bulk delivery also leaves them on and writes nothing.
-    let mut bad: Vec<DataRow> = (0..60_000).map(|i| row("01011101", 5000 + i, "pop", Cell::Number(1.0), i as usize + 2)).collect();
-    bad.push(row("99999999", 1, "pop", Cell::Number(1.0), 70_000));
+    let mut bad = rows;
+    bad.push(row("2", 1, "pop", Cell::Number(1.0), 70_000));
     assert!(s.apply_data(&batch(bad), false).is_err());
     assert!(s.foreign_keys_enabled().unwrap());
-    assert_eq!(count(&s), 60_000);
+}
+
+/// PostgreSQL: the same migrations once, a data version that follows changes, and a
+/// read-only connection that writes nothing.
+#[test]
+fn postgres_migrates_once_versions_changes_and_reads_only() {
+    let Some(url) = quartier_store::postgres::fresh_test_database() else { return };
+    let location = quartier_store::Location::parse(&url);
+    let mut s = location.open().unwrap();
+    let before = s.data_version().unwrap();
+    s.define_levels(&["Bezirk".into()]).unwrap();
+    let after = s.data_version().unwrap();
+    assert_ne!(before, after, "a change raises the version");
+    // Logins and sessions change no computed result: the version stays.
+    s.add_user("admin", accounts::Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+    let with_user = s.data_version().unwrap();
+    s.login("admin", "Rathaus-Turm-Uhr-1903", "127.0.0.1").unwrap().unwrap();
+    assert_eq!(s.data_version().unwrap(), with_user);
+    assert_eq!(location.data_version().unwrap(), with_user);
+    drop(s);
+    let pg = quartier_store::postgres::PostgresStore::open(&url).unwrap();
+    assert_eq!(pg.schema_version().unwrap(), 8);
+    let mut ro = location.open_read_only().unwrap();
+    assert_eq!(ro.levels().unwrap().len(), 1);
+    let err = ro.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    // A server database that was never set up is refused for reading, with the way out.
+    let empty = quartier_store::postgres::fresh_test_database().unwrap();
+    let err = quartier_store::Location::parse(&empty).open_read_only().err().unwrap();
+    assert!(err.to_string().contains("keine Quartier-Datenbank"), "{err}");
+}
+
+#[test]
+fn postgres_dialect_of_the_migrations() {
+    let sql = quartier_store::postgres::pg_dialect(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v REAL, g BLOB, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) WITHOUT ROWID;",
+    );
+    assert_eq!(
+        sql,
+        r#"CREATE TABLE t (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, n BIGINT NOT NULL, v DOUBLE PRECISION, g BYTEA, at TEXT NOT NULL DEFAULT (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));"#
+    );
+}
+
+#[test]
+fn locations_name_files_and_servers() {
+    assert_eq!(quartier_store::Location::parse("quartier.db"), quartier_store::Location::Sqlite("quartier.db".into()));
+    let pg = quartier_store::Location::parse("postgres://quartier:geheim@db.kreis.local:5432/sozialplanung");
+    assert!(matches!(pg, quartier_store::Location::Postgres(_)));
+    assert_eq!(pg.to_string(), "postgres://quartier@db.kreis.local:5432/sozialplanung", "no password in messages");
+    assert!(pg.file().is_none());
 }
