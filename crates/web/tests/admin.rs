@@ -4,26 +4,203 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use quartier_store::{AreaBatch, NewArea, SqliteStore, Store, ValueFilter};
-use std::path::{Path, PathBuf};
+use quartier_store::*;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use tower::ServiceExt;
 
 const HOST: &str = "127.0.0.1:8080";
 
+/// The database behind a test site: an SQLite file, or a fresh database on the PostgreSQL
+/// server named by `QUARTIER_TEST_POSTGRES` (each test runs on both when it is set).
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Each test twice: on SQLite, and on PostgreSQL when a test server is configured.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("QUARTIER_TEST_POSTGRES").is_ok_and(|u| !u.is_empty()) {
+                    super::$name(super::Backend::Postgres).await
+                }
+            }
+        })*
+    };
+}
+
+/// The store of a test site, used from async test code: each call leaves the runtime's
+/// thread for the blocking database client (`block_in_place`).
+struct InPlace(Option<Box<dyn Store + Send>>);
+
+impl Drop for InPlace {
+    fn drop(&mut self) {
+        let inner = self.0.take();
+        tokio::task::block_in_place(|| drop(inner));
+    }
+}
+
+impl Store for InPlace {
+    fn levels(&self) -> quartier_store::Result<Vec<Level>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().levels())
+    }
+    fn define_levels(&mut self, names: &[String]) -> quartier_store::Result<Vec<Level>> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().define_levels(names))
+    }
+    fn areas(&self, level: Option<&str>) -> quartier_store::Result<Vec<AreaRecord>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().areas(level))
+    }
+    fn geometries(&self, level: &str) -> quartier_store::Result<Vec<(String, Vec<u8>)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().geometries(level))
+    }
+    fn source_geometries(&self, level: &str) -> quartier_store::Result<Vec<SourceGeometry>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().source_geometries(level))
+    }
+    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> quartier_store::Result<AreaReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_areas(batch, dry_run))
+    }
+    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> quartier_store::Result<DataReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_data(batch, dry_run))
+    }
+    fn variables(&self) -> quartier_store::Result<Vec<VariableRecord>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().variables())
+    }
+    fn values(&self, filter: &ValueFilter) -> quartier_store::Result<Vec<ValueRecord>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().values(filter))
+    }
+    fn hierarchy(&self) -> quartier_store::Result<Vec<quartier_core::hierarchy::AreaNode>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().hierarchy())
+    }
+    fn catalogue(&self) -> quartier_store::Result<quartier_core::indicator::Catalogue> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().catalogue())
+    }
+    fn save_catalogue(&mut self, cat: &quartier_core::indicator::Catalogue, dry_run: bool) -> quartier_store::Result<CatalogueReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_catalogue(cat, dry_run))
+    }
+    fn cells(&self, variables: &[String]) -> quartier_store::Result<CellTable> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().cells(variables))
+    }
+    fn value_years(&self, variables: &[String]) -> quartier_store::Result<Vec<i32>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().value_years(variables))
+    }
+    fn frozen_breaks(&self, indicator: &str, level: &str) -> quartier_store::Result<Option<(String, Vec<f64>)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().frozen_breaks(indicator, level))
+    }
+    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().freeze_breaks(indicator, level, method, bins))
+    }
+    fn index_definitions(&self) -> quartier_store::Result<Vec<(String, String)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().index_definitions())
+    }
+    fn save_index_definition(&mut self, id: &str, toml: &str) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_index_definition(id, toml))
+    }
+    fn imports(&self) -> quartier_store::Result<Vec<ImportRecord>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().imports())
+    }
+    fn undo_import(&mut self, id: i64) -> quartier_store::Result<UndoReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().undo_import(id))
+    }
+    fn setting(&self, key: &str) -> quartier_store::Result<Option<String>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().setting(key))
+    }
+    fn set_setting(&mut self, key: &str, value: &str) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_setting(key, value))
+    }
+    fn save_offers(
+        &mut self,
+        batch: &quartier_store::offers::Offers,
+        dry_run: bool,
+    ) -> quartier_store::Result<quartier_store::offers::OfferReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_offers(batch, dry_run))
+    }
+    fn offers(&self) -> quartier_store::Result<quartier_store::offers::Offers> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().offers())
+    }
+    fn save_conference(&mut self, c: &quartier_store::action::Conference) -> quartier_store::Result<quartier_store::action::Conference> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_conference(c))
+    }
+    fn conferences(&self, area: Option<(&str, &str)>) -> quartier_store::Result<Vec<quartier_store::action::Conference>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().conferences(area))
+    }
+    fn save_measure(&mut self, m: &quartier_store::action::Measure) -> quartier_store::Result<quartier_store::action::Measure> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_measure(m))
+    }
+    fn measures(&self) -> quartier_store::Result<Vec<quartier_store::action::Measure>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().measures())
+    }
+    fn add_user(
+        &mut self,
+        name: &str,
+        role: quartier_store::accounts::Role,
+        organization: Option<&str>,
+        password: &str,
+    ) -> quartier_store::Result<quartier_store::accounts::User> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().add_user(name, role, organization, password))
+    }
+    fn users(&self) -> quartier_store::Result<Vec<quartier_store::accounts::User>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().users())
+    }
+    fn login(
+        &mut self,
+        name: &str,
+        password: &str,
+        address: &str,
+    ) -> quartier_store::Result<Option<(String, quartier_store::accounts::Session)>> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().login(name, password, address))
+    }
+    fn session(&self, token: &str) -> quartier_store::Result<Option<quartier_store::accounts::Session>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().session(token))
+    }
+    fn logout(&mut self, token: &str, everywhere: bool) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().logout(token, everywhere))
+    }
+    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().audit(action, object, old, new))
+    }
+    fn audit_log(&self) -> quartier_store::Result<Vec<quartier_store::accounts::AuditEntry>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().audit_log())
+    }
+    fn settings_with_prefix(&self, prefix: &str) -> quartier_store::Result<Vec<(String, String)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().settings_with_prefix(prefix))
+    }
+    fn set_actor(&mut self, actor: &str) {
+        self.0.as_mut().unwrap().set_actor(actor)
+    }
+    fn data_version(&self) -> quartier_store::Result<String> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().data_version())
+    }
+}
+
 struct Site {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+    dir: tempfile::TempDir,
+    db: Location,
     editing: Option<Arc<quartier_web::Editing>>,
     public: Option<f64>,
 }
 
 impl Site {
     /// Two Stadtteile with three Sozialräume, and changes allowed.
-    fn new() -> Site {
+    fn new(backend: Backend) -> Site {
+        tokio::task::block_in_place(|| Site::create(backend))
+    }
+
+    fn create(backend: Backend) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("q.db");
-        let mut s = SqliteStore::open(&db).unwrap();
+        let db = match backend {
+            Backend::Sqlite => Location::Sqlite(dir.path().join("q.db")),
+            Backend::Postgres => Location::parse(&quartier_store::postgres::fresh_test_database().expect("QUARTIER_TEST_POSTGRES")),
+        };
+        let mut s = db.open().unwrap();
         s.define_levels(&["Stadtteil".into(), "Sozialraum".into()]).unwrap();
         let area = |key: &str, parent: Option<&str>| NewArea {
             key: key.into(),
@@ -39,7 +216,7 @@ impl Site {
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
         let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)", true).unwrap()));
-        Site { _dir: dir, db, editing, public: None }
+        Site { dir, db, editing, public: None }
     }
 
     fn app(&self) -> axum::Router {
@@ -101,8 +278,8 @@ impl Site {
         (s, b)
     }
 
-    fn store(&self) -> SqliteStore {
-        SqliteStore::open(&self.db).unwrap()
+    fn store(&self) -> InPlace {
+        InPlace(Some(tokio::task::block_in_place(|| self.db.open().unwrap())))
     }
 
     fn values(&self, variable: &str) -> Vec<(String, Option<f64>)> {
@@ -126,9 +303,8 @@ fn hidden(page: &str, name: &str) -> String {
 
 const DELIVERY: &str = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n";
 
-#[tokio::test]
-async fn upload_preview_confirm_profile_and_undo() {
-    let site = Site::new();
+async fn upload_preview_confirm_profile_and_undo(backend: Backend) {
+    let site = Site::new(backend);
     let t = site.token();
     // The preview changes nothing and shows what would.
     let (status, page) = site
@@ -185,9 +361,8 @@ async fn upload_preview_confirm_profile_and_undo() {
     assert!(page.contains("ist rückgängig gemacht") && page.contains("Test (Browser)"), "{page}");
 }
 
-#[tokio::test]
-async fn broken_files_show_the_problems_and_change_nothing() {
-    let site = Site::new();
+async fn broken_files_show_the_problems_and_change_nothing(backend: Backend) {
+    let site = Site::new(backend);
     let t = site.token();
     let bad = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Einwohner;100\n9999;2024;Einwohner;50\n0102;2024;Einwohner;-7\n";
     let (status, page) = site.upload(&[("csrf", &t), ("art", "daten")], "kaputt.csv", bad.as_bytes()).await;
@@ -219,18 +394,16 @@ async fn broken_files_show_the_problems_and_change_nothing() {
     assert!(status == StatusCode::BAD_REQUEST && page.contains("Unbekannter Upload"), "{page}");
 }
 
-#[tokio::test]
-async fn oversized_uploads_are_refused_with_the_limit() {
-    let site = Site::new();
+async fn oversized_uploads_are_refused_with_the_limit(backend: Backend) {
+    let site = Site::new(backend);
     let big = vec![b'1'; quartier_web::UPLOAD_LIMIT + (1 << 20)];
     let (status, page) = site.upload(&[("csrf", &site.token()), ("art", "daten")], "gross.csv", &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.contains("größer als 64 MB"), "{page}");
 }
 
-#[tokio::test]
-async fn changes_without_token_from_other_sites_or_on_read_only_servers_are_forbidden() {
-    let site = Site::new();
+async fn changes_without_token_from_other_sites_or_on_read_only_servers_are_forbidden(backend: Backend) {
+    let site = Site::new(backend);
     let t = site.token();
     let count_levels = |s: &Site| s.store().levels().unwrap().len();
     // Without or with a wrong token.
@@ -264,12 +437,12 @@ async fn changes_without_token_from_other_sites_or_on_read_only_servers_are_forb
     let (_, page) = site.get("/verwaltung?erledigt=ebene&name=Bitte%20Passwort%20senden").await;
     assert!(!page.contains("Passwort"));
     // A read-only server shows the history but takes no changes.
-    let read_only = Site { editing: None, ..Site::new() };
+    let read_only = Site { editing: None, ..Site::new(backend) };
     let (status, page) = read_only.get("/verwaltung").await;
     assert!(status == StatusCode::OK && page.contains("Änderungen sind auf diesem Server abgeschaltet") && !page.contains("name=\"csrf\""));
     assert_eq!(read_only.post("/verwaltung/ebenen", &[("csrf", &t), ("name", "X"), ("position", "0")]).await.0, StatusCode::FORBIDDEN);
     // The public view has no Verwaltung at all, even when editing was asked for.
-    let public = Site { public: Some(3.0), ..Site::new() };
+    let public = Site { public: Some(3.0), ..Site::new(backend) };
     assert_eq!(public.get("/verwaltung").await.0, StatusCode::FORBIDDEN);
     let pt = public.token();
     assert_eq!(public.post("/verwaltung/ebenen", &[("csrf", &pt), ("name", "X"), ("position", "0")]).await.0, StatusCode::FORBIDDEN);
@@ -277,9 +450,8 @@ async fn changes_without_token_from_other_sites_or_on_read_only_servers_are_forb
     assert!(!page.contains("name=\"csrf\""));
 }
 
-#[tokio::test]
-async fn drafts_are_saved_only_when_they_check() {
-    let site = Site::new();
+async fn drafts_are_saved_only_when_they_check(backend: Backend) {
+    let site = Site::new(backend);
     let t = site.token();
     let mut s = site.store();
     quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
@@ -325,15 +497,14 @@ async fn drafts_are_saved_only_when_they_check() {
 }
 
 fn write(site: &Site, name: &str, content: &str) -> PathBuf {
-    let p = Path::new(&site.db).with_file_name(name);
+    let p = site.dir.path().join(name);
     std::fs::write(&p, content).unwrap();
     p
 }
 
-#[tokio::test]
-async fn a_level_gets_its_geometries_from_its_children() {
+async fn a_level_gets_its_geometries_from_its_children(backend: Backend) {
     use quartier_geom::{MultiPolygon, Polygon, wkb};
-    let site = Site::new();
+    let site = Site::new(backend);
     let t = site.token();
     // Without child geometries: a clear refusal, nothing changed.
     let (status, page, _) = site.post("/verwaltung/aufloesen", &[("csrf", &t), ("ebene", "Stadtteil")]).await;
@@ -372,9 +543,8 @@ async fn a_level_gets_its_geometries_from_its_children() {
     assert!(status == StatusCode::BAD_REQUEST && page.contains("unterste Ebene"), "{page}");
 }
 
-#[tokio::test]
-async fn allocation_page_beside_the_watering_can_and_as_workbook() {
-    let site = Site::new();
+async fn allocation_page_beside_the_watering_can_and_as_workbook(backend: Backend) {
+    let site = Site::new(backend);
     let mut s = site.store();
     quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
     let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n";
@@ -397,7 +567,7 @@ async fn allocation_page_beside_the_watering_can_and_as_workbook() {
     assert!(status == StatusCode::OK && page.contains("übersteigen das Budget"), "{page}");
     let (status, _) = site.get("/verteilung?budget=zehn&bedarf=indicator%3Akinderarmut").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let public = Site { public: Some(3.0), ..Site::new() };
+    let public = Site { public: Some(3.0), ..Site::new(backend) };
     assert_eq!(public.get("/verteilung").await.0, StatusCode::FORBIDDEN);
 }
 
@@ -454,10 +624,9 @@ impl Site {
     }
 }
 
-#[tokio::test]
-async fn accounts_roles_sessions_and_throttling() {
+async fn accounts_roles_sessions_and_throttling(backend: Backend) {
     use quartier_store::accounts::Role;
-    let site = Site::new();
+    let site = Site::new(backend);
     let local_token = site.token();
     {
         let mut s = site.store();
@@ -517,10 +686,9 @@ async fn accounts_roles_sessions_and_throttling() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn every_change_is_forbidden_to_roles_without_the_right() {
+async fn every_change_is_forbidden_to_roles_without_the_right(backend: Backend) {
     use quartier_store::accounts::Role;
-    let site = Site::new();
+    let site = Site::new(backend);
     {
         let mut s = site.store();
         s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
@@ -578,11 +746,10 @@ impl IntoStatus for (StatusCode, String, Option<String>) {
     }
 }
 
-#[tokio::test]
-async fn offers_conferences_and_measures_by_role_and_object() {
+async fn offers_conferences_and_measures_by_role_and_object(backend: Backend) {
     use quartier_store::accounts::Role;
     use quartier_store::offers::{Offers, Organization, Service};
-    let site = Site::new();
+    let site = Site::new(backend);
     {
         let mut s = site.store();
         let org = |id: &str| Organization { id: id.into(), name: id.to_uppercase(), ..Default::default() };
@@ -764,3 +931,16 @@ async fn offers_conferences_and_measures_by_role_and_object() {
     let (status, _) = site.post_as(&traeger, "/angebot/neu", &f).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+on_both_backends!(
+    upload_preview_confirm_profile_and_undo,
+    broken_files_show_the_problems_and_change_nothing,
+    oversized_uploads_are_refused_with_the_limit,
+    changes_without_token_from_other_sites_or_on_read_only_servers_are_forbidden,
+    drafts_are_saved_only_when_they_check,
+    a_level_gets_its_geometries_from_its_children,
+    allocation_page_beside_the_watering_can_and_as_workbook,
+    accounts_roles_sessions_and_throttling,
+    every_change_is_forbidden_to_roles_without_the_right,
+    offers_conferences_and_measures_by_role_and_object,
+);
