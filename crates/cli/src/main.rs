@@ -216,7 +216,7 @@ fn main() {
         default_hook(info);
     }));
     let mut cli = Cli::parse();
-    if let Some(url) = cli.database.take() {
+    if let Some(url) = cli.database.take().filter(|u| !u.is_empty()) {
         cli.db = PathBuf::from(url);
     }
     if let Err(e) = run(cli) {

@@ -5,9 +5,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// `quartier user add …` with the password on standard input.
-fn add(env: &Env, args: &[&str], password: &str) -> (bool, String) {
+pub fn add(env: &Env, args: &[&str], password: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quartier"))
         .env("QUARTIER_DB", env.db())
+        .env("QUARTIER_DATABASE", env.database.as_deref().unwrap_or_default())
         .args(["user", "add"])
         .args(args)
         .stdin(Stdio::piped())

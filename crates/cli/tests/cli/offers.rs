@@ -373,3 +373,61 @@ fn conferences_and_measures_with_monitoring_and_optimistic_locking() {
     );
     assert!(env.fails_unchanged(&["measure", "add", bad.to_str().unwrap()]).contains("end 2020 liegt vor start 2025"));
 }
+
+/// The whole chain through `--database postgres://…`: areas, data, indicators, offers, supply,
+/// allocation, a report, a refused import that changes nothing, accounts; backups point to
+/// pg_dump. Runs when `QUARTIER_TEST_POSTGRES` names a test server (as in `.ci/run`).
+#[test]
+fn the_chain_on_postgresql() {
+    let Some(env) = Env::on_postgres() else { return };
+    env.musterstadt();
+    let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;kinder;200\n0102;2024;kinder;300\n0201;2024;kinder;100\n0202;2024;kinder;400\n\
+                0101;2024;kinder_sgb2;20\n0102;2024;kinder_sgb2;150\n0201;2024;kinder_sgb2;10\n0202;2024;kinder_sgb2;100\n";
+    let f = env.write("daten.csv", data);
+    assert!(env.run(&["import", "data", f.to_str().unwrap()]).ok().contains("8 neu"));
+    let cat = env.write(
+        "katalog.toml",
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb2 / kinder\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let rows = json(&env.run(&["indicators", "compute", "--level", "Stadtteil", "--format", "json"]).ok());
+    let altstadt = rows.as_array().unwrap().iter().find(|r| r["area_id"] == "01").unwrap();
+    assert_eq!(altstadt["value"], 34.0, "170 of 500 children, summed up from the Sozialräume");
+    // A delivery with an unknown area: refused, nothing changed.
+    let bad = env.write(
+        "kaputt.csv",
+        "Gebiet;Jahr;Merkmal;Wert\n0101;2025;kinder;210\n0102;2025;kinder;320\n0201;2025;kinder;110\n9999;2025;kinder;20\n",
+    );
+    let err = env.fails_unchanged(&["import", "data", bad.to_str().unwrap()]);
+    assert!(err.contains("9999"), "{err}");
+    let plan = env
+        .run(&[
+            "allocate",
+            "--level",
+            "Sozialraum",
+            "--budget",
+            "100000",
+            "--need",
+            "indicator:kinderarmut",
+            "--group",
+            "kinder",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let sum: u64 = json(&plan).as_array().unwrap().iter().map(|r| r["allocation"].as_u64().unwrap()).sum();
+    assert_eq!(sum, 100_000);
+    let out = env.path("bericht.html");
+    let def = env.write("bericht.toml", "title = \"Sozialbericht\"\nmunicipality = \"Musterstadt\"\nedition = \"2024\"\nlevel = \"Sozialraum\"\n\n[[chapter]]\ntitle = \"Kinder\"\nindicators = [\"kinderarmut\"]\n");
+    env.run(&["report", "--definition", def.to_str().unwrap(), "--format", "html", "--out", out.to_str().unwrap()]).ok();
+    assert!(std::fs::read_to_string(&out).unwrap().contains("Kinderarmut"));
+    // Accounts, and backups by the server's own tools.
+    let (ok, out) = crate::accounts::add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903");
+    assert!(ok, "{out}");
+    let (ok, out) = crate::accounts::add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903");
+    assert!(!ok && out.contains("gibt es schon"), "{out}");
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert_eq!(users[0]["name"], "chefin");
+    let err = env.run(&["backup", env.path("sicherung.db").to_str().unwrap()]).fails();
+    assert!(err.contains("pg_dump"), "{err}");
+}

@@ -1,11 +1,13 @@
 //! Fixtures: a small synthetic "Musterstadt" in EPSG:25832 and helpers to run the binary.
 
-use quartier_store::{SqliteStore, Store, ValueFilter};
+use quartier_store::{Location, Store, ValueFilter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// A PostgreSQL database instead of the SQLite file (`--database`).
+    pub database: Option<String>,
 }
 
 pub struct Run {
@@ -42,7 +44,21 @@ pub struct Snapshot {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env { dir: tempfile::tempdir().unwrap(), database: None }
+    }
+
+    /// An environment on a fresh PostgreSQL database, when `QUARTIER_TEST_POSTGRES` names a
+    /// test server.
+    pub fn on_postgres() -> Option<Env> {
+        Some(Env { dir: tempfile::tempdir().unwrap(), database: Some(quartier_store::postgres::fresh_test_database()?) })
+    }
+
+    /// The database as the commands see it.
+    pub fn location(&self) -> Location {
+        match &self.database {
+            Some(url) => Location::parse(url),
+            None => Location::Sqlite(self.db()),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -60,17 +76,17 @@ impl Env {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_quartier"))
-            .current_dir(self.dir.path())
-            .env("QUARTIER_DB", self.db())
-            .args(args)
-            .output()
-            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quartier"));
+        cmd.current_dir(self.dir.path()).env("QUARTIER_DB", self.db()).env_remove("QUARTIER_DATABASE");
+        if let Some(url) = &self.database {
+            cmd.env("QUARTIER_DATABASE", url);
+        }
+        let out = cmd.args(args).output().unwrap();
         Run { out }
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        let s = SqliteStore::open(&self.db()).unwrap();
+        let s = self.location().open().unwrap();
         let levels = s.levels().unwrap();
         Snapshot {
             areas: s.areas(None).unwrap(),
