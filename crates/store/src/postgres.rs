@@ -246,26 +246,23 @@ fn hierarchy_nodes(c: &mut impl GenericClient) -> Result<(Vec<AreaNode>, crate::
     Ok((nodes, levels))
 }
 
-/// Rows per multi-row INSERT of values (6 parameters each, under PostgreSQL's 65,535).
-const INSERT_ROWS: usize = 1000;
-
 /// variable id, year, area id, number, symbol code.
 type PendingValue = (i64, i64, i64, Option<f64>, Option<&'static str>);
 
+/// New values through COPY (binary): one stream instead of statements of 1,000 rows (400,000
+/// values: 7.3 → 6.3 s; the rest is PostgreSQL's per-row foreign-key checks).
 fn insert_values(tx: &mut Transaction, rows: &[PendingValue], import_id: i64) -> Result<()> {
-    for chunk in rows.chunks(INSERT_ROWS) {
-        let mut sql = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id) VALUES ");
-        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::with_capacity(chunk.len() * 6);
-        for (i, (vid, year, aid, v, s)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 6;
-            sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-            params.extend_from_slice(&[vid, year, aid, v, s, &import_id]);
-        }
-        tx.execute(sql.as_str(), &params)?;
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::Type;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let sink = tx.copy_in("COPY value (variable_id, year, area_id, value, symbol, import_id) FROM STDIN (FORMAT binary)")?;
+    let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::FLOAT8, Type::TEXT, Type::INT8]);
+    for (vid, year, aid, v, s) in rows {
+        w.write(&[vid, year, aid, v, s, &import_id])?;
+    }
+    w.finish()?;
     Ok(())
 }
 
