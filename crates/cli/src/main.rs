@@ -80,6 +80,10 @@ enum Command {
         /// Keine Änderungen über die Verwaltung zulassen (Standard, wenn nicht lokal)
         #[arg(long)]
         read_only: bool,
+        /// Mit Konten: Besucherinnen ohne Anmeldung sehen die veröffentlichten Seiten (Übersicht,
+        /// Karte, Gebiete, Indikatoren, Index, Angebote) mit Geheimhaltung statt der Anmeldeseite
+        #[arg(long, conflicts_with = "public")]
+        public_view: bool,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -238,15 +242,16 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { addr, keep, no_serve, public, read_only } => {
             let public = public.then_some(cmd_disclosure::DEFAULT_THRESHOLD);
-            demo::run(addr, keep, no_serve, ServeMode { public, edit: edits_allowed(addr, public, false, read_only) })
+            demo::run(addr, keep, no_serve, ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None })
         }
-        Command::Serve { addr, public, disclosure_threshold, edit, read_only } => {
+        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view } => {
             open(&cli.db)?;
-            if public && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
+            if (public || public_view) && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
                 anyhow::bail!("--disclosure-threshold muss mindestens 1 sein");
             }
             let public = public.then_some(disclosure_threshold);
-            serve(cli.db, addr, ServeMode { public, edit: edits_allowed(addr, public, edit, read_only) })
+            let public_view = public_view.then_some(disclosure_threshold);
+            serve(cli.db, addr, ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view })
         }
         Command::Levels(LevelsCmd::Define { names }) => {
             let mut s = open(&cli.db)?;
@@ -303,6 +308,8 @@ fn run(cli: Cli) -> Result<()> {
 pub struct ServeMode {
     pub public: Option<f64>,
     pub edit: bool,
+    /// With accounts, the public view for anonymous visitors at this threshold.
+    pub public_view: Option<f64>,
 }
 
 /// Until there are accounts, changes through the browser are allowed on a server that only
@@ -322,7 +329,7 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
         None
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let options = quartier_web::Options { public: mode.public, edit: edit.clone() };
+    let options = quartier_web::Options { public: mode.public, edit: edit.clone(), public_view: mode.public_view };
     rt.block_on(quartier_web::serve(Location::from_path(&db), addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
         if edit.as_ref().is_some_and(|e| e.local) {

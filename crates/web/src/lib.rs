@@ -37,6 +37,9 @@ pub struct AppState {
     pub edit: Option<Arc<Editing>>,
     /// Computed results until the database changes.
     pub cache: Arc<cache::Cache>,
+    /// The public view anonymous visitors get once there are accounts (`--public-view`):
+    /// the same app in public mode, with its own cache.
+    pub anonymous: Option<Router>,
 }
 
 /// How the app runs.
@@ -46,6 +49,9 @@ pub struct Options {
     pub public: Option<f64>,
     /// Allow changes (never together with `public`).
     pub edit: Option<Arc<Editing>>,
+    /// With accounts: anonymous visitors see the published pages with disclosure control at
+    /// this threshold instead of the sign-in page (None: switched off).
+    pub public_view: Option<f64>,
 }
 
 /// Builds the read-only router for internal use (tests call it without a socket).
@@ -55,8 +61,24 @@ pub fn app(db: impl Into<quartier_store::Location>) -> Router {
 
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
 pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Router {
+    let db = Arc::new(db.into());
     let edit = if options.public.is_some() { None } else { options.edit };
-    let state = AppState { db: Arc::new(db.into()), public: options.public, edit, cache: Arc::default() };
+    let anonymous = match (options.public, options.public_view) {
+        (None, Some(threshold)) => {
+            Some(router(AppState { db: db.clone(), public: Some(threshold), edit: None, cache: Arc::default(), anonymous: None }))
+        }
+        _ => None,
+    };
+    router(AppState { db, public: options.public, edit, cache: Arc::default(), anonymous })
+}
+
+/// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
+fn published(path: &str) -> bool {
+    matches!(path, "/" | "/karte" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote")
+        || ["/gebiet/", "/indikator/", "/index/"].iter().any(|p| path.starts_with(p))
+}
+
+fn router(state: AppState) -> Router {
     Router::new()
         .route("/verwaltung", get(admin::admin_page))
         .route("/anmelden", get(account::login_page).post(account::login))
@@ -101,9 +123,10 @@ pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Ro
         .with_state(state)
 }
 
-/// Once there are accounts, an internal server shows nothing to anonymous visitors: they are
-/// sent to the sign-in page (publishing is the job of a separate `serve --public`, which
-/// shows only disclosure-controlled values). Without accounts nothing changes.
+/// Once there are accounts, an internal server shows nothing internal to anonymous visitors:
+/// with the public view switched on they get the published pages in public mode (every count
+/// and rate disclosure-controlled, no changes), otherwise, and for every other page, the
+/// sign-in page. Without accounts nothing changes.
 async fn require_login(
     axum::extract::State(st): axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -127,6 +150,18 @@ async fn require_login(
     .and_then(|r| r);
     match allowed {
         Ok(true) => next.run(req).await,
+        Ok(false) if req.method() == axum::http::Method::GET && published(req.uri().path()) && st.anonymous.is_some() => {
+            use tower::ServiceExt;
+            let public = st.anonymous.clone().expect("checked");
+            // A fresh request: the outer router's match (path parameters) must not reach the
+            // inner one, which matches again.
+            let (mut parts, body) = req.into_parts();
+            parts.extensions = Default::default();
+            match public.oneshot(axum::extract::Request::from_parts(parts, body)).await {
+                Ok(res) => res,
+                Err(never) => match never {},
+            }
+        }
         Ok(false) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
         Ok(false) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
         Err(e) => e.into_response(),

@@ -186,6 +186,7 @@ struct Site {
     db: Location,
     editing: Option<Arc<quartier_web::Editing>>,
     public: Option<f64>,
+    public_view: Option<f64>,
 }
 
 impl Site {
@@ -216,11 +217,14 @@ impl Site {
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
         let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)", true).unwrap()));
-        Site { dir, db, editing, public: None }
+        Site { dir, db, editing, public: None, public_view: None }
     }
 
     fn app(&self) -> axum::Router {
-        quartier_web::app_with(self.db.clone(), quartier_web::Options { public: self.public, edit: self.editing.clone() })
+        quartier_web::app_with(
+            self.db.clone(),
+            quartier_web::Options { public: self.public, edit: self.editing.clone(), public_view: self.public_view },
+        )
     }
 
     fn token(&self) -> String {
@@ -932,6 +936,59 @@ async fn offers_conferences_and_measures_by_role_and_object(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// With accounts and the public view switched on, anonymous visitors get the published pages
+/// in public mode (small counts withheld) and nothing else; signed in, the internal view.
+async fn public_view_for_anonymous_visitors(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site { public_view: Some(3.0), ..Site::new(backend) };
+    {
+        let mut s = site.store();
+        quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
+        let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;2\n0102;2024;Kinder SGB II;8\n";
+        quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
+        let cat = quartier_core::indicator::Catalogue::from_toml(
+            "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+        )
+        .unwrap();
+        let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
+        s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+        s.add_user("planung", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
+    }
+    let csv = "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&format=csv";
+    let (status, public) = site.get(csv).await;
+    assert_eq!(status, StatusCode::OK, "{public}");
+    let row = |table: &str, key: &str| table.lines().find(|l| l.contains(&format!(";{key};"))).unwrap_or_default().to_string();
+    // 2 children in 0101 are withheld, and 0102 with them (the Stadtteil's total would give them away).
+    assert!(row(&public, "0101").ends_with("geheim") && row(&public, "0102").ends_with("geheim"), "{public}");
+    for page in ["/", "/gebiete", "/indikatoren", "/gebiet/0102?ebene=Sozialraum", "/daten"] {
+        let (status, body) = site.get(page).await;
+        assert_eq!(status, StatusCode::OK, "{page} is published: {body}");
+    }
+    // Everything internal still asks for an account.
+    for page in [
+        "/verwaltung",
+        "/verwaltung/aenderungen",
+        "/werkstatt/indikator",
+        "/verteilung",
+        "/konferenz/neu?ebene=Sozialraum&gebiet=0101",
+        "/angebot/neu",
+    ] {
+        let (status, _, location) = site.send(Request::get(page).header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")), "{page}");
+    }
+    let (status, _, _) = site.post("/konferenz", &[("csrf", "x"), ("ebene", "Sozialraum"), ("gebiet", "0101")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Signed in: the internal values.
+    let (_, planner) = site.sign_in("planung", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let internal = site.get_as(&planner.unwrap(), csv).await;
+    assert!(row(&internal, "0101").contains("1,67"), "{internal}");
+    // Switched off: anonymous visitors are sent to sign in.
+    let closed =
+        Site { public_view: None, dir: tempfile::tempdir().unwrap(), db: site.db.clone(), editing: site.editing.clone(), public: None };
+    let (status, _, location) = closed.send(Request::get("/").header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -943,4 +1000,5 @@ on_both_backends!(
     accounts_roles_sessions_and_throttling,
     every_change_is_forbidden_to_roles_without_the_right,
     offers_conferences_and_measures_by_role_and_object,
+    public_view_for_anonymous_visitors,
 );
