@@ -30,6 +30,11 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
         #[arg(long)]
         organization: Option<String>,
     },
+    /// Ein Passwort neu setzen (Administration; das neue Passwort über die Standardeingabe).
+    /// Alle Sitzungen des Kontos enden.
+    Password { name: String },
+    /// Ein Konto entfernen (das letzte Administrationskonto bleibt)
+    Remove { name: String },
     /// Konten
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -42,6 +47,17 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
     },
 }
 
+/// A password from standard input (never an argument: it would show in the process list).
+fn password_from_stdin() -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("kein Passwort: bitte über die Standardeingabe übergeben");
+    }
+    Ok(password)
+}
+
 pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
     match cmd {
         UserCmd::Add { name, role, admin, organization } => {
@@ -50,14 +66,20 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
             } else {
                 Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role {role}: admin, planner, department, traeger oder reader"))?
             };
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\n', '\r']);
-            if password.is_empty() {
-                bail!("kein Passwort: bitte über die Standardeingabe übergeben");
-            }
-            let u = crate::open(db)?.add_user(&name, role, organization.as_deref(), password)?;
+            let password = password_from_stdin()?;
+            let u = crate::open(db)?.add_user(&name, role, organization.as_deref(), &password)?;
             println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de());
+            Ok(())
+        }
+        UserCmd::Password { name } => {
+            let password = password_from_stdin()?;
+            crate::open(db)?.set_password(&name, None, &password)?;
+            println!("Neues Passwort für „{name}“ gesetzt; alle Sitzungen des Kontos sind beendet");
+            Ok(())
+        }
+        UserCmd::Remove { name } => {
+            crate::open(db)?.remove_user(&name)?;
+            println!("Konto „{name}“ entfernt");
             Ok(())
         }
         UserCmd::List { format } => {

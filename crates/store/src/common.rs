@@ -145,6 +145,19 @@ pub(crate) fn new_account(name: &str, role: crate::accounts::Role, organization:
     Ok((name.to_string(), hash))
 }
 
+/// Whether a password change may go ahead: the account exists and, for a user's own change,
+/// `old` is its current password; the new one follows the rules. Returns the new hash.
+pub(crate) fn password_change(name: &str, stored_hash: Option<&str>, old: Option<&str>, new: &str) -> Result<String> {
+    let Some(hash) = stored_hash else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
+    if let Some(old) = old
+        && !crate::accounts::verify_password(hash, old)
+    {
+        return Err(StoreError::Account("Das bisherige Passwort stimmt nicht.".into()));
+    }
+    crate::accounts::check_password(name, new).map_err(StoreError::Account)?;
+    crate::accounts::hash_password(new).map_err(StoreError::Account)
+}
+
 /// Login throttling: failed attempts per account and per address within the window.
 pub(crate) const FAILURES_PER_ACCOUNT: i64 = 5;
 pub(crate) const FAILURES_PER_ADDRESS: i64 = 20;

@@ -237,6 +237,12 @@ pub trait Store {
     /// Creates an account (password checked against the rules, stored as Argon2id).
     fn add_user(&mut self, name: &str, role: accounts::Role, organization: Option<&str>, password: &str) -> Result<accounts::User>;
     fn users(&self) -> Result<Vec<accounts::User>>;
+    /// Sets a new password (checked against the rules). With `old`, only if it is the current
+    /// one (a user changing their own); without, an administrator's reset. Every session of the
+    /// account ends.
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()>;
+    /// Removes an account and its sessions; the last administrator stays.
+    fn remove_user(&mut self, name: &str) -> Result<()>;
     /// Checks name and password; `None` when wrong. Refused while the account or the address
     /// has 5 failed attempts in the last 15 minutes. A success opens a new session: (token, session).
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>>;
@@ -348,6 +354,12 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn users(&self) -> Result<Vec<accounts::User>> {
         (**self).users()
+    }
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
+        (**self).set_password(name, old, new)
+    }
+    fn remove_user(&mut self, name: &str) -> Result<()> {
+        (**self).remove_user(name)
     }
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>> {
         (**self).login(name, password, address)

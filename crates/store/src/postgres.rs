@@ -1069,6 +1069,38 @@ impl Store for PostgresStore {
         })
     }
 
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let row = tx
+            .query_opt("SELECT id, password_hash FROM account WHERE name = $1", &[&name])?
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+        let hash = common::password_change(name, row.as_ref().map(|r| r.1.as_str()), old, new)?;
+        let id = row.expect("checked").0;
+        tx.execute("UPDATE account SET password_hash = $2 WHERE id = $1", &[&id, &hash])?;
+        tx.execute("DELETE FROM session WHERE account_id = $1", &[&id])?;
+        let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
+        audit_tx(&mut tx, &actor, what, &format!("Konto {name}"), None, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn remove_user(&mut self, name: &str) -> Result<()> {
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let role: Option<String> = tx.query_opt("SELECT role FROM account WHERE name = $1", &[&name])?.map(|r| r.get(0));
+        let Some(role) = role else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
+        let admins: i64 = tx.query_one("SELECT count(*) FROM account WHERE role = 'admin'", &[])?.get(0);
+        if role == "admin" && admins <= 1 {
+            return Err(StoreError::Account(format!("„{name}“ ist das letzte Administrationskonto und bleibt")));
+        }
+        tx.execute("DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", &[&name])?;
+        tx.execute("DELETE FROM account WHERE name = $1", &[&name])?;
+        audit_tx(&mut tx, &actor, "Konto entfernt", &format!("Konto {name}"), Some(&role), None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
         let now = common::unix_now();
         let window = now - common::FAILURE_WINDOW_S;

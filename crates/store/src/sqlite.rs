@@ -1018,6 +1018,35 @@ impl Store for SqliteStore {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let row: Option<(i64, String)> =
+            tx.query_row("SELECT id, password_hash FROM account WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let hash = common::password_change(name, row.as_ref().map(|r| r.1.as_str()), old, new)?;
+        let id = row.expect("checked").0;
+        tx.execute("UPDATE account SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
+        tx.execute("DELETE FROM session WHERE account_id = ?1", [id])?;
+        let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
+        audit_tx(&tx, &self.actor, what, &format!("Konto {name}"), None, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn remove_user(&mut self, name: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let role: Option<String> = tx.query_row("SELECT role FROM account WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        let Some(role) = role else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
+        let admins: i64 = tx.query_row("SELECT count(*) FROM account WHERE role = 'admin'", [], |r| r.get(0))?;
+        if role == "admin" && admins <= 1 {
+            return Err(StoreError::Account(format!("„{name}“ ist das letzte Administrationskonto und bleibt")));
+        }
+        tx.execute("DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = ?1)", [name])?;
+        tx.execute("DELETE FROM account WHERE name = ?1", [name])?;
+        audit_tx(&tx, &self.actor, "Konto entfernt", &format!("Konto {name}"), Some(&role), None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
         let now = common::unix_now();
         let window = now - common::FAILURE_WINDOW_S;

@@ -4,7 +4,7 @@
 //! `SameSite=Lax` cookie, `Secure` when the request came over TLS (the reverse proxy says
 //! so with `X-Forwarded-Proto: https`).
 
-use crate::admin::{SESSION_COOKIE, cookie, with_store_mut};
+use crate::admin::{SESSION_COOKIE, authorize_as, cookie, with_store_mut};
 use crate::pages::layout_nav;
 use crate::{AppError, AppState};
 use axum::extract::State;
@@ -117,6 +117,76 @@ pub async fn logout(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
     }
     let everywhere = f.ueberall == "1";
     with_store_mut(&st, s.user.name.clone(), move |store| Ok(store.logout(&token, everywhere)?)).await?;
+    let mut res = Redirect::to("/anmelden").into_response();
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"));
+    Ok(res)
+}
+
+/// `GET /konto`: the signed-in account, and changing its password.
+pub async fn account_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let h = headers.clone();
+    let session = crate::with_store(&st, move |store, _| crate::admin::session(store, &h)).await?;
+    let Some(s) = session else { return Ok(Redirect::to("/anmelden").into_response()) };
+    Ok(account_form(&s, None).into_response())
+}
+
+fn account_form(s: &quartier_store::accounts::Session, problem: Option<&str>) -> maud::Markup {
+    let body = html! {
+        h1 { "Mein Konto" }
+        p { "Angemeldet als " strong { (s.user.name) } " (" (s.user.role.label_de()) ")"
+            @if let Some(o) = &s.user.organization { ", Träger " (o) } "." }
+        h2 { "Passwort ändern" }
+        @if let Some(p) = problem { div.problem role="alert" { p { (p) } } }
+        form.draft method="post" action="/konto" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            div.controls {
+                label { "Bisheriges Passwort" input type="password" name="alt" autocomplete="current-password" required; }
+                label { "Neues Passwort" input type="password" name="neu" autocomplete="new-password" minlength="12" required; }
+                label { "Neues Passwort wiederholen" input type="password" name="neu2" autocomplete="new-password" minlength="12" required; }
+            }
+            p.note { "Mindestens 12 Zeichen, nicht der Benutzername, keine bekannten Passwörter oder Muster. Danach enden alle Sitzungen dieses Kontos; bitte neu anmelden." }
+            div.controls { button type="submit" { "Passwort ändern" } }
+        }
+    };
+    layout_nav("Mein Konto", "werkstatt", body, None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub alt: String,
+    #[serde(default)]
+    pub neu: String,
+    #[serde(default)]
+    pub neu2: String,
+}
+
+/// `POST /konto`: a new password for the signed-in account (its current one required).
+pub async fn change_password(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let (actor, user) = authorize_as(&st, &headers, &f.csrf, |_| true, "angemeldete Konten").await?;
+    let Some(user) = user else { return Err(AppError::Forbidden("Ohne Konten gibt es keine Passwörter.".into())) };
+    let problem = if f.neu != f.neu2 {
+        Some("Die beiden neuen Passwörter stimmen nicht überein.".to_string())
+    } else {
+        let name = user.name.clone();
+        let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&name, Some(&f.alt), &f.neu) {
+            Ok(()) => Ok(None),
+            Err(quartier_store::StoreError::Account(m)) => Ok(Some(m)),
+            Err(e) => Err(e.into()),
+        })
+        .await?;
+        result
+    };
+    if let Some(p) = problem {
+        let session = quartier_store::accounts::Session { user, csrf: actor.csrf };
+        return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p))).into_response());
+    }
     let mut res = Redirect::to("/anmelden").into_response();
     res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"));
     Ok(res)

@@ -281,6 +281,7 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
                     input type="hidden" name="csrf" value=(s.csrf);
                     button type="submit" name="ueberall" value="" { "Abmelden" }
                     button type="submit" name="ueberall" value="1" { "Überall abmelden" }
+                    a href="/konto" { "Mein Konto (Passwort ändern)" }
                 },
                 None => p { a href="/anmelden" { "Anmelden" } " – Änderungen nehmen Konten der Sozialplanung und der Administration vor." },
             }

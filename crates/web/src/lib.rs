@@ -83,6 +83,7 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung", get(admin::admin_page))
         .route("/anmelden", get(account::login_page).post(account::login))
         .route("/abmelden", post(account::logout))
+        .route("/konto", get(account::account_page).post(account::change_password))
         .route("/verteilung", get(allocation::allocation_page))
         .route("/angebote", get(offers::offers_page))
         .route("/konferenz/neu", get(action::conference_form))

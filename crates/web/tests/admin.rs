@@ -147,6 +147,12 @@ impl Store for InPlace {
     ) -> quartier_store::Result<quartier_store::accounts::User> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().add_user(name, role, organization, password))
     }
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_password(name, old, new))
+    }
+    fn remove_user(&mut self, name: &str) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_user(name))
+    }
     fn users(&self) -> quartier_store::Result<Vec<quartier_store::accounts::User>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().users())
     }
@@ -989,6 +995,60 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));
 }
 
+/// A user changes their own password: the current one is required, the rules apply, and
+/// every session of the account ends.
+async fn own_password_change_ends_every_session(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    site.store().add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+    let (_, first) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let (_, second) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let page = site.get_as(&first, "/konto").await;
+    assert!(page.contains("Angemeldet als <strong>leser</strong>"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let change = |alt: &'static str, neu: &'static str, neu2: &'static str| {
+        [("csrf", csrf.clone()), ("alt", alt.into()), ("neu", neu.into()), ("neu2", neu2.into())]
+    };
+    for (fields, expected) in [
+        (change("falsch-falsch-falsch", "Lindenallee-Turm-42", "Lindenallee-Turm-42"), "bisherige Passwort stimmt nicht"),
+        (change("Ahornweg-Brunnen-7", "Lindenallee-Turm-42", "Lindenallee-Turm-43"), "stimmen nicht überein"),
+        (change("Ahornweg-Brunnen-7", "kurz", "kurz"), "12 Zeichen"),
+    ] {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, page) = site.post_as(&first, "/konto", &f).await;
+        assert!(status == StatusCode::BAD_REQUEST && page.contains(expected), "{expected}: {page}");
+    }
+    let (status, _) = site
+        .post_as(
+            &first,
+            "/konto",
+            &[("csrf", "x"), ("alt", "Ahornweg-Brunnen-7"), ("neu", "Lindenallee-Turm-42"), ("neu2", "Lindenallee-Turm-42")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "without the session's token");
+    let good = change("Ahornweg-Brunnen-7", "Lindenallee-Turm-42", "Lindenallee-Turm-42");
+    let f: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(site.post_as(&first, "/konto", &f).await.0, StatusCode::SEE_OTHER);
+    // Both sessions are over; the old password no longer opens one, the new one does.
+    for cookie in [&first, &second] {
+        let (status, _, location) = site
+            .send(
+                Request::get("/konto")
+                    .header(header::HOST, HOST)
+                    .header(header::COOKIE, cookie.split(';').next().unwrap())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));
+    }
+    assert_eq!(site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert!(site.sign_in("leser", "Lindenallee-Turm-42", &[]).await.1.is_some());
+    let log = site.store().audit_log().unwrap();
+    assert!(log.iter().any(|e| e.action == "Passwort geändert" && e.object == "Konto leser" && e.old.is_none() && e.new.is_none()));
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -1001,4 +1061,5 @@ on_both_backends!(
     every_change_is_forbidden_to_roles_without_the_right,
     offers_conferences_and_measures_by_role_and_object,
     public_view_for_anonymous_visitors,
+    own_password_change_ends_every_session,
 );

@@ -51,3 +51,43 @@ fn first_administrator_roles_and_password_rules() {
     let (head, page) = crate::demo::get(&server.addr, "/anmelden");
     assert!(head.contains("quartier_login=") && head.contains("HttpOnly") && page.contains("autocomplete=\"current-password\""), "{head}");
 }
+
+/// `user password` sets a new password (stdin) and ends the account's sessions; `user remove`
+/// keeps the last administrator.
+#[test]
+fn password_reset_and_removal() {
+    let env = Env::new();
+    env.musterstadt();
+    assert!(add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903").0);
+    assert!(add(&env, &["leser", "--role", "reader"], "Ahornweg-Brunnen-7").0);
+    let with_stdin = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quartier"))
+            .env("QUARTIER_DB", env.db())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, out) = with_stdin(&["user", "password", "leser"], "leser1234567\n");
+    assert!(!ok && out.contains("Benutzername"), "the rules apply: {out}");
+    let (ok, out) = with_stdin(&["user", "password", "niemand"], "Lindenallee-Turm-42\n");
+    assert!(!ok && out.contains("„niemand“ gibt es nicht"), "{out}");
+    let (ok, out) = with_stdin(&["user", "password", "leser"], "Lindenallee-Turm-42\n");
+    assert!(ok && out.contains("Sitzungen"), "{out}");
+    let mut store = env.location().open().unwrap();
+    assert!(store.login("leser", "Ahornweg-Brunnen-7", "t").unwrap().is_none());
+    assert!(store.login("leser", "Lindenallee-Turm-42", "t").unwrap().is_some());
+    drop(store);
+    let err = env.run(&["user", "remove", "chefin"]).fails();
+    assert!(err.contains("letzte Administrationskonto"), "{err}");
+    assert!(env.run(&["user", "remove", "leser"]).ok().contains("entfernt"));
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    let audit = env.run(&["user", "audit", "--format", "csv"]).ok();
+    assert!(audit.contains("Passwort zurückgesetzt") && audit.contains("Konto entfernt"), "{audit}");
+}
