@@ -175,13 +175,12 @@ pub async fn change_password(
         Some("Die beiden neuen Passwörter stimmen nicht überein.".to_string())
     } else {
         let name = user.name.clone();
-        let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&name, Some(&f.alt), &f.neu) {
+        with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&name, Some(&f.alt), &f.neu) {
             Ok(()) => Ok(None),
             Err(quartier_store::StoreError::Account(m)) => Ok(Some(m)),
             Err(e) => Err(e.into()),
         })
-        .await?;
-        result
+        .await?
     };
     if let Some(p) = problem {
         let session = quartier_store::accounts::Session { user, csrf: actor.csrf };
