@@ -643,19 +643,28 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
 }
 
 /// The column whose values best match known area keys (at least half of them, allowing
-/// for lost leading zeros).
+/// for lost leading zeros). Exact matches count before repaired ones, and a column named like
+/// an area key ("Gebiet", "Schlüssel", …) before others: small counts such as 1 and 2 in a
+/// value column would otherwise pass for keys "01" and "02" that lost their zero.
 fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
     if known.is_empty() {
         return None;
     }
     let n = sheet.len().min(200);
+    let named = |c: usize| AREA_FIELDS.iter().any(|f| sheet.headers[c].trim().eq_ignore_ascii_case(f));
     (0..sheet.headers.len())
         .map(|c| {
-            let hits =
-                (0..n).filter(|&i| sheet.text(i, c).is_some_and(|t| known.contains(&t) || keys::suggest(&t, known).is_some())).count();
-            (c, hits)
+            let (mut exact, mut repaired) = (0, 0);
+            for t in (0..n).filter_map(|i| sheet.text(i, c)) {
+                if known.contains(&t) {
+                    exact += 1;
+                } else if keys::suggest(&t, known).is_some() {
+                    repaired += 1;
+                }
+            }
+            (c, exact, exact + repaired)
         })
-        .filter(|&(_, h)| h * 2 >= n && h > 0)
-        .max_by_key(|&(c, h)| (h, std::cmp::Reverse(c)))
-        .map(|(c, _)| c)
+        .filter(|&(_, _, h)| h * 2 >= n && h > 0)
+        .max_by_key(|&(c, exact, h)| (named(c), exact, h, std::cmp::Reverse(c)))
+        .map(|(c, _, _)| c)
 }

@@ -15,12 +15,14 @@ use std::path::Path;
 pub enum LoadError {
     #[error(transparent)]
     Import(#[from] ImportError),
-    #[error("{file}: {source}")]
-    Store { file: String, source: StoreError },
+    /// The store's message is part of this one (not a separate `source`, which `{:#}` would
+    /// print a second time).
+    #[error("{file}: {error}")]
+    Store { file: String, error: StoreError },
 }
 
 fn stored(file: &Path) -> impl FnOnce(StoreError) -> LoadError + '_ {
-    move |source| LoadError::Store { file: file.display().to_string(), source }
+    move |error| LoadError::Store { file: file.display().to_string(), error }
 }
 
 /// Reads a delivery with `profile` and stores it (or, with `dry_run`, only reports what
@@ -81,7 +83,7 @@ pub fn areas(
 /// Composes the geometries of `level` from its children (the level below), keeping keys,
 /// names and parents: (areas composed, report). One transaction.
 pub fn dissolve(store: &mut dyn Store, level: &str) -> Result<(usize, AreaReport), LoadError> {
-    let here = |source| LoadError::Store { file: format!("Ebene „{level}“"), source };
+    let here = |error| LoadError::Store { file: format!("Ebene „{level}“"), error };
     let fail = |message: String| LoadError::Import(ImportError::File { file: format!("Ebene „{level}“"), message });
     let levels = store.levels().map_err(here)?;
     let Some(l) = levels.iter().find(|x| x.name == level) else {

@@ -114,7 +114,15 @@ fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorP
             }
             y
         }
-        None => *years.last().ok_or_else(|| AppError::NotFound(format!("„{}“ hat noch keine Werte", ind.name)))?,
+        None => *years.last().ok_or_else(|| {
+            // Values may exist and all be withheld: say so instead of "none yet".
+            let withheld = res.rows.iter().any(|r| r.status == quartier_core::indicator::eval::Status::Confidential);
+            AppError::NotFound(if withheld {
+                format!("Alle Werte von „{}“ auf der Ebene „{level}“ unterliegen der Geheimhaltung (zu kleine Anzahlen); eine höhere Ebene wählen", ind.name)
+            } else {
+                format!("„{}“ hat noch keine Werte", ind.name)
+            })
+        })?,
     };
     let names: HashMap<String, String> = store.areas(Some(&level))?.into_iter().map(|a| (a.key, a.name)).collect();
     let mut series: HashMap<&str, Vec<(i32, f64)>> = HashMap::new();

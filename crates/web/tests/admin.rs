@@ -970,6 +970,8 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
         let (status, body) = site.get(page).await;
         assert_eq!(status, StatusCode::OK, "{page} is published: {body}");
     }
+    let (status, page) = site.get("/indikator/kinderarmut?ebene=Sozialraum").await;
+    assert!(status == StatusCode::NOT_FOUND && page.contains("unterliegen der Geheimhaltung"), "said, not 'no values yet': {page}");
     // Everything internal still asks for an account.
     for page in [
         "/verwaltung",

@@ -378,3 +378,15 @@ fn a_killed_import_leaves_the_database_as_it_was() {
     let rows = json(&env.run(&["data", "show", "--variable", "einwohner", "--format", "json"]).ok());
     assert_eq!(rows[0]["value"], 1000.0);
 }
+
+/// Small counts (1, 2) in the value column look like Stadtteil keys "01", "02" without their
+/// zero; the column named "Gebiet" with exact keys is still the area column, and the one
+/// unknown key is reported once, by line.
+#[test]
+fn area_column_prefers_exact_keys_and_its_name() {
+    let env = musterstadt();
+    let f = env.write("klein.csv", "Gebiet;Jahr;Merkmal;Wert\n0101;2025;kinder;1\n9999;2025;kinder;2\n");
+    let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap()]);
+    assert!(err.contains("Zeile 3: unbekannter Gebietsschlüssel „9999“"), "{err}");
+    assert_eq!(err.matches("Zeile 3").count(), 1, "the problem is listed once: {err}");
+}
