@@ -75,6 +75,7 @@ pub fn run(db: &Path, a: AllocateArgs) -> Result<()> {
         population: a.population,
         threshold: a.threshold,
         rules: Rules { budget: a.budget, min: a.min, max: a.max },
+        only: None,
     };
     let p = plan(&store, &spec).map_err(anyhow::Error::msg)?;
     if let Some(path) = &a.xlsx {

@@ -29,6 +29,22 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
         /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
         #[arg(long)]
         organization: Option<String>,
+        /// Mandant: das Konto sieht die Ebene dieses Gebiets und alle darüber ganz, darunter nur
+        /// das eigene Gebiet, und ändert nur dort (z. B. Kommune=05911000)
+        #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
+        scope: Option<String>,
+    },
+    /// Die Gebietsbeschränkung (Mandant) eines Kontos setzen oder aufheben
+    #[command(after_help = "Beispiele:
+  quartier user scope planung-bochum --scope Kommune=05911000
+  quartier user scope planung-bochum --none")]
+    Scope {
+        name: String,
+        #[arg(long, value_name = "EBENE=SCHLÜSSEL", required_unless_present = "none")]
+        scope: Option<String>,
+        /// Die Beschränkung aufheben (das Konto sieht wieder alles)
+        #[arg(long, conflicts_with = "scope")]
+        none: bool,
     },
     /// Ein Passwort neu setzen (Administration; das neue Passwort über die Standardeingabe).
     /// Alle Sitzungen des Kontos enden.
@@ -47,6 +63,11 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
     },
 }
 
+fn parse_scope(s: &str) -> Result<quartier_store::accounts::Scope> {
+    quartier_store::accounts::Scope::parse(s)
+        .ok_or_else(|| anyhow::anyhow!("--scope {s}: EBENE=SCHLÜSSEL erwartet, z. B. Kommune=05911000"))
+}
+
 /// A password from standard input (never an argument: it would show in the process list).
 fn password_from_stdin() -> Result<String> {
     let mut password = String::new();
@@ -60,21 +81,50 @@ fn password_from_stdin() -> Result<String> {
 
 pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Add { name, role, admin, organization } => {
+        UserCmd::Add { name, role, admin, organization, scope } => {
+            let scope = scope.as_deref().map(parse_scope).transpose()?;
+            if admin && scope.is_some() {
+                bail!("Administrationskonten sind nicht auf ein Gebiet beschränkt: für einen Mandanten --role planner wählen");
+            }
             let role = if admin {
                 Role::Admin
             } else {
                 Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role {role}: admin, planner, department, traeger oder reader"))?
             };
             let password = password_from_stdin()?;
-            let u = crate::open(db)?.add_user(&name, role, organization.as_deref(), &password)?;
-            println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de());
+            let mut store = crate::open(db)?;
+            // The area first: an account must never exist unscoped by mistake.
+            if let Some(s) = &scope
+                && !store.areas(Some(&s.level))?.iter().any(|a| a.key == s.area)
+            {
+                bail!("--scope {s}: Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level);
+            }
+            let u = store.add_user(&name, role, organization.as_deref(), &password)?;
+            if let Some(s) = &scope
+                && let Err(e) = store.set_user_scope(&u.name, Some(s))
+            {
+                store.remove_user(&u.name)?;
+                return Err(e.into());
+            }
+            match &scope {
+                Some(s) => println!("Konto „{}“ ({}) angelegt, beschränkt auf {s}", u.name, u.role.label_de()),
+                None => println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de()),
+            }
             Ok(())
         }
         UserCmd::Password { name } => {
             let password = password_from_stdin()?;
             crate::open(db)?.set_password(&name, None, &password)?;
             println!("Neues Passwort für „{name}“ gesetzt; alle Sitzungen des Kontos sind beendet");
+            Ok(())
+        }
+        UserCmd::Scope { name, scope, none } => {
+            let scope = if none { None } else { scope.as_deref().map(parse_scope).transpose()? };
+            crate::open(db)?.set_user_scope(&name, scope.as_ref())?;
+            match scope {
+                Some(s) => println!("Konto „{name}“ ist auf {s} beschränkt"),
+                None => println!("Konto „{name}“ ist nicht mehr beschränkt"),
+            }
             Ok(())
         }
         UserCmd::Remove { name } => {
@@ -84,9 +134,18 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
         }
         UserCmd::List { format } => {
             let users = crate::open(db)?.users()?;
-            let rows =
-                users.iter().map(|u| vec![u.name.clone(), u.role.as_str().into(), u.organization.clone().unwrap_or_default()]).collect();
-            output::emit(format, &["name", "role", "organization"], rows, &users)
+            let rows = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.name.clone(),
+                        u.role.as_str().into(),
+                        u.organization.clone().unwrap_or_default(),
+                        u.scope.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::emit(format, &["name", "role", "organization", "scope"], rows, &users)
         }
         UserCmd::Audit { format } => {
             let log = crate::open(db)?.audit_log()?;

@@ -66,6 +66,37 @@ pub struct User {
     pub role: Role,
     /// The organisation (offer directory id) of a Träger user.
     pub organization: Option<String>,
+    /// A tenant's area (e.g. one municipality of the Kreis): the account sees the levels at and
+    /// above its level whole, below it only what lies inside; None: everything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// An area an account is limited to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Scope {
+    pub level: String,
+    pub area: String,
+}
+
+impl Scope {
+    /// From the stored columns (both or neither).
+    pub fn from_columns(level: Option<String>, area: Option<String>) -> Option<Scope> {
+        Some(Scope { level: level?, area: area? })
+    }
+
+    /// `LEVEL=KEY`, as the command line takes it.
+    pub fn parse(s: &str) -> Option<Scope> {
+        let (level, area) = s.split_once('=')?;
+        let (level, area) = (level.trim(), area.trim());
+        (!level.is_empty() && !area.is_empty()).then(|| Scope { level: level.to_string(), area: area.to_string() })
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.level, self.area)
+    }
 }
 
 /// An open session: its user and the CSRF token of its forms.

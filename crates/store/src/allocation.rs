@@ -58,6 +58,9 @@ pub struct Spec {
     /// Areas with a need below this get nothing.
     pub threshold: Option<f64>,
     pub rules: Rules,
+    /// Only these areas of the level share the budget (a municipality distributing its own
+    /// funds among its areas); None: every area.
+    pub only: Option<std::collections::HashSet<String>>,
 }
 
 /// One area of the plan.
@@ -101,10 +104,13 @@ fn german(v: u64) -> String {
 
 /// Computes the plan.
 pub fn plan(store: &dyn Store, spec: &Spec) -> Result<Plan, String> {
-    let areas = store.areas(Some(&spec.level)).map_err(|e| match e {
+    let mut areas = store.areas(Some(&spec.level)).map_err(|e| match e {
         StoreError::UnknownLevel(..) => e.to_string(),
         other => other.to_string(),
     })?;
+    if let Some(only) = &spec.only {
+        areas.retain(|a| only.contains(&a.key));
+    }
     if areas.is_empty() {
         return Err(format!("Ebene „{}“ hat keine Gebiete", spec.level));
     }

@@ -158,6 +158,24 @@ pub(crate) fn password_change(name: &str, stored_hash: Option<&str>, old: Option
     crate::accounts::hash_password(new).map_err(StoreError::Account)
 }
 
+/// An account from its stored columns.
+pub(crate) fn user_of(
+    id: i64,
+    name: String,
+    role: &str,
+    organization: Option<String>,
+    scope_level: Option<String>,
+    scope_area: Option<String>,
+) -> crate::accounts::User {
+    crate::accounts::User {
+        id,
+        name,
+        role: crate::accounts::Role::parse(role).unwrap_or(crate::accounts::Role::Reader),
+        organization,
+        scope: crate::accounts::Scope::from_columns(scope_level, scope_area),
+    }
+}
+
 /// Login throttling: failed attempts per account and per address within the window.
 pub(crate) const FAILURES_PER_ACCOUNT: i64 = 5;
 pub(crate) const FAILURES_PER_ADDRESS: i64 = 20;

@@ -128,6 +128,7 @@ pub fn gather(store: &dyn Store, def: &IndexDefinition, file: &str, year: Option
 }
 
 /// A result table: headers, text rows, JSON objects.
+#[derive(Debug, Clone)]
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,

@@ -16,6 +16,7 @@ mod migrations;
 pub mod model;
 pub mod offers;
 pub mod postgres;
+pub mod scope;
 pub mod spatial;
 pub mod sqlite;
 pub mod supply;
@@ -243,6 +244,8 @@ pub trait Store {
     fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()>;
     /// Removes an account and its sessions; the last administrator stays.
     fn remove_user(&mut self, name: &str) -> Result<()>;
+    /// Limits an account to an area and what lies below it (a tenant), or lifts the limit.
+    fn set_user_scope(&mut self, name: &str, scope: Option<&accounts::Scope>) -> Result<()>;
     /// Checks name and password; `None` when wrong. Refused while the account or the address
     /// has 5 failed attempts in the last 15 minutes. A success opens a new session: (token, session).
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>>;
@@ -360,6 +363,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn remove_user(&mut self, name: &str) -> Result<()> {
         (**self).remove_user(name)
+    }
+    fn set_user_scope(&mut self, name: &str, scope: Option<&accounts::Scope>) -> Result<()> {
+        (**self).set_user_scope(name, scope)
     }
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>> {
         (**self).login(name, password, address)

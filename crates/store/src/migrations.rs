@@ -175,4 +175,10 @@ pub const MIGRATIONS: &[&str] = &[
         new    TEXT
     );
     "#,
+    // 9: tenants: an account may be limited to one area (a municipality of the Kreis) and what
+    // lies below it; levels at and above that area's level stay visible (the shared view).
+    r#"
+    ALTER TABLE account ADD COLUMN scope_level TEXT;
+    ALTER TABLE account ADD COLUMN scope_area TEXT;
+    "#,
 ];

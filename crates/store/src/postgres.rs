@@ -299,10 +299,6 @@ fn total_mismatches(
     Ok(out)
 }
 
-fn user_of(id: i64, name: String, role: &str, organization: Option<String>) -> crate::accounts::User {
-    crate::accounts::User { id, name, role: crate::accounts::Role::parse(role).unwrap_or(crate::accounts::Role::Reader), organization }
-}
-
 impl PostgresStore {
     fn apply_data_tx(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
         let actor = self.actor.clone();
@@ -1057,14 +1053,14 @@ impl Store for PostgresStore {
             &[&actor, &format!("Konto {name}"), &role.as_str()],
         )?;
         tx.commit()?;
-        Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from) })
+        Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None })
     }
 
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
         self.read(|c| {
-            Ok(c.query(r#"SELECT id, name, role, organization FROM account ORDER BY name COLLATE "C""#, &[])?
+            Ok(c.query(r#"SELECT id, name, role, organization, scope_level, scope_area FROM account ORDER BY name COLLATE "C""#, &[])?
                 .iter()
-                .map(|r| user_of(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .map(|r| common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
                 .collect())
         })
     }
@@ -1081,6 +1077,32 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM session WHERE account_id = $1", &[&id])?;
         let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
         audit_tx(&mut tx, &actor, what, &format!("Konto {name}"), None, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_user_scope(&mut self, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let old = tx
+            .query_opt("SELECT scope_level, scope_area FROM account WHERE name = $1", &[&name])?
+            .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)));
+        let Some(old) = old else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
+        if let Some(s) = scope {
+            let (lid, _) = level_id(&mut tx, &s.level)?;
+            let exists: bool =
+                tx.query_one("SELECT EXISTS (SELECT 1 FROM area WHERE level_id = $1 AND key = $2)", &[&lid, &s.area])?.get(0);
+            if !exists {
+                return Err(StoreError::Account(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level)));
+            }
+        }
+        tx.execute(
+            "UPDATE account SET scope_level = $2, scope_area = $3 WHERE name = $1",
+            &[&name, &scope.map(|s| &s.level), &scope.map(|s| &s.area)],
+        )?;
+        let old = crate::accounts::Scope::from_columns(old.0, old.1).map(|s| s.to_string());
+        let new = scope.map(|s| s.to_string());
+        audit_tx(&mut tx, &actor, "Gebietsbeschränkung", &format!("Konto {name}"), old.as_deref(), new.as_deref())?;
         tx.commit()?;
         Ok(())
     }
@@ -1113,8 +1135,17 @@ impl Store for PostgresStore {
             return Err(common::throttled());
         }
         let row = c
-            .query_opt("SELECT id, role, organization, password_hash FROM account WHERE name = $1", &[&name])?
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2), r.get::<_, String>(3)));
+            .query_opt("SELECT id, role, organization, password_hash, scope_level, scope_area FROM account WHERE name = $1", &[&name])?
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, Option<String>>(2),
+                    r.get::<_, String>(3),
+                    r.get::<_, Option<String>>(4),
+                    r.get::<_, Option<String>>(5),
+                )
+            });
         let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
         if !ok {
             let mut tx = c.transaction()?;
@@ -1123,7 +1154,7 @@ impl Store for PostgresStore {
             tx.commit()?;
             return Ok(None);
         }
-        let (id, role, organization, _) = row.expect("checked");
+        let (id, role, organization, _, scope_level, scope_area) = row.expect("checked");
         let token = crate::accounts::token().map_err(StoreError::Account)?;
         let csrf = crate::accounts::token().map_err(StoreError::Account)?;
         let mut tx = c.transaction()?;
@@ -1134,7 +1165,8 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM failed_login WHERE key = $1", &[&account_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES ($1, 'Anmeldung', $2)", &[&name, &format!("Adresse {address}")])?;
         tx.commit()?;
-        Ok(Some((token, crate::accounts::Session { user: user_of(id, name.to_string(), &role, organization), csrf })))
+        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area);
+        Ok(Some((token, crate::accounts::Session { user, csrf })))
     }
 
     fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
@@ -1142,13 +1174,16 @@ impl Store for PostgresStore {
         self.read(|c| {
             Ok(c.query_opt(
                 &format!(
-                    "SELECT a.id, a.name, a.role, a.organization, s.csrf FROM session s JOIN account a ON a.id = s.account_id
+                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, s.csrf FROM session s JOIN account a ON a.id = s.account_id
                      WHERE s.token_hash = $1 AND s.created > {}",
                     NOW.replace("now()", "(now() - interval '12 hours')")
                 ),
                 &[&hash],
             )?
-            .map(|r| crate::accounts::Session { user: user_of(r.get(0), r.get(1), r.get(2), r.get(3)), csrf: r.get(4) }))
+            .map(|r| crate::accounts::Session {
+                user: common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)),
+                csrf: r.get(6),
+            }))
         })
     }
 

@@ -1001,20 +1001,13 @@ impl Store for SqliteStore {
             params![self.actor, format!("Konto {name}"), role.as_str()],
         )?;
         tx.commit()?;
-        Ok(crate::accounts::User { id, name: name.to_string(), role, organization: organization.map(String::from) })
+        Ok(crate::accounts::User { id, name: name.to_string(), role, organization: organization.map(String::from), scope: None })
     }
 
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
-        let mut st = self.conn.prepare("SELECT id, name, role, organization FROM account ORDER BY name")?;
-        let rows = st.query_map([], |r| {
-            let role: String = r.get(2)?;
-            Ok(crate::accounts::User {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                role: crate::accounts::Role::parse(&role).unwrap_or(crate::accounts::Role::Reader),
-                organization: r.get(3)?,
-            })
-        })?;
+        let mut st = self.conn.prepare("SELECT id, name, role, organization, scope_level, scope_area FROM account ORDER BY name")?;
+        let rows =
+            st.query_map([], |r| Ok(common::user_of(r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1028,6 +1021,31 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM session WHERE account_id = ?1", [id])?;
         let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
         audit_tx(&tx, &self.actor, what, &format!("Konto {name}"), None, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_user_scope(&mut self, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let old: Option<(Option<String>, Option<String>)> = tx
+            .query_row("SELECT scope_level, scope_area FROM account WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some(old) = old else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
+        if let Some(s) = scope {
+            let (lid, _) = level_id(&tx, &s.level)?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM area WHERE level_id = ?1 AND key = ?2)", params![lid, s.area], |r| r.get(0))?;
+            if !exists {
+                return Err(StoreError::Account(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level)));
+            }
+        }
+        tx.execute(
+            "UPDATE account SET scope_level = ?2, scope_area = ?3 WHERE name = ?1",
+            params![name, scope.map(|s| &s.level), scope.map(|s| &s.area)],
+        )?;
+        let old = crate::accounts::Scope::from_columns(old.0, old.1).map(|s| s.to_string());
+        let new = scope.map(|s| s.to_string());
+        audit_tx(&tx, &self.actor, "Gebietsbeschränkung", &format!("Konto {name}"), old.as_deref(), new.as_deref())?;
         tx.commit()?;
         Ok(())
     }
@@ -1057,10 +1075,11 @@ impl Store for SqliteStore {
         if failures(&account_key)? >= common::FAILURES_PER_ACCOUNT || failures(&address_key)? >= common::FAILURES_PER_ADDRESS {
             return Err(common::throttled());
         }
-        let row: Option<(i64, String, Option<String>, String)> = self
+        type Row = (i64, String, Option<String>, String, Option<String>, Option<String>);
+        let row: Option<Row> = self
             .conn
-            .query_row("SELECT id, role, organization, password_hash FROM account WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            .query_row("SELECT id, role, organization, password_hash, scope_level, scope_area FROM account WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .optional()?;
         // Verify even for unknown names (against a hash made once), so timing tells nothing.
@@ -1072,7 +1091,7 @@ impl Store for SqliteStore {
             tx.commit()?;
             return Ok(None);
         }
-        let (id, role, organization, _) = row.expect("checked");
+        let (id, role, organization, _, scope_level, scope_area) = row.expect("checked");
         let token = crate::accounts::token().map_err(StoreError::Account)?;
         let csrf = crate::accounts::token().map_err(StoreError::Account)?;
         let tx = self.conn.transaction()?;
@@ -1083,34 +1102,25 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM failed_login WHERE key = ?1", [account_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES (?1, 'Anmeldung', ?2)", params![name, format!("Adresse {address}")])?;
         tx.commit()?;
-        let user = crate::accounts::User {
-            id,
-            name: name.to_string(),
-            role: crate::accounts::Role::parse(&role).unwrap_or(crate::accounts::Role::Reader),
-            organization,
-        };
+        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area);
         Ok(Some((token, crate::accounts::Session { user, csrf })))
     }
 
     fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
-        let row: Option<(i64, String, String, Option<String>, String)> = self
+        Ok(self
             .conn
             .query_row(
-                "SELECT a.id, a.name, a.role, a.organization, s.csrf FROM session s JOIN account a ON a.id = s.account_id
+                "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, s.csrf FROM session s JOIN account a ON a.id = s.account_id
                  WHERE s.token_hash = ?1 AND s.created > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')",
                 [crate::accounts::token_hash(token)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok(crate::accounts::Session {
+                        user: common::user_of(r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                        csrf: r.get(6)?,
+                    })
+                },
             )
-            .optional()?;
-        Ok(row.map(|(id, name, role, organization, csrf)| crate::accounts::Session {
-            user: crate::accounts::User {
-                id,
-                name,
-                role: crate::accounts::Role::parse(&role).unwrap_or(crate::accounts::Role::Reader),
-                organization,
-            },
-            csrf,
-        }))
+            .optional()?)
     }
 
     fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {

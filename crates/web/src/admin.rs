@@ -200,10 +200,15 @@ pub(crate) async fn with_store_mut<T: Send + 'static>(
     f: impl FnOnce(&mut dyn Store) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let db = st.db.clone();
+    let view = crate::current_view();
     tokio::task::spawn_blocking(move || {
         let mut store = db.open()?;
         store.set_actor(&actor);
-        f(&mut *store)
+        // A tenant's changes are checked against its area.
+        match view {
+            Some(v) => f(&mut quartier_store::scope::ScopedStore::new(store, (*v).clone())),
+            None => f(&mut *store),
+        }
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?

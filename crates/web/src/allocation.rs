@@ -60,6 +60,11 @@ pub async fn allocation_page(State(st): State<AppState>, Query(q): Query<Allocat
                     population: opt(&q.einwohner),
                     threshold: number(&q.schwelle, "Schwelle")?,
                     rules: Rules { budget, min: number(&q.min, "Mindestbetrag")?.unwrap_or(0), max: number(&q.max, "Höchstbetrag")? },
+                    // A tenant distributes among the areas it may see (its own below the shared levels).
+                    only: match &st.view {
+                        Some(_) => Some(store.areas(Some(level))?.into_iter().filter(|a| st.visible(&a.level, &a.key)).map(|a| a.key).collect()),
+                        None => None,
+                    },
                 };
                 Some(plan(store, &spec))
             }

@@ -21,8 +21,11 @@ fn profile_href(a: &AreaRecord) -> String {
 /// `/gebiete`: every level with its areas; with `q`, the areas whose name or key matches
 /// (one hit leads straight to its profile).
 pub async fn areas_page(State(st): State<AppState>, Query(q): Query<SearchQuery>) -> Result<Response, AppError> {
-    let (areas, levels, attribution) =
-        with_store(&st, |store, _| Ok((store.areas(None)?, store.levels()?, store.setting("attribution")?))).await?;
+    let (areas, levels, attribution) = with_store(&st, |store, st| {
+        let areas = store.areas(None)?.into_iter().filter(|a| st.visible(&a.level, &a.key)).collect::<Vec<_>>();
+        Ok((areas, store.levels()?, store.setting("attribution")?))
+    })
+    .await?;
     let needle = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
     let hits: Vec<&AreaRecord> = match &needle {
         Some(n) => areas.iter().filter(|a| a.name.to_lowercase().contains(n) || a.key.to_lowercase().starts_with(n)).collect(),

@@ -63,7 +63,7 @@ pub async fn indicator_page(
     let download = crate::download::kind(q.format.as_deref())?;
     let p = with_store(&st, move |store, st| {
         let computed = st.cache.indicators(&st.db, store, st.public).map_err(AppError::Internal)?;
-        load(store, &computed, &id, &q)
+        load(store, &computed, &id, &q, st)
     })
     .await?;
     if let Some(kind) = download {
@@ -92,7 +92,7 @@ pub async fn indicator_page(
     Ok(render(&p).into_response())
 }
 
-fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorPageQuery) -> Result<Page, AppError> {
+fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorPageQuery, st: &AppState) -> Result<Page, AppError> {
     let cat = store.catalogue()?;
     let ind = cat.get(id).cloned().ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     let levels: Vec<Level> = store.levels()?.into_iter().filter(|l| l.areas > 0).collect();
@@ -124,7 +124,9 @@ fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorP
             })
         })?,
     };
-    let names: HashMap<String, String> = store.areas(Some(&level))?.into_iter().map(|a| (a.key, a.name)).collect();
+    // The areas this request may show (a tenant: its own below the shared levels).
+    let names: HashMap<String, String> =
+        store.areas(Some(&level))?.into_iter().filter(|a| st.visible(&a.level, &a.key)).map(|a| (a.key, a.name)).collect();
     let mut series: HashMap<&str, Vec<(i32, f64)>> = HashMap::new();
     let mut at_year: HashMap<&str, (Option<f64>, Option<&'static str>)> = HashMap::new();
     for r in &res.rows {

@@ -40,6 +40,31 @@ pub struct AppState {
     /// The public view anonymous visitors get once there are accounts (`--public-view`):
     /// the same app in public mode, with its own cache.
     pub anonymous: Option<Router>,
+    /// Per request: what a scoped (tenant) account may see; None: everything.
+    pub view: Option<Arc<quartier_store::scope::Visibility>>,
+}
+
+impl AppState {
+    /// Whether this request may show the area (a tenant sees the shared levels and its own
+    /// areas below them).
+    pub fn visible(&self, level: &str, key: &str) -> bool {
+        self.view.as_ref().is_none_or(|v| v.visible(level, key))
+    }
+
+    /// The scope in cache keys of page models that list areas.
+    pub fn view_key(&self) -> String {
+        self.view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default()
+    }
+}
+
+tokio::task_local! {
+    /// The signed-in account's visibility, set by `require_login` for the request.
+    static VIEW: Option<Arc<quartier_store::scope::Visibility>>;
+}
+
+/// This request's visibility (outside a request: none).
+pub(crate) fn current_view() -> Option<Arc<quartier_store::scope::Visibility>> {
+    VIEW.try_with(|v| v.clone()).ok().flatten()
 }
 
 /// How the app runs.
@@ -64,12 +89,17 @@ pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Ro
     let db = Arc::new(db.into());
     let edit = if options.public.is_some() { None } else { options.edit };
     let anonymous = match (options.public, options.public_view) {
-        (None, Some(threshold)) => {
-            Some(router(AppState { db: db.clone(), public: Some(threshold), edit: None, cache: Arc::default(), anonymous: None }))
-        }
+        (None, Some(threshold)) => Some(router(AppState {
+            db: db.clone(),
+            public: Some(threshold),
+            edit: None,
+            cache: Arc::default(),
+            anonymous: None,
+            view: None,
+        })),
         _ => None,
     };
-    router(AppState { db, public: options.public, edit, cache: Arc::default(), anonymous })
+    router(AppState { db, public: options.public, edit, cache: Arc::default(), anonymous, view: None })
 }
 
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
@@ -140,18 +170,31 @@ async fn require_login(
     }
     let headers = req.headers().clone();
     let check = st.clone();
-    let allowed = tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
+    type View = Option<Arc<quartier_store::scope::Visibility>>;
+    let allowed = tokio::task::spawn_blocking(move || -> Result<(bool, View), AppError> {
         let open = || check.db.open_read_only();
         // Whether accounts exist, kept until the database changes: most requests open no store.
         let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!open()?.users()?.is_empty()))?;
-        Ok(!*accounts || admin::session(&*open()?, &headers)?.is_some())
+        if !*accounts {
+            return Ok((true, None));
+        }
+        let store = open()?;
+        let Some(session) = admin::session(&*store, &headers)? else { return Ok((false, None)) };
+        // A tenant's visibility, computed once per scope and database version.
+        let view = match &session.user.scope {
+            Some(scope) => Some(check.cache.memo(&check.db, format!("sicht|{scope}"), || {
+                quartier_store::scope::Visibility::new(&*store, scope).map_err(|e| AppError::Forbidden(e.to_string()))
+            })?),
+            None => None,
+        };
+        Ok((true, view))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))
     .and_then(|r| r);
     match allowed {
-        Ok(true) => next.run(req).await,
-        Ok(false) if req.method() == axum::http::Method::GET && published(req.uri().path()) && st.anonymous.is_some() => {
+        Ok((true, view)) => VIEW.scope(view, next.run(req)).await,
+        Ok((false, _)) if req.method() == axum::http::Method::GET && published(req.uri().path()) && st.anonymous.is_some() => {
             use tower::ServiceExt;
             let public = st.anonymous.clone().expect("checked");
             // A fresh request: the outer router's match (path parameters) must not reach the
@@ -163,8 +206,8 @@ async fn require_login(
                 Err(never) => match never {},
             }
         }
-        Ok(false) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
-        Ok(false) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
+        Ok((false, _)) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
+        Ok((false, _)) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -226,7 +269,8 @@ pub(crate) async fn with_store<T: Send + 'static>(
     st: &AppState,
     f: impl FnOnce(&dyn quartier_store::Store, &AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let st = st.clone();
+    let mut st = st.clone();
+    st.view = current_view();
     tokio::task::spawn_blocking(move || {
         let store = st.db.open_read_only()?;
         f(&*store, &st)
@@ -279,8 +323,15 @@ pub enum AppError {
 
 impl From<quartier_store::StoreError> for AppError {
     fn from(e: quartier_store::StoreError) -> Self {
+        use quartier_store::StoreError as E;
         match e {
-            quartier_store::StoreError::UnknownLevel(..) => AppError::NotFound(e.to_string()),
+            E::UnknownLevel(..) => AppError::NotFound(e.to_string()),
+            // Refused by the account's rights or its area (a tenant's scope).
+            E::Account(m) => AppError::Forbidden(m),
+            E::Invalid(..) | E::InvalidAreas(..) | E::InvalidOffers(..) | E::InvalidRecord(..) | E::Levels(..) => {
+                AppError::BadRequest(e.to_string())
+            }
+            E::Conflict(m) | E::Undo(m) => AppError::Conflict(m),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -46,7 +46,11 @@ pub async fn offers_page(State(st): State<AppState>, Query(q): Query<OffersQuery
             _ if st.public.is_some() => None,
             (Some(level), Some(group_variable), Some(need)) => {
                 let spec = SupplySpec { level: level.clone(), target_group: opt(&q.zielgruppe), group_variable, year: None, distances: vec![500.0, 1000.0], date: None, points: None };
-                Some(gaps(store, &spec, &need))
+                // Medians over every area; a tenant's table lists the areas it may see.
+                Some(gaps(store, &spec, &need).map(|mut g| {
+                    g.rows.retain(|r| st.visible(level, &r.area_id));
+                    g
+                }))
             }
             _ => None,
         };

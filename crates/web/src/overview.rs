@@ -18,6 +18,22 @@ fn profile_href(key: &str, level: &str) -> String {
     format!("/gebiet/{}?ebene={}", url(key), url(level))
 }
 
+/// The rows of an index table this request may show (a tenant: its own areas below the
+/// shared levels; the index itself is computed over every area).
+pub(crate) fn visible_table(st: &AppState, level: &str, t: &quartier_store::indexing::Table) -> quartier_store::indexing::Table {
+    if st.view.is_none() {
+        return t.clone();
+    }
+    let col = t.headers.iter().position(|h| h == "area_id");
+    let keep = |k: Option<&str>| k.is_some_and(|k| st.visible(level, k));
+    quartier_store::indexing::Table {
+        headers: t.headers.clone(),
+        rows: t.rows.iter().filter(|r| keep(col.and_then(|c| r.get(c)).map(String::as_str))).cloned().collect(),
+        json: t.json.iter().filter(|j| keep(j["area_id"].as_str())).cloned().collect(),
+        notes: t.notes.clone(),
+    }
+}
+
 /// The latest saved MSS-style index (by its year), computed.
 fn latest_mss(store: &dyn Store, st: &AppState) -> Result<Option<(String, IndexDefinition, Arc<crate::cache::IndexResult>)>, AppError> {
     let mut best: Option<(i32, String, IndexDefinition, Arc<crate::cache::IndexResult>)> = None;
@@ -191,8 +207,9 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
             h1 { "Übersicht" }
             p.lead { (total_areas) " Gebiete auf " (levels.len()) " Ebenen (" (levels.iter().map(|l| format!("{} {}", l.areas, l.name)).collect::<Vec<_>>().join(", ")) ")" }
             @if let Some((id, def, r)) = &index && let Ok(t) = &r.table {
-                @let m = matrix(t);
                 @let level = def.level.clone().unwrap_or_else(|| lowest.clone());
+                @let t = visible_table(st, &level, t);
+                @let m = matrix(&t);
                 section.cards {
                     div {
                         h2 { a href=(format!("/index/{}", url(id))) { (if def.name.is_empty() { id.clone() } else { def.name.clone() }) } }
@@ -262,6 +279,7 @@ pub async fn index_page(State(st): State<AppState>, Path(id): Path<String>, Quer
         let r = st.cache.index(&st.db, store, &id, &def);
         let table = r.table.as_ref().map_err(|e| AppError::NotFound(e.clone()))?;
         let level = def.level.clone().or_else(|| store.levels().ok()?.into_iter().rev().find(|l| l.areas > 0).map(|l| l.name)).unwrap_or_default();
+        let table = &visible_table(st, &level, table);
         let names: HashMap<String, String> = store.areas(Some(&level))?.into_iter().map(|a| (a.key, a.name)).collect();
         let title = if def.name.is_empty() { id.clone() } else { def.name.clone() };
         let year = table.json.first().and_then(|row| row["year"].as_i64()).unwrap_or(0);
@@ -361,7 +379,7 @@ pub async fn compare_page(State(st): State<AppState>, Query(q): Query<CompareQue
             Some(l) => return Err(AppError::NotFound(format!("Ebene „{l}“ gibt es nicht"))),
             None => levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone()).unwrap_or_default(),
         };
-        let areas = store.areas(Some(&level))?;
+        let areas: Vec<_> = store.areas(Some(&level))?.into_iter().filter(|a| st.visible(&a.level, &a.key)).collect();
         let keys: Vec<String> = q.gebiete.as_deref().unwrap_or("").split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect();
         if keys.len() > 6 {
             return Err(AppError::BadRequest("höchstens sechs Gebiete vergleichen".into()));

@@ -701,19 +701,22 @@ pub async fn map_page(
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
         None => "quantiles".to_string(),
     };
+    let view = crate::current_view();
     let data = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
         let store = db.open_read_only()?;
         let store = &*store;
-        // The page model depends on what is shown, not on how it is classified or viewed.
+        // The page model depends on what is shown (and to whom: a tenant's areas), not on how
+        // it is classified or viewed.
         let key = format!(
-            "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             q.subject,
             q.indicator,
             q.variable,
             q.year,
             q.level,
             q.k,
-            public.map(f64::to_bits)
+            public.map(f64::to_bits),
+            view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default()
         );
         cache.memo(&db, key, || {
             let mut d = load(store, &q, public, &cache, &db)?;
@@ -724,6 +727,14 @@ pub async fn map_page(
                 && let (Some(id), Some(year)) = (d.indicator.clone(), d.year)
             {
                 d.overlay = Some(lisa_clusters(store, &id, year, &d.level)?);
+            }
+            if let Some(v) = &view {
+                let level = d.level.clone();
+                d.values.retain(|a| v.visible(&a.level, &a.area));
+                d.notes.retain(|k, _| v.visible(&level, k));
+                if let Some(o) = &mut d.overlay {
+                    o.retain(|(k, _)| v.visible(&level, k));
+                }
             }
             Ok::<_, AppError>(d)
         })

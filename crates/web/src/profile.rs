@@ -70,7 +70,7 @@ struct Profile {
 
 pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Query(q): Query<ProfileQuery>) -> Result<Response, AppError> {
     let download = crate::download::kind(q.format.as_deref())?;
-    let p = with_store(&st, move |store, st| load(store, &st.cache, &st.db, &key, q.ebene.as_deref(), st.public)).await?;
+    let p = with_store(&st, move |store, st| load(store, st, &key, q.ebene.as_deref())).await?;
     if let Some(kind) = download {
         use crate::download::Cell;
         let headers = ["Lebensbereich", "Indikator", "Einheit", "Jahr", "Wert", "Gesamt", "übergeordnet", "Abweichung", "Rang"];
@@ -95,15 +95,10 @@ pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Quer
     Ok(render(&p).into_response())
 }
 
-fn load(
-    store: &dyn Store,
-    cache: &crate::cache::Cache,
-    db: &quartier_store::Location,
-    key: &str,
-    level: Option<&str>,
-    public: Option<f64>,
-) -> Result<Profile, AppError> {
-    let areas = store.areas(None)?;
+fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Result<Profile, AppError> {
+    let (cache, db, public) = (&*st.cache, &*st.db, st.public);
+    // A tenant's profile knows only the areas it may see (an area outside is "not there").
+    let areas: Vec<AreaRecord> = store.areas(None)?.into_iter().filter(|a| st.visible(&a.level, &a.key)).collect();
     let levels = store.levels()?;
     let candidates: Vec<&AreaRecord> =
         areas.iter().filter(|a| a.key == key && level.is_none_or(|l| l.is_empty() || a.level == l)).collect();
@@ -293,9 +288,15 @@ fn load(
         }
     }
     offers.sort();
-    let conferences = store.conferences(Some((&area.level, &area.key)))?;
-    let measures: Vec<quartier_store::action::Measure> =
-        store.measures()?.into_iter().filter(|m| m.level == area.level && m.areas.contains(&area.key)).collect();
+    // Conference notes and measures belong to the area's own planners: a tenant reads them for
+    // its area and below, not for the other municipalities it sees on the shared levels.
+    let own = st.view.as_ref().is_none_or(|v| v.inside(&area.level, &area.key));
+    let conferences = if own { store.conferences(Some((&area.level, &area.key)))? } else { Vec::new() };
+    let measures: Vec<quartier_store::action::Measure> = if own {
+        store.measures()?.into_iter().filter(|m| m.level == area.level && m.areas.contains(&area.key)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Profile {
         offers,
         conferences,

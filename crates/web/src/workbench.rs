@@ -165,7 +165,7 @@ fn render(store: &dyn Store, st: &AppState, q: DraftQuery, actor: Option<crate::
             }
         }
         @if let (Some((res, years, Some(year), level)), Some(shapes)) = (&preview, &shapes) {
-            @let rows: Vec<_> = res.rows.iter().filter(|r| r.year == *year).collect();
+            @let rows: Vec<_> = res.rows.iter().filter(|r| r.year == *year && st.visible(level, &r.area_id)).collect();
             @let values: Vec<f64> = rows.iter().filter(|r| r.status.has_value()).filter_map(|r| r.value).collect();
             @let classes = quartier_core::classify::quantiles(&values, 5);
             @let colors = crate::map::palette(5);

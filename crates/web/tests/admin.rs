@@ -150,6 +150,9 @@ impl Store for InPlace {
     fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> quartier_store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_password(name, old, new))
     }
+    fn set_user_scope(&mut self, name: &str, scope: Option<&quartier_store::accounts::Scope>) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_scope(name, scope))
+    }
     fn remove_user(&mut self, name: &str) -> quartier_store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_user(name))
     }
@@ -1051,6 +1054,138 @@ async fn own_password_change_ends_every_session(backend: Backend) {
     assert!(log.iter().any(|e| e.action == "Passwort geändert" && e.object == "Konto leser" && e.old.is_none() && e.new.is_none()));
 }
 
+/// A tenant (an account limited to Stadtteil 01) sees every Stadtteil — the shared level — and
+/// below it only its own Sozialräume, on every page and download; it changes nothing outside.
+async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
+    use quartier_store::accounts::{Role, Scope};
+    let site = Site::new(backend);
+    {
+        let mut s = site.store();
+        let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n0201;2024;Kinder unter 15;300\n\
+                    0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n0201;2024;Kinder SGB II;90\n";
+        quartier_import::load::data(&mut s, &write(&site, "d.csv", data), "d.csv", &Default::default(), false).unwrap();
+        let cat = quartier_core::indicator::Catalogue::from_toml(
+            "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+        )
+        .unwrap();
+        let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
+        s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+        s.add_user("kreis", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("kommune01", Role::Planner, None, "Kastanie-Flur-Bank-8").unwrap();
+        s.set_user_scope("kommune01", Some(&Scope { level: "Stadtteil".into(), area: "01".into() })).unwrap();
+        let err = s.set_user_scope("kommune01", Some(&Scope { level: "Stadtteil".into(), area: "99".into() })).unwrap_err();
+        assert!(err.to_string().contains("„99“"), "{err}");
+    }
+    let (_, kreis) = site.sign_in("kreis", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let kreis = kreis.unwrap();
+    // The Kreis records a conference in 0201 (a note the tenant must not read).
+    let form = site.get_as(&kreis, "/konferenz/neu?ebene=Sozialraum&gebiet=0201").await;
+    let kcsrf = hidden(&form, "csrf");
+    let conf_on = |csrf: &str, level: &str, area: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("ebene".into(), level.to_string()),
+            ("gebiet".into(), area.to_string()),
+            ("datum".into(), "2025-03-12".into()),
+            ("art".into(), "Sozialraumkonferenz".into()),
+            ("passt".into(), "partly".into()),
+            ("fehlt".into(), format!("Vertrauliches aus {area}")),
+        ]
+    };
+    let conf = |csrf: &str, area: &str| conf_on(csrf, "Sozialraum", area);
+    for fields in [conf(&kcsrf, "0201"), conf_on(&kcsrf, "Stadtteil", "02")] {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(site.post_as(&kreis, "/konferenz", &f).await.0, StatusCode::SEE_OTHER);
+    }
+    let pages = [
+        "/",
+        "/gebiete",
+        "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024",
+        "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&format=csv",
+        "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&ansicht=tabelle",
+        "/indikator/kinderarmut?ebene=Sozialraum",
+        "/indikator/kinderarmut?ebene=Sozialraum&format=csv",
+        "/indikatoren",
+        "/vergleich?ebene=Sozialraum&gebiete=0101,0201",
+        "/daten",
+        "/angebote?ebene=Sozialraum&gruppe=kinder_unter_15&bedarf=kinderarmut",
+        "/verteilung?ebene=Sozialraum&budget=10.000&bedarf=indicator%3Akinderarmut&zielgruppe=kinder_unter_15",
+        "/werkstatt/indikator?id=t&name=T&formel=kinder_sgb_ii&ebene=Sozialraum",
+        "/gebiet/02?ebene=Stadtteil",
+        "/gebiet/0101?ebene=Sozialraum",
+        "/verwaltung",
+    ];
+    // The Kreis sees 0201 (so the check below can fail) …
+    let seen = site.get_as(&kreis, "/gebiete").await;
+    assert!(seen.contains("Gebiet 0201"), "{seen}");
+    let seen = site.get_as(&kreis, "/gebiet/02?ebene=Stadtteil").await;
+    assert!(seen.contains("Vertrauliches aus 02"), "{seen}");
+    let (_, tenant) = site.sign_in("kommune01", "Kastanie-Flur-Bank-8", &[]).await;
+    let tenant = tenant.unwrap();
+    let mut leaks = Vec::new();
+    for page in pages {
+        let body = site.get_as(&tenant, page).await;
+        if ["Gebiet 0201", "gebiet/0201", ";0201;", "Vertrauliches aus 02"].iter().any(|s| body.contains(s)) {
+            leaks.push(page);
+        }
+    }
+    assert!(leaks.is_empty(), "pages showing 0201 to the tenant: {leaks:?}");
+    // … the tenant sees the shared Stadtteil level and its own Sozialräume.
+    let list = site.get_as(&tenant, "/gebiete").await;
+    assert!(list.contains("Gebiet 02") && list.contains("Gebiet 0101") && list.contains("Gebiet 0102"), "{list}");
+    let (status, _, _) = site
+        .send(
+            Request::get("/gebiet/0201?ebene=Sozialraum")
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, tenant.split(';').next().unwrap())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Changes: inside its Stadtteil yes, outside or to shared definitions no.
+    let tcsrf = hidden(&site.get_as(&tenant, "/konferenz/neu?ebene=Sozialraum&gebiet=0101").await, "csrf");
+    for (area, expected) in [("0101", StatusCode::SEE_OTHER), ("0201", StatusCode::FORBIDDEN)] {
+        let fields = conf(&tcsrf, area);
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(site.post_as(&tenant, "/konferenz", &f).await.0, expected, "conference in {area}");
+    }
+    let m = [
+        ("csrf", tcsrf.as_str()),
+        ("titel", "Lernhilfe"),
+        ("ebene", "Sozialraum"),
+        ("gebiete", "0101,0201"),
+        ("start", "2025"),
+        ("status", "geplant"),
+    ];
+    assert_eq!(site.post_as(&tenant, "/massnahme", &m).await.0, StatusCode::FORBIDDEN);
+    let def = "[[indicator]]\nid = \"x\"\nname = \"X\"\nformula = \"kinder_sgb_ii\"\n";
+    let (status, _) = site
+        .post_as(
+            &tenant,
+            "/werkstatt/indikator/speichern",
+            &[("csrf", &tcsrf), ("id", "x"), ("formel", "kinder_sgb_ii"), ("definition", def)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the catalogue is shared");
+    let before = site.values("kinder_unter_15");
+    let mut s = site.store();
+    let mut scoped = quartier_store::scope::ScopedStore::new(
+        s.0.take().unwrap(),
+        tokio::task::block_in_place(|| {
+            let store = site.db.open().unwrap();
+            quartier_store::scope::Visibility::new(&*store, &Scope { level: "Stadtteil".into(), area: "01".into() }).unwrap()
+        }),
+    );
+    let outside = "Gebiet;Jahr;Merkmal;Wert\n0101;2025;Kinder unter 15;121\n0201;2025;Kinder unter 15;301\n";
+    let err = tokio::task::block_in_place(|| {
+        quartier_import::load::data(&mut scoped, &write(&site, "o.csv", outside), "o.csv", &Default::default(), false).unwrap_err()
+    });
+    assert!(err.to_string().contains("Zeile 3: Gebiet „0201“ liegt außerhalb von Stadtteil=01"), "{err}");
+    tokio::task::block_in_place(|| drop(scoped));
+    assert_eq!(site.values("kinder_unter_15"), before, "nothing stored");
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -1064,4 +1199,5 @@ on_both_backends!(
     offers_conferences_and_measures_by_role_and_object,
     public_view_for_anonymous_visitors,
     own_password_change_ends_every_session,
+    a_tenant_sees_its_own_areas_and_the_shared_level,
 );

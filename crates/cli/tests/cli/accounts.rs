@@ -91,3 +91,27 @@ fn password_reset_and_removal() {
     let audit = env.run(&["user", "audit", "--format", "csv"]).ok();
     assert!(audit.contains("Passwort zurückgesetzt") && audit.contains("Konto entfernt"), "{audit}");
 }
+
+/// Tenants: an account limited to one Stadtteil; a scope that names no area creates no
+/// account; the limit can be lifted.
+#[test]
+fn accounts_limited_to_an_area() {
+    let env = Env::new();
+    env.musterstadt();
+    let (ok, out) = add(&env, &["planung-altstadt", "--role", "planner", "--scope", "Stadtteil=01"], "Kastanie-Flur-Bank-8");
+    assert!(ok && out.contains("beschränkt auf Stadtteil=01"), "{out}");
+    let (ok, out) = add(&env, &["planung-x", "--role", "planner", "--scope", "Stadtteil=99"], "Kastanie-Flur-Bank-8");
+    assert!(!ok && out.contains("„99“"), "{out}");
+    let (ok, out) = add(&env, &["chef", "--admin", "--scope", "Stadtteil=01"], "Rathaus-Turm-Uhr-1903");
+    assert!(!ok && out.contains("nicht auf ein Gebiet beschränkt"), "{out}");
+    let (ok, out) = add(&env, &["planung-y", "--role", "planner", "--scope", "Stadtteil"], "Kastanie-Flur-Bank-8");
+    assert!(!ok && out.contains("EBENE=SCHLÜSSEL"), "{out}");
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert_eq!(users.as_array().unwrap().len(), 1, "refused accounts were not created: {users}");
+    assert_eq!(users[0]["scope"]["area"], "01");
+    assert!(env.run(&["user", "scope", "planung-altstadt", "--none"]).ok().contains("nicht mehr beschränkt"));
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert!(users[0].get("scope").is_none(), "{users}");
+    let audit = env.run(&["user", "audit", "--format", "csv"]).ok();
+    assert!(audit.contains("Gebietsbeschränkung"), "{audit}");
+}
