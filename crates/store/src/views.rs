@@ -19,6 +19,9 @@ pub enum Origin {
     Missing,
 }
 
+/// Why indicators cannot be computed at all (callers tell it from other errors).
+pub const NO_CATALOGUE: &str = "kein Indikatorenkatalog gespeichert: zuerst `quartier indicators load KATALOG.toml`";
+
 /// One area's value of a variable in a year, as shown in lists and maps.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AreaValue {
@@ -160,7 +163,7 @@ pub fn compute_with_catalogue(
     use quartier_core::indicator::eval::{Dataset, evaluate};
     let err = |e: crate::StoreError| e.to_string();
     if cat.indicators.is_empty() {
-        return Err("kein Indikatorenkatalog gespeichert: zuerst `quartier indicators load KATALOG.toml`".into());
+        return Err(NO_CATALOGUE.into());
     }
     let ids: HashMap<&str, usize> = cat.indicators.iter().enumerate().map(|(i, x)| (x.id.as_str(), i)).collect();
     let mut selected = Vec::new();

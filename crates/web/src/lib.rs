@@ -321,6 +321,12 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Computing indicators failed: without a catalogue there is nothing to find (404), anything
+/// else is the server's fault.
+pub(crate) fn indicators_error(e: String) -> AppError {
+    if e == quartier_store::views::NO_CATALOGUE { AppError::NotFound(e) } else { AppError::Internal(e) }
+}
+
 impl From<quartier_store::StoreError> for AppError {
     fn from(e: quartier_store::StoreError) -> Self {
         use quartier_store::StoreError as E;

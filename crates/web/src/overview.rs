@@ -185,7 +185,7 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
         };
         let has_catalogue = !store.catalogue()?.indicators.is_empty();
         let figures = if has_catalogue {
-            let res = st.cache.indicators(&st.db, store, st.public).map_err(AppError::Internal)?;
+            let res = st.cache.indicators(&st.db, store, st.public).map_err(crate::indicators_error)?;
             key_figures(&res, &lowest)
         } else {
             Vec::new()
@@ -401,7 +401,7 @@ pub async fn compare_page(State(st): State<AppState>, Query(q): Query<CompareQue
             let body = html! { h1 { "Vergleich" } p { "Zwei bis sechs Gebiete der Ebene " (level) " nebeneinander." } (form) };
             return Ok(layout_nav("Vergleich", "vergleich", body, attribution.as_deref()));
         }
-        let res = st.cache.indicators(&st.db, store, st.public).map_err(AppError::Internal)?;
+        let res = st.cache.indicators(&st.db, store, st.public).map_err(crate::indicators_error)?;
         let mut latest: HashMap<(&str, &str), (i32, f64)> = HashMap::new();
         let mut all: HashMap<(&str, i32), Vec<f64>> = HashMap::new();
         for r in res.rows.iter().filter(|r| r.level == level && r.status.has_value()) {

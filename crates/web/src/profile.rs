@@ -132,7 +132,7 @@ fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Res
     let catalogue = store.catalogue()?;
     let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     if !catalogue.indicators.is_empty() {
-        let res = cache.indicators(db, store, public).map_err(AppError::Internal)?;
+        let res = cache.indicators(db, store, public).map_err(crate::indicators_error)?;
         // (indicator, level, area) → (year, value)
         let mut series: HashMap<SeriesKey, Vec<(i32, f64)>> = HashMap::new();
         let mut per_level_year: HashMap<(&str, i32), Vec<f64>> = HashMap::new();

@@ -345,7 +345,9 @@ pub async fn check_formula(State(st): State<AppState>, Query(q): Query<DraftQuer
     })
     .await?;
     use axum::http::header;
-    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], result.to_string()).into_response())
+    // `<` as \u003c: the echoed formula can never read as markup, whoever renders the JSON.
+    let body = result.to_string().replace('<', "\\u003c");
+    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response())
 }
 
 /// `POST /werkstatt/indikator/speichern`: the checked draft into the stored catalogue.

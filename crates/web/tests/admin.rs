@@ -1186,6 +1186,99 @@ async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
     assert_eq!(site.values("kinder_unter_15"), before, "nothing stored");
 }
 
+/// SQL and script injection in every parameter of every page and in the stored text fields:
+/// no page fails, no script comes back unescaped, the database is intact.
+async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backend) {
+    use quartier_store::accounts::Role;
+    const XSS: &str = "<script>alert(1)</script>";
+    const SQL: &str = "' OR 1=1; DROP TABLE area; --";
+    let site = Site::new(backend);
+    {
+        let mut s = site.store();
+        quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
+        s.add_user("planung", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
+    }
+    let (_, planner) = site.sign_in("planung", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let planner = planner.unwrap();
+    let routes: &[(&str, &[&str])] = &[
+        ("/karte", &["subject", "indicator", "variable", "year", "level", "k", "method", "ansicht", "farben", "format", "oeffentlich"]),
+        ("/gebiete", &["q"]),
+        ("/gebiet/0101", &["ebene"]),
+        ("/indikatoren", &[]),
+        ("/vergleich", &["ebene", "gebiete"]),
+        ("/daten", &[]),
+        ("/angebote", &["ebene", "zielgruppe", "gruppe", "bedarf"]),
+        ("/verteilung", &["ebene", "budget", "bedarf", "zielgruppe", "einwohner", "schwelle", "min", "max", "faktoren", "format"]),
+        ("/werkstatt/indikator", &["id", "name", "formel", "einheit", "richtung", "bereich", "ebene", "jahr"]),
+        ("/werkstatt/indikator/pruefen", &["id", "formel"]),
+        ("/werkstatt/index", &["von", "definition"]),
+        ("/konferenz/neu", &["ebene", "gebiet"]),
+        ("/massnahme/neu", &["ebene", "gebiet", "konferenz"]),
+        ("/verwaltung", &["meldung", "profil"]),
+        ("/verwaltung/rueckgaengig", &["id"]),
+    ];
+    let mut failures = Vec::new();
+    for payload in [XSS, SQL] {
+        let enc = urlencode(payload);
+        let mut uris: Vec<String> = Vec::new();
+        for (path, params) in routes {
+            uris.extend(params.iter().map(|p| format!("{path}?{p}={enc}")));
+        }
+        for path in ["/gebiet/", "/indikator/", "/index/", "/angebot/"] {
+            uris.push(format!("{path}{enc}"));
+        }
+        for uri in uris {
+            let req = Request::get(&uri)
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, planner.split(';').next().unwrap())
+                .body(Body::empty())
+                .unwrap();
+            let (status, body, _) = site.send(req).await;
+            if status == StatusCode::INTERNAL_SERVER_ERROR || body.contains(XSS) {
+                failures.push(format!("{uri}: {status}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Stored: a conference and a measure with the payloads in every text field.
+    let form = site.get_as(&planner, "/konferenz/neu?ebene=Sozialraum&gebiet=0101").await;
+    let csrf = hidden(&form, "csrf");
+    let both = format!("{XSS} {SQL}");
+    let conf = [
+        ("csrf", csrf.as_str()),
+        ("ebene", "Sozialraum"),
+        ("gebiet", "0101"),
+        ("datum", "2025-03-12"),
+        ("art", "Sozialraumkonferenz"),
+        ("passt", "partly"),
+        ("passt_notiz", &both),
+        ("zielgruppen", &both),
+        ("fehlt", &both),
+        ("beitraege", &format!("AWO: {both}")),
+        ("teilnehmende", &both),
+        ("potenziale", &both),
+    ];
+    assert_eq!(site.post_as(&planner, "/konferenz", &conf).await.0, StatusCode::SEE_OTHER);
+    let m = [
+        ("csrf", csrf.as_str()),
+        ("titel", both.as_str()),
+        ("ziel", &both),
+        ("ebene", "Sozialraum"),
+        ("gebiete", "0101"),
+        ("start", "2025"),
+        ("status", "geplant"),
+    ];
+    assert_eq!(site.post_as(&planner, "/massnahme", &m).await.0, StatusCode::SEE_OTHER);
+    let profile = site.get_as(&planner, "/gebiet/0101?ebene=Sozialraum").await;
+    assert!(!profile.contains(XSS) && profile.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "stored text escaped");
+    assert!(profile.contains("OR 1=1; DROP TABLE area"), "stored as text");
+    // Nothing was dropped or changed beyond the two records.
+    let s = site.store();
+    assert_eq!(s.areas(None).unwrap().len(), 5);
+    assert_eq!(s.users().unwrap().len(), 1);
+    assert_eq!(s.values(&ValueFilter::default()).unwrap().len(), 2);
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -1200,4 +1293,5 @@ on_both_backends!(
     public_view_for_anonymous_visitors,
     own_password_change_ends_every_session,
     a_tenant_sees_its_own_areas_and_the_shared_level,
+    injection_attempts_change_nothing_and_come_back_escaped,
 );
