@@ -221,6 +221,10 @@ fn new_import(tx: &mut Transaction, kind: &str, file: &str, who: &str) -> Result
 
 fn finish_import(mut tx: Transaction, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
     tx.execute("UPDATE import SET summary = $1 WHERE id = $2", &[&summary, &import_id])?;
+    let row = tx.query_one("SELECT kind, file, who FROM import WHERE id = $1", &[&import_id])?;
+    let (kind, file, who): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
+    audit_tx(&mut tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
     if dry_run {
         tx.rollback()?
     } else {

@@ -344,6 +344,12 @@ impl SqliteStore {
 /// whole transaction including the log entry, so a dry run leaves no trace.
 fn finish_import(tx: rusqlite::Transaction<'_>, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
     tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+    // The audit log names every import with what it changed (the values it replaced are kept
+    // in value_replaced).
+    let (kind, file, who): (String, String, String) =
+        tx.query_row("SELECT kind, file, who FROM import WHERE id = ?1", [import_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
+    audit_tx(&tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
     if dry_run {
         tx.rollback()?
     } else {

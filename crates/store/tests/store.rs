@@ -133,6 +133,8 @@ fn data_import_is_atomic_and_summarises_changes() {
             )
             .unwrap();
         assert_eq!((r.inserted, r.changed), (2, 0));
+        let log = s.audit_log().unwrap();
+        assert!(log.iter().any(|e| e.action == "Daten importiert" && e.new.as_deref().is_some_and(|n| n.contains("2 neu"))), "{log:?}");
         // Unknown key with lost zero: error, nothing written.
         let err = s
             .apply_data(

@@ -1279,6 +1279,30 @@ async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backen
     assert_eq!(s.values(&ValueFilter::default()).unwrap().len(), 2);
 }
 
+/// Session fixation: a session cookie planted before the login (by another site or a shared
+/// computer) is never adopted; the login issues a new token and the planted one opens nothing.
+async fn a_planted_session_cookie_is_never_adopted(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    site.store().add_user("planerin", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
+    let planted = "ab".repeat(32);
+    let (status, cookie) = site.sign_in("planerin", "Lindenblatt-Kiez-42", &[("cookie", &format!("quartier_session={planted}"))]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let issued = cookie.unwrap();
+    assert!(!issued.contains(&planted), "{issued}");
+    let (status, _, location) = site
+        .send(
+            Request::get("/verwaltung")
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, format!("quartier_session={planted}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));
+    assert!(site.get_as(&issued, "/verwaltung").await.contains("Angemeldet als <strong>planerin</strong>"));
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -1294,4 +1318,5 @@ on_both_backends!(
     own_password_change_ends_every_session,
     a_tenant_sees_its_own_areas_and_the_shared_level,
     injection_attempts_change_nothing_and_come_back_escaped,
+    a_planted_session_cookie_is_never_adopted,
 );
