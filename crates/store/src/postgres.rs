@@ -137,6 +137,13 @@ impl PostgresStore {
         f(client.as_mut().expect("open until dropped"))
     }
 
+    /// After a restore the counter may stand where it stood before later changes: move it past
+    /// `at_least`, so no cache takes the restored data for a state it has seen.
+    pub fn advance_data_version(&mut self, at_least: i64) -> Result<()> {
+        self.cm().execute("UPDATE quartier_generation SET n = greatest(n, $1) + 1", &[&at_least])?;
+        Ok(())
+    }
+
     /// Schema version (number of applied migrations).
     pub fn schema_version(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_one("SELECT version FROM quartier_schema", &[])?.get(0)))

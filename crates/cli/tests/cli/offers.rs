@@ -428,6 +428,22 @@ fn the_chain_on_postgresql() {
     assert!(!ok && out.contains("gibt es schon"), "{out}");
     let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
     assert_eq!(users[0]["name"], "chefin");
-    let err = env.run(&["backup", env.path("sicherung.db").to_str().unwrap()]).fails();
-    assert!(err.contains("pg_dump"), "{err}");
+    // Backup (pg_dump) and restore (pg_restore, one transaction) through the same commands.
+    let dump = env.path("sicherung.dump");
+    assert!(env.run(&["backup", dump.to_str().unwrap()]).ok().contains("pg_dump"));
+    let err = env.run(&["backup", dump.to_str().unwrap()]).fails();
+    assert!(err.contains("gibt es schon"), "{err}");
+    assert!(crate::accounts::add(&env, &["spaeter", "--role", "reader"], "Ahornweg-Brunnen-7").0);
+    let before = env.location().data_version().unwrap();
+    assert!(env.run(&["restore", dump.to_str().unwrap()]).ok().contains("pg_restore"));
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert_eq!(users.as_array().unwrap().len(), 1, "the account made after the backup is gone: {users}");
+    assert!(
+        env.location().data_version().unwrap().parse::<i64>().unwrap() > before.parse::<i64>().unwrap(),
+        "caches see the restore as a change"
+    );
+    let junk = env.write("kaputt.dump", "keine Sicherung");
+    let err = env.run(&["restore", junk.to_str().unwrap()]).fails();
+    assert!(err.contains("keine Sicherung von pg_dump"), "{err}");
+    assert_eq!(json(&env.run(&["user", "list", "--format", "json"]).ok()).as_array().unwrap().len(), 1);
 }
