@@ -142,12 +142,13 @@ enum Command {
     /// Konten der Web-Oberfläche und das Änderungsprotokoll
     #[command(subcommand)]
     User(cmd_user::UserCmd),
-    /// Die Datenbank sichern (auch während der Server läuft)
+    /// Die Datenbank sichern (auch während der Server läuft; PostgreSQL über pg_dump)
     Backup {
         /// Zieldatei (darf noch nicht existieren)
         out: PathBuf,
     },
-    /// Eine Sicherung zurückspielen (Server vorher anhalten; die bisherige Datenbank bleibt daneben)
+    /// Eine Sicherung zurückspielen (SQLite: Server vorher anhalten, die bisherige Datei bleibt
+    /// daneben; PostgreSQL: pg_restore in einer Transaktion)
     Restore {
         /// Sicherungsdatei
         from: PathBuf,
