@@ -203,7 +203,7 @@ pub async fn measure_form(State(st): State<AppState>, headers: HeaderMap, Query(
 
 pub async fn measure_save(State(st): State<AppState>, headers: HeaderMap, body: String) -> Result<Response, AppError> {
     let pairs = form_pairs(&body);
-    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let one = |k: &str| field(&pairs, k);
     let allowed = |u: &User| matches!(u.role, Role::Planner | Role::Admin | Role::Department);
     let (actor, _) =
         authorize_as(&st, &headers, &one("csrf"), allowed, "Konten der Sozialplanung, der Fachbereiche und der Administration").await?;
@@ -300,7 +300,7 @@ pub async fn offer_save(
     body: String,
 ) -> Result<Response, AppError> {
     let pairs = form_pairs(&body);
-    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let one = |k: &str| field(&pairs, k);
     let (actor, user) = authorize_as(
         &st,
         &headers,
@@ -313,10 +313,7 @@ pub async fn offer_save(
         c if c.is_empty() => None,
         c => Some(c.parse::<f64>().map_err(|_| AppError::BadRequest(format!("Kapazität „{c}“ ist keine Zahl")))?),
     };
-    let today = {
-        let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
-        civil(days)
-    };
+    let today = today();
     let (stand, name, from, to, groups, description, schedule, contact, confirmed) = (
         one("stand"),
         one("name"),
@@ -458,7 +455,7 @@ pub async fn offer_new_form(State(st): State<AppState>, headers: HeaderMap) -> R
 /// `POST /angebot/neu`.
 pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: String) -> Result<Response, AppError> {
     let pairs = form_pairs(&body);
-    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let one = |k: &str| field(&pairs, k);
     let (actor, user) = authorize_as(
         &st,
         &headers,
@@ -483,10 +480,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
         return Err(AppError::BadRequest("Die Kapazität kann nicht negativ sein.".into()));
     }
     let (lat, lon) = (number("breite", "Breite")?, number("laenge", "Länge")?);
-    let today = {
-        let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
-        civil(days)
-    };
+    let today = today();
     let (mut organization, name, from, to) = (one("traeger"), one("name"), one("gueltig_ab"), one("gueltig_bis"));
     let new_organization = one("traeger_name");
     let (place, place_name, address) = (one("standort"), one("standort_name"), one("adresse"));
@@ -577,6 +571,16 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
     })
     .await?;
     Ok(Redirect::to(&format!("/angebot/{}", url(&id))).into_response())
+}
+
+/// A form field's value, trimmed ("" when absent).
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+}
+
+/// Today's ISO date (UTC), for "last confirmed".
+fn today() -> String {
+    civil(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64)
 }
 
 /// Days since 1970-01-01 → ISO date.

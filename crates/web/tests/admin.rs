@@ -314,6 +314,16 @@ fn hidden(page: &str, name: &str) -> String {
     page[start..].split('"').next().unwrap().to_string()
 }
 
+/// Saves the catalogue with one indicator, child poverty (Kinder SGB II per 100 Kinder unter 15).
+fn save_child_poverty(s: &mut InPlace) {
+    let cat = quartier_core::indicator::Catalogue::from_toml(
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    )
+    .unwrap();
+    let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
+    s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+}
+
 const DELIVERY: &str = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n";
 
 async fn upload_preview_confirm_profile_and_undo(backend: Backend) {
@@ -562,12 +572,7 @@ async fn allocation_page_beside_the_watering_can_and_as_workbook(backend: Backen
     quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
     let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n";
     quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
-    let cat = quartier_core::indicator::Catalogue::from_toml(
-        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
-    )
-    .unwrap();
-    let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
-    s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+    save_child_poverty(&mut s);
     let q = "/verteilung?ebene=Sozialraum&budget=10.000&bedarf=indicator%3Akinderarmut&zielgruppe=kinder_unter_15";
     let (status, page) = site.get(q).await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -955,12 +960,7 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
         quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
         let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;2\n0102;2024;Kinder SGB II;8\n";
         quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
-        let cat = quartier_core::indicator::Catalogue::from_toml(
-            "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
-        )
-        .unwrap();
-        let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
-        s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+        save_child_poverty(&mut s);
         s.add_user("planung", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
     }
     let csv = "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&format=csv";
@@ -1064,12 +1064,7 @@ async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
         let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n0201;2024;Kinder unter 15;300\n\
                     0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n0201;2024;Kinder SGB II;90\n";
         quartier_import::load::data(&mut s, &write(&site, "d.csv", data), "d.csv", &Default::default(), false).unwrap();
-        let cat = quartier_core::indicator::Catalogue::from_toml(
-            "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb_ii / kinder_unter_15\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
-        )
-        .unwrap();
-        let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
-        s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+        save_child_poverty(&mut s);
         s.add_user("kreis", Role::Planner, None, "Rathaus-Turm-Uhr-1903").unwrap();
         s.add_user("kommune01", Role::Planner, None, "Kastanie-Flur-Bank-8").unwrap();
         s.set_user_scope("kommune01", Some(&Scope { level: "Stadtteil".into(), area: "01".into() })).unwrap();

@@ -4,21 +4,26 @@ use crate::support::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// `quartier user add …` with the password on standard input.
-pub fn add(env: &Env, args: &[&str], password: &str) -> (bool, String) {
+/// `quartier ARGS…` with `input` on standard input: (success, stdout + stderr).
+pub fn with_stdin(env: &Env, args: &[&str], input: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quartier"))
         .env("QUARTIER_DB", env.db())
         .env("QUARTIER_DATABASE", env.database.as_deref().unwrap_or_default())
-        .args(["user", "add"])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// `quartier user add …` with the password on standard input.
+pub fn add(env: &Env, args: &[&str], password: &str) -> (bool, String) {
+    let args: Vec<&str> = ["user", "add"].into_iter().chain(args.iter().copied()).collect();
+    with_stdin(env, &args, &format!("{password}\n"))
 }
 
 #[test]
@@ -60,19 +65,7 @@ fn password_reset_and_removal() {
     env.musterstadt();
     assert!(add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903").0);
     assert!(add(&env, &["leser", "--role", "reader"], "Ahornweg-Brunnen-7").0);
-    let with_stdin = |args: &[&str], input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quartier"))
-            .env("QUARTIER_DB", env.db())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
-    };
+    let with_stdin = |args: &[&str], input: &str| with_stdin(&env, args, input);
     let (ok, out) = with_stdin(&["user", "password", "leser"], "leser1234567\n");
     assert!(!ok && out.contains("Benutzername"), "the rules apply: {out}");
     let (ok, out) = with_stdin(&["user", "password", "niemand"], "Lindenallee-Turm-42\n");
