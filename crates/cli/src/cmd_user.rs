@@ -33,6 +33,17 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
         /// das eigene Gebiet, und ändert nur dort (z. B. Kommune=05911000)
         #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
         scope: Option<String>,
+        /// Ein Träger-Konto liest auch interne Ergebnisse (ohne: was die Öffentlichkeit sieht)
+        #[arg(long)]
+        internal: bool,
+    },
+    /// Was ein Träger-Konto liest: interne Ergebnisse (--internal) oder die veröffentlichten (--published)
+    Access {
+        name: String,
+        #[arg(long, conflicts_with = "published", required_unless_present = "published")]
+        internal: bool,
+        #[arg(long)]
+        published: bool,
     },
     /// Die Gebietsbeschränkung (Mandant) eines Kontos setzen oder aufheben
     #[command(after_help = "Beispiele:
@@ -81,7 +92,7 @@ fn password_from_stdin() -> Result<String> {
 
 pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Add { name, role, admin, organization, scope } => {
+        UserCmd::Add { name, role, admin, organization, scope, internal } => {
             let scope = scope.as_deref().map(parse_scope).transpose()?;
             if admin && scope.is_some() {
                 bail!("Administrationskonten sind nicht auf ein Gebiet beschränkt: für einen Mandanten --role planner wählen");
@@ -106,6 +117,13 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
                 store.remove_user(&u.name)?;
                 return Err(e.into());
             }
+            if internal {
+                if role != Role::Traeger {
+                    println!("Hinweis: --internal gilt für Träger-Konten; die Rolle {} liest interne Ergebnisse ohnehin", role.label_de());
+                } else {
+                    store.set_user_internal(&u.name, true)?;
+                }
+            }
             match &scope {
                 Some(s) => println!("Konto „{}“ ({}) angelegt, beschränkt auf {s}", u.name, u.role.label_de()),
                 None => println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de()),
@@ -125,6 +143,11 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
                 Some(s) => println!("Konto „{name}“ ist auf {s} beschränkt"),
                 None => println!("Konto „{name}“ ist nicht mehr beschränkt"),
             }
+            Ok(())
+        }
+        UserCmd::Access { name, internal, published: _ } => {
+            crate::open(db)?.set_user_internal(&name, internal)?;
+            println!("Konto „{name}“ liest {}", if internal { "interne Ergebnisse" } else { "die veröffentlichten Ergebnisse" });
             Ok(())
         }
         UserCmd::Remove { name } => {

@@ -70,6 +70,16 @@ pub struct User {
     /// above its level whole, below it only what lies inside; None: everything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
+    /// A Träger account reads internal results only when granted; otherwise it sees what the
+    /// public sees (disclosure-controlled) and its working pages. Other roles always do.
+    pub reads_internal: bool,
+}
+
+impl User {
+    /// Whether this account sees internal (not disclosure-controlled) results.
+    pub fn sees_internal(&self) -> bool {
+        self.role != Role::Traeger || self.reads_internal
+    }
 }
 
 /// An area an account is limited to.

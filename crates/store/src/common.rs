@@ -166,6 +166,7 @@ pub(crate) fn user_of(
     organization: Option<String>,
     scope_level: Option<String>,
     scope_area: Option<String>,
+    reads_internal: bool,
 ) -> crate::accounts::User {
     crate::accounts::User {
         id,
@@ -173,6 +174,7 @@ pub(crate) fn user_of(
         role: crate::accounts::Role::parse(role).unwrap_or(crate::accounts::Role::Reader),
         organization,
         scope: crate::accounts::Scope::from_columns(scope_level, scope_area),
+        reads_internal,
     }
 }
 

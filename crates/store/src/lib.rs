@@ -246,6 +246,8 @@ pub trait Store {
     fn remove_user(&mut self, name: &str) -> Result<()>;
     /// Limits an account to an area and what lies below it (a tenant), or lifts the limit.
     fn set_user_scope(&mut self, name: &str, scope: Option<&accounts::Scope>) -> Result<()>;
+    /// Grants (or withdraws) a Träger account's reading of internal results.
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()>;
     /// Checks name and password; `None` when wrong. Refused while the account or the address
     /// has 5 failed attempts in the last 15 minutes. A success opens a new session: (token, session).
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>>;
@@ -366,6 +368,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn set_user_scope(&mut self, name: &str, scope: Option<&accounts::Scope>) -> Result<()> {
         (**self).set_user_scope(name, scope)
+    }
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
+        (**self).set_user_internal(name, internal)
     }
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, accounts::Session)>> {
         (**self).login(name, password, address)

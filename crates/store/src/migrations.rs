@@ -177,8 +177,10 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 9: tenants: an account may be limited to one area (a municipality of the Kreis) and what
     // lies below it; levels at and above that area's level stay visible (the shared view).
+    // Träger accounts read internal results only when granted.
     r#"
     ALTER TABLE account ADD COLUMN scope_level TEXT;
     ALTER TABLE account ADD COLUMN scope_area TEXT;
+    ALTER TABLE account ADD COLUMN reads_internal INTEGER NOT NULL DEFAULT 0;
     "#,
 ];

@@ -1064,15 +1064,18 @@ impl Store for PostgresStore {
             &[&actor, &format!("Konto {name}"), &role.as_str()],
         )?;
         tx.commit()?;
-        Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None })
+        Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None, reads_internal: false })
     }
 
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
         self.read(|c| {
-            Ok(c.query(r#"SELECT id, name, role, organization, scope_level, scope_area FROM account ORDER BY name COLLATE "C""#, &[])?
-                .iter()
-                .map(|r| common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
-                .collect())
+            Ok(c.query(
+                r#"SELECT id, name, role, organization, scope_level, scope_area, reads_internal FROM account ORDER BY name COLLATE "C""#,
+                &[],
+            )?
+            .iter()
+            .map(|r| common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, i64>(6) != 0))
+            .collect())
         })
     }
 
@@ -1118,6 +1121,19 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let n = tx.execute("UPDATE account SET reads_internal = $2 WHERE name = $1", &[&name, &(internal as i64)])?;
+        if n == 0 {
+            return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+        }
+        let what = if internal { "interne Ergebnisse" } else { "veröffentlichte Ergebnisse" };
+        audit_tx(&mut tx, &actor, "Lesezugriff", &format!("Konto {name}"), None, Some(what))?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn remove_user(&mut self, name: &str) -> Result<()> {
         let actor = self.actor.clone();
         let mut tx = self.cm().transaction()?;
@@ -1146,7 +1162,10 @@ impl Store for PostgresStore {
             return Err(common::throttled());
         }
         let row = c
-            .query_opt("SELECT id, role, organization, password_hash, scope_level, scope_area FROM account WHERE name = $1", &[&name])?
+            .query_opt(
+                "SELECT id, role, organization, password_hash, scope_level, scope_area, reads_internal FROM account WHERE name = $1",
+                &[&name],
+            )?
             .map(|r| {
                 (
                     r.get::<_, i64>(0),
@@ -1155,6 +1174,7 @@ impl Store for PostgresStore {
                     r.get::<_, String>(3),
                     r.get::<_, Option<String>>(4),
                     r.get::<_, Option<String>>(5),
+                    r.get::<_, i64>(6) != 0,
                 )
             });
         let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
@@ -1165,7 +1185,7 @@ impl Store for PostgresStore {
             tx.commit()?;
             return Ok(None);
         }
-        let (id, role, organization, _, scope_level, scope_area) = row.expect("checked");
+        let (id, role, organization, _, scope_level, scope_area, internal) = row.expect("checked");
         let token = crate::accounts::token().map_err(StoreError::Account)?;
         let csrf = crate::accounts::token().map_err(StoreError::Account)?;
         let mut tx = c.transaction()?;
@@ -1176,7 +1196,7 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM failed_login WHERE key = $1", &[&account_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES ($1, 'Anmeldung', $2)", &[&name, &format!("Adresse {address}")])?;
         tx.commit()?;
-        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area);
+        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area, internal);
         Ok(Some((token, crate::accounts::Session { user, csrf })))
     }
 
@@ -1185,15 +1205,15 @@ impl Store for PostgresStore {
         self.read(|c| {
             Ok(c.query_opt(
                 &format!(
-                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, s.csrf FROM session s JOIN account a ON a.id = s.account_id
+                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf FROM session s JOIN account a ON a.id = s.account_id
                      WHERE s.token_hash = $1 AND s.created > {}",
                     NOW.replace("now()", "(now() - interval '12 hours')")
                 ),
                 &[&hash],
             )?
             .map(|r| crate::accounts::Session {
-                user: common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)),
-                csrf: r.get(6),
+                user: common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, i64>(6) != 0),
+                csrf: r.get(7),
             }))
         })
     }

@@ -224,6 +224,9 @@ impl<S: Store> Store for ScopedStore<S> {
     fn set_user_scope(&mut self, _: &str, _: Option<&Scope>) -> Result<()> {
         Err(shared(&self.view.scope))
     }
+    fn set_user_internal(&mut self, _: &str, _: bool) -> Result<()> {
+        Err(shared(&self.view.scope))
+    }
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
         self.inner.login(name, password, address)
     }

@@ -1007,13 +1007,22 @@ impl Store for SqliteStore {
             params![self.actor, format!("Konto {name}"), role.as_str()],
         )?;
         tx.commit()?;
-        Ok(crate::accounts::User { id, name: name.to_string(), role, organization: organization.map(String::from), scope: None })
+        Ok(crate::accounts::User {
+            id,
+            name: name.to_string(),
+            role,
+            organization: organization.map(String::from),
+            scope: None,
+            reads_internal: false,
+        })
     }
 
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
-        let mut st = self.conn.prepare("SELECT id, name, role, organization, scope_level, scope_area FROM account ORDER BY name")?;
-        let rows =
-            st.query_map([], |r| Ok(common::user_of(r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        let mut st =
+            self.conn.prepare("SELECT id, name, role, organization, scope_level, scope_area, reads_internal FROM account ORDER BY name")?;
+        let rows = st.query_map([], |r| {
+            Ok(common::user_of(r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, i64>(6)? != 0))
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1056,6 +1065,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("UPDATE account SET reads_internal = ?2 WHERE name = ?1", params![name, internal as i64])?;
+        if n == 0 {
+            return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+        }
+        let what = if internal { "interne Ergebnisse" } else { "veröffentlichte Ergebnisse" };
+        audit_tx(&tx, &self.actor, "Lesezugriff", &format!("Konto {name}"), None, Some(what))?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn remove_user(&mut self, name: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
         let role: Option<String> = tx.query_row("SELECT role FROM account WHERE name = ?1", [name], |r| r.get(0)).optional()?;
@@ -1081,12 +1102,14 @@ impl Store for SqliteStore {
         if failures(&account_key)? >= common::FAILURES_PER_ACCOUNT || failures(&address_key)? >= common::FAILURES_PER_ADDRESS {
             return Err(common::throttled());
         }
-        type Row = (i64, String, Option<String>, String, Option<String>, Option<String>);
+        type Row = (i64, String, Option<String>, String, Option<String>, Option<String>, i64);
         let row: Option<Row> = self
             .conn
-            .query_row("SELECT id, role, organization, password_hash, scope_level, scope_area FROM account WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })
+            .query_row(
+                "SELECT id, role, organization, password_hash, scope_level, scope_area, reads_internal FROM account WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
             .optional()?;
         // Verify even for unknown names (against a hash made once), so timing tells nothing.
         let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
@@ -1097,7 +1120,7 @@ impl Store for SqliteStore {
             tx.commit()?;
             return Ok(None);
         }
-        let (id, role, organization, _, scope_level, scope_area) = row.expect("checked");
+        let (id, role, organization, _, scope_level, scope_area, internal) = row.expect("checked");
         let token = crate::accounts::token().map_err(StoreError::Account)?;
         let csrf = crate::accounts::token().map_err(StoreError::Account)?;
         let tx = self.conn.transaction()?;
@@ -1108,7 +1131,7 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM failed_login WHERE key = ?1", [account_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES (?1, 'Anmeldung', ?2)", params![name, format!("Adresse {address}")])?;
         tx.commit()?;
-        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area);
+        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area, internal != 0);
         Ok(Some((token, crate::accounts::Session { user, csrf })))
     }
 
@@ -1116,13 +1139,21 @@ impl Store for SqliteStore {
         Ok(self
             .conn
             .query_row(
-                "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, s.csrf FROM session s JOIN account a ON a.id = s.account_id
+                "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf FROM session s JOIN account a ON a.id = s.account_id
                  WHERE s.token_hash = ?1 AND s.created > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')",
                 [crate::accounts::token_hash(token)],
                 |r| {
                     Ok(crate::accounts::Session {
-                        user: common::user_of(r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-                        csrf: r.get(6)?,
+                        user: common::user_of(
+                            r.get(0)?,
+                            r.get(1)?,
+                            &r.get::<_, String>(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get::<_, i64>(6)? != 0,
+                        ),
+                        csrf: r.get(7)?,
                     })
                 },
             )

@@ -125,16 +125,57 @@ pub async fn logout(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
 /// `GET /konto`: the signed-in account, and changing its password.
 pub async fn account_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let h = headers.clone();
-    let session = crate::with_store(&st, move |store, _| crate::admin::session(store, &h)).await?;
-    let Some(s) = session else { return Ok(Redirect::to("/anmelden").into_response()) };
-    Ok(account_form(&s, None).into_response())
+    let page = crate::with_store(&st, move |store, _| {
+        let Some(s) = crate::admin::session(store, &h)? else { return Ok(None) };
+        let work = traeger_work(store, &s.user)?;
+        Ok(Some(account_form(&s, None, work)))
+    })
+    .await?;
+    Ok(match page {
+        Some(p) => p.into_response(),
+        None => Redirect::to("/anmelden").into_response(),
+    })
 }
 
-fn account_form(s: &quartier_store::accounts::Session, problem: Option<&str>) -> maud::Markup {
+/// A Träger account's working list: its organisation's offers to edit, a new one, and where to
+/// record a conference.
+fn traeger_work(store: &dyn quartier_store::Store, user: &quartier_store::accounts::User) -> Result<Option<maud::Markup>, AppError> {
+    if user.role != quartier_store::accounts::Role::Traeger {
+        return Ok(None);
+    }
+    let own = user.organization.clone().unwrap_or_default();
+    let offers = store.offers()?;
+    let levels = store.levels()?;
+    Ok(Some(html! {
+        h2 { "Angebote Ihres Trägers" }
+        @let mine: Vec<_> = offers.services.iter().filter(|s| s.organization_id == own).collect();
+        @if mine.is_empty() { p { "Noch keine Angebote." } } @else {
+            ul { @for s in &mine { li { a href=(format!("/angebot/{}", crate::pages::url(&s.id))) { (s.name) } " – bestätigt " (s.last_confirmed) } } }
+        }
+        p { a href="/angebot/neu" { "Neues Angebot eintragen" } }
+        h2 { "Zu einer Sozialraumkonferenz beitragen" }
+        form.controls method="get" action="/konferenz/neu" {
+            label { "Ebene" select name="ebene" { @for l in &levels { option value=(l.name) { (l.name) } } } }
+            label { "Gebietsschlüssel" input type="text" name="gebiet" required; }
+            button type="submit" { "Konferenz festhalten" }
+        }
+        @if !user.reads_internal {
+            p.note { "Ergebnisse sehen Sie wie die Öffentlichkeit (mit Geheimhaltung kleiner Zahlen); interne Auswertungen gibt die Administration frei." }
+        }
+    }))
+}
+
+fn account_form(s: &quartier_store::accounts::Session, problem: Option<&str>, work: Option<maud::Markup>) -> maud::Markup {
     let body = html! {
         h1 { "Mein Konto" }
         p { "Angemeldet als " strong { (s.user.name) } " (" (s.user.role.label_de()) ")"
             @if let Some(o) = &s.user.organization { ", Träger " (o) } "." }
+        form.controls method="post" action="/abmelden" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            button type="submit" name="ueberall" value="" { "Abmelden" }
+            button type="submit" name="ueberall" value="1" { "Überall abmelden" }
+        }
+        @if let Some(w) = work { (w) }
         h2 { "Passwort ändern" }
         @if let Some(p) = problem { div.problem role="alert" { p { (p) } } }
         form.draft method="post" action="/konto" {
@@ -184,7 +225,7 @@ pub async fn change_password(
     };
     if let Some(p) = problem {
         let session = quartier_store::accounts::Session { user, csrf: actor.csrf };
-        return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p))).into_response());
+        return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p), None)).into_response());
     }
     let mut res = Redirect::to("/anmelden").into_response();
     res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"));

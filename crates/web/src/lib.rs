@@ -37,9 +37,12 @@ pub struct AppState {
     pub edit: Option<Arc<Editing>>,
     /// Computed results until the database changes.
     pub cache: Arc<cache::Cache>,
-    /// The public view anonymous visitors get once there are accounts (`--public-view`):
-    /// the same app in public mode, with its own cache.
-    pub anonymous: Option<Router>,
+    /// The same app in public mode, with its own cache: what anonymous visitors see once there
+    /// are accounts (with `--public-view`), and what Träger accounts without a grant for
+    /// internal results see.
+    pub published: Option<Router>,
+    /// Anonymous visitors get the published view (else the sign-in page).
+    pub public_view: bool,
     /// Per request: what a scoped (tenant) account may see; None: everything.
     pub view: Option<Arc<quartier_store::scope::Visibility>>,
 }
@@ -88,18 +91,26 @@ pub fn app(db: impl Into<quartier_store::Location>) -> Router {
 pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Router {
     let db = Arc::new(db.into());
     let edit = if options.public.is_some() { None } else { options.edit };
-    let anonymous = match (options.public, options.public_view) {
-        (None, Some(threshold)) => Some(router(AppState {
+    let published = options.public.is_none().then(|| {
+        let threshold = options.public_view.unwrap_or(quartier_core::disclosure::DEFAULT_THRESHOLD);
+        router(AppState {
             db: db.clone(),
             public: Some(threshold),
             edit: None,
             cache: Arc::default(),
-            anonymous: None,
+            published: None,
+            public_view: false,
             view: None,
-        })),
-        _ => None,
-    };
-    router(AppState { db, public: options.public, edit, cache: Arc::default(), anonymous, view: None })
+        })
+    });
+    let public_view = options.public_view.is_some();
+    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None })
+}
+
+/// What a Träger account without a grant for internal results uses besides the published
+/// pages: its account, its offers, recording conferences.
+fn traeger_work(path: &str) -> bool {
+    matches!(path, "/konto" | "/abmelden" | "/konferenz/neu" | "/konferenz") || path.starts_with("/angebot/")
 }
 
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
@@ -171,15 +182,16 @@ async fn require_login(
     let headers = req.headers().clone();
     let check = st.clone();
     type View = Option<Arc<quartier_store::scope::Visibility>>;
-    let allowed = tokio::task::spawn_blocking(move || -> Result<(bool, View), AppError> {
+    // (signed in or no accounts, the tenant's view, sees only published results)
+    let allowed = tokio::task::spawn_blocking(move || -> Result<(bool, View, bool), AppError> {
         let open = || check.db.open_read_only();
         // Whether accounts exist, kept until the database changes: most requests open no store.
         let accounts = check.cache.memo(&check.db, "accounts exist".into(), || Ok::<_, AppError>(!open()?.users()?.is_empty()))?;
         if !*accounts {
-            return Ok((true, None));
+            return Ok((true, None, false));
         }
         let store = open()?;
-        let Some(session) = admin::session(&*store, &headers)? else { return Ok((false, None)) };
+        let Some(session) = admin::session(&*store, &headers)? else { return Ok((false, None, false)) };
         // A tenant's visibility, computed once per scope and database version.
         let view = match &session.user.scope {
             Some(scope) => Some(check.cache.memo(&check.db, format!("sicht|{scope}"), || {
@@ -187,16 +199,26 @@ async fn require_login(
             })?),
             None => None,
         };
-        Ok((true, view))
+        Ok((true, view, !session.user.sees_internal()))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))
     .and_then(|r| r);
     match allowed {
-        Ok((true, view)) => VIEW.scope(view, next.run(req)).await,
-        Ok((false, _)) if req.method() == axum::http::Method::GET && published(req.uri().path()) && st.anonymous.is_some() => {
+        Ok((true, view, false)) => VIEW.scope(view, next.run(req)).await,
+        Ok((true, view, true)) if traeger_work(req.uri().path()) => VIEW.scope(view, next.run(req)).await,
+        Ok((true, _, true)) if !(req.method() == axum::http::Method::GET && published(req.uri().path())) => AppError::Forbidden(
+            "Dieses Träger-Konto sieht die veröffentlichten Ergebnisse (mit Geheimhaltung), seine Angebote und Konferenzen; interne Auswertungen gibt die Administration frei (quartier user access NAME --internal).".into(),
+        )
+        .into_response(),
+        Ok((signed_in, _, _))
+            if req.method() == axum::http::Method::GET
+                && published(req.uri().path())
+                && (signed_in || st.public_view)
+                && st.published.is_some() =>
+        {
             use tower::ServiceExt;
-            let public = st.anonymous.clone().expect("checked");
+            let public = st.published.clone().expect("checked");
             // A fresh request: the outer router's match (path parameters) must not reach the
             // inner one, which matches again.
             let (mut parts, body) = req.into_parts();
@@ -206,8 +228,8 @@ async fn require_login(
                 Err(never) => match never {},
             }
         }
-        Ok((false, _)) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
-        Ok((false, _)) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
+        Ok(_) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
+        Ok(_) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
         Err(e) => e.into_response(),
     }
 }

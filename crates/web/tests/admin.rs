@@ -153,6 +153,9 @@ impl Store for InPlace {
     fn set_user_scope(&mut self, name: &str, scope: Option<&quartier_store::accounts::Scope>) -> quartier_store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_scope(name, scope))
     }
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> quartier_store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_internal(name, internal))
+    }
     fn remove_user(&mut self, name: &str) -> quartier_store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_user(name))
     }
@@ -718,7 +721,7 @@ async fn every_change_is_forbidden_to_roles_without_the_right(backend: Backend) 
     for (name, password) in [("leser", "Ahornweg-Brunnen-7"), ("fachbereich", "Jugendamt-Flur-3b"), ("awo", "Kastanie-Flur-Bank-8")] {
         let (_, cookie) = site.sign_in(name, password, &[]).await;
         let cookie = cookie.unwrap();
-        let csrf = hidden(&site.get_as(&cookie, "/verwaltung").await, "csrf");
+        let csrf = hidden(&site.get_as(&cookie, "/konto").await, "csrf");
         for (uri, fields) in [
             ("/verwaltung/ebenen", vec![("name", "X"), ("position", "0")]),
             ("/verwaltung/aufloesen", vec![("ebene", "Stadtteil")]),
@@ -1298,6 +1301,64 @@ async fn a_planted_session_cookie_is_never_adopted(backend: Backend) {
     assert!(site.get_as(&issued, "/verwaltung").await.contains("Angemeldet als <strong>planerin</strong>"));
 }
 
+/// A Träger account reads what the public reads (small counts withheld) until the
+/// administration grants internal results; its working pages stay open, internal ones do not.
+async fn traeger_accounts_read_published_results_until_granted(backend: Backend) {
+    use quartier_store::accounts::Role;
+    use quartier_store::offers::{Offers, Organization, Service};
+    let site = Site::new(backend);
+    {
+        let mut s = site.store();
+        quartier_import::load::data(&mut s, &write(&site, "d.csv", DELIVERY), "d.csv", &Default::default(), false).unwrap();
+        let more = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder SGB II;2\n0102;2024;Kinder SGB II;8\n";
+        quartier_import::load::data(&mut s, &write(&site, "e.csv", more), "e.csv", &Default::default(), false).unwrap();
+        save_child_poverty(&mut s);
+        let org = Organization { id: "awo".into(), name: "AWO".into(), ..Default::default() };
+        let svc = Service { id: "kita".into(), organization_id: "awo".into(), name: "Kita Sonnenschein".into(), ..Default::default() };
+        s.save_offers(&Offers { organizations: vec![org], services: vec![svc], ..Default::default() }, false).unwrap();
+        s.add_user("awo-user", Role::Traeger, Some("awo"), "Kastanie-Flur-Bank-8").unwrap();
+    }
+    let (_, traeger) = site.sign_in("awo-user", "Kastanie-Flur-Bank-8", &[]).await;
+    let traeger = traeger.unwrap();
+    let csv = "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&format=csv";
+    let row = |table: &str, key: &str| table.lines().find(|l| l.contains(&format!(";{key};"))).unwrap_or_default().to_string();
+    let public = site.get_as(&traeger, csv).await;
+    assert!(row(&public, "0101").ends_with("geheim"), "published view: {public}");
+    for page in ["/verwaltung", "/werkstatt/indikator", "/verteilung", "/massnahme/neu?ebene=Sozialraum&gebiet=0101"] {
+        let req = Request::get(page)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, traeger.split(';').next().unwrap())
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(site.send(req).await.0, StatusCode::FORBIDDEN, "{page}");
+    }
+    // Its working pages: the account with its offers, the offer form, a conference.
+    let konto = site.get_as(&traeger, "/konto").await;
+    assert!(
+        konto.contains("Kita Sonnenschein")
+            && konto.contains("/angebot/kita")
+            && konto.contains("interne Auswertungen gibt die Administration frei"),
+        "{konto}"
+    );
+    assert!(site.get_as(&traeger, "/angebot/kita").await.contains("Angebot bearbeiten"));
+    let form = site.get_as(&traeger, "/konferenz/neu?ebene=Sozialraum&gebiet=0101").await;
+    let csrf = hidden(&form, "csrf");
+    let conf = [
+        ("csrf", csrf.as_str()),
+        ("ebene", "Sozialraum"),
+        ("gebiet", "0101"),
+        ("datum", "2025-03-12"),
+        ("art", "Sozialraumkonferenz"),
+        ("passt", "partly"),
+    ];
+    assert_eq!(site.post_as(&traeger, "/konferenz", &conf).await.0, StatusCode::SEE_OTHER);
+    // Granted: internal values.
+    site.store().set_user_internal("awo-user", true).unwrap();
+    let internal = site.get_as(&traeger, csv).await;
+    assert!(row(&internal, "0101").contains("1,67"), "{internal}");
+    assert!(site.get_as(&traeger, "/verwaltung").await.contains("Angemeldet als <strong>awo-user</strong>"));
+}
+
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
     broken_files_show_the_problems_and_change_nothing,
@@ -1314,4 +1375,5 @@ on_both_backends!(
     a_tenant_sees_its_own_areas_and_the_shared_level,
     injection_attempts_change_nothing_and_come_back_escaped,
     a_planted_session_cookie_is_never_adopted,
+    traeger_accounts_read_published_results_until_granted,
 );
