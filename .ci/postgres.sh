@@ -19,10 +19,14 @@ case "${1:-start}" in
       printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n" "$PORT" "$DATA" >> "$DATA/postgresql.conf"
       as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null
       as_pg "$BIN/psql" -h "$DATA" -p "$PORT" -U postgres -qc "CREATE ROLE quartier LOGIN CREATEDB PASSWORD 'quartier'"
-    else
-      as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null || true
+    elif ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+      as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w start >/dev/null
     fi
-    echo "postgres://quartier:quartier@127.0.0.1:$PORT/postgres";;
+    # Only a server that answers counts (a port taken by another one would not).
+    URL="postgres://quartier:quartier@127.0.0.1:$PORT/postgres"
+    PGPASSWORD=quartier "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quartier -d postgres -qtAc "SELECT 1" >/dev/null \
+      || { echo "PostgreSQL on 127.0.0.1:$PORT does not answer (see $DATA/server.log)" >&2; exit 1; }
+    echo "$URL";;
   stop) as_pg "$BIN/pg_ctl" -D "$DATA" -w stop -m fast >/dev/null || true;;
   *) echo "usage: $0 start|stop" >&2; exit 2;;
 esac
