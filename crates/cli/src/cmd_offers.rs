@@ -4,6 +4,7 @@
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use quartier_core::date::{days_from_iso, iso_from_days};
 use quartier_store::Store;
 use quartier_store::supply::SupplySpec;
 use std::path::{Path, PathBuf};
@@ -108,34 +109,7 @@ pub struct GapsArgs {
 }
 
 fn today() -> String {
-    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64;
-    civil(days)
-}
-
-/// Days since 1970-01-01 → ISO date (Howard Hinnant's civil-from-days).
-fn civil(z: i64) -> String {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
-}
-
-/// ISO date → days since 1970-01-01.
-fn days(iso: &str) -> Option<i64> {
-    let mut p = iso.split('-');
-    let (y, m, d): (i64, i64, i64) = (p.next()?.parse().ok()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    iso_from_days(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64)
 }
 
 pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
@@ -173,7 +147,7 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
             let store = crate::open(db)?;
             let offers = store.offers()?;
             let date = date.unwrap_or_else(today);
-            let Some(today) = days(&date) else { bail!("--date {date}: JJJJ-MM-TT erwartet") };
+            let Some(today) = days_from_iso(&date) else { bail!("--date {date}: JJJJ-MM-TT erwartet") };
             let area_of = match &level {
                 Some(l) => {
                     let geoms = quartier_store::spatial::level_geometries(&store, l).map_err(anyhow::Error::msg)?;
@@ -200,7 +174,7 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
                 } else {
                     s.last_confirmed.clone()
                 };
-                let stale = days(&confirmed).is_none_or(|d| today - d > stale_after_days);
+                let stale = days_from_iso(&confirmed).is_none_or(|d| today - d > stale_after_days);
                 let expired = !s.valid_to.is_empty() && s.valid_to < date;
                 let areas: Vec<String> = at
                     .iter()
@@ -248,7 +222,7 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
         bail!("--distance: Entfernungen in Metern, größer als 0");
     }
     if let Some(d) = &a.date
-        && days(d).is_none()
+        && days_from_iso(d).is_none()
     {
         bail!("--date {d}: JJJJ-MM-TT erwartet");
     }
@@ -374,15 +348,4 @@ pub fn gaps(db: &Path, a: GapsArgs) -> Result<()> {
         })
         .collect();
     output::emit(a.supply.format, &["area_id", "name", "need", "supply_per_1000", "offers", "quadrant", "gap"], table, &rows)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_round_trip() {
-        for d in ["1970-01-01", "2000-02-29", "2026-11-26", "2024-12-31"] {
-            assert_eq!(super::civil(super::days(d).unwrap()), d);
-        }
-        assert_eq!(super::days("2026-11-26").unwrap() - super::days("2025-11-26").unwrap(), 365);
-    }
 }

@@ -34,13 +34,18 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
-pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
-    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
+/// The report definition (checked) and the existing database it reads; errors name the file.
+fn definition_and_store(db: &Path, definition: &Path) -> Result<(ReportDefinition, Box<dyn quartier_store::Store + Send>)> {
+    let text = std::fs::read_to_string(definition).with_context(|| format!("{} kann nicht gelesen werden", definition.display()))?;
+    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", definition.display()))?;
     if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    let store = crate::open_read_only(db)?;
+    Ok((def, crate::open_read_only(db)?))
+}
+
+pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
+    let (def, store) = definition_and_store(db, &a.definition)?;
     let format = match a.format {
         ReportFormat::Html => quartier_report::Format::Html,
         ReportFormat::Xlsx => quartier_report::Format::Xlsx,
@@ -81,12 +86,7 @@ pub struct ProfilesArgs {
 }
 
 pub fn profiles(db: &Path, a: ProfilesArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
-    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
-    if crate::missing(db) {
-        bail!("Datenbank {} gibt es nicht", db.display());
-    }
-    let store = crate::open_read_only(db)?;
+    let (def, store) = definition_and_store(db, &a.definition)?;
     let format = match a.format {
         ProfileFormat::Html => quartier_report::Format::Html,
         ProfileFormat::Pdf => quartier_report::Format::Pdf,
@@ -131,33 +131,15 @@ pub struct FundingArgs {
 
 pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
     use quartier_store::Store;
-    let text = std::fs::read_to_string(&a.definition).with_context(|| format!("{} kann nicht gelesen werden", a.definition.display()))?;
-    let def = ReportDefinition::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.definition.display()))?;
-    if crate::missing(db) {
-        bail!("Datenbank {} gibt es nicht", db.display());
-    }
-    let store = crate::open_read_only(db)?;
+    let (def, store) = definition_and_store(db, &a.definition)?;
     let levels = store.levels()?;
     let level = def.level.clone().or_else(|| levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone())).unwrap_or_default();
     // Offers located in the area, the latest conference, the gap analysis when asked for.
     let geoms = quartier_store::spatial::level_geometries(&store, &level).map_err(anyhow::Error::msg)?;
-    let here = geoms.iter().find(|(k, _)| *k == a.area).map(|(_, g)| g.clone());
-    let directory = store.offers()?;
     let mut extras = quartier_report::funding::Extras::default();
-    if let Some(g) = &here {
-        for k in &directory.service_at_location {
-            let (Some(s), Some(l)) =
-                (directory.services.iter().find(|s| s.id == k.service_id), directory.locations.iter().find(|l| l.id == k.location_id))
-            else {
-                continue;
-            };
-            if quartier_geom::ops::contains(g, &quartier_geom::Point::new(l.longitude, l.latitude)) {
-                let org = directory.organizations.iter().find(|o| o.id == s.organization_id).map(|o| o.name.clone()).unwrap_or_default();
-                extras.offers.push((s.name.clone(), org, l.name.clone(), s.target_groups.join(", ")));
-            }
-        }
+    if let Some((_, g)) = geoms.iter().find(|(k, _)| *k == a.area) {
+        extras.offers = store.offers()?.located_in(g);
     }
-    extras.offers.sort();
     extras.conference = store.conferences(Some((&level, &a.area)))?.into_iter().next();
     if let (Some(need), Some(var)) = (&a.need, &a.group_variable) {
         let spec = quartier_store::supply::SupplySpec {

@@ -67,15 +67,7 @@ pub fn spinner(msg: impl Into<String>) -> indicatif::ProgressBar {
 
 /// German thousands separators for counts in messages.
 pub fn n(v: usize) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    quartier_core::cell::format_de(v as f64, 0)
 }
 
 /// Square metres as km² with a German decimal comma.

@@ -96,6 +96,25 @@ impl fmt::Display for Symbol {
     }
 }
 
+/// A number as German readers write it, with `dec` decimals: 12.345,6 (a true minus sign for
+/// negatives) — for reports, messages and the plain-language allocation formula alike.
+pub fn format_de(v: f64, dec: usize) -> String {
+    let s = format!("{:.*}", dec, v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') { format!("−{out}") } else { out }
+}
+
 /// One delivered value: a number, or an official symbol kept apart from numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -289,17 +289,7 @@ fn indicator(d: &mut Doc, r: &Report, ind: &IndicatorData) {
             &format!("Abbildung: {} {y}{unit} je {}.", ind.name, r.level),
         );
     }
-    let mut lower = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let mut items = Vec::new();
-    for (k, b) in ind.bins.iter().enumerate() {
-        let n = values.iter().flatten().filter(|v| quartier_core::classify::class_of(&ind.bins, **v) == k).count();
-        items.push((colours[k.min(colours.len() - 1)], format!("{} bis {}", fmt_de(lower, dec), fmt_de(*b, dec)), n));
-        lower = *b;
-    }
-    let missing = values.iter().filter(|v| v.is_none()).count();
-    if missing > 0 {
-        items.push(("#f2f2f2", "kein Wert oder geheim".into(), missing));
-    }
+    let items = crate::map::class_legend(&ind.bins, &values, dec);
     legend_table(d, &items);
     let mut ranked: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -353,34 +343,13 @@ fn index(d: &mut Doc, r: &Report, ix: &IndexData) {
         d.markdown(&ix.text);
     }
     d.text(&format!("{} Gebiete bewertet, Datenjahr {}.", ix.rated, ix.year));
-    let colours = palette(ix.class_names.len().max(1));
-    let fills: Vec<&str> =
-        ix.class.iter().map(|c| c.map(|c| colours[(c.max(1) as usize - 1).min(colours.len() - 1)]).unwrap_or("#f2f2f2")).collect();
+    let fills = ix.fills();
     if let Some((png, px)) = map_png(r, &fills) {
         d.picture(png, None, px, &format!("Karte: {} je {}", ix.title, r.level), &format!("Abbildung: {} {}.", ix.title, ix.year));
     }
-    let mut items: Vec<(&str, String, usize)> = ix
-        .class_names
-        .iter()
-        .enumerate()
-        .map(|(k, name)| (colours[k.min(colours.len() - 1)], name.clone(), ix.class.iter().filter(|c| **c == Some(k as i64 + 1)).count()))
-        .collect();
-    let unrated = ix.class.iter().filter(|c| c.is_none()).count();
-    if unrated > 0 {
-        items.push(("#f2f2f2", "nicht bewertet".into(), unrated));
-    }
+    let items = ix.class_legend();
     legend_table(d, &items);
-    if let Some(m) = &ix.matrix {
-        let rows: Vec<Vec<String>> = m
-            .iter()
-            .enumerate()
-            .map(|(s, row)| {
-                let mut v = vec![ix.class_names[s].clone()];
-                v.extend(row.iter().map(|n| n.to_string()));
-                v.push(row.iter().sum::<usize>().to_string());
-                v
-            })
-            .collect();
+    if let Some(rows) = ix.matrix_rows() {
         d.table(
             "Tabelle: Gebiete nach Status und Dynamik",
             &["Status", "Dynamik positiv (+)", "stabil (+/-)", "negativ (-)", "zusammen"],

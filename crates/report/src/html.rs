@@ -177,17 +177,7 @@ fn indicator_section(r: &Report, d: &IndicatorData) -> Markup {
             None => format!("{}: {}", a.name, d.notes[i].get(&y).copied().unwrap_or("kein Wert")),
         })
         .collect();
-    let mut lower = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let mut items = Vec::new();
-    for (k, b) in d.bins.iter().enumerate() {
-        let n = values.iter().flatten().filter(|v| quartier_core::classify::class_of(&d.bins, **v) == k).count();
-        items.push((colours[k.min(colours.len() - 1)], format!("{} bis {}", fmt_de(lower, dec), fmt_de(*b, dec)), n));
-        lower = *b;
-    }
-    let missing = values.iter().filter(|v| v.is_none()).count();
-    if missing > 0 {
-        items.push(("#f2f2f2", "kein Wert oder geheim".into(), missing));
-    }
+    let items = crate::map::class_legend(&d.bins, &values, dec);
     let reference = d.reference.get(&y).copied().flatten();
     let mut ranked: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -266,25 +256,14 @@ fn signed(v: f64, dec: usize) -> String {
 }
 
 fn index_section(r: &Report, ix: &IndexData) -> Markup {
-    let colours = palette(ix.class_names.len().max(1));
-    let fills: Vec<&str> =
-        ix.class.iter().map(|c| c.map(|c| colours[(c.max(1) as usize - 1).min(colours.len() - 1)]).unwrap_or("#f2f2f2")).collect();
+    let fills = ix.fills();
     let titles: Vec<String> = r
         .areas
         .iter()
         .enumerate()
         .map(|(i, a)| format!("{}: {}", a.name, ix.label[i].clone().unwrap_or_else(|| "nicht bewertet".into())))
         .collect();
-    let mut items: Vec<(&str, String, usize)> = ix
-        .class_names
-        .iter()
-        .enumerate()
-        .map(|(k, name)| (colours[k.min(colours.len() - 1)], name.clone(), ix.class.iter().filter(|c| **c == Some(k as i64 + 1)).count()))
-        .collect();
-    let unrated = ix.class.iter().filter(|c| c.is_none()).count();
-    if unrated > 0 {
-        items.push(("#f2f2f2", "nicht bewertet".into(), unrated));
-    }
+    let items = ix.class_legend();
     html! {
         section.chapter #index {
             h2 { (ix.title) }

@@ -173,6 +173,28 @@ pub fn diverging(bins: &[f64], reference: f64) -> Vec<&'static str> {
         .collect()
 }
 
+/// The legend of a classed map, as every report format shows it: per class its colour, the
+/// range "lower bis upper" and how many areas fall in it; then the areas without a value.
+pub fn class_legend(bins: &[f64], values: &[Option<f64>], decimals: usize) -> Vec<(&'static str, String, usize)> {
+    let colours = palette(bins.len().max(1));
+    let mut lower = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    let mut items = Vec::new();
+    for (k, b) in bins.iter().enumerate() {
+        let n = values.iter().flatten().filter(|v| quartier_core::classify::class_of(bins, **v) == k).count();
+        items.push((
+            colours[k.min(colours.len() - 1)],
+            format!("{} bis {}", crate::format::fmt_de(lower, decimals), crate::format::fmt_de(*b, decimals)),
+            n,
+        ));
+        lower = *b;
+    }
+    let missing = values.iter().filter(|v| v.is_none()).count();
+    if missing > 0 {
+        items.push(("#f2f2f2", "kein Wert oder geheim".into(), missing));
+    }
+    items
+}
+
 /// The colours for `k` classes (1–7).
 pub fn palette(k: usize) -> Vec<&'static str> {
     match k {

@@ -52,6 +52,49 @@ pub struct IndicatorData {
     pub changes: Vec<(usize, f64)>,
 }
 
+impl IndexData {
+    /// The class colours of the index map, per area (grey: not rated).
+    pub fn fills(&self) -> Vec<&'static str> {
+        let colours = crate::map::palette(self.class_names.len().max(1));
+        self.class.iter().map(|c| c.map(|c| colours[(c.max(1) as usize - 1).min(colours.len() - 1)]).unwrap_or("#f2f2f2")).collect()
+    }
+
+    /// The legend of the index map: per class its colour, name and number of areas, then the
+    /// areas not rated.
+    pub fn class_legend(&self) -> Vec<(&'static str, String, usize)> {
+        let colours = crate::map::palette(self.class_names.len().max(1));
+        let mut items: Vec<(&'static str, String, usize)> = self
+            .class_names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                (colours[k.min(colours.len() - 1)], name.clone(), self.class.iter().filter(|c| **c == Some(k as i64 + 1)).count())
+            })
+            .collect();
+        let unrated = self.class.iter().filter(|c| c.is_none()).count();
+        if unrated > 0 {
+            items.push(("#f2f2f2", "nicht bewertet".into(), unrated));
+        }
+        items
+    }
+
+    /// The status × dynamics table as text rows: class name, the three counts, their sum.
+    pub fn matrix_rows(&self) -> Option<Vec<Vec<String>>> {
+        let m = self.matrix.as_ref()?;
+        Some(
+            m.iter()
+                .enumerate()
+                .map(|(s, row)| {
+                    let mut v = vec![self.class_names[s].clone()];
+                    v.extend(row.iter().map(|n| n.to_string()));
+                    v.push(row.iter().sum::<usize>().to_string());
+                    v
+                })
+                .collect(),
+        )
+    }
+}
+
 impl IndicatorData {
     pub fn value(&self, area: usize, year: i32) -> Option<f64> {
         self.values[area].get(&year).copied().flatten()
@@ -331,24 +374,7 @@ fn breaks(store: &dyn Store, def: &ReportDefinition, id: &str, level: &str, valu
 /// Significant LISA clusters (queen contiguity, 999 permutations, seed 1, p ≤ 0.05) on the
 /// true values; only the cluster labels are shown, never the values behind them.
 fn clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Vec<(String, &'static str)> {
-    let spec = quartier_store::spatial::SpatialSpec {
-        indicator: id,
-        year,
-        level,
-        weights: "queen",
-        row_standardise: true,
-        tolerance: 0.0,
-        weights_file: None,
-    };
-    let Ok(input) = quartier_store::spatial::spatial_input(store, &spec) else { return Vec::new() };
-    let Ok(local) = quartier_core::spatial::local_moran(&input.y, &input.weights, 999, 1) else { return Vec::new() };
-    input
-        .keys
-        .into_iter()
-        .zip(local)
-        .filter(|(_, l)| l.p_sim.is_some_and(|p| p <= 0.05))
-        .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
-        .collect()
+    quartier_store::spatial::lisa_clusters(store, id, year, level).unwrap_or_default()
 }
 
 /// The reference per year, or the median of the areas where there is no reference.

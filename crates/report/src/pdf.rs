@@ -583,17 +583,7 @@ fn indicator(l: &mut Layout, r: &Report, d: &IndicatorData) {
             _ => "#f2f2f2",
         })
         .collect();
-    let mut lower = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let mut legend = Vec::new();
-    for (k, b) in d.bins.iter().enumerate() {
-        let n = values.iter().flatten().filter(|v| quartier_core::classify::class_of(&d.bins, **v) == k).count();
-        legend.push((colours[k.min(colours.len() - 1)], format!("{} bis {}", fmt_de(lower, dec), fmt_de(*b, dec)), n));
-        lower = *b;
-    }
-    let missing = values.iter().filter(|v| v.is_none()).count();
-    if missing > 0 {
-        legend.push(("#f2f2f2", "kein Wert oder geheim".into(), missing));
-    }
+    let legend = crate::map::class_legend(&d.bins, &values, dec);
     let unit = if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) };
     l.map(
         r,
@@ -651,31 +641,10 @@ fn index(l: &mut Layout, r: &Report, ix: &IndexData) {
         l.markdown(&ix.text);
     }
     l.paragraph(&format!("{} Gebiete bewertet, Datenjahr {}.", ix.rated, ix.year));
-    let colours = palette(ix.class_names.len().max(1));
-    let fills: Vec<&str> =
-        ix.class.iter().map(|c| c.map(|c| colours[(c.max(1) as usize - 1).min(colours.len() - 1)]).unwrap_or("#f2f2f2")).collect();
-    let mut legend: Vec<(&str, String, usize)> = ix
-        .class_names
-        .iter()
-        .enumerate()
-        .map(|(k, name)| (colours[k.min(colours.len() - 1)], name.clone(), ix.class.iter().filter(|c| **c == Some(k as i64 + 1)).count()))
-        .collect();
-    let unrated = ix.class.iter().filter(|c| c.is_none()).count();
-    if unrated > 0 {
-        legend.push(("#f2f2f2", "nicht bewertet".into(), unrated));
-    }
+    let fills = ix.fills();
+    let legend = ix.class_legend();
     l.map(r, &fills, &legend, &format!("Abbildung: {} {}.", ix.title, ix.year));
-    if let Some(m) = &ix.matrix {
-        let rows: Vec<Vec<String>> = m
-            .iter()
-            .enumerate()
-            .map(|(s, row)| {
-                let mut v = vec![ix.class_names[s].clone()];
-                v.extend(row.iter().map(|n| n.to_string()));
-                v.push(row.iter().sum::<usize>().to_string());
-                v
-            })
-            .collect();
+    if let Some(rows) = ix.matrix_rows() {
         l.table(
             "Gebiete nach Status und Dynamik",
             &[("Status", 170.0, false), ("Dynamik +", 75.0, true), ("+/-", 75.0, true), ("-", 75.0, true), ("zusammen", 76.0, true)],

@@ -91,15 +91,7 @@ pub struct Plan {
 
 /// Whole euros with German thousands separators (1.234.567).
 fn german(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    quartier_core::cell::format_de(v as f64, 0)
 }
 
 /// Computes the plan.
@@ -196,8 +188,9 @@ pub fn plan(store: &dyn Store, spec: &Spec) -> Result<Plan, String> {
             (need, year, label)
         }
     };
+    // Variables once (their years come from a scan of all values), not per variable asked for.
+    let vars = store.variables().map_err(|e| e.to_string())?;
     let variable = |name: &str| -> Result<HashMap<String, f64>, String> {
-        let vars = store.variables().map_err(|e| e.to_string())?;
         let v = vars.iter().find(|v| v.key == name).ok_or_else(|| format!("Merkmal „{name}“ gibt es nicht (siehe quartier data list)"))?;
         let years = &v.years;
         let y = if years.contains(&year) {
@@ -213,7 +206,11 @@ pub fn plan(store: &dyn Store, spec: &Spec) -> Result<Plan, String> {
     };
     let group = spec.group.as_deref().map(variable).transpose()?;
     let population_var = spec.population.clone().or_else(|| spec.group.clone());
-    let population = population_var.as_deref().map(variable).transpose()?;
+    // Without its own population variable the watering can uses the group: the same values.
+    let population = match (&spec.population, &group) {
+        (None, Some(g)) => Some(g.clone()),
+        _ => population_var.as_deref().map(variable).transpose()?,
+    };
     let mut rows: Vec<Row> = areas
         .iter()
         .map(|a| {

@@ -89,6 +89,32 @@ pub struct Offers {
     pub service_at_location: Vec<ServiceAtLocation>,
 }
 
+/// An offer at a place inside an area: (service, organisation, place, target groups).
+pub type OfferHere = (String, String, String, String);
+
+impl Offers {
+    /// The offers at places inside `area` (WGS84), sorted — what an area profile and a funding
+    /// sheet list.
+    pub fn located_in(&self, area: &quartier_geom::MultiPolygon) -> Vec<OfferHere> {
+        use std::collections::HashMap;
+        let services: HashMap<&str, &Service> = self.services.iter().map(|s| (s.id.as_str(), s)).collect();
+        let locations: HashMap<&str, &Location> = self.locations.iter().map(|l| (l.id.as_str(), l)).collect();
+        let orgs: HashMap<&str, &str> = self.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+        let mut out: Vec<OfferHere> = self
+            .service_at_location
+            .iter()
+            .filter_map(|k| Some((*services.get(k.service_id.as_str())?, *locations.get(k.location_id.as_str())?)))
+            .filter(|(_, l)| quartier_geom::ops::contains(area, &quartier_geom::Point::new(l.longitude, l.latitude)))
+            .map(|(s, l)| {
+                let org = orgs.get(s.organization_id.as_str()).copied().unwrap_or("").to_string();
+                (s.name.clone(), org, l.name.clone(), s.target_groups.join(", "))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OfferReport {

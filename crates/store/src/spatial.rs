@@ -191,3 +191,20 @@ pub fn spatial_input(store: &dyn Store, s: &SpatialSpec) -> Result<SpatialInput,
     let y: Vec<f64> = keys.iter().map(|k| values[k]).collect();
     Ok(SpatialInput { keys, y, weights: w, notes })
 }
+
+/// Significant local Moran clusters of an indicator (queen contiguity, row-standardised, 999
+/// permutations with seed 1, p ≤ 0.05; as esda's `Moran_Local`): (area key, HH/LH/LL/HL).
+/// Only the labels leave, never the values behind them — the LISA map and the report use it.
+pub fn lisa_clusters(store: &dyn Store, indicator: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, String> {
+    let spec = SpatialSpec { indicator, year, level, weights: "queen", row_standardise: true, tolerance: 0.0, weights_file: None };
+    let input = spatial_input(store, &spec)?;
+    let local =
+        quartier_core::spatial::local_moran(&input.y, &input.weights, 999, 1).map_err(|e| format!("LISA nicht berechenbar: {e:?}"))?;
+    Ok(input
+        .keys
+        .into_iter()
+        .zip(local)
+        .filter(|(_, l)| l.p_sim.is_some_and(|p| p <= 0.05))
+        .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
+        .collect())
+}

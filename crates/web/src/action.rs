@@ -580,21 +580,9 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
 
 /// Today's ISO date (UTC), for "last confirmed".
 fn today() -> String {
-    civil(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64)
-}
-
-/// Days since 1970-01-01 → ISO date.
-fn civil(z: i64) -> String {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
+    quartier_core::date::iso_from_days(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0) as i64,
+    )
 }
 
 #[cfg(test)]
@@ -604,7 +592,6 @@ mod tests {
         let p = super::form_pairs("a=1&angebot=kita&angebot=fz&t=Gr%C3%BC%C3%9Fe+und%2C+mehr");
         assert_eq!(p.iter().filter(|(k, _)| k == "angebot").count(), 2);
         assert_eq!(p[3].1, "Grüße und, mehr");
-        assert_eq!(super::civil(20_418), "2025-11-26");
     }
 
     #[test]

@@ -775,25 +775,7 @@ pub(crate) fn sort_key(v: f64) -> String {
 /// Significant local Moran clusters (queen, row-standardised, 999 permutations, 5 %) of an
 /// indicator, as on the LISA map.
 fn lisa_clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, AppError> {
-    let spec = quartier_store::spatial::SpatialSpec {
-        indicator: id,
-        year,
-        level,
-        weights: "queen",
-        row_standardise: true,
-        tolerance: 0.0,
-        weights_file: None,
-    };
-    let input = quartier_store::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
-    let local = quartier_core::spatial::local_moran(&input.y, &input.weights, 999, 1)
-        .map_err(|e| AppError::NotFound(format!("LISA nicht berechenbar: {e:?}")))?;
-    Ok(input
-        .keys
-        .into_iter()
-        .zip(local)
-        .filter(|(_, l)| l.p_sim.is_some_and(|p| p <= 0.05))
-        .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
-        .collect())
+    quartier_store::spatial::lisa_clusters(store, id, year, level).map_err(AppError::NotFound)
 }
 
 /// The map's table as CSV or XLSX: rank, key, name, value, note.

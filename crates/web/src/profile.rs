@@ -266,28 +266,10 @@ fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Res
     }
     let map = locator(&area, &areas, geoms);
     // From data to action: the offers located here, the conferences and measures of the area.
-    let directory = store.offers()?;
-    let here = geoms.iter().find(|(k, _)| k == &area.key).map(|(_, g)| g);
-    let orgs: HashMap<&str, &str> = directory.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
-    let mut offers = Vec::new();
-    if let Some(g) = here {
-        for k in &directory.service_at_location {
-            let (Some(s), Some(l)) =
-                (directory.services.iter().find(|s| s.id == k.service_id), directory.locations.iter().find(|l| l.id == k.location_id))
-            else {
-                continue;
-            };
-            if quartier_geom::ops::contains(g, &quartier_geom::Point::new(l.longitude, l.latitude)) {
-                offers.push((
-                    s.name.clone(),
-                    orgs.get(s.organization_id.as_str()).copied().unwrap_or("").to_string(),
-                    l.name.clone(),
-                    s.target_groups.join(", "),
-                ));
-            }
-        }
-    }
-    offers.sort();
+    let offers = match geoms.iter().find(|(k, _)| k == &area.key) {
+        Some((_, g)) => store.offers()?.located_in(g),
+        None => Vec::new(),
+    };
     // Conference notes and measures belong to the area's own planners: a tenant reads them for
     // its area and below, not for the other municipalities it sees on the shared levels.
     let own = st.view.as_ref().is_none_or(|v| v.inside(&area.level, &area.key));
