@@ -259,6 +259,7 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::We
     let wi = a.weight.as_deref().map(column).transpose()?;
     let number = |s: &str| s.trim().parse::<f64>().ok().or_else(|| s.trim().replace(',', ".").parse().ok()).filter(|v: &f64| v.is_finite());
     let mut points = Vec::new();
+    let mut withheld = 0usize;
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.with_context(|| format!("{file}, Zeile {line}: CSV nicht lesbar"))?;
@@ -268,6 +269,17 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::We
         };
         let (x, y) = (field(xi, a.x.as_deref().unwrap_or_default())?, field(yi, a.y.as_deref().unwrap_or_default())?);
         let w = match (wi, a.weight.as_deref()) {
+            // Official symbols in a count column (the Zensus grid withholds small cells): "–" is
+            // 0, the others mean no number — the point is left out and counted.
+            (Some(c), Some(_)) if quartier_core::Symbol::parse(record.get(c).unwrap_or_default().trim()).is_some() => {
+                match quartier_core::Symbol::parse(record.get(c).unwrap_or_default().trim()).and_then(|s| s.numeric()) {
+                    Some(v) => v,
+                    None => {
+                        withheld += 1;
+                        continue;
+                    }
+                }
+            }
             (Some(c), Some(name)) => {
                 let w = field(c, name)?;
                 if w < 0.0 {
@@ -289,12 +301,14 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::We
         points.push((c.x, c.y, w));
     }
     if points.is_empty() {
-        bail!("{file}: keine Punkte");
+        bail!(
+            "{file}: keine Punkte{}",
+            if withheld > 0 { format!(" mit Anzahl ({withheld} nur mit amtlichem Zeichen)") } else { String::new() }
+        );
     }
-    Ok(quartier_store::supply::WeightedPoints {
-        source: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-        points,
-    })
+    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let source = if withheld > 0 { format!("{name}; {withheld} Punkte ohne Anzahl (amtliches Zeichen) ausgelassen") } else { name };
+    Ok(quartier_store::supply::WeightedPoints { source, points })
 }
 
 pub fn supply(db: &Path, a: SupplyArgs) -> Result<()> {

@@ -38,7 +38,8 @@ impl Symbol {
             "x" | "X" => Symbol::NotMeaningful,
             "…" | "..." => Symbol::NotYetAvailable,
             "/" => Symbol::Uncertain,
-            "*" | "<3" | "< 3" => Symbol::Suppressed,
+            // "•": "Zahlenwert unbekannt oder geheim zu halten" (Destatis, Zensus tables).
+            "*" | "•" | "<3" | "< 3" => Symbol::Suppressed,
             _ => return None,
         })
     }

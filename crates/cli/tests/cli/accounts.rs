@@ -108,3 +108,16 @@ fn accounts_limited_to_an_area() {
     let audit = env.run(&["user", "audit", "--format", "csv"]).ok();
     assert!(audit.contains("Gebietsbeschränkung"), "{audit}");
 }
+
+/// An unreachable database server and an unknown account: clear messages, no password shown.
+#[test]
+fn unreachable_server_and_unknown_accounts_are_named() {
+    let env = Env::new();
+    env.musterstadt();
+    let err = env.run(&["--database", "postgres://quartier:geheim@127.0.0.1:1/kreis", "levels", "list"]).fails();
+    assert!(err.contains("postgres://quartier@127.0.0.1:1/kreis kann nicht geöffnet werden") && !err.contains("geheim"), "{err}");
+    let err = env.run(&["user", "access", "niemand", "--internal"]).fails();
+    assert!(err.contains("„niemand“ gibt es nicht"), "{err}");
+    let err = env.run(&["user", "scope", "niemand", "--scope", "Stadtteil=01"]).fails();
+    assert!(err.contains("„niemand“ gibt es nicht"), "{err}");
+}

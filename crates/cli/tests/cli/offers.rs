@@ -198,6 +198,41 @@ fn supply_and_gaps_per_area() {
     bad("c.csv", &format!("x;y;kinder\n{X0};{Y0};-3\n"), "EPSG:25832", "kinder", "c.csv, Zeile 2, Spalte „kinder“: negative Anzahl");
     bad("d.csv", "x;y;kinder\n7.1;51.5;3\n", "EPSG:25832", "kinder", "keiner der 1 Punkte liegt in einem Gebiet");
     bad("e.csv", "x;y;kinder\n", "EPSG:25832", "kinder", "e.csv: keine Punkte");
+    bad(
+        "f.csv",
+        &format!("x;y;kinder\n{X0};{Y0};•\n"),
+        "EPSG:25832",
+        "kinder",
+        "f.csv: keine Punkte mit Anzahl (1 nur mit amtlichem Zeichen)",
+    );
+    // Grid cells withheld with an official symbol are left out and counted; "–" is 0.
+    let symbols = env.write(
+        "zensus.csv",
+        &format!("x;y;kinder\n{};{};30\n{};{};•\n{};{};–\n", X0 + 1050.0, Y0 + 1000.0, X0 + 1900.0, Y0 + 1000.0, X0 + 1500.0, Y0 + 1000.0),
+    );
+    let p = json(&args(symbols.to_str().unwrap(), "EPSG:25832", "kinder").ok());
+    let row = p.as_array().unwrap().iter().find(|r| r["area_id"] == "0102").unwrap().clone();
+    assert_eq!(row["reach"][0].as_f64(), Some(100.0), "only the 30 children count");
+    let table = env
+        .run(&[
+            "supply",
+            "--level",
+            "Sozialraum",
+            "--group-variable",
+            "kinder",
+            "--points",
+            symbols.to_str().unwrap(),
+            "--x",
+            "x",
+            "--y",
+            "y",
+            "--crs",
+            "EPSG:25832",
+            "--weight",
+            "kinder",
+        ])
+        .ok();
+    assert!(table.contains("1 Punkte ohne Anzahl (amtliches Zeichen) ausgelassen"), "{table}");
     // Gaps: child poverty 10 %, 50 %, 10 %, 25 % (median 17.5); supply 200, 0, 0, 25 places
     // per 1,000 children (median 12.5): only 0102 has high need and low supply.
     let g = json(
