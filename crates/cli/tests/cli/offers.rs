@@ -208,7 +208,7 @@ fn supply_and_gaps_per_area() {
     // Grid cells withheld with an official symbol are left out and counted; "–" is 0.
     let symbols = env.write(
         "zensus.csv",
-        &format!("x;y;kinder\n{};{};30\n{};{};•\n{};{};–\n", X0 + 1050.0, Y0 + 1000.0, X0 + 1900.0, Y0 + 1000.0, X0 + 1500.0, Y0 + 1000.0),
+        format!("x;y;kinder\n{};{};30\n{};{};•\n{};{};–\n", X0 + 1050.0, Y0 + 1000.0, X0 + 1900.0, Y0 + 1000.0, X0 + 1500.0, Y0 + 1000.0),
     );
     let p = json(&args(symbols.to_str().unwrap(), "EPSG:25832", "kinder").ok());
     let row = p.as_array().unwrap().iter().find(|r| r["area_id"] == "0102").unwrap().clone();
