@@ -257,10 +257,12 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
                     variable: Arc::clone(&var),
                     cell: Cell::Number(*v as f64),
                     at: at.clone(),
+                    reference_date: None,
+                    quality: None,
                 });
             }
         }
-        let r = store.apply_data(&DataBatch { file: file.clone(), level: Some(a.level.clone()), rows, variables: metas }, false)?;
+        let r = store.apply_data(&DataBatch { file: file.clone(), level: Some(a.level.clone()), rows, variables: metas, area_levels: Default::default() }, false)?;
         println!("{} Werte gespeichert ({} neu, {} geändert); höhere Ebenen werden summiert.", n(r.rows), n(r.inserted), n(r.changed));
     }
     Ok(())

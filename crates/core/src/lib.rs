@@ -21,6 +21,7 @@ pub mod hierarchy;
 pub mod index;
 pub mod indicator;
 pub mod keys;
+pub mod names;
 pub mod segregation;
 pub mod spatial;
 pub mod stats;

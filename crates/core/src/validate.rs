@@ -38,6 +38,11 @@ pub struct DataRow {
     pub variable: Arc<str>,
     pub cell: Cell,
     pub at: Location,
+    /// The exact reference date when the delivery gives one (`2023-12-31`, `2023-06`).
+    pub reference_date: Option<Arc<str>>,
+    /// The statistics office's quality flag (GENESIS `_q`: `e` final, `p` provisional,
+    /// `r` revised, `s` estimated; `()` limited reliability).
+    pub quality: Option<Arc<str>>,
 }
 
 /// Whether a variable holds counts (summed up the hierarchy, never negative) or rates
@@ -133,6 +138,8 @@ mod tests {
 
     fn row(area: &str, year: i32, var: &str, v: f64, line: usize) -> DataRow {
         DataRow {
+            reference_date: None,
+            quality: None,
             area: area.into(),
             year,
             variable: var.into(),

@@ -590,7 +590,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
                     }
                 };
                 labels.entry(variable.clone()).or_insert(label);
-                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col) });
+                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col), reference_date: None, quality: None });
             }
             if problems.len() > 1000 {
                 break;
@@ -634,7 +634,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
         })
         .collect();
     Ok(PreparedData {
-        batch: DataBatch { file, level: profile.level.clone(), rows, variables },
+        batch: DataBatch { file, level: profile.level.clone(), rows, variables, area_levels: Default::default() },
         resolved,
         notes,
         empty_cells,

@@ -246,3 +246,26 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(rows: &[String]) -> Result<Vec<T>> {
     rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
 }
+
+/// A stored value's reference date and quality flag; boxed in maps of old values because
+/// most values have neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValueMeta {
+    pub reference_date: Option<String>,
+    pub quality: Option<String>,
+}
+
+pub(crate) fn value_meta(reference_date: Option<String>, quality: Option<String>) -> Option<Box<ValueMeta>> {
+    (reference_date.is_some() || quality.is_some()).then(|| Box::new(ValueMeta { reference_date, quality }))
+}
+
+pub(crate) fn same_meta(old: &Option<Box<ValueMeta>>, reference_date: Option<&str>, quality: Option<&str>) -> bool {
+    match old {
+        None => reference_date.is_none() && quality.is_none(),
+        Some(m) => m.reference_date.as_deref() == reference_date && m.quality.as_deref() == quality,
+    }
+}
+
+pub(crate) fn meta_sql(m: &Option<Box<ValueMeta>>) -> (Option<&str>, Option<&str>) {
+    m.as_ref().map(|m| (m.reference_date.as_deref(), m.quality.as_deref())).unwrap_or((None, None))
+}

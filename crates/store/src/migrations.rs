@@ -183,4 +183,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE account ADD COLUMN scope_area TEXT;
     ALTER TABLE account ADD COLUMN reads_internal INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 10: the exact reference date of a value (Stichtag, when the delivery gives one) and the
+    // statistics office's quality flag (GENESIS `_q`), kept with replaced values for undo.
+    r#"
+    ALTER TABLE value ADD COLUMN ref_date TEXT;
+    ALTER TABLE value ADD COLUMN quality TEXT;
+    ALTER TABLE value_replaced ADD COLUMN ref_date TEXT;
+    ALTER TABLE value_replaced ADD COLUMN quality TEXT;
+    "#,
 ];

@@ -78,6 +78,9 @@ pub struct DataBatch {
     pub level: Option<String>,
     pub rows: Vec<DataRow>,
     pub variables: Vec<VariableMeta>,
+    /// Keys that exist on several levels, placed on one by the reader (official tables mix
+    /// levels in one column; their key structure tells the level).
+    pub area_levels: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -143,6 +146,10 @@ pub struct ValueRecord {
     pub year: i32,
     pub variable: String,
     pub cell: Cell,
+    /// Exact reference date when delivered (`2023-12-31`).
+    pub reference_date: Option<String>,
+    /// Quality flag of the statistics office (`e`, `p`, `r`, `s`, `()`).
+    pub quality: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

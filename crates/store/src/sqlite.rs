@@ -1,6 +1,6 @@
 //! The SQLite implementation of [`Store`]: one file, WAL, foreign keys on, migrations on open.
 
-use crate::common::{self, CHANGES_LISTED, cell_from_sql, cell_text, cell_to_sql, system_user};
+use crate::common::{self, CHANGES_LISTED, ValueMeta, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -194,10 +194,14 @@ impl SqliteStore {
         // Area keys → ids; a key on several levels needs --level.
         let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
         {
-            let mut st = tx.prepare("SELECT key, id FROM area WHERE ?1 IS NULL OR level_id = ?1")?;
-            for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-                let (k, id) = r?;
-                key_ids.entry(k).or_default().push(id);
+            let mut st = tx.prepare(
+                "SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE ?1 IS NULL OR a.level_id = ?1",
+            )?;
+            for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))? {
+                let (k, id, level) = r?;
+                if batch.area_levels.get(&k).is_none_or(|l| *l == level) {
+                    key_ids.entry(k).or_default().push(id);
+                }
             }
         }
         let known: HashSet<String> = key_ids.keys().cloned().collect();
@@ -257,16 +261,20 @@ impl SqliteStore {
         {
             // Existing values of the delivered variables, fetched once instead of per row.
             // With the import that wrote each, kept for undoing this one.
-            let mut old: HashMap<(i64, i32, i64), (Cell, i64), foldhash::fast::RandomState> = HashMap::default();
+            let mut old: HashMap<(i64, i32, i64), (Cell, i64, Option<Box<ValueMeta>>), foldhash::fast::RandomState> =
+                HashMap::default();
             {
-                let mut st = tx.prepare_cached("SELECT year, area_id, value, symbol, import_id FROM value WHERE variable_id = ?1")?;
+                let mut st = tx.prepare_cached(
+                    "SELECT year, area_id, value, symbol, import_id, ref_date, quality FROM value WHERE variable_id = ?1",
+                )?;
                 for key in &used {
                     let vid = var_ids[*key];
                     for r in st.query_map([vid], |x| {
-                        Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?), x.get::<_, i64>(4)?))
+                        let meta = value_meta(x.get(5)?, x.get(6)?);
+                        Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?), x.get::<_, i64>(4)?, meta))
                     })? {
-                        let (y, a, c, by) = r?;
-                        old.insert((vid, y, a), (c, by));
+                        let (y, a, c, by, meta) = r?;
+                        old.insert((vid, y, a), (c, by, meta));
                     }
                 }
             }
@@ -283,26 +291,34 @@ impl SqliteStore {
             order.sort_unstable();
             let mut inserts = BatchInsert::new(&tx, import_id)?;
             let mut update = tx.prepare_cached(
-                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6, ref_date = ?7, quality = ?8
+                 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
             )?;
+            let mut update_meta =
+                tx.prepare_cached("UPDATE value SET ref_date = ?4, quality = ?5 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3")?;
             let mut keep = tx.prepare_cached(
-                "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, ref_date, quality)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut years = BTreeSet::new();
             for (vid, year, aid, i) in order {
                 let r = &batch.rows[i];
                 years.insert(year);
                 let (v, s) = cell_to_sql(r.cell);
+                let (rd, q) = (r.reference_date.as_deref(), r.quality.as_deref());
                 match old.get(&(vid, year, aid)) {
                     None => {
                         report.inserted += 1;
-                        inserts.push(vid, year, aid, v, s)?;
+                        inserts.push(vid, year, aid, v, s, rd, q)?;
                     }
-                    Some((oc, _)) if *oc == r.cell => {
+                    Some((oc, _, meta)) if *oc == r.cell => {
                         report.unchanged += 1;
+                        if !same_meta(meta, rd, q) {
+                            update_meta.execute(params![vid, year, aid, rd, q])?;
+                        }
                         continue;
                     }
-                    Some((oc, by)) => {
+                    Some((oc, by, meta)) => {
                         report.changed += 1;
                         if report.changes.len() < CHANGES_LISTED {
                             report.changes.push(ValueChange {
@@ -314,8 +330,9 @@ impl SqliteStore {
                             });
                         }
                         let (ov, os) = cell_to_sql(*oc);
-                        keep.execute(params![import_id, vid, year, aid, ov, os, by])?;
-                        update.execute(params![vid, year, aid, v, s, import_id])?;
+                        let (ord, oq) = meta_sql(meta);
+                        keep.execute(params![import_id, vid, year, aid, ov, os, by, ord, oq])?;
+                        update.execute(params![vid, year, aid, v, s, import_id, rd, q])?;
                     }
                 }
             }
@@ -399,8 +416,8 @@ impl SqliteStore {
         }
         let removed = tx.execute("DELETE FROM value WHERE import_id = ?1", [id])?;
         let restored = tx.execute(
-            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id)
-             SELECT variable_id, year, area_id, value, symbol, prev_import_id FROM value_replaced WHERE import_id = ?1",
+            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, ref_date, quality)
+             SELECT variable_id, year, area_id, value, symbol, prev_import_id, ref_date, quality FROM value_replaced WHERE import_id = ?1",
             [id],
         )?;
         tx.execute(
@@ -611,7 +628,7 @@ impl Store for SqliteStore {
         // Only the given filters go into the statement (each bound, never spliced): with
         // "?1 IS NULL OR …" SQLite cannot use the primary key (variable, year) and scans all values.
         let mut sql = String::from(
-            "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol
+            "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, x.ref_date, x.quality
              FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
              WHERE 1 = 1",
         );
@@ -637,6 +654,8 @@ impl Store for SqliteStore {
                 year: r.get(2)?,
                 variable: r.get(3)?,
                 cell: cell_from_sql(r.get(4)?, r.get(5)?),
+                reference_date: r.get(6)?,
+                quality: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -1227,16 +1246,16 @@ impl Store for SqliteStore {
 }
 
 /// variable id, year, area id, number, symbol code.
-type PendingValue = (i64, i32, i64, Option<f64>, Option<&'static str>);
+type PendingValue<'r> = (i64, i32, i64, Option<f64>, Option<&'static str>, Option<&'r str>, Option<&'r str>);
 
 /// Inserts values many rows per statement: per-statement overhead dominated bulk imports.
-struct BatchInsert<'a> {
+struct BatchInsert<'a, 'r> {
     tx: &'a Transaction<'a>,
     import_id: i64,
-    pending: Vec<PendingValue>,
+    pending: Vec<PendingValue<'r>>,
 }
 
-impl<'a> BatchInsert<'a> {
+impl<'a, 'r> BatchInsert<'a, 'r> {
     const ROWS: usize = 128;
 
     fn new(tx: &'a Transaction<'a>, import_id: i64) -> Result<Self> {
@@ -1244,13 +1263,23 @@ impl<'a> BatchInsert<'a> {
     }
 
     fn sql(rows: usize) -> String {
-        let mut s = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id) VALUES ");
-        s.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", "));
+        let mut s = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, ref_date, quality) VALUES ");
+        s.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", "));
         s
     }
 
-    fn push(&mut self, vid: i64, year: i32, aid: i64, v: Option<f64>, s: Option<&'static str>) -> Result<()> {
-        self.pending.push((vid, year, aid, v, s));
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        vid: i64,
+        year: i32,
+        aid: i64,
+        v: Option<f64>,
+        s: Option<&'static str>,
+        rd: Option<&'r str>,
+        q: Option<&'r str>,
+    ) -> Result<()> {
+        self.pending.push((vid, year, aid, v, s, rd, q));
         if self.pending.len() == Self::ROWS { self.flush() } else { Ok(()) }
     }
 
@@ -1260,14 +1289,16 @@ impl<'a> BatchInsert<'a> {
         }
         let mut st = self.tx.prepare_cached(&Self::sql(self.pending.len()))?;
         let mut i = 1;
-        for (vid, year, aid, v, s) in self.pending.drain(..) {
+        for (vid, year, aid, v, s, rd, q) in self.pending.drain(..) {
             st.raw_bind_parameter(i, vid)?;
             st.raw_bind_parameter(i + 1, year)?;
             st.raw_bind_parameter(i + 2, aid)?;
             st.raw_bind_parameter(i + 3, v)?;
             st.raw_bind_parameter(i + 4, s)?;
             st.raw_bind_parameter(i + 5, self.import_id)?;
-            i += 6;
+            st.raw_bind_parameter(i + 6, rd)?;
+            st.raw_bind_parameter(i + 7, q)?;
+            i += 8;
         }
         st.raw_execute()?;
         Ok(())

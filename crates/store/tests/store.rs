@@ -19,7 +19,7 @@ fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
 }
 
 fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
-    DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() } }
+    DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() }, reference_date: None, quality: None }
 }
 
 /// A new, empty store of each backend under test.
@@ -71,7 +71,7 @@ fn count(s: &dyn Store) -> usize {
 }
 
 fn batch(rows: Vec<DataRow>) -> DataBatch {
-    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![] }
+    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![], area_levels: Default::default() }
 }
 
 #[test]
