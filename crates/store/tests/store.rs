@@ -80,9 +80,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), 10);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 9);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 10);
 }
 
 #[test]
@@ -288,7 +288,7 @@ fn postgres_migrates_once_versions_changes_and_reads_only() {
     assert_eq!(location.data_version().unwrap(), with_user);
     drop(s);
     let pg = quartier_store::postgres::PostgresStore::open(&url).unwrap();
-    assert_eq!(pg.schema_version().unwrap(), 9);
+    assert_eq!(pg.schema_version().unwrap(), 10);
     let mut ro = location.open_read_only().unwrap();
     assert_eq!(ro.levels().unwrap().len(), 1);
     let err = ro.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap_err();
