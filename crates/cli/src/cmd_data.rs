@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use quartier_core::NumberFormat;
 use quartier_core::validate::VariableKind;
-use quartier_import::data::{DataProfile, Layout, PreparedData};
+use quartier_import::data::{DataProfile, Layout, MatchBy, PreparedData};
 use quartier_store::views::{self, Origin};
 use quartier_store::{DataReport, Store, ValueFilter};
 use std::path::{Path, PathBuf};
@@ -19,6 +19,14 @@ pub enum LayoutArg {
     Wide,
     /// eine Spalte je Jahr (ein Merkmal, mit --variable)
     Years,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum MatchByArg {
+    /// über den Gebietsschlüssel
+    Key,
+    /// über den Gebietsnamen (Schreibweisen vereinheitlicht)
+    Name,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -80,6 +88,16 @@ pub struct DataArgs {
     /// Zeile mit den Spaltennamen (1 = erste Zeile; Standard: erkannt)
     #[arg(long)]
     pub header_row: Option<usize>,
+    /// Zahl der Kopfzeilen eines mehrzeiligen Tabellenkopfs (z. B. 3), oder Zeilen von–bis
+    /// (z. B. 4-6); die Zeilen werden je Spalte zu einem Namen verbunden (Standard: erkannt)
+    #[arg(long, value_name = "N|VON-BIS")]
+    pub header_rows: Option<String>,
+    /// Gebiete über den Schlüssel oder den Namen finden (Standard: Schlüssel; Namen, wenn keine Spalte Schlüssel enthält)
+    #[arg(long, value_enum)]
+    pub match_by: Option<MatchByArg>,
+    /// Stichtag, der zählt, wenn ein Jahr mehrere hat: Monat (12, Dezember) oder Tag (31.12.)
+    #[arg(long)]
+    pub period: Option<String>,
     /// Zeichenkodierung (Standard: UTF-8 mit/ohne BOM, sonst Windows-1252)
     #[arg(long)]
     pub encoding: Option<String>,
@@ -125,8 +143,13 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    fn flags(&self) -> DataProfile {
-        DataProfile {
+    fn flags(&self) -> Result<DataProfile> {
+        let (header_row, header_rows) = match self.header_rows.as_deref().map(header_rows) {
+            None => (self.header_row, None),
+            Some(Ok((first, n))) => (first.or(self.header_row), Some(n)),
+            Some(Err(e)) => return Err(e),
+        };
+        Ok(DataProfile {
             layout: self.layout.map(|l| match l {
                 LayoutArg::Long => Layout::Long,
                 LayoutArg::Wide => Layout::Wide,
@@ -140,7 +163,14 @@ impl DataArgs {
             variable: self.variable.clone(),
             level: self.level.clone(),
             sheet: self.sheet.clone(),
-            header_row: self.header_row,
+            header_row,
+            header_rows,
+            match_by: self.match_by.map(|m| match m {
+                MatchByArg::Key => MatchBy::Key,
+                MatchByArg::Name => MatchBy::Name,
+            }),
+            period: self.period.clone(),
+            names: Default::default(),
             encoding: self.encoding.clone(),
             delimiter: self.delimiter.clone(),
             decimal: self.decimal.map(|d| match d {
@@ -158,6 +188,27 @@ impl DataArgs {
             reference_date: self.reference_date.clone(),
             unit: self.unit.clone(),
             variables: Default::default(),
+        })
+    }
+}
+
+/// `3` (three header rows, detected where) or `4-6` (rows 4 to 6): (first row, count).
+fn header_rows(s: &str) -> Result<(Option<usize>, usize)> {
+    let bad = || anyhow::anyhow!("--header-rows „{s}“: erwartet eine Zahl (z. B. 3) oder Zeilen von–bis (z. B. 4-6)");
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            if a == 0 || b < a {
+                return Err(bad());
+            }
+            Ok((Some(a), b - a + 1))
+        }
+        None => {
+            let n: usize = s.trim().parse().map_err(|_| bad())?;
+            if n == 0 || n > 10 {
+                return Err(bad());
+            }
+            Ok((None, n))
         }
     }
 }
@@ -196,7 +247,7 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
         }
         None => DataProfile::default(),
     };
-    profile.overlay(a.flags());
+    profile.overlay(a.flags()?);
     let mut store = open(db)?;
     let (prepared, report) = load_data(&mut store, &a.file, &profile, a.dry_run)?;
     if let Some(p) = &a.save_profile {
@@ -204,10 +255,18 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
             .with_context(|| format!("Importprofil {} kann nicht geschrieben werden", p.display()))?;
     }
     if a.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("detected".into(), serde_json::json!(prepared.detected));
+            o.insert("notes".into(), serde_json::json!(prepared.notes));
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    let layout = prepared.resolved.layout.map(|l| l.as_str()).unwrap_or("?");
+    for d in &prepared.detected {
+        println!("Erkannt: {d}");
+    }
+    let layout = prepared.resolved.layout.map(|l| l.as_str()).unwrap_or("amtlich");
     println!(
         "{}: {} Werte gelesen (Layout {layout}, {} Merkmale, Jahre {})",
         a.file.display(),

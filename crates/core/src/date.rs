@@ -76,7 +76,7 @@ fn valid_day(y: i32, m: u32, d: u32) -> bool {
 pub fn parse_reference_date(text: &str) -> Option<ReferenceDate> {
     let mut t = text.trim();
     for prefix in ["stichtag", "stand", "zum", "am", "jahr", "berichtsjahr", "zeitraum", "zeit"] {
-        if t.len() > prefix.len() && t[..prefix.len()].eq_ignore_ascii_case(prefix) && t.is_char_boundary(prefix.len()) {
+        if t.len() > prefix.len() && t.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
             t = t[prefix.len()..].trim_start_matches([':', ' ']).trim();
         }
     }

@@ -10,8 +10,9 @@
 //! an error), official symbols (kept apart from numbers), declared missing-value codes or
 //! nothing.
 
+use crate::placement::{self, StoredAreas};
 use crate::table::{self, CellRef, Sheet, TableOptions};
-use crate::{ImportError, Result, display, identifier};
+use crate::{ImportError, Result, display, identifier, official};
 use quartier_core::cell::{NumberShape, number_shape, parse_number};
 use quartier_core::keys;
 use quartier_core::validate::{DataRow, Location, VariableKind};
@@ -101,6 +102,23 @@ pub struct DataProfile {
     pub unit: Option<String>,
     /// Per-variable metadata, keyed by variable identifier.
     pub variables: BTreeMap<String, VariableProfile>,
+    /// Number of header rows (a merged multi-row header); default: detected.
+    pub header_rows: Option<usize>,
+    /// How rows find their area: by key or by name; default: keys, names when no column
+    /// holds keys.
+    pub match_by: Option<MatchBy>,
+    /// Delivered area names → keys, decided once and reused (`--save-profile`).
+    pub names: BTreeMap<String, String>,
+    /// Which reference date counts when a year has several (`12`, `Dezember`, `31.12.`).
+    pub period: Option<String>,
+}
+
+/// How delivered rows are matched to stored areas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchBy {
+    Key,
+    Name,
 }
 
 impl DataProfile {
@@ -135,8 +153,12 @@ impl DataProfile {
             kind,
             source,
             reference_date,
-            unit
+            unit,
+            header_rows,
+            match_by,
+            period
         );
+        self.names.extend(other.names);
         self.missing.extend(other.missing);
         self.ignore.extend(other.ignore);
         self.rates.extend(other.rates);
@@ -151,6 +173,10 @@ pub struct PreparedData {
     /// The profile with every detected choice filled in (what `--save-profile` writes).
     pub resolved: DataProfile,
     pub notes: Vec<String>,
+    /// What was recognised (format, title and source, header rows and combined names, levels
+    /// with row counts, reference dates, symbols, quality flags, name matches): shown by
+    /// `--dry-run` and the upload preview.
+    pub detected: Vec<String>,
     pub empty_cells: usize,
     pub missing_cells: usize,
 }
@@ -262,11 +288,23 @@ struct ValueColumn {
 
 /// Reads a delivery and validates its cells (not yet against the stored areas: that
 /// happens in the store's transaction). `known_areas` helps detect the area column.
-pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -> Result<PreparedData> {
+pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<PreparedData> {
     let file = display(path);
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let spreadsheet = matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods");
     let delimiter = profile.delimiter.as_deref().map(|d| delimiter_byte(d, &file)).transpose()?;
+    if !spreadsheet && profile.match_by != Some(MatchBy::Name) && let Some((format, text)) = official_text(path, &file, profile)? {
+        let opts = official::Options {
+            delimiter,
+            header_rows: profile.header_rows,
+            decimal: profile.decimal,
+            missing: profile.missing.clone(),
+        };
+        let table = official::read(format, &text, &file, &opts)?;
+        return placement::from_official(table, profile, stored, &file);
+    }
+    let known_set = stored.keys(profile.level.as_deref());
+    let known_areas = &known_set;
     let sheet_opt = profile.sheet.clone().or_else(|| spreadsheet.then(|| "all".to_string()));
     let mut sheets = table::read(
         path,
@@ -637,6 +675,7 @@ pub fn read(path: &Path, profile: &DataProfile, known_areas: &HashSet<String>) -
         batch: DataBatch { file, level: profile.level.clone(), rows, variables, area_levels: Default::default() },
         resolved,
         notes,
+        detected: vec![],
         empty_cells,
         missing_cells,
     })
@@ -667,4 +706,67 @@ fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
         .filter(|&(_, _, h)| h * 2 >= n && h > 0)
         .max_by_key(|&(c, exact, h)| (named(c), exact, h, std::cmp::Reverse(c)))
         .map(|(c, _, _)| c)
+}
+
+/// The text of an official delivery (GENESIS table, flat file; a ZIP holding one such CSV),
+/// or `None` for other files. Only the file's first 64 KiB are read to decide.
+fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<(official::Format, String)>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(65536);
+    let f = std::fs::File::open(path).map_err(|e| ImportError::file(file, format!("kann nicht gelesen werden: {e}")))?;
+    f.take(65536).read_to_end(&mut head).map_err(|e| ImportError::file(file, format!("kann nicht gelesen werden: {e}")))?;
+    match table::sniff(&head) {
+        table::Sniffed::Zip => {
+            let bytes = table::read_bytes(path)?;
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+                .map_err(|e| ImportError::file(file, format!("ZIP-Archiv nicht lesbar: {e}")))?;
+            let names: Vec<String> = zip.file_names().filter_map(|n| n.ok().map(|n| n.to_string())).collect();
+            let csvs: Vec<&String> = names.iter().filter(|n| n.to_lowercase().ends_with(".csv")).collect();
+            if names.iter().any(|n| n == "[Content_Types].xml") {
+                return Ok(None);
+            }
+            let [one] = csvs.as_slice() else {
+                return Err(ImportError::file(
+                    file,
+                    format!("ZIP-Archiv: erwartet genau eine CSV-Datei (wie GENESIS-Online sie liefert), enthalten: {}", names.join(", ")),
+                ));
+            };
+            let mut inner = Vec::new();
+            zip.by_name(one)
+                .and_then(|mut e| e.read_to_end(&mut inner).map_err(Into::into))
+                .map_err(|e| ImportError::file(file, format!("ZIP-Archiv: {one} nicht lesbar: {e}")))?;
+            let shown = format!("{file}!{one}");
+            let text = crate::text::decode_owned(inner, profile.encoding.as_deref(), &shown)?;
+            match official::detect(&text) {
+                Some(f) => Ok(Some((f, text))),
+                None => Err(ImportError::file(
+                    file,
+                    format!("ZIP-Archiv: {one} ist weder GENESIS-Tabelle noch Flatfile (ffcsv); bitte entpacken und als CSV importieren"),
+                )),
+            }
+        }
+        table::Sniffed::Text => {
+            let prefix = crate::text::decode(&head[..utf8_boundary(&head)], profile.encoding.as_deref(), file)?;
+            match official::detect(&prefix) {
+                Some(f) => {
+                    let text = crate::text::decode_owned(table::read_bytes(path)?, profile.encoding.as_deref(), file)?;
+                    Ok(Some((f, text)))
+                }
+                None => Ok(None),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A prefix of `b` that does not end inside a UTF-8 sequence.
+fn utf8_boundary(b: &[u8]) -> usize {
+    let mut end = b.len();
+    while end > 0 && end > b.len().saturating_sub(4) && (b[end - 1] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    if end > 0 && end < b.len() + 1 && b[end.saturating_sub(1)] >= 0xC0 {
+        end -= 1;
+    }
+    end
 }

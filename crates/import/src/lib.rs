@@ -16,8 +16,10 @@ pub mod areas;
 pub mod data;
 pub mod load;
 pub mod offers;
+pub mod official;
+pub mod placement;
 pub mod table;
-mod text;
+pub(crate) mod text;
 
 /// An import failed; nothing was changed.
 #[derive(Debug, thiserror::Error)]

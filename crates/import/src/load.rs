@@ -7,7 +7,7 @@ use crate::areas::{self, AreaOptions, ParentCandidates, PreparedAreas, RawAreas}
 use crate::data::{self, DataProfile, PreparedData};
 use quartier_geom::wkb::{self, Decoded};
 use quartier_store::{AreaBatch, AreaReport, DataReport, NewArea, Store, StoreError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Reading or storing failed; nothing was changed.
@@ -35,8 +35,8 @@ pub fn data(
     profile: &DataProfile,
     dry_run: bool,
 ) -> Result<(PreparedData, DataReport), LoadError> {
-    let known: HashSet<String> = store.areas(profile.level.as_deref()).map_err(stored(file))?.into_iter().map(|x| x.key).collect();
-    let mut prepared = data::read(file, profile, &known)?;
+    let areas = crate::placement::StoredAreas::new(&store.areas(None).map_err(stored(file))?);
+    let mut prepared = data::read(file, profile, &areas)?;
     prepared.batch.file = shown.to_string();
     let report = store.apply_data(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((prepared, report))

@@ -188,6 +188,8 @@ pub trait Store {
     fn source_geometries(&self, level: &str) -> Result<Vec<SourceGeometry>>;
     /// Inserts or updates the areas of one level in one transaction.
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport>;
+    /// The areas of several levels (from the top down) in one transaction.
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>>;
     /// Inserts or replaces values in one transaction, after validating all rows.
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport>;
     /// Variables with their metadata and coverage.
@@ -287,6 +289,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
         (**self).apply_areas(batch, dry_run)
+    }
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
+        (**self).apply_area_batches(batches, dry_run)
     }
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
         (**self).apply_data(batch, dry_run)

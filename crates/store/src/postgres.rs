@@ -226,12 +226,20 @@ fn new_import(tx: &mut Transaction, kind: &str, file: &str, who: &str) -> Result
         .get(0))
 }
 
-fn finish_import(mut tx: Transaction, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
-    tx.execute("UPDATE import SET summary = $1 WHERE id = $2", &[&summary, &import_id])?;
-    let row = tx.query_one("SELECT kind, file, who FROM import WHERE id = $1", &[&import_id])?;
-    let (kind, file, who): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-    let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
-    audit_tx(&mut tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
+fn finish_import(tx: Transaction, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
+    finish_imports(tx, &[(import_id, summary.to_string())], dry_run)
+}
+
+/// Records the summaries of the imports of one transaction (and their audit entries), then
+/// commits or, for a dry run, rolls back.
+fn finish_imports(mut tx: Transaction, imports: &[(i64, String)], dry_run: bool) -> Result<()> {
+    for (import_id, summary) in imports {
+        tx.execute("UPDATE import SET summary = $1 WHERE id = $2", &[summary, import_id])?;
+        let row = tx.query_one("SELECT kind, file, who FROM import WHERE id = $1", &[import_id])?;
+        let (kind, file, who): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
+        audit_tx(&mut tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
+    }
     if dry_run {
         tx.rollback()?
     } else {
@@ -531,69 +539,21 @@ impl Store for PostgresStore {
     }
 
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
+        self.apply_area_batches(std::slice::from_ref(batch), dry_run).map(|mut r| r.remove(0))
+    }
+
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
         let actor = self.actor.clone();
         let mut tx = self.cm().transaction()?;
-        let (lid, rank) = level_id(&mut tx, &batch.level)?;
-        let above = rank as i64 - 1;
-        let parent_ids: HashMap<String, i64> = tx
-            .query("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = $1", &[&above])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let parent_level: Option<String> = tx.query_opt("SELECT name FROM level WHERE rank = $1", &[&above])?.map(|r| r.get(0));
-        let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
-        if !problems.is_empty() {
-            return Err(StoreError::InvalidAreas(problems));
+        let mut reports = Vec::with_capacity(batches.len());
+        let mut done = Vec::with_capacity(batches.len());
+        for b in batches {
+            let (report, id, summary) = areas_in(&mut tx, &actor, b, dry_run)?;
+            reports.push(report);
+            done.push((id, summary));
         }
-        let import_id = new_import(&mut tx, "areas", &batch.file, &actor)?;
-        type Stored = (i64, String, Option<i64>, Option<Vec<u8>>);
-        let mut existing: HashMap<String, Stored> = tx
-            .query("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = $1", &[&lid])?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
-            .collect();
-        let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
-        let crs = batch.source_crs.map(i64::from);
-        let ins = tx.prepare(
-            "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )?;
-        let upd = tx.prepare(
-            "UPDATE area SET name = $2, parent_id = $3, geom = coalesce($4, geom), area_m2 = coalesce($5, area_m2),
-             source_crs = coalesce($6, source_crs), import_id = $7,
-             geom_source = CASE WHEN $4::BYTEA IS NULL THEN geom_source ELSE $8 END WHERE id = $1",
-        )?;
-        for a in &batch.areas {
-            let pid = a.parent.as_ref().map(|p| parent_ids[p]);
-            match existing.remove(&a.key) {
-                None => {
-                    tx.execute(&ins, &[&a.key, &a.name, &lid, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
-                    report.inserted += 1;
-                }
-                Some((id, name, old_pid, geom)) => {
-                    let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
-                    let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
-                    if same {
-                        report.unchanged += 1;
-                    } else {
-                        tx.execute(&upd, &[&id, &a.name, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
-                        report.updated += 1;
-                    }
-                }
-            }
-        }
-        let mut rest: Vec<String> = existing.into_keys().collect();
-        rest.sort();
-        report.not_in_file = rest;
-        let summary = format!(
-            "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
-            report.level,
-            report.inserted,
-            report.updated,
-            report.unchanged,
-            report.not_in_file.len()
-        );
-        finish_import(tx, import_id, &summary, dry_run)?;
-        Ok(report)
+        finish_imports(tx, &done, dry_run)?;
+        Ok(reports)
     }
 
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
@@ -1318,4 +1278,68 @@ pub fn fresh_test_database() -> Option<String> {
     c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
     Some(format!("{base}/{name}"))
+}
+
+/// The areas of one batch, inside the caller's transaction: (report, import id, summary).
+fn areas_in(tx: &mut Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool) -> Result<(AreaReport, i64, String)> {
+    let (lid, rank) = level_id(tx, &batch.level)?;
+    let above = rank as i64 - 1;
+    let parent_ids: HashMap<String, i64> = tx
+        .query("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = $1", &[&above])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let parent_level: Option<String> = tx.query_opt("SELECT name FROM level WHERE rank = $1", &[&above])?.map(|r| r.get(0));
+    let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
+    if !problems.is_empty() {
+        return Err(StoreError::InvalidAreas(problems));
+    }
+    let import_id = new_import(tx, "areas", &batch.file, actor)?;
+    type Stored = (i64, String, Option<i64>, Option<Vec<u8>>);
+    let mut existing: HashMap<String, Stored> = tx
+        .query("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = $1", &[&lid])?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
+        .collect();
+    let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+    let crs = batch.source_crs.map(i64::from);
+    let ins = tx.prepare(
+        "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )?;
+    let upd = tx.prepare(
+        "UPDATE area SET name = $2, parent_id = $3, geom = coalesce($4, geom), area_m2 = coalesce($5, area_m2),
+         source_crs = coalesce($6, source_crs), import_id = $7,
+         geom_source = CASE WHEN $4::BYTEA IS NULL THEN geom_source ELSE $8 END WHERE id = $1",
+    )?;
+    for a in &batch.areas {
+        let pid = a.parent.as_ref().map(|p| parent_ids[p]);
+        match existing.remove(&a.key) {
+            None => {
+                tx.execute(&ins, &[&a.key, &a.name, &lid, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
+                report.inserted += 1;
+            }
+            Some((id, name, old_pid, geom)) => {
+                let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
+                let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
+                if same {
+                    report.unchanged += 1;
+                } else {
+                    tx.execute(&upd, &[&id, &a.name, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    let mut rest: Vec<String> = existing.into_keys().collect();
+    rest.sort();
+    report.not_in_file = rest;
+    let summary = format!(
+        "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
+        report.level,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.not_in_file.len()
+    );
+    Ok((report, import_id, summary))
 }

@@ -118,6 +118,9 @@ impl<S: Store> Store for ScopedStore<S> {
     fn apply_areas(&mut self, _: &crate::AreaBatch, _: bool) -> Result<crate::AreaReport> {
         Err(shared(&self.view.scope))
     }
+    fn apply_area_batches(&mut self, _: &[crate::AreaBatch], _: bool) -> Result<Vec<crate::AreaReport>> {
+        Err(shared(&self.view.scope))
+    }
     /// Only rows of areas inside the scope (the whole delivery is refused otherwise, naming
     /// the lines).
     fn apply_data(&mut self, batch: &crate::DataBatch, dry_run: bool) -> Result<crate::DataReport> {

@@ -360,13 +360,21 @@ impl SqliteStore {
 /// Records an import's summary in the log, then commits — or, for a dry run, rolls back the
 /// whole transaction including the log entry, so a dry run leaves no trace.
 fn finish_import(tx: rusqlite::Transaction<'_>, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
-    tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
-    // The audit log names every import with what it changed (the values it replaced are kept
-    // in value_replaced).
-    let (kind, file, who): (String, String, String) =
-        tx.query_row("SELECT kind, file, who FROM import WHERE id = ?1", [import_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
-    audit_tx(&tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
+    finish_imports(tx, &[(import_id, summary.to_string())], dry_run)
+}
+
+/// Records the summaries of the imports of one transaction (and their audit entries), then
+/// commits or, for a dry run, rolls back.
+fn finish_imports(tx: rusqlite::Transaction<'_>, imports: &[(i64, String)], dry_run: bool) -> Result<()> {
+    for (import_id, summary) in imports {
+        tx.execute("UPDATE import SET summary = ?1 WHERE id = ?2", params![summary, import_id])?;
+        // The audit log names every import with what it changed (the values it replaced are kept
+        // in value_replaced).
+        let (kind, file, who): (String, String, String) =
+            tx.query_row("SELECT kind, file, who FROM import WHERE id = ?1", [import_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
+        audit_tx(&tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
+    }
     if dry_run {
         tx.rollback()?
     } else {
@@ -502,81 +510,20 @@ impl Store for SqliteStore {
     }
 
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
+        self.apply_area_batches(std::slice::from_ref(batch), dry_run).map(|mut r| r.remove(0))
+    }
+
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
         let tx = self.conn.transaction()?;
-        let (lid, rank) = level_id(&tx, &batch.level)?;
-        // Parents must exist on the level directly above.
-        let parent_ids: HashMap<String, i64> = if rank > 0 {
-            let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
-            st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
-        } else {
-            HashMap::new()
-        };
-        let parent_level: Option<String> =
-            tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
-        let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
-        if !problems.is_empty() {
-            return Err(StoreError::InvalidAreas(problems));
+        let mut reports = Vec::with_capacity(batches.len());
+        let mut done = Vec::with_capacity(batches.len());
+        for b in batches {
+            let (report, id, summary) = areas_in(&tx, &self.actor, b, dry_run)?;
+            reports.push(report);
+            done.push((id, summary));
         }
-        let import_id = new_import(&tx, "areas", &batch.file, &self.actor)?;
-        let mut existing: HashMap<String, StoredArea> = {
-            let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
-            st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
-                .collect::<std::result::Result<_, _>>()?
-        };
-        let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
-        {
-            let mut ins = tx.prepare(
-                "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            let mut upd = tx.prepare(
-                "UPDATE area SET name = ?2, parent_id = ?3, geom = coalesce(?4, geom), area_m2 = coalesce(?5, area_m2),
-                 source_crs = coalesce(?6, source_crs), import_id = ?7,
-                 geom_source = CASE WHEN ?4 IS NULL THEN geom_source ELSE ?8 END WHERE id = ?1",
-            )?;
-            for a in &batch.areas {
-                let pid = a.parent.as_ref().map(|p| parent_ids[p]);
-                match existing.remove(&a.key) {
-                    None => {
-                        ins.execute(params![
-                            a.key,
-                            a.name,
-                            lid,
-                            pid,
-                            a.geometry,
-                            a.area_m2,
-                            batch.source_crs,
-                            import_id,
-                            a.source_geometry
-                        ])?;
-                        report.inserted += 1;
-                    }
-                    Some((id, name, old_pid, geom)) => {
-                        // A table import without parent information keeps the stored parent.
-                        let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
-                        let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
-                        if same {
-                            report.unchanged += 1;
-                        } else {
-                            upd.execute(params![id, a.name, pid, a.geometry, a.area_m2, batch.source_crs, import_id, a.source_geometry])?;
-                            report.updated += 1;
-                        }
-                    }
-                }
-            }
-        }
-        let mut rest: Vec<String> = existing.into_keys().collect();
-        rest.sort();
-        report.not_in_file = rest;
-        let summary = format!(
-            "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
-            report.level,
-            report.inserted,
-            report.updated,
-            report.unchanged,
-            report.not_in_file.len()
-        );
-        finish_import(tx, import_id, &summary, dry_run)?;
-        Ok(report)
+        finish_imports(tx, &done, dry_run)?;
+        Ok(reports)
     }
 
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
@@ -1370,4 +1317,81 @@ pub(crate) fn hierarchy_nodes(conn: &Connection) -> Result<(Vec<AreaNode>, NodeN
         nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)) });
     }
     Ok((nodes, levels))
+}
+
+/// The areas of one batch, inside the caller's transaction: (report, import id, summary).
+fn areas_in(tx: &Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool) -> Result<(AreaReport, i64, String)> {
+    let (lid, rank) = level_id(tx, &batch.level)?;
+    // Parents must exist on the level directly above.
+    let parent_ids: HashMap<String, i64> = if rank > 0 {
+        let mut st = tx.prepare("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1")?;
+        st.query_map([rank as i64 - 1], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?
+    } else {
+        HashMap::new()
+    };
+    let parent_level: Option<String> =
+        tx.query_row("SELECT name FROM level WHERE rank = ?1", [rank as i64 - 1], |r| r.get(0)).optional()?;
+    let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
+    if !problems.is_empty() {
+        return Err(StoreError::InvalidAreas(problems));
+    }
+    let import_id = new_import(tx, "areas", &batch.file, actor)?;
+    let mut existing: HashMap<String, StoredArea> = {
+        let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
+        st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
+            .collect::<std::result::Result<_, _>>()?
+    };
+    let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+    {
+        let mut ins = tx.prepare(
+            "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        let mut upd = tx.prepare(
+            "UPDATE area SET name = ?2, parent_id = ?3, geom = coalesce(?4, geom), area_m2 = coalesce(?5, area_m2),
+             source_crs = coalesce(?6, source_crs), import_id = ?7,
+             geom_source = CASE WHEN ?4 IS NULL THEN geom_source ELSE ?8 END WHERE id = ?1",
+        )?;
+        for a in &batch.areas {
+            let pid = a.parent.as_ref().map(|p| parent_ids[p]);
+            match existing.remove(&a.key) {
+                None => {
+                    ins.execute(params![
+                        a.key,
+                        a.name,
+                        lid,
+                        pid,
+                        a.geometry,
+                        a.area_m2,
+                        batch.source_crs,
+                        import_id,
+                        a.source_geometry
+                    ])?;
+                    report.inserted += 1;
+                }
+                Some((id, name, old_pid, geom)) => {
+                    // A table import without parent information keeps the stored parent.
+                    let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
+                    let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
+                    if same {
+                        report.unchanged += 1;
+                    } else {
+                        upd.execute(params![id, a.name, pid, a.geometry, a.area_m2, batch.source_crs, import_id, a.source_geometry])?;
+                        report.updated += 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut rest: Vec<String> = existing.into_keys().collect();
+    rest.sort();
+    report.not_in_file = rest;
+    let summary = format!(
+        "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
+        report.level,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.not_in_file.len()
+    );
+    Ok((report, import_id, summary))
 }

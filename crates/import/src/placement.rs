@@ -1,0 +1,513 @@
+//! Placing delivered rows on stored areas: official keys of mixed levels (a GENESIS table
+//! lists Deutschland, Länder, Kreise and Gemeinden in one column), the AGS/ARS forms of a
+//! municipality's key, and area names for tables without keys.
+
+use crate::data::{DataProfile, PreparedData};
+use crate::official::{Format, Table};
+
+use crate::{ImportError, Result};
+use quartier_core::date::{ReferenceDate, month_of};
+use quartier_core::keys::{OfficialKey, ags_of};
+use quartier_core::names::{NameIndex, NameMatch};
+use quartier_core::validate::{DataRow, Location, VariableKind};
+use quartier_store::{AreaRecord, DataBatch, VariableMeta};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// The stored areas, by level (ordered from the top).
+#[derive(Debug, Default)]
+pub struct StoredAreas {
+    pub levels: Vec<StoredLevel>,
+}
+
+#[derive(Debug, Default)]
+pub struct StoredLevel {
+    pub name: String,
+    pub rank: usize,
+    /// key → name
+    pub areas: HashMap<String, String>,
+    /// AGS (8 digits) → stored key, for levels keyed by 12-digit ARS.
+    ags: HashMap<String, String>,
+}
+
+impl StoredAreas {
+    pub fn new(areas: &[AreaRecord]) -> StoredAreas {
+        let mut levels: BTreeMap<usize, StoredLevel> = BTreeMap::new();
+        for a in areas {
+            let l = levels.entry(a.level_rank).or_insert_with(|| StoredLevel { name: a.level.clone(), rank: a.level_rank, ..Default::default() });
+            l.areas.insert(a.key.clone(), a.name.clone());
+            if a.key.len() == 12
+                && let Some(ags) = ags_of(&a.key)
+            {
+                l.ags.insert(ags, a.key.clone());
+            }
+        }
+        StoredAreas { levels: levels.into_values().collect() }
+    }
+
+    pub fn level(&self, name: &str) -> Option<&StoredLevel> {
+        self.levels.iter().find(|l| l.name == name)
+    }
+
+    /// Every stored key (of `level`, or all levels).
+    pub fn keys(&self, level: Option<&str>) -> HashSet<String> {
+        self.levels.iter().filter(|l| level.is_none_or(|n| n == l.name)).flat_map(|l| l.areas.keys().cloned()).collect()
+    }
+}
+
+impl StoredLevel {
+    /// The stored key a delivered official key stands for on this level: itself, the
+    /// 8-digit AGS of a 12-digit ARS (and back), or a kreisfreie Stadt's 5-digit key as its
+    /// municipality (`01001` → `01001000` or `010010000000`).
+    pub fn resolve(&self, key: &str) -> Option<String> {
+        if self.areas.contains_key(key) {
+            return Some(key.to_string());
+        }
+        let ags = ags_of(key)?;
+        if self.areas.contains_key(&ags) {
+            return Some(ags);
+        }
+        self.ags.get(&ags).cloned()
+    }
+
+    /// The kind of key most stored areas of this level have.
+    fn kind(&self) -> Option<OfficialKey> {
+        let mut counts: HashMap<OfficialKey, usize> = HashMap::new();
+        for (k, n) in &self.areas {
+            if let Some(kind) = OfficialKey::classify(k, n) {
+                *counts.entry(kind).or_default() += 1;
+            }
+        }
+        counts.into_iter().max_by_key(|(k, n)| (*n, *k)).map(|(k, _)| k)
+    }
+}
+
+/// The month (and day) a `--period` picks: `12`, `Dezember`, `31.12.`, `06-30`.
+fn period_of(p: &str, file: &str) -> Result<(u32, Option<u32>)> {
+    let t = p.trim().trim_end_matches('.');
+    if let Some((d, m)) = t.split_once('.')
+        && let (Ok(d), Ok(m)) = (d.trim().parse::<u32>(), m.trim().parse::<u32>())
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+    {
+        return Ok((m, Some(d)));
+    }
+    if let Some((m, d)) = t.split_once('-')
+        && let (Ok(m), Ok(d)) = (m.trim().parse::<u32>(), d.trim().parse::<u32>())
+        && (1..=12).contains(&m)
+    {
+        return Ok((m, Some(d)));
+    }
+    if let Ok(m) = t.parse::<u32>()
+        && (1..=12).contains(&m)
+    {
+        return Ok((m, None));
+    }
+    month_of(t).map(|m| (m, None)).ok_or_else(|| {
+        ImportError::file(file, format!("--period „{p}“ nicht lesbar: erwartet ein Monat (12, Dezember) oder ein Tag (31.12.)"))
+    })
+}
+
+fn period_matches(d: &ReferenceDate, (m, day): (u32, Option<u32>)) -> bool {
+    match d.month() {
+        None => true,
+        Some(dm) => dm == m && day.is_none_or(|day| d.iso.get(8..10).and_then(|x| x.parse::<u32>().ok()) == Some(day)),
+    }
+}
+
+/// German date for messages (`31.12.2023`, `12/2023`, `2023`).
+pub fn date_text(iso: &str) -> String {
+    match iso.len() {
+        10 => format!("{}.{}.{}", &iso[8..10], &iso[5..7], &iso[..4]),
+        7 => format!("{}/{}", &iso[5..7], &iso[..4]),
+        _ => iso.to_string(),
+    }
+}
+
+/// Turns a recognised official table into a batch for the stored areas: rows of the chosen
+/// level (or, without `--level`, the stored level most keys belong to), delivered totals of
+/// stored levels above it; every other row counted by kind for the summary.
+pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAreas, file: &str) -> Result<PreparedData> {
+    if stored.levels.is_empty() {
+        return Err(ImportError::file(
+            file,
+            format!(
+                "{} erkannt, aber es sind noch keine Gebiete gespeichert. Gebiete aus dieser Tabelle anlegen: quartier import areas {file} (legt die Ebenen nach der Schlüsselstruktur an)",
+                table.format.label()
+            ),
+        ));
+    }
+    // Distinct areas of the table with their first line.
+    let mut distinct: Vec<(Arc<str>, Option<Arc<str>>, u32)> = Vec::new();
+    {
+        let mut seen: HashSet<&str> = HashSet::new();
+        for r in &table.records {
+            if seen.insert(&r.key) {
+                distinct.push((Arc::clone(&r.key), r.name.clone(), r.line));
+            }
+        }
+    }
+    let target = match &profile.level {
+        Some(l) => stored.level(l).ok_or_else(|| {
+            let names: Vec<&str> = stored.levels.iter().map(|l| l.name.as_str()).collect();
+            ImportError::file(file, format!("Ebene „{l}“ hat keine gespeicherten Gebiete (Ebenen mit Gebieten: {})", names.join(", ")))
+        })?,
+        None => stored
+            .levels
+            .iter()
+            .map(|l| (distinct.iter().filter(|(k, _, _)| l.resolve(k).is_some()).count(), l.rank, l))
+            .filter(|(n, _, _)| *n > 0)
+            .max_by_key(|(n, rank, _)| (*n, *rank))
+            .map(|(_, _, l)| l)
+            .ok_or_else(|| {
+                let sample: Vec<&str> = distinct.iter().take(5).map(|(k, _, _)| &**k).collect();
+                ImportError::file(
+                    file,
+                    format!(
+                        "kein Schlüssel der Tabelle ({} …) ist als Gebiet gespeichert; Gebiete aus der Tabelle anlegen mit quartier import areas {file}",
+                        sample.join(", ")
+                    ),
+                )
+            })?,
+    };
+    let target_kind = target.kind();
+    // Territory: the Kreise (for municipal levels) or Länder the stored areas lie in; a key
+    // of the target's kind inside it that is not stored is an error, outside it is counted.
+    let prefix_len = |k: &str| match k.len() {
+        8 | 9 | 12 => 5,
+        _ => 2,
+    };
+    let territory: HashSet<String> = target.areas.keys().filter(|k| k.len() >= 5).map(|k| k[..prefix_len(k)].to_string()).collect();
+    let above: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank < target.rank).collect();
+    let below: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank > target.rank).collect();
+    // Key → (target key, totals above).
+    let mut place: HashMap<Arc<str>, (Option<String>, Vec<(&str, String)>)> = HashMap::new();
+    let mut counted: BTreeMap<String, usize> = BTreeMap::new();
+    let mut missing: Vec<String> = Vec::new();
+    let mut kreisfrei = 0usize;
+    for (key, name, line) in &distinct {
+        let name_text = name.as_deref().unwrap_or("");
+        let kind = OfficialKey::classify(key, name_text);
+        let on_target = target.resolve(key);
+        if on_target.as_deref().is_some_and(|t| t != &**key) && key.len() == 5 {
+            kreisfrei += 1;
+        }
+        let totals: Vec<(&str, String)> = above.iter().filter(|l| l.areas.contains_key(&**key)).map(|l| (l.name.as_str(), key.to_string())).collect();
+        if on_target.is_none() && totals.is_empty() {
+            let label = kind.map(|k| k.label()).unwrap_or("ohne amtlichen Schlüssel");
+            if below.iter().any(|l| l.areas.contains_key(&**key)) {
+                *counted.entry(format!("{label} (Ebene unterhalb von „{}“)", target.name)).or_default() += 1;
+            } else if kind.is_some() && kind == target_kind && key.len() >= 5 && territory.contains(&key[..prefix_len(key)]) {
+                missing.push(format!("Zeile {line}: Schlüssel {key} („{name_text}“) gehört zur Ebene „{}“, ist dort aber nicht gespeichert", target.name));
+            } else {
+                *counted.entry(label.to_string()).or_default() += 1;
+            }
+            continue;
+        }
+        place.insert(Arc::clone(key), (on_target, totals));
+    }
+    if !missing.is_empty() {
+        return Err(ImportError::Problems { file: file.to_string(), problems: missing });
+    }
+    // Which reference date counts.
+    let period = profile.period.as_deref().map(|p| period_of(p, file)).transpose()?;
+    let year_override = profile.year;
+    let mut rows: Vec<DataRow> = Vec::with_capacity(table.records.len());
+    let mut area_levels: HashMap<String, String> = HashMap::new();
+    let mut interned: HashMap<String, Arc<str>> = HashMap::new();
+    let mut var_ids: Vec<Arc<str>> = table.variables.iter().map(|v| Arc::from(v.id.as_str())).collect();
+    let mut seen_dates: HashMap<(Arc<str>, u32, i32), (u32, u32)> = HashMap::new();
+    let mut conflicts: Vec<String> = Vec::new();
+    let dates_iso: Vec<Option<Arc<str>>> = table.dates.iter().map(|d| (d.iso.len() > 4).then(|| Arc::from(d.iso.as_str()))).collect();
+    let mut used_dates: HashMap<u32, BTreeMap<String, ()>> = HashMap::new();
+    let mut skipped_period = 0usize;
+    let columns = table.columns.clone();
+    let source_text = table.source();
+    let records = std::mem::take(&mut table.records);
+    for r in records {
+        let Some((on_target, totals)) = place.get(&r.key) else { continue };
+        let date = &table.dates[r.date as usize];
+        if let Some(p) = period
+            && !period_matches(date, p)
+        {
+            skipped_period += 1;
+            continue;
+        }
+        let year = year_override.unwrap_or(date.year);
+        if let Some((first_date, first_line)) = seen_dates.insert((Arc::clone(&r.key), r.variable, year), (r.date, r.line))
+            && first_date != r.date
+            && conflicts.len() < 30
+        {
+            conflicts.push(format!(
+                "Gebiet {} „{}“, Jahr {year}: zwei Stichtage ({} in Zeile {first_line}, {} in Zeile {}); bitte mit --period einen wählen (z. B. --period 12 für Dezember)",
+                r.key,
+                table.variables[r.variable as usize].label,
+                date_text(&table.dates[first_date as usize].iso),
+                date_text(&date.iso),
+                r.line
+            ));
+        }
+        used_dates.entry(r.variable).or_default().insert(date.iso.clone(), ());
+        let at = Location { sheet: None, line: r.line as usize, column: Arc::clone(&columns[r.column as usize]) };
+        let mut push = |key: &str, level: &str| {
+            let area = interned.entry(key.to_string()).or_insert_with(|| Arc::from(key)).clone();
+            area_levels.insert(key.to_string(), level.to_string());
+            rows.push(DataRow {
+                area,
+                year,
+                variable: Arc::clone(&var_ids[r.variable as usize]),
+                cell: r.cell,
+                at: at.clone(),
+                reference_date: dates_iso[r.date as usize].clone(),
+                quality: r.quality.clone(),
+            });
+        };
+        if let Some(t) = on_target {
+            push(t, &target.name);
+        }
+        for (level, key) in totals {
+            push(key, level);
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(ImportError::Problems { file: file.to_string(), problems: conflicts });
+    }
+    if rows.is_empty() {
+        return Err(ImportError::file(file, format!("keine Werte für die Ebene „{}“ oder darüber in der Tabelle", target.name)));
+    }
+    // Only keys that exist on several levels need their level named.
+    let mut levels_of: HashMap<&str, usize> = HashMap::new();
+    for l in &stored.levels {
+        for k in l.areas.keys() {
+            *levels_of.entry(k.as_str()).or_default() += 1;
+        }
+    }
+    area_levels.retain(|k, _| levels_of.get(k.as_str()).is_some_and(|n| *n > 1));
+    // Summary of what was recognised.
+    let mut detected = vec![format!("Format: {}", table.format.label())];
+    if let Some(src) = &source_text {
+        detected.push(format!("Quelle: {src}"));
+    }
+    if let Some(d) = &table.depth {
+        detected.push(format!("Regionale Tiefe: {d}"));
+    }
+    if table.format == Format::GenesisTable {
+        detected.push(format!("Kopfzeilen: {}", table.header_rows));
+    }
+    let shown: Vec<String> = table.variables.iter().take(12).map(|v| format!("{} = „{}“", v.id, v.label)).collect();
+    detected.push(format!(
+        "Merkmale ({}): {}{}",
+        table.variables.len(),
+        shown.join("; "),
+        if table.variables.len() > 12 { " …" } else { "" }
+    ));
+    let mut per_level: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    {
+        let mut counted_keys: HashSet<(&str, &str)> = HashSet::new();
+        for (key, (t, totals)) in &place {
+            if let Some(t) = t
+                && counted_keys.insert((target.name.as_str(), t.as_str()))
+            {
+                *per_level.entry((target.rank, target.name.clone())).or_default() += 1;
+            }
+            for (level, _) in totals {
+                if counted_keys.insert((level, key)) {
+                    let rank = stored.level(level).map(|l| l.rank).unwrap_or(0);
+                    *per_level.entry((rank, level.to_string())).or_default() += 1;
+                }
+            }
+        }
+    }
+    for ((rank, level), n) in &per_level {
+        let what = if *rank == target.rank { "Gebiete der gewählten Ebene" } else { "gelieferte Summen, mit den Teilgebieten verglichen" };
+        detected.push(format!("Ebene „{level}“: {n} {what}"));
+    }
+    if kreisfrei > 0 {
+        detected.push(format!("{kreisfrei} kreisfreie Städte mit fünfstelligem Schlüssel als Gemeinden der Ebene „{}“ erkannt", target.name));
+    }
+    for (kind, n) in &counted {
+        detected.push(format!("Nicht importiert: {n} Zeilen „{kind}“"));
+    }
+    let mut all_dates: Vec<&str> = table.dates.iter().map(|d| d.iso.as_str()).collect();
+    all_dates.sort();
+    detected.push(format!("Stichtage/Zeiträume: {}", all_dates.iter().map(|d| date_text(d)).collect::<Vec<_>>().join(", ")));
+    if skipped_period > 0 {
+        detected.push(format!("{skipped_period} Werte anderer Stichtage durch --period ausgelassen"));
+    }
+    if table.symbols > 0 {
+        detected.push(format!("Amtliche Zeichen statt Zahlen: {}", table.symbols));
+    }
+    if !table.quality.is_empty() {
+        let q: Vec<String> = table.quality.iter().map(|(f, n)| format!("„{f}“ {n}×")).collect();
+        detected.push(format!("Qualitätskennzeichen: {}", q.join(", ")));
+    }
+    if table.footnotes > 0 {
+        detected.push(format!("Fußnotenzeichen von Werten und Namen getrennt: {}", table.footnotes));
+    }
+    let mut notes = table.notes;
+    if year_override.is_some() {
+        notes.push("Jahr aus --year statt aus dem Stichtag".into());
+    }
+    // Variables.
+    let rates: HashSet<String> = profile.rates.iter().map(|r| crate::identifier(r)).collect();
+    let source = profile.source.clone().or(source_text);
+    let variables: Vec<VariableMeta> = table
+        .variables
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| used_dates.contains_key(&(*i as u32)))
+        .map(|(i, v)| {
+            let vp = profile.variables.get(&v.id).cloned().unwrap_or_default();
+            let kind = vp.kind.or_else(|| rates.contains(&v.id).then_some(VariableKind::Rate)).or(profile.kind).unwrap_or(if v.is_count() {
+                VariableKind::Count
+            } else {
+                VariableKind::Rate
+            });
+            let one_date = used_dates.get(&(i as u32)).filter(|d| d.len() == 1).and_then(|d| d.keys().next()).map(|d| date_text(d));
+            VariableMeta {
+                key: v.id.clone(),
+                label: vp.label.or_else(|| Some(v.label.clone())),
+                unit: vp.unit.or_else(|| profile.unit.clone()).or_else(|| v.unit.clone()),
+                kind: Some(kind),
+                source: vp.source.or_else(|| source.clone()),
+                reference_date: vp.reference_date.or_else(|| profile.reference_date.clone()).or(one_date),
+                description: vp.description,
+            }
+        })
+        .collect();
+    var_ids.clear();
+    let mut resolved = profile.clone();
+    resolved.level = Some(target.name.clone());
+    if table.format == Format::GenesisTable {
+        resolved.header_rows = Some(table.header_rows);
+    }
+    Ok(PreparedData {
+        batch: DataBatch { file: file.to_string(), level: None, rows, variables, area_levels },
+        resolved,
+        notes,
+        detected,
+        empty_cells: table.empty_cells,
+        missing_cells: 0,
+    })
+}
+
+/// The area of each row of a table without keys, by its name: `names[i]` is the key of row
+/// `i`, or `None` for rows that are not an area of `level` (combined areas, totals) — those
+/// are counted in the summary, never stored on an area. Ambiguous and unknown names are
+/// errors naming the line, the candidates or the nearest stored names.
+pub struct NameMatches {
+    pub keys: Vec<Option<(Arc<str>, Option<String>)>>,
+    pub detected: Vec<String>,
+    /// name → key decisions, for the profile.
+    pub decisions: BTreeMap<String, String>,
+}
+
+/// Matches `names` (one per row, with its line and its sum of values) to the stored areas of
+/// `level`; higher levels take total rows that repeat a name.
+pub fn match_names(
+    rows: &[(usize, String, f64)],
+    level: &StoredLevel,
+    above: &[&StoredLevel],
+    saved: &BTreeMap<String, String>,
+    column: &str,
+    file: &str,
+) -> Result<NameMatches> {
+    let index = NameIndex::new(level.areas.iter().map(|(k, n)| (k.as_str(), n.as_str())));
+    let above_ix: Vec<(&StoredLevel, NameIndex)> =
+        above.iter().map(|l| (*l, NameIndex::new(l.areas.iter().map(|(k, n)| (k.as_str(), n.as_str()))))).collect();
+    // A name delivered twice: the row with the larger values is a total of a higher level.
+    let mut by_norm: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (_, name, _)) in rows.iter().enumerate() {
+        by_norm.entry(quartier_core::names::normalise(name)).or_default().push(i);
+    }
+    let total_rows: HashSet<usize> = by_norm
+        .values()
+        .filter(|v| v.len() == 2)
+        .filter_map(|v| {
+            let (a, b) = (v[0], v[1]);
+            if rows[a].2 > rows[b].2 {
+                Some(a)
+            } else if rows[b].2 > rows[a].2 {
+                Some(b)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut out = NameMatches { keys: Vec::with_capacity(rows.len()), detected: vec![], decisions: BTreeMap::new() };
+    let mut problems = Vec::new();
+    let (mut matched, mut combined, mut totals, mut saved_hits) = (0usize, 0usize, 0usize, 0usize);
+    let total_words = ["insgesamt", "gesamt", "summe", "zusammen", "stadt insgesamt"];
+    for (i, (line, name, _)) in rows.iter().enumerate() {
+        if let Some(k) = saved.get(name.trim()) {
+            if level.areas.contains_key(k) {
+                saved_hits += 1;
+                out.keys.push(Some((Arc::from(k.as_str()), None)));
+                continue;
+            }
+            if let Some(l) = above.iter().find(|l| l.areas.contains_key(k)) {
+                out.keys.push(Some((Arc::from(k.as_str()), Some(l.name.clone()))));
+                continue;
+            }
+        }
+        let lower = name.to_lowercase();
+        let higher = |out: &mut NameMatches| -> bool {
+            for (l, ix) in &above_ix {
+                if let NameMatch::Unique(k) = ix.lookup(name) {
+                    out.decisions.insert(name.trim().to_string(), k.clone());
+                    out.keys.push(Some((Arc::from(k.as_str()), Some(l.name.clone()))));
+                    return true;
+                }
+            }
+            false
+        };
+        if total_rows.contains(&i) || total_words.iter().any(|w| lower.split_whitespace().any(|x| x == *w)) {
+            totals += 1;
+            if !higher(&mut out) {
+                out.keys.push(None);
+            }
+            continue;
+        }
+        match index.lookup(name) {
+            NameMatch::Unique(k) => {
+                matched += 1;
+                out.decisions.insert(name.trim().to_string(), k.clone());
+                out.keys.push(Some((Arc::from(k.as_str()), None)));
+            }
+            NameMatch::Combined(keys) => {
+                combined += 1;
+                let _ = keys;
+                out.keys.push(None);
+            }
+            NameMatch::Ambiguous(keys) => {
+                let list: Vec<String> = keys.iter().map(|k| format!("{k} „{}“", level.areas[k])).collect();
+                problems.push(format!(
+                    "Zeile {line}, Spalte „{column}“: „{name}“ passt zu mehreren Gebieten der Ebene „{}“: {}; im Importprofil unter [names] festlegen",
+                    level.name,
+                    list.join(", ")
+                ));
+                out.keys.push(None);
+            }
+            NameMatch::Unmatched(near) => {
+                if higher(&mut out) {
+                    totals += 1;
+                    continue;
+                }
+                let hint = if near.is_empty() { String::new() } else { format!("; ähnlich: {}", near.join(", ")) };
+                problems.push(format!("Zeile {line}, Spalte „{column}“: kein Gebiet „{name}“ auf der Ebene „{}“{hint}", level.name));
+                out.keys.push(None);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Problems { file: file.to_string(), problems });
+    }
+    out.detected.push(format!(
+        "Gebiete nach Namen (Spalte „{column}“, Ebene „{}“): {matched} zugeordnet{}{}{}",
+        level.name,
+        if saved_hits > 0 { format!(", {saved_hits} aus dem Importprofil") } else { String::new() },
+        if combined > 0 { format!(", {combined} zusammengefasste Zeilen („A und B“) übergangen") } else { String::new() },
+        if totals > 0 { format!(", {totals} Summenzeilen (nie auf ein Gebiet geschrieben)") } else { String::new() },
+    ));
+    Ok(out)
+}
