@@ -15,7 +15,9 @@ pub enum ImportCmd {
   quartier levels define Bezirk Bezirksregion Planungsraum
   quartier import areas bezirke.csv --level Bezirk --id-field id --name-field name
   quartier import areas plr.geojson --level Planungsraum --parent-prefix 6
-  quartier import areas sozialraeume.shp --level Sozialraum --crs EPSG:25832 --encoding windows-1252")]
+  quartier import areas sozialraeume.shp --level Sozialraum --crs EPSG:25832 --encoding windows-1252
+  quartier import areas 12411-01-01-5.csv --within 05316      (GENESIS-Tabelle: Kreis und Gemeinden)
+  quartier import areas VG250_GEM.shp --level Gemeinde --id-field AGS --name-field GEN --parent-prefix 5")]
     Areas(AreasArgs),
     /// Statistische Daten (CSV/XLSX, Lang- oder Breitformat) importieren
     Data(cmd_data::DataArgs),
@@ -32,9 +34,15 @@ müssen sie zuerst rückgängig gemacht werden; Quartier nennt sie.")]
 pub struct AreasArgs {
     /// Datei: .geojson, .shp, .gpkg, .csv oder .xlsx
     pub file: PathBuf,
-    /// Ebene, zu der die Gebiete gehören (vorher mit `quartier levels define` anlegen)
+    /// Ebene, zu der die Gebiete gehören (vorher mit `quartier levels define` anlegen). Bei einer
+    /// Tabelle der amtlichen Statistik (GENESIS) entbehrlich: die Ebenen Land, Regierungsbezirk,
+    /// Kreis, Gemeindeverband, Gemeinde entstehen aus der Schlüsselstruktur
     #[arg(long)]
-    pub level: String,
+    pub level: Option<String>,
+    /// Amtliche Tabelle: nur dieses Gebiet, was darunter liegt und die Gebiete darüber
+    /// (z. B. --within 05316 für einen Kreis und seine Gemeinden)
+    #[arg(long, value_name = "SCHLÜSSEL")]
+    pub within: Option<String>,
     /// Feld mit dem Gebietsschlüssel (Standard: erkannt, z. B. id, schluessel, ags)
     #[arg(long)]
     pub id_field: Option<String>,
@@ -114,8 +122,21 @@ pub fn load_areas(store: &mut dyn Store, file: &Path, opts: &AreaOptions, dry_ru
 
 pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
     let mut store = open(db)?;
+    if a.level.is_none() || a.within.is_some() {
+        let pb = spinner(format!("Lese und prüfe {}", a.file.display()));
+        let shown = a.file.display().to_string();
+        let out = quartier_import::load::official_areas(&mut store, &a.file, &shown, a.within.as_deref(), a.encoding.as_deref(), a.dry_run)?;
+        pb.finish_and_clear();
+        let Some(out) = out else {
+            anyhow::bail!(
+                "{}: --level fehlt (Ebene der Gebiete, z. B. --level Sozialraum); ohne --level werden nur Tabellen der amtlichen Statistik (GENESIS) gelesen, deren Schlüssel die Ebene zeigen",
+                a.file.display()
+            );
+        };
+        return print_official_areas(a, &out);
+    }
     let opts = AreaOptions {
-        level: a.level.clone(),
+        level: a.level.clone().unwrap_or_default(),
         id_field: a.id_field.clone(),
         name_field: a.name_field.clone(),
         parent_field: a.parent_field.clone(),
@@ -177,6 +198,63 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         }
     );
     if report.dry_run {
+        println!("Probelauf (--dry-run): nichts gespeichert.");
+    }
+    Ok(())
+}
+
+fn print_official_areas(a: &AreasArgs, out: &quartier_import::load::OfficialAreas) -> Result<()> {
+    if a.format == Format::Json {
+        let levels: Vec<serde_json::Value> = out
+            .plan
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(i, (_, name, areas))| {
+                let r = out.reports.get(i);
+                serde_json::json!({
+                    "level": name,
+                    "areas": areas.len(),
+                    "inserted": r.map(|r| r.inserted),
+                    "updated": r.map(|r| r.updated),
+                    "unchanged": r.map(|r| r.unchanged),
+                })
+            })
+            .collect();
+        let j = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "format": out.format.label(),
+            "source": out.source,
+            "levels_new": out.levels_new,
+            "levels": levels,
+            "notes": out.plan.notes,
+            "dry_run": a.dry_run,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(());
+    }
+    println!("{}: {}{}", a.file.display(), out.format.label(), out.source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default());
+    if !out.levels_new.is_empty() {
+        let verb = if a.dry_run { "würden angelegt" } else { "angelegt" };
+        println!("Neue Ebenen {verb}: {}", out.levels_new.join(" → "));
+    }
+    for (i, (_, name, areas)) in out.plan.levels.iter().enumerate() {
+        match out.reports.get(i) {
+            Some(r) => println!(
+                "Ebene {name}: {} Gebiete, {} neu, {} geändert, {} unverändert (übergeordnete Gebiete aus der Schlüsselstruktur)",
+                n(areas.len()),
+                n(r.inserted),
+                n(r.updated),
+                n(r.unchanged)
+            ),
+            None => println!("Ebene {name}: {} Gebiete", n(areas.len())),
+        }
+    }
+    for note in &out.plan.notes {
+        println!("Hinweis: {note}");
+    }
+    println!("Geometrien später nach Schlüssel ergänzen, z. B.: quartier import areas VG250_GEM.shp --level Gemeinde --id-field AGS --parent-prefix 5");
+    if a.dry_run {
         println!("Probelauf (--dry-run): nichts gespeichert.");
     }
     Ok(())

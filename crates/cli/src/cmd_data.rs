@@ -372,6 +372,10 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                 value: Option<f64>,
                 symbol: Option<String>,
                 origin: Origin,
+                /// Exact reference date of a delivered value (Stichtag), when given.
+                reference_date: Option<String>,
+                /// Quality flag of the statistics office (e, p, r, s, ()).
+                quality: Option<String>,
             }
             let mut out: Vec<Row> = Vec::new();
             if let Some(l) = &level {
@@ -380,7 +384,13 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     None => var.years.clone(),
                 };
                 for y in years {
+                    let meta: std::collections::HashMap<(String, String), (Option<String>, Option<String>)> = store
+                        .values(&ValueFilter { variable: Some(var.key.clone()), year: Some(y), level: Some(l.clone()), area: None })?
+                        .into_iter()
+                        .map(|v| ((v.level, v.area), (v.reference_date, v.quality)))
+                        .collect();
                     for v in views::level_values(&store, &var.key, var.kind, y, l)? {
+                        let (reference_date, quality) = meta.get(&(v.level.clone(), v.area.clone())).cloned().unwrap_or_default();
                         if area.as_ref().is_some_and(|a| *a != v.area) {
                             continue;
                         }
@@ -393,6 +403,8 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                             value: v.value,
                             symbol: v.symbol.map(String::from),
                             origin: v.origin,
+                            reference_date,
+                            quality,
                         });
                     }
                 }
@@ -409,6 +421,8 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                         value: v.cell.number(),
                         symbol: v.cell.symbol().map(|s| s.as_str().to_string()),
                         origin: Origin::Delivered,
+                        reference_date: v.reference_date,
+                        quality: v.quality,
                     });
                 }
             }
@@ -429,10 +443,12 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                             Origin::Missing => "missing",
                         }
                         .to_string(),
+                        r.reference_date.clone().unwrap_or_default(),
+                        r.quality.clone().unwrap_or_default(),
                     ]
                 })
                 .collect();
-            output::emit(format, &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin"], rows, &out)
+            output::emit(format, &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin", "reference_date", "quality"], rows, &out)
         }
     }
 }

@@ -710,7 +710,7 @@ fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
 
 /// The text of an official delivery (GENESIS table, flat file; a ZIP holding one such CSV),
 /// or `None` for other files. Only the file's first 64 KiB are read to decide.
-fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<(official::Format, String)>> {
+pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<(official::Format, String)>> {
     use std::io::Read;
     let mut head = Vec::with_capacity(65536);
     let f = std::fs::File::open(path).map_err(|e| ImportError::file(file, format!("kann nicht gelesen werden: {e}")))?;

@@ -132,3 +132,61 @@ pub fn dissolve(store: &mut dyn Store, level: &str) -> Result<(usize, AreaReport
     let report = store.apply_areas(&batch, false).map_err(here)?;
     Ok((batch.areas.len(), report))
 }
+
+/// Areas created from an official statistics table.
+#[derive(Debug)]
+pub struct OfficialAreas {
+    pub format: crate::official::Format,
+    pub source: Option<String>,
+    pub plan: crate::placement::AreaPlan,
+    /// Levels defined by this import (none on a dry run: they are only named).
+    pub levels_new: Vec<String>,
+    /// One report per level; empty on a dry run that would define new levels.
+    pub reports: Vec<AreaReport>,
+}
+
+/// Creates the areas of several levels from a GENESIS table (or flat file) of official keys
+/// and names, with parents from the key structure; `None` when the file is no such table.
+/// Missing levels are defined first (not on a dry run); the areas of all levels are stored
+/// in one transaction.
+pub fn official_areas(
+    store: &mut dyn Store,
+    file: &Path,
+    shown: &str,
+    within: Option<&str>,
+    encoding: Option<&str>,
+    dry_run: bool,
+) -> Result<Option<OfficialAreas>, LoadError> {
+    let name = file.display().to_string();
+    let profile = DataProfile { encoding: encoding.map(str::to_string), ..Default::default() };
+    let Some((format, text)) = data::official_text(file, &name, &profile)? else { return Ok(None) };
+    let table = crate::official::read(format, &text, &name, &Default::default())?;
+    let plan = crate::placement::area_plan(&table, within);
+    if plan.levels.is_empty() {
+        return Err(LoadError::Import(ImportError::file(
+            &name,
+            match within {
+                Some(w) => format!("keine Gebiete mit Schlüssel {w}… in der Tabelle"),
+                None => "keine Gebiete mit amtlichem Schlüssel in der Tabelle".into(),
+            },
+        )));
+    }
+    let existing = store.levels().map_err(stored(file))?;
+    let wanted: Vec<String> = plan.levels.iter().map(|(_, n, _)| n.clone()).collect();
+    let levels_new: Vec<String> = wanted.iter().filter(|w| !existing.iter().any(|l| l.name == **w)).cloned().collect();
+    // The table's levels must follow each other directly among the stored levels.
+    let mut reports = Vec::new();
+    if dry_run && !levels_new.is_empty() {
+        return Ok(Some(OfficialAreas { format, source: table.source(), plan, levels_new, reports }));
+    }
+    if !levels_new.is_empty() {
+        store.define_levels(&wanted).map_err(stored(file))?;
+    }
+    let batches: Vec<AreaBatch> = plan
+        .levels
+        .iter()
+        .map(|(_, level, areas)| AreaBatch { file: shown.to_string(), level: level.clone(), areas: areas.clone(), source_crs: None })
+        .collect();
+    reports = store.apply_area_batches(&batches, dry_run).map_err(stored(file))?;
+    Ok(Some(OfficialAreas { format, source: table.source(), plan, levels_new, reports }))
+}

@@ -511,3 +511,126 @@ pub fn match_names(
     ));
     Ok(out)
 }
+
+/// Areas of several levels from the key structure of an official table.
+#[derive(Debug)]
+pub struct AreaPlan {
+    /// From the top: the key kind, the level name it becomes, its areas (parents set).
+    pub levels: Vec<(OfficialKey, String, Vec<quartier_store::NewArea>)>,
+    pub notes: Vec<String>,
+}
+
+/// Default level names for the kinds of official keys.
+pub fn level_name(kind: OfficialKey) -> &'static str {
+    match kind {
+        OfficialKey::Germany => "Deutschland",
+        OfficialKey::Land => "Land",
+        OfficialKey::Regierungsbezirk => "Regierungsbezirk",
+        OfficialKey::Kreis => "Kreis",
+        OfficialKey::Gemeindeverband => "Gemeindeverband",
+        OfficialKey::Gemeinde => "Gemeinde",
+        OfficialKey::Other => "Gebietseinheit",
+    }
+}
+
+/// Derives the areas of a table's rows, level by level, with parents from the key
+/// structure (Land 2, Regierungsbezirk 3, Kreis 5, Gemeindeverband 9, Gemeinde 8 or 12).
+///
+/// `within`: only this key, what lies below it and its ancestors (a Kreis takes its own
+/// municipalities from a Land-wide table). Deutschland and keys of irregular length are left
+/// out (and said so). An intermediate level (Regierungsbezirk, Gemeindeverband) is created
+/// only when every area below it has one, because a parent lies on the level directly above.
+/// A kreisfreie Stadt, delivered only as a Kreis, also becomes its own Gemeinde.
+pub fn area_plan(table: &Table, within: Option<&str>) -> AreaPlan {
+    let mut notes = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut by_kind: BTreeMap<OfficialKey, Vec<(String, String)>> = BTreeMap::new();
+    let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for r in &table.records {
+        if !seen.insert(&r.key) {
+            continue;
+        }
+        if let Some(w) = within
+            && !(r.key.starts_with(w) || w.starts_with(&*r.key))
+        {
+            continue;
+        }
+        let name = r.name.as_deref().unwrap_or(&r.key).trim().to_string();
+        match OfficialKey::classify(&r.key, &name) {
+            Some(k @ (OfficialKey::Germany | OfficialKey::Other)) => *left_out.entry(k.label()).or_default() += 1,
+            Some(k) => by_kind.entry(k).or_default().push((r.key.to_string(), name)),
+            None => *left_out.entry("ohne amtlichen Schlüssel").or_default() += 1,
+        }
+    }
+    for (k, n) in &left_out {
+        notes.push(format!("nicht als Gebiete angelegt: {n} × {k}"));
+    }
+    // A table of Kreis depth may show a few cities inside Kreise (Hannover in the Region
+    // Hannover): they do not make a municipal level.
+    if let (Some(kreise), Some(gemeinden)) = (by_kind.get(&OfficialKey::Kreis), by_kind.get(&OfficialKey::Gemeinde))
+        && gemeinden.len() < kreise.len()
+    {
+        let shown: Vec<String> = gemeinden.iter().take(3).map(|(k, n)| format!("{k} „{n}“")).collect();
+        notes.push(format!(
+            "{} Gemeinden in einer Tabelle der Kreisebene (z. B. {}) nicht als eigene Ebene angelegt",
+            gemeinden.len(),
+            shown.join(", ")
+        ));
+        by_kind.remove(&OfficialKey::Gemeinde);
+    }
+    // Kreisfreie Städte become their own municipality when the table has municipalities.
+    if let (Some(kreise), Some(gemeinden)) = (by_kind.get(&OfficialKey::Kreis), by_kind.get(&OfficialKey::Gemeinde)) {
+        let twelve = gemeinden.iter().filter(|(k, _)| k.len() == 12).count() * 2 > gemeinden.len();
+        let with_children: HashSet<&str> = gemeinden.iter().map(|(k, _)| &k[..5]).collect();
+        let added: Vec<(String, String)> = kreise
+            .iter()
+            .filter(|(k, _)| !with_children.contains(k.as_str()))
+            .map(|(k, n)| (if twelve { format!("{k}0000000") } else { format!("{k}000") }, n.clone()))
+            .collect();
+        if !added.is_empty() {
+            notes.push(format!("{} kreisfreie Städte auch als Gemeinde angelegt (z. B. {} „{}“)", added.len(), added[0].0, added[0].1));
+            by_kind.get_mut(&OfficialKey::Gemeinde).expect("present").extend(added);
+        }
+    }
+    // Intermediate levels only when complete.
+    let kinds: Vec<OfficialKey> = by_kind.keys().copied().collect();
+    let mut included: Vec<OfficialKey> = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let intermediate = matches!(kind, OfficialKey::Regierungsbezirk | OfficialKey::Gemeindeverband);
+        if intermediate && let Some(next) = kinds.get(i + 1) {
+            let own: HashSet<&str> = by_kind[kind].iter().map(|(k, _)| k.as_str()).collect();
+            let complete = by_kind[next].iter().all(|(k, _)| OfficialKey::parent_key(k, |p| own.contains(p)).is_some());
+            if !complete {
+                notes.push(format!(
+                    "Ebene „{}“ nicht angelegt: nicht jedes Gebiet der Ebene darunter hat eines ({} Gebiete übergangen)",
+                    level_name(*kind),
+                    by_kind[kind].len()
+                ));
+                continue;
+            }
+        }
+        included.push(*kind);
+    }
+    let mut levels = Vec::new();
+    for (i, kind) in included.iter().enumerate() {
+        let above: Option<HashSet<&str>> = i.checked_sub(1).map(|j| by_kind[&included[j]].iter().map(|(k, _)| k.as_str()).collect());
+        let mut areas: Vec<quartier_store::NewArea> = by_kind[kind]
+            .iter()
+            .map(|(key, name)| quartier_store::NewArea {
+                key: key.clone(),
+                name: name.clone(),
+                parent: above.as_ref().and_then(|a| {
+                    // A 12-digit municipality hangs on its Kreis when no Verband level exists.
+                    OfficialKey::parent_key(key, |p| a.contains(p))
+                }),
+                geometry: None,
+                source_geometry: None,
+                area_m2: None,
+                origin: format!("Schlüssel {key}"),
+            })
+            .collect();
+        areas.sort_by(|a, b| a.key.cmp(&b.key));
+        levels.push((*kind, level_name(*kind).to_string(), areas));
+    }
+    AreaPlan { levels, notes }
+}
