@@ -308,7 +308,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
     let sheet_opt = profile.sheet.clone().or_else(|| spreadsheet.then(|| "all".to_string()));
     let mut sheets = table::read(
         path,
-        &TableOptions { encoding: profile.encoding.clone(), delimiter, sheet: sheet_opt, header_row: profile.header_row },
+        &TableOptions { encoding: profile.encoding.clone(), delimiter, sheet: sheet_opt, header_row: profile.header_row, header_rows: profile.header_rows },
     )?;
     let mut notes = Vec::new();
     let mut resolved = profile.clone();
@@ -335,22 +335,67 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
         year_col: Option<usize>,
         long: Option<(usize, usize)>,
         values: Vec<ValueColumn>,
+        /// Areas found by name: per row the key and, for totals, the higher level.
+        names: Option<Vec<Option<(Arc<str>, Option<String>)>>>,
     }
     let mut plans = Vec::with_capacity(sheets.len());
+    let mut detected: Vec<String> = Vec::new();
+    let mut area_levels: HashMap<String, String> = HashMap::new();
     for sheet in &sheets {
-        let area = match find(sheet, profile.area_field.as_deref(), &[], &file, "Gebietsschlüssel")? {
-            Some(c) => c,
-            None => {
-                detect_area_column(sheet, known_areas).or_else(|| AREA_FIELDS.iter().find_map(|c| sheet.column(c))).ok_or_else(|| {
-                    ImportError::file(
-                        &file,
-                        format!(
-                            "{}keine Spalte mit Gebietsschlüsseln erkannt: bitte --area-field angeben (Spalten: {})",
-                            sheet.at(),
-                            sheet.headers.join(", ")
-                        ),
-                    )
-                })?
+        let by_key = match profile.match_by {
+            Some(MatchBy::Name) => None,
+            _ => match find(sheet, profile.area_field.as_deref(), &[], &file, "Gebietsschlüssel")? {
+                Some(c) => Some(c),
+                None => detect_area_column(sheet, known_areas).or_else(|| AREA_FIELDS.iter().find_map(|c| sheet.column(c))),
+            },
+        };
+        // Without a key column: the column whose cells name stored areas.
+        let by_name = match by_key {
+            Some(_) => None,
+            None if profile.match_by == Some(MatchBy::Key) => None,
+            None => name_column(sheet, stored, profile.level.as_deref(), profile.area_field.as_deref()),
+        };
+        let area = match (by_key, &by_name) {
+            (Some(c), _) => c,
+            (None, Some((c, _))) => *c,
+            (None, None) => {
+                return Err(ImportError::file(
+                    &file,
+                    format!(
+                        "{}keine Spalte mit Gebietsschlüsseln und keine mit Namen gespeicherter Gebiete erkannt: bitte --area-field angeben (Spalten: {}); für Namen --match-by name --level EBENE",
+                        sheet.at(),
+                        sheet.headers.join(", ")
+                    ),
+                ));
+            }
+        };
+        let names = match &by_name {
+            None => None,
+            Some((col, level)) => {
+                let lvl = stored.level(level).expect("chosen from the stored levels");
+                let above: Vec<&placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank < lvl.rank).collect();
+                let rows: Vec<(usize, String, f64)> = (0..sheet.len())
+                    .map(|i| {
+                        let sum: f64 = (0..sheet.headers.len())
+                            .filter(|c| c != col)
+                            .map(|c| match sheet.cell(i, c) {
+                                CellRef::Number(v) => v,
+                                CellRef::Text(t) => parse_number(t, NumberFormat::Comma).unwrap_or(0.0),
+                                CellRef::Empty => 0.0,
+                            })
+                            .sum();
+                        (sheet.line(i), sheet.text(i, *col).unwrap_or_default(), sum)
+                    })
+                    .collect();
+                let m = placement::match_names(&rows, lvl, &above, &profile.names, &sheet.headers[*col], &file)?;
+                detected.extend(m.detected);
+                resolved.names.extend(m.decisions);
+                resolved.match_by = Some(MatchBy::Name);
+                resolved.level.get_or_insert_with(|| lvl.name.clone());
+                for (k, l) in m.keys.iter().flatten() {
+                    area_levels.insert(k.to_string(), l.clone().unwrap_or_else(|| lvl.name.clone()));
+                }
+                Some(m.keys)
             }
         };
         resolved.area_field.get_or_insert_with(|| sheet.headers[area].clone());
@@ -406,6 +451,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                 Plan {
                     area,
                     year_col,
+                    names: names.clone(),
                     long: Some((v, w)),
                     values: vec![ValueColumn { col: w, variable: Arc::from(""), label: String::new(), year: fixed_year }],
                 }
@@ -425,6 +471,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                 Plan {
                     area,
                     year_col: None,
+                    names: names.clone(),
                     long: None,
                     values: year_headers
                         .iter()
@@ -475,7 +522,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                 if values.is_empty() {
                     return Err(ImportError::file(&file, format!("{}keine Spalten mit Zahlen gefunden", sheet.at())));
                 }
-                Plan { area, year_col, long: None, values }
+                Plan { area, year_col, long: None, values, names: names.clone() }
             }
         };
         if let Some(y) = plan.year_col {
@@ -548,27 +595,39 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                 line,
                 column: headers.get(col).cloned().unwrap_or_else(|| Arc::from("")),
             };
-            let area = match sheet.cell(i, plan.area) {
-                CellRef::Empty => {
+            let area = match (&plan.names, sheet.cell(i, plan.area)) {
+                (Some(names), _) => match &names[i] {
+                    Some((k, _)) => intern(&mut area_pool, k),
+                    None => continue,
+                },
+                (None, CellRef::Empty) => {
                     problems.push(format!("{}: Gebietsschlüssel fehlt", loc(plan.area)));
                     continue;
                 }
-                CellRef::Text(t) => intern(&mut area_pool, t),
-                CellRef::Number(v) => intern(&mut area_pool, &table::number_text(v)),
+                (None, CellRef::Text(t)) => intern(&mut area_pool, t),
+                (None, CellRef::Number(v)) => intern(&mut area_pool, &table::number_text(v)),
             };
-            let row_year = match plan.year_col {
+            // A year or a date (`2022-05-15`, `31.12.2023`): the date is kept as the
+            // reference date.
+            let (row_year, row_date): (Option<i32>, Option<Arc<str>>) = match plan.year_col {
                 Some(yc) => match cell_year(sheet.cell(i, yc)) {
-                    Some(y) => Some(y),
-                    None => {
-                        problems.push(format!(
-                            "{}: „{}“ ist kein Jahr (erwartet z. B. 2019)",
-                            loc(yc),
-                            sheet.text(i, yc).unwrap_or_default()
-                        ));
-                        continue;
-                    }
+                    Some(y) => (Some(y), None),
+                    None => match sheet.text(i, yc).as_deref().and_then(quartier_core::date::parse_reference_date) {
+                        Some(d) => {
+                            let iso = (d.iso.len() > 4).then(|| intern(&mut area_pool, &d.iso));
+                            (Some(d.year), iso)
+                        }
+                        None => {
+                            problems.push(format!(
+                                "{}: „{}“ ist kein Jahr und kein Datum (erwartet z. B. 2019, 31.12.2019 oder 2019-12-31)",
+                                loc(yc),
+                                sheet.text(i, yc).unwrap_or_default()
+                            ));
+                            continue;
+                        }
+                    },
                 },
-                None => None,
+                None => (None, None),
             };
             for vc in &plan.values {
                 let (variable, label) = match plan.long {
@@ -628,7 +687,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                     }
                 };
                 labels.entry(variable.clone()).or_insert(label);
-                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col), reference_date: None, quality: None });
+                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col), reference_date: row_date.clone(), quality: None });
             }
             if problems.len() > 1000 {
                 break;
@@ -672,10 +731,17 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
         })
         .collect();
     Ok(PreparedData {
-        batch: DataBatch { file, level: profile.level.clone(), rows, variables, area_levels: Default::default() },
+        batch: DataBatch {
+            file,
+            // Name matches place totals on higher levels themselves.
+            level: if area_levels.is_empty() { profile.level.clone() } else { None },
+            rows,
+            variables,
+            area_levels,
+        },
         resolved,
         notes,
-        detected: vec![],
+        detected,
         empty_cells,
         missing_cells,
     })
@@ -713,13 +779,19 @@ fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
 pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<(official::Format, String)>> {
     use std::io::Read;
     let mut head = Vec::with_capacity(65536);
-    let f = std::fs::File::open(path).map_err(|e| ImportError::file(file, format!("kann nicht gelesen werden: {e}")))?;
+    // A file that cannot be opened is named by the table reader.
+    let Ok(f) = std::fs::File::open(path) else { return Ok(None) };
     f.take(65536).read_to_end(&mut head).map_err(|e| ImportError::file(file, format!("kann nicht gelesen werden: {e}")))?;
     match table::sniff(&head) {
         table::Sniffed::Zip => {
             let bytes = table::read_bytes(path)?;
-            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-                .map_err(|e| ImportError::file(file, format!("ZIP-Archiv nicht lesbar: {e}")))?;
+            let is_zip = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+            let mut zip = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+                Ok(z) => z,
+                Err(e) if is_zip => return Err(ImportError::file(file, format!("ZIP-Archiv nicht lesbar: {e}"))),
+                // Not a readable archive behind another extension: the table reader names it.
+                Err(_) => return Ok(None),
+            };
             let names: Vec<String> = zip.file_names().filter_map(|n| n.ok().map(|n| n.to_string())).collect();
             let csvs: Vec<&String> = names.iter().filter(|n| n.to_lowercase().ends_with(".csv")).collect();
             if names.iter().any(|n| n == "[Content_Types].xml") {
@@ -769,4 +841,32 @@ fn utf8_boundary(b: &[u8]) -> usize {
         end -= 1;
     }
     end
+}
+
+/// The column of area names and the stored level they belong to: the text column with the
+/// most names of one stored level (`level` when given), at least half of its filled cells.
+fn name_column(sheet: &Sheet, stored: &StoredAreas, level: Option<&str>, given: Option<&str>) -> Option<(usize, String)> {
+    let levels: Vec<&placement::StoredLevel> = stored.levels.iter().filter(|l| level.is_none_or(|n| n == l.name)).collect();
+    let n = sheet.len().min(300);
+    let mut best: Option<(usize, usize, String)> = None;
+    for c in 0..sheet.headers.len() {
+        if given.is_some_and(|g| !sheet.headers[c].trim().eq_ignore_ascii_case(g.trim())) {
+            continue;
+        }
+        let cells: Vec<String> = (0..n).filter_map(|i| match sheet.cell(i, c) {
+            CellRef::Text(t) => Some(t.to_string()),
+            _ => None,
+        }).collect();
+        if cells.is_empty() {
+            continue;
+        }
+        for l in &levels {
+            let ix = quartier_core::names::NameIndex::new(l.areas.iter().map(|(k, n)| (k.as_str(), n.as_str())));
+            let hits = cells.iter().filter(|t| !matches!(ix.lookup(t), quartier_core::names::NameMatch::Unmatched(_))).count();
+            if (hits * 2 >= cells.len() && hits > 0 || given.is_some()) && best.as_ref().is_none_or(|b| hits > b.1 || (hits == b.1 && l.rank > stored.level(&b.2).map(|x| x.rank).unwrap_or(0))) {
+                best = Some((c, hits, l.name.clone()));
+            }
+        }
+    }
+    best.map(|(c, _, l)| (c, l))
 }

@@ -519,21 +519,16 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
             continue;
         }
         let (date, name) = split_date(&parts[c]);
-        // A flag column: short lowercase letters or empty, right of a value column.
+        // A flag column: short lowercase letters (not the symbol `x`) or empty, right of a
+        // value column.
         let flags = data_rows.iter().all(|(_, r)| {
             r.get(c).is_none_or(|s| {
                 let s = s.trim();
-                s.is_empty() || (s.len() <= 2 && s.chars().all(|ch| ch.is_ascii_lowercase()))
+                s.is_empty() || (s.len() <= 2 && s != "x" && s.chars().all(|ch| ch.is_ascii_lowercase()))
             })
         });
         let some_flag = data_rows.iter().any(|(_, r)| r.get(c).is_some_and(|s| !s.trim().is_empty()));
-        let flag_header = name.is_empty()
-            || name.last().is_some_and(|n| {
-                let n = n.to_lowercase();
-                n == "q" || n.contains("qualit") || n.contains("kennzeichen")
-            })
-            || cols.last().is_some_and(|p| p.name == name && p.date == date);
-        if flags && some_flag && flag_header && let Some(prev) = cols.last_mut().filter(|p| p.index + 1 == c && p.quality.is_none()) {
+        if flags && some_flag && let Some(prev) = cols.last_mut().filter(|p| p.index + 1 == c && p.quality.is_none()) {
             prev.quality = Some(c);
             continue;
         }

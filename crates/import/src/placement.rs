@@ -171,13 +171,28 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
             })?,
     };
     let target_kind = target.kind();
-    // Territory: the Kreise (for municipal levels) or Länder the stored areas lie in; a key
-    // of the target's kind inside it that is not stored is an error, outside it is counted.
-    let prefix_len = |k: &str| match k.len() {
-        8 | 9 | 12 => 5,
-        _ => 2,
+    // A key of the target's kind that is not stored is an error where the user evidently
+    // keeps that part of the country (at least half of the table's keys of its Kreis, or for
+    // Kreise of its Land, are stored); elsewhere (neighbouring Kreise in a Land-wide table)
+    // the row is counted, not imported.
+    let group = |k: &str| -> String {
+        match k.len() {
+            8 | 9 | 12 => k[..5].to_string(),
+            n if n >= 2 => k[..2].to_string(),
+            _ => String::new(),
+        }
     };
-    let territory: HashSet<String> = target.areas.keys().filter(|k| k.len() >= 5).map(|k| k[..prefix_len(k)].to_string()).collect();
+    let mut coverage: HashMap<String, (usize, usize)> = HashMap::new();
+    for (key, name, _) in &distinct {
+        if OfficialKey::classify(key, name.as_deref().unwrap_or("")) == target_kind {
+            let c = coverage.entry(group(key)).or_default();
+            c.1 += 1;
+            if target.resolve(key).is_some() {
+                c.0 += 1;
+            }
+        }
+    }
+    let kept = |k: &str| coverage.get(&group(k)).is_some_and(|(stored, all)| *stored * 2 >= *all && *stored > 0);
     let above: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank < target.rank).collect();
     let below: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank > target.rank).collect();
     // Key → (target key, totals above).
@@ -197,7 +212,7 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
             let label = kind.map(|k| k.label()).unwrap_or("ohne amtlichen Schlüssel");
             if below.iter().any(|l| l.areas.contains_key(&**key)) {
                 *counted.entry(format!("{label} (Ebene unterhalb von „{}“)", target.name)).or_default() += 1;
-            } else if kind.is_some() && kind == target_kind && key.len() >= 5 && territory.contains(&key[..prefix_len(key)]) {
+            } else if kind.is_some() && kind == target_kind && kept(key) {
                 missing.push(format!("Zeile {line}: Schlüssel {key} („{name_text}“) gehört zur Ebene „{}“, ist dort aber nicht gespeichert", target.name));
             } else {
                 *counted.entry(label.to_string()).or_default() += 1;

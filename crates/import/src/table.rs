@@ -143,6 +143,9 @@ pub struct TableOptions {
     pub sheet: Option<String>,
     /// 1-based header row; default: detected (first row that looks like a header).
     pub header_row: Option<usize>,
+    /// Rows in the header block (merged multi-row headers), from `header_row` on; default:
+    /// detected in spreadsheets, 1 in CSV.
+    pub header_rows: Option<usize>,
 }
 
 /// The kind of file, from its first bytes.
@@ -229,6 +232,8 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
     let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let header_line = opts.header_row.unwrap_or(0);
     let mut headers: Option<csv::StringRecord> = None;
+    let extra_header_rows = opts.header_rows.unwrap_or(1).saturating_sub(1);
+    let mut block: Vec<Vec<String>> = Vec::new();
     let mut rows = Packed { buf: String::with_capacity(text.len()), ..Default::default() };
     let mut record = csv::StringRecord::new();
     loop {
@@ -245,7 +250,13 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
             None => {
                 let skip = if header_line > 0 { line < header_line } else { record.iter().all(|f| f.trim().is_empty()) };
                 if !skip {
-                    headers = Some(record.clone());
+                    block.push(record.iter().map(str::to_string).collect());
+                    if block.len() > extra_header_rows {
+                        let width = block.iter().map(Vec::len).max().unwrap_or(0);
+                        let names: Vec<String> =
+                            crate::official::combine_header(&block, width).into_iter().map(|p| p.join(" – ")).collect();
+                        headers = Some(csv::StringRecord::from(names));
+                    }
                 }
             }
             Some(h) => {
@@ -313,7 +324,25 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
                 }));
                 (r0 as usize + i + 1, cells)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Merged cells: every cell of a range shows the range's value (a spanning label in
+        // a multi-row header, a name over several rows).
+        let mut grid = grid;
+        for (_, d) in merged.iter().filter(|(s, _)| *s == name) {
+            let (top, left) = (d.start.0 as usize + 1, d.start.1 as usize);
+            let Some(ti) = grid.iter().position(|(l, _)| *l == top) else { continue };
+            let value = grid[ti].1.get(left).cloned().unwrap_or(RawCell::Empty);
+            for (line, cells) in grid.iter_mut() {
+                if *line >= top && *line <= d.end.0 as usize + 1 {
+                    for c in left..=d.end.1 as usize {
+                        if cells.len() <= c {
+                            cells.resize(c + 1, RawCell::Empty);
+                        }
+                        cells[c] = value.clone();
+                    }
+                }
+            }
+        }
         let filled = |c: &Vec<RawCell>| c.iter().filter(|x| !matches!(x, RawCell::Empty)).count();
         let widest = grid.iter().map(|(_, c)| filled(c)).max().unwrap_or(0);
         if widest == 0 {
@@ -330,31 +359,52 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
             // The first row filled at least half as wide as the widest row (skips title lines).
             None => grid.iter().position(|(_, c)| filled(c) * 2 >= widest).unwrap_or(0),
         };
-        let header_line = grid[header_idx].0;
-        let first_data_line = grid.get(header_idx + 1).map(|r| r.0).unwrap_or(header_line + 1);
-        for (sheet, d) in merged.iter().filter(|(s, _)| *s == name) {
-            let (top, bottom) = (d.start.0 as usize + 1, d.end.0 as usize + 1);
-            let multi_row_header = top <= header_line && bottom >= header_line || (top > header_line && top <= first_data_line);
-            if multi_row_header {
-                return Err(ImportError::file(
-                    file,
-                    format!(
-                        "Blatt „{sheet}“: verbundene Zellen {}:{} im Tabellenkopf (mehrzeilige Überschrift). Bitte den Kopf auf eine Zeile mit einer Überschrift je Spalte bringen (Zellverbund aufheben) oder mit --header-row die Zeile angeben, die die Spaltennamen enthält.",
-                        cell_name(d.start),
-                        cell_name(d.end)
-                    ),
-                ));
-            }
-        }
-        let headers: Vec<String> = grid[header_idx]
-            .1
-            .iter()
-            .map(|c| match c {
-                RawCell::Empty => String::new(),
-                RawCell::Text(s) => s.trim().to_string(),
-                RawCell::Number(v) => number_text(*v),
+        let text = |c: &RawCell| match c {
+            RawCell::Empty => String::new(),
+            RawCell::Text(s) => s.trim().to_string(),
+            RawCell::Number(v) => number_text(*v),
+        };
+        // The header block: the header row and the rows below it that hold labels, not
+        // data (no numbers right of the first two columns); at most four.
+        let year = |v: f64| v.fract() == 0.0 && (1900.0..=2100.0).contains(&v);
+        let years_row = |cells: &Vec<RawCell>| {
+            cells.iter().take(1).all(|c| matches!(c, RawCell::Empty))
+                && cells.iter().all(|c| match c {
+                    RawCell::Number(v) => year(*v),
+                    _ => true,
+                })
+        };
+        let labels_only = |cells: &Vec<RawCell>| {
+            years_row(cells) || cells.iter().skip(2).all(|c| match c {
+                RawCell::Number(_) => false,
+                RawCell::Text(t) => quartier_core::cell::parse_number(t.trim(), quartier_core::NumberFormat::Comma).is_none() && quartier_core::Symbol::parse(t.trim()).is_none(),
+                RawCell::Empty => true,
             })
-            .collect();
+        };
+        let block_len = match opts.header_rows {
+            Some(n) => n.max(1),
+            None => {
+                let mut n = 1;
+                while n < 4 && grid.get(header_idx + n).is_some_and(|(_, c)| filled(c) > 0 && labels_only(c)) {
+                    n += 1;
+                }
+                // Stop before a row that starts the data (its first cell a key or name with
+                // numbers further right is caught above; a label row under a merged header
+                // has empty first cells).
+                n
+            }
+        };
+        if header_idx + block_len > grid.len() {
+            return Err(ImportError::file(file, format!("Blatt „{name}“: --header-rows {block_len} reicht über das Tabellenende")));
+        }
+        let block: Vec<Vec<String>> = grid[header_idx..header_idx + block_len].iter().map(|(_, c)| c.iter().map(text).collect()).collect();
+        let width = block.iter().map(Vec::len).max().unwrap_or(0);
+        let headers: Vec<String> = crate::official::combine_header(&block, width).into_iter().map(|p| p.join(" – ")).collect();
+        let header_idx = header_idx + block_len - 1;
+        // Notes below the table (footnotes, source lines): rows after the last row with at
+        // least two filled cells.
+        let last_data = grid.iter().rposition(|(_, c)| filled(c) >= 2).unwrap_or(grid.len().saturating_sub(1));
+        grid.truncate(last_data + 1);
         let rows: Vec<(usize, Vec<RawCell>)> = grid.into_iter().skip(header_idx + 1).filter(|(_, c)| filled(c) > 0).collect();
         sheets.push(Sheet { name: Some(name), headers, rows: Rows::Grid(rows) });
     }
@@ -364,26 +414,9 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
     Ok(sheets)
 }
 
-fn cell_name((row, col): (u32, u32)) -> String {
-    let mut c = col + 1;
-    let mut letters = String::new();
-    while c > 0 {
-        let r = (c - 1) % 26;
-        letters.insert(0, (b'A' + r as u8) as char);
-        c = (c - 1) / 26;
-    }
-    format!("{letters}{}", row + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cell_names() {
-        assert_eq!(cell_name((0, 0)), "A1");
-        assert_eq!(cell_name((4, 27)), "AB5");
-    }
 
     #[test]
     fn sniffs_content() {

@@ -107,21 +107,51 @@ fn xlsx_one_sheet_per_year() {
 }
 
 #[test]
-fn xlsx_merged_multi_row_header_is_refused() {
+fn xlsx_title_merged_header_names_footnotes() {
+    // A Statistikamt sheet: a title row, a merged three-row header over an empty spacer
+    // column, areas by name only (one with a footnote marker, one combined row, a total row),
+    // footnotes below the table.
     let env = musterstadt();
-    let p = env.path("verbunden.xlsx");
+    let p = env.path("statistikamt.xlsx");
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    ws.merge_range(0, 1, 0, 2, "Bevölkerung", &rust_xlsxwriter::Format::new()).unwrap();
-    ws.write(0, 0, "Gebiet").unwrap();
-    ws.write(1, 1, "insgesamt").unwrap();
-    ws.write(1, 2, "unter 18").unwrap();
-    ws.write(2, 0, "0101").unwrap();
-    ws.write(2, 1, 1000).unwrap();
-    ws.write(2, 2, 150).unwrap();
+    let f = rust_xlsxwriter::Format::new();
+    ws.write(0, 0, "Bevölkerung in den Sozialräumen am 31.12.2023").unwrap();
+    ws.merge_range(2, 0, 4, 0, "Sozialraum", &f).unwrap();
+    ws.merge_range(2, 2, 2, 5, "Einwohner am 31.12.2023", &f).unwrap();
+    ws.merge_range(3, 2, 3, 3, "männlich", &f).unwrap();
+    ws.merge_range(3, 4, 3, 5, "weiblich", &f).unwrap();
+    for (c, t) in [(2, "unter 18"), (3, "18 und älter"), (4, "unter 18"), (5, "18 und älter")] {
+        ws.write(4, c, t).unwrap();
+    }
+    let rows: [(&str, [f64; 4]); 5] = [
+        ("Marktviertel 1)", [10.0, 40.0, 11.0, 42.0]),
+        ("Bahnhofsviertel", [5.0, 20.0, 6.0, 21.0]),
+        ("Suedwall", [7.0, 25.0, 8.0, 24.0]),
+        ("Grüne Mitte und Südwall", [9.0, 30.0, 9.0, 31.0]),
+        ("Stadt insgesamt", [31.0, 115.0, 34.0, 118.0]),
+    ];
+    for (r, (name, v)) in rows.iter().enumerate() {
+        ws.write(5 + r as u32, 0, *name).unwrap();
+        for (c, x) in v.iter().enumerate() {
+            ws.write(5 + r as u32, 2 + c as u16, *x).unwrap();
+        }
+    }
+    ws.write(11, 0, "1) einschließlich Altstadt").unwrap();
+    ws.write(12, 0, "Quelle: Statistikstelle").unwrap();
     wb.save(&p).unwrap();
-    let err = env.fails_unchanged(&["import", "data", p.to_str().unwrap(), "--year", "2023"]);
-    assert!(err.contains("verbundene Zellen B1:C1") && err.contains("--header-row"), "{err}");
+    let out = env.run(&["import", "data", p.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum", "--dry-run"]).ok();
+    assert!(out.contains("Gebiete nach Namen") && out.contains("3 zugeordnet"), "{out}");
+    assert!(out.contains("1 zusammengefasste Zeilen") && out.contains("1 Summenzeilen"), "{out}");
+    let profile = env.path("p.toml");
+    env.run(&["import", "data", p.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum", "--save-profile", profile.to_str().unwrap()])
+        .ok();
+    let rows = json(&env.run(&["data", "show", "--variable", "einwohner_am_31_12_2023_weiblich_unter_18", "--format", "json"]).ok());
+    let by_area = |a: &str| rows.as_array().unwrap().iter().find(|r| r["area"] == a).map(|r| r["value"].clone());
+    assert_eq!(by_area("0101"), Some(serde_json::json!(11.0)), "{rows}");
+    assert_eq!(rows.as_array().unwrap().len(), 3, "{rows}");
+    let saved = std::fs::read_to_string(&profile).unwrap();
+    assert!(saved.contains("[names]") && saved.contains("\"Marktviertel 1)\" = \"0101\""), "{saved}");
 }
 
 #[test]
@@ -258,7 +288,10 @@ fn list_and_show_formats() {
     let f = env.write("d.csv", "gebiet;jahr;merkmal;wert\n0101;2023;ew;100\n");
     env.run(&["import", "data", f.to_str().unwrap()]).ok();
     let csv = env.run(&["data", "show", "--variable", "ew", "--format", "csv"]).ok();
-    assert_eq!(csv, "area_id,name,level,year,variable,value,symbol,origin\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered\n");
+    assert_eq!(
+        csv,
+        "area_id,name,level,year,variable,value,symbol,origin,reference_date,quality\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered,,\n"
+    );
     let table = env.run(&["data", "list"]).ok();
     assert!(table.starts_with("variable") && table.contains("ew"), "{table}");
     let err = env.run(&["data", "show", "--variable", "gibtsnicht"]).fails();
