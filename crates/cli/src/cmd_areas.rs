@@ -18,9 +18,9 @@ pub enum ImportCmd {
   quartier import areas sozialraeume.shp --level Sozialraum --crs EPSG:25832 --encoding windows-1252
   quartier import areas 12411-01-01-5.csv --within 05316      (GENESIS-Tabelle: Kreis und Gemeinden)
   quartier import areas VG250_GEM.shp --level Gemeinde --id-field AGS --name-field GEN --parent-prefix 5")]
-    Areas(AreasArgs),
+    Areas(Box<AreasArgs>),
     /// Statistische Daten (CSV/XLSX, Lang- oder Breitformat) importieren
-    Data(cmd_data::DataArgs),
+    Data(Box<cmd_data::DataArgs>),
     /// Einen Datenimport rückgängig machen: seine neuen Werte entfernen, ersetzte zurückholen
     #[command(after_help = "Die Nummer steht in `quartier log`. Haben spätere Importe Werte dieses Imports ersetzt,
 müssen sie zuerst rückgängig gemacht werden; Quartier nennt sie.")]
@@ -125,7 +125,8 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
     if a.level.is_none() || a.within.is_some() {
         let pb = spinner(format!("Lese und prüfe {}", a.file.display()));
         let shown = a.file.display().to_string();
-        let out = quartier_import::load::official_areas(&mut store, &a.file, &shown, a.within.as_deref(), a.encoding.as_deref(), a.dry_run)?;
+        let out =
+            quartier_import::load::official_areas(&mut store, &a.file, &shown, a.within.as_deref(), a.encoding.as_deref(), a.dry_run)?;
         pb.finish_and_clear();
         let Some(out) = out else {
             anyhow::bail!(
@@ -253,7 +254,9 @@ fn print_official_areas(a: &AreasArgs, out: &quartier_import::load::OfficialArea
     for note in &out.plan.notes {
         println!("Hinweis: {note}");
     }
-    println!("Geometrien später nach Schlüssel ergänzen, z. B.: quartier import areas VG250_GEM.shp --level Gemeinde --id-field AGS --parent-prefix 5");
+    println!(
+        "Geometrien später nach Schlüssel ergänzen, z. B.: quartier import areas VG250_GEM.shp --level Gemeinde --id-field AGS --parent-prefix 5"
+    );
     if a.dry_run {
         println!("Probelauf (--dry-run): nichts gespeichert.");
     }

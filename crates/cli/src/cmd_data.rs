@@ -448,7 +448,12 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     ]
                 })
                 .collect();
-            output::emit(format, &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin", "reference_date", "quality"], rows, &out)
+            output::emit(
+                format,
+                &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin", "reference_date", "quality"],
+                rows,
+                &out,
+            )
         }
     }
 }

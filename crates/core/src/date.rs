@@ -81,7 +81,9 @@ pub fn parse_reference_date(text: &str) -> Option<ReferenceDate> {
         }
     }
     let t = t.strip_suffix("T00:00:00").or_else(|| t.strip_suffix(" 00:00:00")).unwrap_or(t).trim();
-    let num = |s: &str| -> Option<i64> { (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten() };
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
     let day = |y: i32, m: u32, d: u32| valid_day(y, m, d).then(|| ReferenceDate { year: y, iso: format!("{y:04}-{m:02}-{d:02}") });
     let month = |y: i32, m: u32| (1..=12).contains(&m).then(|| ReferenceDate { year: y, iso: format!("{y:04}-{m:02}") });
     // German dotted dates, with two- or four-digit years.

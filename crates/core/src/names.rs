@@ -119,10 +119,8 @@ impl NameIndex {
         for sep in [" und ", " u. ", " + ", " & ", "/", ", "] {
             if lower.contains(sep) {
                 let parts: Vec<&str> = lower.split(sep).map(str::trim).filter(|p| !p.is_empty()).collect();
-                let keys: Option<Vec<String>> = parts
-                    .iter()
-                    .map(|p| self.by_norm.get(&normalise(p)).filter(|k| k.len() == 1).map(|k| k[0].clone()))
-                    .collect();
+                let keys: Option<Vec<String>> =
+                    parts.iter().map(|p| self.by_norm.get(&normalise(p)).filter(|k| k.len() == 1).map(|k| k[0].clone())).collect();
                 if let Some(keys) = keys.filter(|k| k.len() > 1) {
                     return NameMatch::Combined(keys);
                 }

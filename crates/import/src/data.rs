@@ -293,13 +293,12 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let spreadsheet = matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods");
     let delimiter = profile.delimiter.as_deref().map(|d| delimiter_byte(d, &file)).transpose()?;
-    if !spreadsheet && profile.match_by != Some(MatchBy::Name) && let Some((format, text)) = official_text(path, &file, profile)? {
-        let opts = official::Options {
-            delimiter,
-            header_rows: profile.header_rows,
-            decimal: profile.decimal,
-            missing: profile.missing.clone(),
-        };
+    if !spreadsheet
+        && profile.match_by != Some(MatchBy::Name)
+        && let Some((format, text)) = official_text(path, &file, profile)?
+    {
+        let opts =
+            official::Options { delimiter, header_rows: profile.header_rows, decimal: profile.decimal, missing: profile.missing.clone() };
         let table = official::read(format, &text, &file, &opts)?;
         return placement::from_official(table, profile, stored, &file);
     }
@@ -308,7 +307,13 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
     let sheet_opt = profile.sheet.clone().or_else(|| spreadsheet.then(|| "all".to_string()));
     let mut sheets = table::read(
         path,
-        &TableOptions { encoding: profile.encoding.clone(), delimiter, sheet: sheet_opt, header_row: profile.header_row, header_rows: profile.header_rows },
+        &TableOptions {
+            encoding: profile.encoding.clone(),
+            delimiter,
+            sheet: sheet_opt,
+            header_row: profile.header_row,
+            header_rows: profile.header_rows,
+        },
     )?;
     let mut notes = Vec::new();
     let mut resolved = profile.clone();
@@ -336,7 +341,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
         long: Option<(usize, usize)>,
         values: Vec<ValueColumn>,
         /// Areas found by name: per row the key and, for totals, the higher level.
-        names: Option<Vec<Option<(Arc<str>, Option<String>)>>>,
+        names: Option<Vec<placement::RowArea>>,
     }
     let mut plans = Vec::with_capacity(sheets.len());
     let mut detected: Vec<String> = Vec::new();
@@ -687,7 +692,15 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                     }
                 };
                 labels.entry(variable.clone()).or_insert(label);
-                rows.push(DataRow { area: Arc::clone(&area), year, variable, cell, at: loc(vc.col), reference_date: row_date.clone(), quality: None });
+                rows.push(DataRow {
+                    area: Arc::clone(&area),
+                    year,
+                    variable,
+                    cell,
+                    at: loc(vc.col),
+                    reference_date: row_date.clone(),
+                    quality: None,
+                });
             }
             if problems.len() > 1000 {
                 break;
@@ -853,17 +866,21 @@ fn name_column(sheet: &Sheet, stored: &StoredAreas, level: Option<&str>, given: 
         if given.is_some_and(|g| !sheet.headers[c].trim().eq_ignore_ascii_case(g.trim())) {
             continue;
         }
-        let cells: Vec<String> = (0..n).filter_map(|i| match sheet.cell(i, c) {
-            CellRef::Text(t) => Some(t.to_string()),
-            _ => None,
-        }).collect();
+        let cells: Vec<String> = (0..n)
+            .filter_map(|i| match sheet.cell(i, c) {
+                CellRef::Text(t) => Some(t.to_string()),
+                _ => None,
+            })
+            .collect();
         if cells.is_empty() {
             continue;
         }
         for l in &levels {
             let ix = quartier_core::names::NameIndex::new(l.areas.iter().map(|(k, n)| (k.as_str(), n.as_str())));
             let hits = cells.iter().filter(|t| !matches!(ix.lookup(t), quartier_core::names::NameMatch::Unmatched(_))).count();
-            if (hits * 2 >= cells.len() && hits > 0 || given.is_some()) && best.as_ref().is_none_or(|b| hits > b.1 || (hits == b.1 && l.rank > stored.level(&b.2).map(|x| x.rank).unwrap_or(0))) {
+            if (hits * 2 >= cells.len() && hits > 0 || given.is_some())
+                && best.as_ref().is_none_or(|b| hits > b.1 || (hits == b.1 && l.rank > stored.level(&b.2).map(|x| x.rank).unwrap_or(0)))
+            {
                 best = Some((c, hits, l.name.clone()));
             }
         }

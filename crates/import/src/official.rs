@@ -63,7 +63,8 @@ impl Variable {
         let u = self.unit.as_deref().unwrap_or("").to_lowercase();
         let l = self.label.to_lowercase();
         let rate_words = ["%", "prozent", "je ", "pro ", "durchschnitt", "eur", "jahre", "index", "=100", "quote", "anteil", "dichte"];
-        !rate_words.iter().any(|w| u.contains(w)) && !["durchschnitt", "anteil", "quote", "je einwohner", "je 1000"].iter().any(|w| l.contains(w))
+        !rate_words.iter().any(|w| u.contains(w))
+            && !["durchschnitt", "anteil", "quote", "je einwohner", "je 1000"].iter().any(|w| l.contains(w))
     }
 }
 
@@ -160,7 +161,11 @@ pub fn detect(text: &str) -> Option<Format> {
     let single_title = first.split([';', '\t']).filter(|c| !c.trim().is_empty()).count() == 1;
     let keyed = text
         .lines()
-        .filter(|l| l.split(';').next().is_some_and(|k| matches!(OfficialKey::classify(k.trim_matches('"'), ""), Some(k) if k != OfficialKey::Other)))
+        .filter(|l| {
+            l.split(';')
+                .next()
+                .is_some_and(|k| matches!(OfficialKey::classify(k.trim_matches('"'), ""), Some(k) if k != OfficialKey::Other))
+        })
         .take(3)
         .count();
     (underscores && single_title && keyed >= 3).then_some(Format::GenesisTable)
@@ -349,7 +354,7 @@ fn is_key(s: &str) -> bool {
     OfficialKey::classify(s, "").is_some()
 }
 
-fn read_grid(text: &str, delim: u8, file: &str) -> Result<Vec<(u32, Vec<String>)>> {
+fn read_grid(text: &str, delim: u8, file: &str) -> Result<Grid> {
     let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut out = Vec::new();
     let mut rec = csv::StringRecord::new();
@@ -432,13 +437,15 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
     }
     // Data start: the first row with an official key in one of its first columns, followed
     // by more cells.
-    let start = body.iter().position(|(_, r)| {
-        r.iter().take(3).enumerate().any(|(c, k)| {
-            matches!(OfficialKey::classify(k.trim(), ""), Some(kind) if kind != OfficialKey::Other || k.trim().len() >= 7)
-                && r.len() > c + 1
-                && (c == 0 || r[..c].iter().all(|x| parse_reference_date(x).is_some() || x.trim().is_empty()))
-        })
-    });
+    // A key cell: an official key (irregular keys only from 7 digits on, so that a year is
+    // not taken for one) with only dates before it.
+    let key_at = |r: &[String], c: usize| {
+        r.get(c)
+            .is_some_and(|k| matches!(OfficialKey::classify(k.trim(), ""), Some(kind) if kind != OfficialKey::Other || k.trim().len() >= 7))
+            && r.len() > c + 1
+            && (c == 0 || r[..c].iter().all(|x| parse_reference_date(x).is_some() || x.trim().is_empty()))
+    };
+    let start = body.iter().position(|(_, r)| (0..3).any(|c| key_at(r, c)));
     let Some(start) = start else {
         let first: Vec<String> = body.iter().take(12).map(|(l, r)| format!("  {l}: {}", r.join(&(delim as char).to_string()))).collect();
         return Err(ImportError::file(
@@ -451,13 +458,15 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
         ));
     };
     let (_, first_row) = &body[start];
-    let key_col = first_row.iter().take(3).position(|k| is_key(k.trim())).unwrap_or(0);
+    let key_col = (0..3).find(|&c| key_at(first_row, c)).unwrap_or(0);
     let time_col = (key_col > 0 && parse_reference_date(&first_row[key_col - 1]).is_some()).then(|| key_col - 1);
     // A name column follows the key when its cells are text.
-    let data_rows: Vec<&(u32, Vec<String>)> = body[start..].iter().filter(|(_, r)| r.get(key_col).is_some_and(|k| is_key(k.trim()))).collect();
+    let data_rows: Vec<&(u32, Vec<String>)> =
+        body[start..].iter().filter(|(_, r)| r.get(key_col).is_some_and(|k| is_key(k.trim()))).collect();
     let name_col = {
         let c = key_col + 1;
-        let texty = data_rows.iter().take(50).filter(|(_, r)| r.get(c).is_some_and(|s| value_cell(s, NumberFormat::Comma).is_err())).count();
+        let texty =
+            data_rows.iter().take(50).filter(|(_, r)| r.get(c).is_some_and(|s| value_cell(s, NumberFormat::Comma).is_err())).count();
         (texty * 2 > data_rows.len().min(50)).then_some(c)
     };
     let first_value = name_col.map(|c| c + 1).unwrap_or(key_col + 1);
@@ -476,7 +485,10 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
     if let Some(n) = opts.header_rows
         && start - header_start < n
     {
-        return Err(ImportError::file(file, format!("--header-rows {n}: über der ersten Datenzeile stehen nur {} Zeilen", start - header_start)));
+        return Err(ImportError::file(
+            file,
+            format!("--header-rows {n}: über der ersten Datenzeile stehen nur {} Zeilen", start - header_start),
+        ));
     }
     table.header_rows = start - header_start;
     let header: Vec<Vec<String>> = body[header_start..start].iter().map(|(_, r)| r.clone()).collect();
@@ -514,11 +526,11 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
         quality: Option<usize>,
     }
     let mut cols: Vec<Col> = Vec::new();
-    for c in first_value..width {
+    for (c, col_parts) in parts.iter().enumerate().take(width).skip(first_value) {
         if Some(c) == time_col {
             continue;
         }
-        let (date, name) = split_date(&parts[c]);
+        let (date, name) = split_date(col_parts);
         // A flag column: short lowercase letters (not the symbol `x`) or empty, right of a
         // value column.
         let flags = data_rows.iter().all(|(_, r)| {
@@ -528,7 +540,10 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
             })
         });
         let some_flag = data_rows.iter().any(|(_, r)| r.get(c).is_some_and(|s| !s.trim().is_empty()));
-        if flags && some_flag && let Some(prev) = cols.last_mut().filter(|p| p.index + 1 == c && p.quality.is_none()) {
+        if flags
+            && some_flag
+            && let Some(prev) = cols.last_mut().filter(|p| p.index + 1 == c && p.quality.is_none())
+        {
             prev.quality = Some(c);
             continue;
         }
@@ -650,7 +665,8 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
                     continue;
                 }
             };
-            let Some(date) = row_date.clone().or_else(|| group_date.clone()).or_else(|| col.date.clone()).or_else(|| title_date.clone()) else {
+            let Some(date) = row_date.clone().or_else(|| group_date.clone()).or_else(|| col.date.clone()).or_else(|| title_date.clone())
+            else {
                 return Err(ImportError::file(
                     file,
                     format!(
@@ -732,11 +748,14 @@ fn dedupe_ids(vars: &mut [Variable]) {
 fn regional_variable(grid: &[(u32, Vec<String>)], code_cols: &[(usize, usize)]) -> Option<usize> {
     code_cols.iter().position(|&(_, attr)| {
         let sample: Vec<&str> = grid.iter().take(200).filter_map(|(_, r)| r.get(attr).map(|s| s.trim())).collect();
-        !sample.is_empty() && sample.iter().all(|k| matches!(OfficialKey::classify(k, ""), Some(_)))
+        !sample.is_empty() && sample.iter().all(|k| OfficialKey::classify(k, "").is_some())
     })
 }
 
-fn flat_grid(text: &str, file: &str, opts: &Options) -> Result<(Vec<String>, Vec<(u32, Vec<String>)>)> {
+/// Rows of cells with their 1-based line.
+type Grid = Vec<(u32, Vec<String>)>;
+
+fn flat_grid(text: &str, file: &str, opts: &Options) -> Result<(Vec<String>, Grid)> {
     let delim = opts.delimiter.unwrap_or(b';');
     let mut grid = read_grid(text.trim_start_matches('\u{feff}'), delim, file)?;
     grid.retain(|(_, r)| !r.is_empty());
@@ -750,7 +769,9 @@ fn flat_grid(text: &str, file: &str, opts: &Options) -> Result<(Vec<String>, Vec
 fn read_flat(text: &str, file: &str, opts: &Options) -> Result<Table> {
     let (header, grid) = flat_grid(text, file, opts)?;
     let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need = |name: &str| col(name).ok_or_else(|| ImportError::file(file, format!("ffcsv: Spalte „{name}“ fehlt (Spalten: {})", header.join(", "))));
+    let need = |name: &str| {
+        col(name).ok_or_else(|| ImportError::file(file, format!("ffcsv: Spalte „{name}“ fehlt (Spalten: {})", header.join(", "))))
+    };
     let (time, value, vcode, vlabel) = (need("time")?, need("value")?, need("value_variable_code")?, need("value_variable_label")?);
     let (unit, vq) = (col("value_unit"), col("value_q"));
     let mut dims: Vec<(usize, usize, usize)> = Vec::new(); // (code, attribute code, attribute label)
@@ -766,29 +787,45 @@ fn read_flat(text: &str, file: &str, opts: &Options) -> Result<Table> {
     let (_, key_col, name_col) = dims[regional];
     let others: Vec<(usize, usize, usize)> = dims.iter().enumerate().filter(|(i, _)| *i != regional).map(|(_, d)| *d).collect();
     let decimal = decimal_of(grid.iter().filter_map(|(l, r)| r.get(value).map(|s| (s.as_str(), *l))), opts.decimal, file)?;
-    flat_records(Format::Flat, file, opts, &grid, decimal, |row| {
-        let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-        let mut id = get(vcode).to_string();
-        let mut label = get(vlabel).to_string();
-        for &(_, a, l) in &others {
-            id.push('_');
-            id.push_str(get(a));
-            label.push_str(" – ");
-            label.push_str(get(l));
-        }
-        FlatRow {
-            key: get(key_col),
-            name: get(name_col),
-            time: get(time),
-            values: vec![(id, label, unit.map(get).filter(|u| !u.is_empty()).map(str::to_string), get(value), vq.map(get), value as u32)],
-        }
-    }, &header)
+    flat_records(
+        Format::Flat,
+        file,
+        opts,
+        &grid,
+        decimal,
+        |row| {
+            let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+            let mut id = get(vcode).to_string();
+            let mut label = get(vlabel).to_string();
+            for &(_, a, l) in &others {
+                id.push('_');
+                id.push_str(get(a));
+                label.push_str(" – ");
+                label.push_str(get(l));
+            }
+            FlatRow {
+                key: get(key_col),
+                name: get(name_col),
+                time: get(time),
+                values: vec![FlatValue {
+                    id,
+                    label,
+                    unit: unit.map(get).filter(|u| !u.is_empty()).map(str::to_string),
+                    raw: get(value),
+                    quality: vq.map(get),
+                    col: value as u32,
+                }],
+            }
+        },
+        &header,
+    )
 }
 
 fn read_flat_legacy(text: &str, file: &str, opts: &Options) -> Result<Table> {
     let (header, grid) = flat_grid(text, file, opts)?;
     let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let time = col("Zeit").ok_or_else(|| ImportError::file(file, format!("Flatfile: Spalte „Zeit“ fehlt (Spalten: {})", header.join(", "))))?;
+    let time =
+        col("Zeit").ok_or_else(|| ImportError::file(file, format!("Flatfile: Spalte „Zeit“ fehlt (Spalten: {})", header.join(", "))))?;
     let mut dims: Vec<(usize, usize, usize)> = Vec::new();
     for n in 1.. {
         match (col(&format!("{n}_Merkmal_Code")), col(&format!("{n}_Auspraegung_Code"))) {
@@ -801,7 +838,14 @@ fn read_flat_legacy(text: &str, file: &str, opts: &Options) -> Result<Table> {
     let (_, key_col, name_col) = dims[regional];
     let others: Vec<(usize, usize, usize)> = dims.iter().enumerate().filter(|(i, _)| *i != regional).map(|(_, d)| *d).collect();
     // Value columns `CODE__Label__Unit`, each with its `CODE__Label__q`.
-    let mut values: Vec<(usize, String, String, Option<String>, Option<usize>)> = Vec::new();
+    struct ValueColumn {
+        col: usize,
+        code: String,
+        label: String,
+        unit: Option<String>,
+        quality: Option<usize>,
+    }
+    let mut values: Vec<ValueColumn> = Vec::new();
     for (c, h) in header.iter().enumerate() {
         let parts: Vec<&str> = h.split("__").collect();
         if parts.len() < 2 || parts.last() == Some(&"q") {
@@ -810,46 +854,68 @@ fn read_flat_legacy(text: &str, file: &str, opts: &Options) -> Result<Table> {
         let (code, label) = if parts.len() >= 3 { (parts[0], parts[1]) } else { (parts[0], parts[0]) };
         let unit = (parts.len() >= 3).then(|| parts[2..].join(" "));
         let q = header.iter().position(|x| *x == format!("{}__q", parts[..parts.len() - 1].join("__")) || *x == format!("{h}__q"));
-        values.push((c, code.to_string(), label.replace('_', " "), unit, q));
+        values.push(ValueColumn { col: c, code: code.to_string(), label: label.replace('_', " "), unit, quality: q });
     }
     if values.is_empty() {
         return Err(ImportError::file(file, "Flatfile: keine Wertspalten der Form CODE__Bezeichnung__Einheit"));
     }
     let decimal = decimal_of(
-        grid.iter().flat_map(|(l, r)| values.iter().filter_map(move |v| r.get(v.0).map(|s| (s.as_str(), *l)))),
+        grid.iter().flat_map(|(l, r)| values.iter().filter_map(move |v| r.get(v.col).map(|s| (s.as_str(), *l)))),
         opts.decimal,
         file,
     )?;
-    flat_records(Format::FlatLegacy, file, opts, &grid, decimal, |row| {
-        let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-        let mut suffix_id = String::new();
-        let mut suffix_label = String::new();
-        for &(_, a, l) in &others {
-            suffix_id.push('_');
-            suffix_id.push_str(get(a));
-            suffix_label.push_str(" – ");
-            suffix_label.push_str(get(l));
-        }
-        FlatRow {
-            key: get(key_col),
-            name: get(name_col),
-            time: get(time),
-            values: values
-                .iter()
-                .map(|(c, code, label, unit, q)| {
-                    (format!("{code}{suffix_id}"), format!("{label}{suffix_label}"), unit.clone(), get(*c), q.map(get), *c as u32)
-                })
-                .collect(),
-        }
-    }, &header)
+    flat_records(
+        Format::FlatLegacy,
+        file,
+        opts,
+        &grid,
+        decimal,
+        |row| {
+            let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+            let mut suffix_id = String::new();
+            let mut suffix_label = String::new();
+            for &(_, a, l) in &others {
+                suffix_id.push('_');
+                suffix_id.push_str(get(a));
+                suffix_label.push_str(" – ");
+                suffix_label.push_str(get(l));
+            }
+            FlatRow {
+                key: get(key_col),
+                name: get(name_col),
+                time: get(time),
+                values: values
+                    .iter()
+                    .map(|v| FlatValue {
+                        id: format!("{}{suffix_id}", v.code),
+                        label: format!("{}{suffix_label}", v.label),
+                        unit: v.unit.clone(),
+                        raw: get(v.col),
+                        quality: v.quality.map(get),
+                        col: v.col as u32,
+                    })
+                    .collect(),
+            }
+        },
+        &header,
+    )
 }
 
 struct FlatRow<'a> {
     key: &'a str,
     name: &'a str,
     time: &'a str,
-    /// (id, label, unit, value text, quality text, column)
-    values: Vec<(String, String, Option<String>, &'a str, Option<&'a str>, u32)>,
+    values: Vec<FlatValue<'a>>,
+}
+
+/// One value cell of a flat-file row, with the variable it belongs to.
+struct FlatValue<'a> {
+    id: String,
+    label: String,
+    unit: Option<String>,
+    raw: &'a str,
+    quality: Option<&'a str>,
+    col: u32,
 }
 
 fn flat_records<'g>(
@@ -912,7 +978,7 @@ fn flat_records<'g>(
         };
         let key = strings.get(fr.key);
         let name = (!fr.name.is_empty()).then(|| strings.get(fr.name));
-        for (id, label, unit, raw, q, col) in fr.values {
+        for FlatValue { id, label, unit, raw, quality: q, col } in fr.values {
             if opts.missing.iter().any(|m| m == raw) {
                 table.empty_cells += 1;
                 continue;
@@ -924,7 +990,8 @@ fn flat_records<'g>(
                     continue;
                 }
                 Err(()) => {
-                    problems.push(format!("Zeile {line}, Spalte „{}“: „{raw}“ ist weder Zahl noch amtliches Zeichen", header[col as usize]));
+                    problems
+                        .push(format!("Zeile {line}, Spalte „{}“: „{raw}“ ist weder Zahl noch amtliches Zeichen", header[col as usize]));
                     if problems.len() > 1000 {
                         break;
                     }
@@ -1034,7 +1101,9 @@ mod tests {
     fn detects_formats() {
         assert_eq!(detect("GENESIS-Tabelle: 12411-01-01-4\nBevölkerung;;\n"), Some(Format::GenesisTable));
         assert_eq!(
-            detect("statistics_code;statistics_label;time_code;time_label;time;1_variable_code;value;value_unit;value_variable_code;value_variable_label;value_q\n"),
+            detect(
+                "statistics_code;statistics_label;time_code;time_label;time;1_variable_code;value;value_unit;value_variable_code;value_variable_label;value_q\n"
+            ),
             Some(Format::Flat)
         );
         assert_eq!(detect("Statistik_Code;Statistik_Label;Zeit_Code;Zeit_Label;Zeit;1_Merkmal_Code\n"), Some(Format::FlatLegacy));

@@ -14,6 +14,12 @@ use quartier_store::{AreaRecord, DataBatch, VariableMeta};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+/// Where a delivered key goes: the target level's key, and delivered totals (level, key).
+type Place<'a> = (Option<String>, Vec<(&'a str, String)>);
+
+/// A row's area when matched by name: its key and, for a total, the higher level.
+pub type RowArea = Option<(Arc<str>, Option<String>)>;
+
 /// The stored areas, by level (ordered from the top).
 #[derive(Debug, Default)]
 pub struct StoredAreas {
@@ -34,7 +40,11 @@ impl StoredAreas {
     pub fn new(areas: &[AreaRecord]) -> StoredAreas {
         let mut levels: BTreeMap<usize, StoredLevel> = BTreeMap::new();
         for a in areas {
-            let l = levels.entry(a.level_rank).or_insert_with(|| StoredLevel { name: a.level.clone(), rank: a.level_rank, ..Default::default() });
+            let l = levels.entry(a.level_rank).or_insert_with(|| StoredLevel {
+                name: a.level.clone(),
+                rank: a.level_rank,
+                ..Default::default()
+            });
             l.areas.insert(a.key.clone(), a.name.clone());
             if a.key.len() == 12
                 && let Some(ags) = ags_of(&a.key)
@@ -172,7 +182,7 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
     };
     let target_kind = target.kind();
     // A key of the target's kind that is not stored is an error where the user evidently
-    // keeps that part of the country (at least half of the table's keys of its Kreis, or for
+    // keeps that part of the country (more than half of the table's keys of its Kreis, or for
     // Kreise of its Land, are stored); elsewhere (neighbouring Kreise in a Land-wide table)
     // the row is counted, not imported.
     let group = |k: &str| -> String {
@@ -192,11 +202,11 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
             }
         }
     }
-    let kept = |k: &str| coverage.get(&group(k)).is_some_and(|(stored, all)| *stored * 2 >= *all && *stored > 0);
+    let kept = |k: &str| coverage.get(&group(k)).is_some_and(|(stored, all)| *stored * 2 > *all);
     let above: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank < target.rank).collect();
     let below: Vec<&crate::placement::StoredLevel> = stored.levels.iter().filter(|l| l.rank > target.rank).collect();
     // Key → (target key, totals above).
-    let mut place: HashMap<Arc<str>, (Option<String>, Vec<(&str, String)>)> = HashMap::new();
+    let mut place: HashMap<Arc<str>, Place> = HashMap::new();
     let mut counted: BTreeMap<String, usize> = BTreeMap::new();
     let mut missing: Vec<String> = Vec::new();
     let mut kreisfrei = 0usize;
@@ -207,13 +217,17 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
         if on_target.as_deref().is_some_and(|t| t != &**key) && key.len() == 5 {
             kreisfrei += 1;
         }
-        let totals: Vec<(&str, String)> = above.iter().filter(|l| l.areas.contains_key(&**key)).map(|l| (l.name.as_str(), key.to_string())).collect();
+        let totals: Vec<(&str, String)> =
+            above.iter().filter(|l| l.areas.contains_key(&**key)).map(|l| (l.name.as_str(), key.to_string())).collect();
         if on_target.is_none() && totals.is_empty() {
             let label = kind.map(|k| k.label()).unwrap_or("ohne amtlichen Schlüssel");
             if below.iter().any(|l| l.areas.contains_key(&**key)) {
                 *counted.entry(format!("{label} (Ebene unterhalb von „{}“)", target.name)).or_default() += 1;
             } else if kind.is_some() && kind == target_kind && kept(key) {
-                missing.push(format!("Zeile {line}: Schlüssel {key} („{name_text}“) gehört zur Ebene „{}“, ist dort aber nicht gespeichert", target.name));
+                missing.push(format!(
+                    "Zeile {line}: Schlüssel {key} („{name_text}“) gehört zur Ebene „{}“, ist dort aber nicht gespeichert",
+                    target.name
+                ));
             } else {
                 *counted.entry(label.to_string()).or_default() += 1;
             }
@@ -338,7 +352,8 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
         detected.push(format!("Ebene „{level}“: {n} {what}"));
     }
     if kreisfrei > 0 {
-        detected.push(format!("{kreisfrei} kreisfreie Städte mit fünfstelligem Schlüssel als Gemeinden der Ebene „{}“ erkannt", target.name));
+        detected
+            .push(format!("{kreisfrei} kreisfreie Städte mit fünfstelligem Schlüssel als Gemeinden der Ebene „{}“ erkannt", target.name));
     }
     for (kind, n) in &counted {
         detected.push(format!("Nicht importiert: {n} Zeilen „{kind}“"));
@@ -373,11 +388,11 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
         .filter(|(i, _)| used_dates.contains_key(&(*i as u32)))
         .map(|(i, v)| {
             let vp = profile.variables.get(&v.id).cloned().unwrap_or_default();
-            let kind = vp.kind.or_else(|| rates.contains(&v.id).then_some(VariableKind::Rate)).or(profile.kind).unwrap_or(if v.is_count() {
-                VariableKind::Count
-            } else {
-                VariableKind::Rate
-            });
+            let kind = vp
+                .kind
+                .or_else(|| rates.contains(&v.id).then_some(VariableKind::Rate))
+                .or(profile.kind)
+                .unwrap_or(if v.is_count() { VariableKind::Count } else { VariableKind::Rate });
             let one_date = used_dates.get(&(i as u32)).filter(|d| d.len() == 1).and_then(|d| d.keys().next()).map(|d| date_text(d));
             VariableMeta {
                 key: v.id.clone(),
@@ -411,7 +426,7 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
 /// are counted in the summary, never stored on an area. Ambiguous and unknown names are
 /// errors naming the line, the candidates or the nearest stored names.
 pub struct NameMatches {
-    pub keys: Vec<Option<(Arc<str>, Option<String>)>>,
+    pub keys: Vec<RowArea>,
     pub detected: Vec<String>,
     /// name → key decisions, for the profile.
     pub decisions: BTreeMap<String, String>,

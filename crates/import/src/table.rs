@@ -375,11 +375,15 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
                 })
         };
         let labels_only = |cells: &Vec<RawCell>| {
-            years_row(cells) || cells.iter().skip(2).all(|c| match c {
-                RawCell::Number(_) => false,
-                RawCell::Text(t) => quartier_core::cell::parse_number(t.trim(), quartier_core::NumberFormat::Comma).is_none() && quartier_core::Symbol::parse(t.trim()).is_none(),
-                RawCell::Empty => true,
-            })
+            years_row(cells)
+                || cells.iter().skip(2).all(|c| match c {
+                    RawCell::Number(_) => false,
+                    RawCell::Text(t) => {
+                        quartier_core::cell::parse_number(t.trim(), quartier_core::NumberFormat::Comma).is_none()
+                            && quartier_core::Symbol::parse(t.trim()).is_none()
+                    }
+                    RawCell::Empty => true,
+                })
         };
         let block_len = match opts.header_rows {
             Some(n) => n.max(1),

@@ -255,6 +255,10 @@ pub(crate) struct ValueMeta {
     pub quality: Option<String>,
 }
 
+/// A stored value as a delivery compares it: the cell, the import that wrote it, its
+/// reference date and quality flag.
+pub(crate) type OldValue = (Cell, i64, Option<Box<ValueMeta>>);
+
 pub(crate) fn value_meta(reference_date: Option<String>, quality: Option<String>) -> Option<Box<ValueMeta>> {
     (reference_date.is_some() || quality.is_some()).then(|| Box::new(ValueMeta { reference_date, quality }))
 }

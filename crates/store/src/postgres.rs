@@ -10,7 +10,7 @@
 //! - Connections are kept in a small pool per process and handed back when a store drops.
 //! - Text is ordered with `COLLATE "C"` (byte order), as SQLite orders it.
 
-use crate::common::{self, CHANGES_LISTED, ValueMeta, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
+use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -278,10 +278,8 @@ fn insert_values(tx: &mut Transaction, rows: &[PendingValue<'_>], import_id: i64
     }
     let sink =
         tx.copy_in("COPY value (variable_id, year, area_id, value, symbol, import_id, ref_date, quality) FROM STDIN (FORMAT binary)")?;
-    let mut w = BinaryCopyInWriter::new(
-        sink,
-        &[Type::INT8, Type::INT8, Type::INT8, Type::FLOAT8, Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT],
-    );
+    let mut w =
+        BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::FLOAT8, Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT]);
     for (vid, year, aid, v, s, rd, q) in rows {
         w.write(&[vid, year, aid, v, s, &import_id, rd, q])?;
     }
@@ -388,7 +386,7 @@ impl PostgresStore {
                 &[key, &m.label, &m.unit, &kind, &m.source, &m.reference_date, &m.description],
             )?;
         }
-        let mut old: HashMap<(i64, i32, i64), (Cell, i64, Option<Box<ValueMeta>>)> = HashMap::new();
+        let mut old: HashMap<(i64, i32, i64), OldValue> = HashMap::new();
         let st = tx.prepare("SELECT year, area_id, value, symbol, import_id, ref_date, quality FROM value WHERE variable_id = $1")?;
         for key in &used {
             let vid = var_ids[*key];

@@ -1,6 +1,6 @@
 //! The SQLite implementation of [`Store`]: one file, WAL, foreign keys on, migrations on open.
 
-use crate::common::{self, CHANGES_LISTED, ValueMeta, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
+use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -194,9 +194,8 @@ impl SqliteStore {
         // Area keys → ids; a key on several levels needs --level.
         let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
         {
-            let mut st = tx.prepare(
-                "SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE ?1 IS NULL OR a.level_id = ?1",
-            )?;
+            let mut st =
+                tx.prepare("SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE ?1 IS NULL OR a.level_id = ?1")?;
             for r in st.query_map([level_filter], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))? {
                 let (k, id, level) = r?;
                 if batch.area_levels.get(&k).is_none_or(|l| *l == level) {
@@ -261,8 +260,7 @@ impl SqliteStore {
         {
             // Existing values of the delivered variables, fetched once instead of per row.
             // With the import that wrote each, kept for undoing this one.
-            let mut old: HashMap<(i64, i32, i64), (Cell, i64, Option<Box<ValueMeta>>), foldhash::fast::RandomState> =
-                HashMap::default();
+            let mut old: HashMap<(i64, i32, i64), OldValue, foldhash::fast::RandomState> = HashMap::default();
             {
                 let mut st = tx.prepare_cached(
                     "SELECT year, area_id, value, symbol, import_id, ref_date, quality FROM value WHERE variable_id = ?1",
@@ -1338,8 +1336,7 @@ fn areas_in(tx: &Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool)
     let import_id = new_import(tx, "areas", &batch.file, actor)?;
     let mut existing: HashMap<String, StoredArea> = {
         let mut st = tx.prepare("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1")?;
-        st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?
-            .collect::<std::result::Result<_, _>>()?
+        st.query_map([lid], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?.collect::<std::result::Result<_, _>>()?
     };
     let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
     {
@@ -1355,17 +1352,7 @@ fn areas_in(tx: &Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool)
             let pid = a.parent.as_ref().map(|p| parent_ids[p]);
             match existing.remove(&a.key) {
                 None => {
-                    ins.execute(params![
-                        a.key,
-                        a.name,
-                        lid,
-                        pid,
-                        a.geometry,
-                        a.area_m2,
-                        batch.source_crs,
-                        import_id,
-                        a.source_geometry
-                    ])?;
+                    ins.execute(params![a.key, a.name, lid, pid, a.geometry, a.area_m2, batch.source_crs, import_id, a.source_geometry])?;
                     report.inserted += 1;
                 }
                 Some((id, name, old_pid, geom)) => {

@@ -19,7 +19,15 @@ fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
 }
 
 fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
-    DataRow { area: area.into(), year, variable: var.into(), cell, at: Location { sheet: None, line, column: "wert".into() }, reference_date: None, quality: None }
+    DataRow {
+        area: area.into(),
+        year,
+        variable: var.into(),
+        cell,
+        at: Location { sheet: None, line, column: "wert".into() },
+        reference_date: None,
+        quality: None,
+    }
 }
 
 /// A new, empty store of each backend under test.

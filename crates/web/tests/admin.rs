@@ -71,6 +71,9 @@ impl Store for InPlace {
     fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> quartier_store::Result<AreaReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_areas(batch, dry_run))
     }
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> quartier_store::Result<Vec<AreaReport>> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_area_batches(batches, dry_run))
+    }
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> quartier_store::Result<DataReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_data(batch, dry_run))
     }

@@ -144,8 +144,18 @@ fn xlsx_title_merged_header_names_footnotes() {
     assert!(out.contains("Gebiete nach Namen") && out.contains("3 zugeordnet"), "{out}");
     assert!(out.contains("1 zusammengefasste Zeilen") && out.contains("1 Summenzeilen"), "{out}");
     let profile = env.path("p.toml");
-    env.run(&["import", "data", p.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum", "--save-profile", profile.to_str().unwrap()])
-        .ok();
+    env.run(&[
+        "import",
+        "data",
+        p.to_str().unwrap(),
+        "--year",
+        "2023",
+        "--level",
+        "Sozialraum",
+        "--save-profile",
+        profile.to_str().unwrap(),
+    ])
+    .ok();
     let rows = json(&env.run(&["data", "show", "--variable", "einwohner_am_31_12_2023_weiblich_unter_18", "--format", "json"]).ok());
     let by_area = |a: &str| rows.as_array().unwrap().iter().find(|r| r["area"] == a).map(|r| r["value"].clone());
     assert_eq!(by_area("0101"), Some(serde_json::json!(11.0)), "{rows}");

@@ -12,6 +12,7 @@ mod disclosure;
 mod e2e;
 mod indicators;
 mod offers;
+mod official;
 mod report;
 mod spatial;
 mod support;
