@@ -99,7 +99,7 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
         bail!("bitte --out DATEI.csv oder --store (mit --year) angeben");
     }
     let mut store = open(db)?;
-    let crs = Crs::parse(&a.crs).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let crs = quartier_import::areas::crs_arg(&a.crs).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let geoms = level_geometries(&store, &a.level).map_err(anyhow::Error::msg)?;
     if geoms.is_empty() {
         bail!("Ebene „{}“ hat keine Geometrien", a.level);

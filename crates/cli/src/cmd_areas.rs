@@ -58,9 +58,14 @@ pub struct AreasArgs {
     /// Tabelle mit mehreren Ebenen: nur Zeilen, deren Feld F gleich --level ist
     #[arg(long)]
     pub level_field: Option<String>,
-    /// Koordinatensystem, falls die Datei keines angibt oder es falsch ist (z. B. EPSG:25832)
+    /// Koordinatensystem, falls die Datei keines angibt oder es falsch ist: EPSG:N (jeder
+    /// EPSG-Code), ein PROJ-String, WKT-Text oder eine .prj-Datei
     #[arg(long)]
     pub crs: Option<String>,
+    /// NTv2-Gitterdatei für den Übergang DHDN → ETRS89 (z. B. BETA2007.gsb) statt der
+    /// Helmert-Parameter (Gauß-Krüger, EPSG:31466–31469)
+    #[arg(long, value_name = "DATEI")]
+    pub grid: Option<PathBuf>,
     /// Layer eines GeoPackages
     #[arg(long)]
     pub layer: Option<String>,
@@ -144,6 +149,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         parent_prefix: a.parent_prefix,
         level_field: a.level_field.clone(),
         crs: a.crs.clone(),
+        grid: a.grid.as_ref().map(|g| g.display().to_string()),
         layer: a.layer.clone(),
         encoding: a.encoding.clone(),
         sheet: a.sheet.clone(),
@@ -153,7 +159,8 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         let j = serde_json::json!({
             "file": a.file.display().to_string(),
             "format": raw.format,
-            "crs": prepared.crs.map(|c| format!("EPSG:{}", c.epsg)),
+            "crs": prepared.crs.as_ref().map(|c| if c.epsg > 0 { format!("EPSG:{}", c.epsg) } else { c.proj_string().to_string() }),
+            "datum_shift": prepared.crs.as_ref().and_then(|c| c.shift.clone()),
             "level": report.level,
             "inserted": report.inserted,
             "updated": report.updated,
@@ -167,9 +174,9 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         return Ok(());
     }
     let crs = match (&prepared.crs, &raw.crs, &a.crs) {
-        (Some(c), _, Some(_)) => format!(", EPSG:{} ({}; laut --crs)", c.epsg, c.name),
-        (Some(c), Some((_, from)), None) => format!(", EPSG:{} ({}; laut {from})", c.epsg, c.name),
-        (Some(c), None, None) => format!(", EPSG:{} ({}; GeoJSON-Standard)", c.epsg, c.name),
+        (Some(c), _, Some(_)) => format!(", {}; laut --crs", c.label()),
+        (Some(c), Some((_, from)), None) => format!(", {}; laut {from}", c.label()),
+        (Some(c), None, None) => format!(", {}; GeoJSON-Standard", c.label()),
         _ => ", ohne Geometrien".to_string(),
     };
     println!("{}: {} Gebiete gelesen ({}{crs})", a.file.display(), n(prepared.batch.areas.len()), raw.format);

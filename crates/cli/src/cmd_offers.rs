@@ -241,7 +241,7 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
 /// Errors name the file, the line and the column.
 fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::WeightedPoints> {
     use quartier_geom::crs::{Crs, Transformer};
-    let crs = Crs::parse(a.crs.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let crs = quartier_import::areas::crs_arg(a.crs.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let to_wgs84 = Transformer::new(crs, Crs::wgs84());
     let file = path.display();
     let head = std::fs::read(path).with_context(|| format!("{file}: nicht lesbar"))?;

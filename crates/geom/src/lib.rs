@@ -18,16 +18,17 @@ pub use geo::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GeomError {
     /// The CRS is not one Quartier knows.
-    #[error("unbekanntes Koordinatenreferenzsystem {0} (unterstützt: {supported})", supported = crs::supported_list())]
+    #[error("unbekanntes oder ungültiges Koordinatenreferenzsystem {0}; angeben als {forms}", forms = crs::FORMS)]
     UnknownCrs(String),
     /// Reprojection failed for a coordinate.
     #[error("Umprojektion von ({x}, {y}) aus EPSG:{epsg} fehlgeschlagen: {reason}")]
     Reprojection { epsg: u32, x: f64, y: f64, reason: String },
     /// Coordinates that cannot lie in Germany for the declared CRS.
     #[error(
-        "Koordinate ({x}, {y}) passt nicht zu EPSG:{epsg} ({crs_name}): sie läge bei Länge {lon:.3}°, Breite {lat:.3}°, außerhalb Deutschlands. Ist das Koordinatensystem richtig angegeben?{hint}"
+        "Koordinate ({x}, {y}) passt nicht zu {crs}: sie läge bei Länge {lon:.3}°, Breite {lat:.3}°, außerhalb Deutschlands. Ist das Koordinatensystem richtig angegeben? Mit --crs angeben als {forms}.{hint}",
+        forms = crate::crs::FORMS
     )]
-    Implausible { epsg: u32, crs_name: &'static str, x: f64, y: f64, lon: f64, lat: f64, hint: String },
+    Implausible { crs: String, x: f64, y: f64, lon: f64, lat: f64, hint: String },
     /// Malformed WKB.
     #[error("ungültige WKB-Geometrie: {0}")]
     Wkb(String),

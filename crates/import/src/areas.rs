@@ -60,10 +60,25 @@ pub struct AreaOptions {
     pub parent_prefix: Option<usize>,
     /// Table imports: only rows whose level field equals the level.
     pub level_field: Option<String>,
+    /// `EPSG:N`, a PROJ string, WKT text or the path of a `.prj` file.
     pub crs: Option<String>,
+    /// An NTv2 grid file (e.g. BeTA2007.gsb) for the DHDN datum shift instead of Helmert.
+    pub grid: Option<String>,
     pub layer: Option<String>,
     pub encoding: Option<String>,
     pub sheet: Option<String>,
+}
+
+/// A `--crs` argument: a `.prj` file (read here, the geometry crate does no I/O) or any
+/// form [`Crs::parse`] takes.
+pub fn crs_arg(arg: &str) -> std::result::Result<Crs, String> {
+    let path = Path::new(arg.trim());
+    if arg.trim().to_ascii_lowercase().ends_with(".prj") || (path.is_file() && !arg.contains('[')) {
+        let bytes = std::fs::read(path).map_err(|e| format!("{arg}: .prj-Datei nicht lesbar: {e}"))?;
+        let text = crate::text::decode(&bytes, None, arg).map_err(|e| e.to_string())?;
+        return Crs::parse(&text).map_err(|e| format!("{arg}: {e}"));
+    }
+    Crs::parse(arg).map_err(|e| e.to_string())
 }
 
 /// Reads an area file by its content and extension.
@@ -164,8 +179,8 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
     };
     let crs = if has_geometry {
         Some(match (&opts.crs, &raw.crs) {
-            (Some(c), _) => Crs::parse(c).map_err(|e| ImportError::file(file, format!("--crs: {e}")))?,
-            (None, Some((c, _))) => *c,
+            (Some(c), _) => crs_arg(c).map_err(|e| ImportError::file(file, format!("--crs: {e}")))?,
+            (None, Some((c, _))) => c.clone(),
             (None, None) if raw.format == "Shapefile" => {
                 return Err(ImportError::file(
                     file,
@@ -177,9 +192,24 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
     } else {
         None
     };
-    let to_wgs = crs.map(|c| Transformer::new(c, Crs::wgs84()));
+    let crs = match (crs, &opts.grid) {
+        (Some(c), Some(g)) => {
+            if !Path::new(g).is_file() {
+                return Err(ImportError::file(file, format!("--grid {g}: Gitterdatei nicht gefunden")));
+            }
+            Some(c.with_grid(g).map_err(|e| ImportError::file(file, e.to_string()))?)
+        }
+        (c, _) => c,
+    };
+    let to_wgs = match &crs {
+        Some(c) => Some(Transformer::try_new(c, &Crs::wgs84()).map_err(|e| ImportError::file(file, e.to_string()))?),
+        None => None,
+    };
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    if let Some(shift) = crs.as_ref().and_then(|c| c.shift.clone()) {
+        warnings.push(format!("Datumsübergang: {shift}"));
+    }
     let mut seen: HashMap<String, &str> = HashMap::new();
     let mut areas = Vec::with_capacity(raw.features.len());
     let mut wgs_geoms: Vec<Option<MultiPolygon>> = Vec::with_capacity(raw.features.len());
@@ -217,7 +247,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
             },
             _ => None,
         };
-        let (geometry, area_m2, wgs) = match (&f.geometry, crs, &to_wgs) {
+        let (geometry, area_m2, wgs) = match (&f.geometry, crs.as_ref(), &to_wgs) {
             (RawGeom::Absent, _, _) => (None, None, None),
             (RawGeom::Null, _, _) => {
                 problems.push(format!("{}: Gebiet „{key}“ hat keine Geometrie (null oder leer)", f.origin));
@@ -240,7 +270,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
                     }
                     continue;
                 }
-                let a = match ops::area_m2(mp, c) {
+                let a = match ops::area_m2(mp, c.clone()) {
                     Ok(a) => a,
                     Err(e) => {
                         problems.push(format!("{}: {e}", f.origin));
@@ -294,7 +324,12 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
         _ => ParentMethod::None,
     };
     Ok(PreparedAreas {
-        batch: AreaBatch { file: file.clone(), level: opts.level.clone(), areas, source_crs: crs.map(|c| c.epsg) },
+        batch: AreaBatch {
+            file: file.clone(),
+            level: opts.level.clone(),
+            areas,
+            source_crs: crs.as_ref().map(|c| c.epsg).filter(|e| *e > 0),
+        },
         crs,
         parent_method,
         orphans,
@@ -303,7 +338,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
 }
 
 /// The first coordinate that cannot lie in Germany, as a message.
-fn implausible(c: Crs, src: &MultiPolygon, wgs: &MultiPolygon) -> Option<String> {
+fn implausible(c: &Crs, src: &MultiPolygon, wgs: &MultiPolygon) -> Option<String> {
     use quartier_geom::Coord;
     let src_coords = src.0.iter().flat_map(|p| p.exterior().0.iter());
     let wgs_coords = wgs.0.iter().flat_map(|p| p.exterior().0.iter());

@@ -619,7 +619,7 @@ fn area_summary(
     html! {
         ul {
             li { (prepared.batch.areas.len()) " Gebiete gelesen (" (raw.format)
-                @if let Some(c) = &prepared.crs { ", EPSG:" (c.epsg) " " (c.name) } @else { ", ohne Geometrien" } ")" }
+                @if let Some(c) = &prepared.crs { ", " (c.label()) } @else { ", ohne Geometrien" } ")" }
             @if km2 > 0.0 { li { "Fläche zusammen: " (fmt_de(km2, 1)) " km²" } }
             li { @match &prepared.parent_method {
                 ParentMethod::Field(f) => { "Übergeordnete Gebiete aus Feld „" (f) "“" },

@@ -77,6 +77,83 @@ fn shapefile_with_prj_and_windows_1252_dbf() {
 }
 
 #[test]
+fn prj_read_by_parameters_and_every_crs_form() {
+    // A city's Stadtteil shapefile: ESRI WKT named UTM zone 32N, false easting 2,500,000.
+    let env = Env::new();
+    env.run(&["levels", "define", "Sozialraum"]).ok();
+    let prj = PRJ_25832.replace("500000.0", "2500000.0").replace("ETRS_1989_UTM_Zone_32N", "ETRS_1989_UTM_Zone_N32");
+    let shp = write_shapefile_with(&env, "stadtteile", Some(&prj), None, 2_000_000.0);
+    let args = ["import", "areas", shp.to_str().unwrap(), "--level", "Sozialraum", "--id-field", "SCHL", "--format", "json"];
+    let out = json(&env.run(&args).ok());
+    assert!(out["crs"].as_str().unwrap().contains("+x_0=2500000"), "{out}");
+    let a = (out["area_km2"].as_f64().unwrap() - 2.0).abs();
+    assert!(a < 0.01, "two 1 km² squares: {out}");
+    // The same squares without the shift, declared by every form of --crs.
+    let env = Env::new();
+    env.run(&["levels", "define", "Sozialraum"]).ok();
+    let shp = write_shapefile_with(&env, "ohne", None, None, 0.0);
+    let prj_file = env.write("utm32.prj", PRJ_25832);
+    for crs in ["EPSG:25832", "+proj=utm +zone=32 +ellps=GRS80 +units=m +no_defs", PRJ_25832, prj_file.to_str().unwrap()] {
+        let out = json(
+            &env.run(&[
+                "import",
+                "areas",
+                shp.to_str().unwrap(),
+                "--level",
+                "Sozialraum",
+                "--id-field",
+                "SCHL",
+                "--crs",
+                crs,
+                "--format",
+                "json",
+            ])
+            .ok(),
+        );
+        assert_eq!(out["crs"], "EPSG:25832", "{crs}: {out}");
+    }
+    // Gauß-Krüger: Helmert by default, the expected accuracy said; a grid that is missing is named.
+    let err = env.fails_unchanged(&[
+        "import",
+        "areas",
+        shp.to_str().unwrap(),
+        "--level",
+        "Sozialraum",
+        "--id-field",
+        "SCHL",
+        "--crs",
+        "EPSG:31467",
+        "--grid",
+        "fehlt.gsb",
+    ]);
+    assert!(err.contains("fehlt.gsb") && err.contains("nicht gefunden"), "{err}");
+    let err = env.fails_unchanged(&[
+        "import",
+        "areas",
+        shp.to_str().unwrap(),
+        "--level",
+        "Sozialraum",
+        "--id-field",
+        "SCHL",
+        "--crs",
+        "EPSG:31467",
+    ]);
+    assert!(err.contains("außerhalb Deutschlands") && err.contains("EPSG:31467") && err.contains("PROJ-String"), "{err}");
+    let err = env.fails_unchanged(&[
+        "import",
+        "areas",
+        shp.to_str().unwrap(),
+        "--level",
+        "Sozialraum",
+        "--id-field",
+        "SCHL",
+        "--crs",
+        "EPSG:123456",
+    ]);
+    assert!(err.contains("EPSG:123456") && err.contains(".prj-Datei"), "{err}");
+}
+
+#[test]
 fn shapefile_without_prj_needs_crs() {
     let env = Env::new();
     env.run(&["levels", "define", "Sozialraum"]).ok();
@@ -170,7 +247,9 @@ fn bad_geojson_inputs_name_feature_and_field() {
     );
     check("broken.geojson", "{\"type\":\"FeatureCollection\",\"features\":[".to_string(), &["broken.geojson", "kein gültiges GeoJSON"]);
     check("csv.geojson", "id;name\n1;a\n".to_string(), &["als GeoJSON erwartet", "Text/CSV"]);
-    check("unknowncrs.geojson", collection(Some("EPSG:2154"), &[ok("0101", X0)]), &["EPSG:2154", "unterstützt"]);
+    // Lambert-93 is a known CRS now; Musterstadt's coordinates do not fit it.
+    check("wrongcrs.geojson", collection(Some("EPSG:2154"), &[ok("0101", X0)]), &["EPSG:2154", "außerhalb Deutschlands", "EPSG:25832"]);
+    check("unknowncrs.geojson", collection(Some("EPSG:99999"), &[ok("0101", X0)]), &["EPSG:99999", "PROJ-String", ".prj-Datei"]);
     let err = env.fails_unchanged(&["import", "areas", "gibtsnicht.geojson", "--level", "Sozialraum"]);
     assert!(err.contains("gibtsnicht.geojson") && err.contains("nicht gefunden"), "{err}");
     let err = env.fails_unchanged(&["import", "areas", env.path("sozialraeume.geojson").to_str().unwrap(), "--level", "Ortsteil"]);
@@ -214,7 +293,14 @@ fn berlin_upstream_duplicate_key_is_refused() {
     assert!(err.contains("Feature 205: Gebietsschlüssel „06010102“ doppelt (schon bei Feature 124)"), "{err}");
 }
 
+const PRJ_25832: &str = r#"PROJCS["ETRS_1989_UTM_Zone_32N",GEOGCS["GCS_ETRS_1989",DATUM["D_ETRS_1989",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",9.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+
 fn write_shapefile(env: &Env, name: &str, prj: bool, cpg: Option<&str>) -> std::path::PathBuf {
+    write_shapefile_with(env, name, prj.then_some(PRJ_25832), cpg, 0.0)
+}
+
+/// A shapefile of two squares at Musterstadt, eastings shifted by `dx`, with `prj` as its .prj.
+fn write_shapefile_with(env: &Env, name: &str, prj: Option<&str>, cpg: Option<&str>, dx: f64) -> std::path::PathBuf {
     use shapefile::dbase::{self, FieldValue};
     let path = env.path(&format!("{name}.shp"));
     let table = dbase::TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(encoding_rs_1252()))
@@ -222,6 +308,7 @@ fn write_shapefile(env: &Env, name: &str, prj: bool, cpg: Option<&str>) -> std::
         .add_character_field("NAME".try_into().unwrap(), 40);
     let mut w = shapefile::Writer::from_path(&path, table).unwrap();
     let ring = |x: f64| {
+        let x = x + dx;
         shapefile::PolygonRing::Outer(vec![
             shapefile::Point::new(x, Y0),
             shapefile::Point::new(x, Y0 + 1000.0),
@@ -237,8 +324,8 @@ fn write_shapefile(env: &Env, name: &str, prj: bool, cpg: Option<&str>) -> std::
         w.write_shape_and_record(&shapefile::Polygon::new(ring(x)), &r).unwrap();
     }
     drop(w);
-    if prj {
-        env.write(&format!("{name}.prj"), r#"PROJCS["ETRS_1989_UTM_Zone_32N",GEOGCS["GCS_ETRS_1989",DATUM["D_ETRS_1989",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",9.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#);
+    if let Some(text) = prj {
+        env.write(&format!("{name}.prj"), text);
     }
     if let Some(c) = cpg {
         env.write(&format!("{name}.cpg"), c);
