@@ -321,12 +321,8 @@ pub fn import(db: &Path, a: &DataArgs) -> Result<()> {
 /// spinner.
 pub fn load_data(store: &mut dyn Store, file: &Path, profile: &DataProfile, dry_run: bool) -> Result<(PreparedData, DataReport)> {
     let pb = spinner(format!("Lese, prüfe und speichere {}", file.display()));
-    // QUARTIER_TIMING=1 prints the time to stderr (used by bench/run.sh).
-    let t0 = std::time::Instant::now();
+    // QUARTIER_TIMING=1 makes load::data print its phases to stderr (used by bench/run.sh).
     let out = quartier_import::load::data(store, file, &file.display().to_string(), profile, dry_run)?;
-    if std::env::var_os("QUARTIER_TIMING").is_some() {
-        eprintln!("timing: load_s={:.3}", t0.elapsed().as_secs_f64());
-    }
     pb.finish_and_clear();
     Ok(out)
 }

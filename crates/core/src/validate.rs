@@ -105,31 +105,66 @@ impl fmt::Display for Problem {
 /// `known_areas` is the set of keys the rows may use.
 pub fn check_rows(rows: &[DataRow], kinds: &HashMap<String, VariableKind>, known_areas: &HashSet<String>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    // foldhash: the std SipHash dominated profiles of million-row deliveries.
-    let mut seen: HashMap<(&str, i32, &str), &Location, foldhash::fast::RandomState> =
+    // Areas and variables as small numbers: rows share their strings, so most lookups go by
+    // address, and the duplicate check hashes three integers instead of two strings.
+    let mut areas = Ids::default();
+    let mut variables = Ids::default();
+    let mut known: Vec<bool> = Vec::new();
+    let mut reported: Vec<bool> = Vec::new();
+    let mut counts: Vec<bool> = Vec::new();
+    let mut seen: HashMap<(u32, i32, u32), u32, foldhash::fast::RandomState> =
         HashMap::with_capacity_and_hasher(rows.len(), Default::default());
-    let mut unknown_reported: HashSet<&str> = HashSet::new();
-    for r in rows {
-        if let Some(first) = seen.insert((&r.area, r.year, &r.variable), &r.at) {
+    for (i, r) in rows.iter().enumerate() {
+        let a = areas.id(&r.area, |k| {
+            known.push(known_areas.contains(k));
+            reported.push(false);
+        });
+        let v = variables.id(&r.variable, |k| counts.push(kinds.get(k).copied().unwrap_or(VariableKind::Count) == VariableKind::Count));
+        if let Some(first) = seen.insert((a, r.year, v), i as u32) {
             problems.push(Problem::Duplicate {
                 area: r.area.clone(),
                 year: r.year,
                 variable: r.variable.clone(),
                 at: r.at.clone(),
-                first: first.clone(),
+                first: rows[first as usize].at.clone(),
             });
         }
-        if kinds.get(&*r.variable).copied().unwrap_or(VariableKind::Count) == VariableKind::Count
-            && let Cell::Number(v) = r.cell
-            && v < 0.0
+        if counts[v as usize]
+            && let Cell::Number(x) = r.cell
+            && x < 0.0
         {
-            problems.push(Problem::NegativeCount { value: v, variable: r.variable.clone(), at: r.at.clone() });
+            problems.push(Problem::NegativeCount { value: x, variable: r.variable.clone(), at: r.at.clone() });
         }
-        if !known_areas.contains(&*r.area) && unknown_reported.insert(&r.area) {
+        if !known[a as usize] && !reported[a as usize] {
+            reported[a as usize] = true;
             problems.push(Problem::UnknownArea { area: r.area.clone(), at: r.at.clone(), hint: keys::suggest(&r.area, known_areas) });
         }
     }
     problems
+}
+
+/// Numbers for strings: by the address of a shared string first, by its text second.
+#[derive(Default)]
+struct Ids<'a> {
+    by_addr: HashMap<usize, u32, foldhash::fast::RandomState>,
+    by_text: HashMap<&'a str, u32, foldhash::fast::RandomState>,
+}
+
+impl<'a> Ids<'a> {
+    /// The number of `s`; `new` runs once for each new text.
+    fn id(&mut self, s: &'a Arc<str>, new: impl FnOnce(&str)) -> u32 {
+        let addr = Arc::as_ptr(s) as *const u8 as usize;
+        if let Some(&i) = self.by_addr.get(&addr) {
+            return i;
+        }
+        let n = self.by_text.len() as u32;
+        let i = *self.by_text.entry(s).or_insert_with(|| {
+            new(s);
+            n
+        });
+        self.by_addr.insert(addr, i);
+        i
+    }
 }
 
 #[cfg(test)]

@@ -35,10 +35,17 @@ pub fn data(
     profile: &DataProfile,
     dry_run: bool,
 ) -> Result<(PreparedData, DataReport), LoadError> {
+    let t0 = std::time::Instant::now();
     let areas = crate::placement::StoredAreas::new(&store.areas(None).map_err(stored(file))?);
     let mut prepared = data::read(file, profile, &areas)?;
     prepared.batch.file = shown.to_string();
+    let t1 = std::time::Instant::now();
     let report = store.apply_data(&prepared.batch, dry_run).map_err(stored(file))?;
+    // QUARTIER_TIMING=1: the read and store phases on stderr (bench/run.sh reads them).
+    if std::env::var_os("QUARTIER_TIMING").is_some() {
+        let (read, store) = ((t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
+        eprintln!("timing: load_s={:.3} read_s={read:.3} store_s={store:.3}", read + store);
+    }
     Ok((prepared, report))
 }
 

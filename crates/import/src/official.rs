@@ -175,8 +175,7 @@ pub fn detect(text: &str) -> Option<Format> {
 pub fn read(format: Format, text: &str, file: &str, opts: &Options) -> Result<Table> {
     match format {
         Format::GenesisTable => read_table(text, file, opts),
-        Format::Flat => read_flat(text, file, opts),
-        Format::FlatLegacy => read_flat_legacy(text, file, opts),
+        Format::Flat | Format::FlatLegacy => read_flat_any(format, text, file, opts),
     }
 }
 
@@ -198,6 +197,10 @@ pub(crate) fn value_cell(raw: &str, fmt: NumberFormat) -> std::result::Result<Op
     let t = raw.trim();
     if t.is_empty() {
         return Ok(None);
+    }
+    // Most cells are whole counts.
+    if t.len() <= 15 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Some(ParsedCell { cell: Cell::Number(t.parse::<u64>().unwrap_or(0) as f64), quality: None, footnote: false }));
     }
     let (body, mark) = if Symbol::parse(t).is_some() { (t, None) } else { strip_footnote(t) };
     let footnote = mark.is_some();
@@ -269,11 +272,13 @@ fn decimal_of<'a>(texts: impl Iterator<Item = (&'a str, u32)>, given: Option<Num
     }
 }
 
-struct Interner(HashMap<Arc<str>, ()>);
+/// Shared strings: each key, name and flag is stored once (foldhash: the std SipHash
+/// dominated profiles of million-row flat files).
+struct Interner(HashMap<Arc<str>, (), foldhash::fast::RandomState>);
 
 impl Interner {
     fn new() -> Interner {
-        Interner(HashMap::new())
+        Interner(HashMap::default())
     }
     fn get(&mut self, s: &str) -> Arc<str> {
         if let Some((k, _)) = self.0.get_key_value(s) {
@@ -353,6 +358,9 @@ pub fn split_date(parts: &[String]) -> (Option<ReferenceDate>, Vec<String>) {
 fn is_key(s: &str) -> bool {
     OfficialKey::classify(s, "").is_some()
 }
+
+/// Rows of cells with their 1-based line.
+type Grid = Vec<(u32, Vec<String>)>;
 
 fn read_grid(text: &str, delim: u8, file: &str) -> Result<Grid> {
     let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
@@ -577,7 +585,11 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
     };
     let unit = value_variable.as_ref().map(|(_, u)| u.clone());
     let mut var_index: HashMap<String, u32> = HashMap::new();
-    let mut column_index: HashMap<usize, u32> = HashMap::new();
+    let mut var_of: HashMap<(Option<usize>, usize), u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut col_dates: HashMap<usize, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut sections: Vec<String> = Vec::new();
+    let mut section_ix: Option<usize> = None;
+    let mut column_index: HashMap<usize, u32, foldhash::fast::RandomState> = HashMap::default();
     let mut names = Interner::new();
     let mut group_date: Option<ReferenceDate> = None;
     let mut section: Option<String> = None;
@@ -613,6 +625,10 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
                     Some(d) => group_date = Some(d),
                     None => {
                         section = Some(label.to_string());
+                        section_ix = Some(sections.iter().position(|s| s == label).unwrap_or_else(|| {
+                            sections.push(label.to_string());
+                            sections.len() - 1
+                        }));
                         table.notes.push(format!("Zeile {line}: Abschnitt „{label}“"));
                     }
                 }
@@ -665,27 +681,47 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
                     continue;
                 }
             };
-            let Some(date) = row_date.clone().or_else(|| group_date.clone()).or_else(|| col.date.clone()).or_else(|| title_date.clone())
-            else {
-                return Err(ImportError::file(
-                    file,
-                    format!(
-                        "Zeile {line}: Stichtag oder Jahr nicht erkannt (weder im Tabellenkopf noch in einer Zeitspalte noch im Titel); bitte --year JAHR oder --reference-date angeben"
-                    ),
-                ));
+            // The date and variable of a cell depend on its column, the row's date and the
+            // section: looked up once per combination, not built per cell.
+            let row_date_ix = match &row_date {
+                Some(d) => Some(date_index(&mut table.dates, d)),
+                None => group_date.as_ref().map(|d| date_index(&mut table.dates, d)),
             };
-            // "31.12." in the title and only the year in the header: the exact day counts.
-            let date = match (&title_date, date.iso.len()) {
-                (Some(t), 4) if t.year == date.year => t.clone(),
-                _ => date,
+            let di = match row_date_ix {
+                Some(i) => i,
+                None => match col.date.as_ref().or(title_date.as_ref()) {
+                    Some(d) => *col_dates.entry(col.index).or_insert_with(|| {
+                        // "31.12." in the title and only the year in the header: the exact day counts.
+                        let d = match (&title_date, d.iso.len()) {
+                            (Some(t), 4) if t.year == d.year => t.clone(),
+                            _ => d.clone(),
+                        };
+                        date_index(&mut table.dates, &d)
+                    }),
+                    None => {
+                        return Err(ImportError::file(
+                            file,
+                            format!(
+                                "Zeile {line}: Stichtag oder Jahr nicht erkannt (weder im Tabellenkopf noch in einer Zeitspalte noch im Titel); bitte --year JAHR oder --reference-date angeben"
+                            ),
+                        ));
+                    }
+                },
             };
-            let label = base(section.as_deref(), col).join(" – ");
-            let vi = match var_index.get(&label) {
+            let vi = match var_of.get(&(section_ix, col.index)) {
                 Some(&i) => i,
                 None => {
-                    table.variables.push(Variable { id: identifier(&label), label: label.clone(), unit: unit.clone() });
-                    let i = (table.variables.len() - 1) as u32;
-                    var_index.insert(label, i);
+                    let label = base(section.as_deref(), col).join(" – ");
+                    let i = match var_index.get(&label) {
+                        Some(&i) => i,
+                        None => {
+                            table.variables.push(Variable { id: identifier(&label), label: label.clone(), unit: unit.clone() });
+                            let i = (table.variables.len() - 1) as u32;
+                            var_index.insert(label, i);
+                            i
+                        }
+                    };
+                    var_of.insert((section_ix, col.index), i);
                     i
                 }
             };
@@ -701,9 +737,13 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
             }
             let flag = col.quality.and_then(|q| row.get(q)).map(|s| s.trim()).filter(|s| !s.is_empty()).or(parsed.quality);
             if let Some(f) = flag {
-                *table.quality.entry(f.to_string()).or_default() += 1;
+                match table.quality.get_mut(f) {
+                    Some(n) => *n += 1,
+                    None => {
+                        table.quality.insert(f.to_string(), 1);
+                    }
+                }
             }
-            let di = date_index(&mut table.dates, &date);
             table.records.push(Record {
                 line: *line,
                 column: ci,
@@ -744,201 +784,192 @@ fn dedupe_ids(vars: &mut [Variable]) {
 // ---------------------------------------------------------------------------------------
 // Flat files
 
-/// Finds the regional variable among `N_…` columns: the one whose codes are official keys.
-fn regional_variable(grid: &[(u32, Vec<String>)], code_cols: &[(usize, usize)]) -> Option<usize> {
-    code_cols.iter().position(|&(_, attr)| {
-        let sample: Vec<&str> = grid.iter().take(200).filter_map(|(_, r)| r.get(attr).map(|s| s.trim())).collect();
-        !sample.is_empty() && sample.iter().all(|k| OfficialKey::classify(k, "").is_some())
+/// One part of a flat-file variable: fixed for the file's column, or read from a column.
+#[derive(Debug, Clone)]
+enum Part {
+    Fixed(String),
+    Column(usize),
+}
+
+/// Where a flat file's value cells and their variable's code, label and unit are.
+#[derive(Debug, Clone)]
+struct FlatColumn {
+    value: usize,
+    quality: Option<usize>,
+    code: Part,
+    label: Part,
+    unit: Option<Part>,
+}
+
+/// A flat file's layout: key, name and time columns, the other dimensions (attribute code
+/// and label columns), the value columns.
+#[derive(Debug)]
+struct FlatLayout {
+    key: usize,
+    name: usize,
+    time: usize,
+    others: Vec<(usize, usize)>,
+    values: Vec<FlatColumn>,
+}
+
+/// Finds the regional dimension among (code, attribute code, attribute label) column
+/// triples: the one whose attribute codes are official keys in the sample.
+fn regional_dimension(sample: &[csv::StringRecord], dims: &[(usize, usize, usize)]) -> Option<usize> {
+    dims.iter().position(|&(_, attr, _)| {
+        let codes: Vec<&str> = sample.iter().filter_map(|r| r.get(attr).map(str::trim)).collect();
+        !codes.is_empty() && codes.iter().all(|k| OfficialKey::classify(k, "").is_some())
     })
 }
 
-/// Rows of cells with their 1-based line.
-type Grid = Vec<(u32, Vec<String>)>;
-
-fn flat_grid(text: &str, file: &str, opts: &Options) -> Result<(Vec<String>, Grid)> {
-    let delim = opts.delimiter.unwrap_or(b';');
-    let mut grid = read_grid(text.trim_start_matches('\u{feff}'), delim, file)?;
-    grid.retain(|(_, r)| !r.is_empty());
-    if grid.is_empty() {
-        return Err(ImportError::file(file, "die Datei ist leer"));
-    }
-    let header = grid.remove(0).1.into_iter().map(|h| h.trim().to_string()).collect();
-    Ok((header, grid))
-}
-
-fn read_flat(text: &str, file: &str, opts: &Options) -> Result<Table> {
-    let (header, grid) = flat_grid(text, file, opts)?;
+fn flat_layout(format: Format, header: &[String], sample: &[csv::StringRecord], file: &str) -> Result<FlatLayout> {
     let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need = |name: &str| {
-        col(name).ok_or_else(|| ImportError::file(file, format!("ffcsv: Spalte „{name}“ fehlt (Spalten: {})", header.join(", "))))
+    let (time_name, code_of, attr_of, label_of) = match format {
+        Format::Flat => ("time", "_variable_code", "_variable_attribute_code", "_variable_attribute_label"),
+        _ => ("Zeit", "_Merkmal_Code", "_Auspraegung_Code", "_Auspraegung_Label"),
     };
-    let (time, value, vcode, vlabel) = (need("time")?, need("value")?, need("value_variable_code")?, need("value_variable_label")?);
-    let (unit, vq) = (col("value_unit"), col("value_q"));
-    let mut dims: Vec<(usize, usize, usize)> = Vec::new(); // (code, attribute code, attribute label)
-    for n in 1.. {
-        match (col(&format!("{n}_variable_code")), col(&format!("{n}_variable_attribute_code"))) {
-            (Some(c), Some(a)) => dims.push((c, a, col(&format!("{n}_variable_attribute_label")).unwrap_or(a))),
-            _ => break,
-        }
-    }
-    let regional = regional_variable(&grid, &dims.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>()).ok_or_else(|| {
-        ImportError::file(file, "ffcsv: keine Spalte N_variable_attribute_code mit amtlichen Gebietsschlüsseln (DG, 2/3/5/8/9/12 Stellen)")
+    let time = col(time_name).ok_or_else(|| {
+        ImportError::file(file, format!("{}: Spalte „{time_name}“ fehlt (Spalten: {})", format.label(), header.join(", ")))
     })?;
-    let (_, key_col, name_col) = dims[regional];
-    let others: Vec<(usize, usize, usize)> = dims.iter().enumerate().filter(|(i, _)| *i != regional).map(|(_, d)| *d).collect();
-    let decimal = decimal_of(grid.iter().filter_map(|(l, r)| r.get(value).map(|s| (s.as_str(), *l))), opts.decimal, file)?;
-    flat_records(
-        Format::Flat,
-        file,
-        opts,
-        &grid,
-        decimal,
-        |row| {
-            let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-            let mut id = get(vcode).to_string();
-            let mut label = get(vlabel).to_string();
-            for &(_, a, l) in &others {
-                id.push('_');
-                id.push_str(get(a));
-                label.push_str(" – ");
-                label.push_str(get(l));
-            }
-            FlatRow {
-                key: get(key_col),
-                name: get(name_col),
-                time: get(time),
-                values: vec![FlatValue {
-                    id,
-                    label,
-                    unit: unit.map(get).filter(|u| !u.is_empty()).map(str::to_string),
-                    raw: get(value),
-                    quality: vq.map(get),
-                    col: value as u32,
-                }],
-            }
-        },
-        &header,
-    )
-}
-
-fn read_flat_legacy(text: &str, file: &str, opts: &Options) -> Result<Table> {
-    let (header, grid) = flat_grid(text, file, opts)?;
-    let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let time =
-        col("Zeit").ok_or_else(|| ImportError::file(file, format!("Flatfile: Spalte „Zeit“ fehlt (Spalten: {})", header.join(", "))))?;
     let mut dims: Vec<(usize, usize, usize)> = Vec::new();
     for n in 1.. {
-        match (col(&format!("{n}_Merkmal_Code")), col(&format!("{n}_Auspraegung_Code"))) {
-            (Some(c), Some(a)) => dims.push((c, a, col(&format!("{n}_Auspraegung_Label")).unwrap_or(a))),
+        match (col(&format!("{n}{code_of}")), col(&format!("{n}{attr_of}"))) {
+            (Some(c), Some(a)) => dims.push((c, a, col(&format!("{n}{label_of}")).unwrap_or(a))),
             _ => break,
         }
     }
-    let regional = regional_variable(&grid, &dims.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>())
-        .ok_or_else(|| ImportError::file(file, "Flatfile: keine Spalte N_Auspraegung_Code mit amtlichen Gebietsschlüsseln"))?;
-    let (_, key_col, name_col) = dims[regional];
-    let others: Vec<(usize, usize, usize)> = dims.iter().enumerate().filter(|(i, _)| *i != regional).map(|(_, d)| *d).collect();
-    // Value columns `CODE__Label__Unit`, each with its `CODE__Label__q`.
-    struct ValueColumn {
-        col: usize,
-        code: String,
-        label: String,
-        unit: Option<String>,
-        quality: Option<usize>,
-    }
-    let mut values: Vec<ValueColumn> = Vec::new();
-    for (c, h) in header.iter().enumerate() {
-        let parts: Vec<&str> = h.split("__").collect();
-        if parts.len() < 2 || parts.last() == Some(&"q") {
-            continue;
+    let regional = regional_dimension(sample, &dims).ok_or_else(|| {
+        ImportError::file(
+            file,
+            format!("{}: keine Spalte N{attr_of} mit amtlichen Gebietsschlüsseln (DG, 2/3/5/8/9/12 Stellen)", format.label()),
+        )
+    })?;
+    let (_, key, name) = dims[regional];
+    let others: Vec<(usize, usize)> = dims.iter().enumerate().filter(|(i, _)| *i != regional).map(|(_, d)| (d.1, d.2)).collect();
+    let values = match format {
+        Format::Flat => {
+            let need = |name: &str| {
+                col(name).ok_or_else(|| ImportError::file(file, format!("ffcsv: Spalte „{name}“ fehlt (Spalten: {})", header.join(", "))))
+            };
+            vec![FlatColumn {
+                value: need("value")?,
+                quality: col("value_q"),
+                code: Part::Column(need("value_variable_code")?),
+                label: Part::Column(need("value_variable_label")?),
+                unit: col("value_unit").map(Part::Column),
+            }]
         }
-        let (code, label) = if parts.len() >= 3 { (parts[0], parts[1]) } else { (parts[0], parts[0]) };
-        let unit = (parts.len() >= 3).then(|| parts[2..].join(" "));
-        let q = header.iter().position(|x| *x == format!("{}__q", parts[..parts.len() - 1].join("__")) || *x == format!("{h}__q"));
-        values.push(ValueColumn { col: c, code: code.to_string(), label: label.replace('_', " "), unit, quality: q });
-    }
-    if values.is_empty() {
-        return Err(ImportError::file(file, "Flatfile: keine Wertspalten der Form CODE__Bezeichnung__Einheit"));
-    }
-    let decimal = decimal_of(
-        grid.iter().flat_map(|(l, r)| values.iter().filter_map(move |v| r.get(v.col).map(|s| (s.as_str(), *l)))),
-        opts.decimal,
-        file,
-    )?;
-    flat_records(
-        Format::FlatLegacy,
-        file,
-        opts,
-        &grid,
-        decimal,
-        |row| {
-            let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-            let mut suffix_id = String::new();
-            let mut suffix_label = String::new();
-            for &(_, a, l) in &others {
-                suffix_id.push('_');
-                suffix_id.push_str(get(a));
-                suffix_label.push_str(" – ");
-                suffix_label.push_str(get(l));
+        _ => {
+            // Value columns `CODE__Label__Unit`, each with its `CODE__Label__q`.
+            let mut v = Vec::new();
+            for (c, h) in header.iter().enumerate() {
+                let parts: Vec<&str> = h.split("__").collect();
+                if parts.len() < 2 || parts.last() == Some(&"q") {
+                    continue;
+                }
+                let (code, label) = if parts.len() >= 3 { (parts[0], parts[1]) } else { (parts[0], parts[0]) };
+                let unit = (parts.len() >= 3).then(|| parts[2..].join(" "));
+                let q = header.iter().position(|x| *x == format!("{}__q", parts[..parts.len() - 1].join("__")) || *x == format!("{h}__q"));
+                v.push(FlatColumn {
+                    value: c,
+                    quality: q,
+                    code: Part::Fixed(code.to_string()),
+                    label: Part::Fixed(label.replace('_', " ")),
+                    unit: unit.map(Part::Fixed),
+                });
             }
-            FlatRow {
-                key: get(key_col),
-                name: get(name_col),
-                time: get(time),
-                values: values
-                    .iter()
-                    .map(|v| FlatValue {
-                        id: format!("{}{suffix_id}", v.code),
-                        label: format!("{}{suffix_label}", v.label),
-                        unit: v.unit.clone(),
-                        raw: get(v.col),
-                        quality: v.quality.map(get),
-                        col: v.col as u32,
-                    })
-                    .collect(),
+            if v.is_empty() {
+                return Err(ImportError::file(file, "Flatfile: keine Wertspalten der Form CODE__Bezeichnung__Einheit"));
             }
-        },
-        &header,
-    )
+            v
+        }
+    };
+    Ok(FlatLayout { key, name, time, others, values })
 }
 
-struct FlatRow<'a> {
-    key: &'a str,
-    name: &'a str,
-    time: &'a str,
-    values: Vec<FlatValue<'a>>,
+/// A flat-file number: machine-written, without thousands separators, so a single `,` or
+/// `.` is the decimal separator (`,` in German exports, `.` in English ones). A file that
+/// uses both is an error naming both lines.
+struct FlatNumbers {
+    given: Option<NumberFormat>,
+    seen: Option<(char, u32)>,
 }
 
-/// One value cell of a flat-file row, with the variable it belongs to.
-struct FlatValue<'a> {
-    id: String,
-    label: String,
-    unit: Option<String>,
-    raw: &'a str,
-    quality: Option<&'a str>,
-    col: u32,
+impl FlatNumbers {
+    fn cell(&mut self, raw: &str, line: u32, file: &str) -> Result<std::result::Result<Option<ParsedCell>, ()>> {
+        let t = raw.trim();
+        // Most cells are whole counts.
+        if !t.is_empty() && t.len() <= 15 && t.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Ok(Some(ParsedCell { cell: Cell::Number(t.parse::<u64>().unwrap_or(0) as f64), quality: None, footnote: false })));
+        }
+        if let Some(f) = self.given {
+            return Ok(value_cell(raw, f));
+        }
+        let sep = if t.contains(',') {
+            Some(',')
+        } else if t.contains('.') && t.bytes().any(|b| b.is_ascii_digit()) {
+            Some('.')
+        } else {
+            None
+        };
+        if let Some(c) = sep {
+            match self.seen {
+                None => self.seen = Some((c, line)),
+                Some((other, first)) if other != c => {
+                    return Err(ImportError::file(
+                        file,
+                        format!(
+                            "gemischte Dezimaltrennzeichen: Zeile {first} mit „{other}“, Zeile {line} mit „{c}“; bitte mit --decimal comma|point festlegen"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(match sep {
+            Some(',') => value_cell(&t.replace(',', "."), NumberFormat::Point),
+            _ => value_cell(t, NumberFormat::Point),
+        })
+    }
 }
 
-fn flat_records<'g>(
-    format: Format,
-    file: &str,
-    opts: &Options,
-    grid: &'g [(u32, Vec<String>)],
-    decimal: NumberFormat,
-    row_of: impl Fn(&'g [String]) -> FlatRow<'g>,
-    header: &[String],
-) -> Result<Table> {
+/// Reads a flat file (new ffcsv or the older layout) in one streaming pass.
+fn read_flat_any(format: Format, text: &str, file: &str, opts: &Options) -> Result<Table> {
+    let delim = opts.delimiter.unwrap_or(b';');
+    let body = text.trim_start_matches('\u{feff}');
+    let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(body.as_bytes());
+    let read_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        ImportError::file(file, format!("Zeile {line}: CSV nicht lesbar: {e}"))
+    };
+    // Byte records: the text is valid UTF-8 and split at ASCII delimiters, so each field is
+    // too; only the fields used are checked (`field`).
+    let mut rec = csv::ByteRecord::new();
+    if !rdr.read_byte_record(&mut rec).map_err(read_err)? {
+        return Err(ImportError::file(file, "die Datei ist leer"));
+    }
+    let header: Vec<String> = rec.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    // A sample decides which dimension is regional.
+    let mut sample: Vec<csv::ByteRecord> = Vec::with_capacity(200);
+    while sample.len() < 200 && rdr.read_byte_record(&mut rec).map_err(read_err)? {
+        if rec.iter().any(|f| !f.trim_ascii().is_empty()) {
+            sample.push(rec.clone());
+        }
+    }
+    let sample_text: Vec<csv::StringRecord> = sample.iter().filter_map(|r| csv::StringRecord::from_byte_record(r.clone()).ok()).collect();
+    let layout = flat_layout(format, &header, &sample_text, file)?;
     let mut table = Table {
         format,
         code: None,
         title: None,
         depth: None,
         stand: None,
-        publisher: None,
+        publisher: Some("Statistisches Bundesamt (Destatis), GENESIS-Online".into()),
         header_rows: 1,
         variables: vec![],
         dates: vec![],
         columns: header.iter().map(|h| Arc::from(h.as_str())).collect(),
-        records: Vec::with_capacity(grid.len()),
+        // About one value per line (ffcsv); the older layout has more per line.
+        records: Vec::with_capacity(body.len() / 120 * layout.values.len()),
         symbols: 0,
         footnotes: 0,
         quality: BTreeMap::new(),
@@ -947,89 +978,144 @@ fn flat_records<'g>(
     };
     let code_col = header.iter().position(|h| h.eq_ignore_ascii_case("statistics_code") || h.eq_ignore_ascii_case("Statistik_Code"));
     let label_col = header.iter().position(|h| h.eq_ignore_ascii_case("statistics_label") || h.eq_ignore_ascii_case("Statistik_Label"));
-    if let Some((_, r)) = grid.first() {
+    if let Some(r) = sample_text.first() {
         table.code = code_col.and_then(|c| r.get(c)).map(|s| s.trim().to_string());
         table.title = label_col.and_then(|c| r.get(c)).map(|s| s.trim().to_string());
     }
-    table.publisher = Some("Statistisches Bundesamt (Destatis), GENESIS-Online".into());
     let mut strings = Interner::new();
-    let mut var_index: HashMap<(String, Option<String>, String), u32> = HashMap::new();
-    let mut date_cache: HashMap<&str, u32> = HashMap::new();
-    let mut problems = Vec::new();
-    for (line, row) in grid {
-        let fr = row_of(row);
-        if fr.key.is_empty() {
-            problems.push(format!("Zeile {line}: Gebietsschlüssel fehlt"));
-            continue;
+    let mut quality_strings: HashMap<String, Arc<str>> = HashMap::new();
+    let mut var_index: HashMap<String, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut var_key = String::new();
+    let mut date_cache: HashMap<String, u32, foldhash::fast::RandomState> = HashMap::default();
+    // Key text → (key, name) as shared strings.
+    type KeyName = (Arc<str>, Option<Arc<str>>);
+    let mut areas: HashMap<String, KeyName, foldhash::fast::RandomState> = HashMap::default();
+    let mut numbers = FlatNumbers { given: opts.decimal, seen: None };
+    let mut problems: Vec<String> = Vec::new();
+    let mut process = |r: &csv::ByteRecord, table: &mut Table, problems: &mut Vec<String>| -> Result<()> {
+        if r.len() <= 1 && r.iter().all(|f| f.trim_ascii().is_empty()) {
+            return Ok(());
         }
-        let di = match date_cache.get(fr.time) {
+        let line = r.position().map(|p| p.line() as u32).unwrap_or(0);
+        let get = |c: usize| r.get(c).map(|f| std::str::from_utf8(f).unwrap_or("").trim()).unwrap_or("");
+        let key = get(layout.key);
+        if key.is_empty() {
+            problems.push(format!("Zeile {line}: Gebietsschlüssel fehlt"));
+            return Ok(());
+        }
+        let time = get(layout.time);
+        let di = match date_cache.get(time) {
             Some(&d) => d,
-            None => match parse_reference_date(fr.time) {
+            None => match parse_reference_date(time) {
                 Some(d) => {
                     let i = date_index(&mut table.dates, &d);
-                    date_cache.insert(fr.time, i);
+                    date_cache.insert(time.to_string(), i);
                     i
                 }
                 None => {
-                    problems.push(format!("Zeile {line}: Zeitangabe „{}“ ist kein Datum und kein Jahr", fr.time));
-                    continue;
+                    problems.push(format!("Zeile {line}: Zeitangabe „{time}“ ist kein Datum und kein Jahr"));
+                    return Ok(());
                 }
             },
         };
-        let key = strings.get(fr.key);
-        let name = (!fr.name.is_empty()).then(|| strings.get(fr.name));
-        for FlatValue { id, label, unit, raw, quality: q, col } in fr.values {
+        // Key and name together: one lookup per row.
+        let (key, name) = match areas.get(key) {
+            Some(a) => a.clone(),
+            None => {
+                let name = get(layout.name);
+                let a = (strings.get(key), (!name.is_empty()).then(|| strings.get(name)));
+                areas.insert(key.to_string(), a.clone());
+                a
+            }
+        };
+        let part = |p: &Part| match p {
+            Part::Fixed(s) => s.clone(),
+            Part::Column(c) => get(*c).to_string(),
+        };
+        for vc in &layout.values {
+            let raw = get(vc.value);
             if opts.missing.iter().any(|m| m == raw) {
                 table.empty_cells += 1;
                 continue;
             }
-            let parsed = match value_cell(raw, decimal) {
+            let parsed = match numbers.cell(raw, line, file)? {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     table.empty_cells += 1;
                     continue;
                 }
                 Err(()) => {
-                    problems
-                        .push(format!("Zeile {line}, Spalte „{}“: „{raw}“ ist weder Zahl noch amtliches Zeichen", header[col as usize]));
-                    if problems.len() > 1000 {
-                        break;
-                    }
+                    problems.push(format!("Zeile {line}, Spalte „{}“: „{raw}“ ist weder Zahl noch amtliches Zeichen", header[vc.value]));
                     continue;
                 }
             };
-            let vi = match var_index.get(&(id.clone(), unit.clone(), label.clone())) {
+            // The variable: value variable (and unit) plus the other dimensions' codes.
+            var_key.clear();
+            for p in [Some(&vc.code), vc.unit.as_ref()].into_iter().flatten() {
+                match p {
+                    Part::Fixed(s) => var_key.push_str(s),
+                    Part::Column(c) => var_key.push_str(get(*c)),
+                }
+                var_key.push('\u{1f}');
+            }
+            if let Part::Column(c) = &vc.label {
+                var_key.push_str(get(*c));
+            }
+            for &(a, _) in &layout.others {
+                var_key.push('\u{1f}');
+                var_key.push_str(get(a));
+            }
+            let vi = match var_index.get(var_key.as_str()) {
                 Some(&i) => i,
                 None => {
-                    table.variables.push(Variable { id: identifier(&id), label: label.clone(), unit: unit.clone() });
+                    let mut id = part(&vc.code);
+                    let mut label = part(&vc.label);
+                    for &(a, l) in &layout.others {
+                        id.push('_');
+                        id.push_str(get(a));
+                        label.push_str(" – ");
+                        label.push_str(get(l));
+                    }
+                    let unit = vc.unit.as_ref().map(part).filter(|u| !u.is_empty());
+                    table.variables.push(Variable { id: identifier(&id), label, unit });
                     let i = (table.variables.len() - 1) as u32;
-                    var_index.insert((id, unit, label), i);
+                    var_index.insert(var_key.clone(), i);
                     i
                 }
             };
             if matches!(parsed.cell, Cell::Symbol(_)) {
                 table.symbols += 1;
             }
-            let flag = q.filter(|s| !s.is_empty()).or(parsed.quality);
-            if let Some(f) = flag {
-                match table.quality.get_mut(f) {
-                    Some(n) => *n += 1,
+            let flag = vc.quality.map(get).filter(|s| !s.is_empty()).or(parsed.quality);
+            let quality = flag.map(|f| {
+                *table.quality.entry(f.to_string()).or_default() += 1;
+                match quality_strings.get(f) {
+                    Some(a) => Arc::clone(a),
                     None => {
-                        table.quality.insert(f.to_string(), 1);
+                        let a: Arc<str> = Arc::from(f);
+                        quality_strings.insert(f.to_string(), Arc::clone(&a));
+                        a
                     }
                 }
-            }
+            });
             table.records.push(Record {
-                line: *line,
-                column: col,
+                line,
+                column: vc.value as u32,
                 key: Arc::clone(&key),
                 name: name.clone(),
                 variable: vi,
                 date: di,
                 cell: parsed.cell,
-                quality: flag.map(|f| strings.get(f)),
+                quality,
             });
         }
+        Ok(())
+    };
+    for r in &sample {
+        process(r, &mut table, &mut problems)?;
+    }
+    while rdr.read_byte_record(&mut rec).map_err(read_err)? {
+        process(&rec, &mut table, &mut problems)?;
         if problems.len() > 1000 {
             break;
         }
@@ -1037,8 +1123,8 @@ fn flat_records<'g>(
     if !problems.is_empty() {
         return Err(ImportError::Problems { file: file.to_string(), problems });
     }
-    // One code with several labels or units (a value and its rate of change): the label
-    // tells them apart in the id.
+    // One code with several labels or units (a value and its rate of change): the label or
+    // unit tells them apart in the id.
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for v in &table.variables {
         *by_id.entry(v.id.clone()).or_default() += 1;

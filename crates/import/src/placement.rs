@@ -241,20 +241,45 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
     // Which reference date counts.
     let period = profile.period.as_deref().map(|p| period_of(p, file)).transpose()?;
     let year_override = profile.year;
-    let mut rows: Vec<DataRow> = Vec::with_capacity(table.records.len());
+    // Each key's stored key on the target level and its totals above, as shared strings,
+    // decided once per key.
     let mut area_levels: HashMap<String, String> = HashMap::new();
-    let mut interned: HashMap<String, Arc<str>> = HashMap::new();
-    let mut var_ids: Vec<Arc<str>> = table.variables.iter().map(|v| Arc::from(v.id.as_str())).collect();
-    let mut seen_dates: HashMap<(Arc<str>, u32, i32), (u32, u32)> = HashMap::new();
+    // Delivered key → (its key on the target level, its keys on the levels above).
+    type Targets = (Option<Arc<str>>, Vec<Arc<str>>);
+    let targets: HashMap<Arc<str>, Targets, foldhash::fast::RandomState> = place
+        .iter()
+        .map(|(k, (t, totals))| {
+            if let Some(t) = t {
+                area_levels.insert(t.clone(), target.name.clone());
+            }
+            for (level, key) in totals {
+                area_levels.insert(key.clone(), level.to_string());
+            }
+            (Arc::clone(k), (t.as_deref().map(Arc::from), totals.iter().map(|(_, key)| Arc::from(key.as_str())).collect()))
+        })
+        .collect();
+    let mut rows: Vec<DataRow> = Vec::with_capacity(table.records.len());
+    let var_ids: Vec<Arc<str>> = table.variables.iter().map(|v| Arc::from(v.id.as_str())).collect();
+    // Keys are shared strings (one `Arc` per key from the reader): their address identifies them.
+    let mut seen_dates: HashMap<(usize, u32, i32), (u32, u32), foldhash::fast::RandomState> = HashMap::default();
     let mut conflicts: Vec<String> = Vec::new();
     let dates_iso: Vec<Option<Arc<str>>> = table.dates.iter().map(|d| (d.iso.len() > 4).then(|| Arc::from(d.iso.as_str()))).collect();
-    let mut used_dates: HashMap<u32, BTreeMap<String, ()>> = HashMap::new();
+    // Per variable, the dates its values carry (few).
+    let mut used_dates: Vec<Vec<u32>> = vec![Vec::new(); table.variables.len()];
     let mut skipped_period = 0usize;
     let columns = table.columns.clone();
     let source_text = table.source();
     let records = std::mem::take(&mut table.records);
+    // Two reference dates can only collide within a year that has two of them.
+    let several_dates = {
+        let mut years: Vec<i32> = table.dates.iter().map(|d| year_override.unwrap_or(d.year)).collect();
+        let n = years.len();
+        years.sort_unstable();
+        years.dedup();
+        years.len() < n
+    };
     for r in records {
-        let Some((on_target, totals)) = place.get(&r.key) else { continue };
+        let Some((on_target, totals)) = targets.get(&r.key) else { continue };
         let date = &table.dates[r.date as usize];
         if let Some(p) = period
             && !period_matches(date, p)
@@ -263,7 +288,9 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
             continue;
         }
         let year = year_override.unwrap_or(date.year);
-        if let Some((first_date, first_line)) = seen_dates.insert((Arc::clone(&r.key), r.variable, year), (r.date, r.line))
+        if several_dates
+            && let Some((first_date, first_line)) =
+                seen_dates.insert((Arc::as_ptr(&r.key) as *const u8 as usize, r.variable, year), (r.date, r.line))
             && first_date != r.date
             && conflicts.len() < 30
         {
@@ -276,13 +303,14 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
                 r.line
             ));
         }
-        used_dates.entry(r.variable).or_default().insert(date.iso.clone(), ());
+        let used = &mut used_dates[r.variable as usize];
+        if !used.contains(&r.date) {
+            used.push(r.date);
+        }
         let at = Location { sheet: None, line: r.line as usize, column: Arc::clone(&columns[r.column as usize]) };
-        let mut push = |key: &str, level: &str| {
-            let area = interned.entry(key.to_string()).or_insert_with(|| Arc::from(key)).clone();
-            area_levels.insert(key.to_string(), level.to_string());
+        for area in on_target.iter().chain(totals.iter()) {
             rows.push(DataRow {
-                area,
+                area: Arc::clone(area),
                 year,
                 variable: Arc::clone(&var_ids[r.variable as usize]),
                 cell: r.cell,
@@ -290,12 +318,6 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
                 reference_date: dates_iso[r.date as usize].clone(),
                 quality: r.quality.clone(),
             });
-        };
-        if let Some(t) = on_target {
-            push(t, &target.name);
-        }
-        for (level, key) in totals {
-            push(key, level);
         }
     }
     if !conflicts.is_empty() {
@@ -385,7 +407,7 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
         .variables
         .iter()
         .enumerate()
-        .filter(|(i, _)| used_dates.contains_key(&(*i as u32)))
+        .filter(|(i, _)| !used_dates[*i].is_empty())
         .map(|(i, v)| {
             let vp = profile.variables.get(&v.id).cloned().unwrap_or_default();
             let kind = vp
@@ -393,7 +415,10 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
                 .or_else(|| rates.contains(&v.id).then_some(VariableKind::Rate))
                 .or(profile.kind)
                 .unwrap_or(if v.is_count() { VariableKind::Count } else { VariableKind::Rate });
-            let one_date = used_dates.get(&(i as u32)).filter(|d| d.len() == 1).and_then(|d| d.keys().next()).map(|d| date_text(d));
+            let one_date = match used_dates[i].as_slice() {
+                [d] => Some(date_text(&table.dates[*d as usize].iso)),
+                _ => None,
+            };
             VariableMeta {
                 key: v.id.clone(),
                 label: vp.label.or_else(|| Some(v.label.clone())),
@@ -405,7 +430,6 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
             }
         })
         .collect();
-    var_ids.clear();
     let mut resolved = profile.clone();
     resolved.level = Some(target.name.clone());
     if table.format == Format::GenesisTable {

@@ -214,11 +214,11 @@ pub(crate) fn conflict_error(current: Option<(i64, String)>, id: i64, what: &str
 pub(crate) fn mismatches_of(
     nodes: &[quartier_core::hierarchy::AreaNode],
     names: &HashMap<String, (String, String)>,
-    cells: &[(String, Cell)],
+    cells: &[(&str, Cell)],
     variable: &str,
     year: i32,
 ) -> Vec<crate::model::TotalMismatchRecord> {
-    let map: HashMap<&str, Cell> = cells.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+    let map: HashMap<&str, Cell> = cells.iter().copied().collect();
     let sums = quartier_core::hierarchy::sum_up(nodes, &map);
     // Counts are whole numbers; allow rounding in published totals below 0.5.
     quartier_core::hierarchy::compare_totals(&map, &sums, 0.5)
@@ -247,29 +247,77 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(rows: &[String]) -> Resu
     rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
 }
 
-/// A stored value's reference date and quality flag; boxed in maps of old values because
-/// most values have neither.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ValueMeta {
-    pub reference_date: Option<String>,
-    pub quality: Option<String>,
-}
-
 /// A stored value as a delivery compares it: the cell, the import that wrote it, its
-/// reference date and quality flag.
-pub(crate) type OldValue = (Cell, i64, Option<Box<ValueMeta>>);
+/// `value_meta` id (reference date and quality flag).
+pub(crate) type OldValue = (Cell, i64, Option<i64>);
 
-pub(crate) fn value_meta(reference_date: Option<String>, quality: Option<String>) -> Option<Box<ValueMeta>> {
-    (reference_date.is_some() || quality.is_some()).then(|| Box::new(ValueMeta { reference_date, quality }))
+/// The `value_meta` id of each row of a delivery. Rows share their date and flag strings
+/// (one `Arc` per distinct text from the reader), so pairs are looked up by address and
+/// `id_of` (look up or insert by text) runs once per distinct pair.
+pub(crate) fn meta_ids(
+    rows: &[quartier_core::validate::DataRow],
+    mut id_of: impl FnMut(Option<&str>, Option<&str>) -> Result<i64>,
+) -> Result<Vec<Option<i64>>> {
+    let addr = |a: &Option<std::sync::Arc<str>>| a.as_ref().map(|s| std::sync::Arc::as_ptr(s) as *const u8 as usize).unwrap_or(0);
+    let mut by_addr: HashMap<(usize, usize), i64, foldhash::fast::RandomState> = HashMap::default();
+    let mut by_text: HashMap<(Option<String>, Option<String>), i64> = HashMap::new();
+    rows.iter()
+        .map(|r| {
+            if r.reference_date.is_none() && r.quality.is_none() {
+                return Ok(None);
+            }
+            let k = (addr(&r.reference_date), addr(&r.quality));
+            if let Some(id) = by_addr.get(&k) {
+                return Ok(Some(*id));
+            }
+            let text = (r.reference_date.as_deref().map(str::to_string), r.quality.as_deref().map(str::to_string));
+            let id = match by_text.get(&text) {
+                Some(id) => *id,
+                None => {
+                    let id = id_of(text.0.as_deref(), text.1.as_deref())?;
+                    by_text.insert(text, id);
+                    id
+                }
+            };
+            by_addr.insert(k, id);
+            Ok(Some(id))
+        })
+        .collect()
 }
 
-pub(crate) fn same_meta(old: &Option<Box<ValueMeta>>, reference_date: Option<&str>, quality: Option<&str>) -> bool {
-    match old {
-        None => reference_date.is_none() && quality.is_none(),
-        Some(m) => m.reference_date.as_deref() == reference_date && m.quality.as_deref() == quality,
+/// Delivered totals compared with the sums of their children for the count variables
+/// `vars` (id, key) and `years` of a delivery, from memory: the stored values of those
+/// variables (`old`, read for the change summary) with the delivery's values (`new`: variable
+/// id, year, area id, cell) over them — the table is not read a second time.
+/// `node_of` gives each area id its hierarchy node key.
+pub(crate) fn mismatches_in_memory<S: std::hash::BuildHasher>(
+    nodes: &[quartier_core::hierarchy::AreaNode],
+    names: &HashMap<String, (String, String)>,
+    node_of: &HashMap<i64, String>,
+    vars: &[(i64, &str)],
+    years: &[i32],
+    old: &HashMap<(i64, i32, i64), OldValue, S>,
+    new: impl Iterator<Item = (i64, i32, i64, Cell)>,
+) -> Vec<crate::model::TotalMismatchRecord> {
+    let wanted: HashSet<(i64, i32)> = vars.iter().flat_map(|(v, _)| years.iter().map(move |y| (*v, *y))).collect();
+    let mut cells: HashMap<(i64, i32), HashMap<i64, Cell>> = HashMap::new();
+    for (&(v, y, a), (c, _, _)) in old {
+        if wanted.contains(&(v, y)) {
+            cells.entry((v, y)).or_default().insert(a, *c);
+        }
     }
-}
-
-pub(crate) fn meta_sql(m: &Option<Box<ValueMeta>>) -> (Option<&str>, Option<&str>) {
-    m.as_ref().map(|m| (m.reference_date.as_deref(), m.quality.as_deref())).unwrap_or((None, None))
+    for (v, y, a, c) in new {
+        if wanted.contains(&(v, y)) {
+            cells.entry((v, y)).or_default().insert(a, c);
+        }
+    }
+    let mut out = Vec::new();
+    for (vid, key) in vars {
+        for &year in years {
+            let Some(by_area) = cells.get(&(*vid, year)) else { continue };
+            let list: Vec<(&str, Cell)> = by_area.iter().filter_map(|(a, c)| node_of.get(a).map(|n| (n.as_str(), *c))).collect();
+            out.extend(mismatches_of(nodes, names, &list, key, year));
+        }
+    }
+    out
 }

@@ -184,11 +184,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE account ADD COLUMN reads_internal INTEGER NOT NULL DEFAULT 0;
     "#,
     // 10: the exact reference date of a value (Stichtag, when the delivery gives one) and the
-    // statistics office's quality flag (GENESIS `_q`), kept with replaced values for undo.
+    // statistics office's quality flag (GENESIS `_q`), dictionary-encoded: a delivery has a
+    // handful of (date, flag) pairs for a million values. Kept with replaced values for undo.
     r#"
-    ALTER TABLE value ADD COLUMN ref_date TEXT;
-    ALTER TABLE value ADD COLUMN quality TEXT;
-    ALTER TABLE value_replaced ADD COLUMN ref_date TEXT;
-    ALTER TABLE value_replaced ADD COLUMN quality TEXT;
+    CREATE TABLE value_meta (
+        id       INTEGER PRIMARY KEY,
+        ref_date TEXT,
+        quality  TEXT
+    );
+    ALTER TABLE value ADD COLUMN meta_id INTEGER REFERENCES value_meta(id);
+    ALTER TABLE value_replaced ADD COLUMN meta_id INTEGER;
     "#,
 ];

@@ -1,10 +1,9 @@
 //! The SQLite implementation of [`Store`]: one file, WAL, foreign keys on, migrations on open.
 
-use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, meta_sql, same_meta, system_user, value_meta};
+use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, system_user};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
-use quartier_core::Cell;
 use quartier_core::hierarchy::AreaNode;
 use quartier_core::indicator::Catalogue;
 use quartier_core::validate::{self, VariableKind};
@@ -262,13 +261,12 @@ impl SqliteStore {
             // With the import that wrote each, kept for undoing this one.
             let mut old: HashMap<(i64, i32, i64), OldValue, foldhash::fast::RandomState> = HashMap::default();
             {
-                let mut st = tx.prepare_cached(
-                    "SELECT year, area_id, value, symbol, import_id, ref_date, quality FROM value WHERE variable_id = ?1",
-                )?;
+                let mut st =
+                    tx.prepare_cached("SELECT year, area_id, value, symbol, import_id, meta_id FROM value WHERE variable_id = ?1")?;
                 for key in &used {
                     let vid = var_ids[*key];
                     for r in st.query_map([vid], |x| {
-                        let meta = value_meta(x.get(5)?, x.get(6)?);
+                        let meta: Option<i64> = x.get(5)?;
                         Ok((x.get::<_, i32>(0)?, x.get::<_, i64>(1)?, cell_from_sql(x.get(2)?, x.get(3)?), x.get::<_, i64>(4)?, meta))
                     })? {
                         let (y, a, c, by, meta) = r?;
@@ -289,34 +287,48 @@ impl SqliteStore {
             order.sort_unstable();
             let mut inserts = BatchInsert::new(&tx, import_id)?;
             let mut update = tx.prepare_cached(
-                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6, ref_date = ?7, quality = ?8
-                 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+                "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6, meta_id = ?7 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
             )?;
             let mut update_meta =
-                tx.prepare_cached("UPDATE value SET ref_date = ?4, quality = ?5 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3")?;
+                tx.prepare_cached("UPDATE value SET meta_id = ?4 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3")?;
             let mut keep = tx.prepare_cached(
-                "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, ref_date, quality)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, meta_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
+            let metas = {
+                let mut known: HashMap<(Option<String>, Option<String>), i64> = {
+                    let mut st = tx.prepare_cached("SELECT id, ref_date, quality FROM value_meta")?;
+                    st.query_map([], |r| Ok(((r.get(1)?, r.get(2)?), r.get(0)?)))?.collect::<std::result::Result<_, _>>()?
+                };
+                common::meta_ids(&batch.rows, |rd, q| {
+                    if let Some(id) = known.get(&(rd.map(str::to_string), q.map(str::to_string))) {
+                        return Ok(*id);
+                    }
+                    tx.execute("INSERT INTO value_meta (ref_date, quality) VALUES (?1, ?2)", params![rd, q])?;
+                    let id = tx.last_insert_rowid();
+                    known.insert((rd.map(str::to_string), q.map(str::to_string)), id);
+                    Ok(id)
+                })?
+            };
             let mut years = BTreeSet::new();
             for (vid, year, aid, i) in order {
                 let r = &batch.rows[i];
                 years.insert(year);
                 let (v, s) = cell_to_sql(r.cell);
-                let (rd, q) = (r.reference_date.as_deref(), r.quality.as_deref());
+                let meta = metas[i];
                 match old.get(&(vid, year, aid)) {
                     None => {
                         report.inserted += 1;
-                        inserts.push(vid, year, aid, v, s, rd, q)?;
+                        inserts.push(vid, year, aid, v, s, meta)?;
                     }
-                    Some((oc, _, meta)) if *oc == r.cell => {
+                    Some((oc, _, old_meta)) if *oc == r.cell => {
                         report.unchanged += 1;
-                        if !same_meta(meta, rd, q) {
-                            update_meta.execute(params![vid, year, aid, rd, q])?;
+                        if *old_meta != meta {
+                            update_meta.execute(params![vid, year, aid, meta])?;
                         }
                         continue;
                     }
-                    Some((oc, by, meta)) => {
+                    Some((oc, by, old_meta)) => {
                         report.changed += 1;
                         if report.changes.len() < CHANGES_LISTED {
                             report.changes.push(ValueChange {
@@ -328,9 +340,8 @@ impl SqliteStore {
                             });
                         }
                         let (ov, os) = cell_to_sql(*oc);
-                        let (ord, oq) = meta_sql(meta);
-                        keep.execute(params![import_id, vid, year, aid, ov, os, by, ord, oq])?;
-                        update.execute(params![vid, year, aid, v, s, import_id, rd, q])?;
+                        keep.execute(params![import_id, vid, year, aid, ov, os, by, old_meta])?;
+                        update.execute(params![vid, year, aid, v, s, import_id, meta])?;
                     }
                 }
             }
@@ -339,8 +350,24 @@ impl SqliteStore {
                 tx.execute_batch("CREATE INDEX value_area ON value(area_id)")?;
             }
             report.years = years.into_iter().collect();
+            let counts: Vec<(i64, &str)> = used
+                .iter()
+                .filter(|v| kinds.get(**v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count)
+                .map(|v| (var_ids[*v], *v))
+                .collect();
+            if !counts.is_empty() {
+                let (nodes, levels) = hierarchy_nodes(&tx)?;
+                if nodes.iter().any(|n| n.parent.is_some()) {
+                    let node_of: HashMap<i64, String> = {
+                        let mut st = tx.prepare_cached("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id")?;
+                        st.query_map([], |r| Ok((r.get(0)?, node_key(r.get::<_, i64>(1)? as usize, &r.get::<_, String>(2)?))))?
+                            .collect::<std::result::Result<_, _>>()?
+                    };
+                    let new = batch.rows.iter().map(|r| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], r.cell));
+                    report.total_mismatches = common::mismatches_in_memory(&nodes, &levels, &node_of, &counts, &report.years, &old, new);
+                }
+            }
         }
-        report.total_mismatches = total_mismatches(&tx, &used, &report.years, &kinds)?;
         let summary = format!(
             "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
             report.rows,
@@ -422,8 +449,8 @@ impl SqliteStore {
         }
         let removed = tx.execute("DELETE FROM value WHERE import_id = ?1", [id])?;
         let restored = tx.execute(
-            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, ref_date, quality)
-             SELECT variable_id, year, area_id, value, symbol, prev_import_id, ref_date, quality FROM value_replaced WHERE import_id = ?1",
+            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, meta_id)
+             SELECT variable_id, year, area_id, value, symbol, prev_import_id, meta_id FROM value_replaced WHERE import_id = ?1",
             [id],
         )?;
         tx.execute(
@@ -573,8 +600,9 @@ impl Store for SqliteStore {
         // Only the given filters go into the statement (each bound, never spliced): with
         // "?1 IS NULL OR …" SQLite cannot use the primary key (variable, year) and scans all values.
         let mut sql = String::from(
-            "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, x.ref_date, x.quality
+            "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality
              FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
+             LEFT JOIN value_meta m ON m.id = x.meta_id
              WHERE 1 = 1",
         );
         for (present, clause) in [
@@ -1191,16 +1219,16 @@ impl Store for SqliteStore {
 }
 
 /// variable id, year, area id, number, symbol code.
-type PendingValue<'r> = (i64, i32, i64, Option<f64>, Option<&'static str>, Option<&'r str>, Option<&'r str>);
+type PendingValue = (i64, i32, i64, Option<f64>, Option<&'static str>, Option<i64>);
 
 /// Inserts values many rows per statement: per-statement overhead dominated bulk imports.
-struct BatchInsert<'a, 'r> {
+struct BatchInsert<'a> {
     tx: &'a Transaction<'a>,
     import_id: i64,
-    pending: Vec<PendingValue<'r>>,
+    pending: Vec<PendingValue>,
 }
 
-impl<'a, 'r> BatchInsert<'a, 'r> {
+impl<'a> BatchInsert<'a> {
     const ROWS: usize = 128;
 
     fn new(tx: &'a Transaction<'a>, import_id: i64) -> Result<Self> {
@@ -1208,23 +1236,13 @@ impl<'a, 'r> BatchInsert<'a, 'r> {
     }
 
     fn sql(rows: usize) -> String {
-        let mut s = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, ref_date, quality) VALUES ");
-        s.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", "));
+        let mut s = String::from("INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, meta_id) VALUES ");
+        s.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", "));
         s
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        vid: i64,
-        year: i32,
-        aid: i64,
-        v: Option<f64>,
-        s: Option<&'static str>,
-        rd: Option<&'r str>,
-        q: Option<&'r str>,
-    ) -> Result<()> {
-        self.pending.push((vid, year, aid, v, s, rd, q));
+    fn push(&mut self, vid: i64, year: i32, aid: i64, v: Option<f64>, s: Option<&'static str>, meta: Option<i64>) -> Result<()> {
+        self.pending.push((vid, year, aid, v, s, meta));
         if self.pending.len() == Self::ROWS { self.flush() } else { Ok(()) }
     }
 
@@ -1234,16 +1252,15 @@ impl<'a, 'r> BatchInsert<'a, 'r> {
         }
         let mut st = self.tx.prepare_cached(&Self::sql(self.pending.len()))?;
         let mut i = 1;
-        for (vid, year, aid, v, s, rd, q) in self.pending.drain(..) {
+        for (vid, year, aid, v, s, meta) in self.pending.drain(..) {
             st.raw_bind_parameter(i, vid)?;
             st.raw_bind_parameter(i + 1, year)?;
             st.raw_bind_parameter(i + 2, aid)?;
             st.raw_bind_parameter(i + 3, v)?;
             st.raw_bind_parameter(i + 4, s)?;
             st.raw_bind_parameter(i + 5, self.import_id)?;
-            st.raw_bind_parameter(i + 6, rd)?;
-            st.raw_bind_parameter(i + 7, q)?;
-            i += 8;
+            st.raw_bind_parameter(i + 6, meta)?;
+            i += 7;
         }
         st.raw_execute()?;
         Ok(())
@@ -1252,41 +1269,6 @@ impl<'a, 'r> BatchInsert<'a, 'r> {
     fn finish(mut self) -> Result<()> {
         self.flush()
     }
-}
-
-/// Compares delivered higher-level totals with the sums of their children, for the count
-/// variables and years of a delivery.
-fn total_mismatches(
-    tx: &Transaction,
-    vars: &BTreeSet<&str>,
-    years: &[i32],
-    kinds: &HashMap<String, VariableKind>,
-) -> Result<Vec<TotalMismatchRecord>> {
-    let counts: Vec<&str> =
-        vars.iter().copied().filter(|v| kinds.get(*v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count).collect();
-    if counts.is_empty() {
-        return Ok(vec![]);
-    }
-    let (nodes, levels) = hierarchy_nodes(tx)?;
-    if !nodes.iter().any(|n| n.parent.is_some()) {
-        return Ok(vec![]);
-    }
-    let mut out = Vec::new();
-    let mut st = tx.prepare_cached(
-        "SELECT l.rank, a.key, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id
-         JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND x.year = ?2",
-    )?;
-    for var in counts {
-        for &year in years {
-            let cells: Vec<(String, Cell)> = st
-                .query_map(params![var, year], |r| {
-                    Ok((node_key(r.get::<_, i64>(0)? as usize, &r.get::<_, String>(1)?), cell_from_sql(r.get(2)?, r.get(3)?)))
-                })?
-                .collect::<std::result::Result<_, _>>()?;
-            out.extend(common::mismatches_of(&nodes, &levels, &cells, var, year));
-        }
-    }
-    Ok(out)
 }
 
 /// The key of an area in the hierarchy: level rank and area key, because area keys need only
