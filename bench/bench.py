@@ -170,6 +170,54 @@ def import_bench(a):
     rows.append(("1,000,000 long rows (CSV)", "Quartier import data: detect layout/format, parse, check duplicates/negatives/unknown areas, store (SQLite, one transaction)", qd))
     rows.append(("", "pandas read_csv (no checks, in memory)", pd_read))
     rows.append(("", "pandas read_csv + to_sql into SQLite with the same primary key (no checks)", pd_sql))
+
+    # --- Official formats (issue 14): a GENESIS Gemeinde table; a million-row ffcsv beside
+    # the same values as long CSV ---
+    off = os.path.abspath(os.path.join(a.work, "official"))
+    genesis = os.path.join(off, "genesis-gemeinden.csv")
+    if not os.path.exists(genesis):
+        os.makedirs(off, exist_ok=True)
+        subprocess.run([py, os.path.join(HERE, "gen_official.py"), "genesis", genesis], check=True, capture_output=True)
+        subprocess.run([py, os.path.join(HERE, "gen_official.py"), "flat", os.path.join(off, "flat"), "12500", "10", "8"],
+                       check=True, capture_output=True)
+    gbase = os.path.join(tmp, "genesis-base.db")
+    subprocess.run([q, "--db", gbase, "import", "areas", genesis], check=True, capture_output=True)
+
+    def q_genesis():
+        db = os.path.join(tmp, "genesis.db")
+        for ext in ("", "-wal", "-shm"):
+            if os.path.exists(db + ext):
+                os.remove(db + ext)
+        shutil.copy(gbase, db)
+        return timed([q, "--db", db, "import", "data", genesis, "--level", "Gemeinde"], env=env)
+    qg = median_of(a.runs, q_genesis)
+    pg = median_of(a.runs, lambda: timed([py, os.path.join(HERE, "peer_load.py"), "genesis", genesis]))
+    rows.append(("GENESIS Gemeinde table, 11,033 rows x 54 columns, 3 header rows (target < 0.5 s)",
+                 "Quartier import data --level Gemeinde: detect, combine header, place 5 kinds of keys, symbols, store, compare totals", qg))
+    rows.append(("", "pandas read_csv (header=[0,1,2], footer found by hand, symbols as NaN) + stack to long rows (no checks)", pg))
+
+    fbase = os.path.join(tmp, "flat-base.db")
+    subprocess.run([q, "--db", fbase, "levels", "define", "Gemeinde"], check=True, capture_output=True)
+    subprocess.run([q, "--db", fbase, "import", "areas", os.path.join(off, "flat", "areas.csv"), "--level", "Gemeinde"],
+                   check=True, capture_output=True)
+
+    def q_file(name):
+        def run():
+            db = os.path.join(tmp, "flat.db")
+            for ext in ("", "-wal", "-shm"):
+                if os.path.exists(db + ext):
+                    os.remove(db + ext)
+            shutil.copy(fbase, db)
+            return timed([q, "--db", db, "import", "data", os.path.join(off, "flat", name)], env=env)
+        return run
+    ql = median_of(a.runs, q_file("long.csv"))
+    qf = median_of(a.runs, q_file("flat.csv"))
+    pf = median_of(a.runs, lambda: timed([py, os.path.join(HERE, "peer_load.py"), "ffcsv", os.path.join(off, "flat", "flat.csv")]))
+    rows.append(("1,000,000 values as long CSV (same run, the reference for the ffcsv target)",
+                 "Quartier import data (long CSV)", ql))
+    rows.append(("1,000,000 values as GENESIS ffcsv, unsorted (target within 1.5x of the long CSV)",
+                 "Quartier import data (ffcsv): reference dates and quality flags kept", qf))
+    rows.append(("", "pandas read_csv (decimal comma, codes as text, dates parsed; no checks)", pf))
     shutil.rmtree(tmp, ignore_errors=True)
 
     lines = ["| task | tool | wall s (median of %d) | peak MiB | time ratio Quartier/peer | memory ratio |" % a.runs, "|---|---|---|---|---|---|"]
@@ -181,10 +229,12 @@ def import_bench(a):
         else:
             ratio, mem = f"{qref[0] / wall:.2f}", f"{qref[1] / rss:.2f}"
         lines.append(f"| {task} | {tool} | {wall:.3f} | {rss:.0f} | {ratio} | {mem} |")
-    phases = re.search(r"timing: (.*)", qd[2][3])
-    if phases:
-        lines.append("")
-        lines.append(f"Quartier data import phases (last run): {phases.group(1)}")
+    lines.append("")
+    for label, run in (("1,000,000 long rows", qd), ("GENESIS table", qg), ("long CSV (official set)", ql), ("ffcsv", qf)):
+        phases = re.search(r"timing: (.*)", run[2][3])
+        if phases:
+            lines.append(f"Quartier data import phases, {label} (last run): {phases.group(1)}")
+    lines.append(f"ffcsv / long CSV (same values, same run): {qf[0] / ql[0]:.2f}x (target <= 1.5x); GENESIS table: {qg[0]:.3f} s (target < 0.5 s)")
     return "\n".join(lines)
 
 

@@ -150,6 +150,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         level_field: a.level_field.clone(),
         crs: a.crs.clone(),
         grid: a.grid.as_ref().map(|g| g.display().to_string()),
+        crs_files: true,
         layer: a.layer.clone(),
         encoding: a.encoding.clone(),
         sheet: a.sheet.clone(),

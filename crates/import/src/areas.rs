@@ -60,8 +60,11 @@ pub struct AreaOptions {
     pub parent_prefix: Option<usize>,
     /// Table imports: only rows whose level field equals the level.
     pub level_field: Option<String>,
-    /// `EPSG:N`, a PROJ string, WKT text or the path of a `.prj` file.
+    /// `EPSG:N`, a PROJ string, WKT text or (with `crs_files`) the path of a `.prj` file.
     pub crs: Option<String>,
+    /// `crs` may name a `.prj` file (the CLI); never for text from the web, which must not
+    /// make the server read its own files.
+    pub crs_files: bool,
     /// An NTv2 grid file (e.g. BeTA2007.gsb) for the DHDN datum shift instead of Helmert.
     pub grid: Option<String>,
     pub layer: Option<String>,
@@ -179,7 +182,8 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
     };
     let crs = if has_geometry {
         Some(match (&opts.crs, &raw.crs) {
-            (Some(c), _) => crs_arg(c).map_err(|e| ImportError::file(file, format!("--crs: {e}")))?,
+            (Some(c), _) if opts.crs_files => crs_arg(c).map_err(|e| ImportError::file(file, format!("--crs: {e}")))?,
+            (Some(c), _) => Crs::parse(c).map_err(|e| ImportError::file(file, format!("--crs: {e}")))?,
             (None, Some((c, _))) => c.clone(),
             (None, None) if raw.format == "Shapefile" => {
                 return Err(ImportError::file(

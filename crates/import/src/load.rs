@@ -187,7 +187,10 @@ pub fn official_areas(
         return Ok(Some(OfficialAreas { format, source: table.source(), plan, levels_new, reports }));
     }
     if !levels_new.is_empty() {
-        store.define_levels(&wanted).map_err(stored(file))?;
+        // Official levels lie above a city's own (Kreis → Gemeinde → Stadtteil → …).
+        let mut names = wanted.clone();
+        names.extend(existing.iter().map(|l| l.name.clone()).filter(|n| !wanted.contains(n)));
+        store.define_levels(&names).map_err(stored(file))?;
     }
     let batches: Vec<AreaBatch> = plan
         .levels

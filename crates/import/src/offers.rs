@@ -27,7 +27,7 @@ pub fn read(path: &Path, crs: Option<&str>) -> Result<Offers> {
     }
     let transformer = match crs {
         Some(c) => {
-            let from = crate::areas::crs_arg(c).map_err(|e| ImportError::file(&shown, format!("--crs {c}: {e}")))?;
+            let from = Crs::parse(c).map_err(|e| ImportError::file(&shown, format!("--crs {c}: {e}")))?;
             Some(Transformer::new(from, Crs::wgs84()))
         }
         None => None,

@@ -302,11 +302,11 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
                     (csrf_field(e))
                     label { "Art" select name="art" {
                         option value="daten" { "Statistische Daten (CSV, XLSX)" }
-                        option value="gebiete" { "Gebiete (GeoJSON, Shapefile als .zip nicht, GeoPackage, CSV, XLSX)" }
+                        option value="gebiete" { "Gebiete (GeoJSON, Shapefile als .zip nicht, GeoPackage, CSV, XLSX, amtliche Tabelle)" }
                     } }
-                    label.wide { "Datei" input type="file" name="datei" required accept=".csv,.txt,.xlsx,.xls,.ods,.geojson,.json,.gpkg,.shp"; }
+                    label.wide { "Datei" input type="file" name="datei" required accept=".csv,.txt,.zip,.xlsx,.xls,.ods,.geojson,.json,.gpkg,.shp"; }
                     label { "Ebene" select name="ebene" {
-                        option value="" { "(erkannt)" }
+                        option value="" { "(erkannt; amtliche Tabellen: aus den Schlüsseln)" }
                         @for l in &levels { option value=(l.name) { (l.name) } }
                     } }
                     label { "Importprofil" select name="profil" {
@@ -319,10 +319,10 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
                     label { "Schlüsselfeld (Gebiete)" input type="text" name="id_feld" size="10"; }
                     label { "Namensfeld (Gebiete)" input type="text" name="name_feld" size="10"; }
                     label { "Übergeordnet: Präfixlänge" input type="text" name="eltern_praefix" inputmode="numeric" size="4"; }
-                    label { "Koordinatensystem" input type="text" name="crs" placeholder="EPSG:25832" size="10"; }
+                    label { "Koordinatensystem (EPSG-Code, PROJ-String oder WKT)" input type="text" name="crs" placeholder="EPSG:25832" size="10"; }
                     button type="submit" { "Vorschau" }
                 }
-                p.note { "Höchstens " (UPLOAD_LIMIT >> 20) " MB. Ohne Importprofil erkennt Quartier Layout, Trennzeichen, Zahlenformat und Zeichenkodierung selbst; die Vorschau zeigt, was erkannt wurde." }
+                p.note { "Höchstens " (UPLOAD_LIMIT >> 20) " MB. Ohne Importprofil erkennt Quartier Layout, Trennzeichen, Zahlenformat und Zeichenkodierung selbst, ebenso Tabellen der amtlichen Statistik (GENESIS-Export, Flatfile auch als ZIP, Zensus 2022) mit Titel, mehrzeiligem Kopf und Fußnoten; die Vorschau zeigt, was erkannt wurde." }
             }
         }
         h2 #protokoll { "Importprotokoll" }
@@ -582,7 +582,14 @@ async fn run_import(st: &AppState, who: Actor, form: UploadForm, dry_run: bool) 
     let upload_dir = path.parent().map(Path::to_path_buf);
     let page = with_store_mut(st, actor, move |store| {
         let shown = form.datei_name.clone();
-        let outcome = if form.is_areas() {
+        let outcome = if form.is_areas() && opt(&form.ebene).is_none() {
+            // Without a level: an official statistics table gives the levels by its keys.
+            match quartier_import::load::official_areas(store, &path, &shown, None, None, dry_run) {
+                Ok(Some(out)) => Ok(official_area_summary(&out, dry_run)),
+                Ok(None) => return Err(AppError::BadRequest("Für Gebiete bitte die Ebene wählen (ohne Ebene nur Tabellen der amtlichen Statistik, deren Schlüssel die Ebenen zeigen).".into())),
+                Err(err) => Err(err),
+            }
+        } else if form.is_areas() {
             let opts = form.area_options()?;
             quartier_import::load::areas(store, &path, &shown, &opts, dry_run)
                 .map(|(raw, prepared, report)| area_summary(&raw, &prepared, &report))
@@ -634,10 +641,33 @@ fn area_summary(
     }
 }
 
+fn official_area_summary(out: &quartier_import::load::OfficialAreas, dry_run: bool) -> Markup {
+    html! {
+        ul {
+            li { (out.format.label()) @if let Some(s) = &out.source { ": " (s) } }
+            @if !out.levels_new.is_empty() {
+                li { "Neue Ebenen " @if dry_run { "(werden beim Import angelegt)" } @else { "angelegt" } ": " strong { (out.levels_new.join(" → ")) } }
+            }
+            @for (i, (_, name, areas)) in out.plan.levels.iter().enumerate() {
+                li {
+                    "Ebene " (name) ": " (areas.len()) " Gebiete"
+                    @if let Some(r) = out.reports.get(i) { ", " strong { (r.inserted) " neu, " (r.updated) " geändert, " (r.unchanged) " unverändert" } }
+                    " (übergeordnete Gebiete aus der Schlüsselstruktur)"
+                }
+            }
+            @for n in &out.plan.notes { li { "Hinweis: " (n) } }
+        }
+    }
+}
+
 fn data_summary(prepared: &quartier_import::data::PreparedData, report: &quartier_store::DataReport) -> Markup {
     let years: Vec<String> = report.years.iter().map(|y| y.to_string()).collect();
-    let layout = prepared.resolved.layout.map(|l| l.as_str()).unwrap_or("?");
+    let layout = prepared.resolved.layout.map(|l| l.as_str()).unwrap_or("amtlich");
     html! {
+        @if !prepared.detected.is_empty() {
+            h2 { "Erkannt" }
+            ul.detected { @for d in &prepared.detected { li { (d) } } }
+        }
         ul {
             li { (report.rows) " Werte gelesen: Layout " (layout) ", " (prepared.batch.variables.len()) " Merkmale, Jahre " (years.join(", ")) }
             li { strong { (report.inserted) " neu, " (report.changed) " geändert, " (report.unchanged) " unverändert" } }

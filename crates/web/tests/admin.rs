@@ -393,6 +393,35 @@ async fn upload_preview_confirm_profile_and_undo(backend: Backend) {
     assert!(page.contains("ist rückgängig gemacht") && page.contains("Test (Browser)"), "{page}");
 }
 
+async fn official_table_sets_up_levels_then_imports_with_preview(backend: Backend) {
+    // data/official/12411-01-01-4.csv: a real Regionalstatistik export (ISO-8859-1).
+    let real = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/official/12411-01-01-4.csv")).unwrap();
+    let site = Site::new(backend);
+    let t = site.token();
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "gebiete")], "12411-01-01-4.csv", &real).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("GENESIS-Tabelle (CSV)") && page.contains("Land → Kreis") && page.contains("Ebene Kreis: 471 Gebiete"), "{page}");
+    assert!(site.store().levels().unwrap().iter().all(|l| l.name != "Kreis"), "a preview defines no level");
+    let f: Vec<(String, String)> =
+        ["csrf", "upload", "datei_name", "art", "ebene"].iter().map(|k| (k.to_string(), hidden(&page, k))).collect();
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, page, _) = site.post("/verwaltung/import", &f).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let levels: Vec<String> = site.store().levels().unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(levels, ["Land", "Kreis", "Stadtteil", "Sozialraum"], "official levels above the city's own");
+    // The same file as data: the preview says what was recognised.
+    let (status, page) = site.upload(&[("csrf", &t), ("art", "daten")], "12411-01-01-4.csv", &real).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for expected in ["Erkannt", "Format: GENESIS-Tabelle (CSV)", "Kopfzeilen: 2", "Stichtage/Zeiträume: 31.12.2015", "1461 neu"] {
+        assert!(page.contains(expected), "missing {expected:?}: {page}");
+    }
+    // A CRS typed into the form is text, never a file on the server.
+    let (status, page) = site
+        .upload(&[("csrf", &t), ("art", "gebiete"), ("ebene", "Sozialraum"), ("crs", "/etc/passwd")], "g.geojson", br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"0101"},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#)
+        .await;
+    assert!(!page.contains("root:"), "{status} {page}");
+}
+
 async fn broken_files_show_the_problems_and_change_nothing(backend: Backend) {
     let site = Site::new(backend);
     let t = site.token();
@@ -1367,6 +1396,7 @@ async fn traeger_accounts_read_published_results_until_granted(backend: Backend)
 
 on_both_backends!(
     upload_preview_confirm_profile_and_undo,
+    official_table_sets_up_levels_then_imports_with_preview,
     broken_files_show_the_problems_and_change_nothing,
     oversized_uploads_are_refused_with_the_limit,
     changes_without_token_from_other_sites_or_on_read_only_servers_are_forbidden,
