@@ -150,4 +150,30 @@ mod tests {
         assert_eq!(days_from_iso("2026-11-26").unwrap() - days_from_iso("2025-11-26").unwrap(), 365);
         assert_eq!(iso_from_days(20_418), "2025-11-26");
     }
+
+    proptest::proptest! {
+        /// Any text: no panic; whatever is read is a real day, month or year.
+        #[test]
+        fn any_text_reads_safely(s in "\\PC{0,30}") {
+            if let Some(d) = parse_reference_date(&s) {
+                proptest::prop_assert!((1900..=2100).contains(&d.year));
+                if d.iso.len() == 10 {
+                    proptest::prop_assert_eq!(iso_from_days(days_from_iso(&d.iso).unwrap()), d.iso.clone());
+                }
+            }
+        }
+
+        /// Every valid day reads the same in its German and ISO spellings.
+        #[test]
+        fn german_and_iso_agree(days in -25_567i64..47_482) {
+            let iso = iso_from_days(days);
+            let german = format!("{}.{}.{}", &iso[8..10], &iso[5..7], &iso[..4]);
+            let a = parse_reference_date(&iso).unwrap();
+            let b = parse_reference_date(&german).unwrap();
+            proptest::prop_assert_eq!(&a, &b);
+            proptest::prop_assert_eq!(a.iso, iso);
+            let stichtag = format!("Stichtag {german}");
+            proptest::prop_assert_eq!(parse_reference_date(&stichtag).unwrap(), b);
+        }
+    }
 }

@@ -190,4 +190,24 @@ mod tests {
         }
         assert_eq!(distance("kitten", "sitting"), 3);
     }
+
+    proptest::proptest! {
+        /// Any text: no panic, and the normal form is stable and plain ASCII.
+        #[test]
+        fn normal_form_is_idempotent(s in "\\PC{0,40}") {
+            let n = normalise(&s);
+            proptest::prop_assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            proptest::prop_assert_eq!(normalise(&n), n);
+            let _ = strip_footnote(&s);
+        }
+
+        /// A stored name is always found again in any case and with a footnote marker.
+        #[test]
+        fn stored_names_are_found(name in "[A-Za-zÄÖÜäöüß][a-zäöüß]{2,12}( [A-Z][a-z]{2,8})?", mark in 1u8..9) {
+            let ix = NameIndex::new([("k", name.as_str())]);
+            proptest::prop_assert_eq!(ix.lookup(&name.to_uppercase()), NameMatch::Unique("k".into()));
+            let marked = format!("{name} {mark})");
+            proptest::prop_assert_eq!(ix.lookup(&marked), NameMatch::Unique("k".into()));
+        }
+    }
 }

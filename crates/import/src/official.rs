@@ -1195,4 +1195,23 @@ mod tests {
         assert_eq!(detect("Statistik_Code;Statistik_Label;Zeit_Code;Zeit_Label;Zeit;1_Merkmal_Code\n"), Some(Format::FlatLegacy));
         assert_eq!(detect("gebiet;jahr;einwohner\n01;2020;5\n"), None);
     }
+
+    proptest::proptest! {
+        /// Any cell text: no panic; a plain number reads as itself in both notations.
+        #[test]
+        fn cells_read_safely(s in "\\PC{0,20}", n in 0u32..10_000_000) {
+            let _ = value_cell(&s, NumberFormat::Comma);
+            let _ = value_cell(&s, NumberFormat::Point);
+            let t = n.to_string();
+            proptest::prop_assert_eq!(value_cell(&t, NumberFormat::Comma).unwrap().unwrap().cell, Cell::Number(n as f64));
+        }
+
+        /// Any header block combines without panic into one name list per column.
+        #[test]
+        fn header_blocks_combine_safely(rows in proptest::collection::vec(proptest::collection::vec("[a-c]?", 0..6), 1..4)) {
+            let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+            let parts = combine_header(&rows, width);
+            proptest::prop_assert_eq!(parts.len(), width);
+        }
+    }
 }

@@ -296,9 +296,12 @@ fn read_spreadsheet(path: &Path, file: &str, opts: &TableOptions) -> Result<Vec<
             vec![s.to_string()]
         }
     };
-    // Merged cells only for xlsx (calamine reads them there).
+    // Merged cells of xlsx and xls (calamine reads them there; ods has none to read).
     let merged: Vec<(String, calamine::Dimensions)> = match &mut wb {
         calamine::Sheets::Xlsx(x) => {
+            chosen.iter().flat_map(|s| x.merge_cells_by_sheet_name(s).unwrap_or_default().into_iter().map(|d| (s.clone(), d))).collect()
+        }
+        calamine::Sheets::Xls(x) => {
             chosen.iter().flat_map(|s| x.merge_cells_by_sheet_name(s).unwrap_or_default().into_iter().map(|d| (s.clone(), d))).collect()
         }
         _ => vec![],
