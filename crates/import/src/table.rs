@@ -231,6 +231,8 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
     let delim = opts.delimiter.unwrap_or_else(|| text::sniff_delimiter(&text));
     let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let header_line = opts.header_row.unwrap_or(0);
+    // Title lines (one filled field) above a table of several columns are not its header.
+    let widest = text.lines().filter(|l| !l.trim().is_empty()).take(30).map(|l| text::filled_fields(l, delim)).max().unwrap_or(0);
     let mut headers: Option<csv::StringRecord> = None;
     let extra_header_rows = opts.header_rows.unwrap_or(1).saturating_sub(1);
     let mut block: Vec<Vec<String>> = Vec::new();
@@ -248,7 +250,9 @@ fn read_csv(bytes: Vec<u8>, file: &str, opts: &TableOptions) -> Result<Sheet> {
         let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
         match &headers {
             None => {
-                let skip = if header_line > 0 { line < header_line } else { record.iter().all(|f| f.trim().is_empty()) };
+                let filled = record.iter().filter(|f| !f.trim().is_empty()).count();
+                let skip =
+                    if header_line > 0 { line < header_line } else { filled == 0 || (filled == 1 && widest >= 2 && block.is_empty()) };
                 if !skip {
                     block.push(record.iter().map(str::to_string).collect());
                     if block.len() > extra_header_rows {

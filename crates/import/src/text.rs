@@ -41,7 +41,13 @@ pub fn decode_owned(bytes: Vec<u8>, encoding: Option<&str>, file: &str) -> Resul
 
 /// Picks the delimiter (`;`, `,`, tab, `|`) that splits the first lines most consistently.
 pub fn sniff_delimiter(text: &str) -> u8 {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(20).collect();
+    // Title lines above a table (a heading, a source line) hold no delimiter: they are skipped.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .skip_while(|l| [b';', b',', b'\t', b'|'].iter().all(|d| count_outside_quotes(l, *d) == 0))
+        .take(20)
+        .collect();
     let mut best = (b',', 0usize);
     for d in [b';', b',', b'\t', b'|'] {
         let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
@@ -56,6 +62,24 @@ pub fn sniff_delimiter(text: &str) -> u8 {
         }
     }
     best.0
+}
+
+/// Fields of a line that are not empty (outside quotes), for telling title lines from rows.
+pub fn filled_fields(line: &str, d: u8) -> usize {
+    let mut inq = false;
+    let (mut n, mut current) = (0, false);
+    for b in line.bytes() {
+        if b == b'"' {
+            inq = !inq;
+            current = true;
+        } else if b == d && !inq {
+            n += usize::from(current);
+            current = false;
+        } else if !b.is_ascii_whitespace() {
+            current = true;
+        }
+    }
+    n + usize::from(current)
 }
 
 fn count_outside_quotes(line: &str, d: u8) -> usize {
@@ -89,5 +113,8 @@ mod tests {
         assert_eq!(sniff_delimiter("a,b,c\n1,2.5,3\n"), b',');
         assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
         assert_eq!(sniff_delimiter("\"a;x\",b\n1,2\n"), b',');
+        assert_eq!(sniff_delimiter("Bevölkerung am 31.12.2023\nGebiet;Name;Einwohner\n01;A;5\n"), b';');
+        assert_eq!(filled_fields("Titel;;;", b';'), 1);
+        assert_eq!(filled_fields("a;\"b;c\";", b';'), 2);
     }
 }

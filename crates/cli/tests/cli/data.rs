@@ -165,6 +165,55 @@ fn xlsx_title_merged_header_names_footnotes() {
 }
 
 #[test]
+fn csv_title_line_and_names_problems() {
+    // A city's CSV: a title line above the table.
+    let env = musterstadt();
+    let f = env.write(
+        "titel.csv",
+        "Einwohner in den Sozialräumen am 31.12.2023\nSchlüssel;Name;Einwohner\n0101;Marktviertel;100\n0102;Südwall;80\n",
+    );
+    let out = env.run(&["import", "data", f.to_str().unwrap(), "--year", "2023"]).ok();
+    assert!(out.contains("2 neu"), "{out}");
+    // By name: an unknown name lists the nearest stored names; an ambiguous one its candidates.
+    let f = env.write("namen.csv", "Sozialraum;Kinder\nMarktviertel;10\nSuedwal;5\nBahnhofsviertel;3\n");
+    let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum"]);
+    assert!(err.contains("Zeile 3") && err.contains("„Suedwal“") && err.contains("ähnlich: Südwall"), "{err}");
+    env.run(&["areas", "list"]).ok();
+    let twin = env.write(
+        "zwilling.geojson",
+        collection(
+            Some("urn:ogc:def:crs:EPSG::25832"),
+            &[feature(r#""schluessel":"0203","name":"Marktviertel""#, &polygon(X0, Y0 + 3000.0, 500.0))],
+        ),
+    );
+    env.run(&[
+        "import",
+        "areas",
+        twin.to_str().unwrap(),
+        "--level",
+        "Sozialraum",
+        "--id-field",
+        "schluessel",
+        "--name-field",
+        "name",
+        "--parent-prefix",
+        "2",
+    ])
+    .ok();
+    let f = env.write("namen2.csv", "Sozialraum;Kinder\nMarktviertel;10\nSüdwall;5\nBahnhofsviertel;3\n");
+    let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum"]);
+    assert!(err.contains("passt zu mehreren Gebieten") && err.contains("0101") && err.contains("0203"), "{err}");
+    // The decision kept in a profile settles it.
+    let profile = env.write("p.toml", "[names]\nMarktviertel = \"0203\"\n");
+    let out = env
+        .run(&["import", "data", f.to_str().unwrap(), "--year", "2023", "--level", "Sozialraum", "--profile", profile.to_str().unwrap()])
+        .ok();
+    assert!(out.contains("1 aus dem Importprofil"), "{out}");
+    let rows = json(&env.run(&["data", "show", "--variable", "kinder", "--format", "json"]).ok());
+    assert!(rows.as_array().unwrap().iter().any(|r| r["area"] == "0203" && r["value"] == 10.0), "{rows}");
+}
+
+#[test]
 fn wrong_format_behind_extension() {
     let env = musterstadt();
     let f = env.write("tarnung.xlsx", "Gebiet;Einwohner\n0101;1\n");

@@ -286,3 +286,38 @@ fn real_regionalstatistik_export() {
     let land = json(&env.run(&["data", "show", "--variable", "bevoelkerungsstand_insgesamt", "--level", "Land", "--format", "json"]).ok());
     assert_eq!(land[0]["value"], 2858714.0);
 }
+
+#[test]
+fn geometries_attach_later_by_key() {
+    // Kreis → Gemeinden from the table; the municipal boundaries (as the BKG's VG250 delivers
+    // them: AGS, GEN) attach to the stored areas by key.
+    let env = ahrweiler();
+    let square = |k: &str, n: &str, x: f64| feature(&format!(r#""AGS":"{k}","GEN":"{n}""#), &polygon(x, Y0, 1000.0));
+    let vg250 = collection(
+        Some("urn:ogc:def:crs:EPSG::25832"),
+        &[
+            square("07131001", "Adenau", X0),
+            square("07131002", "Antweiler", X0 + 1000.0),
+            square("07131077", "Bad Neuenahr-Ahrweiler", X0 + 2000.0),
+        ],
+    );
+    let f = env.write("vg250_gem.geojson", vg250);
+    let out = env
+        .run(&[
+            "import",
+            "areas",
+            f.to_str().unwrap(),
+            "--level",
+            "Gemeinde",
+            "--id-field",
+            "AGS",
+            "--name-field",
+            "GEN",
+            "--parent-prefix",
+            "5",
+        ])
+        .ok();
+    assert!(out.contains("0 neu, 3 geändert"), "{out}");
+    let areas = json(&env.run(&["areas", "list", "--level", "Gemeinde", "--format", "json"]).ok());
+    assert!(areas.as_array().unwrap().iter().all(|a| a["has_geometry"] == true && a["parent"] == "07131"), "{areas}");
+}
