@@ -40,36 +40,93 @@ pub struct Sum {
 /// over its children, each child contributing its delivered value or, failing that, its own
 /// sum. A sum is complete only when every child contributes a number.
 pub fn sum_up(areas: &[AreaNode], values: &HashMap<&str, Cell>) -> HashMap<String, Sum> {
-    let mut children: HashMap<&str, Vec<&AreaNode>> = HashMap::new();
-    for a in areas {
-        if let Some(p) = &a.parent {
-            children.entry(p.as_str()).or_default().push(a);
-        }
-    }
-    // Process from the lowest level up so that children's sums exist before the parent's.
-    let mut order: Vec<&AreaNode> = areas.iter().filter(|a| children.contains_key(a.key.as_str())).collect();
-    order.sort_by_key(|a| std::cmp::Reverse(a.level_rank));
-    let mut sums: HashMap<String, Sum> = HashMap::new();
-    for a in order {
-        let mut s = Sum { value: Some(0.0), children_with_value: 0, children_without_value: 0, suppressed: false };
-        for c in &children[a.key.as_str()] {
-            let v = values.get(c.key.as_str()).and_then(|cell| cell.number()).or_else(|| sums.get(&c.key).and_then(|s| s.value));
-            match v {
-                Some(v) => {
-                    s.children_with_value += 1;
-                    s.value = s.value.map(|acc| acc + v);
-                }
-                None => {
-                    s.children_without_value += 1;
-                    s.value = None;
-                    let symbol = values.get(c.key.as_str()).is_some_and(|cell| cell.symbol().is_some());
-                    s.suppressed |= symbol || sums.get(&c.key).is_some_and(|cs| cs.suppressed);
-                }
+    let tree = Tree::new(areas);
+    let cells: Vec<Option<Cell>> = areas.iter().map(|a| values.get(a.key.as_str()).copied()).collect();
+    tree.sum_up(&cells).into_iter().enumerate().filter_map(|(i, s)| s.map(|s| (areas[i].key.clone(), s))).collect()
+}
+
+/// The hierarchy prepared for many sums (one per variable and year): nodes by index,
+/// children lists and the parents from the lowest level up, built once.
+#[derive(Debug)]
+pub struct Tree<'a> {
+    nodes: &'a [AreaNode],
+    index: HashMap<&'a str, usize>,
+    children: Vec<Vec<usize>>,
+    /// Nodes with children, from the lowest level up.
+    order: Vec<usize>,
+}
+
+impl<'a> Tree<'a> {
+    pub fn new(nodes: &'a [AreaNode]) -> Tree<'a> {
+        let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(p) = n.parent.as_deref().and_then(|p| index.get(p)) {
+                children[*p].push(i);
             }
         }
-        sums.insert(a.key.clone(), s);
+        // Children's sums exist before the parent's.
+        let mut order: Vec<usize> = (0..nodes.len()).filter(|i| !children[*i].is_empty()).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(nodes[*i].level_rank));
+        Tree { nodes, index, children, order }
     }
-    sums
+
+    /// The index of a node key.
+    pub fn index(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    pub fn key(&self, i: usize) -> &str {
+        &self.nodes[i].key
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// [`sum_up`] for cells by node index: the sum of every node with children.
+    pub fn sum_up(&self, values: &[Option<Cell>]) -> Vec<Option<Sum>> {
+        let mut sums: Vec<Option<Sum>> = vec![None; self.nodes.len()];
+        for &a in &self.order {
+            let mut s = Sum { value: Some(0.0), children_with_value: 0, children_without_value: 0, suppressed: false };
+            for &c in &self.children[a] {
+                let v = values[c].and_then(|cell| cell.number()).or_else(|| sums[c].and_then(|s| s.value));
+                match v {
+                    Some(v) => {
+                        s.children_with_value += 1;
+                        s.value = s.value.map(|acc| acc + v);
+                    }
+                    None => {
+                        s.children_without_value += 1;
+                        s.value = None;
+                        let symbol = values[c].is_some_and(|cell| cell.symbol().is_some());
+                        s.suppressed |= symbol || sums[c].is_some_and(|cs| cs.suppressed);
+                    }
+                }
+            }
+            sums[a] = Some(s);
+        }
+        sums
+    }
+
+    /// [`compare_totals`] for cells and sums by node index, ordered by node key.
+    pub fn compare_totals(&self, values: &[Option<Cell>], sums: &[Option<Sum>], tolerance: f64) -> Vec<TotalMismatch> {
+        let mut out: Vec<TotalMismatch> = self
+            .order
+            .iter()
+            .filter_map(|&i| {
+                let summed = sums[i]?.value?;
+                let delivered = values[i]?.number()?;
+                ((delivered - summed).abs() > tolerance).then(|| TotalMismatch { area: self.nodes[i].key.clone(), delivered, summed })
+            })
+            .collect();
+        out.sort_by(|a, b| a.area.cmp(&b.area));
+        out
+    }
 }
 
 /// A delivered total that disagrees with the sum of the children.

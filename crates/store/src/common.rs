@@ -209,34 +209,6 @@ pub(crate) fn conflict_error(current: Option<(i64, String)>, id: i64, what: &str
     }
 }
 
-/// Compares delivered higher-level totals with the sums of their children for one variable
-/// and year (`cells` by hierarchy node key).
-pub(crate) fn mismatches_of(
-    nodes: &[quartier_core::hierarchy::AreaNode],
-    names: &HashMap<String, (String, String)>,
-    cells: &[(&str, Cell)],
-    variable: &str,
-    year: i32,
-) -> Vec<crate::model::TotalMismatchRecord> {
-    let map: HashMap<&str, Cell> = cells.iter().copied().collect();
-    let sums = quartier_core::hierarchy::sum_up(nodes, &map);
-    // Counts are whole numbers; allow rounding in published totals below 0.5.
-    quartier_core::hierarchy::compare_totals(&map, &sums, 0.5)
-        .into_iter()
-        .map(|m| {
-            let (level, area) = names.get(&m.area).cloned().unwrap_or_default();
-            crate::model::TotalMismatchRecord {
-                level,
-                area,
-                variable: variable.to_string(),
-                year,
-                delivered: m.delivered,
-                summed: m.summed,
-            }
-        })
-        .collect()
-}
-
 /// Serialising the offer records without naming each type.
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialise")
@@ -288,8 +260,8 @@ pub(crate) fn meta_ids(
 /// Delivered totals compared with the sums of their children for the count variables
 /// `vars` (id, key) and `years` of a delivery, from memory: the stored values of those
 /// variables (`old`, read for the change summary) with the delivery's values (`new`: variable
-/// id, year, area id, cell) over them — the table is not read a second time.
-/// `node_of` gives each area id its hierarchy node key.
+/// id, year, area id, cell) over them — the table is not read a second time. `node_of` gives
+/// each area id its hierarchy node key; sums run over the tree by index, built once.
 pub(crate) fn mismatches_in_memory<S: std::hash::BuildHasher>(
     nodes: &[quartier_core::hierarchy::AreaNode],
     names: &HashMap<String, (String, String)>,
@@ -299,24 +271,47 @@ pub(crate) fn mismatches_in_memory<S: std::hash::BuildHasher>(
     old: &HashMap<(i64, i32, i64), OldValue, S>,
     new: impl Iterator<Item = (i64, i32, i64, Cell)>,
 ) -> Vec<crate::model::TotalMismatchRecord> {
-    let wanted: HashSet<(i64, i32)> = vars.iter().flat_map(|(v, _)| years.iter().map(move |y| (*v, *y))).collect();
-    let mut cells: HashMap<(i64, i32), HashMap<i64, Cell>> = HashMap::new();
-    for (&(v, y, a), (c, _, _)) in old {
-        if wanted.contains(&(v, y)) {
-            cells.entry((v, y)).or_default().insert(a, *c);
+    let tree = quartier_core::hierarchy::Tree::new(nodes);
+    let index_of: HashMap<i64, usize> = node_of.iter().filter_map(|(a, k)| tree.index(k).map(|i| (*a, i))).collect();
+    let group: HashMap<(i64, i32), usize> =
+        vars.iter().flat_map(|(v, _)| years.iter().map(move |y| (*v, *y))).enumerate().map(|(g, k)| (k, g)).collect();
+    // One column of cells per (variable, year): stored values first, the delivery's over them.
+    let mut cells: Vec<Vec<Option<Cell>>> = vec![Vec::new(); group.len()];
+    let mut put = |v: i64, y: i32, a: i64, c: Cell| {
+        if let (Some(&g), Some(&i)) = (group.get(&(v, y)), index_of.get(&a)) {
+            let col = &mut cells[g];
+            if col.is_empty() {
+                col.resize(tree.len(), None);
+            }
+            col[i] = Some(c);
         }
+    };
+    for (&(v, y, a), (c, _, _)) in old {
+        put(v, y, a, *c);
     }
     for (v, y, a, c) in new {
-        if wanted.contains(&(v, y)) {
-            cells.entry((v, y)).or_default().insert(a, c);
-        }
+        put(v, y, a, c);
     }
     let mut out = Vec::new();
     for (vid, key) in vars {
         for &year in years {
-            let Some(by_area) = cells.get(&(*vid, year)) else { continue };
-            let list: Vec<(&str, Cell)> = by_area.iter().filter_map(|(a, c)| node_of.get(a).map(|n| (n.as_str(), *c))).collect();
-            out.extend(mismatches_of(nodes, names, &list, key, year));
+            let col = &cells[group[&(*vid, year)]];
+            if col.is_empty() {
+                continue;
+            }
+            let sums = tree.sum_up(col);
+            // Counts are whole numbers; allow rounding in published totals below 0.5.
+            for m in tree.compare_totals(col, &sums, 0.5) {
+                let (level, area) = names.get(&m.area).cloned().unwrap_or_default();
+                out.push(crate::model::TotalMismatchRecord {
+                    level,
+                    area,
+                    variable: key.to_string(),
+                    year,
+                    delivered: m.delivered,
+                    summed: m.summed,
+                });
+            }
         }
     }
     out
