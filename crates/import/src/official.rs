@@ -155,20 +155,23 @@ pub fn detect(text: &str) -> Option<Format> {
     }) {
         return Some(Format::GenesisTable);
     }
-    // Without the marker: a title line, then rows with official keys in the first column and
-    // a footer after underscores.
+    // Without the marker: a title line, then rows with official keys in the first column (or
+    // the second, after a date) of several lengths (a table mixing levels), or a footer after
+    // a line of underscores.
     let underscores = text.lines().any(|l| l.trim().starts_with("_____"));
     let single_title = first.split([';', '\t']).filter(|c| !c.trim().is_empty()).count() == 1;
-    let keyed = text
+    let keys: Vec<&str> = text
         .lines()
-        .filter(|l| {
-            l.split(';')
-                .next()
-                .is_some_and(|k| matches!(OfficialKey::classify(k.trim_matches('"'), ""), Some(k) if k != OfficialKey::Other))
+        .filter_map(|l| {
+            let mut cells = l.split(';').map(|c| c.trim().trim_matches('"'));
+            let a = cells.next()?;
+            let key = if parse_reference_date(a).is_some() && a.len() > 4 { cells.next()? } else { a };
+            matches!(OfficialKey::classify(key, ""), Some(k) if k != OfficialKey::Other).then_some(key)
         })
-        .take(3)
-        .count();
-    (underscores && single_title && keyed >= 3).then_some(Format::GenesisTable)
+        .take(50)
+        .collect();
+    let lengths: std::collections::HashSet<usize> = keys.iter().map(|k| k.len()).collect();
+    (single_title && keys.len() >= 3 && (underscores || lengths.len() >= 2)).then_some(Format::GenesisTable)
 }
 
 /// Reads a recognised official table from its decoded text.
@@ -1194,6 +1197,13 @@ mod tests {
         );
         assert_eq!(detect("Statistik_Code;Statistik_Label;Zeit_Code;Zeit_Label;Zeit;1_Merkmal_Code\n"), Some(Format::FlatLegacy));
         assert_eq!(detect("gebiet;jahr;einwohner\n01;2020;5\n"), None);
+        // No marker: a title line and keys of several levels (a Landesdatenbank export).
+        assert_eq!(
+            detect("Bevölkerung am 31.12.2023;;\n;;Insgesamt\n05;NRW;1\n051;Düsseldorf;1\n05111;Düsseldorf, krfr. Stadt;1\n"),
+            Some(Format::GenesisTable)
+        );
+        // A plain keyed table with a header row is not official.
+        assert_eq!(detect("Schlüssel;Name;Einwohner\n05111;A;1\n05112;B;2\n05113;C;3\n"), None);
     }
 
     proptest::proptest! {

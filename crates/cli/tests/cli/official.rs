@@ -321,3 +321,23 @@ fn geometries_attach_later_by_key() {
     let areas = json(&env.run(&["areas", "list", "--level", "Gemeinde", "--format", "json"]).ok());
     assert!(areas.as_array().unwrap().iter().all(|a| a["has_geometry"] == true && a["parent"] == "07131"), "{areas}");
 }
+
+#[test]
+fn kreisfreie_stadt_is_a_municipality_too() {
+    // Koblenz is delivered only as a Kreis (07111): as areas it also becomes Gemeinde 07111000,
+    // and its row is that municipality's value.
+    let env = Env::new();
+    let f = env.write("gemeinden.csv", latin1(GEMEINDEN));
+    let out = env.run(&["import", "areas", f.to_str().unwrap()]).ok();
+    assert!(out.contains("1 kreisfreie Städte auch als Gemeinde angelegt (z. B. 07111000 „Koblenz, kreisfreie Stadt“)"), "{out}");
+    assert!(out.contains("Ebene „Gemeindeverband“ nicht angelegt"), "{out}");
+    let out = env.run(&["import", "data", f.to_str().unwrap(), "--level", "Gemeinde"]).ok();
+    assert!(out.contains("1 kreisfreie Städte mit fünfstelligem Schlüssel als Gemeinden"), "{out}");
+    let rows = json(
+        &env.run(&["data", "show", "--variable", "bevoelkerungsstand_insgesamt_unter_3_jahre", "--area", "07111000", "--format", "json"])
+            .ok(),
+    );
+    assert_eq!(rows[0]["value"], 2950.0, "{rows}");
+    // Its Kreis total equals the municipality: no mismatch reported for 07111.
+    assert!(!out.contains("(Kreis) 07111:"), "{out}");
+}
