@@ -341,3 +341,22 @@ fn kreisfreie_stadt_is_a_municipality_too() {
     // Its Kreis total equals the municipality: no mismatch reported for 07111.
     assert!(!out.contains("(Kreis) 07111:"), "{out}");
 }
+
+#[test]
+fn closed_pipe_is_not_an_error() {
+    // `quartier … | head -1` exits quietly and with 0, whatever the output format.
+    let env = Env::new();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/official/12411-01-01-4.csv");
+    env.run(&["import", "areas", file]).ok();
+    env.run(&["import", "data", file]).ok();
+    for format in ["table", "csv", "json"] {
+        let script = format!(
+            "set -o pipefail; {} --db {} data show --variable bevoelkerungsstand_insgesamt --format {format} | head -1 > /dev/null",
+            env!("CARGO_BIN_EXE_quartier"),
+            env.db().display()
+        );
+        let out = std::process::Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{format}: {:?} {stderr}", out.status);
+    }
+}
