@@ -84,6 +84,11 @@ enum Command {
         /// Karte, Gebiete, Indikatoren, Index, Angebote) mit Geheimhaltung statt der Anmeldeseite
         #[arg(long, conflicts_with = "public")]
         public_view: bool,
+        /// Adressen vorgeschalteter Reverse-Proxys (z. B. 127.0.0.1): nur von ihnen gilt
+        /// X-Forwarded-For als Adresse der Besucherin (für die Anmeldesperre); sonst wird der
+        /// Kopf ignoriert
+        #[arg(long, env = "QUARTIER_TRUSTED_PROXY", value_delimiter = ',', value_name = "ADRESSE[,ADRESSE…]")]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -244,16 +249,25 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { addr, keep, no_serve, public, read_only } => {
             let public = public.then_some(cmd_disclosure::DEFAULT_THRESHOLD);
-            demo::run(addr, keep, no_serve, ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None })
+            demo::run(
+                addr,
+                keep,
+                no_serve,
+                ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None, trusted_proxies: vec![] },
+            )
         }
-        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view } => {
+        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view, trusted_proxy } => {
             open(&cli.db)?;
             if (public || public_view) && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
                 anyhow::bail!("--disclosure-threshold muss mindestens 1 sein");
             }
             let public = public.then_some(disclosure_threshold);
             let public_view = public_view.then_some(disclosure_threshold);
-            serve(cli.db, addr, ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view })
+            serve(
+                cli.db,
+                addr,
+                ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view, trusted_proxies: trusted_proxy },
+            )
         }
         Command::Levels(LevelsCmd::Define { names }) => {
             let mut s = open(&cli.db)?;
@@ -312,6 +326,8 @@ pub struct ServeMode {
     pub edit: bool,
     /// With accounts, the public view for anonymous visitors at this threshold.
     pub public_view: Option<f64>,
+    /// Reverse proxies trusted to name the client in X-Forwarded-For.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Until there are accounts, changes through the browser are allowed on a server that only
@@ -331,7 +347,12 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
         None
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let options = quartier_web::Options { public: mode.public, edit: edit.clone(), public_view: mode.public_view };
+    let options = quartier_web::Options {
+        public: mode.public,
+        edit: edit.clone(),
+        public_view: mode.public_view,
+        trusted_proxies: mode.trusted_proxies.clone(),
+    };
     rt.block_on(quartier_web::serve(Location::from_path(&db), addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");
         if edit.as_ref().is_some_and(|e| e.local) {

@@ -178,13 +178,46 @@ pub(crate) fn user_of(
     }
 }
 
-/// Login throttling: failed attempts per account and per address within the window.
+/// Login throttling within a 15-minute window:
+/// - one address guessing (20 failures, any accounts): that address waits for the window;
+/// - one account from one address (from 5 failures on): a growing delay, 2, 4, 8 … seconds,
+///   up to the window;
+/// - one account from every address together (from 5 failures on): a growing delay of at
+///   most [`ACCOUNT_DELAY_MAX_S`] — so an attacker without the password keeps a real user,
+///   who signs in from another address, out for at most half a minute, never locks the
+///   account.
 pub(crate) const FAILURES_PER_ACCOUNT: i64 = 5;
 pub(crate) const FAILURES_PER_ADDRESS: i64 = 20;
 pub(crate) const FAILURE_WINDOW_S: i64 = 15 * 60;
+pub const ACCOUNT_DELAY_MAX_S: i64 = 30;
 
-pub(crate) fn throttled() -> StoreError {
-    StoreError::Account("Zu viele fehlgeschlagene Anmeldungen: bitte 15 Minuten warten.".into())
+/// Failed sign-ins within the window: (count, time of the last) for the account from every
+/// address, for the account from this address, and the count from this address.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Failures {
+    pub account: (i64, i64),
+    pub pair: (i64, i64),
+    pub address: i64,
+}
+
+/// Seconds to wait before the next attempt, if any.
+pub(crate) fn login_wait(f: &Failures, now: i64) -> Option<i64> {
+    let delay = |n: i64, cap: i64| (1i64 << (n - FAILURES_PER_ACCOUNT + 1).clamp(0, 20)).min(cap);
+    let until = |(n, last): (i64, i64), cap: i64| (n >= FAILURES_PER_ACCOUNT).then(|| last + delay(n, cap) - now).filter(|w| *w > 0);
+    if f.address >= FAILURES_PER_ADDRESS {
+        return Some(FAILURE_WINDOW_S);
+    }
+    until(f.pair, FAILURE_WINDOW_S).or_else(|| until(f.account, ACCOUNT_DELAY_MAX_S))
+}
+
+/// The keys failures are counted under.
+pub(crate) fn failure_keys(name: &str, address: &str) -> [String; 3] {
+    [format!("account:{name}"), format!("pair:{address} {name}"), format!("address:{address}")]
+}
+
+pub(crate) fn throttled(wait_s: i64) -> StoreError {
+    let wait = if wait_s >= 120 { format!("{} Minuten", (wait_s + 59) / 60) } else { format!("{wait_s} Sekunden") };
+    StoreError::Account(format!("Zu viele fehlgeschlagene Anmeldungen: bitte {wait} warten."))
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -315,4 +348,23 @@ pub(crate) fn mismatches_in_memory<S: std::hash::BuildHasher>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_others_wait_half_a_minute_at_most() {
+        let now = 1_000_000;
+        let f = |account: (i64, i64), pair: (i64, i64), address: i64| Failures { account, pair, address };
+        assert_eq!(login_wait(&f((4, now), (4, now), 4), now), None);
+        assert_eq!(login_wait(&f((5, now), (5, now), 5), now), Some(2));
+        assert_eq!(login_wait(&f((8, now), (8, now), 8), now), Some(16));
+        // The same account from another address: the account-wide delay, capped.
+        assert_eq!(login_wait(&f((19, now), (0, 0), 0), now), Some(ACCOUNT_DELAY_MAX_S));
+        assert_eq!(login_wait(&f((19, now - ACCOUNT_DELAY_MAX_S), (0, 0), 0), now), None);
+        // The guessing address waits the window.
+        assert_eq!(login_wait(&f((0, 0), (0, 0), 20), now), Some(FAILURE_WINDOW_S));
+    }
 }

@@ -1125,13 +1125,16 @@ impl Store for PostgresStore {
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
         let now = common::unix_now();
         let window = now - common::FAILURE_WINDOW_S;
-        let (account_key, address_key) = (format!("account:{name}"), format!("address:{address}"));
+        let [account_key, pair_key, address_key] = common::failure_keys(name, address);
         let c = self.cm();
-        let failures = |c: &mut Client, key: &str| -> Result<i64> {
-            Ok(c.query_one("SELECT count(*) FROM failed_login WHERE key = $1 AND at > $2", &[&key, &window])?.get(0))
+        let failures = |c: &mut Client, key: &str| -> Result<(i64, i64)> {
+            let r = c.query_one("SELECT count(*), coalesce(max(at), 0) FROM failed_login WHERE key = $1 AND at > $2", &[&key, &window])?;
+            Ok((r.get(0), r.get(1)))
         };
-        if failures(c, &account_key)? >= common::FAILURES_PER_ACCOUNT || failures(c, &address_key)? >= common::FAILURES_PER_ADDRESS {
-            return Err(common::throttled());
+        let f =
+            common::Failures { account: failures(c, &account_key)?, pair: failures(c, &pair_key)?, address: failures(c, &address_key)?.0 };
+        if let Some(wait) = common::login_wait(&f, now) {
+            return Err(common::throttled(wait));
         }
         let row = c
             .query_opt(
@@ -1152,7 +1155,10 @@ impl Store for PostgresStore {
         let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
         if !ok {
             let mut tx = c.transaction()?;
-            tx.execute("INSERT INTO failed_login (key, at) VALUES ($1, $2), ($3, $2)", &[&account_key, &now, &address_key])?;
+            tx.execute(
+                "INSERT INTO failed_login (key, at) VALUES ($1, $2), ($3, $2), ($4, $2)",
+                &[&account_key, &now, &address_key, &pair_key],
+            )?;
             tx.execute("DELETE FROM failed_login WHERE at < $1", &[&(window - 86_400)])?;
             tx.commit()?;
             return Ok(None);
@@ -1165,7 +1171,7 @@ impl Store for PostgresStore {
             "INSERT INTO session (token_hash, account_id, csrf) VALUES ($1, $2, $3)",
             &[&crate::accounts::token_hash(&token), &id, &csrf],
         )?;
-        tx.execute("DELETE FROM failed_login WHERE key = $1", &[&account_key])?;
+        tx.execute("DELETE FROM failed_login WHERE key = $1 OR key = $2", &[&account_key, &pair_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES ($1, 'Anmeldung', $2)", &[&name, &format!("Adresse {address}")])?;
         tx.commit()?;
         let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area, internal);

@@ -1087,12 +1087,17 @@ impl Store for SqliteStore {
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
         let now = common::unix_now();
         let window = now - common::FAILURE_WINDOW_S;
-        let (account_key, address_key) = (format!("account:{name}"), format!("address:{address}"));
-        let failures = |key: &str| -> Result<i64> {
-            Ok(self.conn.query_row("SELECT count(*) FROM failed_login WHERE key = ?1 AND at > ?2", params![key, window], |r| r.get(0))?)
+        let [account_key, pair_key, address_key] = common::failure_keys(name, address);
+        let failures = |key: &str| -> Result<(i64, i64)> {
+            Ok(self.conn.query_row(
+                "SELECT count(*), coalesce(max(at), 0) FROM failed_login WHERE key = ?1 AND at > ?2",
+                params![key, window],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
         };
-        if failures(&account_key)? >= common::FAILURES_PER_ACCOUNT || failures(&address_key)? >= common::FAILURES_PER_ADDRESS {
-            return Err(common::throttled());
+        let f = common::Failures { account: failures(&account_key)?, pair: failures(&pair_key)?, address: failures(&address_key)?.0 };
+        if let Some(wait) = common::login_wait(&f, now) {
+            return Err(common::throttled(wait));
         }
         type Row = (i64, String, Option<String>, String, Option<String>, Option<String>, i64);
         let row: Option<Row> = self
@@ -1107,7 +1112,10 @@ impl Store for SqliteStore {
         let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
         if !ok {
             let tx = self.conn.transaction()?;
-            tx.execute("INSERT INTO failed_login (key, at) VALUES (?1, ?2), (?3, ?2)", params![account_key, now, address_key])?;
+            tx.execute(
+                "INSERT INTO failed_login (key, at) VALUES (?1, ?2), (?3, ?2), (?4, ?2)",
+                params![account_key, now, address_key, pair_key],
+            )?;
             tx.execute("DELETE FROM failed_login WHERE at < ?1", [window - 86_400])?;
             tx.commit()?;
             return Ok(None);
@@ -1120,7 +1128,7 @@ impl Store for SqliteStore {
             "INSERT INTO session (token_hash, account_id, csrf) VALUES (?1, ?2, ?3)",
             params![crate::accounts::token_hash(&token), id, csrf],
         )?;
-        tx.execute("DELETE FROM failed_login WHERE key = ?1", [account_key])?;
+        tx.execute("DELETE FROM failed_login WHERE key = ?1 OR key = ?2", [account_key, pair_key])?;
         tx.execute("INSERT INTO audit (who, action, object) VALUES (?1, 'Anmeldung', ?2)", params![name, format!("Adresse {address}")])?;
         tx.commit()?;
         let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area, internal != 0);

@@ -55,8 +55,42 @@ pub struct LoginForm {
     pub passwort: String,
 }
 
+/// The connection's peer address, when the server runs on a socket (tests without one have
+/// none).
+pub struct Peer(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// The client's address for throttling: the peer, or — only when the peer is a trusted
+/// proxy — the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(peer: Option<std::net::IpAddr>, headers: &HeaderMap, trusted: &[std::net::IpAddr]) -> String {
+    let Some(peer) = peer else { return "ohne Verbindung".into() };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().find(|a| !trusted.contains(a)).copied().unwrap_or(peer).to_string()
+}
+
 /// `POST /anmelden`.
-pub async fn login(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<LoginForm>) -> Result<Response, AppError> {
+pub async fn login(
+    State(st): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<LoginForm>,
+) -> Result<Response, AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Anmeldung.".into()));
     }
@@ -64,13 +98,8 @@ pub async fn login(State(st): State<AppState>, headers: HeaderMap, axum::Form(f)
     if expected.len() != 64 || expected != f.login {
         return Err(AppError::Forbidden("Anmeldung abgelehnt (CSRF-Schutz): bitte die Anmeldeseite neu laden.".into()));
     }
-    // Behind the documented reverse proxy the client's address comes in X-Forwarded-For.
-    let address = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| "direkt".into());
+    // The peer's address; behind a trusted reverse proxy the client it names.
+    let address = client_address(peer.map(|p| p.ip()), &headers, &st.trusted_proxies);
     let previous = cookie(&headers, SESSION_COOKIE);
     let name = f.name.trim().to_string();
     let result = with_store_mut(&st, name.clone(), move |store| {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub public_view: bool,
     /// Per request: what a scoped (tenant) account may see; None: everything.
     pub view: Option<Arc<quartier_store::scope::Visibility>>,
+    /// Proxies trusted to name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -80,6 +82,9 @@ pub struct Options {
     /// With accounts: anonymous visitors see the published pages with disclosure control at
     /// this threshold instead of the sign-in page (None: switched off).
     pub public_view: Option<f64>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`serve --trusted-proxy`);
+    /// from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Builds the read-only router for internal use (tests call it without a socket).
@@ -90,6 +95,7 @@ pub fn app(db: impl Into<quartier_store::Location>) -> Router {
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
 pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Router {
     let db = Arc::new(db.into());
+    let trusted_proxies = Arc::new(options.trusted_proxies.clone());
     let edit = if options.public.is_some() { None } else { options.edit };
     let published = options.public.is_none().then(|| {
         let threshold = options.public_view.unwrap_or(quartier_core::disclosure::DEFAULT_THRESHOLD);
@@ -101,10 +107,11 @@ pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Ro
             published: None,
             public_view: false,
             view: None,
+            trusted_proxies: trusted_proxies.clone(),
         })
     });
     let public_view = options.public_view.is_some();
-    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None })
+    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None, trusted_proxies })
 }
 
 /// What a Träger account without a grant for internal results uses besides the published
@@ -314,7 +321,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app_with(db, options))
+    // The peer address of each connection: the sign-in throttle keys on it.
+    axum::serve(listener, app_with(db, options).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

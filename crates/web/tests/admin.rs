@@ -241,7 +241,12 @@ impl Site {
     fn app(&self) -> axum::Router {
         quartier_web::app_with(
             self.db.clone(),
-            quartier_web::Options { public: self.public, edit: self.editing.clone(), public_view: self.public_view },
+            quartier_web::Options {
+                public: self.public,
+                edit: self.editing.clone(),
+                public_view: self.public_view,
+                trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
+            },
         )
     }
 
@@ -640,6 +645,11 @@ fn session_cookie(res: &axum::response::Response) -> Option<String> {
 impl Site {
     /// Signs in through the form (login cookie and field), returns the session cookie header.
     async fn sign_in(&self, name: &str, password: &str, extra: &[(&str, &str)]) -> (StatusCode, Option<String>) {
+        self.sign_in_from(None, name, password, extra).await
+    }
+
+    /// Signing in over a connection from `peer` (as `serve` sees it), with extra headers.
+    async fn sign_in_from(&self, peer: Option<&str>, name: &str, password: &str, extra: &[(&str, &str)]) -> (StatusCode, Option<String>) {
         let res = self.app().oneshot(Request::get("/anmelden").header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
         let login = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
         let token = login.split_once('=').unwrap().1.to_string();
@@ -652,7 +662,12 @@ impl Site {
             req = req.header(*k, *v);
         }
         let body = format!("login={token}&name={}&passwort={}", urlencode(name), urlencode(password));
-        let res = self.app().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let mut req = req.body(Body::from(body)).unwrap();
+        if let Some(p) = peer {
+            let addr: std::net::SocketAddr = format!("{p}:40000").parse().unwrap();
+            req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        }
+        let res = self.app().oneshot(req).await.unwrap();
         (res.status(), session_cookie(&res))
     }
 
@@ -740,6 +755,42 @@ async fn accounts_roles_sessions_and_throttling(backend: Backend) {
     // A login post without the form's cookie is refused.
     let (status, _, _) = site.post("/anmelden", &[("login", "x"), ("name", "planerin"), ("passwort", "Lindenblatt-Kiez-42")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn throttling_keys_on_the_peer_and_never_locks_others_out(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    site.store().add_user("planerin", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
+    // 20 wrong passwords from one address, each with a forged X-Forwarded-For: the header of
+    // an untrusted peer is ignored, so the address is throttled …
+    for i in 0..20 {
+        let forged = format!("198.51.100.{i}");
+        let (status, _) = site.sign_in_from(Some("192.0.2.66"), &format!("gast{i}"), "falsch", &[("x-forwarded-for", &forged)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = site.sign_in_from(Some("192.0.2.66"), "planerin", "Lindenblatt-Kiez-42", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the guessing address waits");
+    // … and nobody else is: a correct sign-in from another address works.
+    let (status, cookie) = site.sign_in_from(Some("192.0.2.77"), "planerin", "Lindenblatt-Kiez-42", &[]).await;
+    assert!(status == StatusCode::SEE_OTHER && cookie.is_some(), "{status}");
+    // Behind the trusted proxy (10.0.0.1) the forwarded client counts, the proxy itself not.
+    for i in 0..20 {
+        site.sign_in_from(Some("10.0.0.1"), &format!("gast{i}"), "falsch", &[("x-forwarded-for", "203.0.113.5, 10.0.0.1")]).await;
+    }
+    let (status, _) = site.sign_in_from(Some("10.0.0.1"), "planerin", "Lindenblatt-Kiez-42", &[("x-forwarded-for", "203.0.113.5")]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = site.sign_in_from(Some("10.0.0.1"), "planerin", "Lindenblatt-Kiez-42", &[("x-forwarded-for", "203.0.113.6")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "another client behind the same proxy");
+    // Wrong passwords for an account slow it down for seconds, never lock it for long.
+    for _ in 0..5 {
+        site.sign_in_from(Some("192.0.2.90"), "planerin", "falsch", &[]).await;
+    }
+    let (status, body) = {
+        let (s, _) = site.sign_in_from(Some("192.0.2.91"), "planerin", "Lindenblatt-Kiez-42", &[]).await;
+        (s, site.store().audit_log().unwrap())
+    };
+    assert!(status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SEE_OTHER, "{status}");
+    assert!(body.iter().any(|e| e.action == "Anmeldung" && e.object.contains("192.0.2.77")), "sign-ins log the peer");
 }
 
 async fn every_change_is_forbidden_to_roles_without_the_right(backend: Backend) {
@@ -1395,6 +1446,7 @@ async fn traeger_accounts_read_published_results_until_granted(backend: Backend)
 }
 
 on_both_backends!(
+    throttling_keys_on_the_peer_and_never_locks_others_out,
     upload_preview_confirm_profile_and_undo,
     official_table_sets_up_levels_then_imports_with_preview,
     broken_files_show_the_problems_and_change_nothing,
