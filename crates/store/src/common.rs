@@ -65,6 +65,11 @@ pub(crate) fn level_order(existing: &[Level], names: &[String]) -> Result<Vec<St
     Ok(order)
 }
 
+/// The level order before and after a definition, as text for the audit log.
+pub(crate) fn level_change(existing: &[Level], order: &[String]) -> (String, String) {
+    (existing.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(" → "), order.join(" → "))
+}
+
 /// Problems of an area batch against the parents on the level above (`parent_level`: its
 /// name, None for the top level): empty or duplicate keys, unknown parents.
 pub(crate) fn area_batch_problems(batch: &AreaBatch, parent_ids: &HashMap<String, i64>, parent_level: Option<&str>) -> Vec<String> {

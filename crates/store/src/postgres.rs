@@ -462,6 +462,7 @@ impl Store for PostgresStore {
     fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
         let existing = self.levels()?;
         let order = common::level_order(&existing, names)?;
+        let actor = self.actor.clone();
         let mut tx = self.cm().transaction()?;
         tx.execute("UPDATE level SET rank = -rank - 1", &[])?;
         for (rank, name) in order.iter().enumerate() {
@@ -469,6 +470,10 @@ impl Store for PostgresStore {
             if n == 0 {
                 tx.execute("INSERT INTO level (name, rank) VALUES ($1, $2)", &[name, &(rank as i64)])?;
             }
+        }
+        let (old, new) = common::level_change(&existing, &order);
+        if old != new {
+            audit_tx(&mut tx, &actor, "Ebenen festgelegt", "Gebietsebenen", Some(&old), Some(&new))?;
         }
         tx.commit()?;
         self.levels()

@@ -492,6 +492,10 @@ impl Store for SqliteStore {
                 tx.execute("INSERT INTO level (name, rank) VALUES (?1, ?2)", params![name, rank as i64])?;
             }
         }
+        let (old, new) = common::level_change(&existing, &order);
+        if old != new {
+            audit_tx(&tx, &self.actor, "Ebenen festgelegt", "Gebietsebenen", Some(&old), Some(&new))?;
+        }
         tx.commit()?;
         self.levels()
     }

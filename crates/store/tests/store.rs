@@ -100,6 +100,12 @@ fn levels_keep_their_order() {
         let l = s.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap();
         let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["Stadt", "Bezirk", "Bezirksregion", "Planungsraum"]);
+        // Level definitions are audited with the order before and after.
+        let audit = s.audit_log().unwrap();
+        let e = audit
+            .iter()
+            .find(|e| e.action == "Ebenen festgelegt" && e.new.as_deref() == Some("Stadt → Bezirk → Bezirksregion → Planungsraum"));
+        assert!(e.is_some_and(|e| e.old.as_deref() == Some("Bezirk → Bezirksregion → Planungsraum")), "{audit:?}");
         assert!(s.define_levels(&["Planungsraum".into(), "Bezirk".into()]).is_err());
         assert!(s.define_levels(&["A".into(), "A".into()]).is_err());
     }
