@@ -25,6 +25,9 @@ Vorhandene Einträge gleicher Kennung werden aktualisiert, andere bleiben. Stand
         crs: Option<String>,
         #[arg(long)]
         dry_run: bool,
+        /// Standorte außerhalb aller Gebiete trotzdem übernehmen (Standard: Fehler, der sie nennt)
+        #[arg(long)]
+        allow_outside: bool,
     },
     /// Angebote mit Träger, Standort, Gebiet und Stand der Bestätigung
     List {
@@ -114,10 +117,29 @@ fn today() -> String {
 
 pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
     match cmd {
-        OffersCmd::Import { path, crs, dry_run } => {
+        OffersCmd::Import { path, crs, dry_run, allow_outside } => {
             let offers = quartier_import::offers::read(&path, crs.as_deref())?;
             let mut store = crate::open(db)?;
+            let outside = quartier_store::spatial::locations_outside(&store, &offers.locations).map_err(anyhow::Error::msg)?;
+            if !outside.is_empty() && !allow_outside {
+                // Errors of the directory itself (references, ids) come first.
+                store.save_offers(&offers, true).with_context(|| path.display().to_string())?;
+                let list: Vec<String> = outside.iter().map(|(id, name)| format!("{id} („{name}“)")).collect();
+                bail!(
+                    "{}: {} Standorte liegen außerhalb aller Gebiete: {}. Koordinaten und Koordinatensystem (--crs) prüfen; mit --allow-outside trotzdem übernehmen. Nichts gespeichert.",
+                    path.display(),
+                    outside.len(),
+                    list.join(", ")
+                );
+            }
+            let hints = quartier_store::offers::likely_duplicates(&offers, &store.offers()?);
             let r = store.save_offers(&offers, dry_run).with_context(|| path.display().to_string())?;
+            for h in &hints {
+                println!("Möglicherweise doppelt: {h}");
+            }
+            for (id, name) in &outside {
+                println!("Hinweis: Standort {id} („{name}“) liegt außerhalb aller Gebiete (--allow-outside)");
+            }
             println!(
                 "{}: {} Träger, {} Angebote, {} Standorte, {} Verknüpfungen{}",
                 path.display(),

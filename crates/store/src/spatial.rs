@@ -208,3 +208,15 @@ pub fn lisa_clusters(store: &dyn Store, indicator: &str, year: i32, level: &str)
         .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
         .collect())
 }
+
+/// Offer locations outside every area of the lowest level that has geometries: (id, name).
+/// Without geometries nothing is outside.
+pub fn locations_outside(store: &dyn Store, locations: &[crate::offers::Location]) -> Result<Vec<(String, String)>, String> {
+    for level in store.levels().map_err(|e| e.to_string())?.iter().rev() {
+        let geoms = level_geometries(store, &level.name)?;
+        if !geoms.is_empty() {
+            return Ok(crate::offers::outside(locations, &geoms));
+        }
+    }
+    Ok(vec![])
+}

@@ -505,8 +505,13 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             if user.as_ref().is_some_and(|u| u.role == Role::Traeger) {
                 return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
             }
-            if let Some(o) = offers.organizations.iter().find(|o| o.name.eq_ignore_ascii_case(&new_organization)) {
-                return Err(AppError::BadRequest(format!("Den Träger „{}“ gibt es schon: bitte in der Liste wählen", o.name)));
+            // The same name, or nearly ("Träger 1 e. V." beside "Träger 1 e.V."), is most
+            // likely the same organisation.
+            if let Some(o) = offers.organizations.iter().find(|o| quartier_store::offers::similar_name(&o.name, &new_organization)) {
+                return Err(AppError::BadRequest(format!(
+                    "Den Träger „{}“ (Kennung {}) gibt es schon oder unter sehr ähnlichem Namen: bitte in der Liste wählen",
+                    o.name, o.id
+                )));
             }
             organization = new_id("traeger", &new_organization, offers.organizations.iter().map(|o| o.id.as_str()));
             batch.organizations.push(quartier_store::offers::Organization {
@@ -528,14 +533,25 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             }
             let loc_name = if place_name.is_empty() { name.clone() } else { place_name };
             let id = new_id("ort", &loc_name, offers.locations.iter().map(|l| l.id.as_str()));
-            batch.locations.push(quartier_store::offers::Location {
+            let location = quartier_store::offers::Location {
                 id: id.clone(),
                 organization_id: organization.clone(),
                 name: loc_name,
                 address,
                 latitude: lat,
                 longitude: lon,
-            });
+            };
+            if !quartier_store::spatial::locations_outside(&*store, std::slice::from_ref(&location)).map_err(AppError::Internal)?.is_empty()
+            {
+                return Err(AppError::BadRequest(format!(
+                    "Der Standort ({lat}, {lon}) liegt außerhalb aller Gebiete: bitte Breite und Länge (WGS84) prüfen"
+                )));
+            }
+            let candidate = quartier_store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
+            if let Some(hint) = quartier_store::offers::likely_duplicates(&candidate, &offers).first() {
+                return Err(AppError::BadRequest(format!("{hint}: bitte diesen Standort in der Liste wählen")));
+            }
+            batch.locations.push(location);
             id
         } else {
             let l = offers

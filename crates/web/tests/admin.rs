@@ -1031,6 +1031,13 @@ async fn offers_conferences_and_measures_by_role_and_object(backend: Backend) {
     assert!(site.store().offers().unwrap().organizations.iter().any(|o| o.id == "traeger-caritas-sued" && o.name == "Caritas Süd"));
     let (status, page) = site.post_as(&planner, "/angebot/neu", &first).await;
     assert!(status == StatusCode::BAD_REQUEST && page.contains("gibt es schon"), "{page}");
+    // Nearly the same name is the same organisation, most likely.
+    let mut near = first.to_vec();
+    near[2].1 = "Caritas Sued e. V.";
+    let (status, page) = site.post_as(&planner, "/angebot/neu", &near).await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("traeger-caritas-sued"), "{page}");
+    // (This site's areas have no geometries: nothing is outside; the CLI tests cover places
+    // outside every area.)
     // A Träger account cannot enter a new organisation.
     let mut f = first.to_vec();
     f[0].1 = ncsrf.as_str();

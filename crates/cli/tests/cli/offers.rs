@@ -72,6 +72,39 @@ fn directory_lists_areas_and_stale_entries_and_round_trips() {
 }
 
 #[test]
+fn locations_outside_and_likely_duplicates() {
+    let env = city_with_offers();
+    let dir = env.path("neu");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("organizations.csv"), "id,name\nawo2,AWO Musterstadt e. V.\nneu,Nachbarschaftshilfe\n").unwrap();
+    std::fs::write(dir.join("services.csv"), "id,organization_id,name\ncafe,awo2,Elterncafé\n").unwrap();
+    // l9 at the Kita's address; weit far outside Musterstadt.
+    std::fs::write(
+        dir.join("locations.csv"),
+        format!(
+            "id,name,address,x,y\nl9,Kita-Nebengebäude,Marktstraße 1,{},{}\nweit,Außenstelle,Feldweg 9,{},{}\n",
+            X0 + 600.0,
+            Y0 + 1000.0,
+            X0 + 90_000.0,
+            Y0
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("service_at_location.csv"), "service_id,location_id\ncafe,l9\n").unwrap();
+    let args = ["offers", "import", dir.to_str().unwrap(), "--crs", "EPSG:25832"];
+    let err = env.fails_unchanged(&args);
+    assert!(err.contains("1 Standorte liegen außerhalb aller Gebiete: weit („Außenstelle“)") && err.contains("--allow-outside"), "{err}");
+    let out = env.run(&[&args[..], &["--allow-outside", "--dry-run"]].concat()).ok();
+    assert!(out.contains("Träger „AWO Musterstadt e. V.“ (Kennung awo2) ähnelt dem vorhandenen „AWO Musterstadt“ (Kennung awo)"), "{out}");
+    assert!(
+        out.contains("Standort „Kita-Nebengebäude“ (Kennung l9) hat dieselbe Adresse wie der vorhandene „Kita Sonnenschein“ (Kennung l1)"),
+        "{out}"
+    );
+    assert!(out.contains("Standort weit („Außenstelle“) liegt außerhalb aller Gebiete"), "{out}");
+    assert!(!out.contains("Nachbarschaftshilfe"), "a new name is no duplicate: {out}");
+}
+
+#[test]
 fn supply_and_gaps_per_area() {
     let env = city_with_offers();
     let s = json(
