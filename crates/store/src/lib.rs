@@ -15,6 +15,7 @@ pub mod indexing;
 mod migrations;
 pub mod model;
 pub mod offers;
+mod pg_tls;
 pub mod postgres;
 pub mod scope;
 pub mod spatial;

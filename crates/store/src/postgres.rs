@@ -87,7 +87,7 @@ fn connect(url: &str, read_only: bool) -> Result<Client> {
             }
         }
     }
-    let mut c = Client::connect(url, NoTls)?;
+    let mut c = crate::pg_tls::connect(url)?;
     if read_only {
         c.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
     }
@@ -1260,6 +1260,12 @@ impl Store for PostgresStore {
 /// role may create databases; each call makes a new, empty database there and returns its
 /// URL. None when the variable is not set (the tests then run on SQLite only).
 #[doc(hidden)]
+/// Whether a connection with this URL is encrypted (the server's own view, `pg_stat_ssl`).
+pub fn connection_is_encrypted(url: &str) -> Result<bool> {
+    let mut c = crate::pg_tls::connect(url)?;
+    Ok(c.query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])?.get(0))
+}
+
 pub fn fresh_test_database() -> Option<String> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -332,3 +332,27 @@ fn locations_name_files_and_servers() {
     assert_eq!(pg.to_string(), "postgres://quartier@db.kreis.local:5432/sozialplanung", "no password in messages");
     assert!(pg.file().is_none());
 }
+
+#[test]
+fn postgres_over_tls() {
+    // .ci/postgres.sh starts the test server with TLS and a self-signed CA.
+    let Ok(ca) = std::env::var("QUARTIER_TEST_POSTGRES_CA") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but QUARTIER_TEST_POSTGRES_CA is not set");
+        return;
+    };
+    let Some(plain) = quartier_store::postgres::fresh_test_database() else { return };
+    let full = format!("{}?sslmode=verify-full&sslrootcert={ca}", plain.replace("127.0.0.1", "localhost"));
+    let mut s = quartier_store::Location::parse(&full).open().unwrap();
+    s.define_levels(&["Kreis".into()]).unwrap();
+    assert_eq!(s.levels().unwrap()[0].name, "Kreis");
+    assert!(quartier_store::postgres::connection_is_encrypted(&full).unwrap(), "verify-full is encrypted");
+    assert!(quartier_store::postgres::connection_is_encrypted(&format!("{plain}?sslmode=require")).unwrap());
+    assert!(!quartier_store::postgres::connection_is_encrypted(&plain).unwrap(), "without sslmode as before: plain");
+    // A root that did not sign the server's certificate: refused.
+    let wrong = std::path::Path::new(&ca).with_file_name("server.crt");
+    let err = quartier_store::postgres::connection_is_encrypted(&format!("{plain}?sslmode=verify-ca&sslrootcert={}", wrong.display()))
+        .unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("certificate") || err.to_string().contains("TLS"), "{err}");
+    let err = quartier_store::Location::parse(&format!("{plain}?sslmode=verify-full")).open().err().unwrap();
+    assert!(err.to_string().contains("sslrootcert"), "{err}");
+}
