@@ -9,6 +9,9 @@
 //!   data, definitions, offers, conferences, measures or accounts: the web cache's version.
 //! - Connections are kept in a small pool per process and handed back when a store drops.
 //! - Text is ordered with `COLLATE "C"` (byte order), as SQLite orders it.
+//! - `value` has no foreign keys (dropped after migrating): values are written only by
+//!   `apply_data` with ids looked up in the same transaction; per-row checks cost more than
+//!   the COPY.
 
 use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, system_user};
 use crate::migrations::MIGRATIONS;
@@ -187,6 +190,18 @@ fn migrate(client: &mut Client) -> Result<()> {
                  FOR EACH STATEMENT EXECUTE FUNCTION quartier_bump()"
             )
         })?;
+    }
+    // Values carry no foreign keys on PostgreSQL: its per-row referential checks made a bulk
+    // import ten times slower than the COPY itself. Their ids are looked up inside the
+    // importing transaction (as SQLite's bulk path, which switches its checks off for the
+    // same reason), and areas, variables and imports are never deleted.
+    let fks: Vec<String> = tx
+        .query("SELECT conname::text FROM pg_constraint WHERE conrelid = 'value'::regclass AND contype = 'f'", &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for fk in fks {
+        tx.batch_execute(&format!("ALTER TABLE value DROP CONSTRAINT {fk}"))?;
     }
     tx.commit()?;
     Ok(())
