@@ -137,6 +137,23 @@ enum Command {
     FundingSheet(cmd_report::FundingArgs),
     /// Gebietsprofile (Steckbriefe) für ein Gebiet oder alle, als HTML oder PDF
     Profiles(cmd_report::ProfilesArgs),
+    /// Die ganze Datenbank in eine neue, leere kopieren: SQLite-Datei → PostgreSQL oder zurück
+    #[command(after_help = "Beispiele:
+  quartier --db quartier.db copy --to postgres://quartier:PASSWORT@db.kreis.de/sozialplanung?sslmode=verify-full&sslrootcert=ca.pem
+  quartier --database postgres://quartier@127.0.0.1/sozialplanung copy --to laptop.db
+
+Kopiert werden Ebenen, Gebiete mit Geometrien, Daten mit Zeichen, Stichtagen, Kennzeichen und
+ersetzten Werten, Importprotokoll, Katalog, eingefrorene Klassengrenzen, Indizes, Berichts-
+und andere Einstellungen, Angebote, Konferenzen, Maßnahmen, Konten und das Auditprotokoll
+(keine Sitzungen). Eine Transaktion; jede Tabelle wird vor dem Abschluss mit Zeilenzahl und
+Prüfsumme verglichen.")]
+    Copy {
+        /// Ziel: postgres://… oder eine neue SQLite-Datei
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+    },
     /// Daten veröffentlichen (offene Daten mit Geheimhaltung)
     #[command(subcommand)]
     Export(cmd_export::ExportCmd),
@@ -293,6 +310,26 @@ fn run(cli: Cli) -> Result<()> {
         Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
         Command::Report(a) => cmd_report::run(&cli.db, a),
         Command::Export(c) => cmd_export::run(&cli.db, c),
+        Command::Copy { to, format } => {
+            let from = Location::from_path(&cli.db);
+            let target = Location::parse(&to);
+            if from == target {
+                anyhow::bail!("Quelle und Ziel sind dieselbe Datenbank");
+            }
+            let pb = output::spinner(format!("Kopiere nach {target}"));
+            let report = quartier_store::copy::copy_database(&from, &target, |t, n| pb.set_message(format!("{t}: {n} Zeilen")))?;
+            pb.finish_and_clear();
+            let rows: Vec<Vec<String>> = report.tables.iter().map(|(t, n, c)| vec![t.clone(), n.to_string(), c.clone()]).collect();
+            output::emit(format, &["table", "rows", "checksum"], rows, &report.tables)?;
+            if format == output::Format::Table {
+                println!(
+                    "Kopiert und geprüft: {} Tabellen, {} Zeilen.",
+                    report.tables.len(),
+                    report.tables.iter().map(|t| t.1).sum::<usize>()
+                );
+            }
+            Ok(())
+        }
         Command::Profiles(a) => cmd_report::profiles(&cli.db, a),
         Command::FundingSheet(a) => cmd_report::funding(&cli.db, a),
         Command::Allocate(a) => cmd_allocate::run(&cli.db, a),

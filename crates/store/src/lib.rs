@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod action;
 pub mod allocation;
 mod common;
+pub mod copy;
 pub mod indexing;
 mod migrations;
 pub mod model;

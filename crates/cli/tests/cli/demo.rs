@@ -687,3 +687,35 @@ fn weighted_index_with_dimensions_and_listwise_exclusion() {
     let ranks: std::collections::HashSet<u64> = rows.iter().filter_map(|r| r["rank"].as_u64()).collect();
     assert!(ranks.contains(&1) && ranks.len() <= rated);
 }
+
+#[test]
+fn copy_to_postgresql_and_back_gives_the_same_listings() {
+    let Some(pg) = Env::on_postgres() else { return };
+    let env = Env::new();
+    build_demo(&env);
+    let url = pg.database.clone().unwrap();
+    let out = env.run(&["copy", "--to", &url]).ok();
+    assert!(out.contains("Kopiert und geprüft: 19 Tabellen"), "{out}");
+    let back = Env::new();
+    let out = pg.run(&["copy", "--to", back.db().to_str().unwrap()]).ok();
+    assert!(out.contains("value ") && out.contains("Kopiert und geprüft"), "{out}");
+    let def = repo_file("data/berlin-mss/index-mss-2019.toml");
+    let listings: Vec<Vec<&str>> = vec![
+        vec!["areas", "list", "--format", "csv"],
+        vec!["data", "list", "--format", "csv"],
+        vec!["data", "show", "--variable", "s1_percentage_unemployed", "--format", "csv"],
+        vec!["indicators", "compute", "--level", "Bezirksregion", "--format", "csv"],
+        vec!["index", "compute", "--definition", def.to_str().unwrap(), "--year", "2019", "--format", "csv"],
+        vec!["offers", "list", "--format", "csv"],
+        vec!["log"],
+    ];
+    for args in listings {
+        let original = env.run(&args).ok();
+        assert!(!original.is_empty(), "{args:?}");
+        assert_eq!(pg.run(&args).ok(), original, "PostgreSQL copy: {args:?}");
+        assert_eq!(back.run(&args).ok(), original, "copy back to SQLite: {args:?}");
+    }
+    // Only into an empty database.
+    let err = env.run(&["copy", "--to", &url]).fails();
+    assert!(err.contains("Das Ziel ist nicht leer") && err.contains("value ("), "{err}");
+}
