@@ -74,6 +74,7 @@ pub fn restore(db: &Path, from: &PathBuf) -> Result<()> {
             &["--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname", &url, &from.to_string_lossy()],
         )?;
         quartier_store::postgres::PostgresStore::open(&url)?.advance_data_version(before)?;
+        audit_restore(db, from)?;
         println!("Wiederhergestellt: {} ← {} (pg_restore)", quartier_store::Location::from_path(db), from.display());
         return Ok(());
     }
@@ -97,6 +98,14 @@ pub fn restore(db: &Path, from: &PathBuf) -> Result<()> {
     std::fs::rename(&tmp, db)?;
     // Opening applies migrations if the backup is older.
     crate::open(db)?;
+    audit_restore(db, from)?;
     println!("Wiederhergestellt: {} ← {}", db.display(), from.display());
+    Ok(())
+}
+
+/// The restored database's audit log records the restore (the log came back with the backup).
+fn audit_restore(db: &Path, from: &Path) -> Result<()> {
+    let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::open(db)?.audit("Sicherung zurückgespielt", &format!("Sicherung {name}"), None, None)?;
     Ok(())
 }

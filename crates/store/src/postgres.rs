@@ -723,11 +723,26 @@ impl Store for PostgresStore {
     fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
         level_id(self.cm(), level)?;
         let bins = serde_json::to_string(bins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.cm().execute(
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let old: Option<String> = tx
+            .query_opt("SELECT method || ' ' || bins FROM frozen_breaks WHERE indicator = $1 AND level = $2", &[&indicator, &level])?
+            .map(|r| r.get(0));
+        tx.execute(
             "INSERT INTO frozen_breaks (indicator, level, method, bins) VALUES ($1, $2, $3, $4)
              ON CONFLICT (indicator, level) DO UPDATE SET method = excluded.method, bins = excluded.bins",
             &[&indicator, &level, &method, &bins],
         )?;
+        let new = format!("{method} {bins}");
+        audit_tx(
+            &mut tx,
+            &actor,
+            "Klassengrenzen eingefroren",
+            &format!("Indikator {indicator}, Ebene {level}"),
+            old.as_deref(),
+            Some(&new),
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -835,10 +850,17 @@ impl Store for PostgresStore {
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.cm().execute(
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let old: Option<String> = tx.query_opt("SELECT value FROM setting WHERE key = $1", &[&key])?.map(|r| r.get(0));
+        tx.execute(
             "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&key, &value],
         )?;
+        if old.as_deref() != Some(value) {
+            audit_tx(&mut tx, &actor, "Einstellung gespeichert", &format!("Einstellung {key}"), old.as_deref(), Some(value))?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -744,11 +744,29 @@ impl Store for SqliteStore {
     fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
         level_id(&self.conn, level)?;
         let bins = serde_json::to_string(bins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT method || ' ' || bins FROM frozen_breaks WHERE indicator = ?1 AND level = ?2",
+                params![indicator, level],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.execute(
             "INSERT INTO frozen_breaks (indicator, level, method, bins) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (indicator, level) DO UPDATE SET method = excluded.method, bins = excluded.bins",
             params![indicator, level, method, bins],
         )?;
+        let new = format!("{method} {bins}");
+        audit_tx(
+            &tx,
+            &self.actor,
+            "Klassengrenzen eingefroren",
+            &format!("Indikator {indicator}, Ebene {level}"),
+            old.as_deref(),
+            Some(&new),
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -1222,10 +1240,16 @@ impl Store for SqliteStore {
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let old: Option<String> = tx.query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+        tx.execute(
             "INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
+        if old.as_deref() != Some(value) {
+            audit_tx(&tx, &self.actor, "Einstellung gespeichert", &format!("Einstellung {key}"), old.as_deref(), Some(value))?;
+        }
+        tx.commit()?;
         Ok(())
     }
 }

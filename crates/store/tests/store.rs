@@ -356,3 +356,85 @@ fn postgres_over_tls() {
     let err = quartier_store::Location::parse(&format!("{plain}?sslmode=verify-full")).open().err().unwrap();
     assert!(err.to_string().contains("sslrootcert"), "{err}");
 }
+
+/// Every state-changing method of the `Store` trait leaves an audit entry — the CLI and the web
+/// app change the database only through them (a new method must be added here).
+#[test]
+fn every_change_is_audited() {
+    use quartier_store::accounts::{Role, Scope};
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let mut seen = s.audit_log().unwrap().len();
+        let mut expect = |s: &mut Box<dyn Store + Send>, action: &str| {
+            let log = s.audit_log().unwrap();
+            assert!(log.len() > seen, "{backend}: no audit entry for {action}");
+            assert!(
+                log.iter().any(|e| e.action == action),
+                "{backend}: {action} not in {:?}",
+                log.iter().map(|e| &e.action).collect::<Vec<_>>()
+            );
+            seen = log.len();
+        };
+        s.set_actor("Prüferin");
+        s.define_levels(&["Land".into(), "Bezirk".into()]).unwrap();
+        expect(&mut s, "Ebenen festgelegt");
+        s.apply_areas(
+            &AreaBatch { file: "l.csv".into(), level: "Land".into(), areas: vec![area("11", "Berlin", None)], source_crs: None },
+            false,
+        )
+        .unwrap();
+        expect(&mut s, "Gebiete importiert");
+        s.apply_data(&batch(vec![row("01011101", 2020, "kinder", Cell::Number(5.0), 2)]), false).unwrap();
+        expect(&mut s, "Daten importiert");
+        s.apply_data(&batch(vec![row("01011101", 2020, "kinder", Cell::Number(6.0), 2)]), false).unwrap();
+        expect(&mut s, "Daten importiert");
+        let last = s.imports().unwrap().into_iter().map(|i| i.id).max().unwrap();
+        s.undo_import(last).unwrap();
+        expect(&mut s, "Import rückgängig gemacht");
+        let cat = quartier_core::indicator::Catalogue::from_toml(
+            "[[indicator]]\nid = \"k\"\nname = \"Kinder\"\nformula = \"kinder\"\nunit = \"Personen\"\ndirection = \"higher_is_worse\"\n",
+        )
+        .unwrap();
+        let known = s.variables().unwrap().into_iter().map(|v| v.key).collect();
+        s.save_catalogue(&cat.checked(&known).unwrap(), false).unwrap();
+        expect(&mut s, "Indikator gespeichert");
+        s.freeze_breaks("k", "Planungsraum", "quantiles", &[1.0, 2.0]).unwrap();
+        expect(&mut s, "Klassengrenzen eingefroren");
+        s.save_index_definition("mss", "[index]\nid = \"mss\"\n").unwrap();
+        expect(&mut s, "Indexdefinition gespeichert");
+        s.set_setting("report:sozialbericht", "title = \"Sozialbericht\"").unwrap();
+        expect(&mut s, "Einstellung gespeichert");
+        let offers = quartier_store::offers::Offers {
+            organizations: vec![quartier_store::offers::Organization { id: "awo".into(), name: "AWO".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        s.save_offers(&offers, false).unwrap();
+        expect(&mut s, "Angebote importiert");
+        let conference: quartier_store::action::Conference =
+            serde_json::from_str(r#"{"level":"Planungsraum","area":"01011101","date":"2026-03-01","matches":"partly"}"#).unwrap();
+        s.save_conference(&conference).unwrap();
+        expect(&mut s, "Konferenz gespeichert");
+        let measure: quartier_store::action::Measure = serde_json::from_str(
+            r#"{"title":"Elterncafé","goal":"Eltern erreichen","level":"Planungsraum","areas":["01011101"],"lead":"awo","start":2026,"status":"geplant"}"#,
+        )
+        .unwrap();
+        s.save_measure(&measure).unwrap();
+        expect(&mut s, "Maßnahme gespeichert");
+        s.add_user("pruefung", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
+        expect(&mut s, "Konto angelegt");
+        s.set_password("pruefung", None, "Ahornweg-Brunnen-77").unwrap();
+        expect(&mut s, "Passwort zurückgesetzt");
+        s.set_user_scope("pruefung", Some(&Scope { level: "Bezirk".into(), area: "01".into() })).unwrap();
+        expect(&mut s, "Gebietsbeschränkung");
+        s.set_user_internal("pruefung", true).unwrap();
+        expect(&mut s, "Lesezugriff");
+        assert!(s.login("pruefung", "Ahornweg-Brunnen-77", "192.0.2.1").unwrap().is_some());
+        expect(&mut s, "Anmeldung");
+        s.remove_user("pruefung").unwrap();
+        expect(&mut s, "Konto entfernt");
+        s.audit("Sicherung zurückgespielt", "Sicherung q.dump", None, None).unwrap();
+        expect(&mut s, "Sicherung zurückgespielt");
+        // Who did it is recorded with each.
+        assert!(s.audit_log().unwrap().iter().filter(|e| e.action == "Klassengrenzen eingefroren").all(|e| e.who == "Prüferin"));
+    }
+}
