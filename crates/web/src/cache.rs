@@ -49,6 +49,67 @@ const MEMO_MAX: usize = 256;
 #[derive(Default)]
 pub struct Cache {
     inner: Mutex<Inner>,
+    pages: Mutex<Pages>,
+}
+
+/// Whole responses (already compressed, with their headers) by request, for the database
+/// version they were made from.
+#[derive(Default)]
+struct Pages {
+    version: String,
+    entries: HashMap<String, Arc<Page>>,
+    bytes: usize,
+}
+
+/// A finished response as sent.
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: axum::body::Bytes,
+    pub etag: String,
+    made: std::time::Instant,
+}
+
+/// Pages are kept a minute at most (a signed-out or expired session is not served longer),
+/// up to this many bytes in all.
+const PAGES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const PAGES_MAX_BYTES: usize = 64 << 20;
+const PAGE_MAX_BYTES: usize = 8 << 20;
+
+impl Cache {
+    /// A finished response for this request and database version, if one is fresh.
+    pub fn page(&self, version: &str, key: &str) -> Option<Arc<Page>> {
+        let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if g.version != version {
+            return None;
+        }
+        g.entries.get(key).filter(|p| p.made.elapsed() < PAGES_TTL).cloned()
+    }
+
+    /// Keeps a finished response; returns it for sending.
+    pub fn keep_page(
+        &self,
+        version: &str,
+        key: String,
+        status: u16,
+        headers: Vec<(String, Vec<u8>)>,
+        body: axum::body::Bytes,
+    ) -> Arc<Page> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (version, &key, &body[..]).hash(&mut h);
+        let page = Arc::new(Page { status, headers, etag: format!("\"q{:016x}\"", h.finish()), body, made: std::time::Instant::now() });
+        if page.body.len() > PAGE_MAX_BYTES {
+            return page;
+        }
+        let mut g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if g.version != version || g.bytes + page.body.len() > PAGES_MAX_BYTES {
+            *g = Pages { version: version.to_string(), ..Default::default() };
+        }
+        g.bytes += page.body.len();
+        g.entries.insert(key, page.clone());
+        page
+    }
 }
 
 impl Cache {

@@ -169,7 +169,66 @@ fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_login))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(gzip))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), page_cache))
         .with_state(state)
+}
+
+/// Whole finished responses of GET requests, kept per request (path, query, cookies,
+/// compression) and database version: a page asked for again costs a lookup, not a store, a
+/// computation and a rendering. `ETag`/`If-None-Match` answer unchanged pages with 304. The
+/// version changes only when a change is committed (see `Location::data_version`), so readers
+/// keep their pages while a long import runs. Responses that set cookies are never kept.
+async fn page_cache(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.method() != axum::http::Method::GET || req.uri().path().starts_with("/static/") {
+        return next.run(req).await;
+    }
+    let db = st.db.clone();
+    let version = match &*db {
+        quartier_store::Location::Sqlite(_) => db.data_version().unwrap_or_default(),
+        _ => tokio::task::spawn_blocking(move || db.data_version().unwrap_or_default()).await.unwrap_or_default(),
+    };
+    if version.is_empty() {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let text = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let gzip = text(header::ACCEPT_ENCODING).contains("gzip");
+    let key = format!("{}\u{0}{}\u{0}{gzip}", req.uri(), text(header::COOKIE));
+    let if_none_match = text(header::IF_NONE_MATCH);
+    let page = match st.cache.page(&version, &key) {
+        Some(p) => p,
+        None => {
+            let res = next.run(req).await;
+            if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+                return res;
+            }
+            let (parts, body) = res.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response();
+            };
+            let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+            st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes)
+        }
+    };
+    let not_modified = !if_none_match.is_empty() && if_none_match.split(',').any(|t| t.trim() == page.etag);
+    let mut res =
+        if not_modified { StatusCode::NOT_MODIFIED.into_response() } else { Response::new(axum::body::Body::from(page.body.clone())) };
+    *res.status_mut() = if not_modified { StatusCode::NOT_MODIFIED } else { StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK) };
+    for (k, v) in &page.headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_bytes(v)) {
+            if not_modified && (k == header::CONTENT_LENGTH || k == header::CONTENT_TYPE) {
+                continue;
+            }
+            res.headers_mut().append(k, v);
+        }
+    }
+    res.headers_mut().insert(header::ETAG, HeaderValue::from_str(&page.etag).unwrap_or(HeaderValue::from_static("\"q\"")));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    res
 }
 
 /// Once there are accounts, an internal server shows nothing internal to anonymous visitors:
