@@ -383,7 +383,10 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
     } else {
         None
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    // More workers than cores: a worker busy rendering a large page (thousands of areas) must
+    // not hold up the cached pages waiting behind it on the same worker.
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 4;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     let options = quartier_web::Options {
         public: mode.public,
         edit: edit.clone(),

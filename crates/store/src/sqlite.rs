@@ -39,12 +39,13 @@ pub fn check_backup(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What changes with every committed change and nothing else: size and modification time
-/// of the database file (checkpoints) and the header of the write-ahead-log index (`-shm`),
-/// whose change counter, last committed frame and salts SQLite rewrites only when a
-/// transaction commits. The log itself grows during a long import before it commits; its size
-/// would make every reader's cache miss for the whole import. Without an index file (no
-/// connection open) the log's size and time stand in. No query, one `stat` and one short read.
+/// What changes with every committed change and nothing else: the header of the
+/// write-ahead-log index (`-shm`), whose change counter, last committed frame and salts SQLite
+/// rewrites only when a transaction commits (or a new log starts), together with the database
+/// file's identity (a restore replaces the file). The log grows during a long import before it
+/// commits, and a checkpoint rewrites the database file after it with the same content:
+/// neither changes the version, so readers keep their caches. Without an index file (no
+/// connection open) size and time of the file and its log stand in. No query.
 pub fn file_version(path: &Path) -> String {
     use std::io::Read;
     let stat = |p: &Path| {
@@ -59,10 +60,22 @@ pub fn file_version(path: &Path) -> String {
     };
     let mut header = [0u8; 48];
     let shm = std::fs::File::open(side("-shm")).and_then(|mut f| f.read_exact(&mut header));
-    match shm {
-        Ok(()) => format!("{}|{}", stat(path), header.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-        Err(_) => format!("{}|{}", stat(path), stat(&side("-wal"))),
+    match (shm, identity(path)) {
+        (Ok(()), Some(id)) if header[12] != 0 => format!("{id}|{}", header.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        _ => format!("{}|{}", stat(path), stat(&side("-wal"))),
     }
+}
+
+/// The file's identity (device and inode), which a restore changes.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| format!("{}:{}", m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &Path) -> Option<String> {
+    None
 }
 
 /// Folds the write-ahead log into the database file (best effort).

@@ -46,10 +46,25 @@ struct Inner {
 
 const MEMO_MAX: usize = 256;
 
-#[derive(Default)]
 pub struct Cache {
     inner: Mutex<Inner>,
     pages: Mutex<Pages>,
+    /// Requests being made per key: the others asking for the same page wait for it
+    /// instead of making it again (a crowd arriving together, or after a change).
+    making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Pages made at once; more wait (the machine has few cores).
+    pub makers: tokio::sync::Semaphore,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            inner: Mutex::default(),
+            pages: Mutex::default(),
+            making: Mutex::default(),
+            makers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)),
+        }
+    }
 }
 
 /// Whole responses (already compressed, with their headers) by request, for the database
@@ -59,7 +74,14 @@ struct Pages {
     version: String,
     entries: HashMap<String, Arc<Page>>,
     bytes: usize,
+    /// The pages of the version before, served for a short while to those who would
+    /// otherwise wait while the new page is being made.
+    stale: HashMap<String, Arc<Page>>,
+    stale_since: Option<std::time::Instant>,
 }
+
+/// How long after a change the previous page may still be served to a waiting crowd.
+const STALE_FOR: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A finished response as sent.
 pub struct Page {
@@ -77,13 +99,50 @@ const PAGES_MAX_BYTES: usize = 64 << 20;
 const PAGE_MAX_BYTES: usize = 8 << 20;
 
 impl Cache {
+    /// The lock that one maker of a page holds while the others wait.
+    pub fn maker_of(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut g = self.making.lock().unwrap_or_else(|e| e.into_inner());
+        if g.len() > 4096 {
+            g.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        g.entry(key.to_string()).or_default().clone()
+    }
+
     /// A finished response for this request and database version, if one is fresh.
     pub fn page(&self, version: &str, key: &str) -> Option<Arc<Page>> {
-        let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         if g.version != version {
+            // The database changed: the pages so far become the stale set (unless none were
+            // made since the change before: then that set stays).
+            let old = std::mem::take(&mut g.entries);
+            g.version = version.to_string();
+            g.bytes = 0;
+            if !old.is_empty() {
+                g.stale = old;
+                g.stale_since = Some(std::time::Instant::now());
+            }
             return None;
         }
         g.entries.get(key).filter(|p| p.made.elapsed() < PAGES_TTL).cloned()
+    }
+
+    /// This version's page past its minute (the same data; made again in the background).
+    pub fn expired_page(&self, key: &str) -> Option<Arc<Page>> {
+        let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        g.entries.get(key).filter(|p| p.made.elapsed() < PAGES_TTL + STALE_FOR).cloned()
+    }
+
+    /// A page to serve to those arriving while another request makes it: this version's page
+    /// past its minute, or the page of the version before, for a short while after a change.
+    /// (The request that makes it after a change waits for it: whoever changed the data sees
+    /// the change on the next page.)
+    pub fn stale_page(&self, key: &str) -> Option<Arc<Page>> {
+        if let Some(p) = self.expired_page(key) {
+            return Some(p);
+        }
+        let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        g.stale_since.filter(|t| t.elapsed() < STALE_FOR)?;
+        g.stale.get(key).filter(|p| p.made.elapsed() < PAGES_TTL + STALE_FOR).cloned()
     }
 
     /// Keeps a finished response; returns it for sending.
@@ -103,8 +162,12 @@ impl Cache {
             return page;
         }
         let mut g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        if g.version != version || g.bytes + page.body.len() > PAGES_MAX_BYTES {
-            *g = Pages { version: version.to_string(), ..Default::default() };
+        if g.version != version {
+            return page;
+        }
+        if g.bytes + page.body.len() > PAGES_MAX_BYTES {
+            g.entries.clear();
+            g.bytes = 0;
         }
         g.bytes += page.body.len();
         g.entries.insert(key, page.clone());

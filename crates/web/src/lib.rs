@@ -202,18 +202,59 @@ async fn page_cache(
     let page = match st.cache.page(&version, &key) {
         Some(p) => p,
         None => {
-            let res = next.run(req).await;
-            if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
-                return res;
-            }
-            let (parts, body) = res.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
-                return (StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response();
+            // One request makes the page. The others asking for it meanwhile get the page it
+            // replaces (past its minute, or of the version before a change) or wait for it. A
+            // page past its minute, same data, is served at once and made again behind.
+            let maker = st.cache.maker_of(&key);
+            let _turn = match maker.clone().try_lock_owned() {
+                Ok(turn) => match st.cache.expired_page(&key) {
+                    Some(old) => {
+                        let st = st.clone();
+                        tokio::spawn(async move {
+                            let _turn = turn;
+                            let _slot = st.cache.makers.acquire().await;
+                            let res = next.run(req).await;
+                            if res.status() == StatusCode::OK && !res.headers().contains_key(header::SET_COOKIE) {
+                                let (parts, body) = res.into_parts();
+                                if let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await {
+                                    let headers =
+                                        parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+                                    st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes);
+                                }
+                            }
+                        });
+                        return respond(&old, &if_none_match);
+                    }
+                    None => turn,
+                },
+                Err(_) => match st.cache.stale_page(&key) {
+                    Some(old) => return respond(&old, &if_none_match),
+                    None => maker.lock_owned().await,
+                },
             };
-            let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
-            st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes)
+            match st.cache.page(&version, &key) {
+                Some(p) => p,
+                None => {
+                    let _slot = st.cache.makers.acquire().await;
+                    let res = next.run(req).await;
+                    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+                        return res;
+                    }
+                    let (parts, body) = res.into_parts();
+                    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response();
+                    };
+                    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+                    st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes)
+                }
+            }
         }
     };
+    respond(&page, &if_none_match)
+}
+
+/// A kept page as a response: 304 when the client has it (`If-None-Match`).
+fn respond(page: &cache::Page, if_none_match: &str) -> Response {
     let not_modified = !if_none_match.is_empty() && if_none_match.split(',').any(|t| t.trim() == page.etag);
     let mut res =
         if not_modified { StatusCode::NOT_MODIFIED.into_response() } else { Response::new(axum::body::Body::from(page.body.clone())) };
