@@ -199,58 +199,74 @@ async fn page_cache(
     let gzip = text(header::ACCEPT_ENCODING).contains("gzip");
     let key = format!("{}\u{0}{}\u{0}{gzip}", req.uri(), text(header::COOKIE));
     let if_none_match = text(header::IF_NONE_MATCH);
-    let page = match st.cache.page(&version, &key) {
-        Some(p) => p,
-        None => {
-            // One request makes the page. The others asking for it meanwhile get the page it
-            // replaces (past its minute, or of the version before a change) or wait for it. A
-            // page past its minute, same data, is served at once and made again behind.
-            let maker = st.cache.maker_of(&key);
-            let _turn = match maker.clone().try_lock_owned() {
-                Ok(turn) => match st.cache.expired_page(&key) {
-                    Some(old) => {
-                        let st = st.clone();
-                        tokio::spawn(async move {
-                            let _turn = turn;
-                            let _slot = st.cache.makers.acquire().await;
-                            let res = next.run(req).await;
-                            if res.status() == StatusCode::OK && !res.headers().contains_key(header::SET_COOKIE) {
-                                let (parts, body) = res.into_parts();
-                                if let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await {
-                                    let headers =
-                                        parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
-                                    st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes);
-                                }
-                            }
-                        });
-                        return respond(&old, &if_none_match);
-                    }
-                    None => turn,
-                },
-                Err(_) => match st.cache.stale_page(&key) {
-                    Some(old) => return respond(&old, &if_none_match),
-                    None => maker.lock_owned().await,
-                },
-            };
-            match st.cache.page(&version, &key) {
-                Some(p) => p,
-                None => {
-                    let _slot = st.cache.makers.acquire().await;
-                    let res = next.run(req).await;
-                    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
-                        return res;
-                    }
-                    let (parts, body) = res.into_parts();
-                    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
-                        return (StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response();
-                    };
-                    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
-                    st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes)
+    if let Some(page) = st.cache.page(&version, &key) {
+        return respond(&page, &if_none_match);
+    }
+    // One request makes the page (in a task of its own, holding the key's lock); others
+    // asking for it meanwhile get the page it replaces — past its minute, or of the version
+    // before a change — or wait for it. A page past its minute (same data) is served at once.
+    // After a change the maker's own request waits for the new page up to
+    // [`FRESH_WAIT`], so whoever changed the data sees it; only on a crowded machine does it
+    // get the page before the change rather than wait longer.
+    let maker = st.cache.maker_of(&key);
+    let turn = match maker.clone().try_lock_owned() {
+        Ok(turn) => turn,
+        Err(_) => match st.cache.stale_page(&key) {
+            Some(old) => return respond(&old, &if_none_match),
+            None => {
+                let turn = maker.lock_owned().await;
+                if let Some(page) = st.cache.page(&version, &key) {
+                    return respond(&page, &if_none_match);
                 }
+                turn
             }
-        }
+        },
     };
-    respond(&page, &if_none_match)
+    let expired = st.cache.expired_page(&key);
+    let stale = expired.clone().or_else(|| st.cache.stale_page(&key));
+    let making = tokio::spawn(make_page(st.clone(), version, key, turn, next, req));
+    match (expired, stale) {
+        (Some(old), _) => respond(&old, &if_none_match),
+        (None, Some(old)) => match tokio::time::timeout(FRESH_WAIT, making).await {
+            Ok(made) => made.map_or_else(
+                |e| AppError::Internal(e.to_string()).into_response(),
+                |m| m.map_or_else(|r| r, |p| respond(&p, &if_none_match)),
+            ),
+            Err(_) => respond(&old, &if_none_match),
+        },
+        (None, None) => match making.await {
+            Ok(Ok(page)) => respond(&page, &if_none_match),
+            Ok(Err(res)) => res,
+            Err(e) => AppError::Internal(e.to_string()).into_response(),
+        },
+    }
+}
+
+/// How long the request that makes a page after a change waits for it before it gets the
+/// page from before the change.
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Makes a page and keeps it; a response that must not be kept (not 200, or setting a
+/// cookie) comes back as it is.
+async fn make_page(
+    st: AppState,
+    version: String,
+    key: String,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    next: axum::middleware::Next,
+    req: axum::extract::Request,
+) -> Result<Arc<cache::Page>, Response> {
+    let _slot = st.cache.makers.acquire().await;
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+        return Err(res);
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+        return Err((StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response());
+    };
+    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+    Ok(st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes))
 }
 
 /// A kept page as a response: 304 when the client has it (`If-None-Match`).
