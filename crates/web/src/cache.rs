@@ -80,8 +80,9 @@ struct Pages {
     stale_since: Option<std::time::Instant>,
 }
 
-/// How long after a change the previous page may still be served to a waiting crowd.
-const STALE_FOR: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long after a change the previous page may still be served to those arriving while
+/// its successor is being made (a heavy page on a busy machine can take a while).
+const STALE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A finished response as sent.
 pub struct Page {
