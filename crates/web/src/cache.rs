@@ -54,6 +54,8 @@ pub struct Cache {
     making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pages made at once; more wait (the machine has few cores).
     pub makers: tokio::sync::Semaphore,
+    /// A server database's version as last asked (PostgreSQL: a query), reused for a moment.
+    pub version_seen: Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl Default for Cache {
@@ -63,6 +65,7 @@ impl Default for Cache {
             pages: Mutex::default(),
             making: Mutex::default(),
             makers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)),
+            version_seen: Mutex::default(),
         }
     }
 }

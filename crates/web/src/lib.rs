@@ -184,12 +184,27 @@ async fn page_cache(
     next: axum::middleware::Next,
 ) -> Response {
     if req.method() != axum::http::Method::GET || req.uri().path().starts_with("/static/") {
-        return next.run(req).await;
+        let res = next.run(req).await;
+        // A change made through this server is seen by the next page at once.
+        *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        return res;
     }
     let db = st.db.clone();
     let version = match &*db {
         quartier_store::Location::Sqlite(_) => db.data_version().unwrap_or_default(),
-        _ => tokio::task::spawn_blocking(move || db.data_version().unwrap_or_default()).await.unwrap_or_default(),
+        _ => {
+            // A query per request would cost a connection each under a crowd: the version is
+            // asked at most ten times a second (changes by other processes show that late).
+            let recent = st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match recent.filter(|(at, _)| at.elapsed() < std::time::Duration::from_millis(100)) {
+                Some((_, v)) => v,
+                None => {
+                    let v = tokio::task::spawn_blocking(move || db.data_version().unwrap_or_default()).await.unwrap_or_default();
+                    *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), v.clone()));
+                    v
+                }
+            }
+        }
     };
     if version.is_empty() {
         return next.run(req).await;
