@@ -54,8 +54,11 @@ pub struct Cache {
     making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pages made at once; more wait (the machine has few cores).
     pub makers: tokio::sync::Semaphore,
-    /// A server database's version as last asked (PostgreSQL: a query), reused for a moment.
+    /// A server database's version as last asked (PostgreSQL: a query), reused for a moment
+    /// while other requests are in flight.
     pub version_seen: Mutex<Option<(std::time::Instant, String)>>,
+    /// Requests in flight through the page cache.
+    pub in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for Cache {
@@ -66,6 +69,7 @@ impl Default for Cache {
             making: Mutex::default(),
             makers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)),
             version_seen: Mutex::default(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }

@@ -189,13 +189,20 @@ async fn page_cache(
         *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = None;
         return res;
     }
+    use std::sync::atomic::Ordering;
+    let crowd = st.cache.in_flight.fetch_add(1, Ordering::Relaxed) > 0;
+    let cache = st.cache.clone();
+    let _leave = scopeguard(move || {
+        cache.in_flight.fetch_sub(1, Ordering::Relaxed);
+    });
     let db = st.db.clone();
     let version = match &*db {
         quartier_store::Location::Sqlite(_) => db.data_version().unwrap_or_default(),
         _ => {
-            // A query per request would cost a connection each under a crowd: the version is
-            // asked at most ten times a second (changes by other processes show that late).
-            let recent = st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            // A query per request would cost a connection each under a crowd: while other
+            // requests are in flight the version is asked at most ten times a second (changes
+            // by other processes show that late); a lone request always asks.
+            let recent = if crowd { st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()).clone() } else { None };
             match recent.filter(|(at, _)| at.elapsed() < std::time::Duration::from_millis(100)) {
                 Some((_, v)) => v,
                 None => {
@@ -282,6 +289,19 @@ async fn make_page(
     };
     let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
     Ok(st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes))
+}
+
+/// Runs `f` when dropped.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f()
+            }
+        }
+    }
+    Guard(Some(f))
 }
 
 /// A kept page as a response: 304 when the client has it (`If-None-Match`).
