@@ -379,14 +379,15 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     Some(y) => vec![y],
                     None => var.years.clone(),
                 };
+                // Reference dates and quality flags of the delivered values, read once.
+                let meta: std::collections::HashMap<(i32, String), (Option<String>, Option<String>)> = store
+                    .values(&ValueFilter { variable: Some(var.key.clone()), year, level: Some(l.clone()), area: None })?
+                    .into_iter()
+                    .map(|v| ((v.year, v.area), (v.reference_date, v.quality)))
+                    .collect();
                 for y in years {
-                    let meta: std::collections::HashMap<(String, String), (Option<String>, Option<String>)> = store
-                        .values(&ValueFilter { variable: Some(var.key.clone()), year: Some(y), level: Some(l.clone()), area: None })?
-                        .into_iter()
-                        .map(|v| ((v.level, v.area), (v.reference_date, v.quality)))
-                        .collect();
                     for v in views::level_values(&store, &var.key, var.kind, y, l)? {
-                        let (reference_date, quality) = meta.get(&(v.level.clone(), v.area.clone())).cloned().unwrap_or_default();
+                        let (reference_date, quality) = meta.get(&(y, v.area.clone())).cloned().unwrap_or_default();
                         if area.as_ref().is_some_and(|a| *a != v.area) {
                             continue;
                         }

@@ -352,9 +352,9 @@ impl Crs {
     }
 
     /// The same CRS with its datum shift from an NTv2 grid file (e.g. BeTA2007.gsb) instead
-    /// of the Helmert parameters. Only for CRS with a datum shift (DHDN); `proj4rs` reads the
-    /// file when a [`Transformer`] is built from this CRS (the one file access of this crate,
-    /// on a path the caller checked).
+    /// of the Helmert parameters. Only for CRS with a datum shift (DHDN). This crate reads no
+    /// file: the caller lets `proj4rs` find grid files first ([`allow_grid_files`], called at
+    /// the edge), else building a [`Transformer`] fails naming the grid.
     pub fn with_grid(&self, grid: &str) -> Result<Crs, GeomError> {
         if !self.proj.contains("+towgs84=598.1") {
             return Err(GeomError::UnknownCrs(format!(
@@ -374,13 +374,6 @@ impl Crs {
     }
 
     fn proj(&self) -> Result<Proj, GeomError> {
-        if self.proj.contains("+nadgrids=") && !self.proj.contains("@null") {
-            // proj4rs finds grid files through a builder registered once per process.
-            static FILES: std::sync::Once = std::sync::Once::new();
-            FILES.call_once(|| {
-                proj4rs::nadgrids::catalog::set_builder(proj4rs::nadgrids::files::read_from_file);
-            });
-        }
         Proj::from_proj_string(&self.proj).map_err(|e| GeomError::UnknownCrs(format!("{}: {e}", self.label())))
     }
 
@@ -388,6 +381,15 @@ impl Crs {
     pub fn proj_string(&self) -> &str {
         &self.proj
     }
+}
+
+/// Lets `proj4rs` read NTv2 grid files named in `+nadgrids=` (once per process). The edge
+/// that was given a grid file calls this; the analysis crates never do.
+pub fn allow_grid_files() {
+    static FILES: std::sync::Once = std::sync::Once::new();
+    FILES.call_once(|| {
+        proj4rs::nadgrids::catalog::set_builder(proj4rs::nadgrids::files::read_from_file);
+    });
 }
 
 /// Reprojects coordinates between two CRS of the registry.
@@ -598,6 +600,7 @@ mod tests {
 
         // An NTv2 grid over Germany (47–55°N, 5–16°E, 1° cells) shifting every latitude by
         // exactly 1″ north: the grid result is the unshifted Bessel position plus 1″.
+        allow_grid_files();
         let path = std::env::temp_dir().join(format!("quartier-ntv2-{}.gsb", std::process::id()));
         std::fs::write(&path, ntv2_constant(1.0)).unwrap();
         let g = crs.with_grid(path.to_str().unwrap()).unwrap();

@@ -201,6 +201,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
             if !Path::new(g).is_file() {
                 return Err(ImportError::file(file, format!("--grid {g}: Gitterdatei nicht gefunden")));
             }
+            crs::allow_grid_files();
             Some(c.with_grid(g).map_err(|e| ImportError::file(file, e.to_string()))?)
         }
         (c, _) => c,

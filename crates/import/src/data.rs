@@ -12,7 +12,7 @@
 
 use crate::placement::{self, StoredAreas};
 use crate::table::{self, CellRef, Sheet, TableOptions};
-use crate::{ImportError, Result, display, identifier, official};
+use crate::{ImportError, Interner, Result, display, identifier, official};
 use quartier_core::cell::{NumberShape, number_shape, parse_number};
 use quartier_core::keys;
 use quartier_core::validate::{DataRow, Location, VariableKind};
@@ -22,17 +22,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-
-fn intern(pool: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
-    match pool.get(s) {
-        Some(a) => Arc::clone(a),
-        None => {
-            let a: Arc<str> = Arc::from(s);
-            pool.insert(Arc::clone(&a));
-            a
-        }
-    }
-}
 
 /// Table layout of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -588,7 +577,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
     let (mut empty_cells, mut missing_cells) = (0usize, 0usize);
     // Shared strings: each area key, variable and column name is stored once.
     let mut var_cache: HashMap<String, (Arc<str>, String)> = HashMap::new();
-    let mut area_pool: HashSet<Arc<str>> = HashSet::new();
+    let mut area_pool = Interner::new();
     for (sheet, plan) in sheets.iter().zip(&plans) {
         rows.reserve(sheet.len() * plan.values.len());
         let sheet_name: Option<Arc<str>> = sheet.name.as_deref().map(Arc::from);
@@ -602,15 +591,15 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
             };
             let area = match (&plan.names, sheet.cell(i, plan.area)) {
                 (Some(names), _) => match &names[i] {
-                    Some((k, _)) => intern(&mut area_pool, k),
+                    Some((k, _)) => area_pool.get(k),
                     None => continue,
                 },
                 (None, CellRef::Empty) => {
                     problems.push(format!("{}: Gebietsschlüssel fehlt", loc(plan.area)));
                     continue;
                 }
-                (None, CellRef::Text(t)) => intern(&mut area_pool, t),
-                (None, CellRef::Number(v)) => intern(&mut area_pool, &table::number_text(v)),
+                (None, CellRef::Text(t)) => area_pool.get(t),
+                (None, CellRef::Number(v)) => area_pool.get(&table::number_text(v)),
             };
             // A year or a date (`2022-05-15`, `31.12.2023`): the date is kept as the
             // reference date.
@@ -619,7 +608,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
                     Some(y) => (Some(y), None),
                     None => match sheet.text(i, yc).as_deref().and_then(quartier_core::date::parse_reference_date) {
                         Some(d) => {
-                            let iso = (d.iso.len() > 4).then(|| intern(&mut area_pool, &d.iso));
+                            let iso = (d.iso.len() > 4).then(|| area_pool.get(&d.iso));
                             (Some(d.year), iso)
                         }
                         None => {

@@ -49,6 +49,26 @@ impl ImportError {
 
 pub type Result<T> = std::result::Result<T, ImportError>;
 
+/// Shared strings: each key, name, variable and flag of a delivery is stored once (a million
+/// rows repeat a few thousand texts; foldhash because std's SipHash dominated profiles).
+#[derive(Default)]
+pub(crate) struct Interner(std::collections::HashMap<std::sync::Arc<str>, (), foldhash::fast::RandomState>);
+
+impl Interner {
+    pub(crate) fn new() -> Interner {
+        Interner::default()
+    }
+
+    pub(crate) fn get(&mut self, s: &str) -> std::sync::Arc<str> {
+        if let Some((k, _)) = self.0.get_key_value(s) {
+            return std::sync::Arc::clone(k);
+        }
+        let a: std::sync::Arc<str> = std::sync::Arc::from(s);
+        self.0.insert(std::sync::Arc::clone(&a), ());
+        a
+    }
+}
+
 /// Display name of a path for messages.
 pub(crate) fn display(path: &std::path::Path) -> String {
     path.display().to_string()

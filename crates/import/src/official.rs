@@ -19,7 +19,7 @@
 //! Readers here produce plain [`Table`]s of values with key, name, variable and reference
 //! date; which rows belong to which stored level is decided in [`crate::data`].
 
-use crate::{ImportError, Result, identifier};
+use crate::{ImportError, Interner, Result, identifier};
 use quartier_core::cell::{NumberShape, number_shape, parse_number};
 use quartier_core::date::{ReferenceDate, parse_reference_date};
 use quartier_core::keys::OfficialKey;
@@ -272,24 +272,6 @@ fn decimal_of<'a>(texts: impl Iterator<Item = (&'a str, u32)>, given: Option<Num
         )),
         (None, Some(_)) => Ok(NumberFormat::Point),
         _ => Ok(NumberFormat::Comma),
-    }
-}
-
-/// Shared strings: each key, name and flag is stored once (foldhash: the std SipHash
-/// dominated profiles of million-row flat files).
-struct Interner(HashMap<Arc<str>, (), foldhash::fast::RandomState>);
-
-impl Interner {
-    fn new() -> Interner {
-        Interner(HashMap::default())
-    }
-    fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some((k, _)) = self.0.get_key_value(s) {
-            return Arc::clone(k);
-        }
-        let a: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&a), ());
-        a
     }
 }
 

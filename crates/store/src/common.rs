@@ -4,7 +4,7 @@
 use crate::model::{AreaBatch, Level};
 use crate::{Result, StoreError};
 use quartier_core::{Cell, Symbol};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How many individual changes a data report lists.
 pub(crate) const CHANGES_LISTED: usize = 20;
@@ -293,6 +293,16 @@ pub(crate) fn meta_ids(
             Ok(Some(id))
         })
         .collect()
+}
+
+/// The delivered variables that are counts (only they are summed and compared), with their ids.
+pub(crate) fn count_variables<'a>(
+    used: &BTreeSet<&'a str>,
+    kinds: &HashMap<String, quartier_core::validate::VariableKind>,
+    ids: &HashMap<String, i64>,
+) -> Vec<(i64, &'a str)> {
+    use quartier_core::validate::VariableKind;
+    used.iter().filter(|v| kinds.get(**v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count).map(|v| (ids[*v], *v)).collect()
 }
 
 /// Delivered totals compared with the sums of their children for the count variables

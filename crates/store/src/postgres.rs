@@ -433,11 +433,7 @@ impl PostgresStore {
         }
         insert_values(&mut tx, &inserts, import_id)?;
         report.years = years.into_iter().collect();
-        let counts: Vec<(i64, &str)> = used
-            .iter()
-            .filter(|v| kinds.get(**v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count)
-            .map(|v| (var_ids[*v], *v))
-            .collect();
+        let counts = common::count_variables(&used, &kinds, &var_ids);
         if !counts.is_empty() {
             let (nodes, levels) = hierarchy_nodes(&mut tx)?;
             if nodes.iter().any(|n| n.parent.is_some()) {

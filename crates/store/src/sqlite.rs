@@ -376,11 +376,7 @@ impl SqliteStore {
                 tx.execute_batch("CREATE INDEX value_area ON value(area_id)")?;
             }
             report.years = years.into_iter().collect();
-            let counts: Vec<(i64, &str)> = used
-                .iter()
-                .filter(|v| kinds.get(**v).copied().unwrap_or(VariableKind::Count) == VariableKind::Count)
-                .map(|v| (var_ids[*v], *v))
-                .collect();
+            let counts = common::count_variables(&used, &kinds, &var_ids);
             if !counts.is_empty() {
                 let (nodes, levels) = hierarchy_nodes(&tx)?;
                 if nodes.iter().any(|n| n.parent.is_some()) {

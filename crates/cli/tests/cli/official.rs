@@ -360,3 +360,48 @@ fn closed_pipe_is_not_an_error() {
         assert!(out.status.success() && stderr.is_empty(), "{format}: {:?} {stderr}", out.status);
     }
 }
+
+#[test]
+fn every_kind_of_bad_official_input_is_named_and_changes_nothing() {
+    let env = ahrweiler();
+    let fails = |name: &str, content: &[u8], extra: &[&str], expected: &[&str]| {
+        let f = env.write(name, content);
+        let err = env.fails_unchanged(&[&["import", "data", f.to_str().unwrap()][..], extra].concat());
+        for e in expected {
+            assert!(err.contains(e), "{name}: {err:?} should contain {e:?}");
+        }
+    };
+    // A header block that combines into the same name twice.
+    let twice =
+        "GENESIS-Tabelle: 1\nBevölkerungsstand (Anzahl);;;\n;;31.12.2023;31.12.2023\n;;Insgesamt;Insgesamt\n07131001;Adenau, Stadt;1;2\n";
+    fails("zweimal.csv", twice.as_bytes(), &[], &["zweimal.csv", "zweimal den Merkmalsnamen", "Spalten 3 und 4", "--header-rows"]);
+    // A time column with a value that is no date.
+    let time = "GENESIS-Tabelle: 2\nEinkommen (EUR);;;\n;;;Insgesamt\n2021;07131;Ahrweiler;24500\nirgendwann;07131;Ahrweiler;25100\n";
+    fails("zeit.csv", time.as_bytes(), &[], &["zeit.csv", "Zeile 5, Spalte 1", "„irgendwann“ ist kein Datum"]);
+    // A --period that names no month or day.
+    fails("gemeinden.csv", &latin1(GEMEINDEN), &["--level", "Gemeinde", "--period", "Herbst"], &["--period „Herbst“", "Monat"]);
+    // --header-rows that is neither a number nor a range.
+    fails("gemeinden.csv", &latin1(GEMEINDEN), &["--header-rows", "drei"], &["--header-rows „drei“"]);
+    // A flat file whose dimensions hold no official keys.
+    let flat = format!("{FFCSV_HEAD}\n1;S;J;Jahr;2023;X;x;abc;Abc;Y;y;def;Def;5;Anzahl;V;Wert;e\n");
+    fails(
+        "ohne_schluessel.csv",
+        flat.as_bytes(),
+        &[],
+        &["ohne_schluessel.csv", "keine Spalte N_variable_attribute_code mit amtlichen Gebietsschlüsseln"],
+    );
+    // A ZIP that holds a CSV of another kind.
+    let p = env.path("fremd.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+        zip.start_file("liste.csv", zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, b"a;b\n1;2\n").unwrap();
+        zip.finish().unwrap();
+    }
+    let err = env.fails_unchanged(&["import", "data", p.to_str().unwrap()]);
+    assert!(err.contains("fremd.zip") && err.contains("liste.csv") && err.contains("bitte entpacken"), "{err}");
+    // Areas from a table: a --within that matches nothing.
+    let f = env.path("gemeinden.csv");
+    let err = env.fails_unchanged(&["import", "areas", f.to_str().unwrap(), "--within", "09999"]);
+    assert!(err.contains("keine Gebiete mit Schlüssel 09999"), "{err}");
+}
