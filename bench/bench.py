@@ -377,6 +377,22 @@ def free_port():
         return so.getsockname()[1]
 
 
+def start_server(q, db):
+    """`quartier serve` on a free port, returned once /health answers: (process, base URL)."""
+    import time
+    import urllib.request
+    port = free_port()
+    server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/health").read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, url
+
+
 def wrk(url, conns, seconds, script=None):
     """wrk with gzip accepted (a Lua script may pick the paths); returns (median ms, p99 ms,
     requests/s, errors)."""
@@ -508,19 +524,10 @@ def web_bench(a):
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, db, pages in cases:
-        port = free_port()
-        server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, base = start_server(q, db)
         try:
-            import time
-            import urllib.request
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health").read()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             for name, path in pages:
-                url = f"http://127.0.0.1:{port}{path}"
+                url = f"{base}{path}"
                 raw, gz = page_weight(url)  # also warms the cache
                 med, p99, _, err1 = wrk(url, 1, 5)
                 _, p99_50, rps, err50 = wrk(url, 50, 5)
@@ -538,8 +545,6 @@ def web_bench(a):
 def load_scenario(a, q, work):
     """200 connections for 60 s on a mix of dashboard pages of the Berlin demo, without and
     with a concurrent 1,000,000-row import into the same SQLite database (issue 15)."""
-    import time
-    import urllib.request
     py = os.path.join(a.work, "venv", "bin", "python")
     flat = os.path.join(os.path.abspath(a.work), "official", "flat")
     if not os.path.exists(os.path.join(flat, "long.csv")):
@@ -556,17 +561,9 @@ def load_scenario(a, q, work):
     subprocess.run([q, "demo", "--keep", db, "--no-serve"], check=True, capture_output=True)
     subprocess.run([q, "--db", db, "levels", "define", "Bezirk", "Bezirksregion", "Planungsraum", "Gemeinde"], check=True, capture_output=True)
     subprocess.run([q, "--db", db, "import", "areas", os.path.join(flat, "areas.csv"), "--level", "Gemeinde"], check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_server(q, db)
     rows = ["| scenario (200 connections, mixed dashboard pages) | req/s | p50 ms | p99 ms | errors (timeouts > 2 s) | import s |", "|---|---|---|---|---|---|"]
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health").read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}"
         wrk(url, 200, 5, lua)  # warm
         med, p99, rps, err = wrk(url, 200, seconds, lua)
         rows.append(f"| no import | {rps:.0f} | {med:.1f} | {p99:.1f} | {err} | |")

@@ -130,6 +130,18 @@ pub(crate) fn offer_problems(
     problems
 }
 
+/// The import-log line of one level's area import (the same in both stores).
+pub(crate) fn areas_summary(r: &crate::model::AreaReport) -> String {
+    format!(
+        "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
+        r.level,
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.not_in_file.len()
+    )
+}
+
 /// The audit line of an offer import.
 pub(crate) fn offers_summary(batch: &crate::offers::Offers) -> String {
     format!("{} Träger, {} Angebote, {} Standorte", batch.organizations.len(), batch.services.len(), batch.locations.len())

@@ -1368,13 +1368,6 @@ fn areas_in(tx: &mut Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: b
     let mut rest: Vec<String> = existing.into_keys().collect();
     rest.sort();
     report.not_in_file = rest;
-    let summary = format!(
-        "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
-        report.level,
-        report.inserted,
-        report.updated,
-        report.unchanged,
-        report.not_in_file.len()
-    );
+    let summary = common::areas_summary(&report);
     Ok((report, import_id, summary))
 }

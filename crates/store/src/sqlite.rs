@@ -1412,13 +1412,6 @@ fn areas_in(tx: &Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool)
     let mut rest: Vec<String> = existing.into_keys().collect();
     rest.sort();
     report.not_in_file = rest;
-    let summary = format!(
-        "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
-        report.level,
-        report.inserted,
-        report.updated,
-        report.unchanged,
-        report.not_in_file.len()
-    );
+    let summary = common::areas_summary(&report);
     Ok((report, import_id, summary))
 }
