@@ -284,11 +284,16 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
     let delimiter = profile.delimiter.as_deref().map(|d| delimiter_byte(d, &file)).transpose()?;
     if !spreadsheet
         && profile.match_by != Some(MatchBy::Name)
-        && let Some((format, text)) = official_text(path, &file, profile)?
+        && let Some(official) = official_text(path, &file, profile)?
     {
-        let opts =
-            official::Options { delimiter, header_rows: profile.header_rows, decimal: profile.decimal, missing: profile.missing.clone() };
-        let table = official::read(format, &text, &file, &opts)?;
+        let opts = official::Options {
+            delimiter,
+            header_rows: profile.header_rows,
+            decimal: profile.decimal,
+            missing: profile.missing.clone(),
+            encoding: official.encoding,
+        };
+        let table = official::read(official.format, &official.text, &file, &opts)?;
         return placement::from_official(table, profile, stored, &file);
     }
     let known_set = stored.keys(profile.level.as_deref());
@@ -776,9 +781,16 @@ fn detect_area_column(sheet: &Sheet, known: &HashSet<String>) -> Option<usize> {
         .map(|(c, _, _)| c)
 }
 
+/// An official delivery's text, its format and the encoding it was read with.
+pub(crate) struct OfficialText {
+    pub format: official::Format,
+    pub text: String,
+    pub encoding: &'static str,
+}
+
 /// The text of an official delivery (GENESIS table, flat file; a ZIP holding one such CSV),
 /// or `None` for other files. Only the file's first 64 KiB are read to decide.
-pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<(official::Format, String)>> {
+pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> Result<Option<OfficialText>> {
     use std::io::Read;
     let mut head = Vec::with_capacity(65536);
     // A file that cannot be opened is named by the table reader.
@@ -810,9 +822,9 @@ pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> R
                 .and_then(|mut e| e.read_to_end(&mut inner).map_err(Into::into))
                 .map_err(|e| ImportError::file(file, format!("ZIP-Archiv: {one} nicht lesbar: {e}")))?;
             let shown = format!("{file}!{one}");
-            let text = crate::text::decode_owned(inner, profile.encoding.as_deref(), &shown)?;
+            let (text, encoding) = crate::text::decode_owned_named(inner, profile.encoding.as_deref(), &shown)?;
             match official::detect(&text) {
-                Some(f) => Ok(Some((f, text))),
+                Some(format) => Ok(Some(OfficialText { format, text, encoding })),
                 None => Err(ImportError::file(
                     file,
                     format!("ZIP-Archiv: {one} ist weder GENESIS-Tabelle noch Flatfile (ffcsv); bitte entpacken und als CSV importieren"),
@@ -822,9 +834,9 @@ pub(crate) fn official_text(path: &Path, file: &str, profile: &DataProfile) -> R
         table::Sniffed::Text => {
             let prefix = crate::text::decode(&head[..utf8_boundary(&head)], profile.encoding.as_deref(), file)?;
             match official::detect(&prefix) {
-                Some(f) => {
-                    let text = crate::text::decode_owned(table::read_bytes(path)?, profile.encoding.as_deref(), file)?;
-                    Ok(Some((f, text)))
+                Some(format) => {
+                    let (text, encoding) = crate::text::decode_owned_named(table::read_bytes(path)?, profile.encoding.as_deref(), file)?;
+                    Ok(Some(OfficialText { format, text, encoding }))
                 }
                 None => Ok(None),
             }

@@ -166,8 +166,9 @@ pub fn official_areas(
 ) -> Result<Option<OfficialAreas>, LoadError> {
     let name = file.display().to_string();
     let profile = DataProfile { encoding: encoding.map(str::to_string), ..Default::default() };
-    let Some((format, text)) = data::official_text(file, &name, &profile)? else { return Ok(None) };
-    let table = crate::official::read(format, &text, &name, &Default::default())?;
+    let Some(official) = data::official_text(file, &name, &profile)? else { return Ok(None) };
+    let opts = crate::official::Options { encoding: official.encoding, ..Default::default() };
+    let table = crate::official::read(official.format, &official.text, &name, &opts)?;
     let plan = crate::placement::area_plan(&table, within);
     if plan.levels.is_empty() {
         return Err(LoadError::Import(ImportError::file(
@@ -184,7 +185,7 @@ pub fn official_areas(
     // The table's levels must follow each other directly among the stored levels.
     let mut reports = Vec::new();
     if dry_run && !levels_new.is_empty() {
-        return Ok(Some(OfficialAreas { format, source: table.source(), plan, levels_new, reports }));
+        return Ok(Some(OfficialAreas { format: official.format, source: table.source(), plan, levels_new, reports }));
     }
     if !levels_new.is_empty() {
         // Official levels lie above a city's own (Kreis → Gemeinde → Stadtteil → …).
@@ -198,5 +199,5 @@ pub fn official_areas(
         .map(|(_, level, areas)| AreaBatch { file: shown.to_string(), level: level.clone(), areas: areas.clone(), source_crs: None })
         .collect();
     reports = store.apply_area_batches(&batches, dry_run).map_err(stored(file))?;
-    Ok(Some(OfficialAreas { format, source: table.source(), plan, levels_new, reports }))
+    Ok(Some(OfficialAreas { format: official.format, source: table.source(), plan, levels_new, reports }))
 }

@@ -191,6 +191,8 @@ pub struct Options {
     pub decimal: Option<NumberFormat>,
     /// Codes meaning "no value" in this delivery.
     pub missing: Vec<String>,
+    /// The encoding the text was read with, named in messages ("" when unknown).
+    pub encoding: &'static str,
 }
 
 /// A cell of a value column: a number, an official symbol, a number in parentheses (limited
@@ -444,8 +446,9 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
         return Err(ImportError::file(
             file,
             format!(
-                "Tabelle mit Titelblock erkannt, aber keine Zeile mit amtlichem Gebietsschlüssel (DG, 2/3/5/8/9/12 Stellen) gefunden. Gelesen (Trennzeichen „{}“):\n{}\nHilfreich: --delimiter, --encoding, --header-rows N, --area-field SPALTE",
+                "Tabelle mit Titelblock erkannt, aber keine Zeile mit amtlichem Gebietsschlüssel (DG, 2/3/5/8/9/12 Stellen) gefunden. Gelesen (Trennzeichen „{}“){}:\n{}\nHilfreich: --delimiter, --encoding, --header-rows N, --area-field SPALTE",
                 delim as char,
+                if opts.encoding.is_empty() { String::new() } else { format!(", Kodierung {}", opts.encoding) },
                 first.join("\n")
             ),
         ));

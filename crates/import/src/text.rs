@@ -6,37 +6,49 @@ use crate::{ImportError, Result};
 /// writes on German Windows). `encoding` (an encoding label such as `windows-1252`,
 /// `latin1`, `utf-8`) overrides detection.
 pub fn decode(bytes: &[u8], encoding: Option<&str>, file: &str) -> Result<String> {
+    decode_named(bytes, encoding, file).map(|(text, _)| text)
+}
+
+/// [`decode`], also returning the name of the encoding used, for messages ("UTF-8",
+/// "windows-1252", "UTF-16LE").
+pub fn decode_named(bytes: &[u8], encoding: Option<&str>, file: &str) -> Result<(String, &'static str)> {
     if let Some(label) = encoding {
         let enc = encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
             ImportError::file(file, format!("unbekannte Zeichenkodierung „{label}“ (z. B. utf-8, windows-1252, iso-8859-15)"))
         })?;
         let (text, _, _) = enc.decode(bytes);
-        return Ok(text.into_owned());
+        return Ok((text.into_owned(), enc.name()));
     }
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return String::from_utf8(rest.to_vec()).map_err(|e| {
+        let text = String::from_utf8(rest.to_vec()).map_err(|e| {
             ImportError::file(file, format!("UTF-8 mit BOM, aber ungültiges Byte an Position {}", e.utf8_error().valid_up_to() + 3))
-        });
+        })?;
+        return Ok((text, "UTF-8 mit BOM"));
     }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
-        return Ok(enc.decode(bytes).0.into_owned());
+        return Ok((enc.decode(bytes).0.into_owned(), enc.name()));
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
-        Err(_) => Ok(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()),
+        Ok(s) => Ok((s.to_string(), "UTF-8")),
+        Err(_) => Ok((encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(), encoding_rs::WINDOWS_1252.name())),
     }
 }
 
 /// Like [`decode`], but takes the bytes and avoids a copy when they are already UTF-8.
 pub fn decode_owned(bytes: Vec<u8>, encoding: Option<&str>, file: &str) -> Result<String> {
+    decode_owned_named(bytes, encoding, file).map(|(text, _)| text)
+}
+
+/// [`decode_owned`], also returning the name of the encoding used.
+pub fn decode_owned_named(bytes: Vec<u8>, encoding: Option<&str>, file: &str) -> Result<(String, &'static str)> {
     if encoding.is_none() && !bytes.starts_with(b"\xEF\xBB\xBF") && !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
         return match String::from_utf8(bytes) {
-            Ok(s) => Ok(s),
-            Err(e) => Ok(encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned()),
+            Ok(s) => Ok((s, "UTF-8")),
+            Err(e) => Ok((encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned(), encoding_rs::WINDOWS_1252.name())),
         };
     }
-    decode(&bytes, encoding, file)
+    decode_named(&bytes, encoding, file)
 }
 
 /// Picks the delimiter (`;`, `,`, tab, `|`) that splits the first lines most consistently.
@@ -105,6 +117,19 @@ mod tests {
         assert_eq!(decode(b"Stra\xDFe", None, "f").unwrap(), "Straße");
         assert_eq!(decode(b"Stra\xDFe", Some("latin1"), "f").unwrap(), "Straße");
         assert!(decode(b"x", Some("klingonisch"), "f").is_err());
+    }
+
+    #[test]
+    fn names_the_encoding_used() {
+        let name = |b: &[u8], e: Option<&str>| decode_named(b, e, "f").unwrap().1;
+        assert_eq!(name(b"Stra\xC3\x9Fe", None), "UTF-8");
+        assert_eq!(name(b"\xEF\xBB\xBFx", None), "UTF-8 mit BOM");
+        assert_eq!(name(b"Stra\xDFe", None), "windows-1252");
+        assert_eq!(name(b"\xFF\xFEx\x00", None), "UTF-16LE");
+        assert_eq!(name(b"x", Some("iso-8859-15")), "ISO-8859-15");
+        // The owned path (no copy for UTF-8) names the same.
+        assert_eq!(decode_owned_named(b"Stra\xDFe".to_vec(), None, "f").unwrap(), ("Straße".to_string(), "windows-1252"));
+        assert_eq!(decode_owned_named(b"a".to_vec(), None, "f").unwrap().1, "UTF-8");
     }
 
     #[test]

@@ -150,6 +150,11 @@ Stand: 01.09.2024
     let f = env.write("kaputt.csv", "GENESIS-Tabelle: 1\nTitel\n;;A;B\nirgendwas;1;2\n");
     let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap()]);
     assert!(err.contains("kaputt.csv") && err.contains("Gelesen (Trennzeichen „;“)") && err.contains("--header-rows"), "{err}");
+    assert!(err.contains("Kodierung UTF-8"), "the encoding read with is named: {err}");
+    // The same delivered in Windows-1252 (as Excel on German Windows writes it).
+    let f = env.write("kaputt-ansi.csv", latin1("GENESIS-Tabelle: 1\nTitel Größe\n;;A;B\nirgendwas;1;2\n"));
+    let err = env.fails_unchanged(&["import", "data", f.to_str().unwrap()]);
+    assert!(err.contains("kaputt-ansi.csv") && err.contains("Kodierung windows-1252") && err.contains("--encoding"), "{err}");
     // A value that is neither number nor symbol: file, line, column, value.
     let bad = GEMEINDEN.replace("07131001;          Adenau, Stadt;60;", "07131001;          Adenau, Stadt;sechzig;");
     let f = env.write("falsch.csv", latin1(&bad));
