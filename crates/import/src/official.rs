@@ -99,6 +99,8 @@ pub struct Table {
     /// Publisher from the © line.
     pub publisher: Option<String>,
     pub header_rows: usize,
+    /// The encoding the file was read with ("" when not known).
+    pub encoding: &'static str,
     pub variables: Vec<Variable>,
     pub dates: Vec<ReferenceDate>,
     pub columns: Vec<Arc<str>>,
@@ -404,6 +406,7 @@ fn read_table(text: &str, file: &str, opts: &Options) -> Result<Table> {
         stand: None,
         publisher: None,
         header_rows: 0,
+        encoding: opts.encoding,
         variables: vec![],
         dates: vec![],
         columns: vec![],
@@ -953,6 +956,7 @@ fn read_flat_any(format: Format, text: &str, file: &str, opts: &Options) -> Resu
         stand: None,
         publisher: Some("Statistisches Bundesamt (Destatis), GENESIS-Online".into()),
         header_rows: 1,
+        encoding: opts.encoding,
         variables: vec![],
         dates: vec![],
         columns: header.iter().map(|h| Arc::from(h.as_str())).collect(),

@@ -336,6 +336,9 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
     area_levels.retain(|k, _| levels_of.get(k.as_str()).is_some_and(|n| *n > 1));
     // Summary of what was recognised.
     let mut detected = vec![format!("Format: {}", table.format.label())];
+    if !table.encoding.is_empty() {
+        detected.push(format!("Kodierung: {}", table.encoding));
+    }
     if let Some(src) = &source_text {
         detected.push(format!("Quelle: {src}"));
     }

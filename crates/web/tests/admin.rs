@@ -417,7 +417,14 @@ async fn official_table_sets_up_levels_then_imports_with_preview(backend: Backen
     // The same file as data: the preview says what was recognised.
     let (status, page) = site.upload(&[("csrf", &t), ("art", "daten")], "12411-01-01-4.csv", &real).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    for expected in ["Erkannt", "Format: GENESIS-Tabelle (CSV)", "Kopfzeilen: 2", "Stichtage/Zeiträume: 31.12.2015", "1461 neu"] {
+    for expected in [
+        "Erkannt",
+        "Format: GENESIS-Tabelle (CSV)",
+        "Kodierung: windows-1252",
+        "Kopfzeilen: 2",
+        "Stichtage/Zeiträume: 31.12.2015",
+        "1461 neu",
+    ] {
         assert!(page.contains(expected), "missing {expected:?}: {page}");
     }
     // A CRS typed into the form is text, never a file on the server.

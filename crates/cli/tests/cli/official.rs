@@ -63,6 +63,7 @@ fn genesis_gemeinde_table_as_delivered() {
     let out = env.run(&["import", "data", f.to_str().unwrap(), "--level", "Gemeinde", "--dry-run"]).ok();
     for expected in [
         "Format: GENESIS-Tabelle (CSV)",
+        "Kodierung: windows-1252",
         "Tabelle 12411-02-03-5",
         "Stand 2024-06-10",
         "Kopfzeilen: 3",
