@@ -11,8 +11,9 @@ mkdir -p "$WORK"
 [ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
 pins=$(grep -E '^(numpy|pandas|scipy|shapely|pyproj|pyogrio|geopandas|mapclassify|scikit-learn|numba|libpysal|esda|pyarrow|duckdb|duckdb-extension-spatial|psycopg\[binary\])==' "$PEERS/requirements.txt")
 "$WORK/venv/bin/pip" install -q $pins
-# PostGIS for the aggregation peer (as ../shared/peers/run_all.sh does), unless present.
-if [[ " $* " != *" --only "* || " $* " == *" spatial"* ]]; then
+# PostGIS for the aggregation peer (as ../shared/peers/run_all.sh does) and PostgreSQL for the
+# load scenario, unless present.
+if [[ " $* " != *" --only "* || " $* " == *" spatial"* || " $* " == *" web"* ]]; then
   if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgis >/dev/null || echo "PostGIS not installable: skipped"
   fi

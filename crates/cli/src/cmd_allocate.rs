@@ -3,8 +3,8 @@
 use crate::output::{self, Format};
 use anyhow::{Result, bail};
 use clap::Args;
+use quartier_app::allocation::{Need, Spec, plan};
 use quartier_core::allocation::Rules;
-use quartier_store::allocation::{Need, Spec, plan};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]

@@ -4,8 +4,8 @@ use crate::open;
 use crate::output::{self, Format};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use quartier_app::indexing;
 use quartier_core::index::IndexDefinition;
-use quartier_store::indexing;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]

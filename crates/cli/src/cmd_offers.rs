@@ -4,9 +4,9 @@
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use quartier_app::supply::SupplySpec;
 use quartier_core::date::{days_from_iso, iso_from_days};
 use quartier_store::Store;
-use quartier_store::supply::SupplySpec;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -120,7 +120,7 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
         OffersCmd::Import { path, crs, dry_run, allow_outside } => {
             let offers = quartier_import::offers::read(&path, crs.as_deref())?;
             let mut store = crate::open(db)?;
-            let outside = quartier_store::spatial::locations_outside(&store, &offers.locations).map_err(anyhow::Error::msg)?;
+            let outside = quartier_app::spatial::locations_outside(&store, &offers.locations).map_err(anyhow::Error::msg)?;
             if !outside.is_empty() && !allow_outside {
                 // Errors of the directory itself (references, ids) come first.
                 store.save_offers(&offers, true).with_context(|| path.display().to_string())?;
@@ -132,7 +132,7 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
                     list.join(", ")
                 );
             }
-            let hints = quartier_store::offers::likely_duplicates(&offers, &store.offers()?);
+            let hints = quartier_app::offers::likely_duplicates(&offers, &store.offers()?);
             let r = store.save_offers(&offers, dry_run).with_context(|| path.display().to_string())?;
             for h in &hints {
                 println!("Möglicherweise doppelt: {h}");
@@ -172,7 +172,7 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
             let Some(today) = days_from_iso(&date) else { bail!("--date {date}: JJJJ-MM-TT erwartet") };
             let area_of = match &level {
                 Some(l) => {
-                    let geoms = quartier_store::spatial::level_geometries(&store, l).map_err(anyhow::Error::msg)?;
+                    let geoms = quartier_app::spatial::level_geometries(&store, l).map_err(anyhow::Error::msg)?;
                     let index = quartier_geom::locate::PointIndex::new(geoms.iter().map(|(_, g)| g.clone()).collect());
                     Some((geoms, index))
                 }
@@ -261,7 +261,7 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
 
 /// Weighted points from a CSV (`,` or `;`, decimal comma accepted), transformed to WGS84.
 /// Errors name the file, the line and the column.
-fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::WeightedPoints> {
+fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_app::supply::WeightedPoints> {
     use quartier_geom::crs::{Crs, Transformer};
     let crs = quartier_import::areas::crs_arg(a.crs.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let to_wgs84 = Transformer::new(crs, Crs::wgs84());
@@ -330,12 +330,12 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_store::supply::We
     }
     let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let source = if withheld > 0 { format!("{name}; {withheld} Punkte ohne Anzahl (amtliches Zeichen) ausgelassen") } else { name };
-    Ok(quartier_store::supply::WeightedPoints { source, points })
+    Ok(quartier_app::supply::WeightedPoints { source, points })
 }
 
 pub fn supply(db: &Path, a: SupplyArgs) -> Result<()> {
     let store = crate::open(db)?;
-    let s = quartier_store::supply::supply(&store, &spec(&a)?).map_err(anyhow::Error::msg)?;
+    let s = quartier_app::supply::supply(&store, &spec(&a)?).map_err(anyhow::Error::msg)?;
     if a.format == Format::Table {
         println!("{} passende Angebote; {}\n", s.services, s.method);
     }
@@ -364,11 +364,11 @@ pub fn supply(db: &Path, a: SupplyArgs) -> Result<()> {
 
 pub fn gaps(db: &Path, a: GapsArgs) -> Result<()> {
     let store = crate::open(db)?;
-    let g = quartier_store::supply::gaps(&store, &spec(&a.supply)?, &a.need).map_err(anyhow::Error::msg)?;
+    let g = quartier_app::supply::gaps(&store, &spec(&a.supply)?, &a.need).map_err(anyhow::Error::msg)?;
     if a.supply.format == Format::Table {
         println!("{}\n", g.method);
     }
-    let rows: Vec<&quartier_store::supply::GapRow> = g.rows.iter().filter(|r| !a.only_gaps || r.gap).collect();
+    let rows: Vec<&quartier_app::supply::GapRow> = g.rows.iter().filter(|r| !a.only_gaps || r.gap).collect();
     let table = rows
         .iter()
         .map(|r| {

@@ -4,8 +4,8 @@ use crate::open;
 use crate::output::{self, Format};
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use quartier_app::spatial::{SpatialSpec, spatial_input};
 use quartier_core::spatial::{self, SpatialError};
-use quartier_store::spatial::{SpatialSpec, spatial_input};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -152,7 +152,7 @@ pub fn run(db: &Path, cmd: SpatialCmd) -> Result<()> {
             }
         }
         SpatialCmd::Weights { level, weights, tolerance, out, transform } => {
-            use quartier_store::spatial::{level_geometries, neighbours_of, to_gal, to_gwt};
+            use quartier_app::spatial::{level_geometries, neighbours_of, to_gal, to_gwt};
             let geoms = level_geometries(&store, &level).map_err(anyhow::Error::msg)?;
             let keys: Vec<String> = geoms.iter().map(|(k, _)| k.clone()).collect();
             let nb = neighbours_of(&geoms, &weights, tolerance).map_err(anyhow::Error::msg)?;

@@ -4,10 +4,10 @@
 use crate::definition::ReportDefinition;
 use crate::map::MapPaths;
 use crate::text::{self, Facts};
+use quartier_app::views::{IndicatorQuery, compute_indicators};
 use quartier_core::classify::{self, Method};
 use quartier_core::indicator::Direction;
 use quartier_store::Store;
-use quartier_store::views::{IndicatorQuery, compute_indicators};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One area of the report's level.
@@ -374,7 +374,7 @@ fn breaks(store: &dyn Store, def: &ReportDefinition, id: &str, level: &str, valu
 /// Significant LISA clusters (queen contiguity, 999 permutations, seed 1, p ≤ 0.05) on the
 /// true values; only the cluster labels are shown, never the values behind them.
 fn clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Vec<(String, &'static str)> {
-    quartier_store::spatial::lisa_clusters(store, id, year, level).unwrap_or_default()
+    quartier_app::spatial::lisa_clusters(store, id, year, level).unwrap_or_default()
 }
 
 /// The reference per year, or the median of the areas where there is no reference.
@@ -432,7 +432,7 @@ fn index_chapter(
         .find(|(id, _)| *id == ix.id)
         .ok_or_else(|| format!("Index „{}“ ist nicht gespeichert (vorhanden: {})", ix.id, names(saved.iter().map(|s| s.0.as_str()))))?;
     let def = IndexDefinition::from_toml(text)?;
-    let table = quartier_store::indexing::compute_index(store, &def, &ix.id, None)?;
+    let table = quartier_app::indexing::compute_index(store, &def, &ix.id, None)?;
     let column = match def.method {
         IndexMethod::Mss => "status_class",
         IndexMethod::Imd => "imd_decile",
@@ -479,7 +479,7 @@ fn index_chapter(
             (1..=max).map(|c| format!("Klasse {c}")).collect()
         }
     };
-    let fragile = quartier_store::indexing::robustness_table(store, &def, &ix.id, None, 200, 0.5, 1).ok().map(|t| {
+    let fragile = quartier_app::indexing::robustness_table(store, &def, &ix.id, None, 200, 0.5, 1).ok().map(|t| {
         t.json
             .iter()
             .filter(|r| r["depends_on_single_choice"] == true)
@@ -525,7 +525,7 @@ fn previous_edition(
         }
     }
     let earlier = store.value_years(&variables).ok()?.into_iter().filter(|y| *y < year).max()?;
-    let table = quartier_store::indexing::compute_index(store, def, id, Some(earlier)).ok()?;
+    let table = quartier_app::indexing::compute_index(store, def, id, Some(earlier)).ok()?;
     let mut changed = Vec::new();
     for r in &table.json {
         let Some(&i) = r["area_id"].as_str().and_then(|k| position.get(k)) else { continue };

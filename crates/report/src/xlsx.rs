@@ -191,7 +191,7 @@ pub fn render(r: &Report) -> Result<Vec<u8>, XlsxError> {
 
 /// An allocation plan as a workbook: the table (need, group, allocation, per-capita
 /// comparison, difference) and the formula in words.
-pub fn allocation(plan: &quartier_store::allocation::Plan) -> Result<Vec<u8>, XlsxError> {
+pub fn allocation(plan: &quartier_app::allocation::Plan) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     wb.set_properties(
         &DocProperties::new().set_title("Bedarfsgerechte Verteilung").set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?),

@@ -114,7 +114,12 @@ impl std::fmt::Display for Scope {
 pub struct Session {
     pub user: User,
     pub csrf: String,
+    /// Seconds until the session expires (12 hours after sign-in).
+    pub seconds_left: i64,
 }
+
+/// How long a session lasts after sign-in.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
 
 /// One change in the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]

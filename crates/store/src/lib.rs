@@ -1,28 +1,28 @@
 //! Storage for Quartier.
 //!
-//! [`Store`] is the interface the edges (CLI, web) program against; [`sqlite::SqliteStore`]
-//! implements it on one SQLite file (the one-command default). [`Location`] names a database
-//! and opens the right implementation. The analysis core never sees this crate.
+//! Persistence only: [`Store`] is the interface the use cases (`quartier-app`) and the edges
+//! program against; [`sqlite::SqliteStore`] implements it on one SQLite file (the one-command
+//! default), [`postgres::PostgresStore`] on a server. [`Location`] names a database and opens
+//! the right implementation; [`scope`] limits a store to what a request may see. The analysis
+//! core never sees this crate, and this crate computes nothing beyond checking what it stores.
 //!
 //! Every `apply_*` call is one transaction: it validates the whole batch against what is
 //! stored and either writes all of it or nothing.
 
 pub mod accounts;
 pub mod action;
-pub mod allocation;
 mod common;
 pub mod copy;
-pub mod indexing;
 mod migrations;
 pub mod model;
 pub mod offers;
 mod pg_tls;
 pub mod postgres;
 pub mod scope;
-pub mod spatial;
+mod shared;
+mod sql;
 pub mod sqlite;
-pub mod supply;
-pub mod views;
+pub mod testing;
 
 pub use model::*;
 pub use sqlite::SqliteStore;

@@ -190,3 +190,9 @@ pub struct CatalogueReport {
 
 /// Delivered cells by (variable, year), then by hierarchy node key.
 pub type CellTable = std::collections::HashMap<(String, i32), std::collections::HashMap<String, Cell>>;
+
+/// The key of an area in the hierarchy: level rank and area key, because area keys need only
+/// be unique within a level (Stadtbezirk „1“ and Stadtteil „1“ may both exist).
+pub fn node_key(rank: usize, key: &str) -> String {
+    format!("{rank}/{key}")
+}

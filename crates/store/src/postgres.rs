@@ -13,16 +13,17 @@
 //!   `apply_data` with ids looked up in the same transaction; per-row checks cost more than
 //!   the COPY.
 
-use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql, system_user};
+use crate::common::{self, cell_from_sql, system_user};
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
+use crate::shared::{self, audit_tx, hierarchy_nodes, level_id};
 use crate::{Result, Store, StoreError};
-use postgres::{Client, GenericClient, NoTls, Transaction};
+use postgres::{Client, NoTls, Transaction};
 use quartier_core::hierarchy::AreaNode;
 use quartier_core::indicator::Catalogue;
-use quartier_core::validate::{self, VariableKind};
+use quartier_core::validate::VariableKind;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 impl From<postgres::Error> for StoreError {
@@ -207,39 +208,6 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-fn audit_tx(tx: &mut Transaction, who: &str, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
-    tx.execute("INSERT INTO audit (who, action, object, old, new) VALUES ($1, $2, $3, $4, $5)", &[&who, &action, &object, &old, &new])?;
-    Ok(())
-}
-
-fn conflict(tx: &mut Transaction, table: &str, id: i64, what: &str) -> StoreError {
-    let current: Option<(i64, String)> =
-        tx.query_opt(&format!("SELECT version, who FROM {table} WHERE id = $1"), &[&id]).ok().flatten().map(|r| (r.get(0), r.get(1)));
-    common::conflict_error(current, id, what)
-}
-
-fn level_names(c: &mut impl GenericClient) -> Result<String> {
-    let names: Vec<String> = c.query("SELECT name FROM level ORDER BY rank", &[])?.iter().map(|r| r.get(0)).collect();
-    Ok(if names.is_empty() { "keine".into() } else { names.join(" → ") })
-}
-
-fn level_id(c: &mut impl GenericClient, name: &str) -> Result<(i64, usize)> {
-    match c.query_opt("SELECT id, rank FROM level WHERE name = $1", &[&name])? {
-        Some(r) => Ok((r.get(0), r.get::<_, i64>(1) as usize)),
-        None => Err(StoreError::UnknownLevel(name.to_string(), level_names(c).unwrap_or_default())),
-    }
-}
-
-fn new_import(tx: &mut Transaction, kind: &str, file: &str, who: &str) -> Result<i64> {
-    let undoable = (kind == "data") as i64;
-    Ok(tx
-        .query_one(
-            "INSERT INTO import (kind, file, summary, who, undoable) VALUES ($1, $2, '', $3, $4) RETURNING id",
-            &[&kind, &file, &who, &undoable],
-        )?
-        .get(0))
-}
-
 fn finish_import(tx: Transaction, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
     finish_imports(tx, &[(import_id, summary.to_string())], dry_run)
 }
@@ -262,199 +230,29 @@ fn finish_imports(mut tx: Transaction, imports: &[(i64, String)], dry_run: bool)
     Ok(())
 }
 
-/// All areas as hierarchy nodes and each node's (level name, area key).
-fn hierarchy_nodes(c: &mut impl GenericClient) -> Result<(Vec<AreaNode>, crate::sqlite::NodeNames)> {
-    let mut nodes = Vec::new();
-    let mut levels = HashMap::new();
-    for r in c.query(
-        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
-        &[],
-    )? {
-        let (key, rank, parent, level): (String, i64, Option<String>, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
-        let rank = rank as usize;
-        let node = crate::sqlite::node_key(rank, &key);
-        levels.insert(node.clone(), (level, key));
-        nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| crate::sqlite::node_key(rank.saturating_sub(1), &p)) });
-    }
-    Ok((nodes, levels))
-}
-
-/// variable id, year, area id, number, symbol code.
-type PendingValue = (i64, i64, i64, Option<f64>, Option<&'static str>, Option<i64>);
-
-/// New values through COPY (binary): one stream instead of statements of 1,000 rows (400,000
-/// values: 7.3 → 6.3 s; the rest is PostgreSQL's per-row foreign-key checks).
-fn insert_values(tx: &mut Transaction, rows: &[PendingValue], import_id: i64) -> Result<()> {
-    use postgres::binary_copy::BinaryCopyInWriter;
-    use postgres::types::Type;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sink = tx.copy_in("COPY value (variable_id, year, area_id, value, symbol, import_id, meta_id) FROM STDIN (FORMAT binary)")?;
-    let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::FLOAT8, Type::TEXT, Type::INT8, Type::INT8]);
-    for (vid, year, aid, v, s, meta) in rows {
-        w.write(&[vid, year, aid, v, s, &import_id, meta])?;
-    }
-    w.finish()?;
-    Ok(())
-}
-
 impl PostgresStore {
+    /// Reads through the shared SQL.
+    fn sql<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Sql) -> Result<T>) -> Result<T> {
+        self.read(|c| f(c))
+    }
+
+    /// Runs `f` in a transaction, committed unless `dry_run`.
+    fn write<T>(&mut self, dry_run: bool, f: impl FnOnce(&mut dyn crate::sql::Sql, &str) -> Result<T>) -> Result<T> {
+        let actor = self.actor.clone();
+        let mut tx = self.cm().transaction()?;
+        let out = f(&mut tx, &actor)?;
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
+        Ok(out)
+    }
+
     fn apply_data_tx(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
         let actor = self.actor.clone();
         let mut tx = self.cm().transaction()?;
-        let level_filter = match &batch.level {
-            Some(l) => Some(level_id(&mut tx, l)?.0),
-            None => None,
-        };
-        let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
-        for r in tx.query(
-            "SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE $1::BIGINT IS NULL OR a.level_id = $1",
-            &[&level_filter],
-        )? {
-            let (k, level): (String, &str) = (r.get(0), r.get(2));
-            if batch.area_levels.get(&k).is_none_or(|l| l == level) {
-                key_ids.entry(k).or_default().push(r.get(1));
-            }
-        }
-        let known: HashSet<String> = key_ids.keys().cloned().collect();
-        let mut kinds: HashMap<String, VariableKind> = tx
-            .query("SELECT key, kind FROM variable", &[])?
-            .iter()
-            .map(|r| (r.get(0), if r.get::<_, &str>(1) == "rate" { VariableKind::Rate } else { VariableKind::Count }))
-            .collect();
-        for v in &batch.variables {
-            if let Some(k) = v.kind {
-                kinds.insert(v.key.clone(), k);
-            }
-        }
-        let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
-        let ambiguous: BTreeSet<&str> =
-            batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
-        if !problems.is_empty() {
-            problems.truncate(10_000);
-            return Err(StoreError::Invalid(problems));
-        }
-        if !ambiguous.is_empty() {
-            return Err(StoreError::InvalidAreas(
-                ambiguous
-                    .iter()
-                    .take(10)
-                    .map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben"))
-                    .collect(),
-            ));
-        }
-        let import_id = new_import(&mut tx, "data", &batch.file, &actor)?;
-        let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
-        let mut var_ids: HashMap<String, i64> =
-            tx.query("SELECT key, id FROM variable", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
-        let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
-        for key in &used {
-            if !var_ids.contains_key(*key) {
-                let id: i64 = tx.query_one("INSERT INTO variable (key) VALUES ($1) RETURNING id", &[key])?.get(0);
-                var_ids.insert(key.to_string(), id);
-                report.variables_new.push(key.to_string());
-            }
-            let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
-            let kind = m.kind.map(|k| k.as_str());
-            tx.execute(
-                "UPDATE variable SET label = coalesce($2, label), unit = coalesce($3, unit), kind = coalesce($4, kind),
-                 source = coalesce($5, source), reference_date = coalesce($6, reference_date), description = coalesce($7, description)
-                 WHERE key = $1",
-                &[key, &m.label, &m.unit, &kind, &m.source, &m.reference_date, &m.description],
-            )?;
-        }
-        let mut old: HashMap<(i64, i32, i64), OldValue> = HashMap::new();
-        let st = tx.prepare("SELECT year, area_id, value, symbol, import_id, meta_id FROM value WHERE variable_id = $1")?;
-        for key in &used {
-            let vid = var_ids[*key];
-            for r in tx.query(&st, &[&vid])? {
-                old.insert((vid, r.get::<_, i64>(0) as i32, r.get(1)), (cell_from_sql(r.get(2), r.get(3)), r.get(4), r.get(5)));
-            }
-        }
-        let mut order: Vec<(i64, i32, i64, usize)> =
-            batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
-        order.sort_unstable();
-        let update = tx.prepare(
-            "UPDATE value SET value = $4, symbol = $5, import_id = $6, meta_id = $7 WHERE variable_id = $1 AND year = $2 AND area_id = $3",
-        )?;
-        let update_meta = tx.prepare("UPDATE value SET meta_id = $4 WHERE variable_id = $1 AND year = $2 AND area_id = $3")?;
-        let keep = tx.prepare(
-            "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, meta_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )?;
-        let metas = {
-            let mut known: HashMap<(Option<String>, Option<String>), i64> =
-                tx.query("SELECT id, ref_date, quality FROM value_meta", &[])?.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect();
-            common::meta_ids(&batch.rows, |rd, q| {
-                if let Some(id) = known.get(&(rd.map(str::to_string), q.map(str::to_string))) {
-                    return Ok(*id);
-                }
-                let id: i64 = tx.query_one("INSERT INTO value_meta (ref_date, quality) VALUES ($1, $2) RETURNING id", &[&rd, &q])?.get(0);
-                known.insert((rd.map(str::to_string), q.map(str::to_string)), id);
-                Ok(id)
-            })?
-        };
-        let mut inserts = Vec::new();
-        let mut years = BTreeSet::new();
-        for (vid, year, aid, i) in order {
-            let r = &batch.rows[i];
-            years.insert(year);
-            let (v, s) = cell_to_sql(r.cell);
-            let meta = metas[i];
-            match old.get(&(vid, year, aid)) {
-                None => {
-                    report.inserted += 1;
-                    inserts.push((vid, year as i64, aid, v, s, meta));
-                }
-                Some((oc, _, old_meta)) if *oc == r.cell => {
-                    report.unchanged += 1;
-                    if *old_meta != meta {
-                        tx.execute(&update_meta, &[&vid, &(year as i64), &aid, &meta])?;
-                    }
-                }
-                Some((oc, by, old_meta)) => {
-                    report.changed += 1;
-                    if report.changes.len() < CHANGES_LISTED {
-                        report.changes.push(ValueChange {
-                            area: r.area.to_string(),
-                            year,
-                            variable: r.variable.to_string(),
-                            old: cell_text(*oc),
-                            new: cell_text(r.cell),
-                        });
-                    }
-                    let (ov, os) = cell_to_sql(*oc);
-                    tx.execute(&keep, &[&import_id, &vid, &(year as i64), &aid, &ov, &os, by, old_meta])?;
-                    tx.execute(&update, &[&vid, &(year as i64), &aid, &v, &s, &import_id, &meta])?;
-                }
-            }
-        }
-        insert_values(&mut tx, &inserts, import_id)?;
-        report.years = years.into_iter().collect();
-        let counts = common::count_variables(&used, &kinds, &var_ids);
-        if !counts.is_empty() {
-            let (nodes, levels) = hierarchy_nodes(&mut tx)?;
-            if nodes.iter().any(|n| n.parent.is_some()) {
-                let node_of: HashMap<i64, String> = tx
-                    .query("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id", &[])?
-                    .iter()
-                    .map(|r| (r.get(0), crate::sqlite::node_key(r.get::<_, i64>(1) as usize, r.get(2))))
-                    .collect();
-                let new = batch.rows.iter().map(|r| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], r.cell));
-                report.total_mismatches = common::mismatches_in_memory(&nodes, &levels, &node_of, &counts, &report.years, &old, new);
-            }
-        }
-        let summary = format!(
-            "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
-            report.rows,
-            report.inserted,
-            report.changed,
-            report.unchanged,
-            report.years,
-            report.total_mismatches.len()
-        );
+        let (report, import_id, summary) = shared::apply_data(&mut tx, &actor, batch, dry_run)?;
         finish_import(tx, import_id, &summary, dry_run)?;
         Ok(report)
     }
@@ -548,7 +346,7 @@ impl Store for PostgresStore {
         let mut reports = Vec::with_capacity(batches.len());
         let mut done = Vec::with_capacity(batches.len());
         for b in batches {
-            let (report, id, summary) = areas_in(&mut tx, &actor, b, dry_run)?;
+            let (report, id, summary) = shared::areas_in(&mut tx, &actor, b, dry_run)?;
             reports.push(report);
             done.push((id, summary));
         }
@@ -635,43 +433,7 @@ impl Store for PostgresStore {
     }
 
     fn save_catalogue(&mut self, cat: &Catalogue, dry_run: bool) -> Result<CatalogueReport> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let old: HashMap<String, String> =
-            tx.query("SELECT id, definition FROM indicator", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let mut report = CatalogueReport { dry_run, ..Default::default() };
-        let ids: HashSet<&str> = cat.indicators.iter().map(|i| i.id.as_str()).collect();
-        for id in old.keys().filter(|k| !ids.contains(k.as_str())) {
-            tx.execute("DELETE FROM indicator WHERE id = $1", &[id])?;
-            report.removed.push(id.clone());
-        }
-        report.removed.sort();
-        for (pos, ind) in cat.indicators.iter().enumerate() {
-            let def = serde_json::to_string(ind).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            match old.get(&ind.id) {
-                None => report.inserted.push(ind.id.clone()),
-                Some(d) if *d == def => report.unchanged.push(ind.id.clone()),
-                Some(_) => report.updated.push(ind.id.clone()),
-            }
-            tx.execute(
-                "INSERT INTO indicator (id, position, definition) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, definition = excluded.definition",
-                &[&ind.id, &(pos as i64), &def],
-            )?;
-            if old.get(&ind.id) != Some(&def) {
-                let object = format!("Indikator {}", ind.id);
-                audit_tx(&mut tx, &actor, "Indikator gespeichert", &object, old.get(&ind.id).map(String::as_str), Some(&def))?;
-            }
-        }
-        for id in &report.removed {
-            audit_tx(&mut tx, &actor, "Indikator entfernt", &format!("Indikator {id}"), old.get(id).map(String::as_str), None)?;
-        }
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
-        Ok(report)
+        self.write(dry_run, |tx, actor| shared::save_catalogue(tx, actor, cat, dry_run))
     }
 
     fn cells(&self, variables: &[String]) -> Result<CellTable> {
@@ -686,7 +448,7 @@ impl Store for PostgresStore {
                     let (rank, key, year): (i64, String, i64) = (r.get(0), r.get(1), r.get(2));
                     out.entry((var.clone(), year as i32))
                         .or_default()
-                        .insert(crate::sqlite::node_key(rank as usize, &key), cell_from_sql(r.get(3), r.get(4)));
+                        .insert(crate::model::node_key(rank as usize, &key), cell_from_sql(r.get(3), r.get(4)));
                 }
             }
             Ok(out)
@@ -709,80 +471,23 @@ impl Store for PostgresStore {
     }
 
     fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
-        let row = self.read(|c| {
-            Ok(c.query_opt("SELECT method, bins FROM frozen_breaks WHERE indicator = $1 AND level = $2", &[&indicator, &level])?
-                .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))))
-        })?;
-        row.map(|(m, b)| Ok((m, serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?))).transpose()
+        self.sql(|tx| shared::frozen_breaks(tx, indicator, level))
     }
 
     fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
-        level_id(self.cm(), level)?;
-        let bins = serde_json::to_string(bins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let old: Option<String> = tx
-            .query_opt("SELECT method || ' ' || bins FROM frozen_breaks WHERE indicator = $1 AND level = $2", &[&indicator, &level])?
-            .map(|r| r.get(0));
-        tx.execute(
-            "INSERT INTO frozen_breaks (indicator, level, method, bins) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (indicator, level) DO UPDATE SET method = excluded.method, bins = excluded.bins",
-            &[&indicator, &level, &method, &bins],
-        )?;
-        let new = format!("{method} {bins}");
-        audit_tx(
-            &mut tx,
-            &actor,
-            "Klassengrenzen eingefroren",
-            &format!("Indikator {indicator}, Ebene {level}"),
-            old.as_deref(),
-            Some(&new),
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::freeze_breaks(tx, actor, indicator, level, method, bins))
     }
 
     fn index_definitions(&self) -> Result<Vec<(String, String)>> {
-        self.read(|c| {
-            Ok(c.query(r#"SELECT id, definition FROM index_definition ORDER BY id COLLATE "C""#, &[])?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
-        })
+        self.sql(shared::index_definitions)
     }
 
     fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let old: Option<String> = tx.query_opt("SELECT definition FROM index_definition WHERE id = $1", &[&id])?.map(|r| r.get(0));
-        tx.execute(
-            "INSERT INTO index_definition (id, definition) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET definition = excluded.definition",
-            &[&id, &toml],
-        )?;
-        if old.as_deref() != Some(toml) {
-            audit_tx(&mut tx, &actor, "Indexdefinition gespeichert", &format!("Index {id}"), old.as_deref(), Some(toml))?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::save_index_definition(tx, actor, id, toml))
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>> {
-        self.read(|c| {
-            Ok(c.query("SELECT id, kind, file, at, summary, who, undoable, undone_at, undone_by FROM import ORDER BY id DESC", &[])?
-                .iter()
-                .map(|r| ImportRecord {
-                    id: r.get(0),
-                    kind: r.get(1),
-                    file: r.get(2),
-                    at: r.get(3),
-                    summary: r.get(4),
-                    who: r.get(5),
-                    undoable: r.get::<_, i64>(6) != 0,
-                    undone_at: r.get(7),
-                    undone_by: r.get(8),
-                })
-                .collect())
-        })
+        self.sql(shared::imports)
     }
 
     fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
@@ -842,211 +547,35 @@ impl Store for PostgresStore {
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| Ok(c.query_opt("SELECT value FROM setting WHERE key = $1", &[&key])?.map(|r| r.get(0))))
+        self.sql(|tx| shared::setting(tx, key))
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let old: Option<String> = tx.query_opt("SELECT value FROM setting WHERE key = $1", &[&key])?.map(|r| r.get(0));
-        tx.execute(
-            "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&key, &value],
-        )?;
-        if old.as_deref() != Some(value) {
-            audit_tx(&mut tx, &actor, "Einstellung gespeichert", &format!("Einstellung {key}"), old.as_deref(), Some(value))?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::set_setting(tx, actor, key, value))
     }
 
     fn save_offers(&mut self, batch: &crate::offers::Offers, dry_run: bool) -> Result<crate::offers::OfferReport> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let mut stored = |sql: &str| -> Result<HashSet<String>> { Ok(tx.query(sql, &[])?.iter().map(|r| r.get(0)).collect()) };
-        let problems = common::offer_problems(
-            batch,
-            stored("SELECT id FROM offer_organization")?,
-            stored("SELECT id FROM offer_service")?,
-            stored("SELECT id FROM offer_location")?,
-        );
-        if !problems.is_empty() {
-            return Err(StoreError::InvalidOffers(problems));
-        }
-        for o in &batch.organizations {
-            tx.execute(
-                "INSERT INTO offer_organization (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                &[&o.id, &common::to_json(o)],
-            )?;
-        }
-        for s in &batch.services {
-            tx.execute(
-                "INSERT INTO offer_service (id, organization_id, data) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data",
-                &[&s.id, &s.organization_id, &common::to_json(s)],
-            )?;
-        }
-        for l in &batch.locations {
-            tx.execute(
-                "INSERT INTO offer_location (id, latitude, longitude, data) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude, data = excluded.data",
-                &[&l.id, &l.latitude, &l.longitude, &common::to_json(l)],
-            )?;
-        }
-        for k in &batch.service_at_location {
-            tx.execute(
-                "INSERT INTO offer_link (id, service_id, location_id) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, location_id = excluded.location_id",
-                &[&k.id, &k.service_id, &k.location_id],
-            )?;
-        }
-        audit_tx(&mut tx, &actor, "Angebote importiert", "Angebotsverzeichnis", None, Some(&common::offers_summary(batch)))?;
-        let report = crate::offers::OfferReport {
-            organizations: batch.organizations.len(),
-            services: batch.services.len(),
-            locations: batch.locations.len(),
-            links: batch.service_at_location.len(),
-            dry_run,
-        };
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
-        Ok(report)
+        self.write(dry_run, |tx, actor| shared::save_offers(tx, actor, batch, dry_run))
     }
 
     fn offers(&self) -> Result<crate::offers::Offers> {
-        self.read(|c| {
-            let mut all = |sql: &str| -> Result<Vec<String>> { Ok(c.query(sql, &[])?.iter().map(|r| r.get(0)).collect()) };
-            let organizations = common::from_json(&all(r#"SELECT data FROM offer_organization ORDER BY id COLLATE "C""#)?)?;
-            let services = common::from_json(&all(r#"SELECT data FROM offer_service ORDER BY id COLLATE "C""#)?)?;
-            let locations = common::from_json(&all(r#"SELECT data FROM offer_location ORDER BY id COLLATE "C""#)?)?;
-            let service_at_location = c
-                .query(r#"SELECT id, service_id, location_id FROM offer_link ORDER BY id COLLATE "C""#, &[])?
-                .iter()
-                .map(|r| crate::offers::ServiceAtLocation { id: r.get(0), service_id: r.get(1), location_id: r.get(2) })
-                .collect();
-            Ok(crate::offers::Offers { organizations, services, locations, service_at_location })
-        })
+        self.sql(shared::offers)
     }
 
     fn save_conference(&mut self, c: &crate::action::Conference) -> Result<crate::action::Conference> {
-        c.check().map_err(StoreError::InvalidRecord)?;
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let exists: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM area a JOIN level l ON l.id = a.level_id WHERE l.name = $1 AND a.key = $2)",
-                &[&c.level, &c.area],
-            )?
-            .get(0);
-        if !exists {
-            return Err(StoreError::InvalidRecord(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", c.area, c.level)));
-        }
-        for s in &c.existing_offers {
-            let known: bool = tx.query_one("SELECT EXISTS (SELECT 1 FROM offer_service WHERE id = $1)", &[s])?.get(0);
-            if !known {
-                return Err(StoreError::InvalidRecord(format!("Angebot „{s}“ steht nicht im Angebotsverzeichnis")));
-            }
-        }
-        let mut saved = c.clone();
-        saved.version = c.version + 1;
-        if c.id == 0 {
-            saved.version = 1;
-            saved.id = tx
-                .query_one(
-                    "INSERT INTO conference (level, area, date, data, version, who) VALUES ($1, $2, $3, '', 1, $4) RETURNING id",
-                    &[&c.level, &c.area, &c.date, &actor],
-                )?
-                .get(0);
-        } else {
-            let n = tx.execute(
-                "UPDATE conference SET level = $2, area = $3, date = $4, version = version + 1, who = $5 WHERE id = $1 AND version = $6",
-                &[&c.id, &c.level, &c.area, &c.date, &actor, &c.version],
-            )?;
-            if n == 0 {
-                return Err(conflict(&mut tx, "conference", c.id, "Die Konferenz"));
-            }
-        }
-        let old: Option<String> = tx
-            .query_opt("SELECT data FROM conference WHERE id = $1", &[&saved.id])?
-            .map(|r| r.get::<_, String>(0))
-            .filter(|d| !d.is_empty());
-        let new = common::to_json(&saved);
-        tx.execute("UPDATE conference SET data = $2 WHERE id = $1", &[&saved.id, &new])?;
-        audit_tx(&mut tx, &actor, "Konferenz gespeichert", &format!("Konferenz {}", saved.id), old.as_deref(), Some(&new))?;
-        tx.commit()?;
-        Ok(saved)
+        self.write(false, |tx, actor| shared::save_conference(tx, actor, c))
     }
 
     fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<crate::action::Conference>> {
-        let rows: Vec<String> = self.read(|c| {
-            let rows = match area {
-                Some((l, a)) => {
-                    c.query("SELECT data FROM conference WHERE level = $1 AND area = $2 ORDER BY date DESC, id DESC", &[&l, &a])?
-                }
-                None => c.query("SELECT data FROM conference ORDER BY date DESC, id DESC", &[])?,
-            };
-            Ok(rows.iter().map(|r| r.get(0)).collect())
-        })?;
-        common::from_json(&rows)
+        self.sql(|tx| shared::conferences(tx, area))
     }
 
     fn save_measure(&mut self, m: &crate::action::Measure) -> Result<crate::action::Measure> {
-        m.check().map_err(StoreError::InvalidRecord)?;
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        for a in &m.areas {
-            let exists: bool = tx
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM area x JOIN level l ON l.id = x.level_id WHERE l.name = $1 AND x.key = $2)",
-                    &[&m.level, a],
-                )?
-                .get(0);
-            if !exists {
-                return Err(StoreError::InvalidRecord(format!("Gebiet „{a}“ gibt es auf Ebene „{}“ nicht", m.level)));
-            }
-        }
-        for i in &m.indicators {
-            let known: bool = tx.query_one("SELECT EXISTS (SELECT 1 FROM indicator WHERE id = $1)", &[i])?.get(0);
-            if !known {
-                return Err(StoreError::InvalidRecord(format!("Indikator „{i}“ steht nicht im Katalog")));
-            }
-        }
-        if let Some(c) = m.conference {
-            let known: bool = tx.query_one("SELECT EXISTS (SELECT 1 FROM conference WHERE id = $1)", &[&c])?.get(0);
-            if !known {
-                return Err(StoreError::InvalidRecord(format!("Konferenz {c} gibt es nicht")));
-            }
-        }
-        let mut saved = m.clone();
-        if m.id == 0 {
-            saved.version = 1;
-            saved.id = tx.query_one("INSERT INTO measure (data, version, who) VALUES ('', 1, $1) RETURNING id", &[&actor])?.get(0);
-        } else {
-            saved.version = m.version + 1;
-            let n = tx.execute(
-                "UPDATE measure SET version = version + 1, who = $2 WHERE id = $1 AND version = $3",
-                &[&m.id, &actor, &m.version],
-            )?;
-            if n == 0 {
-                return Err(conflict(&mut tx, "measure", m.id, "Die Maßnahme"));
-            }
-        }
-        let old: Option<String> =
-            tx.query_opt("SELECT data FROM measure WHERE id = $1", &[&saved.id])?.map(|r| r.get::<_, String>(0)).filter(|d| !d.is_empty());
-        let new = common::to_json(&saved);
-        tx.execute("UPDATE measure SET data = $2 WHERE id = $1", &[&saved.id, &new])?;
-        audit_tx(&mut tx, &actor, "Maßnahme gespeichert", &format!("Maßnahme {}", saved.id), old.as_deref(), Some(&new))?;
-        tx.commit()?;
-        Ok(saved)
+        self.write(false, |tx, actor| shared::save_measure(tx, actor, m))
     }
 
     fn measures(&self) -> Result<Vec<crate::action::Measure>> {
-        let rows: Vec<String> =
-            self.read(|c| Ok(c.query("SELECT data FROM measure ORDER BY id", &[])?.iter().map(|r| r.get(0)).collect()))?;
-        common::from_json(&rows)
+        self.sql(shared::measures)
     }
 
     fn add_user(
@@ -1056,164 +585,33 @@ impl Store for PostgresStore {
         organization: Option<&str>,
         password: &str,
     ) -> Result<crate::accounts::User> {
-        let (name, hash) = common::new_account(name, role, organization, password)?;
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let taken: bool = tx.query_one("SELECT EXISTS (SELECT 1 FROM account WHERE name = $1)", &[&name])?.get(0);
-        if taken {
-            return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es schon")));
-        }
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO account (name, role, organization, password_hash) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&name, &role.as_str(), &organization, &hash],
-            )?
-            .get(0);
-        tx.execute(
-            "INSERT INTO audit (who, action, object, new) VALUES ($1, 'Konto angelegt', $2, $3)",
-            &[&actor, &format!("Konto {name}"), &role.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None, reads_internal: false })
+        self.write(false, |tx, actor| shared::add_user(tx, actor, name, role, organization, password))
     }
 
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
-        self.read(|c| {
-            Ok(c.query(
-                r#"SELECT id, name, role, organization, scope_level, scope_area, reads_internal FROM account ORDER BY name COLLATE "C""#,
-                &[],
-            )?
-            .iter()
-            .map(|r| common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, i64>(6) != 0))
-            .collect())
-        })
+        self.sql(shared::users)
     }
 
     fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let row = tx
-            .query_opt("SELECT id, password_hash FROM account WHERE name = $1", &[&name])?
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-        let hash = common::password_change(name, row.as_ref().map(|r| r.1.as_str()), old, new)?;
-        let id = row.expect("checked").0;
-        tx.execute("UPDATE account SET password_hash = $2 WHERE id = $1", &[&id, &hash])?;
-        tx.execute("DELETE FROM session WHERE account_id = $1", &[&id])?;
-        let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
-        audit_tx(&mut tx, &actor, what, &format!("Konto {name}"), None, None)?;
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::set_password(tx, actor, name, old, new))
     }
 
     fn set_user_scope(&mut self, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let old = tx
-            .query_opt("SELECT scope_level, scope_area FROM account WHERE name = $1", &[&name])?
-            .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)));
-        let Some(old) = old else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
-        if let Some(s) = scope {
-            let (lid, _) = level_id(&mut tx, &s.level)?;
-            let exists: bool =
-                tx.query_one("SELECT EXISTS (SELECT 1 FROM area WHERE level_id = $1 AND key = $2)", &[&lid, &s.area])?.get(0);
-            if !exists {
-                return Err(StoreError::Account(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level)));
-            }
-        }
-        tx.execute(
-            "UPDATE account SET scope_level = $2, scope_area = $3 WHERE name = $1",
-            &[&name, &scope.map(|s| &s.level), &scope.map(|s| &s.area)],
-        )?;
-        let old = crate::accounts::Scope::from_columns(old.0, old.1).map(|s| s.to_string());
-        let new = scope.map(|s| s.to_string());
-        audit_tx(&mut tx, &actor, "Gebietsbeschränkung", &format!("Konto {name}"), old.as_deref(), new.as_deref())?;
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::set_user_scope(tx, actor, name, scope))
     }
 
     fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let n = tx.execute("UPDATE account SET reads_internal = $2 WHERE name = $1", &[&name, &(internal as i64)])?;
-        if n == 0 {
-            return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
-        }
-        let what = if internal { "interne Ergebnisse" } else { "veröffentlichte Ergebnisse" };
-        audit_tx(&mut tx, &actor, "Lesezugriff", &format!("Konto {name}"), None, Some(what))?;
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::set_user_internal(tx, actor, name, internal))
     }
 
     fn remove_user(&mut self, name: &str) -> Result<()> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let role: Option<String> = tx.query_opt("SELECT role FROM account WHERE name = $1", &[&name])?.map(|r| r.get(0));
-        let Some(role) = role else { return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht"))) };
-        let admins: i64 = tx.query_one("SELECT count(*) FROM account WHERE role = 'admin'", &[])?.get(0);
-        if role == "admin" && admins <= 1 {
-            return Err(StoreError::Account(format!("„{name}“ ist das letzte Administrationskonto und bleibt")));
-        }
-        tx.execute("DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", &[&name])?;
-        tx.execute("DELETE FROM account WHERE name = $1", &[&name])?;
-        audit_tx(&mut tx, &actor, "Konto entfernt", &format!("Konto {name}"), Some(&role), None)?;
-        tx.commit()?;
-        Ok(())
+        self.write(false, |tx, actor| shared::remove_user(tx, actor, name))
     }
 
     fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
-        let now = common::unix_now();
-        let window = now - common::FAILURE_WINDOW_S;
-        let [account_key, pair_key, address_key] = common::failure_keys(name, address);
-        let c = self.cm();
-        let failures = |c: &mut Client, key: &str| -> Result<(i64, i64)> {
-            let r = c.query_one("SELECT count(*), coalesce(max(at), 0) FROM failed_login WHERE key = $1 AND at > $2", &[&key, &window])?;
-            Ok((r.get(0), r.get(1)))
-        };
-        let f =
-            common::Failures { account: failures(c, &account_key)?, pair: failures(c, &pair_key)?, address: failures(c, &address_key)?.0 };
-        if let Some(wait) = common::login_wait(&f, now) {
-            return Err(common::throttled(wait));
-        }
-        let row = c
-            .query_opt(
-                "SELECT id, role, organization, password_hash, scope_level, scope_area, reads_internal FROM account WHERE name = $1",
-                &[&name],
-            )?
-            .map(|r| {
-                (
-                    r.get::<_, i64>(0),
-                    r.get::<_, String>(1),
-                    r.get::<_, Option<String>>(2),
-                    r.get::<_, String>(3),
-                    r.get::<_, Option<String>>(4),
-                    r.get::<_, Option<String>>(5),
-                    r.get::<_, i64>(6) != 0,
-                )
-            });
-        let ok = crate::accounts::verify_password(row.as_ref().map_or(common::dummy_hash(), |r| r.3.as_str()), password) && row.is_some();
-        if !ok {
-            let mut tx = c.transaction()?;
-            tx.execute(
-                "INSERT INTO failed_login (key, at) VALUES ($1, $2), ($3, $2), ($4, $2)",
-                &[&account_key, &now, &address_key, &pair_key],
-            )?;
-            tx.execute("DELETE FROM failed_login WHERE at < $1", &[&(window - 86_400)])?;
-            tx.commit()?;
-            return Ok(None);
-        }
-        let (id, role, organization, _, scope_level, scope_area, internal) = row.expect("checked");
-        let token = crate::accounts::token().map_err(StoreError::Account)?;
-        let csrf = crate::accounts::token().map_err(StoreError::Account)?;
-        let mut tx = c.transaction()?;
-        tx.execute(
-            "INSERT INTO session (token_hash, account_id, csrf) VALUES ($1, $2, $3)",
-            &[&crate::accounts::token_hash(&token), &id, &csrf],
-        )?;
-        tx.execute("DELETE FROM failed_login WHERE key = $1 OR key = $2", &[&account_key, &pair_key])?;
-        tx.execute("INSERT INTO audit (who, action, object) VALUES ($1, 'Anmeldung', $2)", &[&name, &format!("Adresse {address}")])?;
-        tx.commit()?;
-        let user = common::user_of(id, name.to_string(), &role, organization, scope_level, scope_area, internal);
-        Ok(Some((token, crate::accounts::Session { user, csrf })))
+        let found = self.sql(|tx| shared::login_lookup(tx, name, address))?;
+        let ok = found.verify(password);
+        self.write(false, |tx, _| shared::login_record(tx, found, ok, name, address))
     }
 
     fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
@@ -1221,7 +619,9 @@ impl Store for PostgresStore {
         self.read(|c| {
             Ok(c.query_opt(
                 &format!(
-                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf FROM session s JOIN account a ON a.id = s.account_id
+                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf,
+                            (43200 - EXTRACT(EPOCH FROM now() - s.created::timestamptz))::bigint
+                     FROM session s JOIN account a ON a.id = s.account_id
                      WHERE s.token_hash = $1 AND s.created > {}",
                     NOW.replace("now()", "(now() - interval '12 hours')")
                 ),
@@ -1230,53 +630,25 @@ impl Store for PostgresStore {
             .map(|r| crate::accounts::Session {
                 user: common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, i64>(6) != 0),
                 csrf: r.get(7),
+                seconds_left: r.get(8),
             }))
         })
     }
 
     fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
-        let hash = crate::accounts::token_hash(token);
-        if everywhere {
-            self.cm().execute("DELETE FROM session WHERE account_id = (SELECT account_id FROM session WHERE token_hash = $1)", &[&hash])?;
-        } else {
-            self.cm().execute("DELETE FROM session WHERE token_hash = $1", &[&hash])?;
-        }
-        Ok(())
+        self.write(false, |tx, _| shared::logout(tx, token, everywhere))
     }
 
     fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
-        let actor = self.actor.clone();
-        self.cm().execute(
-            "INSERT INTO audit (who, action, object, old, new) VALUES ($1, $2, $3, $4, $5)",
-            &[&actor, &action, &object, &old, &new],
-        )?;
-        Ok(())
+        self.write(false, |tx, actor| shared::audit_tx(tx, actor, action, object, old, new))
     }
 
     fn audit_log(&self) -> Result<Vec<crate::accounts::AuditEntry>> {
-        self.read(|c| {
-            Ok(c.query("SELECT id, at, who, action, object, old, new FROM audit ORDER BY id DESC", &[])?
-                .iter()
-                .map(|r| crate::accounts::AuditEntry {
-                    id: r.get(0),
-                    at: r.get(1),
-                    who: r.get(2),
-                    action: r.get(3),
-                    object: r.get(4),
-                    old: r.get(5),
-                    new: r.get(6),
-                })
-                .collect())
-        })
+        self.sql(shared::audit_log)
     }
 
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        self.read(|c| {
-            Ok(c.query(r#"SELECT key, value FROM setting WHERE substr(key, 1, length($1)) = $1 ORDER BY key COLLATE "C""#, &[&prefix])?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
-        })
+        self.sql(|tx| shared::settings_with_prefix(tx, prefix))
     }
 
     fn set_actor(&mut self, actor: &str) {
@@ -1313,61 +685,4 @@ pub fn fresh_test_database() -> Option<String> {
     c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
     Some(format!("{base}/{name}"))
-}
-
-/// The areas of one batch, inside the caller's transaction: (report, import id, summary).
-fn areas_in(tx: &mut Transaction<'_>, actor: &str, batch: &AreaBatch, dry_run: bool) -> Result<(AreaReport, i64, String)> {
-    let (lid, rank) = level_id(tx, &batch.level)?;
-    let above = rank as i64 - 1;
-    let parent_ids: HashMap<String, i64> = tx
-        .query("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = $1", &[&above])?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let parent_level: Option<String> = tx.query_opt("SELECT name FROM level WHERE rank = $1", &[&above])?.map(|r| r.get(0));
-    let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
-    if !problems.is_empty() {
-        return Err(StoreError::InvalidAreas(problems));
-    }
-    let import_id = new_import(tx, "areas", &batch.file, actor)?;
-    type Stored = (i64, String, Option<i64>, Option<Vec<u8>>);
-    let mut existing: HashMap<String, Stored> = tx
-        .query("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = $1", &[&lid])?
-        .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
-        .collect();
-    let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
-    let crs = batch.source_crs.map(i64::from);
-    let ins = tx.prepare(
-        "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )?;
-    let upd = tx.prepare(
-        "UPDATE area SET name = $2, parent_id = $3, geom = coalesce($4, geom), area_m2 = coalesce($5, area_m2),
-         source_crs = coalesce($6, source_crs), import_id = $7,
-         geom_source = CASE WHEN $4::BYTEA IS NULL THEN geom_source ELSE $8 END WHERE id = $1",
-    )?;
-    for a in &batch.areas {
-        let pid = a.parent.as_ref().map(|p| parent_ids[p]);
-        match existing.remove(&a.key) {
-            None => {
-                tx.execute(&ins, &[&a.key, &a.name, &lid, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
-                report.inserted += 1;
-            }
-            Some((id, name, old_pid, geom)) => {
-                let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
-                let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
-                if same {
-                    report.unchanged += 1;
-                } else {
-                    tx.execute(&upd, &[&id, &a.name, &pid, &a.geometry, &a.area_m2, &crs, &import_id, &a.source_geometry])?;
-                    report.updated += 1;
-                }
-            }
-        }
-    }
-    let mut rest: Vec<String> = existing.into_keys().collect();
-    rest.sort();
-    report.not_in_file = rest;
-    let summary = common::areas_summary(&report);
-    Ok((report, import_id, summary))
 }

@@ -8,7 +8,7 @@
 //! shown ([`Visibility`]) and what may be written ([`ScopedStore`]).
 
 use crate::accounts::Scope;
-use crate::sqlite::node_key;
+use crate::model::node_key;
 use crate::{Result, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 

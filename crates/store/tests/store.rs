@@ -2,84 +2,13 @@
 //! of behaviour runs on SQLite and, when `QUARTIER_TEST_POSTGRES` names a server (as in
 //! `.ci/run`), on PostgreSQL too.
 
-use quartier_core::validate::{DataRow, Location, VariableKind};
+use quartier_core::validate::{DataRow, VariableKind};
 use quartier_core::{Cell, Symbol};
+use quartier_store::testing::{area, batch, berlins, row};
 use quartier_store::*;
-
-fn area(key: &str, name: &str, parent: Option<&str>) -> NewArea {
-    NewArea {
-        key: key.into(),
-        name: name.into(),
-        parent: parent.map(Into::into),
-        geometry: None,
-        source_geometry: None,
-        area_m2: None,
-        origin: format!("Zeile {key}"),
-    }
-}
-
-fn row(area: &str, year: i32, var: &str, cell: Cell, line: usize) -> DataRow {
-    DataRow {
-        area: area.into(),
-        year,
-        variable: var.into(),
-        cell,
-        at: Location { sheet: None, line, column: "wert".into() },
-        reference_date: None,
-        quality: None,
-    }
-}
-
-/// A new, empty store of each backend under test.
-fn backends() -> Vec<(&'static str, Box<dyn Store + Send>)> {
-    let mut out: Vec<(&'static str, Box<dyn Store + Send>)> = vec![("SQLite", Box::new(SqliteStore::in_memory().unwrap()))];
-    if let Some(url) = quartier_store::postgres::fresh_test_database() {
-        out.push(("PostgreSQL", quartier_store::Location::parse(&url).open().unwrap()));
-    }
-    out
-}
-
-/// Berlin's three levels with four areas, in each backend.
-fn berlins() -> Vec<(&'static str, Box<dyn Store + Send>)> {
-    backends().into_iter().map(|(name, s)| (name, berlin_in(s))).collect()
-}
-
-fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
-    s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()]).unwrap();
-    s.apply_areas(
-        &AreaBatch { file: "b.csv".into(), level: "Bezirk".into(), areas: vec![area("01", "Mitte", None)], source_crs: None },
-        false,
-    )
-    .unwrap();
-    s.apply_areas(
-        &AreaBatch {
-            file: "r.csv".into(),
-            level: "Bezirksregion".into(),
-            areas: vec![area("010111", "Tiergarten Süd", Some("01"))],
-            source_crs: None,
-        },
-        false,
-    )
-    .unwrap();
-    s.apply_areas(
-        &AreaBatch {
-            file: "p.csv".into(),
-            level: "Planungsraum".into(),
-            areas: vec![area("01011101", "Stülerstraße", Some("010111")), area("01011102", "Großer Tiergarten", Some("010111"))],
-            source_crs: None,
-        },
-        false,
-    )
-    .unwrap();
-    s
-}
 
 fn count(s: &dyn Store) -> usize {
     s.values(&ValueFilter::default()).unwrap().len()
-}
-
-fn batch(rows: Vec<DataRow>) -> DataBatch {
-    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![], area_levels: Default::default() }
 }
 
 #[test]
@@ -197,9 +126,6 @@ fn delivered_totals_are_compared_with_sums() {
         assert_eq!(r.total_mismatches.len(), 1);
         let m = &r.total_mismatches[0];
         assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));
-        let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
-        assert_eq!(v[0].value, Some(111.0));
-        assert_eq!(v[0].origin, views::Origin::Delivered);
     }
 }
 
@@ -213,40 +139,6 @@ fn negative_counts_rejected_rates_allowed() {
         b.variables.push(VariableMeta { key: "d1".into(), kind: Some(VariableKind::Rate), ..Default::default() });
         s.apply_data(&b, false).unwrap();
         assert_eq!(s.variables().unwrap()[0].kind, VariableKind::Rate);
-    }
-}
-
-#[test]
-fn keys_repeating_across_levels_are_summed_per_level() {
-    // Stadtbezirk "1" contains Stadtteil "1" and "2": same key "1" on two levels.
-    for (backend, mut s) in backends() {
-        eprintln!("backend {backend}");
-        s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
-        s.apply_areas(
-            &AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None },
-            false,
-        )
-        .unwrap();
-        s.apply_areas(
-            &AreaBatch {
-                file: "t".into(),
-                level: "Stadtteil".into(),
-                areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))],
-                source_crs: None,
-            },
-            false,
-        )
-        .unwrap();
-        // Without a level the key "1" is ambiguous.
-        let err = s.apply_data(&batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2)]), false).unwrap_err();
-        assert!(err.to_string().contains("auf mehreren Ebenen"), "{err}");
-        let mut b = batch(vec![row("1", 2020, "pop", Cell::Number(10.0), 2), row("2", 2020, "pop", Cell::Number(5.0), 3)]);
-        b.level = Some("Stadtteil".into());
-        s.apply_data(&b, false).unwrap();
-        let v = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtbezirk").unwrap();
-        assert_eq!((v[0].value, v[0].origin), (Some(15.0), views::Origin::Summed));
-        let t = views::level_values(&s, "pop", VariableKind::Count, 2020, "Stadtteil").unwrap();
-        assert_eq!(t[0].value, Some(10.0));
     }
 }
 

@@ -253,7 +253,7 @@ pub async fn change_password(
         .await?
     };
     if let Some(p) = problem {
-        let session = quartier_store::accounts::Session { user, csrf: actor.csrf };
+        let session = quartier_store::accounts::Session { user, csrf: actor.csrf, seconds_left: 0 };
         return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p), None)).into_response());
     }
     let mut res = Redirect::to("/anmelden").into_response();

@@ -507,7 +507,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             }
             // The same name, or nearly ("Träger 1 e. V." beside "Träger 1 e.V."), is most
             // likely the same organisation.
-            if let Some(o) = offers.organizations.iter().find(|o| quartier_store::offers::similar_name(&o.name, &new_organization)) {
+            if let Some(o) = offers.organizations.iter().find(|o| quartier_app::offers::similar_name(&o.name, &new_organization)) {
                 return Err(AppError::BadRequest(format!(
                     "Den Träger „{}“ (Kennung {}) gibt es schon oder unter sehr ähnlichem Namen: bitte in der Liste wählen",
                     o.name, o.id
@@ -541,14 +541,13 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
                 latitude: lat,
                 longitude: lon,
             };
-            if !quartier_store::spatial::locations_outside(&*store, std::slice::from_ref(&location)).map_err(AppError::Internal)?.is_empty()
-            {
+            if !quartier_app::spatial::locations_outside(&*store, std::slice::from_ref(&location)).map_err(AppError::Internal)?.is_empty() {
                 return Err(AppError::BadRequest(format!(
                     "Der Standort ({lat}, {lon}) liegt außerhalb aller Gebiete: bitte Breite und Länge (WGS84) prüfen"
                 )));
             }
             let candidate = quartier_store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
-            if let Some(hint) = quartier_store::offers::likely_duplicates(&candidate, &offers).first() {
+            if let Some(hint) = quartier_app::offers::likely_duplicates(&candidate, &offers).first() {
                 return Err(AppError::BadRequest(format!("{hint}: bitte diesen Standort in der Liste wählen")));
             }
             batch.locations.push(location);

@@ -9,8 +9,8 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use quartier_app::allocation::{Need, Spec, plan};
 use quartier_core::allocation::Rules;
-use quartier_store::allocation::{Need, Spec, plan};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize, Clone)]

@@ -6,9 +6,9 @@
 //! database file and its write-ahead log, which every committed change touches (two `stat`
 //! calls per request); for PostgreSQL a counter that triggers raise with every change.
 
+use quartier_app::indexing::Table;
+use quartier_app::views::{IndicatorQuery, IndicatorResults, compute_indicators};
 use quartier_geom::MultiPolygon;
-use quartier_store::indexing::Table;
-use quartier_store::views::{IndicatorQuery, IndicatorResults, compute_indicators};
 use quartier_store::{Location, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -98,10 +98,20 @@ pub struct Page {
     pub body: axum::body::Bytes,
     pub etag: String,
     made: std::time::Instant,
+    /// Not served after this (the end of the session it was made for).
+    until: Option<std::time::Instant>,
 }
 
-/// Pages are kept a minute at most (a signed-out or expired session is not served longer),
-/// up to this many bytes in all.
+impl Page {
+    /// Within `age` of its making, and its session not over.
+    fn within(&self, age: std::time::Duration) -> bool {
+        self.made.elapsed() < age && self.until.is_none_or(|u| std::time::Instant::now() < u)
+    }
+}
+
+/// Pages are kept a minute at most, and never past the end of the session they were made
+/// for (signing out or removing an account changes the data version, which drops them), up
+/// to this many bytes in all.
 const PAGES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 const PAGES_MAX_BYTES: usize = 64 << 20;
 const PAGE_MAX_BYTES: usize = 8 << 20;
@@ -131,13 +141,13 @@ impl Cache {
             }
             return None;
         }
-        g.entries.get(key).filter(|p| p.made.elapsed() < PAGES_TTL).cloned()
+        g.entries.get(key).filter(|p| p.within(PAGES_TTL)).cloned()
     }
 
     /// This version's page past its minute (the same data; made again in the background).
     pub fn expired_page(&self, key: &str) -> Option<Arc<Page>> {
         let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        g.entries.get(key).filter(|p| p.made.elapsed() < PAGES_TTL + STALE_FOR).cloned()
+        g.entries.get(key).filter(|p| p.within(PAGES_TTL + STALE_FOR)).cloned()
     }
 
     /// A page to serve to those arriving while another request makes it: this version's page
@@ -150,10 +160,10 @@ impl Cache {
         }
         let g = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         g.stale_since.filter(|t| t.elapsed() < STALE_FOR)?;
-        g.stale.get(key).filter(|p| p.made.elapsed() < PAGES_TTL + STALE_FOR).cloned()
+        g.stale.get(key).filter(|p| p.within(PAGES_TTL + STALE_FOR)).cloned()
     }
 
-    /// Keeps a finished response; returns it for sending.
+    /// Keeps a finished response (served until `until` at the latest); returns it for sending.
     pub fn keep_page(
         &self,
         version: &str,
@@ -161,11 +171,13 @@ impl Cache {
         status: u16,
         headers: Vec<(String, Vec<u8>)>,
         body: axum::body::Bytes,
+        until: Option<std::time::Instant>,
     ) -> Arc<Page> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (version, &key, &body[..]).hash(&mut h);
-        let page = Arc::new(Page { status, headers, etag: format!("\"q{:016x}\"", h.finish()), body, made: std::time::Instant::now() });
+        let page =
+            Arc::new(Page { status, headers, etag: format!("\"q{:016x}\"", h.finish()), body, made: std::time::Instant::now(), until });
         if page.body.len() > PAGE_MAX_BYTES {
             return page;
         }
@@ -210,9 +222,9 @@ impl Cache {
         if let Some(r) = self.current(db).indices.get(id) {
             return Arc::clone(r);
         }
-        let table = quartier_store::indexing::compute_index(store, def, id, None);
+        let table = quartier_app::indexing::compute_index(store, def, id, None);
         let robustness = (def.method == quartier_core::index::IndexMethod::Mss && table.is_ok())
-            .then(|| quartier_store::indexing::robustness_table(store, def, id, None, 1000, 0.5, 1).ok())
+            .then(|| quartier_app::indexing::robustness_table(store, def, id, None, 1000, 0.5, 1).ok())
             .flatten();
         let r = Arc::new(IndexResult { table, robustness });
         self.current(db).indices.insert(id.to_string(), Arc::clone(&r));
@@ -224,8 +236,8 @@ impl Cache {
         if let Some(r) = self.current(db).shapes.get(level) {
             return Arc::clone(r);
         }
-        let geoms = quartier_store::spatial::level_geometries(store, level).unwrap_or_default();
-        let neighbours = quartier_store::spatial::neighbours_of(&geoms, "queen", 0.0).unwrap_or_else(|_| vec![Vec::new(); geoms.len()]);
+        let geoms = quartier_app::spatial::level_geometries(store, level).unwrap_or_default();
+        let neighbours = quartier_app::spatial::neighbours_of(&geoms, "queen", 0.0).unwrap_or_else(|_| vec![Vec::new(); geoms.len()]);
         let r = Arc::new(LevelShapes { geoms, neighbours });
         self.current(db).shapes.insert(level.to_string(), Arc::clone(&r));
         r
@@ -273,5 +285,30 @@ impl Cache {
         }
         g.memo.insert(key, Arc::clone(&v) as Arc<dyn std::any::Any + Send + Sync>);
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn keep(cache: &Cache, key: &str, until: Option<Instant>) {
+        cache.keep_page("v1", key.into(), 200, Vec::new(), axum::body::Bytes::from_static(b"page"), until);
+    }
+
+    #[test]
+    fn a_page_is_not_served_past_its_session() {
+        let cache = Cache::default();
+        assert!(cache.page("v1", "seed").is_none()); // adopts version v1
+        keep(&cache, "open", Some(Instant::now() + Duration::from_secs(3600)));
+        keep(&cache, "ended", Some(Instant::now()));
+        keep(&cache, "no session", None);
+        assert!(cache.page("v1", "open").is_some());
+        assert!(cache.page("v1", "no session").is_some());
+        // Neither fresh, nor past its minute, nor as the stale page for a crowd.
+        assert!(cache.page("v1", "ended").is_none());
+        assert!(cache.expired_page("ended").is_none());
+        assert!(cache.stale_page("ended").is_none());
     }
 }

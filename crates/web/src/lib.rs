@@ -279,8 +279,25 @@ async fn make_page(
     req: axum::extract::Request,
 ) -> Result<Arc<cache::Page>, Response> {
     let _slot = st.cache.makers.acquire().await;
+    // A page made for a session is not served past the session's end.
+    let until = match crate::admin::cookie(req.headers(), crate::admin::SESSION_COOKIE) {
+        Some(token) => {
+            let db = st.db.clone();
+            let left =
+                tokio::task::spawn_blocking(move || db.open_read_only().ok()?.session(&token).ok().flatten().map(|s| s.seconds_left))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+            Some(std::time::Instant::now() + std::time::Duration::from_secs(left.max(0) as u64))
+        }
+        None => None,
+    };
     let res = next.run(req).await;
-    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+    // "Not found" pages are kept too: they depend on the data as much, and a crowd asking for
+    // an area or indicator without values must not make each one anew.
+    let keep = matches!(res.status(), StatusCode::OK | StatusCode::NOT_FOUND);
+    if !keep || res.headers().contains_key(header::SET_COOKIE) {
         return Err(res);
     }
     let (parts, body) = res.into_parts();
@@ -288,7 +305,7 @@ async fn make_page(
         return Err((StatusCode::INTERNAL_SERVER_ERROR, "Antwort zu groß").into_response());
     };
     let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
-    Ok(st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes))
+    Ok(st.cache.keep_page(&version, key, parts.status.as_u16(), headers, bytes, until))
 }
 
 /// Runs `f` when dropped.
@@ -505,7 +522,7 @@ pub enum AppError {
 /// Computing indicators failed: without a catalogue there is nothing to find (404), anything
 /// else is the server's fault.
 pub(crate) fn indicators_error(e: String) -> AppError {
-    if e == quartier_store::views::NO_CATALOGUE { AppError::NotFound(e) } else { AppError::Internal(e) }
+    if e == quartier_app::views::NO_CATALOGUE { AppError::NotFound(e) } else { AppError::Internal(e) }
 }
 
 impl From<quartier_store::StoreError> for AppError {

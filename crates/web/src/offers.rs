@@ -6,7 +6,7 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use quartier_store::supply::{SupplySpec, gaps};
+use quartier_app::supply::{SupplySpec, gaps};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]

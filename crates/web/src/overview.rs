@@ -7,9 +7,9 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use quartier_app::views::IndicatorResults;
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_store::Store;
-use quartier_store::views::IndicatorResults;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,13 +20,13 @@ fn profile_href(key: &str, level: &str) -> String {
 
 /// The rows of an index table this request may show (a tenant: its own areas below the
 /// shared levels; the index itself is computed over every area).
-pub(crate) fn visible_table(st: &AppState, level: &str, t: &quartier_store::indexing::Table) -> quartier_store::indexing::Table {
+pub(crate) fn visible_table(st: &AppState, level: &str, t: &quartier_app::indexing::Table) -> quartier_app::indexing::Table {
     if st.view.is_none() {
         return t.clone();
     }
     let col = t.headers.iter().position(|h| h == "area_id");
     let keep = |k: Option<&str>| k.is_some_and(|k| st.visible(level, k));
-    quartier_store::indexing::Table {
+    quartier_app::indexing::Table {
         headers: t.headers.clone(),
         rows: t.rows.iter().filter(|r| keep(col.and_then(|c| r.get(c)).map(String::as_str))).cloned().collect(),
         json: t.json.iter().filter(|j| keep(j["area_id"].as_str())).cloned().collect(),
@@ -123,7 +123,7 @@ pub(crate) struct Matrix {
     attention: Vec<(String, u64, String, String)>,
 }
 
-pub(crate) fn matrix(table: &quartier_store::indexing::Table) -> Matrix {
+pub(crate) fn matrix(table: &quartier_app::indexing::Table) -> Matrix {
     let mut m = Matrix { counts: [[0; 3]; 4], not_rated: 0, attention: Vec::new() };
     for row in &table.json {
         let (Some(s), Some(d)) = (row["status_class"].as_u64(), row["dynamics_class"].as_str()) else {

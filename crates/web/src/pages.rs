@@ -5,8 +5,8 @@ use crate::{AppError, AppState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
+use quartier_app::views::{self, AreaValue, Origin};
 use quartier_core::classify;
-use quartier_store::views::{self, AreaValue, Origin};
 use quartier_store::{Level, Store, VariableRecord};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -361,7 +361,7 @@ fn load_index(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Re
     at_level.level = Some(d.level.clone());
     let mut result = None;
     for y in &want {
-        if let Ok(t) = quartier_store::indexing::compute_index(store, &at_level, &def.id, Some(*y)) {
+        if let Ok(t) = quartier_app::indexing::compute_index(store, &at_level, &def.id, Some(*y)) {
             result = Some((*y, t));
             break;
         }
@@ -436,9 +436,9 @@ fn load_lisa(
 ) -> Result<MapData, AppError> {
     use quartier_core::spatial;
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
-    let all = quartier_store::views::compute_indicators(
+    let all = quartier_app::views::compute_indicators(
         store,
-        &quartier_store::views::IndicatorQuery {
+        &quartier_app::views::IndicatorQuery {
             indicators: vec![id.into()],
             years: None,
             level: Some(d.level.clone()),
@@ -453,7 +453,7 @@ fn load_lisa(
         Some(y) => y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?,
         None => *years.last().ok_or_else(|| AppError::NotFound(format!("„{id}“ hat keine Werte")))?,
     };
-    let spec = quartier_store::spatial::SpatialSpec {
+    let spec = quartier_app::spatial::SpatialSpec {
         indicator: id,
         year,
         level: &d.level,
@@ -462,7 +462,7 @@ fn load_lisa(
         tolerance: 0.0,
         weights_file: None,
     };
-    let input = quartier_store::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
+    let input = quartier_app::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
     let global =
         spatial::moran(&input.y, &input.weights, 999, 1).map_err(|e| AppError::NotFound(format!("Moran's I nicht berechenbar: {e:?}")))?;
     let local =
@@ -536,9 +536,9 @@ fn load_types(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Re
         d.level = l.clone();
     }
     let indicators: Vec<String> = if def.status.is_empty() { def.indicators() } else { def.status.clone() };
-    let res = quartier_store::views::compute_indicators(
+    let res = quartier_app::views::compute_indicators(
         store,
-        &quartier_store::views::IndicatorQuery {
+        &quartier_app::views::IndicatorQuery {
             indicators: indicators.clone(),
             years: None,
             level: Some(d.level.clone()),
@@ -561,7 +561,7 @@ fn load_types(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Re
         None => 4,
     };
     d.k = k;
-    let t = quartier_store::indexing::area_types(store, &indicators, year, &d.level, k, true, 1, 1).map_err(AppError::NotFound)?;
+    let t = quartier_app::indexing::area_types(store, &indicators, year, &d.level, k, true, 1, 1).map_err(AppError::NotFound)?;
     let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
     let label_of: HashMap<&str, usize> = t.areas.iter().map(String::as_str).zip(t.labels.iter().copied()).collect();
     for (key, a) in &areas {
@@ -609,7 +609,7 @@ fn load_indicator(
     catalogue: &quartier_core::indicator::Catalogue,
     id: &str,
     q: &MapQuery,
-    computed: &quartier_store::views::IndicatorResults,
+    computed: &quartier_app::views::IndicatorResults,
     variables: Vec<VariableRecord>,
     indicators: Vec<(String, String)>,
     levels: Vec<Level>,
@@ -775,7 +775,7 @@ pub(crate) fn sort_key(v: f64) -> String {
 /// Significant local Moran clusters (queen, row-standardised, 999 permutations, 5 %) of an
 /// indicator, as on the LISA map.
 fn lisa_clusters(store: &dyn Store, id: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, AppError> {
-    quartier_store::spatial::lisa_clusters(store, id, year, level).map_err(AppError::NotFound)
+    quartier_app::spatial::lisa_clusters(store, id, year, level).map_err(AppError::NotFound)
 }
 
 /// The map's table as CSV or XLSX: rank, key, name, value, note.

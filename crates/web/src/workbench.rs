@@ -10,10 +10,10 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use quartier_app::views::{IndicatorQuery, compute_with_catalogue};
 use quartier_core::indicator::catalogue::Direction;
 use quartier_core::indicator::{Catalogue, Indicator};
 use quartier_store::Store;
-use quartier_store::views::{IndicatorQuery, compute_with_catalogue};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -254,7 +254,7 @@ fn render_index(
     // Checked and computed exactly as `quartier index compute` does.
     let result = (!text.trim().is_empty()).then(|| {
         let def = IndexDefinition::from_toml(&text)?;
-        let table = quartier_store::indexing::compute_index(store, &def, "Entwurf", year)?;
+        let table = quartier_app::indexing::compute_index(store, &def, "Entwurf", year)?;
         Ok::<_, String>((def, table))
     });
     let body = html! {
@@ -313,7 +313,7 @@ fn render_index(
 }
 
 /// Areas per class value in a result table's column.
-fn class_counts(table: &quartier_store::indexing::Table, column: &str) -> std::collections::BTreeMap<i64, usize> {
+fn class_counts(table: &quartier_app::indexing::Table, column: &str) -> std::collections::BTreeMap<i64, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for r in &table.json {
         if let Some(c) = r[column].as_i64().or_else(|| r[column].as_f64().map(|x| x as i64)) {
@@ -389,7 +389,7 @@ pub async fn save_index(
     let e = authorize(&st, &headers, &f.csrf).await?;
     let id = with_store_mut(&st, e.name.clone(), move |store| {
         let def = quartier_core::index::IndexDefinition::from_toml(&f.definition).map_err(AppError::BadRequest)?;
-        quartier_store::indexing::compute_index(store, &def, "Entwurf", None).map_err(AppError::BadRequest)?;
+        quartier_app::indexing::compute_index(store, &def, "Entwurf", None).map_err(AppError::BadRequest)?;
         store.save_index_definition(&def.id, &f.definition)?;
         Ok(def.id)
     })

@@ -2,19 +2,19 @@
 //! for a definition, runs the core method and returns a result table (shared by the CLI and
 //! the web app).
 
-use crate::Store;
 use crate::views::{self, IndicatorQuery};
 use quartier_core::index::definition::MissingPolicy;
 use quartier_core::index::mss::{self, MssError, MssInput};
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_core::index::{imd, svi};
+use quartier_store::Store;
 use std::collections::{HashMap, HashSet};
 
 /// What every method needs: the rated level's areas, indicator values and population.
 pub struct Ctx {
     pub file: String,
     pub year: i32,
-    areas: Vec<crate::AreaRecord>,
+    areas: Vec<quartier_store::AreaRecord>,
     /// (indicator, area) → value (None where missing or not usable).
     values: HashMap<(String, String), Option<f64>>,
     population: HashMap<String, Option<f64>>,

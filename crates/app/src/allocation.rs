@@ -4,8 +4,8 @@
 //! per-capita ("Gießkanne") distribution of the same budget.
 
 use crate::views::{IndicatorQuery, compute_indicators, level_values};
-use crate::{Store, StoreError};
 use quartier_core::allocation::{Rules, allocate};
+use quartier_store::{Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 

@@ -4,12 +4,12 @@
 //! points of the lowest level's areas, weighted by the target group there (the store keeps
 //! no individual addresses); the result says so.
 
-use crate::Store;
-use crate::offers::Offers;
 use crate::views::{IndicatorQuery, compute_indicators, level_values};
 use quartier_core::supply::{Quadrant, quadrants, reached};
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::locate::PointIndex;
+use quartier_store::Store;
+use quartier_store::offers::Offers;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -82,7 +82,7 @@ pub fn supply(store: &dyn Store, spec: &SupplySpec) -> Result<Supply, String> {
     let (year, kind) = latest(store, &spec.group_variable, spec.year)?;
     let offers: Offers = store.offers().map_err(|e| e.to_string())?;
     let wanted = spec.target_group.as_deref().map(str::to_lowercase);
-    let services: HashMap<&str, &crate::offers::Service> = offers
+    let services: HashMap<&str, &quartier_store::offers::Service> = offers
         .services
         .iter()
         .filter(|s| wanted.as_ref().is_none_or(|g| s.target_groups.iter().any(|t| t.to_lowercase() == *g)))
@@ -95,8 +95,8 @@ pub fn supply(store: &dyn Store, spec: &SupplySpec) -> Result<Supply, String> {
         })
         .map(|s| (s.id.as_str(), s))
         .collect();
-    let locations: HashMap<&str, &crate::offers::Location> = offers.locations.iter().map(|l| (l.id.as_str(), l)).collect();
-    let links: Vec<(&crate::offers::Service, &crate::offers::Location)> = offers
+    let locations: HashMap<&str, &quartier_store::offers::Location> = offers.locations.iter().map(|l| (l.id.as_str(), l)).collect();
+    let links: Vec<(&quartier_store::offers::Service, &quartier_store::offers::Location)> = offers
         .service_at_location
         .iter()
         .filter_map(|k| Some((*services.get(k.service_id.as_str())?, *locations.get(k.location_id.as_str())?)))
@@ -210,8 +210,8 @@ type AreaPoints = Vec<(String, (f64, f64, f64))>;
 fn representative_points(
     store: &dyn Store,
     spec: &SupplySpec,
-    level: &crate::Level,
-    lowest: &crate::Level,
+    level: &quartier_store::Level,
+    lowest: &quartier_store::Level,
     kind: quartier_core::validate::VariableKind,
     year: i32,
     to_m: &dyn Fn(f64, f64) -> Option<(f64, f64)>,

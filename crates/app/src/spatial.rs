@@ -1,12 +1,12 @@
 //! Spatial statistics over stored data: indicator values of a level and spatial weights
 //! from the stored geometries (shared by the CLI and the web app).
 
-use crate::Store;
 use crate::views::{self, IndicatorQuery};
 use quartier_core::spatial::Weights;
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::wkb::{self, Decoded};
 use quartier_geom::{MultiPolygon, weights as gw};
+use quartier_store::Store;
 use std::collections::HashMap;
 
 /// What to compute on: indicator, year, level and the neighbourhood.
@@ -211,7 +211,7 @@ pub fn lisa_clusters(store: &dyn Store, indicator: &str, year: i32, level: &str)
 
 /// Offer locations outside every area of the lowest level that has geometries: (id, name).
 /// Without geometries nothing is outside.
-pub fn locations_outside(store: &dyn Store, locations: &[crate::offers::Location]) -> Result<Vec<(String, String)>, String> {
+pub fn locations_outside(store: &dyn Store, locations: &[quartier_store::offers::Location]) -> Result<Vec<(String, String)>, String> {
     for level in store.levels().map_err(|e| e.to_string())?.iter().rev() {
         let geoms = level_geometries(store, &level.name)?;
         if !geoms.is_empty() {

@@ -1,9 +1,8 @@
 //! Read models combining stored values with the core's hierarchy sums.
 
-use crate::sqlite::node_key;
-use crate::{Result, Store, ValueFilter};
 use quartier_core::validate::VariableKind;
 use quartier_core::{Cell, hierarchy};
+use quartier_store::{Result, Store, ValueFilter, node_key};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -161,7 +160,7 @@ pub fn compute_with_catalogue(
     q: &IndicatorQuery,
 ) -> std::result::Result<IndicatorResults, String> {
     use quartier_core::indicator::eval::{Dataset, evaluate};
-    let err = |e: crate::StoreError| e.to_string();
+    let err = |e: quartier_store::StoreError| e.to_string();
     if cat.indicators.is_empty() {
         return Err(NO_CATALOGUE.into());
     }

@@ -1,0 +1,785 @@
+//! Reads and writes both backends share, written once against [`Sql`]: each backend opens
+//! the transaction, calls these, and commits (or rolls back a dry run) itself.
+
+use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql};
+use crate::model::*;
+use crate::sql::{NewValue, Sql, Val, vals};
+use crate::{Result, StoreError};
+use quartier_core::hierarchy::AreaNode;
+use quartier_core::validate::{self, VariableKind};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// One entry in the audit log, inside the change's transaction.
+pub(crate) fn audit_tx(tx: &mut dyn Sql, who: &str, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
+    tx.exec("INSERT INTO audit (who, action, object, old, new) VALUES (?1, ?2, ?3, ?4, ?5)", vals![who, action, object, old, new])?;
+    Ok(())
+}
+
+/// Why an update by version failed (see [`common::conflict_error`]).
+pub(crate) fn conflict(tx: &mut dyn Sql, table: &str, id: i64, what: &str) -> StoreError {
+    // `table` is one of the code's own table names, never input.
+    let current =
+        tx.row(&format!("SELECT version, who FROM {table} WHERE id = ?1"), vals![id]).ok().flatten().map(|r| (r[0].int(), r[1].text()));
+    common::conflict_error(current, id, what)
+}
+
+/// The stored level names in order, for messages ("keine" without levels).
+pub(crate) fn level_names(tx: &mut dyn Sql) -> Result<String> {
+    let names: Vec<String> = tx.rows("SELECT name FROM level ORDER BY rank", vals![])?.iter().map(|r| r[0].text()).collect();
+    Ok(if names.is_empty() { "keine".into() } else { names.join(" → ") })
+}
+
+/// A level's id and rank; an unknown name is an error listing the stored levels.
+pub(crate) fn level_id(tx: &mut dyn Sql, name: &str) -> Result<(i64, usize)> {
+    match tx.row("SELECT id, rank FROM level WHERE name = ?1", vals![name])? {
+        Some(r) => Ok((r[0].int(), r[1].int() as usize)),
+        None => Err(StoreError::UnknownLevel(name.to_string(), level_names(tx).unwrap_or_default())),
+    }
+}
+
+/// A new entry in the import log (its summary follows when the import is done).
+pub(crate) fn new_import(tx: &mut dyn Sql, kind: &str, file: &str, who: &str) -> Result<i64> {
+    // Data imports keep what they replace (value_replaced), so they can be undone.
+    tx.insert("INSERT INTO import (kind, file, summary, who, undoable) VALUES (?1, ?2, '', ?3, ?4)", vals![kind, file, who, kind == "data"])
+}
+
+/// Node key → (level name, area key).
+pub(crate) type NodeNames = HashMap<String, (String, String)>;
+
+/// All areas as hierarchy nodes (keys from [`node_key`]), and each node's (level name, area key).
+pub(crate) fn hierarchy_nodes(tx: &mut dyn Sql) -> Result<(Vec<AreaNode>, NodeNames)> {
+    let mut nodes = Vec::new();
+    let mut levels = HashMap::new();
+    tx.each(
+        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
+        vals![],
+        &mut |r| {
+            let (key, rank, parent, level) = (r[0].text(), r[1].int() as usize, r[2].opt_text(), r[3].text());
+            let node = node_key(rank, &key);
+            levels.insert(node.clone(), (level, key));
+            // Parents live on the level directly above (checked on import).
+            nodes.push(AreaNode { key: node, level_rank: rank, parent: parent.map(|p| node_key(rank.saturating_sub(1), &p)) });
+            Ok(())
+        },
+    )?;
+    Ok((nodes, levels))
+}
+
+/// A data delivery inside the caller's transaction: checks it against the stored areas and
+/// variables, writes new values, replaces changed ones (keeping the old for undo) and
+/// compares delivered totals with sums. Returns the report, the import's id and its summary.
+pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_run: bool) -> Result<(DataReport, i64, String)> {
+    let level_filter = match &batch.level {
+        Some(l) => Some(level_id(tx, l)?.0),
+        None => None,
+    };
+    // Area keys → ids; a key on several levels needs --level.
+    let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
+    tx.each(
+        "SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE CAST(?1 AS BIGINT) IS NULL OR a.level_id = ?1",
+        vals![level_filter],
+        &mut |r| {
+            let (k, level) = (r[0].text(), r[2].text());
+            if batch.area_levels.get(&k).is_none_or(|l| *l == level) {
+                key_ids.entry(k).or_default().push(r[1].int());
+            }
+            Ok(())
+        },
+    )?;
+    let known: HashSet<String> = key_ids.keys().cloned().collect();
+    // Kinds: from the batch, else stored, else count.
+    let mut kinds: HashMap<String, VariableKind> = tx
+        .rows("SELECT key, kind FROM variable", vals![])?
+        .iter()
+        .map(|r| (r[0].text(), if r[1].text() == "rate" { VariableKind::Rate } else { VariableKind::Count }))
+        .collect();
+    for v in &batch.variables {
+        if let Some(k) = v.kind {
+            kinds.insert(v.key.clone(), k);
+        }
+    }
+    let mut problems = validate::check_rows(&batch.rows, &kinds, &known);
+    if !problems.is_empty() {
+        problems.truncate(10_000);
+        return Err(StoreError::Invalid(problems));
+    }
+    let ambiguous: BTreeSet<&str> =
+        batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
+    if !ambiguous.is_empty() {
+        return Err(StoreError::InvalidAreas(
+            ambiguous
+                .iter()
+                .take(10)
+                .map(|k| format!("Gebietsschlüssel „{k}“ gibt es auf mehreren Ebenen: bitte --level angeben"))
+                .collect(),
+        ));
+    }
+    let import_id = new_import(tx, "data", &batch.file, actor)?;
+    // Variables: insert new, update metadata given with the delivery.
+    let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
+    let mut var_ids: HashMap<String, i64> =
+        tx.rows("SELECT key, id FROM variable", vals![])?.iter().map(|r| (r[0].text(), r[1].int())).collect();
+    let mut metas: HashMap<&str, &VariableMeta> = batch.variables.iter().map(|v| (v.key.as_str(), v)).collect();
+    let used: BTreeSet<&str> = batch.rows.iter().map(|r| &*r.variable).collect();
+    for key in &used {
+        if !var_ids.contains_key(*key) {
+            var_ids.insert(key.to_string(), tx.insert("INSERT INTO variable (key) VALUES (?1)", vals![*key])?);
+            report.variables_new.push(key.to_string());
+        }
+        let m = metas.remove(key).cloned().unwrap_or_else(|| VariableMeta { key: key.to_string(), ..Default::default() });
+        tx.exec(
+            "UPDATE variable SET label = coalesce(?2, label), unit = coalesce(?3, unit), kind = coalesce(?4, kind),
+             source = coalesce(?5, source), reference_date = coalesce(?6, reference_date), description = coalesce(?7, description)
+             WHERE key = ?1",
+            vals![*key, m.label, m.unit, m.kind.map(|k| k.as_str()), m.source, m.reference_date, m.description],
+        )?;
+    }
+    // Existing values of the delivered variables, fetched once instead of per row, with the
+    // import that wrote each (kept for undoing this one).
+    let mut old: HashMap<(i64, i32, i64), OldValue, foldhash::fast::RandomState> = HashMap::default();
+    for key in &used {
+        let vid = var_ids[*key];
+        tx.each("SELECT year, area_id, value, symbol, import_id, meta_id FROM value WHERE variable_id = ?1", vals![vid], &mut |r| {
+            let cell = cell_from_sql(r[2].opt_real(), r[3].opt_text());
+            old.insert((vid, r[0].int() as i32, r[1].int()), (cell, r[4].int(), r[5].opt_int()));
+            Ok(())
+        })?;
+    }
+    let stored = tx.row("SELECT count(*) FROM value", vals![])?.map_or(0, |r| r[0].int());
+    let rebuild_index = tx.bulk_start(batch.rows.len(), stored)?;
+    // Write in primary-key order: B-tree appends instead of random page splits.
+    let mut order: Vec<(i64, i32, i64, usize)> =
+        batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
+    order.sort_unstable();
+    let meta_ids = {
+        let mut known: HashMap<(Option<String>, Option<String>), i64> = tx
+            .rows("SELECT id, ref_date, quality FROM value_meta", vals![])?
+            .iter()
+            .map(|r| ((r[1].opt_text(), r[2].opt_text()), r[0].int()))
+            .collect();
+        common::meta_ids(&batch.rows, |rd, q| {
+            let k = (rd.map(str::to_string), q.map(str::to_string));
+            if let Some(id) = known.get(&k) {
+                return Ok(*id);
+            }
+            let id = tx.insert("INSERT INTO value_meta (ref_date, quality) VALUES (?1, ?2)", vals![rd, q])?;
+            known.insert(k, id);
+            Ok(id)
+        })?
+    };
+    let mut inserts: Vec<NewValue> = Vec::new();
+    let mut years = BTreeSet::new();
+    for (vid, year, aid, i) in order {
+        let r = &batch.rows[i];
+        years.insert(year);
+        let (v, s) = cell_to_sql(r.cell);
+        let meta = meta_ids[i];
+        match old.get(&(vid, year, aid)) {
+            None => {
+                report.inserted += 1;
+                inserts.push((vid, year, aid, v, s, meta));
+            }
+            Some((oc, _, old_meta)) if *oc == r.cell => {
+                report.unchanged += 1;
+                if *old_meta != meta {
+                    tx.exec(
+                        "UPDATE value SET meta_id = ?4 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+                        vals![vid, year, aid, meta],
+                    )?;
+                }
+            }
+            Some((oc, by, old_meta)) => {
+                report.changed += 1;
+                if report.changes.len() < CHANGES_LISTED {
+                    report.changes.push(ValueChange {
+                        area: r.area.to_string(),
+                        year,
+                        variable: r.variable.to_string(),
+                        old: cell_text(*oc),
+                        new: cell_text(r.cell),
+                    });
+                }
+                let (ov, os) = cell_to_sql(*oc);
+                tx.exec(
+                    "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, meta_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    vals![import_id, vid, year, aid, ov, os, *by, *old_meta],
+                )?;
+                tx.exec(
+                    "UPDATE value SET value = ?4, symbol = ?5, import_id = ?6, meta_id = ?7 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+                    vals![vid, year, aid, v, s, import_id, meta],
+                )?;
+            }
+        }
+    }
+    tx.insert_values(&inserts, import_id)?;
+    if rebuild_index {
+        tx.bulk_written()?;
+    }
+    report.years = years.into_iter().collect();
+    let counts = common::count_variables(&used, &kinds, &var_ids);
+    if !counts.is_empty() {
+        let (nodes, levels) = hierarchy_nodes(tx)?;
+        if nodes.iter().any(|n| n.parent.is_some()) {
+            let node_of: HashMap<i64, String> = tx
+                .rows("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id", vals![])?
+                .iter()
+                .map(|r| (r[0].int(), node_key(r[1].int() as usize, &r[2].text())))
+                .collect();
+            let new = batch.rows.iter().map(|r| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], r.cell));
+            report.total_mismatches = common::mismatches_in_memory(&nodes, &levels, &node_of, &counts, &report.years, &old, new);
+        }
+    }
+    let summary = format!(
+        "{} Zeilen: {} neu, {} geändert, {} unverändert; Jahre {:?}; {} Abweichungen von Summen",
+        report.rows,
+        report.inserted,
+        report.changed,
+        report.unchanged,
+        report.years,
+        report.total_mismatches.len()
+    );
+    Ok((report, import_id, summary))
+}
+
+/// The areas of one batch, inside the caller's transaction: (report, import id, summary).
+pub(crate) fn areas_in(tx: &mut dyn Sql, actor: &str, batch: &AreaBatch, dry_run: bool) -> Result<(AreaReport, i64, String)> {
+    let (lid, rank) = level_id(tx, &batch.level)?;
+    // Parents must exist on the level directly above.
+    let above = rank as i64 - 1;
+    let parent_ids: HashMap<String, i64> = tx
+        .rows("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1", vals![above])?
+        .iter()
+        .map(|r| (r[0].text(), r[1].int()))
+        .collect();
+    let parent_level: Option<String> = tx.row("SELECT name FROM level WHERE rank = ?1", vals![above])?.map(|r| r[0].text());
+    let problems = common::area_batch_problems(batch, &parent_ids, parent_level.as_deref());
+    if !problems.is_empty() {
+        return Err(StoreError::InvalidAreas(problems));
+    }
+    let import_id = new_import(tx, "areas", &batch.file, actor)?;
+    // A stored area as compared with the import: id, name, parent id, geometry.
+    type Stored = (i64, String, Option<i64>, Option<Vec<u8>>);
+    let mut existing: HashMap<String, Stored> = tx
+        .rows("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1", vals![lid])?
+        .iter()
+        .map(|r| (r[0].text(), (r[1].int(), r[2].text(), r[3].opt_int(), r[4].opt_blob())))
+        .collect();
+    let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+    for a in &batch.areas {
+        let pid = a.parent.as_ref().map(|p| parent_ids[p]);
+        match existing.remove(&a.key) {
+            None => {
+                tx.exec(
+                    "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    vals![
+                        &a.key,
+                        &a.name,
+                        lid,
+                        pid,
+                        a.geometry.as_ref(),
+                        a.area_m2,
+                        batch.source_crs,
+                        import_id,
+                        a.source_geometry.as_ref()
+                    ],
+                )?;
+                report.inserted += 1;
+            }
+            Some((id, name, old_pid, geom)) => {
+                // A table import without parent information keeps the stored parent.
+                let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
+                let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
+                if same {
+                    report.unchanged += 1;
+                } else {
+                    tx.exec(
+                        "UPDATE area SET name = ?2, parent_id = ?3, geom = coalesce(?4, geom), area_m2 = coalesce(?5, area_m2),
+                         source_crs = coalesce(?6, source_crs), import_id = ?7,
+                         geom_source = CASE WHEN ?4 IS NULL THEN geom_source ELSE ?8 END WHERE id = ?1",
+                        vals![id, &a.name, pid, a.geometry.as_ref(), a.area_m2, batch.source_crs, import_id, a.source_geometry.as_ref()],
+                    )?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    let mut rest: Vec<String> = existing.into_keys().collect();
+    rest.sort();
+    report.not_in_file = rest;
+    let summary = common::areas_summary(&report);
+    Ok((report, import_id, summary))
+}
+
+/// Replaces the indicator catalogue (in its order), auditing each added, changed and removed
+/// definition.
+pub(crate) fn save_catalogue(
+    tx: &mut dyn Sql,
+    actor: &str,
+    cat: &quartier_core::indicator::Catalogue,
+    dry_run: bool,
+) -> Result<CatalogueReport> {
+    let old: HashMap<String, String> =
+        tx.rows("SELECT id, definition FROM indicator", vals![])?.iter().map(|r| (r[0].text(), r[1].text())).collect();
+    let mut report = CatalogueReport { dry_run, ..Default::default() };
+    let ids: HashSet<&str> = cat.indicators.iter().map(|i| i.id.as_str()).collect();
+    for id in old.keys().filter(|k| !ids.contains(k.as_str())) {
+        tx.exec("DELETE FROM indicator WHERE id = ?1", vals![id])?;
+        report.removed.push(id.clone());
+    }
+    report.removed.sort();
+    for (pos, ind) in cat.indicators.iter().enumerate() {
+        let def = serde_json::to_string(ind).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        match old.get(&ind.id) {
+            None => report.inserted.push(ind.id.clone()),
+            Some(d) if *d == def => report.unchanged.push(ind.id.clone()),
+            Some(_) => report.updated.push(ind.id.clone()),
+        }
+        tx.exec(
+            "INSERT INTO indicator (id, position, definition) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET position = excluded.position, definition = excluded.definition",
+            vals![&ind.id, pos as i64, &def],
+        )?;
+        if old.get(&ind.id) != Some(&def) {
+            let object = format!("Indikator {}", ind.id);
+            audit_tx(tx, actor, "Indikator gespeichert", &object, old.get(&ind.id).map(String::as_str), Some(&def))?;
+        }
+    }
+    for id in &report.removed {
+        audit_tx(tx, actor, "Indikator entfernt", &format!("Indikator {id}"), old.get(id).map(String::as_str), None)?;
+    }
+    Ok(report)
+}
+
+/// Settings and definitions: text by key, audited when changed.
+fn upsert_audited(tx: &mut dyn Sql, actor: &str, table: &str, key: (&str, &str), value: (&str, &str), what: (&str, String)) -> Result<()> {
+    // Table and column names are the code's own, never input.
+    let (kc, k) = key;
+    let (vc, v) = value;
+    let old = tx.row(&format!("SELECT {vc} FROM {table} WHERE {kc} = ?1"), vals![k])?.map(|r| r[0].text());
+    tx.exec(
+        &format!("INSERT INTO {table} ({kc}, {vc}) VALUES (?1, ?2) ON CONFLICT ({kc}) DO UPDATE SET {vc} = excluded.{vc}"),
+        vals![k, v],
+    )?;
+    if old.as_deref() != Some(v) {
+        audit_tx(tx, actor, what.0, &what.1, old.as_deref(), Some(v))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn set_setting(tx: &mut dyn Sql, actor: &str, key: &str, value: &str) -> Result<()> {
+    upsert_audited(tx, actor, "setting", ("key", key), ("value", value), ("Einstellung gespeichert", format!("Einstellung {key}")))
+}
+
+pub(crate) fn save_index_definition(tx: &mut dyn Sql, actor: &str, id: &str, toml: &str) -> Result<()> {
+    upsert_audited(tx, actor, "index_definition", ("id", id), ("definition", toml), ("Indexdefinition gespeichert", format!("Index {id}")))
+}
+
+pub(crate) fn setting(tx: &mut dyn Sql, key: &str) -> Result<Option<String>> {
+    Ok(tx.row("SELECT value FROM setting WHERE key = ?1", vals![key])?.map(|r| r[0].text()))
+}
+
+pub(crate) fn settings_with_prefix(tx: &mut dyn Sql, prefix: &str) -> Result<Vec<(String, String)>> {
+    // substr instead of LIKE: the prefix is data, and `_`/`%` in it must not match.
+    let sql = format!("SELECT key, value FROM setting WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key {}", tx.dialect().collate_bytes());
+    Ok(tx.rows(&sql, vals![prefix])?.iter().map(|r| (r[0].text(), r[1].text())).collect())
+}
+
+pub(crate) fn index_definitions(tx: &mut dyn Sql) -> Result<Vec<(String, String)>> {
+    Ok(tx.rows("SELECT id, definition FROM index_definition ORDER BY id", vals![])?.iter().map(|r| (r[0].text(), r[1].text())).collect())
+}
+
+pub(crate) fn frozen_breaks(tx: &mut dyn Sql, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
+    let row = tx.row("SELECT method, bins FROM frozen_breaks WHERE indicator = ?1 AND level = ?2", vals![indicator, level])?;
+    row.map(|r| Ok((r[0].text(), serde_json::from_str(&r[1].text()).map_err(|e| StoreError::Corrupt(e.to_string()))?))).transpose()
+}
+
+pub(crate) fn freeze_breaks(tx: &mut dyn Sql, actor: &str, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
+    level_id(tx, level)?;
+    let bins = serde_json::to_string(bins).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let old = tx
+        .row("SELECT method || ' ' || bins FROM frozen_breaks WHERE indicator = ?1 AND level = ?2", vals![indicator, level])?
+        .map(|r| r[0].text());
+    tx.exec(
+        "INSERT INTO frozen_breaks (indicator, level, method, bins) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (indicator, level) DO UPDATE SET method = excluded.method, bins = excluded.bins",
+        vals![indicator, level, method, &bins],
+    )?;
+    let new = format!("{method} {bins}");
+    audit_tx(tx, actor, "Klassengrenzen eingefroren", &format!("Indikator {indicator}, Ebene {level}"), old.as_deref(), Some(&new))
+}
+
+pub(crate) fn imports(tx: &mut dyn Sql) -> Result<Vec<ImportRecord>> {
+    Ok(tx
+        .rows("SELECT id, kind, file, at, summary, who, undoable, undone_at, undone_by FROM import ORDER BY id DESC", vals![])?
+        .iter()
+        .map(|r| ImportRecord {
+            id: r[0].int(),
+            kind: r[1].text(),
+            file: r[2].text(),
+            at: r[3].text(),
+            summary: r[4].text(),
+            who: r[5].text(),
+            undoable: r[6].int() != 0,
+            undone_at: r[7].opt_text(),
+            undone_by: r[8].opt_text(),
+        })
+        .collect())
+}
+
+pub(crate) fn audit_log(tx: &mut dyn Sql) -> Result<Vec<crate::accounts::AuditEntry>> {
+    Ok(tx
+        .rows("SELECT id, at, who, action, object, old, new FROM audit ORDER BY id DESC", vals![])?
+        .iter()
+        .map(|r| crate::accounts::AuditEntry {
+            id: r[0].int(),
+            at: r[1].text(),
+            who: r[2].text(),
+            action: r[3].text(),
+            object: r[4].text(),
+            old: r[5].opt_text(),
+            new: r[6].opt_text(),
+        })
+        .collect())
+}
+
+/// Adds or replaces organisations, services, locations and their links (HSDS ids).
+pub(crate) fn save_offers(
+    tx: &mut dyn Sql,
+    actor: &str,
+    batch: &crate::offers::Offers,
+    dry_run: bool,
+) -> Result<crate::offers::OfferReport> {
+    let mut stored = |sql: &str| -> Result<HashSet<String>> { Ok(tx.rows(sql, vals![])?.iter().map(|r| r[0].text()).collect()) };
+    let problems = common::offer_problems(
+        batch,
+        stored("SELECT id FROM offer_organization")?,
+        stored("SELECT id FROM offer_service")?,
+        stored("SELECT id FROM offer_location")?,
+    );
+    if !problems.is_empty() {
+        return Err(StoreError::InvalidOffers(problems));
+    }
+    for o in &batch.organizations {
+        tx.exec(
+            "INSERT INTO offer_organization (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            vals![&o.id, common::to_json(o)],
+        )?;
+    }
+    for s in &batch.services {
+        tx.exec(
+            "INSERT INTO offer_service (id, organization_id, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data",
+            vals![&s.id, &s.organization_id, common::to_json(s)],
+        )?;
+    }
+    for l in &batch.locations {
+        tx.exec(
+            "INSERT INTO offer_location (id, latitude, longitude, data) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude, data = excluded.data",
+            vals![&l.id, l.latitude, l.longitude, common::to_json(l)],
+        )?;
+    }
+    for k in &batch.service_at_location {
+        tx.exec(
+            "INSERT INTO offer_link (id, service_id, location_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, location_id = excluded.location_id",
+            vals![&k.id, &k.service_id, &k.location_id],
+        )?;
+    }
+    audit_tx(tx, actor, "Angebote importiert", "Angebotsverzeichnis", None, Some(&common::offers_summary(batch)))?;
+    Ok(crate::offers::OfferReport {
+        organizations: batch.organizations.len(),
+        services: batch.services.len(),
+        locations: batch.locations.len(),
+        links: batch.service_at_location.len(),
+        dry_run,
+    })
+}
+
+/// The whole offers directory, each part ordered by id (bytes).
+pub(crate) fn offers(tx: &mut dyn Sql) -> Result<crate::offers::Offers> {
+    let c = tx.dialect().collate_bytes();
+    let mut all = |table: &str| -> Result<Vec<String>> {
+        Ok(tx.rows(&format!("SELECT data FROM {table} ORDER BY id {c}"), vals![])?.iter().map(|r| r[0].text()).collect())
+    };
+    let organizations = common::from_json(&all("offer_organization")?)?;
+    let services = common::from_json(&all("offer_service")?)?;
+    let locations = common::from_json(&all("offer_location")?)?;
+    let service_at_location = tx
+        .rows(&format!("SELECT id, service_id, location_id FROM offer_link ORDER BY id {c}"), vals![])?
+        .iter()
+        .map(|r| crate::offers::ServiceAtLocation { id: r[0].text(), service_id: r[1].text(), location_id: r[2].text() })
+        .collect();
+    Ok(crate::offers::Offers { organizations, services, locations, service_at_location })
+}
+
+/// Whether a query of the form `SELECT EXISTS (…)` finds something.
+fn exists(tx: &mut dyn Sql, sql: &str, params: &[Val]) -> Result<bool> {
+    Ok(tx.row(sql, params)?.is_some_and(|r| r[0].int() != 0))
+}
+
+/// Whether `level` has an area `key`.
+fn area_exists(tx: &mut dyn Sql, level: &str, key: &str) -> Result<bool> {
+    exists(tx, "SELECT EXISTS (SELECT 1 FROM area a JOIN level l ON l.id = a.level_id WHERE l.name = ?1 AND a.key = ?2)", vals![level, key])
+}
+
+/// Stores a versioned record's JSON once its row is written, auditing old and new.
+fn record_data(tx: &mut dyn Sql, actor: &str, table: &str, id: i64, new: &str, what: (&str, &str)) -> Result<()> {
+    // `table` is the code's own table name, never input.
+    let old = tx.row(&format!("SELECT data FROM {table} WHERE id = ?1"), vals![id])?.map(|r| r[0].text()).filter(|d| !d.is_empty());
+    tx.exec(&format!("UPDATE {table} SET data = ?2 WHERE id = ?1"), vals![id, new])?;
+    audit_tx(tx, actor, what.0, &format!("{} {id}", what.1), old.as_deref(), Some(new))
+}
+
+/// A new conference (id 0) or a change of a stored one at its version (optimistic locking).
+pub(crate) fn save_conference(tx: &mut dyn Sql, actor: &str, c: &crate::action::Conference) -> Result<crate::action::Conference> {
+    c.check().map_err(StoreError::InvalidRecord)?;
+    if !area_exists(tx, &c.level, &c.area)? {
+        return Err(StoreError::InvalidRecord(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", c.area, c.level)));
+    }
+    for s in &c.existing_offers {
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM offer_service WHERE id = ?1)", vals![s])? {
+            return Err(StoreError::InvalidRecord(format!("Angebot „{s}“ steht nicht im Angebotsverzeichnis")));
+        }
+    }
+    let mut saved = c.clone();
+    saved.version = c.version + 1;
+    if c.id == 0 {
+        saved.version = 1;
+        saved.id = tx.insert(
+            "INSERT INTO conference (level, area, date, data, version, who) VALUES (?1, ?2, ?3, '', 1, ?4)",
+            vals![&c.level, &c.area, &c.date, actor],
+        )?;
+    } else {
+        let n = tx.exec(
+            "UPDATE conference SET level = ?2, area = ?3, date = ?4, version = version + 1, who = ?5 WHERE id = ?1 AND version = ?6",
+            vals![c.id, &c.level, &c.area, &c.date, actor, c.version],
+        )?;
+        if n == 0 {
+            return Err(conflict(tx, "conference", c.id, "Die Konferenz"));
+        }
+    }
+    record_data(tx, actor, "conference", saved.id, &common::to_json(&saved), ("Konferenz gespeichert", "Konferenz"))?;
+    Ok(saved)
+}
+
+/// Conferences, newest first; of one area (level, key) if given.
+pub(crate) fn conferences(tx: &mut dyn Sql, area: Option<(&str, &str)>) -> Result<Vec<crate::action::Conference>> {
+    let rows = match area {
+        Some((l, a)) => tx.rows("SELECT data FROM conference WHERE level = ?1 AND area = ?2 ORDER BY date DESC, id DESC", vals![l, a])?,
+        None => tx.rows("SELECT data FROM conference ORDER BY date DESC, id DESC", vals![])?,
+    };
+    common::from_json(&rows.iter().map(|r| r[0].text()).collect::<Vec<_>>())
+}
+
+/// A new measure (id 0) or a change of a stored one at its version (optimistic locking).
+pub(crate) fn save_measure(tx: &mut dyn Sql, actor: &str, m: &crate::action::Measure) -> Result<crate::action::Measure> {
+    m.check().map_err(StoreError::InvalidRecord)?;
+    for a in &m.areas {
+        if !area_exists(tx, &m.level, a)? {
+            return Err(StoreError::InvalidRecord(format!("Gebiet „{a}“ gibt es auf Ebene „{}“ nicht", m.level)));
+        }
+    }
+    for i in &m.indicators {
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM indicator WHERE id = ?1)", vals![i])? {
+            return Err(StoreError::InvalidRecord(format!("Indikator „{i}“ steht nicht im Katalog")));
+        }
+    }
+    if let Some(c) = m.conference
+        && !exists(tx, "SELECT EXISTS (SELECT 1 FROM conference WHERE id = ?1)", vals![c])?
+    {
+        return Err(StoreError::InvalidRecord(format!("Konferenz {c} gibt es nicht")));
+    }
+    let mut saved = m.clone();
+    if m.id == 0 {
+        saved.version = 1;
+        saved.id = tx.insert("INSERT INTO measure (data, version, who) VALUES ('', 1, ?1)", vals![actor])?;
+    } else {
+        saved.version = m.version + 1;
+        let n =
+            tx.exec("UPDATE measure SET version = version + 1, who = ?2 WHERE id = ?1 AND version = ?3", vals![m.id, actor, m.version])?;
+        if n == 0 {
+            return Err(conflict(tx, "measure", m.id, "Die Maßnahme"));
+        }
+    }
+    record_data(tx, actor, "measure", saved.id, &common::to_json(&saved), ("Maßnahme gespeichert", "Maßnahme"))?;
+    Ok(saved)
+}
+
+pub(crate) fn measures(tx: &mut dyn Sql) -> Result<Vec<crate::action::Measure>> {
+    common::from_json(&tx.rows("SELECT data FROM measure ORDER BY id", vals![])?.iter().map(|r| r[0].text()).collect::<Vec<_>>())
+}
+
+// ---- Accounts ----
+
+/// A new account (checked name, role and password), audited.
+pub(crate) fn add_user(
+    tx: &mut dyn Sql,
+    actor: &str,
+    name: &str,
+    role: crate::accounts::Role,
+    organization: Option<&str>,
+    password: &str,
+) -> Result<crate::accounts::User> {
+    let (name, hash) = common::new_account(name, role, organization, password)?;
+    if exists(tx, "SELECT EXISTS (SELECT 1 FROM account WHERE name = ?1)", vals![&name])? {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es schon")));
+    }
+    let id = tx.insert(
+        "INSERT INTO account (name, role, organization, password_hash) VALUES (?1, ?2, ?3, ?4)",
+        vals![&name, role.as_str(), organization, &hash],
+    )?;
+    audit_tx(tx, actor, "Konto angelegt", &format!("Konto {name}"), None, Some(role.as_str()))?;
+    Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None, reads_internal: false })
+}
+
+fn user_from(r: &[Val]) -> crate::accounts::User {
+    common::user_of(r[0].int(), r[1].text(), &r[2].text(), r[3].opt_text(), r[4].opt_text(), r[5].opt_text(), r[6].int() != 0)
+}
+
+pub(crate) fn users(tx: &mut dyn Sql) -> Result<Vec<crate::accounts::User>> {
+    let sql = format!(
+        "SELECT id, name, role, organization, scope_level, scope_area, reads_internal FROM account ORDER BY name {}",
+        tx.dialect().collate_bytes()
+    );
+    Ok(tx.rows(&sql, vals![])?.iter().map(|r| user_from(r)).collect())
+}
+
+/// A new password (checked against the old one when given); ends the account's sessions.
+pub(crate) fn set_password(tx: &mut dyn Sql, actor: &str, name: &str, old: Option<&str>, new: &str) -> Result<()> {
+    let row = tx.row("SELECT id, password_hash FROM account WHERE name = ?1", vals![name])?;
+    let hash = common::password_change(name, row.as_ref().map(|r| r[1].text()).as_deref(), old, new)?;
+    let id = row.expect("checked")[0].int();
+    tx.exec("UPDATE account SET password_hash = ?2 WHERE id = ?1", vals![id, &hash])?;
+    tx.exec("DELETE FROM session WHERE account_id = ?1", vals![id])?;
+    let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
+    audit_tx(tx, actor, what, &format!("Konto {name}"), None, None)
+}
+
+/// Limits an account to an area (tenant) or lifts the limit.
+pub(crate) fn set_user_scope(tx: &mut dyn Sql, actor: &str, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
+    let Some(old) = tx.row("SELECT scope_level, scope_area FROM account WHERE name = ?1", vals![name])? else {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+    };
+    if let Some(s) = scope {
+        let (lid, _) = level_id(tx, &s.level)?;
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM area WHERE level_id = ?1 AND key = ?2)", vals![lid, &s.area])? {
+            return Err(StoreError::Account(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level)));
+        }
+    }
+    tx.exec(
+        "UPDATE account SET scope_level = ?2, scope_area = ?3 WHERE name = ?1",
+        vals![name, scope.map(|s| &s.level), scope.map(|s| &s.area)],
+    )?;
+    let old = crate::accounts::Scope::from_columns(old[0].opt_text(), old[1].opt_text()).map(|s| s.to_string());
+    let new = scope.map(|s| s.to_string());
+    audit_tx(tx, actor, "Gebietsbeschränkung", &format!("Konto {name}"), old.as_deref(), new.as_deref())
+}
+
+pub(crate) fn set_user_internal(tx: &mut dyn Sql, actor: &str, name: &str, internal: bool) -> Result<()> {
+    if tx.exec("UPDATE account SET reads_internal = ?2 WHERE name = ?1", vals![name, internal])? == 0 {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+    }
+    let what = if internal { "interne Ergebnisse" } else { "veröffentlichte Ergebnisse" };
+    audit_tx(tx, actor, "Lesezugriff", &format!("Konto {name}"), None, Some(what))
+}
+
+/// Removes an account and its sessions; the last administrator stays.
+pub(crate) fn remove_user(tx: &mut dyn Sql, actor: &str, name: &str) -> Result<()> {
+    let Some(role) = tx.row("SELECT role FROM account WHERE name = ?1", vals![name])?.map(|r| r[0].text()) else {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+    };
+    let admins = tx.row("SELECT count(*) FROM account WHERE role = 'admin'", vals![])?.map_or(0, |r| r[0].int());
+    if role == "admin" && admins <= 1 {
+        return Err(StoreError::Account(format!("„{name}“ ist das letzte Administrationskonto und bleibt")));
+    }
+    tx.exec("DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = ?1)", vals![name])?;
+    tx.exec("DELETE FROM account WHERE name = ?1", vals![name])?;
+    audit_tx(tx, actor, "Konto entfernt", &format!("Konto {name}"), Some(&role), None)
+}
+
+/// What a sign-in found before the password is checked: the account row, if the name exists
+/// (id, name, role, organization, scope level, scope area, reads internal, password hash).
+pub(crate) struct LoginLookup {
+    account: Option<(Vec<Val>, String)>,
+    keys: [String; 3],
+    now: i64,
+}
+
+/// The first half of a sign-in, outside any transaction: refuses while throttled (see
+/// [`common::login_wait`]), else looks the account up.
+pub(crate) fn login_lookup(tx: &mut dyn Sql, name: &str, address: &str) -> Result<LoginLookup> {
+    let now = common::unix_now();
+    let window = now - common::FAILURE_WINDOW_S;
+    let keys = common::failure_keys(name, address);
+    let mut failures = |key: &str| -> Result<(i64, i64)> {
+        let r = tx.row("SELECT count(*), coalesce(max(at), 0) FROM failed_login WHERE key = ?1 AND at > ?2", vals![key, window])?;
+        Ok(r.map_or((0, 0), |r| (r[0].int(), r[1].int())))
+    };
+    let [account_key, pair_key, address_key] = &keys;
+    let f = common::Failures { account: failures(account_key)?, pair: failures(pair_key)?, address: failures(address_key)?.0 };
+    if let Some(wait) = common::login_wait(&f, now) {
+        return Err(common::throttled(wait));
+    }
+    let account = tx
+        .row(
+            "SELECT id, name, role, organization, scope_level, scope_area, reads_internal, password_hash FROM account WHERE name = ?1",
+            vals![name],
+        )?
+        .map(|r| {
+            let hash = r[7].text();
+            (r, hash)
+        });
+    Ok(LoginLookup { account, keys, now })
+}
+
+impl LoginLookup {
+    /// Checks the password — for unknown names too (against a hash made once), so timing
+    /// tells nothing. Slow by design (Argon2id): run it outside any transaction.
+    pub fn verify(&self, password: &str) -> bool {
+        crate::accounts::verify_password(self.account.as_ref().map_or(common::dummy_hash(), |a| a.1.as_str()), password)
+            && self.account.is_some()
+    }
+}
+
+/// The second half of a sign-in, in a transaction: a failure is counted; a success opens a
+/// session (token and CSRF token), clears the failures and is audited.
+pub(crate) fn login_record(
+    tx: &mut dyn Sql,
+    found: LoginLookup,
+    ok: bool,
+    name: &str,
+    address: &str,
+) -> Result<Option<(String, crate::accounts::Session)>> {
+    let [account_key, pair_key, address_key] = &found.keys;
+    let now = found.now;
+    if !ok {
+        tx.exec("INSERT INTO failed_login (key, at) VALUES (?1, ?2), (?3, ?2), (?4, ?2)", vals![account_key, now, address_key, pair_key])?;
+        tx.exec("DELETE FROM failed_login WHERE at < ?1", vals![now - common::FAILURE_WINDOW_S - 86_400])?;
+        return Ok(None);
+    }
+    let Some((row, _)) = found.account else { return Ok(None) };
+    let user = user_from(&row);
+    let token = crate::accounts::token().map_err(StoreError::Account)?;
+    let csrf = crate::accounts::token().map_err(StoreError::Account)?;
+    tx.exec(
+        "INSERT INTO session (token_hash, account_id, csrf) VALUES (?1, ?2, ?3)",
+        vals![crate::accounts::token_hash(&token), user.id, &csrf],
+    )?;
+    tx.exec("DELETE FROM failed_login WHERE key = ?1 OR key = ?2", vals![account_key, pair_key])?;
+    tx.exec("INSERT INTO audit (who, action, object) VALUES (?1, 'Anmeldung', ?2)", vals![name, format!("Adresse {address}")])?;
+    Ok(Some((token, crate::accounts::Session { user, csrf, seconds_left: crate::accounts::SESSION_SECONDS })))
+}
+
+/// Ends a session, or every session of its account.
+pub(crate) fn logout(tx: &mut dyn Sql, token: &str, everywhere: bool) -> Result<()> {
+    let hash = crate::accounts::token_hash(token);
+    if everywhere {
+        tx.exec("DELETE FROM session WHERE account_id = (SELECT account_id FROM session WHERE token_hash = ?1)", vals![hash])?;
+    } else {
+        tx.exec("DELETE FROM session WHERE token_hash = ?1", vals![hash])?;
+    }
+    Ok(())
+}
