@@ -259,6 +259,8 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    shared::store_methods!();
+
     fn levels(&self) -> Result<Vec<Level>> {
         self.read(|c| {
             Ok(c.query("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank", &[])?
@@ -432,10 +434,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn save_catalogue(&mut self, cat: &Catalogue, dry_run: bool) -> Result<CatalogueReport> {
-        self.write(dry_run, |tx, actor| shared::save_catalogue(tx, actor, cat, dry_run))
-    }
-
     fn cells(&self, variables: &[String]) -> Result<CellTable> {
         self.read(|c| {
             let st = c.prepare(
@@ -468,26 +466,6 @@ impl Store for PostgresStore {
             .map(|r| r.get::<_, i64>(0) as i32)
             .collect())
         })
-    }
-
-    fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
-        self.sql(|tx| shared::frozen_breaks(tx, indicator, level))
-    }
-
-    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
-        self.write(false, |tx, actor| shared::freeze_breaks(tx, actor, indicator, level, method, bins))
-    }
-
-    fn index_definitions(&self) -> Result<Vec<(String, String)>> {
-        self.sql(shared::index_definitions)
-    }
-
-    fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()> {
-        self.write(false, |tx, actor| shared::save_index_definition(tx, actor, id, toml))
-    }
-
-    fn imports(&self) -> Result<Vec<ImportRecord>> {
-        self.sql(shared::imports)
     }
 
     fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
@@ -544,111 +522,6 @@ impl Store for PostgresStore {
         )?;
         tx.commit()?;
         Ok(UndoReport { id, file, removed: removed - restored, restored })
-    }
-
-    fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.sql(|tx| shared::setting(tx, key))
-    }
-
-    fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.write(false, |tx, actor| shared::set_setting(tx, actor, key, value))
-    }
-
-    fn save_offers(&mut self, batch: &crate::offers::Offers, dry_run: bool) -> Result<crate::offers::OfferReport> {
-        self.write(dry_run, |tx, actor| shared::save_offers(tx, actor, batch, dry_run))
-    }
-
-    fn offers(&self) -> Result<crate::offers::Offers> {
-        self.sql(shared::offers)
-    }
-
-    fn save_conference(&mut self, c: &crate::action::Conference) -> Result<crate::action::Conference> {
-        self.write(false, |tx, actor| shared::save_conference(tx, actor, c))
-    }
-
-    fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<crate::action::Conference>> {
-        self.sql(|tx| shared::conferences(tx, area))
-    }
-
-    fn save_measure(&mut self, m: &crate::action::Measure) -> Result<crate::action::Measure> {
-        self.write(false, |tx, actor| shared::save_measure(tx, actor, m))
-    }
-
-    fn measures(&self) -> Result<Vec<crate::action::Measure>> {
-        self.sql(shared::measures)
-    }
-
-    fn add_user(
-        &mut self,
-        name: &str,
-        role: crate::accounts::Role,
-        organization: Option<&str>,
-        password: &str,
-    ) -> Result<crate::accounts::User> {
-        self.write(false, |tx, actor| shared::add_user(tx, actor, name, role, organization, password))
-    }
-
-    fn users(&self) -> Result<Vec<crate::accounts::User>> {
-        self.sql(shared::users)
-    }
-
-    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
-        self.write(false, |tx, actor| shared::set_password(tx, actor, name, old, new))
-    }
-
-    fn set_user_scope(&mut self, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
-        self.write(false, |tx, actor| shared::set_user_scope(tx, actor, name, scope))
-    }
-
-    fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
-        self.write(false, |tx, actor| shared::set_user_internal(tx, actor, name, internal))
-    }
-
-    fn remove_user(&mut self, name: &str) -> Result<()> {
-        self.write(false, |tx, actor| shared::remove_user(tx, actor, name))
-    }
-
-    fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
-        let found = self.sql(|tx| shared::login_lookup(tx, name, address))?;
-        let ok = found.verify(password);
-        self.write(false, |tx, _| shared::login_record(tx, found, ok, name, address))
-    }
-
-    fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
-        let hash = crate::accounts::token_hash(token);
-        self.read(|c| {
-            Ok(c.query_opt(
-                &format!(
-                    "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf,
-                            (43200 - EXTRACT(EPOCH FROM now() - s.created::timestamptz))::bigint
-                     FROM session s JOIN account a ON a.id = s.account_id
-                     WHERE s.token_hash = $1 AND s.created > {}",
-                    NOW.replace("now()", "(now() - interval '12 hours')")
-                ),
-                &[&hash],
-            )?
-            .map(|r| crate::accounts::Session {
-                user: common::user_of(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, i64>(6) != 0),
-                csrf: r.get(7),
-                seconds_left: r.get(8),
-            }))
-        })
-    }
-
-    fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
-        self.write(false, |tx, _| shared::logout(tx, token, everywhere))
-    }
-
-    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
-        self.write(false, |tx, actor| shared::audit_tx(tx, actor, action, object, old, new))
-    }
-
-    fn audit_log(&self) -> Result<Vec<crate::accounts::AuditEntry>> {
-        self.sql(shared::audit_log)
-    }
-
-    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        self.sql(|tx| shared::settings_with_prefix(tx, prefix))
     }
 
     fn set_actor(&mut self, actor: &str) {

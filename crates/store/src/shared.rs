@@ -9,6 +9,125 @@ use quartier_core::hierarchy::AreaNode;
 use quartier_core::validate::{self, VariableKind};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+/// The `Store` methods both backends answer through this module alone, expanded inside each
+/// `impl Store` (which provides `sql` for reading and `write` for a transaction).
+macro_rules! store_methods {
+    () => {
+        fn frozen_breaks(&self, indicator: &str, level: &str) -> Result<Option<(String, Vec<f64>)>> {
+            self.sql(|tx| shared::frozen_breaks(tx, indicator, level))
+        }
+
+        fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> Result<()> {
+            self.write(false, |tx, actor| shared::freeze_breaks(tx, actor, indicator, level, method, bins))
+        }
+
+        fn index_definitions(&self) -> Result<Vec<(String, String)>> {
+            self.sql(shared::index_definitions)
+        }
+
+        fn save_index_definition(&mut self, id: &str, toml: &str) -> Result<()> {
+            self.write(false, |tx, actor| shared::save_index_definition(tx, actor, id, toml))
+        }
+
+        fn imports(&self) -> Result<Vec<ImportRecord>> {
+            self.sql(shared::imports)
+        }
+
+        fn save_offers(&mut self, batch: &crate::offers::Offers, dry_run: bool) -> Result<crate::offers::OfferReport> {
+            self.write(dry_run, |tx, actor| shared::save_offers(tx, actor, batch, dry_run))
+        }
+
+        fn offers(&self) -> Result<crate::offers::Offers> {
+            self.sql(shared::offers)
+        }
+
+        fn save_conference(&mut self, c: &crate::action::Conference) -> Result<crate::action::Conference> {
+            self.write(false, |tx, actor| shared::save_conference(tx, actor, c))
+        }
+
+        fn conferences(&self, area: Option<(&str, &str)>) -> Result<Vec<crate::action::Conference>> {
+            self.sql(|tx| shared::conferences(tx, area))
+        }
+
+        fn save_measure(&mut self, m: &crate::action::Measure) -> Result<crate::action::Measure> {
+            self.write(false, |tx, actor| shared::save_measure(tx, actor, m))
+        }
+
+        fn measures(&self) -> Result<Vec<crate::action::Measure>> {
+            self.sql(shared::measures)
+        }
+
+        fn add_user(
+            &mut self,
+            name: &str,
+            role: crate::accounts::Role,
+            organization: Option<&str>,
+            password: &str,
+        ) -> Result<crate::accounts::User> {
+            self.write(false, |tx, actor| shared::add_user(tx, actor, name, role, organization, password))
+        }
+
+        fn users(&self) -> Result<Vec<crate::accounts::User>> {
+            self.sql(shared::users)
+        }
+
+        fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
+            self.write(false, |tx, actor| shared::set_password(tx, actor, name, old, new))
+        }
+
+        fn set_user_scope(&mut self, name: &str, scope: Option<&crate::accounts::Scope>) -> Result<()> {
+            self.write(false, |tx, actor| shared::set_user_scope(tx, actor, name, scope))
+        }
+
+        fn set_user_internal(&mut self, name: &str, internal: bool) -> Result<()> {
+            self.write(false, |tx, actor| shared::set_user_internal(tx, actor, name, internal))
+        }
+
+        fn remove_user(&mut self, name: &str) -> Result<()> {
+            self.write(false, |tx, actor| shared::remove_user(tx, actor, name))
+        }
+
+        fn login(&mut self, name: &str, password: &str, address: &str) -> Result<Option<(String, crate::accounts::Session)>> {
+            let found = self.sql(|tx| shared::login_lookup(tx, name, address))?;
+            let ok = found.verify(password);
+            self.write(false, |tx, _| shared::login_record(tx, found, ok, name, address))
+        }
+
+        fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
+            self.write(false, |tx, _| shared::logout(tx, token, everywhere))
+        }
+
+        fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
+            self.write(false, |tx, actor| shared::audit_tx(tx, actor, action, object, old, new))
+        }
+
+        fn audit_log(&self) -> Result<Vec<crate::accounts::AuditEntry>> {
+            self.sql(shared::audit_log)
+        }
+
+        fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+            self.sql(|tx| shared::settings_with_prefix(tx, prefix))
+        }
+
+        fn setting(&self, key: &str) -> Result<Option<String>> {
+            self.sql(|tx| shared::setting(tx, key))
+        }
+
+        fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+            self.write(false, |tx, actor| shared::set_setting(tx, actor, key, value))
+        }
+
+        fn save_catalogue(&mut self, cat: &Catalogue, dry_run: bool) -> Result<CatalogueReport> {
+            self.write(dry_run, |tx, actor| shared::save_catalogue(tx, actor, cat, dry_run))
+        }
+
+        fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
+            self.sql(|tx| shared::session(tx, token))
+        }
+    };
+}
+pub(crate) use store_methods;
+
 /// One entry in the audit log, inside the change's transaction.
 pub(crate) fn audit_tx(tx: &mut dyn Sql, who: &str, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
     tx.exec("INSERT INTO audit (who, action, object, old, new) VALUES (?1, ?2, ?3, ?4, ?5)", vals![who, action, object, old, new])?;
@@ -771,6 +890,19 @@ pub(crate) fn login_record(
     tx.exec("DELETE FROM failed_login WHERE key = ?1 OR key = ?2", vals![account_key, pair_key])?;
     tx.exec("INSERT INTO audit (who, action, object) VALUES (?1, 'Anmeldung', ?2)", vals![name, format!("Adresse {address}")])?;
     Ok(Some((token, crate::accounts::Session { user, csrf, seconds_left: crate::accounts::SESSION_SECONDS })))
+}
+
+/// The open session of a token: its account and CSRF token, while younger than
+/// [`crate::accounts::SESSION_SECONDS`].
+pub(crate) fn session(tx: &mut dyn Sql, token: &str) -> Result<Option<crate::accounts::Session>> {
+    let age = tx.dialect().seconds_since("s.created");
+    let sql = format!(
+        "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf, {age}
+         FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = ?1"
+    );
+    let Some(r) = tx.row(&sql, vals![crate::accounts::token_hash(token)])? else { return Ok(None) };
+    let left = crate::accounts::SESSION_SECONDS - r[8].int();
+    Ok((left > 0).then(|| crate::accounts::Session { user: user_from(&r), csrf: r[7].text(), seconds_left: left }))
 }
 
 /// Ends a session, or every session of its account.

@@ -131,6 +131,14 @@ impl Dialect {
             Dialect::Postgres => r#"COLLATE "C""#,
         }
     }
+
+    /// Whole seconds from a stored text timestamp (`YYYY-MM-DDTHH:MM:SSZ`) until now.
+    pub fn seconds_since(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("CAST(strftime('%s', 'now') AS INTEGER) - CAST(strftime('%s', {column}) AS INTEGER)"),
+            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM now() - CAST({column} AS timestamptz)) AS BIGINT)"),
+        }
+    }
 }
 
 /// A connection or transaction of either backend.
