@@ -13,17 +13,15 @@
 //!   `apply_data` with ids looked up in the same transaction; per-row checks cost more than
 //!   the COPY.
 
-use crate::common::{self, cell_from_sql, system_user};
+use crate::common::system_user;
 use crate::migrations::MIGRATIONS;
 use crate::model::*;
-use crate::shared::{self, audit_tx, hierarchy_nodes, level_id};
+use crate::shared;
 use crate::{Result, Store, StoreError};
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, NoTls};
 use quartier_core::hierarchy::AreaNode;
 use quartier_core::indicator::Catalogue;
-use quartier_core::validate::VariableKind;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 impl From<postgres::Error> for StoreError {
@@ -38,7 +36,7 @@ impl From<postgres::Error> for StoreError {
 }
 
 /// The current time as the stored text timestamps (UTC, ISO 8601), as SQLite's strftime.
-const NOW: &str = r#"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#;
+pub(crate) const NOW: &str = r#"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#;
 
 /// The SQLite migrations in PostgreSQL's words: integer keys become identity columns, REAL
 /// double precision, BLOB bytea, strftime the same text timestamp; the rest is standard SQL.
@@ -208,28 +206,6 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-fn finish_import(tx: Transaction, import_id: i64, summary: &str, dry_run: bool) -> Result<()> {
-    finish_imports(tx, &[(import_id, summary.to_string())], dry_run)
-}
-
-/// Records the summaries of the imports of one transaction (and their audit entries), then
-/// commits or, for a dry run, rolls back.
-fn finish_imports(mut tx: Transaction, imports: &[(i64, String)], dry_run: bool) -> Result<()> {
-    for (import_id, summary) in imports {
-        tx.execute("UPDATE import SET summary = $1 WHERE id = $2", &[summary, import_id])?;
-        let row = tx.query_one("SELECT kind, file, who FROM import WHERE id = $1", &[import_id])?;
-        let (kind, file, who): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let action = if kind == "data" { "Daten importiert" } else { "Gebiete importiert" };
-        audit_tx(&mut tx, &who, action, &format!("Import {import_id} ({file})"), None, Some(summary))?;
-    }
-    if dry_run {
-        tx.rollback()?
-    } else {
-        tx.commit()?
-    }
-    Ok(())
-}
-
 impl PostgresStore {
     /// Reads through the shared SQL.
     fn sql<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Sql) -> Result<T>) -> Result<T> {
@@ -248,280 +224,13 @@ impl PostgresStore {
         }
         Ok(out)
     }
-
-    fn apply_data_tx(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let (report, import_id, summary) = shared::apply_data(&mut tx, &actor, batch, dry_run)?;
-        finish_import(tx, import_id, &summary, dry_run)?;
-        Ok(report)
-    }
 }
 
 impl Store for PostgresStore {
     shared::store_methods!();
 
-    fn levels(&self) -> Result<Vec<Level>> {
-        self.read(|c| {
-            Ok(c.query("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank", &[])?
-                .iter()
-                .map(|r| Level { name: r.get(0), rank: r.get::<_, i64>(1) as usize, areas: r.get::<_, i64>(2) as usize })
-                .collect())
-        })
-    }
-
-    fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
-        let existing = self.levels()?;
-        let order = common::level_order(&existing, names)?;
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        tx.execute("UPDATE level SET rank = -rank - 1", &[])?;
-        for (rank, name) in order.iter().enumerate() {
-            let n = tx.execute("UPDATE level SET rank = $1 WHERE name = $2", &[&(rank as i64), name])?;
-            if n == 0 {
-                tx.execute("INSERT INTO level (name, rank) VALUES ($1, $2)", &[name, &(rank as i64)])?;
-            }
-        }
-        let (old, new) = common::level_change(&existing, &order);
-        if old != new {
-            audit_tx(&mut tx, &actor, "Ebenen festgelegt", "Gebietsebenen", Some(&old), Some(&new))?;
-        }
-        tx.commit()?;
-        self.levels()
-    }
-
-    fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
-        self.read(|c| {
-            if let Some(l) = level {
-                level_id(c, l)?;
-            }
-            Ok(c.query(
-                r#"SELECT a.key, a.name, l.name, l.rank, p.key, a.area_m2, a.geom IS NOT NULL
-                   FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
-                   WHERE $1::TEXT IS NULL OR l.name = $1 ORDER BY l.rank, a.key COLLATE "C""#,
-                &[&level],
-            )?
-            .iter()
-            .map(|r| AreaRecord {
-                key: r.get(0),
-                name: r.get(1),
-                level: r.get(2),
-                level_rank: r.get::<_, i64>(3) as usize,
-                parent: r.get(4),
-                area_m2: r.get(5),
-                has_geometry: r.get(6),
-            })
-            .collect())
-        })
-    }
-
-    fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        self.read(|c| {
-            let (lid, _) = level_id(c, level)?;
-            Ok(c.query(r#"SELECT key, geom FROM area WHERE level_id = $1 AND geom IS NOT NULL ORDER BY key COLLATE "C""#, &[&lid])?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
-        })
-    }
-
-    fn source_geometries(&self, level: &str) -> Result<Vec<crate::SourceGeometry>> {
-        self.read(|c| {
-            let (lid, _) = level_id(c, level)?;
-            Ok(c.query(
-                r#"SELECT key, source_crs, geom_source FROM area WHERE level_id = $1 AND geom IS NOT NULL ORDER BY key COLLATE "C""#,
-                &[&lid],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get::<_, Option<i64>>(1).map(|e| e as u32), r.get(2)))
-            .collect())
-        })
-    }
-
-    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
-        self.apply_area_batches(std::slice::from_ref(batch), dry_run).map(|mut r| r.remove(0))
-    }
-
-    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let mut reports = Vec::with_capacity(batches.len());
-        let mut done = Vec::with_capacity(batches.len());
-        for b in batches {
-            let (report, id, summary) = shared::areas_in(&mut tx, &actor, b, dry_run)?;
-            reports.push(report);
-            done.push((id, summary));
-        }
-        finish_imports(tx, &done, dry_run)?;
-        Ok(reports)
-    }
-
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
-        self.apply_data_tx(batch, dry_run)
-    }
-
-    fn variables(&self) -> Result<Vec<VariableRecord>> {
-        self.read(|c| {
-            Ok(c.query(
-                r#"SELECT v.key, v.label, v.unit, v.kind, v.source, v.reference_date, v.description,
-                          (SELECT string_agg(y::text, ',' ORDER BY y) FROM (SELECT DISTINCT year AS y FROM value WHERE variable_id = v.id) t),
-                          (SELECT count(*) FROM value WHERE variable_id = v.id),
-                          (SELECT count(*) FROM value WHERE variable_id = v.id AND symbol IS NOT NULL)
-                   FROM variable v ORDER BY v.key COLLATE "C""#,
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                let years: Option<String> = r.get(7);
-                VariableRecord {
-                    key: r.get(0),
-                    label: r.get(1),
-                    unit: r.get(2),
-                    kind: if r.get::<_, &str>(3) == "rate" { VariableKind::Rate } else { VariableKind::Count },
-                    source: r.get(4),
-                    reference_date: r.get(5),
-                    description: r.get(6),
-                    years: years.map(|y| y.split(',').filter_map(|s| s.parse().ok()).collect()).unwrap_or_default(),
-                    values: r.get::<_, i64>(8) as usize,
-                    symbols: r.get::<_, i64>(9) as usize,
-                }
-            })
-            .collect())
-        })
-    }
-
-    fn values(&self, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
-        self.read(|c| {
-            if let Some(l) = &f.level {
-                level_id(c, l)?;
-            }
-            let year = f.year.map(i64::from);
-            Ok(c.query(
-                r#"SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality
-                   FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
-                   LEFT JOIN value_meta m ON m.id = x.meta_id
-                   WHERE ($1::TEXT IS NULL OR v.key = $1) AND ($2::BIGINT IS NULL OR x.year = $2)
-                     AND ($3::TEXT IS NULL OR l.name = $3) AND ($4::TEXT IS NULL OR a.key = $4)
-                   ORDER BY v.key COLLATE "C", x.year, l.rank, a.key COLLATE "C""#,
-                &[&f.variable, &year, &f.level, &f.area],
-            )?
-            .iter()
-            .map(|r| ValueRecord {
-                area: r.get(0),
-                level: r.get(1),
-                year: r.get::<_, i64>(2) as i32,
-                variable: r.get(3),
-                cell: cell_from_sql(r.get(4), r.get(5)),
-                reference_date: r.get(6),
-                quality: r.get(7),
-            })
-            .collect())
-        })
-    }
-
-    fn hierarchy(&self) -> Result<Vec<AreaNode>> {
-        self.read(|c| Ok(hierarchy_nodes(c)?.0))
-    }
-
-    fn catalogue(&self) -> Result<Catalogue> {
-        self.read(|c| {
-            let mut indicators = Vec::new();
-            for r in c.query("SELECT id, definition FROM indicator ORDER BY position", &[])? {
-                let (id, def): (String, String) = (r.get(0), r.get(1));
-                indicators.push(serde_json::from_str(&def).map_err(|e| StoreError::Corrupt(format!("Indikator {id}: {e}")))?);
-            }
-            Ok(Catalogue { indicators })
-        })
-    }
-
-    fn cells(&self, variables: &[String]) -> Result<CellTable> {
-        self.read(|c| {
-            let st = c.prepare(
-                "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
-                 JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = $1",
-            )?;
-            let mut out: CellTable = HashMap::new();
-            for var in variables {
-                for r in c.query(&st, &[var])? {
-                    let (rank, key, year): (i64, String, i64) = (r.get(0), r.get(1), r.get(2));
-                    out.entry((var.clone(), year as i32))
-                        .or_default()
-                        .insert(crate::model::node_key(rank as usize, &key), cell_from_sql(r.get(3), r.get(4)));
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    fn value_years(&self, variables: &[String]) -> Result<Vec<i32>> {
-        if variables.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(|c| {
-            Ok(c.query(
-                "SELECT DISTINCT x.year FROM value x JOIN variable v ON v.id = x.variable_id WHERE v.key = ANY($1) ORDER BY x.year",
-                &[&variables],
-            )?
-            .iter()
-            .map(|r| r.get::<_, i64>(0) as i32)
-            .collect())
-        })
-    }
-
-    fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
-        let actor = self.actor.clone();
-        let mut tx = self.cm().transaction()?;
-        let row = tx.query_opt("SELECT kind, file, undoable, undone_at FROM import WHERE id = $1", &[&id])?;
-        let Some(row) = row else {
-            return Err(StoreError::Undo(format!("Import {id} gibt es nicht")));
-        };
-        let (kind, file, undoable, undone_at): (String, String, i64, Option<String>) = (row.get(0), row.get(1), row.get(2), row.get(3));
-        if let Some(at) = undone_at {
-            return Err(StoreError::Undo(format!("Import {id} ({file}) wurde schon am {at} rückgängig gemacht")));
-        }
-        if kind != "data" {
-            return Err(StoreError::Undo(format!(
-                "Import {id} ({file}) ist ein Gebietsimport: Gebiete werden durch einen neuen Import der richtigen Datei korrigiert, nicht rückgängig gemacht"
-            )));
-        }
-        if undoable == 0 {
-            return Err(StoreError::Undo(format!(
-                "Import {id} ({file}) stammt aus einer älteren Quartier-Version, die ersetzte Werte nicht aufbewahrte: die frühere Lieferung erneut importieren"
-            )));
-        }
-        let later: Vec<(i64, String)> = tx
-            .query(
-                "SELECT DISTINCT i.id, i.file FROM value_replaced r JOIN import i ON i.id = r.import_id
-                 WHERE r.prev_import_id = $1 AND i.undone_at IS NULL ORDER BY i.id DESC",
-                &[&id],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        if !later.is_empty() {
-            let list: Vec<String> = later.iter().map(|(i, f)| format!("{i} ({f})")).collect();
-            return Err(StoreError::Undo(format!(
-                "Import {id} ({file}): spätere Importe haben seine Werte ersetzt; zuerst diese rückgängig machen: {}",
-                list.join(", ")
-            )));
-        }
-        let removed = tx.execute("DELETE FROM value WHERE import_id = $1", &[&id])? as usize;
-        let restored = tx.execute(
-            "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, meta_id)
-             SELECT variable_id, year, area_id, value, symbol, prev_import_id, meta_id FROM value_replaced WHERE import_id = $1",
-            &[&id],
-        )? as usize;
-        tx.execute(&format!("UPDATE import SET undone_at = {NOW}, undone_by = $2 WHERE id = $1"), &[&id, &actor])?;
-        audit_tx(
-            &mut tx,
-            &actor,
-            "Import rückgängig gemacht",
-            &format!("Import {id} ({file})"),
-            Some(&format!("{removed} Werte")),
-            Some(&format!("{restored} frühere Werte wiederhergestellt")),
-        )?;
-        tx.commit()?;
-        Ok(UndoReport { id, file, removed: removed - restored, restored })
+        self.write(dry_run, |tx, actor| shared::import_data(tx, actor, batch, dry_run))
     }
 
     fn set_actor(&mut self, actor: &str) {
@@ -534,16 +243,16 @@ impl Store for PostgresStore {
     }
 }
 
-/// For tests against a PostgreSQL server: `QUARTIER_TEST_POSTGRES` names a server URL whose
-/// role may create databases; each call makes a new, empty database there and returns its
-/// URL. None when the variable is not set (the tests then run on SQLite only).
-#[doc(hidden)]
 /// Whether a connection with this URL is encrypted (the server's own view, `pg_stat_ssl`).
 pub fn connection_is_encrypted(url: &str) -> Result<bool> {
     let mut c = crate::pg_tls::connect(url)?;
     Ok(c.query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])?.get(0))
 }
 
+/// For tests against a PostgreSQL server: `QUARTIER_TEST_POSTGRES` names a server URL whose
+/// role may create databases; each call makes a new, empty database there and returns its
+/// URL. None when the variable is not set (the tests then run on SQLite only).
+#[doc(hidden)]
 pub fn fresh_test_database() -> Option<String> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -1,6 +1,7 @@
 //! Reads and writes both backends share, written once against [`Sql`]: each backend opens
 //! the transaction, calls these, and commits (or rolls back a dry run) itself.
 
+use crate::CellTable;
 use crate::common::{self, CHANGES_LISTED, OldValue, cell_from_sql, cell_text, cell_to_sql};
 use crate::model::*;
 use crate::sql::{NewValue, Sql, Val, vals};
@@ -101,6 +102,62 @@ macro_rules! store_methods {
             self.write(false, |tx, actor| shared::audit_tx(tx, actor, action, object, old, new))
         }
 
+        fn levels(&self) -> Result<Vec<Level>> {
+            self.sql(shared::levels)
+        }
+
+        fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
+            self.write(false, |tx, actor| shared::define_levels(tx, actor, names))
+        }
+
+        fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
+            self.sql(|tx| shared::areas(tx, level))
+        }
+
+        fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
+            self.sql(|tx| shared::geometries(tx, level))
+        }
+
+        fn source_geometries(&self, level: &str) -> Result<Vec<crate::SourceGeometry>> {
+            self.sql(|tx| shared::source_geometries(tx, level))
+        }
+
+        fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
+            self.apply_area_batches(std::slice::from_ref(batch), dry_run).map(|mut r| r.remove(0))
+        }
+
+        fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
+            self.write(dry_run, |tx, actor| shared::apply_area_batches(tx, actor, batches, dry_run))
+        }
+
+        fn hierarchy(&self) -> Result<Vec<AreaNode>> {
+            self.sql(|tx| Ok(shared::hierarchy_nodes(tx)?.0))
+        }
+
+        fn variables(&self) -> Result<Vec<VariableRecord>> {
+            self.sql(shared::variables)
+        }
+
+        fn values(&self, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
+            self.sql(|tx| shared::values(tx, f))
+        }
+
+        fn catalogue(&self) -> Result<Catalogue> {
+            self.sql(shared::catalogue)
+        }
+
+        fn cells(&self, variables: &[String]) -> Result<CellTable> {
+            self.sql(|tx| shared::cells(tx, variables))
+        }
+
+        fn value_years(&self, variables: &[String]) -> Result<Vec<i32>> {
+            self.sql(|tx| shared::value_years(tx, variables))
+        }
+
+        fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
+            self.write(false, |tx, actor| shared::undo_import(tx, actor, id))
+        }
+
         fn audit_log(&self) -> Result<Vec<crate::accounts::AuditEntry>> {
             self.sql(shared::audit_log)
         }
@@ -160,6 +217,18 @@ pub(crate) fn level_id(tx: &mut dyn Sql, name: &str) -> Result<(i64, usize)> {
 pub(crate) fn new_import(tx: &mut dyn Sql, kind: &str, file: &str, who: &str) -> Result<i64> {
     // Data imports keep what they replace (value_replaced), so they can be undone.
     tx.insert("INSERT INTO import (kind, file, summary, who, undoable) VALUES (?1, ?2, '', ?3, ?4)", vals![kind, file, who, kind == "data"])
+}
+
+/// Writes the summaries of the imports of one transaction and names each in the audit log
+/// with what it changed (the values it replaced are kept in `value_replaced`).
+pub(crate) fn record_imports(tx: &mut dyn Sql, imports: &[(i64, String)]) -> Result<()> {
+    for (import_id, summary) in imports {
+        tx.exec("UPDATE import SET summary = ?1 WHERE id = ?2", vals![summary, *import_id])?;
+        let Some(r) = tx.row("SELECT kind, file, who FROM import WHERE id = ?1", vals![*import_id])? else { continue };
+        let action = if r[0].text() == "data" { "Daten importiert" } else { "Gebiete importiert" };
+        audit_tx(tx, &r[2].text(), action, &format!("Import {import_id} ({})", r[1].text()), None, Some(summary))?;
+    }
+    Ok(())
 }
 
 /// Node key → (level name, area key).
@@ -914,4 +983,274 @@ pub(crate) fn logout(tx: &mut dyn Sql, token: &str, everywhere: bool) -> Result<
         tx.exec("DELETE FROM session WHERE token_hash = ?1", vals![hash])?;
     }
     Ok(())
+}
+
+/// Undoes a data import: removes the values it wrote and puts back those it replaced —
+/// refused for area imports, for imports already undone, and while a later import replaced
+/// its values (those first).
+pub(crate) fn undo_import(tx: &mut dyn Sql, actor: &str, id: i64) -> Result<UndoReport> {
+    let Some(r) = tx.row("SELECT kind, file, undoable, undone_at FROM import WHERE id = ?1", vals![id])? else {
+        return Err(StoreError::Undo(format!("Import {id} gibt es nicht")));
+    };
+    let (kind, file, undoable, undone_at) = (r[0].text(), r[1].text(), r[2].int() != 0, r[3].opt_text());
+    if let Some(at) = undone_at {
+        return Err(StoreError::Undo(format!("Import {id} ({file}) wurde schon am {at} rückgängig gemacht")));
+    }
+    if kind != "data" {
+        return Err(StoreError::Undo(format!(
+            "Import {id} ({file}) ist ein Gebietsimport: Gebiete werden durch einen neuen Import der richtigen Datei korrigiert, nicht rückgängig gemacht"
+        )));
+    }
+    if !undoable {
+        return Err(StoreError::Undo(format!(
+            "Import {id} ({file}) stammt aus einer älteren Quartier-Version, die ersetzte Werte nicht aufbewahrte: die frühere Lieferung erneut importieren"
+        )));
+    }
+    // Later imports that replaced values of this one must be undone first.
+    let later: Vec<String> = tx
+        .rows(
+            "SELECT DISTINCT i.id, i.file FROM value_replaced r JOIN import i ON i.id = r.import_id
+             WHERE r.prev_import_id = ?1 AND i.undone_at IS NULL ORDER BY i.id DESC",
+            vals![id],
+        )?
+        .iter()
+        .map(|r| format!("{} ({})", r[0].int(), r[1].text()))
+        .collect();
+    if !later.is_empty() {
+        return Err(StoreError::Undo(format!(
+            "Import {id} ({file}): spätere Importe haben seine Werte ersetzt; zuerst diese rückgängig machen: {}",
+            later.join(", ")
+        )));
+    }
+    let removed = tx.exec("DELETE FROM value WHERE import_id = ?1", vals![id])? as usize;
+    let restored = tx.exec(
+        "INSERT INTO value (variable_id, year, area_id, value, symbol, import_id, meta_id)
+         SELECT variable_id, year, area_id, value, symbol, prev_import_id, meta_id FROM value_replaced WHERE import_id = ?1",
+        vals![id],
+    )? as usize;
+    let now = tx.dialect().now();
+    tx.exec(&format!("UPDATE import SET undone_at = {now}, undone_by = ?2 WHERE id = ?1"), vals![id, actor])?;
+    audit_tx(
+        tx,
+        actor,
+        "Import rückgängig gemacht",
+        &format!("Import {id} ({file})"),
+        Some(&format!("{removed} Werte")),
+        Some(&format!("{restored} frühere Werte wiederhergestellt")),
+    )?;
+    Ok(UndoReport { id, file, removed: removed - restored, restored })
+}
+
+// ---- Levels, areas, values ----
+
+pub(crate) fn levels(tx: &mut dyn Sql) -> Result<Vec<Level>> {
+    Ok(tx
+        .rows("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank", vals![])?
+        .iter()
+        .map(|r| Level { name: r[0].text(), rank: r[1].int() as usize, areas: r[2].int() as usize })
+        .collect())
+}
+
+/// Sets the level order (new names are added; stored ones keep their areas), audited.
+pub(crate) fn define_levels(tx: &mut dyn Sql, actor: &str, names: &[String]) -> Result<Vec<Level>> {
+    let existing = levels(tx)?;
+    let order = common::level_order(&existing, names)?;
+    // Two passes through negative ranks keep the UNIQUE(rank) constraint satisfied.
+    tx.exec("UPDATE level SET rank = -rank - 1", vals![])?;
+    for (rank, name) in order.iter().enumerate() {
+        if tx.exec("UPDATE level SET rank = ?1 WHERE name = ?2", vals![rank as i64, name])? == 0 {
+            tx.exec("INSERT INTO level (name, rank) VALUES (?1, ?2)", vals![name, rank as i64])?;
+        }
+    }
+    let (old, new) = common::level_change(&existing, &order);
+    if old != new {
+        audit_tx(tx, actor, "Ebenen festgelegt", "Gebietsebenen", Some(&old), Some(&new))?;
+    }
+    levels(tx)
+}
+
+/// The areas of one level, or of all levels (by rank), ordered by key.
+pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaRecord>> {
+    if let Some(l) = level {
+        level_id(tx, l)?;
+    }
+    let sql = format!(
+        "SELECT a.key, a.name, l.name, l.rank, p.key, a.area_m2, CASE WHEN a.geom IS NULL THEN 0 ELSE 1 END
+         FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
+         WHERE CAST(?1 AS TEXT) IS NULL OR l.name = ?1 ORDER BY l.rank, a.key {}",
+        tx.dialect().collate_bytes()
+    );
+    Ok(tx
+        .rows(&sql, vals![level])?
+        .iter()
+        .map(|r| AreaRecord {
+            key: r[0].text(),
+            name: r[1].text(),
+            level: r[2].text(),
+            level_rank: r[3].int() as usize,
+            parent: r[4].opt_text(),
+            area_m2: r[5].opt_real(),
+            has_geometry: r[6].int() != 0,
+        })
+        .collect())
+}
+
+pub(crate) fn geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let (lid, _) = level_id(tx, level)?;
+    let sql = format!("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key {}", tx.dialect().collate_bytes());
+    Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_blob().unwrap_or_default())).collect())
+}
+
+pub(crate) fn source_geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<crate::SourceGeometry>> {
+    let (lid, _) = level_id(tx, level)?;
+    let sql = format!(
+        "SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key {}",
+        tx.dialect().collate_bytes()
+    );
+    Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_int().map(|e| e as u32), r[2].opt_blob())).collect())
+}
+
+/// Several area imports in one transaction (levels from the top), each in the import log.
+pub(crate) fn apply_area_batches(tx: &mut dyn Sql, actor: &str, batches: &[AreaBatch], dry_run: bool) -> Result<Vec<AreaReport>> {
+    let mut reports = Vec::with_capacity(batches.len());
+    let mut done = Vec::with_capacity(batches.len());
+    for b in batches {
+        let (report, id, summary) = areas_in(tx, actor, b, dry_run)?;
+        reports.push(report);
+        done.push((id, summary));
+    }
+    record_imports(tx, &done)?;
+    Ok(reports)
+}
+
+/// A data delivery ([`apply_data`]) with its entry in the import log.
+pub(crate) fn import_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_run: bool) -> Result<DataReport> {
+    let (report, import_id, summary) = apply_data(tx, actor, batch, dry_run)?;
+    record_imports(tx, &[(import_id, summary)])?;
+    Ok(report)
+}
+
+/// The variables with their years and counts of values and symbols (one pass over the values).
+pub(crate) fn variables(tx: &mut dyn Sql) -> Result<Vec<VariableRecord>> {
+    let mut per: HashMap<i64, (Vec<i32>, usize, usize)> = HashMap::new();
+    tx.each(
+        "SELECT variable_id, year, count(*), count(symbol) FROM value GROUP BY variable_id, year ORDER BY variable_id, year",
+        vals![],
+        &mut |r| {
+            let e = per.entry(r[0].int()).or_default();
+            e.0.push(r[1].int() as i32);
+            e.1 += r[2].int() as usize;
+            e.2 += r[3].int() as usize;
+            Ok(())
+        },
+    )?;
+    let sql = format!(
+        "SELECT id, key, label, unit, kind, source, reference_date, description FROM variable ORDER BY key {}",
+        tx.dialect().collate_bytes()
+    );
+    Ok(tx
+        .rows(&sql, vals![])?
+        .iter()
+        .map(|r| {
+            let (years, values, symbols) = per.remove(&r[0].int()).unwrap_or_default();
+            VariableRecord {
+                key: r[1].text(),
+                label: r[2].text(),
+                unit: r[3].text(),
+                kind: if r[4].text() == "rate" { VariableKind::Rate } else { VariableKind::Count },
+                source: r[5].text(),
+                reference_date: r[6].text(),
+                description: r[7].text(),
+                years,
+                values,
+                symbols,
+            }
+        })
+        .collect())
+}
+
+/// Stored values, filtered, ordered by variable, year, level and area.
+pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
+    if let Some(l) = &f.level {
+        level_id(tx, l)?;
+    }
+    // Only the given filters go into the statement (each bound, never spliced): with
+    // "?1 IS NULL OR …" SQLite cannot use the primary key (variable, year) and scans all values.
+    let mut sql = String::from(
+        "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality
+         FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
+         LEFT JOIN value_meta m ON m.id = x.meta_id
+         WHERE 1 = 1",
+    );
+    for (present, clause, ty) in [
+        (f.variable.is_some(), " AND v.key = ?1", "TEXT"),
+        (f.year.is_some(), " AND x.year = ?2", "BIGINT"),
+        (f.level.is_some(), " AND l.name = ?3", "TEXT"),
+        (f.area.is_some(), " AND a.key = ?4", "TEXT"),
+    ] {
+        if present {
+            sql.push_str(clause);
+        } else {
+            // Keep every parameter referenced (typed), so the numbered binding stays valid.
+            sql.push_str(&format!(" AND CAST({} AS {ty}) IS NULL", &clause[clause.len() - 2..]));
+        }
+    }
+    let c = tx.dialect().collate_bytes();
+    sql.push_str(&format!(" ORDER BY v.key {c}, x.year, l.rank, a.key {c}"));
+    let mut out = Vec::new();
+    tx.each(&sql, vals![f.variable.as_ref(), f.year, f.level.as_ref(), f.area.as_ref()], &mut |r| {
+        out.push(ValueRecord {
+            area: r[0].text(),
+            level: r[1].text(),
+            year: r[2].int() as i32,
+            variable: r[3].text(),
+            cell: cell_from_sql(r[4].opt_real(), r[5].opt_text()),
+            reference_date: r[6].opt_text(),
+            quality: r[7].opt_text(),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The indicator catalogue in its stored order.
+pub(crate) fn catalogue(tx: &mut dyn Sql) -> Result<quartier_core::indicator::Catalogue> {
+    let mut indicators = Vec::new();
+    for r in tx.rows("SELECT id, definition FROM indicator ORDER BY position", vals![])? {
+        indicators.push(serde_json::from_str(&r[1].text()).map_err(|e| StoreError::Corrupt(format!("Indikator {}: {e}", r[0].text())))?);
+    }
+    Ok(quartier_core::indicator::Catalogue { indicators })
+}
+
+/// The cells of the given variables per (variable, year), keyed by hierarchy node.
+pub(crate) fn cells(tx: &mut dyn Sql, variables: &[String]) -> Result<CellTable> {
+    let mut out: CellTable = HashMap::new();
+    for var in variables {
+        tx.each(
+            "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
+             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1",
+            vals![var],
+            &mut |r| {
+                let cell = cell_from_sql(r[3].opt_real(), r[4].opt_text());
+                out.entry((var.clone(), r[2].int() as i32)).or_default().insert(node_key(r[0].int() as usize, &r[1].text()), cell);
+                Ok(())
+            },
+        )?;
+    }
+    Ok(out)
+}
+
+/// The years that have values of any of the variables.
+pub(crate) fn value_years(tx: &mut dyn Sql, variables: &[String]) -> Result<Vec<i32>> {
+    if variables.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One query for all variables (placeholders only; the keys are bound, never spliced).
+    let marks: Vec<String> = (1..=variables.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "SELECT DISTINCT x.year FROM value x JOIN variable v ON v.id = x.variable_id WHERE v.key IN ({}) ORDER BY x.year",
+        marks.join(",")
+    );
+    let params: Vec<Val> = variables.iter().map(Val::from).collect();
+    Ok(tx.rows(&sql, &params)?.iter().map(|r| r[0].int() as i32).collect())
 }

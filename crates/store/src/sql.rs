@@ -132,6 +132,14 @@ impl Dialect {
         }
     }
 
+    /// The current time as the stored text timestamps (UTC, ISO 8601).
+    pub fn now(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            Dialect::Postgres => crate::postgres::NOW,
+        }
+    }
+
     /// Whole seconds from a stored text timestamp (`YYYY-MM-DDTHH:MM:SSZ`) until now.
     pub fn seconds_since(self, column: &str) -> String {
         match self {
