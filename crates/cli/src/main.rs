@@ -118,6 +118,9 @@ enum Command {
     Disclosure(cmd_disclosure::DisclosureCmd),
     /// Sozialbericht aus einer Berichtsdefinition erzeugen (HTML, PDF, XLSX)
     Report(cmd_report::ReportArgs),
+    /// Berichtsdefinitionen in der Datenbank: auflisten, zeigen, speichern, entfernen
+    #[command(subcommand)]
+    Reports(cmd_report::ReportsCmd),
     /// Angebotsverzeichnis (Träger, Angebote, Standorte; HSDS)
     #[command(subcommand)]
     Offers(cmd_offers::OffersCmd),
@@ -309,6 +312,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Aggregate(a) => cmd_aggregate::run(&cli.db, a),
         Command::Disclosure(c) => cmd_disclosure::run(&cli.db, c),
         Command::Report(a) => cmd_report::run(&cli.db, a),
+        Command::Reports(c) => cmd_report::reports(&cli.db, c),
         Command::Export(c) => cmd_export::run(&cli.db, c),
         Command::Copy { to, format } => {
             let from = Location::from_path(&cli.db);

@@ -16,6 +16,12 @@ pub enum Profiles {
     Unset,
 }
 
+impl Profiles {
+    fn is_unset(&self) -> bool {
+        matches!(self, Profiles::Unset)
+    }
+}
+
 /// A chapter: a Lebensbereich with its indicators and the planner's text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +119,7 @@ pub struct ReportDefinition {
     #[serde(default)]
     pub index: Option<IndexChapter>,
     /// `"all"`, `"none"` (default) or a list of area keys.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Profiles::is_unset")]
     pub profiles: Profiles,
     /// Markdown for the methods appendix, before the generated definitions.
     #[serde(default)]
@@ -128,8 +134,14 @@ fn default_true() -> bool {
 }
 
 impl ReportDefinition {
+    /// Reads a definition as written, without the checks of [`ReportDefinition::from_toml`]
+    /// (for editors that report every problem at its field).
+    pub fn parse(text: &str) -> Result<ReportDefinition, String> {
+        toml::from_str(text).map_err(|e| format!("Berichtsdefinition ungültig: {e}"))
+    }
+
     pub fn from_toml(text: &str) -> Result<ReportDefinition, String> {
-        let d: ReportDefinition = toml::from_str(text).map_err(|e| format!("Berichtsdefinition ungültig: {e}"))?;
+        let d = ReportDefinition::parse(text)?;
         let mut problems = Vec::new();
         if d.chapters.is_empty() && d.index.is_none() {
             problems.push("der Bericht braucht mindestens ein [[chapter]] oder ein [index]".to_string());
@@ -154,6 +166,12 @@ impl ReportDefinition {
             problems.push("disclosure_threshold muss mindestens 1 sein".into());
         }
         if problems.is_empty() { Ok(d) } else { Err(problems.join("; ")) }
+    }
+
+    /// The definition as TOML (the exchange format), read back by [`ReportDefinition::from_toml`]
+    /// as the same definition.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a report definition serialises")
     }
 
     /// The profiles asked for: None = none, Some(empty) = all.

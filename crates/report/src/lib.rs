@@ -1,6 +1,7 @@
 //! Quartier's reports and the drawing they share with the web app.
 //!
-//! - [`definition`]: the report definition (TOML) kept from edition to edition.
+//! - [`definition`]: the report definition (TOML) kept from edition to edition; [`library`]:
+//!   definitions stored in the database by name.
 //! - [`model`]: everything a report shows, gathered once from the store; every format
 //!   renders from it, so all formats carry the same numbers.
 //! - [`html`], [`xlsx`], [`pdf`], [`docx`]: the formats ([`raster`] draws the DOCX pictures); [`text`]: generated German sentences;
@@ -14,6 +15,7 @@ pub mod docx;
 pub mod format;
 pub mod funding;
 pub mod html;
+pub mod library;
 pub mod map;
 pub mod markdown;
 pub mod model;
@@ -82,15 +84,70 @@ pub fn write_funding(
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
 /// renamed when complete, so a failure leaves no partial file.
 pub fn write(store: &dyn quartier_store::Store, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {
+    let bytes = render(store, def, format, &mut |_| {})?;
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// What [`render`] is doing, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Gathering values, indices and texts from the store.
+    Gathering,
+    /// Laying out the format.
+    Rendering,
+}
+
+impl Stage {
+    pub fn label_de(self) -> &'static str {
+        match self {
+            Stage::Gathering => "Werte, Index und Texte werden zusammengestellt",
+            Stage::Rendering => "Das Dokument wird gesetzt",
+        }
+    }
+}
+
+/// The report's bytes in `format`, telling `progress` each stage as it begins.
+pub fn render(
+    store: &dyn quartier_store::Store,
+    def: &definition::ReportDefinition,
+    format: Format,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<u8>, String> {
+    progress(Stage::Gathering);
     let report = model::build(store, def)?;
-    let bytes = match format {
+    progress(Stage::Rendering);
+    Ok(match format {
         Format::Html => html::render(&report).into_bytes(),
         Format::Xlsx => xlsx::render(&report).map_err(|e| format!("XLSX: {e}"))?,
         Format::Pdf => pdf::render(&report),
         Format::Docx => docx::render(&report),
-    };
-    write_atomic(out, &bytes)?;
-    Ok(bytes.len() as u64)
+    })
+}
+
+impl Format {
+    /// The file extension, which also names the format in URLs.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Xlsx => "xlsx",
+            Format::Pdf => "pdf",
+            Format::Docx => "docx",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        [Format::Html, Format::Xlsx, Format::Pdf, Format::Docx].into_iter().find(|f| f.extension() == ext)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Pdf => "application/pdf",
+            Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        }
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

@@ -225,6 +225,8 @@ pub trait Store {
     /// Installation settings (e.g. data source attribution).
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Removes a setting (audited with its last value); false if there was none.
+    fn remove_setting(&mut self, key: &str) -> Result<bool>;
     /// Inserts or updates offers (by id) in one transaction; references (service →
     /// organisation, link → service and location) must exist in the batch or the store.
     fn save_offers(&mut self, batch: &offers::Offers, dry_run: bool) -> Result<offers::OfferReport>;
@@ -342,6 +344,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
         (**self).set_setting(key, value)
+    }
+    fn remove_setting(&mut self, key: &str) -> Result<bool> {
+        (**self).remove_setting(key)
     }
     fn save_offers(&mut self, batch: &offers::Offers, dry_run: bool) -> Result<offers::OfferReport> {
         (**self).save_offers(batch, dry_run)

@@ -184,6 +184,9 @@ impl<S: Store> Store for ScopedStore<S> {
     fn set_setting(&mut self, _: &str, _: &str) -> Result<()> {
         Err(shared(&self.view.scope))
     }
+    fn remove_setting(&mut self, _: &str) -> Result<bool> {
+        Err(shared(&self.view.scope))
+    }
     fn save_offers(&mut self, batch: &crate::offers::Offers, dry_run: bool) -> Result<crate::offers::OfferReport> {
         self.inner.save_offers(batch, dry_run)
     }

@@ -174,6 +174,10 @@ macro_rules! store_methods {
             self.write(false, |tx, actor| shared::set_setting(tx, actor, key, value))
         }
 
+        fn remove_setting(&mut self, key: &str) -> Result<bool> {
+            self.write(false, |tx, actor| shared::remove_setting(tx, actor, key))
+        }
+
         fn save_catalogue(&mut self, cat: &Catalogue, dry_run: bool) -> Result<CatalogueReport> {
             self.write(dry_run, |tx, actor| shared::save_catalogue(tx, actor, cat, dry_run))
         }
@@ -558,6 +562,13 @@ fn upsert_audited(tx: &mut dyn Sql, actor: &str, table: &str, key: (&str, &str),
 
 pub(crate) fn set_setting(tx: &mut dyn Sql, actor: &str, key: &str, value: &str) -> Result<()> {
     upsert_audited(tx, actor, "setting", ("key", key), ("value", value), ("Einstellung gespeichert", format!("Einstellung {key}")))
+}
+
+pub(crate) fn remove_setting(tx: &mut dyn Sql, actor: &str, key: &str) -> Result<bool> {
+    let Some(old) = setting(tx, key)? else { return Ok(false) };
+    tx.exec("DELETE FROM setting WHERE key = ?1", vals![key])?;
+    audit_tx(tx, actor, "Einstellung entfernt", &format!("Einstellung {key}"), Some(&old), None)?;
+    Ok(true)
 }
 
 pub(crate) fn save_index_definition(tx: &mut dyn Sql, actor: &str, id: &str, toml: &str) -> Result<()> {

@@ -296,6 +296,9 @@ fn every_change_is_audited() {
         expect(&mut s, "Indexdefinition gespeichert");
         s.set_setting("report:sozialbericht", "title = \"Sozialbericht\"").unwrap();
         expect(&mut s, "Einstellung gespeichert");
+        assert!(s.remove_setting("report:sozialbericht").unwrap());
+        expect(&mut s, "Einstellung entfernt");
+        assert!(!s.remove_setting("report:sozialbericht").unwrap());
         let offers = quartier_store::offers::Offers {
             organizations: vec![quartier_store::offers::Organization { id: "awo".into(), name: "AWO".into(), ..Default::default() }],
             ..Default::default()

@@ -57,6 +57,8 @@ pub struct Cache {
     /// A server database's version as last asked (PostgreSQL: a query), reused for a moment
     /// while other requests are in flight.
     pub version_seen: Mutex<Option<(std::time::Instant, String)>>,
+    /// Reports generated in the background (Berichte), kept per definition and data version.
+    pub reports: crate::reports::Jobs,
     /// Requests in flight through the page cache.
     pub in_flight: std::sync::atomic::AtomicUsize,
 }
@@ -70,6 +72,7 @@ impl Default for Cache {
             makers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)),
             version_seen: Mutex::default(),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            reports: Default::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ mod offers;
 mod overview;
 mod pages;
 mod profile;
+mod reports;
 mod workbench;
 
 use axum::Router;
@@ -146,6 +147,16 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/ebenen", post(admin::add_level))
         .route("/verwaltung/aufloesen", post(admin::dissolve))
         .route("/verwaltung/aenderungen", get(admin::audit_page))
+        .route("/berichte", get(reports::list_page).post(reports::save))
+        .route("/berichte/neu", get(reports::new_form))
+        .route("/berichte/hochladen", post(reports::upload).layer(axum::extract::DefaultBodyLimit::max(2 << 20)))
+        .route("/berichte/markdown", post(reports::markdown))
+        .route("/berichte/{name}", get(reports::edit_form))
+        .route("/berichte/{name}/entfernen", post(reports::remove))
+        .route("/berichte/{name}/definition.toml", get(reports::toml))
+        .route("/berichte/{name}/vorschau", get(reports::preview))
+        .route("/berichte/{name}/datei/{ext}", get(reports::file))
+        .route("/berichte/{name}/stand/{ext}", get(reports::status))
         .route("/werkstatt/indikator/speichern", post(workbench::save_indicator))
         .route("/werkstatt/indikator/pruefen", get(workbench::check_formula))
         .route("/werkstatt/index/speichern", post(workbench::save_index))
@@ -411,10 +422,14 @@ async fn require_login(
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert(
+    // A handler may narrow or adapt the policy for its response (the report preview allows
+    // its inline stylesheet and nothing else); every other response gets this one.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

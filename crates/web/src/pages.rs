@@ -18,7 +18,7 @@ fn layout(title: &str, body: Markup, attribution: Option<&str>) -> Markup {
 /// The page frame: header with navigation (`current` marks the section) and area search,
 /// main content, footer.
 pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: Option<&str>) -> Markup {
-    const NAV: [(&str, &str, &str); 8] = [
+    const NAV: [(&str, &str, &str); 9] = [
         ("uebersicht", "/", "Übersicht"),
         ("karte", "/karte", "Karte"),
         ("indikatoren", "/indikatoren", "Indikatoren"),
@@ -27,6 +27,7 @@ pub(crate) fn layout_nav(title: &str, current: &str, body: Markup, attribution: 
         ("daten", "/daten", "Daten"),
         ("angebote", "/angebote", "Angebote"),
         ("werkstatt", "/werkstatt/indikator", "Werkstatt"),
+        ("berichte", "/berichte", "Berichte"),
     ];
     html! {
         (DOCTYPE)

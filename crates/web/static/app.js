@@ -67,6 +67,41 @@
         }, 300);
       });
     }
+    // Berichte: Markdown text blocks previewed as the report will show them (the server
+    // renders them; raw HTML stays escaped).
+    document.querySelectorAll("textarea[data-markdown]").forEach(function (area) {
+      var target = document.getElementById(area.dataset.markdown), csrf = area.form && area.form.querySelector("input[name=csrf]");
+      if (!target || !csrf) return;
+      var timer = null, asked = 0;
+      area.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          var ask = ++asked;
+          var body = new URLSearchParams({ csrf: csrf.value, text: area.value });
+          fetch("/berichte/markdown", { method: "POST", body: body })
+            .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+            .then(function (html) { if (ask === asked) target.innerHTML = html; })
+            .catch(function () {});
+        }, 300);
+      });
+    });
+    // Berichte: a report being generated; its progress is asked every second and the file
+    // is fetched once it is ready.
+    var progress = document.getElementById("bericht-fortschritt");
+    if (progress) {
+      var poll = function () {
+        fetch(progress.dataset.status, { headers: { Accept: "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (j) {
+            progress.querySelector(".stage").textContent = j.text;
+            progress.querySelector(".seconds").textContent = j.seconds;
+            if (j.state === "fertig" || j.state === "fehler") window.location.href = progress.dataset.ziel;
+            else setTimeout(poll, 1000);
+          })
+          .catch(function () { setTimeout(poll, 3000); });
+      };
+      setTimeout(poll, 1000);
+    }
     // View filters apply at once; forms that change something wait for their button.
     document.querySelectorAll("form.controls[method=get] select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });

@@ -40,7 +40,8 @@ fn web_app_end_to_end_and_accessibility_in_chromium() {
         stdout.contains("ok   a click on the map opens the profile")
             && stdout.contains("ok   daten: no serious or critical")
             && stdout.contains("ok   bericht.html: valid HTML")
-            && stdout.contains("ok   steckbriefe.html: no serious or critical"),
+            && stdout.contains("ok   steckbriefe.html: no serious or critical")
+            && stdout.contains("ok   the PDF arrives when ready"),
         "{stdout}"
     );
 }

@@ -336,3 +336,52 @@ fn area_profiles_for_one_area_or_all() {
     let v = format!("{:.2}", s4_2019(&env, "01033101")).replace('.', ",");
     assert!(text.contains("Soldiner Straße (01033101)") && text.contains("Entwicklung in Soldiner Straße") && text.contains(&v), "{text}");
 }
+
+#[test]
+fn stored_definitions_are_saved_listed_used_and_removed() {
+    let env = Env::new();
+    build_demo(&env);
+    let file = env.write("bericht.toml", definition());
+    // Saved under a name, checked against the data; listed; shown as TOML that reads back.
+    let saved = env.run(&["reports", "save", "sozialbericht-2019", file.to_str().unwrap()]).ok();
+    assert!(saved.contains("gespeichert"), "{saved}");
+    let list = json(&env.run(&["reports", "list", "--format", "json"]).ok());
+    assert_eq!(list[0]["name"], "sozialbericht-2019");
+    assert_eq!(list[0]["year"], 2019);
+    let shown = env.run(&["reports", "show", "sozialbericht-2019"]).ok();
+    assert_eq!(shown.trim_end(), definition().trim_end(), "stored as given (TOML stays the exchange format)");
+    // `report --name` gives the same bytes as `report --definition`.
+    let (a, b) = (env.path("a.html"), env.path("b.html"));
+    env.run(&["report", "--definition", file.to_str().unwrap(), "--out", a.to_str().unwrap()]).ok();
+    env.run(&["report", "--name", "sozialbericht-2019", "--out", b.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // Saving and removing are in the audit log.
+    env.run(&["reports", "remove", "sozialbericht-2019"]).ok();
+    let log = env.run(&["user", "audit", "--format", "json"]).ok();
+    assert!(log.contains("Einstellung gespeichert") && log.contains("Einstellung entfernt"), "{log}");
+    assert!(env.run(&["reports", "list", "--format", "json"]).ok().trim() == "[]");
+}
+
+#[test]
+fn stored_definitions_refuse_bad_input_and_change_nothing() {
+    let env = Env::new();
+    build_demo(&env);
+    let good = definition();
+    for (what, text, name, expect) in [
+        ("bad name", good.clone(), "Bericht 2019", "Kleinbuchstaben"),
+        ("unknown indicator", good.replacen("\"s4\"", "\"gibtsnicht\"", 1), "b", "„gibtsnicht“ steht nicht im Katalog"),
+        ("year without values", good.replacen("year = 2019", "year = 2031", 1), "b", "Für 2031 fehlen"),
+        ("unknown level", good.replacen("level = \"Planungsraum\"", "level = \"Ortsteil\"", 1), "b", "Ebene „Ortsteil“ gibt es nicht"),
+        ("unknown index", good.replacen("id = \"mss\"", "id = \"sozialindex\"", 1), "b", "Index „sozialindex“ ist nicht gespeichert"),
+        ("broken TOML", "title = ".to_string(), "b", "ungültig"),
+    ] {
+        assert!(name != "b" || text != good, "{what}: the case changes the definition");
+        let file = env.write("bad.toml", &text);
+        let err = env.fails_unchanged(&["reports", "save", name, file.to_str().unwrap()]);
+        assert!(err.contains(expect), "{what}: {err}");
+    }
+    let err = env.run(&["report", "--name", "gibtsnicht", "--out", env.path("x.html").to_str().unwrap()]).fails();
+    assert!(err.contains("Berichtsdefinition „gibtsnicht“ gibt es nicht"), "{err}");
+    let err = env.run(&["reports", "remove", "gibtsnicht"]).fails();
+    assert!(err.contains("gibt es nicht"), "{err}");
+}

@@ -1,0 +1,284 @@
+//! Berichte over HTTP (router without a socket): a report definition made in the form, kept
+//! in the database, generated in the background as the CLI makes it; each kind of bad input
+//! and conflict; and the routes closed to every role but planning and administration.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use quartier_core::Cell;
+use quartier_store::Store;
+use quartier_store::testing::{batch, row};
+
+#[macro_use]
+mod support;
+use support::*;
+
+/// Children and children in SGB II for the three Sozialräume, 2023 and 2024, and the
+/// child-poverty indicator.
+fn with_child_poverty(site: &Site) {
+    let mut s = site.store();
+    let mut rows = Vec::new();
+    for (i, (area, kids, poor)) in [("0101", 120.0, 30.0), ("0102", 80.0, 8.0), ("0201", 200.0, 70.0)].into_iter().enumerate() {
+        for (j, year) in [2023, 2024].into_iter().enumerate() {
+            let line = 2 + i * 4 + j * 2;
+            rows.push(row(area, year, "kinder_unter_15", Cell::Number(kids), line));
+            rows.push(row(area, year, "kinder_sgb_ii", Cell::Number(poor + j as f64), line + 1));
+        }
+    }
+    s.apply_data(&batch(rows), false).unwrap();
+    save_child_poverty(&mut s);
+}
+
+/// The form's fields for a small report on child poverty.
+fn form<'a>(csrf: &'a str, stand: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("stand", stand),
+        ("gespeichert", "0"),
+        ("name", "kinderarmut-2024"),
+        ("titel", "Bericht Kinderarmut"),
+        ("kommune", "Musterstadt"),
+        ("ausgabe", "2024"),
+        ("ebene", "Sozialraum"),
+        ("jahr", "2024"),
+        ("vergleichsjahr", "2023"),
+        ("oeffentlich", "1"),
+        ("einleitung", "Die **Lage** der Kinder."),
+        ("kapitel_1_titel", "Armut"),
+        ("kapitel_1_indikator", "kinderarmut"),
+        ("kapitel_1_text", "Text zum Kapitel."),
+        ("steckbriefe", "none"),
+        ("aktion", "speichern"),
+    ]
+}
+
+/// Asks for a generated file until it is ready (one router: the server keeps its jobs).
+async fn wait_for_file(app: &axum::Router, uri: &str) -> (StatusCode, Vec<u8>, String) {
+    for _ in 0..600 {
+        let res = app.clone().oneshot_get(uri).await;
+        if res.0 != StatusCode::ACCEPTED {
+            return res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{uri}: not ready after 30 s");
+}
+
+trait Get {
+    async fn oneshot_get(self, uri: &str) -> (StatusCode, Vec<u8>, String);
+}
+
+impl Get for axum::Router {
+    async fn oneshot_get(self, uri: &str) -> (StatusCode, Vec<u8>, String) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let res = self.oneshot(Request::get(uri).header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
+        let status = res.status();
+        let ct = res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), ct)
+    }
+}
+
+async fn a_report_made_in_the_form_is_kept_and_generated(backend: Backend) {
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    let (status, page) = site.get("/berichte").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Noch keine Berichtsdefinition"), "{page}");
+    let (_, page) = site.get("/berichte/neu").await;
+    assert!(page.contains("name=\"kapitel_1_indikator\" value=\"kinderarmut\""), "the catalogue to pick from: {page}");
+    let (csrf, stand) = (hidden(&page, "csrf"), hidden(&page, "stand"));
+    // Adding a chapter shows the form again with it, nothing saved.
+    let mut f = form(&csrf, &stand);
+    f.retain(|(k, _)| *k != "aktion");
+    f.push(("aktion", "kapitel_neu"));
+    let (status, page, _) = site.post("/berichte", &f).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Kapitel 2") && page.contains("value=\"Bericht Kinderarmut\""), "{page}");
+    // Saved.
+    let (status, _, location) = site.post("/berichte", &form(&csrf, &stand)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/berichte/kinderarmut-2024?gespeichert=1"));
+    let stored = tokio::task::block_in_place(|| quartier_report::library::get(&site.store(), "kinderarmut-2024")).unwrap().unwrap();
+    let def = quartier_report::definition::ReportDefinition::from_toml(&stored).unwrap();
+    assert_eq!((def.level.as_deref(), def.year, def.since, def.public), (Some("Sozialraum"), Some(2024), Some(2023), true));
+    assert_eq!(def.chapters[0].indicators, ["kinderarmut"]);
+    // The TOML download is what the CLI reads.
+    let (status, toml, ct) = site.app().oneshot_get("/berichte/kinderarmut-2024/definition.toml").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/toml; charset=utf-8"));
+    assert_eq!(String::from_utf8(toml).unwrap(), stored);
+    // The PDF: generated in the background (202 and a progress page first), then the file —
+    // the same bytes as the CLI's `report --name` (the same render from the same store).
+    let app = site.app();
+    let (status, body, _) = app.clone().oneshot_get("/berichte/kinderarmut-2024/datei/pdf").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("wird erstellt") && page.contains("role=\"status\""), "{page}");
+    let (status, pdf, ct) = wait_for_file(&app, "/berichte/kinderarmut-2024/datei/pdf").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/pdf"));
+    let expected = tokio::task::block_in_place(|| {
+        let s = site.db.open_read_only().unwrap();
+        quartier_report::render(&*s, &def, quartier_report::Format::Pdf, &mut |_| {}).unwrap()
+    });
+    assert_eq!(pdf, expected, "the browser's PDF is the CLI's");
+    let t = std::time::Instant::now();
+    let (status, again, _) = app.clone().oneshot_get("/berichte/kinderarmut-2024/datei/pdf").await;
+    assert_eq!((status, again.len()), (StatusCode::OK, pdf.len()));
+    assert!(t.elapsed().as_millis() < 1000, "the second download is kept");
+    // The preview carries the computed numbers (0201: 71 of 200 children = 35,5 %).
+    let (status, html, _) = wait_for_file(&app, "/berichte/kinderarmut-2024/vorschau").await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("35,5") && html.contains("<strong>Lage</strong>"), "{html}");
+    // Markdown preview: as the report shows it, raw HTML escaped.
+    let (status, snippet, _) = site.post("/berichte/markdown", &[("csrf", &csrf), ("text", "**fett** <script>x</script>")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(snippet.contains("<strong>fett</strong>") && snippet.contains("&lt;script&gt;") && !snippet.contains("<script>"), "{snippet}");
+    // Saved and later removed: both in the audit log.
+    let (_, edit) = site.get("/berichte/kinderarmut-2024").await;
+    let (status, _, _) = site.post("/berichte/kinderarmut-2024/entfernen", &[("csrf", &hidden(&edit, "csrf"))]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let log = site.store().audit_log().unwrap();
+    assert!(log.iter().any(|e| e.action == "Einstellung gespeichert" && e.object == "Einstellung report:kinderarmut-2024"));
+    assert!(log.iter().any(|e| e.action == "Einstellung entfernt"));
+    assert_eq!(site.get("/berichte/kinderarmut-2024").await.0, StatusCode::NOT_FOUND);
+}
+
+async fn bad_definitions_get_messages_at_their_fields_and_change_nothing(backend: Backend) {
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    let (_, page) = site.get("/berichte/neu").await;
+    let (csrf, stand) = (hidden(&page, "csrf"), hidden(&page, "stand"));
+    // (what, changed fields, message, the field's element id)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        ("missing title", vec![("titel", "")], "Der Titel fehlt.", "f-titel"),
+        ("empty chapter", vec![("kapitel_1_indikator", "")], "Kapitel 1 nennt keine Indikatoren.", "f-kapitel-1-indikatoren"),
+        ("year without values", vec![("jahr", "2031")], "Für 2031 fehlen", "f-jahr"),
+        ("comparison after the year", vec![("vergleichsjahr", "2024"), ("jahr", "2023")], "muss vor dem Berichtsjahr", "f-vergleichsjahr"),
+        ("unknown index", vec![("index", "sozialindex")], "Index „sozialindex“ ist nicht gespeichert.", "f-index"),
+        ("unknown profile area", vec![("steckbriefe", "list"), ("steckbriefe_gebiete", "0101, 9999")], "9999", "f-steckbriefe"),
+        ("bad name", vec![("name", "Bericht 2024")], "Kleinbuchstaben", "f-name"),
+        ("threshold below 1", vec![("schwelle", "0,5")], "Geheimhaltungsschwelle", "f-schwelle"),
+    ];
+    for (what, changes, message, field) in cases {
+        let mut f: Vec<(&str, &str)> = form(&csrf, &stand);
+        for (k, v) in &changes {
+            f.retain(|(key, _)| key != k);
+            if !v.is_empty() {
+                f.push((k, v));
+            }
+        }
+        let (status, page, _) = site.post("/berichte", &f).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        assert!(page.contains(message), "{what}: {message} in {page}");
+        assert!(page.contains("role=\"alert\"") && page.contains(&format!("href=\"#{field}\"")), "{what}: summary links to {field}");
+        assert!(page.contains(&format!("id=\"{field}\"")), "{what}: the field {field} is on the page");
+    }
+    assert!(tokio::task::block_in_place(|| quartier_report::library::list(&site.store())).unwrap().is_empty(), "nothing saved");
+    // Saved once; a second new one of the same name, and an edit from a stale form, are refused.
+    site.post("/berichte", &form(&csrf, &stand)).await;
+    let (status, page, _) = site.post("/berichte", &form(&csrf, &stand)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("gibt es schon"), "{page}");
+    let (_, edit) = site.get("/berichte/kinderarmut-2024").await;
+    let old_stand = hidden(&edit, "stand");
+    let mut first = form(&csrf, &old_stand);
+    first.retain(|(k, _)| *k != "gespeichert" && *k != "titel");
+    first.extend([("gespeichert", "1"), ("titel", "Erste Änderung")]);
+    assert_eq!(site.post("/berichte", &first).await.0, StatusCode::SEE_OTHER);
+    let mut second = form(&csrf, &old_stand);
+    second.retain(|(k, _)| *k != "gespeichert" && *k != "titel");
+    second.extend([("gespeichert", "1"), ("titel", "Zweite Änderung")]);
+    let (status, page, _) = site.post("/berichte", &second).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("inzwischen von jemand anderem geändert"), "{page}");
+    let stored = tokio::task::block_in_place(|| quartier_report::library::get(&site.store(), "kinderarmut-2024")).unwrap().unwrap();
+    assert!(stored.contains("Erste Änderung"), "the first change stays: {stored}");
+    // An uploaded TOML file is checked the same way.
+    let (status, page, _) = site
+        .upload_to(
+            "/berichte/hochladen",
+            None,
+            &[("csrf", &csrf), ("name", "aus-datei")],
+            "b.toml",
+            b"title = \"B\"\nmunicipality = \"M\"\nedition = \"1\"\n[[chapter]]\ntitle = \"A\"\nindicators = [\"gibtsnicht\"]\n",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("„gibtsnicht“ steht nicht im Katalog"), "{page}");
+    let (status, _, location) = site
+        .upload_to(
+            "/berichte/hochladen",
+            None,
+            &[("csrf", &csrf), ("name", "aus-datei")],
+            "b.toml",
+            stored.replace("Erste Änderung", "Aus der Datei").as_bytes(),
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/berichte/aus-datei?gespeichert=1")));
+}
+
+async fn berichte_are_closed_to_every_role_but_planning_and_administration(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    {
+        let mut s = site.store();
+        s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("planerin", Role::Planner, None, "Linden-Allee-Bank-12").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+        s.add_user("fachbereich", Role::Department, None, "Jugendamt-Flur-3b").unwrap();
+        s.add_user("awo", Role::Traeger, Some("awo"), "Kastanie-Flur-Bank-8").unwrap();
+        s.set_setting(
+            "report:b",
+            "title = \"B\"\nmunicipality = \"M\"\nedition = \"1\"\nlevel = \"Sozialraum\"\n[[chapter]]\ntitle = \"A\"\nindicators = [\"kinderarmut\"]\n",
+        )
+        .unwrap();
+    }
+    let gets = [
+        "/berichte",
+        "/berichte/neu",
+        "/berichte/b",
+        "/berichte/b/definition.toml",
+        "/berichte/b/vorschau",
+        "/berichte/b/datei/pdf",
+        "/berichte/b/stand/pdf",
+    ];
+    let posts = ["/berichte", "/berichte/markdown", "/berichte/b/entfernen"];
+    for (name, password) in [("leser", "Ahornweg-Brunnen-7"), ("fachbereich", "Jugendamt-Flur-3b"), ("awo", "Kastanie-Flur-Bank-8")] {
+        let (_, cookie) = site.sign_in(name, password, &[]).await;
+        let cookie = cookie.unwrap();
+        let csrf = hidden(&site.get_as(&cookie, "/konto").await, "csrf");
+        for uri in gets {
+            let req = Request::get(uri)
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, cookie.split(';').next().unwrap())
+                .body(Body::empty())
+                .unwrap();
+            let (status, _) = site.send(req).await.into_status();
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name} → GET {uri}");
+        }
+        for uri in posts {
+            let (status, _) = site.post_as(&cookie, uri, &[("csrf", &csrf), ("name", "x"), ("text", "x"), ("aktion", "speichern")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name} → POST {uri}");
+        }
+        let (status, _, _) =
+            site.upload_to("/berichte/hochladen", Some(&cookie), &[("csrf", &csrf), ("name", "x")], "x.toml", b"title = \"x\"").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name} → upload");
+    }
+    assert!(site.store().settings_with_prefix("report:").unwrap().len() == 1, "nothing changed");
+    for (name, password) in [("planerin", "Linden-Allee-Bank-12"), ("chefin", "Rathaus-Turm-Uhr-1903")] {
+        let (_, cookie) = site.sign_in(name, password, &[]).await;
+        let page = site.get_as(&cookie.unwrap(), "/berichte").await;
+        assert!(page.contains("<h1>Berichte</h1>") && page.contains("/berichte/b/datei/pdf"), "{name}: {page}");
+    }
+    // Signed out: the sign-in page, not the reports.
+    let (status, _) = site.get("/berichte").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+on_both_backends!(
+    a_report_made_in_the_form_is_kept_and_generated,
+    bad_definitions_get_messages_at_their_fields_and_change_nothing,
+    berichte_are_closed_to_every_role_but_planning_and_administration,
+);
