@@ -493,6 +493,38 @@ def report_bench(a):
         out = os.path.join(d, "steckbriefe." + fmt)
         wall, rss, _ = median_of(a.runs, lambda: timed([q, "--db", demo, "profiles", "--definition", definition, "--format", fmt, "--out", out]))
         lines.append(f"| profiles (all 447) --format {fmt} | {wall:.2f} | {rss:.0f} | {os.path.getsize(out) / 1e6:.1f} | |")
+    # The same report generated in the browser (Berichte: stored definition, background job,
+    # polled as the page does) against the CLI from the same stored definition (issue 17:
+    # within 1.5x).
+    import time
+    import urllib.error
+    import urllib.request
+    subprocess.run([q, "--db", demo, "reports", "save", "bench-full", definition], check=True, capture_output=True)
+    lines += ["", "| report from a stored definition (--name), PDF | CLI s | browser s (request until the file arrives) | ratio browser/CLI | target |",
+              "|---|---|---|---|---|"]
+    cli_s = median_of(a.runs, lambda: timed([q, "--db", demo, "report", "--name", "bench-full", "--format", "pdf", "--out",
+                                             os.path.join(d, "cli.pdf")]))[0]
+    browser = []
+    for _ in range(a.runs):
+        server, url = start_server(q, demo)  # a fresh server: nothing kept from the run before
+        try:
+            t = time.monotonic()
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/berichte/bench-full/datei/pdf") as r:
+                        if r.status == 200:
+                            r.read()
+                            break
+                except urllib.error.HTTPError as e:
+                    if e.code != 202:
+                        raise
+                time.sleep(0.05)
+            browser.append(time.monotonic() - t)
+        finally:
+            server.terminate()
+            server.wait()
+    b = statistics.median(browser)
+    lines.append(f"| full Berlin report (21 indicators, 447 profiles) | {cli_s:.2f} | {b:.2f} | {b / cli_s:.2f} | <= 1.5x |")
     return "\n".join(["## Reports", ""] + lines)
 
 

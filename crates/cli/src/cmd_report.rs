@@ -167,25 +167,15 @@ pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
     let levels = store.levels()?;
     let level = def.level.clone().or_else(|| levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone())).unwrap_or_default();
     // Offers located in the area, the latest conference, the gap analysis when asked for.
-    let geoms = quartier_app::spatial::level_geometries(&store, &level).map_err(anyhow::Error::msg)?;
-    let mut extras = quartier_report::funding::Extras::default();
-    if let Some((_, g)) = geoms.iter().find(|(k, _)| *k == a.area) {
-        extras.offers = store.offers()?.located_in(g);
-    }
-    extras.conference = store.conferences(Some((&level, &a.area)))?.into_iter().next();
-    if let (Some(need), Some(var)) = (&a.need, &a.group_variable) {
-        let spec = quartier_app::supply::SupplySpec {
-            level: level.clone(),
+    let gap = match (&a.need, &a.group_variable) {
+        (Some(need), Some(var)) => Some(quartier_report::funding::GapSpec {
+            need: need.clone(),
             target_group: a.target_group.clone(),
             group_variable: var.clone(),
-            year: None,
-            distances: vec![],
-            date: None,
-            points: None,
-        };
-        let g = quartier_app::supply::gaps(&store, &spec, need).map_err(anyhow::Error::msg)?;
-        extras.gap = g.rows.iter().find(|r| r.area_id == a.area).and_then(|r| r.quadrant).map(|q| (g.need_label.clone(), q.to_string()));
-    }
+        }),
+        _ => None,
+    };
+    let extras = quartier_report::funding::Extras::gather(&*store, &level, &a.area, gap.as_ref()).map_err(anyhow::Error::msg)?;
     let format = match a.format {
         ProfileFormat::Html => quartier_report::Format::Html,
         ProfileFormat::Pdf => quartier_report::Format::Pdf,

@@ -18,6 +18,43 @@ pub struct Extras {
     pub conference: Option<quartier_store::action::Conference>,
 }
 
+/// What a gap analysis on the sheet needs: the indicator of need, the offers' target group and
+/// the variable with the group's size.
+#[derive(Debug, Clone, Default)]
+pub struct GapSpec {
+    pub need: String,
+    pub target_group: Option<String>,
+    pub group_variable: String,
+}
+
+impl Extras {
+    /// Gathers the extras of `area` on `level` from the store: the offers located in it, its
+    /// latest conference and, when asked for, where it stands in need against supply. The same
+    /// for `quartier funding-sheet` and the profile page.
+    pub fn gather(store: &dyn quartier_store::Store, level: &str, area: &str, gap: Option<&GapSpec>) -> Result<Extras, String> {
+        let mut extras = Extras::default();
+        let geoms = quartier_app::spatial::level_geometries(store, level)?;
+        if let Some((_, g)) = geoms.iter().find(|(k, _)| k == area) {
+            extras.offers = store.offers().map_err(|e| e.to_string())?.located_in(g);
+        }
+        extras.conference = store.conferences(Some((level, area))).map_err(|e| e.to_string())?.into_iter().next();
+        if let Some(spec) = gap {
+            let s = quartier_app::supply::SupplySpec {
+                level: level.to_string(),
+                target_group: spec.target_group.clone(),
+                group_variable: spec.group_variable.clone(),
+                year: None,
+                distances: vec![],
+                date: None,
+                points: None,
+            };
+            let g = quartier_app::supply::gaps(store, &s, &spec.need)?;
+            extras.gap = g.rows.iter().find(|r| r.area_id == area).and_then(|r| r.quadrant).map(|q| (g.need_label.clone(), q.to_string()));
+        }
+        Ok(extras)
+    }
+}
+
 /// The paragraphs of the sheet, in order: (heading, text).
 pub fn paragraphs(r: &Report, a: usize, x: &Extras) -> Vec<(String, String)> {
     let area = &r.areas[a];

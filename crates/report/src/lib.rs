@@ -44,19 +44,32 @@ pub fn write_profiles(
     format: Format,
     out: &Path,
 ) -> Result<u64, String> {
+    let bytes = render_profiles(store, def, areas, format, &mut |_| {})?;
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// The area profiles of `areas` (None: all of the level) as HTML or PDF bytes.
+pub fn render_profiles(
+    store: &dyn quartier_store::Store,
+    def: &definition::ReportDefinition,
+    areas: Option<Vec<String>>,
+    format: Format,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<u8>, String> {
     let mut def = def.clone();
     def.profiles = match areas {
         Some(a) => definition::Profiles::Areas(a),
         None => definition::Profiles::Keyword("all".into()),
     };
+    progress(Stage::Gathering);
     let report = model::build(store, &def)?;
-    let bytes = match format {
+    progress(Stage::Rendering);
+    Ok(match format {
         Format::Html => html::render_profiles(&report).into_bytes(),
         Format::Pdf => pdf::render_profiles(&report),
         other => return Err(format!("Gebietsprofile gibt es als HTML und PDF, nicht als {other:?}")),
-    };
-    write_atomic(out, &bytes)?;
-    Ok(bytes.len() as u64)
+    })
 }
 
 /// The funding application sheet for one area (HTML or PDF), written atomically.
@@ -68,17 +81,28 @@ pub fn write_funding(
     format: Format,
     out: &Path,
 ) -> Result<u64, String> {
+    let bytes = render_funding(store, def, area, extras, format)?;
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// The funding application sheet for one area as HTML or PDF bytes.
+pub fn render_funding(
+    store: &dyn quartier_store::Store,
+    def: &definition::ReportDefinition,
+    area: &str,
+    extras: &funding::Extras,
+    format: Format,
+) -> Result<Vec<u8>, String> {
     let mut def = def.clone();
     def.profiles = definition::Profiles::Areas(vec![area.to_string()]);
     let report = model::build(store, &def)?;
     let a = report.profiles[0];
-    let bytes = match format {
+    Ok(match format {
         Format::Html => funding::render_html(&report, a, extras).into_bytes(),
         Format::Pdf => pdf::render_funding(&report, a, extras),
         other => return Err(format!("das Datenblatt gibt es als HTML und PDF, nicht als {other:?}")),
-    };
-    write_atomic(out, &bytes)?;
-    Ok(bytes.len() as u64)
+    })
 }
 
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,

@@ -191,3 +191,48 @@ pub fn save(store: &mut dyn Store, name: &str, toml: &str, expected: Option<&str
 pub fn remove(store: &mut dyn Store, name: &str) -> Result<bool, String> {
     store.remove_setting(&format!("{PREFIX}{name}")).map_err(|e| e.to_string())
 }
+
+/// The definition behind a profile downloaded from an area's page, where no report definition
+/// is chosen: every catalogue indicator, one chapter per domain in catalogue order, the first
+/// saved index, the latest year, on `level`; disclosure-controlled with `public` (the
+/// public view) and internal otherwise, as the page shows.
+pub fn profile_definition(store: &dyn Store, level: &str, public: Option<f64>, municipality: &str) -> Result<ReportDefinition, String> {
+    let catalogue = store.catalogue().map_err(|e| e.to_string())?;
+    let mut chapters: Vec<crate::definition::Chapter> = Vec::new();
+    for i in &catalogue.indicators {
+        let title = if i.domain.is_empty() { "Weitere Indikatoren".to_string() } else { i.domain.clone() };
+        match chapters.iter_mut().find(|c| c.title == title) {
+            Some(c) => c.indicators.push(i.id.clone()),
+            None => chapters.push(crate::definition::Chapter { title, indicators: vec![i.id.clone()], text: String::new() }),
+        }
+    }
+    let index = store.index_definitions().map_err(|e| e.to_string())?.into_iter().next().map(|(id, _)| crate::definition::IndexChapter {
+        id,
+        title: None,
+        text: String::new(),
+    });
+    if chapters.is_empty() && index.is_none() {
+        return Err("Für Steckbriefe braucht es Indikatoren im Katalog (Werkstatt) oder einen gespeicherten Index.".into());
+    }
+    Ok(ReportDefinition {
+        title: "Gebietsprofile".into(),
+        subtitle: String::new(),
+        municipality: municipality.to_string(),
+        edition: String::new(),
+        reference_date: String::new(),
+        publisher: String::new(),
+        licence: String::new(),
+        level: Some(level.to_string()),
+        year: None,
+        since: None,
+        public: public.is_some(),
+        disclosure_threshold: public,
+        classes: Default::default(),
+        introduction: String::new(),
+        chapters,
+        index,
+        profiles: Profiles::Keyword("none".into()),
+        methods: String::new(),
+        sources: Vec::new(),
+    })
+}

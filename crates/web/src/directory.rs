@@ -56,6 +56,9 @@ pub async fn areas_page(State(st): State<AppState>, Query(q): Query<SearchQuery>
             @let level = levels.iter().find(|l| l.rank == *rank).map(|l| l.name.as_str()).unwrap_or("");
             section {
                 h2 { (level) " (" (list.len()) ")" }
+                @if q.q.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                    p { a href=(format!("/steckbriefe/{}", url(level))) { "Alle Steckbriefe der Ebene " (level) " als PDF" } }
+                }
                 ul.columns {
                     @for a in list {
                         li { a href=(profile_href(a)) { (a.name) } " " span.note { (a.key) } }

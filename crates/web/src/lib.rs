@@ -17,6 +17,7 @@ mod overview;
 mod pages;
 mod profile;
 mod reports;
+mod steckbriefe;
 mod workbench;
 
 use axum::Router;
@@ -124,7 +125,7 @@ fn traeger_work(path: &str) -> bool {
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
 fn published(path: &str) -> bool {
     matches!(path, "/" | "/karte" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote")
-        || ["/gebiet/", "/indikator/", "/index/"].iter().any(|p| path.starts_with(p))
+        || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/"].iter().any(|p| path.starts_with(p))
 }
 
 fn router(state: AppState) -> Router {
@@ -169,6 +170,10 @@ fn router(state: AppState) -> Router {
         .route("/karte", get(pages::map_page))
         .route("/gebiete", get(directory::areas_page))
         .route("/gebiet/{key}", get(profile::area_page))
+        .route("/gebiet/{key}/steckbrief.pdf", get(steckbriefe::profile_pdf))
+        .route("/gebiet/{key}/datenblatt", get(steckbriefe::funding_sheet))
+        .route("/steckbriefe/{level}", get(steckbriefe::level_profiles))
+        .route("/steckbriefe/{level}/stand", get(steckbriefe::level_profiles_status))
         .route("/indikatoren", get(directory::indicators_page))
         .route("/indikator/{id}", get(indicator::indicator_page))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))

@@ -375,6 +375,12 @@ fn render(p: &Profile) -> Markup {
             a href=(format!("/gebiet/{}?ebene={}&format=csv", pages::url(&a.key), url_level)) download { "CSV" }
             " oder "
             a href=(format!("/gebiet/{}?ebene={}&format=xlsx", pages::url(&a.key), url_level)) download { "Excel (XLSX)" }
+            " · "
+            a href=(format!("/gebiet/{}/steckbrief.pdf?ebene={}", pages::url(&a.key), url_level)) download { "Steckbrief als PDF" }
+            " · Datenblatt „Ausgangslage“ für Förderanträge: "
+            a href=(format!("/gebiet/{}/datenblatt?ebene={}&format=html", pages::url(&a.key), url_level)) { "HTML" }
+            " oder "
+            a href=(format!("/gebiet/{}/datenblatt?ebene={}&format=pdf", pages::url(&a.key), url_level)) download { "PDF" }
         }
         @if p.public { p.note { "Öffentliche Ansicht: kleine Anzahlen und daraus berechenbare Werte sind gesperrt." } }
         div.profile-top {

@@ -64,6 +64,11 @@ struct Job {
 const KEEP_BYTES: usize = 512 << 20;
 
 impl Jobs {
+    /// Whether no job for `key` exists (none started, or a failed one forgotten).
+    pub(crate) fn missing(&self, key: &str) -> bool {
+        self.get(key).is_none()
+    }
+
     fn get(&self, key: &str) -> Option<Job> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).jobs.get(key).cloned()
     }
@@ -90,9 +95,14 @@ impl Jobs {
     }
 }
 
-/// Starts a generation unless one for `key` exists (done, running or waiting). The task holds
-/// the cache (where the job list lives) until it is done.
-fn start(cache: &Arc<crate::cache::Cache>, key: &str, db: Arc<quartier_store::Location>, def: ReportDefinition, format: Format) {
+/// Starts a generation unless one for `key` exists (done, running or waiting): `work` runs on
+/// a blocking thread once a slot is free, telling its stages. The task holds the cache (where
+/// the job list lives) until it is done.
+pub(crate) fn start_job(
+    cache: &Arc<crate::cache::Cache>,
+    key: &str,
+    work: impl FnOnce(&mut dyn FnMut(Stage)) -> Result<Vec<u8>, String> + Send + 'static,
+) {
     {
         let mut g = cache.reports.inner.lock().unwrap_or_else(|e| e.into_inner());
         match g.jobs.get(key) {
@@ -105,18 +115,81 @@ fn start(cache: &Arc<crate::cache::Cache>, key: &str, db: Arc<quartier_store::Lo
     tokio::spawn(async move {
         let Ok(_slot) = cache.reports.slots.clone().acquire_owned().await else { return };
         let (c, k) = (cache.clone(), key.clone());
-        let result = tokio::task::spawn_blocking(move || {
-            let store = db.open_read_only().map_err(|e| e.to_string())?;
-            quartier_report::render(&*store, &def, format, &mut |stage| c.reports.set(&k, JobState::Running(stage)))
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
+        let result = tokio::task::spawn_blocking(move || work(&mut |stage| c.reports.set(&k, JobState::Running(stage))))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
         match result {
             Ok(bytes) => cache.reports.set(&key, JobState::Done(Arc::new(bytes))),
             Err(e) => cache.reports.set(&key, JobState::Failed(e)),
         }
     });
+}
+
+/// A report of a stored definition, generated in the background.
+fn start(cache: &Arc<crate::cache::Cache>, key: &str, db: Arc<quartier_store::Location>, def: ReportDefinition, format: Format) {
+    start_job(cache, key, move |progress| {
+        let store = db.open_read_only().map_err(|e| e.to_string())?;
+        quartier_report::render(&*store, &def, format, progress)
+    });
+}
+
+/// Where a background job stands: its file, its failure, or (None) still running — the
+/// progress response to send then.
+pub(crate) enum Outcome {
+    Ready(Arc<Vec<u8>>),
+    Failed(String),
+    Running(Response),
+}
+
+/// The job for `key` (started by the caller if missing): done, failed (then forgotten, so the
+/// next request tries again) or still running (a progress page for `title`, polling
+/// `status_url`, going to `target_url` when done).
+pub(crate) fn outcome(cache: &crate::cache::Cache, key: &str, title: &str, status_url: &str, target_url: &str) -> Outcome {
+    let job = cache.reports.get(key);
+    match job.as_ref().map(|j| &j.state) {
+        Some(JobState::Done(b)) => Outcome::Ready(b.clone()),
+        Some(JobState::Failed(e)) => {
+            let e = e.clone();
+            cache.reports.inner.lock().unwrap_or_else(|e| e.into_inner()).jobs.remove(key);
+            Outcome::Failed(e)
+        }
+        _ => Outcome::Running((StatusCode::ACCEPTED, progress_page(title, status_url, target_url, job.as_ref())).into_response()),
+    }
+}
+
+/// A job's progress as JSON, for the progress page's script.
+pub(crate) fn status_json(cache: &crate::cache::Cache, key: &str) -> Response {
+    let job = cache.reports.get(key);
+    let (text, seconds) = progress_text(job.as_ref());
+    let state = match job.as_ref().map(|j| &j.state) {
+        Some(JobState::Done(_)) => "fertig",
+        Some(JobState::Failed(_)) => "fehler",
+        Some(_) => "laeuft",
+        None => "fehlt",
+    };
+    let json = serde_json::json!({ "state": state, "text": text, "seconds": seconds.round() });
+    // Progress changes without the data changing: 202, never kept by the page cache.
+    (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json.to_string())
+        .into_response()
+}
+
+/// A finished file: inline (HTML with its own inline stylesheet and no script) or as a download.
+pub(crate) fn file_reply(bytes: &[u8], format: Format, file_name: &str, inline: bool) -> Response {
+    let mut res = Response::new(axum::body::Body::from(bytes.to_vec()));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if inline {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        );
+    } else {
+        h.insert(header::CONTENT_DISPOSITION, attachment(file_name));
+    }
+    res
 }
 
 // ---- Access ----
@@ -852,40 +925,25 @@ async fn file_response(st: AppState, headers: HeaderMap, name: String, ext: Stri
     planner(&st, &headers).await?;
     let format = Format::from_extension(&ext).ok_or_else(|| AppError::NotFound(format!("Format „{ext}“: html, pdf, docx oder xlsx")))?;
     let (def, key) = definition_and_key(&st, &name, format).await?;
-    let jobs = &st.cache.reports;
-    match jobs.get(&key).map(|j| j.state) {
-        Some(JobState::Done(bytes)) => {
-            let mut res = Response::new(axum::body::Body::from(bytes.as_ref().clone()));
-            let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-            if inline {
-                // The report's own stylesheet is inline; it runs no script.
-                h.insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
-                );
-            } else {
-                h.insert(header::CONTENT_DISPOSITION, attachment(&format!("{name}.{ext}")));
-            }
-            Ok(res)
-        }
-        Some(JobState::Failed(e)) => {
+    let target = if inline { format!("/berichte/{}/vorschau", url(&name)) } else { format!("/berichte/{}/datei/{ext}", url(&name)) };
+    let status = format!("/berichte/{}/stand/{ext}", url(&name));
+    let title = format!("{}: {} wird erstellt", def.title, ext.to_uppercase());
+    if st.cache.reports.get(&key).is_none() {
+        start(&st.cache, &key, st.db.clone(), def.clone(), format);
+    }
+    match outcome(&st.cache, &key, &title, &status, &target) {
+        Outcome::Ready(bytes) => Ok(file_reply(&bytes, format, &format!("{name}.{ext}"), inline)),
+        Outcome::Failed(e) => {
             let body = html! {
                 nav.crumbs aria-label="Pfad" { ol { li { a href="/berichte" { "Berichte" } } li { span aria-current="page" { (def.title) } } } }
                 h1 { "Bericht konnte nicht erstellt werden" }
                 div.problems role="alert" { p { (e) } }
                 p { a href=(format!("/berichte/{}", url(&name))) { "Definition bearbeiten" } }
             };
-            // A failed generation is tried again on the next request.
-            st.cache.reports.inner.lock().unwrap_or_else(|e| e.into_inner()).jobs.remove(&key);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, layout_nav("Bericht konnte nicht erstellt werden", "berichte", body, None))
                 .into_response())
         }
-        _ => {
-            start(&st.cache, &key, st.db.clone(), def.clone(), format);
-            let job = st.cache.reports.get(&key);
-            Ok((StatusCode::ACCEPTED, progress_page(&name, &def, &ext, job.as_ref())).into_response())
-        }
+        Outcome::Running(res) => Ok(res),
     }
 }
 
@@ -902,19 +960,17 @@ fn progress_text(job: Option<&Job>) -> (String, f64) {
     }
 }
 
-fn progress_page(name: &str, def: &ReportDefinition, ext: &str, job: Option<&Job>) -> Markup {
+fn progress_page(title: &str, status_url: &str, target_url: &str, job: Option<&Job>) -> Markup {
     let (text, seconds) = progress_text(job);
-    let href = if ext == "html" { format!("/berichte/{}/vorschau", url(name)) } else { format!("/berichte/{}/datei/{ext}", url(name)) };
     let body = html! {
-        nav.crumbs aria-label="Pfad" { ol { li { a href="/berichte" { "Berichte" } } li { span aria-current="page" { (def.title) } } } }
-        h1 { (def.title) ": " (ext.to_uppercase()) " wird erstellt" }
-        div #bericht-fortschritt data-status=(format!("/berichte/{}/stand/{ext}", url(name))) data-ziel=(href) {
+        h1 { (title) }
+        div #bericht-fortschritt data-status=(status_url) data-ziel=(target_url) {
             p role="status" aria-live="polite" { span.stage { (text) } " (" span.seconds { (format!("{seconds:.0}")) } " s)" }
         }
         p { "Die Erstellung läuft im Hintergrund weiter; andere Seiten bleiben benutzbar. Sobald die Datei fertig ist, beginnt der Download. "
-            a href=(href) { "Erneut nachsehen" } }
+            a href=(target_url) { "Erneut nachsehen" } }
     };
-    layout_nav(&format!("{}: wird erstellt", def.title), "berichte", body, None)
+    layout_nav(title, "berichte", body, None)
 }
 
 /// `GET /berichte/{name}/stand/{ext}`: the generation's progress as JSON (for the page above).
@@ -926,18 +982,7 @@ pub async fn status(
     planner(&st, &headers).await?;
     let format = Format::from_extension(&ext).ok_or_else(|| AppError::NotFound(format!("Format „{ext}“")))?;
     let (_, key) = definition_and_key(&st, &name, format).await?;
-    let job = st.cache.reports.get(&key);
-    let (text, seconds) = progress_text(job.as_ref());
-    let state = match job.as_ref().map(|j| &j.state) {
-        Some(JobState::Done(_)) => "fertig",
-        Some(JobState::Failed(_)) => "fehler",
-        Some(_) => "laeuft",
-        None => "fehlt",
-    };
-    let json = serde_json::json!({ "state": state, "text": text, "seconds": seconds.round() });
-    // Progress changes without the data changing: 202, never kept by the page cache.
-    Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json.to_string())
-        .into_response())
+    Ok(status_json(&st.cache, &key))
 }
 
 #[derive(Debug, Deserialize)]

@@ -277,7 +277,53 @@ async fn berichte_are_closed_to_every_role_but_planning_and_administration(backe
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
+async fn profiles_and_funding_sheets_come_from_the_pages_that_show_them(backend: Backend) {
+    let mut site = Site::new(backend);
+    with_child_poverty(&site);
+    let (_, page) = site.get("/gebiet/0101?ebene=Sozialraum").await;
+    assert!(
+        page.contains("/gebiet/0101/steckbrief.pdf?ebene=Sozialraum")
+            && page.contains("/gebiet/0101/datenblatt?ebene=Sozialraum&amp;format=pdf"),
+        "{page}"
+    );
+    let (_, list) = site.get("/gebiete").await;
+    assert!(list.contains("href=\"/steckbriefe/Sozialraum\""), "{list}");
+    // One area's profile and funding sheet, as the CLI makes them from the same definition.
+    let expected = |public: Option<f64>| {
+        tokio::task::block_in_place(|| {
+            let s = site.db.open_read_only().unwrap();
+            let def = quartier_report::library::profile_definition(&*s, "Sozialraum", public, "").unwrap();
+            quartier_report::render_profiles(&*s, &def, Some(vec!["0101".into()]), quartier_report::Format::Pdf, &mut |_| {}).unwrap()
+        })
+    };
+    let internal = expected(None);
+    let app = site.app();
+    let (status, pdf, ct) = app.clone().oneshot_get("/gebiet/0101/steckbrief.pdf?ebene=Sozialraum").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/pdf"));
+    assert_eq!(pdf, internal);
+    let (status, html, ct) = app.clone().oneshot_get("/gebiet/0101/datenblatt?ebene=Sozialraum&format=html").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "text/html; charset=utf-8"));
+    assert!(String::from_utf8(html).unwrap().contains("Gebiet 0101"));
+    let (status, pdf, _) = app.clone().oneshot_get("/gebiet/0101/datenblatt?ebene=Sozialraum&format=pdf").await;
+    assert_eq!((status, &pdf[..5]), (StatusCode::OK, &b"%PDF-"[..]));
+    assert_eq!(app.clone().oneshot_get("/gebiet/9999/steckbrief.pdf").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.clone().oneshot_get("/gebiet/0101/datenblatt?format=docx").await.0, StatusCode::BAD_REQUEST);
+    // All profiles of a level: in the background, then one PDF.
+    let (status, body, _) = app.clone().oneshot_get("/steckbriefe/Sozialraum").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    let (status, all, _) = wait_for_file(&app, "/steckbriefe/Sozialraum").await;
+    assert_eq!((status, &all[..5]), (StatusCode::OK, &b"%PDF-"[..]));
+    assert!(all.len() > internal.len(), "three profiles, not one");
+    assert_eq!(app.clone().oneshot_get("/steckbriefe/Ortsteil").await.0, StatusCode::NOT_FOUND);
+    // The public view: with disclosure control, as its pages.
+    site.public = Some(3.0);
+    let (status, public, _) = site.app().oneshot_get("/gebiet/0101/steckbrief.pdf?ebene=Sozialraum").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(public, expected(Some(3.0)));
+}
+
 on_both_backends!(
+    profiles_and_funding_sheets_come_from_the_pages_that_show_them,
     a_report_made_in_the_form_is_kept_and_generated,
     bad_definitions_get_messages_at_their_fields_and_change_nothing,
     berichte_are_closed_to_every_role_but_planning_and_administration,
