@@ -499,7 +499,10 @@ def report_bench(a):
     import time
     import urllib.error
     import urllib.request
-    subprocess.run([q, "--db", demo, "reports", "save", "bench-full", definition], check=True, capture_output=True)
+    # The demo's own definition (the full one above names indicators without 2019 values, which
+    # a stored definition refuses).
+    subprocess.run([q, "--db", demo, "reports", "save", "bench-full", os.path.abspath("data/berlin-mss/report-2019.toml")], check=True,
+                   capture_output=True)
     lines += ["", "| report from a stored definition (--name), PDF | CLI s | browser s (request until the file arrives) | ratio browser/CLI | target |",
               "|---|---|---|---|---|"]
     cli_s = median_of(a.runs, lambda: timed([q, "--db", demo, "report", "--name", "bench-full", "--format", "pdf", "--out",
@@ -524,7 +527,7 @@ def report_bench(a):
             server.terminate()
             server.wait()
     b = statistics.median(browser)
-    lines.append(f"| full Berlin report (21 indicators, 447 profiles) | {cli_s:.2f} | {b:.2f} | {b / cli_s:.2f} | <= 1.5x |")
+    lines.append(f"| Berlin demo report (data/berlin-mss/report-2019.toml) | {cli_s:.2f} | {b:.2f} | {b / cli_s:.2f} | <= 1.5x |")
     return "\n".join(["## Reports", ""] + lines)
 
 
