@@ -210,3 +210,17 @@ fn bbox_of(geoms: &HashMap<String, Vec<u8>>) -> Value {
         y1 = r(bb[3])
     ))
 }
+
+/// The files of [`export`] in one ZIP (fixed timestamps: the same data give the same bytes).
+pub fn zip(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).expect("zip in memory");
+        zip.write_all(bytes).expect("zip in memory");
+    }
+    zip.finish().expect("zip in memory").into_inner()
+}

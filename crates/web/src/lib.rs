@@ -13,6 +13,7 @@ mod directory;
 mod download;
 mod indicator;
 mod offers;
+mod opendata;
 mod overview;
 mod pages;
 mod profile;
@@ -150,6 +151,8 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/aenderungen", get(admin::audit_page))
         .route("/berichte", get(reports::list_page).post(reports::save))
         .route("/berichte/neu", get(reports::new_form))
+        .route("/offene-daten", get(opendata::page))
+        .route("/offene-daten/zip", get(opendata::zip))
         .route("/berichte/hochladen", post(reports::upload).layer(axum::extract::DefaultBodyLimit::max(2 << 20)))
         .route("/berichte/markdown", post(reports::markdown))
         .route("/berichte/{name}", get(reports::edit_form))

@@ -692,6 +692,7 @@ pub async fn list_page(State(st): State<AppState>, headers: HeaderMap) -> Result
                     }
                 }
             }
+            p { a href="/offene-daten" { "Offene Daten bereitstellen" } " – CSV, GeoJSON und Metadaten (DCAT-AP.de) mit Geheimhaltung." }
             @if let Some(a) = &actor {
                 h2 { "Neuer Bericht" }
                 p { a href="/berichte/neu" { "Einen neuen Bericht im Formular anlegen" } }

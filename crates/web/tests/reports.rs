@@ -322,7 +322,69 @@ async fn profiles_and_funding_sheets_come_from_the_pages_that_show_them(backend:
     assert_eq!(public, expected(Some(3.0)));
 }
 
+async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    let (status, page) = site.get("/offene-daten").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"indikator\" value=\"kinderarmut\""), "{page}");
+    // Preview: with a threshold of 10, the 9 poor children of 0102 are withheld, and 0101 with
+    // them (else Stadtteil 01's total would give 0102 away: secondary suppression).
+    let (status, page) = site.get("/offene-daten?ebene=Sozialraum&jahr=2024&indikator=kinderarmut&schwelle=10").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Was veröffentlicht und was gesperrt wird"), "{page}");
+    let row = page.split("<th scope=\"row\">Kinderarmut</th>").nth(1).unwrap();
+    assert!(row.starts_with("<td class=\"num\">1</td><td class=\"num\">2</td>"), "1 shown, 2 withheld: {row}");
+    // The ZIP holds exactly the CLI's files.
+    let uri = "/offene-daten/zip?ebene=Sozialraum&jahr=2024&indikator=kinderarmut&schwelle=10&name=kinder&titel=Kinder&herausgeber=Stadt&gebiet=Musterstadt";
+    let (status, zip, ct) = site.app().oneshot_get(uri).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/zip"));
+    let expected = tokio::task::block_in_place(|| {
+        let s = site.db.open_read_only().unwrap();
+        let req = quartier_report::opendata::Request {
+            level: "Sozialraum".into(),
+            year: Some(2024),
+            indicators: vec!["kinderarmut".into()],
+            threshold: 10.0,
+            name: "kinder".into(),
+            title: "Kinder".into(),
+            description: "Indikatoren der integrierten Sozialplanung.".into(),
+            publisher: "Stadt".into(),
+            licence: "http://dcat-ap.de/def/licenses/dl-by-de/2.0".into(),
+            spatial: "Musterstadt".into(),
+        };
+        let files = quartier_report::opendata::export(&*s, &req).unwrap();
+        assert_eq!(files.len(), 4, "CSV, German CSV, GeoJSON, metadata");
+        quartier_report::opendata::zip(&files)
+    });
+    assert_eq!(zip, expected);
+    // Bad input: an unknown level, a bad threshold, an unsafe file name.
+    for (bad, message) in [
+        ("/offene-daten/zip?ebene=Ortsteil", "Ebene „Ortsteil“ gibt es nicht"),
+        ("/offene-daten?ebene=Sozialraum&schwelle=0", "Geheimhaltungsschwelle"),
+        ("/offene-daten/zip?ebene=Sozialraum&name=..%2Fx", "Dateiname"),
+    ] {
+        let (status, page) = site.get(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(page.contains(message), "{bad}: {page}");
+    }
+    // Readers may not publish.
+    site.store().add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+    let (_, cookie) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let cookie = cookie.unwrap();
+    for uri in ["/offene-daten", "/offene-daten/zip?ebene=Sozialraum"] {
+        let req = Request::get(uri)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, cookie.split(';').next().unwrap())
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(site.send(req).await.0, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
 on_both_backends!(
+    open_data_from_the_browser_is_the_cli_export,
     profiles_and_funding_sheets_come_from_the_pages_that_show_them,
     a_report_made_in_the_form_is_kept_and_generated,
     bad_definitions_get_messages_at_their_fields_and_change_nothing,

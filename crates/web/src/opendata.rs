@@ -1,0 +1,233 @@
+//! Offene Daten from the browser: choose level, year and indicators, see what disclosure
+//! control will withhold, download one ZIP with exactly the files of `quartier export
+//! opendata` (CSV in UTF-8 and for German Excel, GeoJSON, DCAT-AP.de metadata). Disclosure
+//! control is always on. For planners and administrators (as the Berichte).
+
+use crate::pages::{layout_nav, url};
+use crate::{AppError, AppState, with_store};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use quartier_app::views::{IndicatorQuery, compute_indicators};
+use quartier_core::indicator::Status;
+use std::collections::BTreeMap;
+
+/// The form's fields (a GET form: the choice is part of the address).
+#[derive(Debug, Default)]
+struct Choice {
+    level: String,
+    year: Option<i32>,
+    indicators: Vec<String>,
+    name: String,
+    title: String,
+    publisher: String,
+    spatial: String,
+    threshold: f64,
+}
+
+fn choice(pairs: Vec<(String, String)>) -> Result<Choice, AppError> {
+    let mut c = Choice { threshold: quartier_core::disclosure::DEFAULT_THRESHOLD, ..Default::default() };
+    for (k, v) in pairs {
+        let v = v.trim().to_string();
+        match k.as_str() {
+            "ebene" => c.level = v,
+            "jahr" if !v.is_empty() => {
+                c.year = Some(v.parse().map_err(|_| AppError::BadRequest(format!("Jahr „{v}“ ist keine Jahreszahl")))?)
+            }
+            "indikator" if !v.is_empty() => c.indicators.push(v),
+            "name" => c.name = v,
+            "titel" => c.title = v,
+            "herausgeber" => c.publisher = v,
+            "gebiet" => c.spatial = v,
+            "schwelle" if !v.is_empty() => {
+                c.threshold = v
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| *t >= 1.0)
+                    .ok_or_else(|| AppError::BadRequest(format!("Geheimhaltungsschwelle „{v}“: eine Zahl ab 1")))?
+            }
+            _ => {}
+        }
+    }
+    if c.name.is_empty() {
+        c.name = "sozialmonitoring".into();
+    }
+    if !c.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(AppError::BadRequest(format!("Dateiname „{}“: Buchstaben, Ziffern, - und _", c.name)));
+    }
+    if c.title.is_empty() {
+        c.title = "Sozialmonitoring".into();
+    }
+    Ok(c)
+}
+
+impl Choice {
+    fn request(&self) -> quartier_report::opendata::Request {
+        quartier_report::opendata::Request {
+            level: self.level.clone(),
+            year: self.year,
+            indicators: self.indicators.clone(),
+            threshold: self.threshold,
+            name: self.name.clone(),
+            title: self.title.clone(),
+            description: "Indikatoren der integrierten Sozialplanung.".into(),
+            publisher: self.publisher.clone(),
+            licence: "http://dcat-ap.de/def/licenses/dl-by-de/2.0".into(),
+            spatial: self.spatial.clone(),
+        }
+    }
+
+    fn query(&self) -> String {
+        let mut q = format!(
+            "ebene={}&name={}&titel={}&herausgeber={}&gebiet={}&schwelle={}",
+            url(&self.level),
+            url(&self.name),
+            url(&self.title),
+            url(&self.publisher),
+            url(&self.spatial),
+            self.threshold
+        );
+        if let Some(y) = self.year {
+            q.push_str(&format!("&jahr={y}"));
+        }
+        for i in &self.indicators {
+            q.push_str(&format!("&indikator={}", url(i)));
+        }
+        q
+    }
+}
+
+/// Who may publish: as for the Berichte.
+async fn allowed(st: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("Offene Daten stellt die Sozialplanung bereit.".into()));
+    }
+    let h = headers.clone();
+    with_store(st, move |store, st| {
+        if !store.users()?.is_empty() && crate::admin::actor_of(st, store, &h)?.is_none() {
+            return Err(AppError::Forbidden("Offene Daten stellen Konten der Sozialplanung und der Administration bereit.".into()));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `GET /offene-daten`: the choice and, once a level is chosen, what will be withheld.
+pub async fn page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    allowed(&st, &headers).await?;
+    let c = choice(pairs)?;
+    let page = with_store(&st, move |store, st| {
+        let levels: Vec<String> = store.levels()?.into_iter().filter(|l| l.areas > 0).map(|l| l.name).collect();
+        let catalogue = store.catalogue()?;
+        let mut years: Vec<i32> = st.cache.variables(&st.db, store)?.iter().flat_map(|v| v.years.iter().copied()).collect();
+        years.sort_unstable();
+        years.dedup();
+        // Per indicator: areas with a published value, and withheld ones (disclosure control).
+        let preview = if c.level.is_empty() {
+            None
+        } else {
+            let ids = if c.indicators.is_empty() { catalogue.indicators.iter().map(|i| i.id.clone()).collect() } else { c.indicators.clone() };
+            let res = compute_indicators(
+                store,
+                &IndicatorQuery { indicators: ids, years: c.year.map(|y| vec![y]), level: Some(c.level.clone()), public: Some(c.threshold) },
+            )
+            .map_err(AppError::BadRequest)?;
+            let year = c.year.or_else(|| res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max());
+            let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+            for r in res.rows.iter().filter(|r| Some(r.year) == year && !r.area_id.is_empty()) {
+                let e = counts.entry(r.indicator.clone()).or_default();
+                match r.status {
+                    _ if r.status.has_value() => e.0 += 1,
+                    Status::Confidential | Status::Suppressed(_) => e.1 += 1,
+                    _ => e.2 += 1,
+                }
+            }
+            Some((year, counts))
+        };
+        let body = html! {
+            h1 { "Offene Daten" }
+            p.lead { "Die Werte einer Ebene als offene Daten: CSV (UTF-8 und für deutsches Excel), GeoJSON und Metadaten nach DCAT-AP.de in einer ZIP-Datei – dieselben Dateien wie "
+                code { "quartier export opendata" } ". Die Geheimhaltung ist immer an." }
+            form.report-form method="get" action="/offene-daten" {
+                fieldset {
+                    legend { "Auswahl" }
+                    label for="od-ebene" { "Ebene" }
+                    select #od-ebene name="ebene" required {
+                        option value="" selected[c.level.is_empty()] { "bitte wählen" }
+                        @for l in &levels { option value=(l) selected[*l == c.level] { (l) } }
+                    }
+                    label for="od-jahr" { "Jahr" }
+                    select #od-jahr name="jahr" {
+                        option value="" selected[c.year.is_none()] { "das neueste mit Werten" }
+                        @for y in years.iter().rev() { option value=(y) selected[Some(*y) == c.year] { (y) } }
+                    }
+                    fieldset.indicators {
+                        legend { "Indikatoren (keiner gewählt: der ganze Katalog)" }
+                        @for i in &catalogue.indicators {
+                            label.check { input type="checkbox" name="indikator" value=(i.id) checked[c.indicators.contains(&i.id)]; " " (i.name) " " span.note { "(" (i.id) ")" } }
+                        }
+                    }
+                    label for="od-schwelle" { "Geheimhaltungsschwelle (Anzahlen darunter werden gesperrt)" }
+                    input #od-schwelle type="text" name="schwelle" value=(c.threshold);
+                }
+                fieldset {
+                    legend { "Metadaten" }
+                    label for="od-titel" { "Titel" } input #od-titel type="text" name="titel" value=(c.title);
+                    label for="od-herausgeber" { "Herausgeber" } input #od-herausgeber type="text" name="herausgeber" value=(c.publisher);
+                    label for="od-gebiet" { "Abgedecktes Gebiet (z. B. die Kommune)" } input #od-gebiet type="text" name="gebiet" value=(c.spatial);
+                    label for="od-name" { "Dateiname (ohne Endung)" } input #od-name type="text" name="name" value=(c.name);
+                }
+                button type="submit" { "Vorschau" }
+            }
+            @if let Some((year, counts)) = &preview {
+                h2 { "Vorschau: " (c.level) ", " (year.map(|y| y.to_string()).unwrap_or_else(|| "keine Werte".into())) }
+                table {
+                    caption { "Was veröffentlicht und was gesperrt wird" }
+                    thead { tr { th scope="col" { "Indikator" } th scope="col" class="num" { "Gebiete mit Wert" } th scope="col" class="num" { "gesperrt (Geheimhaltung)" } th scope="col" class="num" { "ohne Wert" } } }
+                    tbody {
+                        @for (id, (shown, withheld, missing)) in counts {
+                            tr {
+                                th scope="row" { (catalogue.get(id).map(|i| i.name.as_str()).unwrap_or(id)) }
+                                td.num { (shown) } td.num { (withheld) } td.num { (missing) }
+                            }
+                        }
+                    }
+                }
+                @if counts.values().any(|v| v.0 > 0) {
+                    p { a href=(format!("/offene-daten/zip?{}", c.query())) download { "ZIP herunterladen (" (c.name) ".zip)" } }
+                } @else {
+                    p { "Für diese Auswahl gibt es keine veröffentlichbaren Werte." }
+                }
+            }
+        };
+        Ok(layout_nav("Offene Daten", "berichte", body, None))
+    })
+    .await?;
+    Ok(page.into_response())
+}
+
+/// `GET /offene-daten/zip`: the files as one ZIP.
+pub async fn zip(State(st): State<AppState>, headers: HeaderMap, Query(pairs): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
+    allowed(&st, &headers).await?;
+    let c = choice(pairs)?;
+    let name = c.name.clone();
+    let bytes = with_store(&st, move |store, _| {
+        let files = quartier_report::opendata::export(store, &c.request()).map_err(AppError::BadRequest)?;
+        Ok(quartier_report::opendata::zip(&files))
+    })
+    .await?;
+    let mut res = Response::new(axum::body::Body::from(bytes));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}.zip\"")).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
