@@ -113,6 +113,7 @@ try {
     ["angebot-neu", "/angebot/neu", "Neues Angebot"],
     ["konferenz", "/konferenz/neu?ebene=Planungsraum&gebiet=01011101", "Sozialraumkonferenz"],
     ["massnahme", "/massnahme/neu?ebene=Planungsraum&gebiet=01011101", "Maßnahme"],
+    ["konten", "/verwaltung/konten", "Konten"],
     ["offene-daten", "/offene-daten?ebene=Planungsraum&jahr=2019&indikator=s4&indikator=s1", "Offene Daten"],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],
   ]) {

@@ -60,7 +60,7 @@ impl Drop for Editing {
     }
 }
 
-fn random_hex(bytes: usize) -> std::io::Result<String> {
+pub(crate) fn random_hex(bytes: usize) -> std::io::Result<String> {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
@@ -229,7 +229,7 @@ pub(crate) fn tabs(current: &str) -> Markup {
     html! {
         nav.crumbs aria-label="Werkstatt" {
             ol {
-                @for (id, href, label) in [("verwaltung", "/verwaltung", "Daten und Gebiete"), ("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen"), ("verteilung", "/verteilung", "Mittelverteilung")] {
+                @for (id, href, label) in [("verwaltung", "/verwaltung", "Daten und Gebiete"), ("indikator", "/werkstatt/indikator", "Indikator entwerfen"), ("index", "/werkstatt/index", "Index entwerfen"), ("verteilung", "/verteilung", "Mittelverteilung"), ("konten", "/verwaltung/konten", "Konten")] {
                     li { a href=(href) aria-current=[(id == current).then_some("page")] { (label) } }
                 }
             }

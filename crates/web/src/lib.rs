@@ -5,6 +5,7 @@
 //! requests: styles and the small script are served from the binary.
 
 mod account;
+mod accounts_admin;
 mod action;
 mod admin;
 mod allocation;
@@ -149,6 +150,10 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/ebenen", post(admin::add_level))
         .route("/verwaltung/aufloesen", post(admin::dissolve))
         .route("/verwaltung/aenderungen", get(admin::audit_page))
+        .route("/verwaltung/konten", get(accounts_admin::accounts_page).post(accounts_admin::create))
+        .route("/verwaltung/konten/passwort", post(accounts_admin::reset_password))
+        .route("/verwaltung/konten/entfernen", post(accounts_admin::remove))
+        .route("/verwaltung/sicherung", get(accounts_admin::backup))
         .route("/berichte", get(reports::list_page).post(reports::save))
         .route("/berichte/neu", get(reports::new_form))
         .route("/offene-daten", get(opendata::page))

@@ -390,3 +390,102 @@ on_both_backends!(
     bad_definitions_get_messages_at_their_fields_and_change_nothing,
     berichte_are_closed_to_every_role_but_planning_and_administration,
 );
+
+/// The password shown once on the accounts page.
+fn shown_password(page: &str) -> String {
+    let start = page.find("<code class=\"secret\">").unwrap_or_else(|| panic!("no password in {page}")) + "<code class=\"secret\">".len();
+    page[start..].split('<').next().unwrap().to_string()
+}
+
+async fn accounts_are_administered_in_the_browser(backend: Backend) {
+    use quartier_store::accounts::Role;
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    {
+        let mut s = site.store();
+        s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+    }
+    let (_, admin) = site.sign_in("chefin", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let admin = admin.unwrap();
+    let page = site.get_as(&admin, "/verwaltung/konten").await;
+    assert!(page.contains("<h1>Konten</h1>") && page.contains(">leser</th>"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    // A planner created in the browser signs in with the one-time password and has its role's rights.
+    let (status, page) = site.post_as(&admin, "/verwaltung/konten", &[("csrf", &csrf), ("name", "planerin"), ("rolle", "planner")]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let first = shown_password(&page);
+    let (status, planner) = site.sign_in("planerin", &first, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(site.get_as(&planner.unwrap(), "/berichte").await.contains("<h1>Berichte</h1>"));
+    // A Träger limited to an area, with the grant for internal results.
+    let (status, page) = site
+        .post_as(
+            &admin,
+            "/verwaltung/konten",
+            &[("csrf", &csrf), ("name", "awo"), ("rolle", "traeger"), ("organisation", "awo"), ("gebiet", "Stadtteil=01"), ("intern", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let awo = site.store().users().unwrap().into_iter().find(|u| u.name == "awo").unwrap();
+    assert_eq!(
+        (awo.role, awo.organization.as_deref(), awo.scope.map(|s| s.to_string()), awo.reads_internal),
+        (Role::Traeger, Some("awo"), Some("Stadtteil=01".into()), true)
+    );
+    // Bad input changes nothing: an unknown area, a taken name.
+    let (status, page) = site
+        .post_as(&admin, "/verwaltung/konten", &[("csrf", &csrf), ("name", "neu"), ("rolle", "reader"), ("gebiet", "Stadtteil=99")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Stadtteil") && !site.store().users().unwrap().iter().any(|u| u.name == "neu"), "{page}");
+    let (status, page) = site.post_as(&admin, "/verwaltung/konten", &[("csrf", &csrf), ("name", "leser"), ("rolle", "reader")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("gibt es schon"), "{page}");
+    // Reset: the old password stops working, the new one works.
+    let (status, page) = site.post_as(&admin, "/verwaltung/konten/passwort", &[("csrf", &csrf), ("name", "planerin")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = shown_password(&page);
+    assert_eq!(site.sign_in("planerin", &first, &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(site.sign_in("planerin", &second, &[]).await.0, StatusCode::SEE_OTHER);
+    // Remove; the last administrator stays.
+    assert_eq!(site.post_as(&admin, "/verwaltung/konten/entfernen", &[("csrf", &csrf), ("name", "planerin")]).await.0, StatusCode::OK);
+    assert!(!site.store().users().unwrap().iter().any(|u| u.name == "planerin"));
+    let (status, page) = site.post_as(&admin, "/verwaltung/konten/entfernen", &[("csrf", &csrf), ("name", "chefin")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("letzte Administrationskonto"), "{page}");
+    let log = site.store().audit_log().unwrap();
+    for action in ["Konto angelegt", "Gebietsbeschränkung", "Lesezugriff", "Passwort zurückgesetzt", "Konto entfernt"] {
+        assert!(log.iter().any(|e| e.action == action && e.who == "chefin"), "{action} by chefin");
+    }
+    // The backup (SQLite): a consistent database file.
+    let backup = {
+        let req = Request::get("/verwaltung/sicherung")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, admin.split(';').next().unwrap())
+            .body(Body::empty())
+            .unwrap();
+        site.send(req).await
+    };
+    match backend {
+        Backend::Sqlite => assert!(backup.0 == StatusCode::OK && backup.1.starts_with("SQLite format 3"), "{}", backup.0),
+        Backend::Postgres => assert_eq!(backup.0, StatusCode::BAD_REQUEST),
+    }
+    // Nobody else: the reader gets 403 everywhere.
+    let (status, reader) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let reader = reader.unwrap_or_else(|| panic!("leser signs in: {status}"));
+    for uri in ["/verwaltung/konten", "/verwaltung/sicherung"] {
+        let req = Request::get(uri)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, reader.split(';').next().unwrap())
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(site.send(req).await.0, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let rcsrf = hidden(&site.get_as(&reader, "/konto").await, "csrf");
+    for uri in ["/verwaltung/konten", "/verwaltung/konten/passwort", "/verwaltung/konten/entfernen"] {
+        let (status, _) = site.post_as(&reader, uri, &[("csrf", &rcsrf), ("name", "chefin"), ("rolle", "admin")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+on_both_backends!(accounts_are_administered_in_the_browser);

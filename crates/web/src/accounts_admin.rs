@@ -1,0 +1,278 @@
+//! Konten in the browser (administrators only): list, create with role, organisation, tenant
+//! scope and internal grant and a one-time initial password shown once; reset a password
+//! (again a one-time password, every session of the account ends); remove. A consistent
+//! backup of an SQLite database to download. The same store methods as `quartier user …`,
+//! so the same rules (password, last administrator) and audit entries.
+
+use crate::admin::{Actor, authorize_as, csrf_field, session, tabs, with_store_mut};
+use crate::pages::layout_nav;
+use crate::{AppError, AppState, with_store};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use quartier_store::accounts::{Role, Scope};
+use serde::Deserialize;
+
+fn is_admin(u: &quartier_store::accounts::User) -> bool {
+    u.role == Role::Admin
+}
+
+/// The administrator on this request (local mode without accounts: the server's user).
+async fn admin(st: &AppState, headers: &HeaderMap) -> Result<Actor, AppError> {
+    if st.public.is_some() {
+        return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Kontenverwaltung.".into()));
+    }
+    let h = headers.clone();
+    with_store(st, move |store, st| {
+        if store.users()?.is_empty() {
+            return st
+                .edit
+                .as_deref()
+                .filter(|e| e.local)
+                .map(|e| Actor { name: e.actor.clone(), csrf: e.csrf.clone() })
+                .ok_or_else(|| AppError::Forbidden("Konten legt hier die Administration an (quartier user add --admin).".into()));
+        }
+        match session(store, &h)? {
+            Some(s) if is_admin(&s.user) => Ok(Actor { name: s.user.name, csrf: s.csrf }),
+            _ => Err(AppError::Forbidden("Konten verwaltet nur die Administration.".into())),
+        }
+    })
+    .await
+}
+
+/// A one-time password: four groups of four letters and digits (about 80 bits), easy to read
+/// out; drawn again in the unlikely case the password rules refuse it.
+fn one_time_password(name: &str) -> Result<String, AppError> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    loop {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(|e| AppError::Internal(e.to_string()))?;
+        let chars: Vec<char> = b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect();
+        let p = chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-");
+        if quartier_store::accounts::check_password(name, &p).is_ok() {
+            return Ok(p);
+        }
+    }
+}
+
+fn page(st_users: &[quartier_store::accounts::User], actor: &Actor, message: Option<Markup>, sqlite: bool) -> Markup {
+    let body = html! {
+        (tabs("konten"))
+        h1 { "Konten" }
+        @if let Some(m) = message { div.ok role="status" { (m) } }
+        table {
+            caption { "Konten dieser Installation" }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Rolle" } th scope="col" { "Organisation" } th scope="col" { "Gebiet" } th scope="col" { "Interne Ergebnisse" } th scope="col" { "Aktionen" } } }
+            tbody {
+                @for u in st_users {
+                    tr {
+                        th scope="row" { (u.name) }
+                        td { (u.role.label_de()) }
+                        td { (u.organization.clone().unwrap_or_default()) }
+                        td { (u.scope.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "alles".into())) }
+                        td { @if u.sees_internal() { "ja" } @else { "nein" } }
+                        td {
+                            form.inline method="post" action="/verwaltung/konten/passwort" {
+                                (csrf_field(actor)) input type="hidden" name="name" value=(u.name);
+                                button type="submit" { "Passwort zurücksetzen" span.visually-hidden { ": " (u.name) } }
+                            }
+                            form.inline method="post" action="/verwaltung/konten/entfernen" {
+                                (csrf_field(actor)) input type="hidden" name="name" value=(u.name);
+                                button type="submit" { "Entfernen" span.visually-hidden { ": " (u.name) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Neues Konto" }
+        form.report-form method="post" action="/verwaltung/konten" {
+            (csrf_field(actor))
+            label for="k-name" { "Benutzername" } input #k-name type="text" name="name" required autocomplete="off";
+            label for="k-rolle" { "Rolle" }
+            select #k-rolle name="rolle" {
+                @for r in [Role::Reader, Role::Department, Role::Traeger, Role::Planner, Role::Admin] { option value=(r.as_str()) { (r.label_de()) } }
+            }
+            label for="k-org" { "Organisation (für Träger: Kennung im Angebotsverzeichnis)" } input #k-org type="text" name="organisation";
+            label for="k-gebiet" { "Auf ein Gebiet beschränken (Ebene=Schlüssel, z. B. Gemeinde=05158004; leer: alles)" } input #k-gebiet type="text" name="gebiet";
+            label.check { input type="checkbox" name="intern" value="1"; " Interne Ergebnisse sehen (für Träger-Konten)" }
+            button type="submit" { "Konto anlegen" }
+            p.note { "Das Anfangspasswort wird einmal angezeigt; bitte sicher weitergeben. Beim ersten Anmelden unter „Konto“ ändern." }
+        }
+        h2 { "Sicherung" }
+        @if sqlite {
+            p { a href="/verwaltung/sicherung" download { "Sicherung herunterladen" } " – eine konsistente Kopie der Datenbank (auch während gearbeitet wird). Zurückspielen: " code { "quartier restore" } "." }
+        } @else {
+            p { "Die Datenbank liegt auf einem PostgreSQL-Server: Sicherungen macht " code { "quartier backup" } " auf dem Server." }
+        }
+    };
+    layout_nav("Konten", "werkstatt", body, None)
+}
+
+async fn render(st: &AppState, actor: Actor, message: Option<Markup>, status: StatusCode) -> Result<Response, AppError> {
+    let sqlite = matches!(&*st.db, quartier_store::Location::Sqlite(_));
+    let users = with_store(st, |store, _| Ok(store.users()?)).await?;
+    Ok((status, page(&users, &actor, message, sqlite)).into_response())
+}
+
+/// `GET /verwaltung/konten`.
+pub async fn accounts_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let actor = admin(&st, &headers).await?;
+    render(&st, actor, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewAccount {
+    pub csrf: String,
+    pub name: String,
+    pub rolle: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub gebiet: String,
+    #[serde(default)]
+    pub intern: Option<String>,
+}
+
+fn problem(text: String) -> Markup {
+    html! { p.field-error role="alert" { (text) } }
+}
+
+/// `POST /verwaltung/konten`: a new account with a one-time password.
+pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<NewAccount>) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let Some(role) = Role::parse(&f.rolle) else { return Err(AppError::BadRequest(format!("Rolle „{}“ gibt es nicht", f.rolle))) };
+    let scope = match f.gebiet.trim() {
+        "" => None,
+        s => match Scope::parse(s) {
+            Some(s) => Some(s),
+            None => {
+                return render(
+                    &st,
+                    actor,
+                    Some(problem(format!("Gebiet „{s}“: Ebene=Schlüssel angeben"))),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+    };
+    let name = f.name.trim().to_string();
+    let password = one_time_password(&name)?;
+    let (n, p, org) = (name.clone(), password.clone(), Some(f.organisation.trim().to_string()).filter(|o| !o.is_empty()));
+    let internal = f.intern.is_some();
+    let result = with_store_mut(&st, actor.name.clone(), move |store| {
+        match store.add_user(&n, role, org.as_deref(), &p) {
+            Ok(_) => {}
+            Err(quartier_store::StoreError::Account(m)) => return Ok(Err(m)),
+            Err(e) => return Err(e.into()),
+        }
+        let rest = (|| {
+            if let Some(s) = &scope {
+                store.set_user_scope(&n, Some(s))?;
+            }
+            if internal {
+                store.set_user_internal(&n, true)?;
+            }
+            Ok::<_, quartier_store::StoreError>(())
+        })();
+        match rest {
+            Ok(()) => Ok(Ok(())),
+            // E.g. a scope area that does not exist: the new account is removed again (its
+            // creation stays in the audit log), so nothing half-made remains.
+            Err(e) => {
+                let _ = store.remove_user(&n);
+                match e {
+                    quartier_store::StoreError::Account(m) => Ok(Err(m)),
+                    other => Err(other.into()),
+                }
+            }
+        }
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            let msg =
+                html! { p { "Konto „" (name) "“ angelegt. Anfangspasswort (wird nur jetzt angezeigt): " code.secret { (password) } } };
+            render(&st, actor, Some(msg), StatusCode::OK).await
+        }
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NamedForm {
+    pub csrf: String,
+    pub name: String,
+}
+
+/// `POST /verwaltung/konten/passwort`: a new one-time password; the account's sessions end.
+pub async fn reset_password(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<NamedForm>,
+) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let password = one_time_password(&f.name)?;
+    let (n, p) = (f.name.clone(), password.clone());
+    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&n, None, &p) {
+        Ok(()) => Ok(Ok(())),
+        Err(quartier_store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            let msg = html! { p { "Neues Passwort für „" (f.name) "“ (wird nur jetzt angezeigt): " code.secret { (password) } " – alle Sitzungen des Kontos sind beendet." } };
+            render(&st, actor, Some(msg), StatusCode::OK).await
+        }
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// `POST /verwaltung/konten/entfernen` (the last administrator stays).
+pub async fn remove(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<NamedForm>) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let n = f.name.clone();
+    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.remove_user(&n) {
+        Ok(()) => Ok(Ok(())),
+        Err(quartier_store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    match result {
+        Ok(()) => render(&st, actor, Some(html! { p { "Konto „" (f.name) "“ entfernt." } }), StatusCode::OK).await,
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// `GET /verwaltung/sicherung`: a consistent copy of the SQLite database (as `quartier backup`).
+pub async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let actor = admin(&st, &headers).await?;
+    let quartier_store::Location::Sqlite(path) = &*st.db else {
+        return Err(AppError::BadRequest("Die Datenbank liegt auf einem PostgreSQL-Server: quartier backup auf dem Server.".into()));
+    };
+    let path = path.clone();
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
+        let dir = std::env::temp_dir()
+            .join(format!("quartier-sicherung-{}", crate::admin::random_hex(8).map_err(|e| AppError::Internal(e.to_string()))?));
+        std::fs::create_dir_all(&dir).map_err(|e| AppError::Internal(e.to_string()))?;
+        let out = dir.join("sicherung.db");
+        let r = quartier_store::sqlite::backup(&path, &out)
+            .map_err(|e| AppError::Internal(e.to_string()))
+            .and_then(|_| std::fs::read(&out).map_err(|e| AppError::Internal(e.to_string())));
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    // A GET changes nothing, not even the audit log; the server's log names who took it.
+    eprintln!("Sicherung heruntergeladen von {}", actor.name);
+    let mut res = Response::new(axum::body::Body::from(bytes));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.sqlite3"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"quartier-sicherung.db\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
