@@ -5,24 +5,14 @@
 use quartier_app::views;
 use quartier_core::Cell;
 use quartier_core::validate::VariableKind;
-use quartier_store::testing::{area, backends, batch, berlins, row};
+use quartier_store::testing::{area, backends, batch, berlins, delivered_totals, row};
 use quartier_store::*;
 
 #[test]
 fn delivered_total_is_taken_before_the_sum() {
     for (backend, mut s) in berlins() {
         eprintln!("backend {backend}");
-        let r = s
-            .apply_data(
-                &batch(vec![
-                    row("01011101", 2019, "pop", Cell::Number(100.0), 2),
-                    row("01011102", 2019, "pop", Cell::Number(10.0), 3),
-                    row("010111", 2019, "pop", Cell::Number(111.0), 4),
-                    row("01", 2019, "pop", Cell::Number(111.0), 5),
-                ]),
-                false,
-            )
-            .unwrap();
+        let r = s.apply_data(&delivered_totals(), false).unwrap();
         assert_eq!(r.total_mismatches.len(), 1);
         let v = views::level_values(&s, "pop", VariableKind::Count, 2019, "Bezirk").unwrap();
         assert_eq!(v[0].value, Some(111.0));

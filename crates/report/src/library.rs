@@ -192,6 +192,24 @@ pub fn remove(store: &mut dyn Store, name: &str) -> Result<bool, String> {
     store.remove_setting(&format!("{PREFIX}{name}")).map_err(|e| e.to_string())
 }
 
+/// The name of the whole the data cover, for "Durchschnitt von …": the `municipality`
+/// setting if an installation set one, else the single area of the top level (the Kreis or
+/// the city), else None.
+pub fn municipality(store: &dyn Store) -> Result<Option<String>, String> {
+    if let Some(m) = store.setting("municipality").map_err(|e| e.to_string())?.filter(|m| !m.trim().is_empty()) {
+        return Ok(Some(m));
+    }
+    let levels = store.levels().map_err(|e| e.to_string())?;
+    let Some(top) = levels.iter().find(|l| l.areas > 0) else { return Ok(None) };
+    let areas = store.areas(Some(&top.name)).map_err(|e| e.to_string())?;
+    Ok(if areas.len() == 1 { Some(areas[0].name.clone()) } else { None })
+}
+
+/// [`municipality`], or "allen Gebieten" ("Durchschnitt von allen Gebieten") without one.
+pub fn reference_name(store: &dyn Store) -> Result<String, String> {
+    Ok(municipality(store)?.unwrap_or_else(|| "allen Gebieten".into()))
+}
+
 /// The definition behind a profile downloaded from an area's page, where no report definition
 /// is chosen: every catalogue indicator, one chapter per domain in catalogue order, the first
 /// saved index, the latest year, on `level`; disclosure-controlled with `public` (the
@@ -235,4 +253,19 @@ pub fn profile_definition(store: &dyn Store, level: &str, public: Option<f64>, m
         methods: String::new(),
         sources: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_is_named_by_the_setting_or_the_single_top_area() {
+        for (backend, mut s) in quartier_store::testing::berlins() {
+            // The top level (Bezirk) has one area, Mitte.
+            assert_eq!(municipality(&*s).unwrap().as_deref(), Some("Mitte"), "{backend}");
+            s.set_setting("municipality", "Berlin").unwrap();
+            assert_eq!(reference_name(&*s).unwrap(), "Berlin", "{backend}");
+        }
+    }
 }

@@ -79,3 +79,14 @@ pub fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
 pub fn batch(rows: Vec<DataRow>) -> DataBatch {
     DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![], area_levels: Default::default() }
 }
+
+/// Populations of the Berlin hierarchy for 2019 with delivered totals: the Bezirksregion's
+/// 111 disagrees with its Planungsräume' 110 (100 + 10), the Bezirk's 111 agrees with it.
+pub fn delivered_totals() -> DataBatch {
+    batch(vec![
+        row("01011101", 2019, "pop", Cell::Number(100.0), 2),
+        row("01011102", 2019, "pop", Cell::Number(10.0), 3),
+        row("010111", 2019, "pop", Cell::Number(111.0), 4),
+        row("01", 2019, "pop", Cell::Number(111.0), 5),
+    ])
+}

@@ -4,7 +4,7 @@
 
 use quartier_core::validate::{DataRow, VariableKind};
 use quartier_core::{Cell, Symbol};
-use quartier_store::testing::{area, batch, berlins, row};
+use quartier_store::testing::{area, batch, berlins, delivered_totals, row};
 use quartier_store::*;
 
 fn count(s: &dyn Store) -> usize {
@@ -112,17 +112,7 @@ fn data_import_is_atomic_and_summarises_changes() {
 fn delivered_totals_are_compared_with_sums() {
     for (backend, mut s) in berlins() {
         eprintln!("backend {backend}");
-        let r = s
-            .apply_data(
-                &batch(vec![
-                    row("01011101", 2019, "pop", Cell::Number(100.0), 2),
-                    row("01011102", 2019, "pop", Cell::Number(10.0), 3),
-                    row("010111", 2019, "pop", Cell::Number(111.0), 4),
-                    row("01", 2019, "pop", Cell::Number(111.0), 5),
-                ]),
-                false,
-            )
-            .unwrap();
+        let r = s.apply_data(&delivered_totals(), false).unwrap();
         assert_eq!(r.total_mismatches.len(), 1);
         let m = &r.total_mismatches[0];
         assert_eq!((m.area.as_str(), m.level.as_str(), m.delivered, m.summed), ("010111", "Bezirksregion", 111.0, 110.0));

@@ -18,8 +18,9 @@ fn is_admin(u: &quartier_store::accounts::User) -> bool {
     u.role == Role::Admin
 }
 
-/// The administrator on this request (local mode without accounts: the server's user).
-async fn admin(st: &AppState, headers: &HeaderMap) -> Result<Actor, AppError> {
+/// The administrator on this request (local mode without accounts: the server's user); also
+/// the check of the audit log.
+pub(crate) async fn admin(st: &AppState, headers: &HeaderMap) -> Result<Actor, AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Kontenverwaltung.".into()));
     }

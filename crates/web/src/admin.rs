@@ -842,19 +842,9 @@ pub struct AuditQuery {
 /// `GET /verwaltung/aenderungen`: the audit log, for administrators (and in local mode);
 /// `?format=csv` exports it.
 pub async fn audit_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, AppError> {
-    if st.public.is_some() {
-        return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es kein Änderungsprotokoll.".into()));
-    }
-    with_store(&st, move |store, st| {
-        let accounts = !store.users()?.is_empty();
-        let allowed = if accounts {
-            session(store, &headers)?.is_some_and(|s| s.user.role == quartier_store::accounts::Role::Admin)
-        } else {
-            st.edit.as_deref().is_some_and(|e| e.local)
-        };
-        if !allowed {
-            return Err(AppError::Forbidden("Das Änderungsprotokoll sehen nur Konten der Administration.".into()));
-        }
+    // Administrators only (the same check as the accounts page).
+    crate::accounts_admin::admin(&st, &headers).await?;
+    with_store(&st, move |store, _| {
         let log = store.audit_log()?;
         if q.format.as_deref() == Some("csv") {
             use crate::download::{Cell, Kind, table};

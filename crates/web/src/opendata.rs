@@ -99,28 +99,13 @@ impl Choice {
     }
 }
 
-/// Who may publish: as for the Berichte.
-async fn allowed(st: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    if st.public.is_some() {
-        return Err(AppError::Forbidden("Offene Daten stellt die Sozialplanung bereit.".into()));
-    }
-    let h = headers.clone();
-    with_store(st, move |store, st| {
-        if !store.users()?.is_empty() && crate::admin::actor_of(st, store, &h)?.is_none() {
-            return Err(AppError::Forbidden("Offene Daten stellen Konten der Sozialplanung und der Administration bereit.".into()));
-        }
-        Ok(())
-    })
-    .await
-}
-
 /// `GET /offene-daten`: the choice and, once a level is chosen, what will be withheld.
 pub async fn page(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    allowed(&st, &headers).await?;
+    crate::reports::planner(&st, &headers).await?;
     let c = choice(pairs)?;
     let page = with_store(&st, move |store, st| {
         let levels: Vec<String> = store.levels()?.into_iter().filter(|l| l.areas > 0).map(|l| l.name).collect();
@@ -214,7 +199,7 @@ pub async fn page(
 
 /// `GET /offene-daten/zip`: the files as one ZIP.
 pub async fn zip(State(st): State<AppState>, headers: HeaderMap, Query(pairs): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
-    allowed(&st, &headers).await?;
+    crate::reports::planner(&st, &headers).await?;
     let c = choice(pairs)?;
     let name = c.name.clone();
     let bytes = with_store(&st, move |store, _| {

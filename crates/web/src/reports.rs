@@ -196,16 +196,17 @@ pub(crate) fn file_reply(bytes: &[u8], format: Format, file_name: &str, inline: 
 
 /// The planner or administrator on this request (None: may look, not change — a server
 /// without accounts that does not allow changes). Readers, Träger and the public view: 403.
-async fn planner(st: &AppState, headers: &HeaderMap) -> Result<Option<Actor>, AppError> {
+/// Also the check of the open-data page.
+pub(crate) async fn planner(st: &AppState, headers: &HeaderMap) -> Result<Option<Actor>, AppError> {
     if st.public.is_some() {
-        return Err(AppError::Forbidden("Berichte gibt es in der öffentlichen Ansicht nicht.".into()));
+        return Err(AppError::Forbidden("Berichte und offene Daten gibt es in der öffentlichen Ansicht nicht.".into()));
     }
     let h = headers.clone();
     with_store(st, move |store, st| {
         let accounts = !store.users()?.is_empty();
         let actor = actor_of(st, store, &h)?;
         if accounts && actor.is_none() {
-            return Err(AppError::Forbidden("Berichte erstellen Konten der Sozialplanung und der Administration.".into()));
+            return Err(AppError::Forbidden("Berichte und offene Daten erstellen Konten der Sozialplanung und der Administration.".into()));
         }
         Ok(actor)
     })
@@ -732,7 +733,7 @@ pub async fn new_form(State(st): State<AppState>, headers: HeaderMap, Query(q): 
             }
             None => ReportForm {
                 public: true,
-                municipality: store.setting("municipality")?.unwrap_or_default(),
+                municipality: library::municipality(store).map_err(AppError::Internal)?.unwrap_or_default(),
                 chapters: vec![ChapterForm::default()],
                 profiles: "none".into(),
                 ..Default::default()

@@ -32,8 +32,9 @@ fn area_level(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) 
     found.map(|a| a.level.clone()).ok_or_else(|| AppError::NotFound(format!("Gebiet „{key}“ gibt es nicht")))
 }
 
+/// The whole the reference stands for ("Durchschnitt von …").
 fn municipality(store: &dyn Store) -> Result<String, AppError> {
-    Ok(store.setting("municipality")?.unwrap_or_default())
+    quartier_report::library::reference_name(store).map_err(AppError::Internal)
 }
 
 /// `GET /gebiet/{key}/steckbrief.pdf`: the area's profile (two A4 pages).

@@ -292,7 +292,9 @@ async fn profiles_and_funding_sheets_come_from_the_pages_that_show_them(backend:
     let expected = |public: Option<f64>| {
         tokio::task::block_in_place(|| {
             let s = site.db.open_read_only().unwrap();
-            let def = quartier_report::library::profile_definition(&*s, "Sozialraum", public, "").unwrap();
+            let name = quartier_report::library::reference_name(&*s).unwrap();
+            assert_eq!(name, "allen Gebieten", "two Stadtteile, no setting: no single name");
+            let def = quartier_report::library::profile_definition(&*s, "Sozialraum", public, &name).unwrap();
             quartier_report::render_profiles(&*s, &def, Some(vec!["0101".into()]), quartier_report::Format::Pdf, &mut |_| {}).unwrap()
         })
     };
