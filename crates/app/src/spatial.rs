@@ -192,21 +192,45 @@ pub fn spatial_input(store: &dyn Store, s: &SpatialSpec) -> Result<SpatialInput,
     Ok(SpatialInput { keys, y, weights: w, notes })
 }
 
-/// Significant local Moran clusters of an indicator (queen contiguity, row-standardised, 999
-/// permutations with seed 1, p ≤ 0.05; as esda's `Moran_Local`): (area key, HH/LH/LL/HL).
-/// Only the labels leave, never the values behind them — the LISA map and the report use it.
-pub fn lisa_clusters(store: &dyn Store, indicator: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, String> {
+/// Hot spots of an indicator: the global Moran's I and each area's local Moran (queen
+/// contiguity, row-standardised, 999 permutations with seed 1; as esda's `Moran` and
+/// `Moran_Local`). The LISA map, its report chapter and the CLI's defaults ask the same.
+pub struct HotSpots {
+    pub keys: Vec<String>,
+    pub global: quartier_core::spatial::Moran,
+    pub local: Vec<quartier_core::spatial::LocalMoran>,
+    pub notes: Vec<String>,
+}
+
+/// The quadrant labels of `LocalMoran::q` (1–4).
+pub const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
+
+/// The significance level of hot spots.
+pub const SIGNIFICANCE: f64 = 0.05;
+
+impl HotSpots {
+    /// The significant cluster of each area (`None`: not significant).
+    pub fn cluster(&self, i: usize) -> Option<&'static str> {
+        let l = &self.local[i];
+        l.p_sim.is_some_and(|p| p <= SIGNIFICANCE).then(|| QUADRANTS[l.q as usize - 1])
+    }
+}
+
+pub fn hot_spots(store: &dyn Store, indicator: &str, year: i32, level: &str) -> Result<HotSpots, String> {
     let spec = SpatialSpec { indicator, year, level, weights: "queen", row_standardise: true, tolerance: 0.0, weights_file: None };
     let input = spatial_input(store, &spec)?;
+    let global =
+        quartier_core::spatial::moran(&input.y, &input.weights, 999, 1).map_err(|e| format!("Moran's I nicht berechenbar: {e:?}"))?;
     let local =
         quartier_core::spatial::local_moran(&input.y, &input.weights, 999, 1).map_err(|e| format!("LISA nicht berechenbar: {e:?}"))?;
-    Ok(input
-        .keys
-        .into_iter()
-        .zip(local)
-        .filter(|(_, l)| l.p_sim.is_some_and(|p| p <= 0.05))
-        .map(|(k, l)| (k, ["HH", "LH", "LL", "HL"][l.q as usize - 1]))
-        .collect())
+    Ok(HotSpots { keys: input.keys, global, local, notes: input.notes })
+}
+
+/// Significant local Moran clusters of an indicator (see [`hot_spots`]): (area key,
+/// HH/LH/LL/HL). Only the labels leave, never the values behind them.
+pub fn lisa_clusters(store: &dyn Store, indicator: &str, year: i32, level: &str) -> Result<Vec<(String, &'static str)>, String> {
+    let h = hot_spots(store, indicator, year, level)?;
+    Ok((0..h.keys.len()).filter_map(|i| h.cluster(i).map(|c| (h.keys[i].clone(), c))).collect())
 }
 
 /// Offer locations outside every area of the lowest level that has geometries: (id, name).

@@ -5,8 +5,8 @@ use crate::output::{self, Format};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use quartier_app::monitoring::monitor;
-use quartier_store::Store;
-use quartier_store::action::{Conference, Measure};
+use quartier_app::store::Store;
+use quartier_app::store::action::{Conference, Measure};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]

@@ -6,12 +6,12 @@ use crate::output::{n, spinner};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use quartier_app::spatial::level_geometries;
+use quartier_app::store::{DataBatch, Store, VariableMeta};
 use quartier_core::Cell;
 use quartier_core::disclosure;
 use quartier_core::validate::{DataRow, Location, VariableKind};
 use quartier_geom::crs::{Crs, Transformer};
 use quartier_geom::locate::PointIndex;
-use quartier_store::{DataBatch, Store, VariableMeta};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -279,7 +279,7 @@ fn write_counts(store: &dyn Store, out: &Path, a: &AggregateArgs, keys: &[String
     let mut parent: Vec<Option<usize>> = vec![None; keys.len()];
     if a.with_parents {
         let areas = store.areas(None)?;
-        let by_node: HashMap<(usize, &str), &quartier_store::AreaRecord> =
+        let by_node: HashMap<(usize, &str), &quartier_app::store::AreaRecord> =
             areas.iter().map(|r| ((r.level_rank, r.key.as_str()), r)).collect();
         let rank = areas.iter().find(|r| r.level == a.level).map(|r| r.level_rank).unwrap_or(0);
         rows.extend(keys.iter().map(|k| (k.clone(), a.level.clone(), rank)));

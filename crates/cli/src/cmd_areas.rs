@@ -4,8 +4,8 @@ use crate::output::{self, Format, n, spinner};
 use crate::{cmd_data, open};
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use quartier_app::store::{AreaReport, Store};
 use quartier_import::areas::{AreaOptions, ParentMethod, PreparedAreas, RawAreas};
-use quartier_store::{AreaReport, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]

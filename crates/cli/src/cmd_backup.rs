@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// The server's URL, when the database is on PostgreSQL.
 fn server(db: &Path) -> Option<String> {
-    match quartier_store::Location::from_path(db) {
-        quartier_store::Location::Postgres(url) => Some(url),
-        quartier_store::Location::Sqlite(_) => None,
+    match quartier_app::store::Location::from_path(db) {
+        quartier_app::store::Location::Postgres(url) => Some(url),
+        quartier_app::store::Location::Sqlite(_) => None,
     }
 }
 
@@ -43,7 +43,7 @@ pub fn backup(db: &Path, out: &PathBuf) -> Result<()> {
         std::fs::rename(&tmp, out)?;
         println!(
             "Gesichert: {} → {} ({} KB, pg_dump)",
-            quartier_store::Location::from_path(db),
+            quartier_app::store::Location::from_path(db),
             out.display(),
             std::fs::metadata(out)?.len() / 1024
         );
@@ -52,7 +52,7 @@ pub fn backup(db: &Path, out: &PathBuf) -> Result<()> {
     if !db.exists() {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
-    quartier_store::sqlite::backup(db, out).with_context(|| format!("Sicherung nach {} fehlgeschlagen", out.display()))?;
+    quartier_app::store::sqlite::backup(db, out).with_context(|| format!("Sicherung nach {} fehlgeschlagen", out.display()))?;
     println!("Gesichert: {} → {} ({} KB)", db.display(), out.display(), std::fs::metadata(out)?.len() / 1024);
     Ok(())
 }
@@ -73,19 +73,19 @@ pub fn restore(db: &Path, from: &PathBuf) -> Result<()> {
             "pg_restore",
             &["--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname", &url, &from.to_string_lossy()],
         )?;
-        quartier_store::postgres::PostgresStore::open(&url)?.advance_data_version(before)?;
+        quartier_app::store::postgres::PostgresStore::open(&url)?.advance_data_version(before)?;
         audit_restore(db, from)?;
-        println!("Wiederhergestellt: {} ← {} (pg_restore)", quartier_store::Location::from_path(db), from.display());
+        println!("Wiederhergestellt: {} ← {} (pg_restore)", quartier_app::store::Location::from_path(db), from.display());
         return Ok(());
     }
-    quartier_store::sqlite::check_backup(from)?;
+    quartier_app::store::sqlite::check_backup(from)?;
     // Copy into a temporary file beside the database, then swap: never half a database.
     let tmp = db.with_extension("wiederherstellung.tmp");
     std::fs::copy(from, &tmp).with_context(|| format!("{} kann nicht kopiert werden", from.display()))?;
     if db.exists() {
         let keep = db.with_extension("vor-wiederherstellung");
         // A clean state: fold the WAL in before moving the old file aside.
-        quartier_store::sqlite::checkpoint(db);
+        quartier_app::store::sqlite::checkpoint(db);
         std::fs::rename(db, &keep)?;
         for ext in ["db-wal", "db-shm"] {
             let side = db.with_extension(ext);

@@ -4,11 +4,11 @@ use crate::open;
 use crate::output::{self, Format, n, spinner};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use quartier_app::store::{DataReport, Store, ValueFilter};
 use quartier_app::views::{self, Origin};
 use quartier_core::NumberFormat;
 use quartier_core::validate::VariableKind;
 use quartier_import::data::{DataProfile, Layout, MatchBy, PreparedData};
-use quartier_store::{DataReport, Store, ValueFilter};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

@@ -241,7 +241,7 @@ fn stored_hierarchy(db: &Path) -> Result<Option<Hierarchy>> {
     // Read-only: a check changes nothing, not even by migrating an older database.
     let store = crate::open_read_only(db)?;
     let mut h: Hierarchy = HashMap::new();
-    for a in quartier_store::Store::areas(&store, None)? {
+    for a in quartier_app::store::Store::areas(&store, None)? {
         h.entry(a.key).or_default().push((a.level, a.parent, a.level_rank));
     }
     Ok(Some(h))

@@ -116,13 +116,13 @@ pub fn run(db: &Path, cmd: IndexCmd) -> Result<()> {
             let mut store = open(db)?;
             // Check that it computes on the stored data before saving it.
             indexing::compute_index(&store, &def, &file, None).map_err(anyhow::Error::msg)?;
-            quartier_store::Store::save_index_definition(&mut store, &def.id, &text)?;
+            quartier_app::store::Store::save_index_definition(&mut store, &def.id, &text)?;
             println!("Index „{}“ gespeichert ({}).", def.id, if def.name.is_empty() { &def.id } else { &def.name });
             Ok(())
         }
         IndexCmd::List { format } => {
             let store = open(db)?;
-            let defs = quartier_store::Store::index_definitions(&store)?;
+            let defs = quartier_app::store::Store::index_definitions(&store)?;
             let mut rows = Vec::new();
             let mut out = Vec::new();
             for (id, text) in defs {

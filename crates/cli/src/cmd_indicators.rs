@@ -4,11 +4,11 @@ use crate::open;
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use quartier_app::store::Store;
 use quartier_app::views::{self, IndicatorQuery, IndicatorRow};
 use quartier_core::classify::{self, ClassifyError, Method};
 use quartier_core::indicator::{Catalogue, Direction, Status};
 use quartier_core::stats;
-use quartier_store::Store;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 

@@ -4,9 +4,9 @@
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use quartier_app::store::Store;
 use quartier_app::supply::SupplySpec;
 use quartier_core::date::{days_from_iso, iso_from_days};
-use quartier_store::Store;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -178,14 +178,14 @@ pub fn run(db: &Path, cmd: OffersCmd) -> Result<()> {
                 }
                 None => None,
             };
-            let orgs: std::collections::HashMap<&str, &quartier_store::offers::Organization> =
+            let orgs: std::collections::HashMap<&str, &quartier_app::store::offers::Organization> =
                 offers.organizations.iter().map(|o| (o.id.as_str(), o)).collect();
-            let locations: std::collections::HashMap<&str, &quartier_store::offers::Location> =
+            let locations: std::collections::HashMap<&str, &quartier_app::store::offers::Location> =
                 offers.locations.iter().map(|l| (l.id.as_str(), l)).collect();
             let mut rows = Vec::new();
             let mut json = Vec::new();
             for s in &offers.services {
-                let at: Vec<&quartier_store::offers::Location> = offers
+                let at: Vec<&quartier_app::store::offers::Location> = offers
                     .service_at_location
                     .iter()
                     .filter(|k| k.service_id == s.id)

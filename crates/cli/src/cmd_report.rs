@@ -60,7 +60,7 @@ impl DefinitionArg {
 
 /// The report definition (checked) and the existing database it reads; errors name the file
 /// or the stored definition.
-fn definition_and_store(db: &Path, from: &DefinitionArg) -> Result<(ReportDefinition, Box<dyn quartier_store::Store + Send>)> {
+fn definition_and_store(db: &Path, from: &DefinitionArg) -> Result<(ReportDefinition, Box<dyn quartier_app::store::Store + Send>)> {
     if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
     }
@@ -162,7 +162,7 @@ pub struct FundingArgs {
 }
 
 pub fn funding(db: &Path, a: FundingArgs) -> Result<()> {
-    use quartier_store::Store;
+    use quartier_app::store::Store;
     let (def, store) = definition_and_store(db, &a.definition)?;
     let levels = store.levels()?;
     let level = def.level.clone().or_else(|| levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone())).unwrap_or_default();

@@ -4,10 +4,10 @@ use crate::open;
 use crate::output::{self, Format};
 use anyhow::{Result, bail};
 use clap::Args;
+use quartier_app::store::Store;
 use quartier_app::views;
 use quartier_core::segregation;
 use quartier_core::validate::VariableKind;
-use quartier_store::Store;
 use std::collections::HashMap;
 use std::path::Path;
 

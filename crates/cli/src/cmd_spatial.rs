@@ -99,7 +99,7 @@ impl SpatialArgs {
     }
 }
 
-fn prepare(store: &dyn quartier_store::Store, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, spatial::Weights)> {
+fn prepare(store: &dyn quartier_app::store::Store, a: &SpatialArgs) -> Result<(Vec<String>, Vec<f64>, spatial::Weights)> {
     let file = a.weights_file.as_ref().map(|p| p.display().to_string());
     let text = match &a.weights_file {
         Some(p) => Some(std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),

@@ -3,8 +3,8 @@
 use crate::output::{self, Format};
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use quartier_store::Store;
-use quartier_store::accounts::Role;
+use quartier_app::store::Store;
+use quartier_app::store::accounts::Role;
 use std::io::Read;
 use std::path::Path;
 
@@ -74,8 +74,8 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
     },
 }
 
-fn parse_scope(s: &str) -> Result<quartier_store::accounts::Scope> {
-    quartier_store::accounts::Scope::parse(s)
+fn parse_scope(s: &str) -> Result<quartier_app::store::accounts::Scope> {
+    quartier_app::store::accounts::Scope::parse(s)
         .ok_or_else(|| anyhow::anyhow!("--scope {s}: EBENE=SCHLÜSSEL erwartet, z. B. Kommune=05911000"))
 }
 

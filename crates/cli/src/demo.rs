@@ -4,9 +4,9 @@
 use crate::cmd_areas::{dissolve, load_areas};
 use crate::cmd_data::load_data;
 use anyhow::{Context, Result};
+use quartier_app::store::{SqliteStore, Store};
 use quartier_import::areas::AreaOptions;
 use quartier_import::data::DataProfile;
-use quartier_store::{SqliteStore, Store};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

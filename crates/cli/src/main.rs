@@ -21,7 +21,7 @@ mod output;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use output::Format;
-use quartier_store::{Location, Store};
+use quartier_app::store::{Location, Store};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -321,7 +321,7 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow::bail!("Quelle und Ziel sind dieselbe Datenbank");
             }
             let pb = output::spinner(format!("Kopiere nach {target}"));
-            let report = quartier_store::copy::copy_database(&from, &target, |t, n| pb.set_message(format!("{t}: {n} Zeilen")))?;
+            let report = quartier_app::store::copy::copy_database(&from, &target, |t, n| pb.set_message(format!("{t}: {n} Zeilen")))?;
             pb.finish_and_clear();
             let rows: Vec<Vec<String>> = report.tables.iter().map(|(t, n, c)| vec![t.clone(), n.to_string(), c.clone()]).collect();
             output::emit(format, &["table", "rows", "checksum"], rows, &report.tables)?;

@@ -15,7 +15,7 @@ pub struct Extras {
     pub offers: Vec<(String, String, String, String)>,
     /// Gap analysis for the area: (need label, quadrant in words).
     pub gap: Option<(String, String)>,
-    pub conference: Option<quartier_store::action::Conference>,
+    pub conference: Option<quartier_app::store::action::Conference>,
 }
 
 /// What a gap analysis on the sheet needs: the indicator of need, the offers' target group and
@@ -31,7 +31,7 @@ impl Extras {
     /// Gathers the extras of `area` on `level` from the store: the offers located in it, its
     /// latest conference and, when asked for, where it stands in need against supply. The same
     /// for `quartier funding-sheet` and the profile page.
-    pub fn gather(store: &dyn quartier_store::Store, level: &str, area: &str, gap: Option<&GapSpec>) -> Result<Extras, String> {
+    pub fn gather(store: &dyn quartier_app::store::Store, level: &str, area: &str, gap: Option<&GapSpec>) -> Result<Extras, String> {
         let mut extras = Extras::default();
         let geoms = quartier_app::spatial::level_geometries(store, level)?;
         if let Some((_, g)) = geoms.iter().find(|(k, _)| k == area) {
@@ -125,9 +125,9 @@ pub fn paragraphs(r: &Report, a: usize, x: &Extras) -> Vec<(String, String)> {
             c.kind,
             c.date,
             match c.matches {
-                quartier_store::action::Agreement::Agree => "",
-                quartier_store::action::Agreement::Partly => "teilweise",
-                quartier_store::action::Agreement::No => "nicht",
+                quartier_app::store::action::Agreement::Agree => "",
+                quartier_app::store::action::Agreement::Partly => "teilweise",
+                quartier_app::store::action::Agreement::No => "nicht",
             }
         );
         if !c.matches_note.is_empty() {

@@ -38,7 +38,7 @@ pub enum Format {
 /// Builds the area profiles (Steckbriefe) of `areas` (None: all of the level) with the
 /// definition's indicators and writes them (HTML or PDF) atomically.
 pub fn write_profiles(
-    store: &dyn quartier_store::Store,
+    store: &dyn quartier_app::store::Store,
     def: &definition::ReportDefinition,
     areas: Option<Vec<String>>,
     format: Format,
@@ -51,7 +51,7 @@ pub fn write_profiles(
 
 /// The area profiles of `areas` (None: all of the level) as HTML or PDF bytes.
 pub fn render_profiles(
-    store: &dyn quartier_store::Store,
+    store: &dyn quartier_app::store::Store,
     def: &definition::ReportDefinition,
     areas: Option<Vec<String>>,
     format: Format,
@@ -74,7 +74,7 @@ pub fn render_profiles(
 
 /// The funding application sheet for one area (HTML or PDF), written atomically.
 pub fn write_funding(
-    store: &dyn quartier_store::Store,
+    store: &dyn quartier_app::store::Store,
     def: &definition::ReportDefinition,
     area: &str,
     extras: &funding::Extras,
@@ -88,7 +88,7 @@ pub fn write_funding(
 
 /// The funding application sheet for one area as HTML or PDF bytes.
 pub fn render_funding(
-    store: &dyn quartier_store::Store,
+    store: &dyn quartier_app::store::Store,
     def: &definition::ReportDefinition,
     area: &str,
     extras: &funding::Extras,
@@ -107,7 +107,12 @@ pub fn render_funding(
 
 /// Builds the report and writes it to `out` atomically: into a temporary file beside it,
 /// renamed when complete, so a failure leaves no partial file.
-pub fn write(store: &dyn quartier_store::Store, def: &definition::ReportDefinition, format: Format, out: &Path) -> Result<u64, String> {
+pub fn write(
+    store: &dyn quartier_app::store::Store,
+    def: &definition::ReportDefinition,
+    format: Format,
+    out: &Path,
+) -> Result<u64, String> {
     let bytes = render(store, def, format, &mut |_| {})?;
     write_atomic(out, &bytes)?;
     Ok(bytes.len() as u64)
@@ -133,7 +138,7 @@ impl Stage {
 
 /// The report's bytes in `format`, telling `progress` each stage as it begins.
 pub fn render(
-    store: &dyn quartier_store::Store,
+    store: &dyn quartier_app::store::Store,
     def: &definition::ReportDefinition,
     format: Format,
     progress: &mut dyn FnMut(Stage),

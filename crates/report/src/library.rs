@@ -3,8 +3,8 @@
 //! exchange format) in the settings under `report:NAME`, so every change is audited.
 
 use crate::definition::{Profiles, ReportDefinition};
+use quartier_app::store::Store;
 use quartier_app::views::{IndicatorQuery, compute_indicators};
-use quartier_store::Store;
 use std::collections::BTreeSet;
 
 const PREFIX: &str = "report:";
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn the_reference_is_named_by_the_setting_or_the_single_top_area() {
-        for (backend, mut s) in quartier_store::testing::berlins() {
+        for (backend, mut s) in quartier_app::store::testing::berlins() {
             // The top level (Bezirk) has one area, Mitte.
             assert_eq!(municipality(&*s).unwrap().as_deref(), Some("Mitte"), "{backend}");
             s.set_setting("municipality", "Berlin").unwrap();

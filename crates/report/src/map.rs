@@ -13,7 +13,7 @@ pub struct MapPaths {
 }
 
 /// The map of `level` (with the level above as outlines) from the stored geometries.
-pub fn level_map(store: &dyn quartier_store::Store, levels: &[quartier_store::Level], level: &str) -> Result<MapPaths, String> {
+pub fn level_map(store: &dyn quartier_app::store::Store, levels: &[quartier_app::store::Level], level: &str) -> Result<MapPaths, String> {
     let shapes = |l: &str| quartier_app::spatial::level_geometries(store, l);
     let geoms = shapes(level)?;
     let rank = levels.iter().find(|l| l.name == level).map(|l| l.rank).unwrap_or(0);

@@ -4,10 +4,10 @@
 use crate::definition::ReportDefinition;
 use crate::map::MapPaths;
 use crate::text::{self, Facts};
+use quartier_app::store::Store;
 use quartier_app::views::{IndicatorQuery, compute_indicators};
 use quartier_core::classify::{self, Method};
 use quartier_core::indicator::Direction;
-use quartier_store::Store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One area of the report's level.

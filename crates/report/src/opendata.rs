@@ -3,10 +3,10 @@
 //! (WGS84), and a metadata file with DCAT-AP.de fields. Always disclosure-controlled: what
 //! leaves the system here is public.
 
+use quartier_app::store::Store;
 use quartier_app::views::{IndicatorQuery, compute_indicators};
 use quartier_core::indicator::Status;
 use quartier_geom::wkb::{self, Decoded};
-use quartier_store::Store;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 

@@ -24,7 +24,7 @@ pub async fn login_page(State(st): State<AppState>, headers: HeaderMap) -> Resul
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht gibt es keine Anmeldung.".into()));
     }
-    let token = quartier_store::accounts::token().map_err(AppError::Internal)?;
+    let token = quartier_app::store::accounts::token().map_err(AppError::Internal)?;
     let page = form(&token, None);
     let mut res = page.into_response();
     let c = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/anmelden; Max-Age=1800{}", secure(&headers));
@@ -107,13 +107,13 @@ pub async fn login(
             store.logout(&old, false)?;
         }
         store.login(&name, &f.passwort, &address).map_err(|e| match e {
-            quartier_store::StoreError::Account(m) => AppError::TooMany(m),
+            quartier_app::store::StoreError::Account(m) => AppError::TooMany(m),
             other => other.into(),
         })
     })
     .await?;
     let Some((token, _)) = result else {
-        let fresh = quartier_store::accounts::token().map_err(AppError::Internal)?;
+        let fresh = quartier_app::store::accounts::token().map_err(AppError::Internal)?;
         let mut res =
             (axum::http::StatusCode::UNAUTHORIZED, form(&fresh, Some("Benutzername oder Passwort stimmen nicht."))).into_response();
         let c = format!("{LOGIN_COOKIE}={fresh}; HttpOnly; SameSite=Strict; Path=/anmelden; Max-Age=1800{}", secure(&headers));
@@ -168,8 +168,11 @@ pub async fn account_page(State(st): State<AppState>, headers: HeaderMap) -> Res
 
 /// A Träger account's working list: its organisation's offers to edit, a new one, and where to
 /// record a conference.
-fn traeger_work(store: &dyn quartier_store::Store, user: &quartier_store::accounts::User) -> Result<Option<maud::Markup>, AppError> {
-    if user.role != quartier_store::accounts::Role::Traeger {
+fn traeger_work(
+    store: &dyn quartier_app::store::Store,
+    user: &quartier_app::store::accounts::User,
+) -> Result<Option<maud::Markup>, AppError> {
+    if user.role != quartier_app::store::accounts::Role::Traeger {
         return Ok(None);
     }
     let own = user.organization.clone().unwrap_or_default();
@@ -194,7 +197,7 @@ fn traeger_work(store: &dyn quartier_store::Store, user: &quartier_store::accoun
     }))
 }
 
-fn account_form(s: &quartier_store::accounts::Session, problem: Option<&str>, work: Option<maud::Markup>) -> maud::Markup {
+fn account_form(s: &quartier_app::store::accounts::Session, problem: Option<&str>, work: Option<maud::Markup>) -> maud::Markup {
     let body = html! {
         h1 { "Mein Konto" }
         p { "Angemeldet als " strong { (s.user.name) } " (" (s.user.role.label_de()) ")"
@@ -247,13 +250,13 @@ pub async fn change_password(
         let name = user.name.clone();
         with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&name, Some(&f.alt), &f.neu) {
             Ok(()) => Ok(None),
-            Err(quartier_store::StoreError::Account(m)) => Ok(Some(m)),
+            Err(quartier_app::store::StoreError::Account(m)) => Ok(Some(m)),
             Err(e) => Err(e.into()),
         })
         .await?
     };
     if let Some(p) = problem {
-        let session = quartier_store::accounts::Session { user, csrf: actor.csrf, seconds_left: 0 };
+        let session = quartier_app::store::accounts::Session { user, csrf: actor.csrf, seconds_left: 0 };
         return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p), None)).into_response());
     }
     let mut res = Redirect::to("/anmelden").into_response();

@@ -11,10 +11,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use quartier_store::accounts::{Role, Scope};
+use quartier_app::store::accounts::{Role, Scope};
 use serde::Deserialize;
 
-fn is_admin(u: &quartier_store::accounts::User) -> bool {
+fn is_admin(u: &quartier_app::store::accounts::User) -> bool {
     u.role == Role::Admin
 }
 
@@ -51,13 +51,13 @@ fn one_time_password(name: &str) -> Result<String, AppError> {
         getrandom::fill(&mut b).map_err(|e| AppError::Internal(e.to_string()))?;
         let chars: Vec<char> = b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect();
         let p = chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-");
-        if quartier_store::accounts::check_password(name, &p).is_ok() {
+        if quartier_app::store::accounts::check_password(name, &p).is_ok() {
             return Ok(p);
         }
     }
 }
 
-fn page(st_users: &[quartier_store::accounts::User], actor: &Actor, message: Option<Markup>, sqlite: bool) -> Markup {
+fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message: Option<Markup>, sqlite: bool) -> Markup {
     let body = html! {
         (tabs("konten"))
         h1 { "Konten" }
@@ -112,7 +112,7 @@ fn page(st_users: &[quartier_store::accounts::User], actor: &Actor, message: Opt
 }
 
 async fn render(st: &AppState, actor: Actor, message: Option<Markup>, status: StatusCode) -> Result<Response, AppError> {
-    let sqlite = matches!(&*st.db, quartier_store::Location::Sqlite(_));
+    let sqlite = matches!(&*st.db, quartier_app::store::Location::Sqlite(_));
     let users = with_store(st, |store, _| Ok(store.users()?)).await?;
     Ok((status, page(&users, &actor, message, sqlite)).into_response())
 }
@@ -166,7 +166,7 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
     let result = with_store_mut(&st, actor.name.clone(), move |store| {
         match store.add_user(&n, role, org.as_deref(), &p) {
             Ok(_) => {}
-            Err(quartier_store::StoreError::Account(m)) => return Ok(Err(m)),
+            Err(quartier_app::store::StoreError::Account(m)) => return Ok(Err(m)),
             Err(e) => return Err(e.into()),
         }
         let rest = (|| {
@@ -176,7 +176,7 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
             if internal {
                 store.set_user_internal(&n, true)?;
             }
-            Ok::<_, quartier_store::StoreError>(())
+            Ok::<_, quartier_app::store::StoreError>(())
         })();
         match rest {
             Ok(()) => Ok(Ok(())),
@@ -185,7 +185,7 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
             Err(e) => {
                 let _ = store.remove_user(&n);
                 match e {
-                    quartier_store::StoreError::Account(m) => Ok(Err(m)),
+                    quartier_app::store::StoreError::Account(m) => Ok(Err(m)),
                     other => Err(other.into()),
                 }
             }
@@ -219,7 +219,7 @@ pub async fn reset_password(
     let (n, p) = (f.name.clone(), password.clone());
     let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&n, None, &p) {
         Ok(()) => Ok(Ok(())),
-        Err(quartier_store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
         Err(e) => Err(e.into()),
     })
     .await?;
@@ -238,7 +238,7 @@ pub async fn remove(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
     let n = f.name.clone();
     let result = with_store_mut(&st, actor.name.clone(), move |store| match store.remove_user(&n) {
         Ok(()) => Ok(Ok(())),
-        Err(quartier_store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
         Err(e) => Err(e.into()),
     })
     .await?;
@@ -251,7 +251,7 @@ pub async fn remove(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
 /// `GET /verwaltung/sicherung`: a consistent copy of the SQLite database (as `quartier backup`).
 pub async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let actor = admin(&st, &headers).await?;
-    let quartier_store::Location::Sqlite(path) = &*st.db else {
+    let quartier_app::store::Location::Sqlite(path) = &*st.db else {
         return Err(AppError::BadRequest("Die Datenbank liegt auf einem PostgreSQL-Server: quartier backup auf dem Server.".into()));
     };
     let path = path.clone();
@@ -260,7 +260,7 @@ pub async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Re
             .join(format!("quartier-sicherung-{}", crate::admin::random_hex(8).map_err(|e| AppError::Internal(e.to_string()))?));
         std::fs::create_dir_all(&dir).map_err(|e| AppError::Internal(e.to_string()))?;
         let out = dir.join("sicherung.db");
-        let r = quartier_store::sqlite::backup(&path, &out)
+        let r = quartier_app::store::sqlite::backup(&path, &out)
             .map_err(|e| AppError::Internal(e.to_string()))
             .and_then(|_| std::fs::read(&out).map_err(|e| AppError::Internal(e.to_string())));
         let _ = std::fs::remove_dir_all(&dir);

@@ -11,8 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use quartier_store::accounts::{Role, User};
-use quartier_store::action::{Agreement, Conference, Contribution, Measure};
+use quartier_app::store::accounts::{Role, User};
+use quartier_app::store::action::{Agreement, Conference, Contribution, Measure};
 use serde::Deserialize;
 
 fn list(s: &str) -> Vec<String> {
@@ -127,10 +127,10 @@ pub async fn conference_save(State(st): State<AppState>, headers: HeaderMap, bod
     Ok(Redirect::to(&format!("/gebiet/{}?ebene={}#konferenzen", url(&area), url(&level))).into_response())
 }
 
-fn record_error(e: quartier_store::StoreError) -> AppError {
+fn record_error(e: quartier_app::store::StoreError) -> AppError {
     match e {
-        quartier_store::StoreError::InvalidRecord(m) => AppError::BadRequest(m),
-        quartier_store::StoreError::Conflict(m) => AppError::Conflict(m),
+        quartier_app::store::StoreError::InvalidRecord(m) => AppError::BadRequest(m),
+        quartier_app::store::StoreError::Conflict(m) => AppError::Conflict(m),
         other => other.into(),
     }
 }
@@ -243,7 +243,7 @@ pub async fn measure_save(State(st): State<AppState>, headers: HeaderMap, body: 
 }
 
 /// A stable fingerprint of an offer's stored state, for optimistic locking of its form.
-fn fingerprint(s: &quartier_store::offers::Service) -> String {
+fn fingerprint(s: &quartier_app::store::offers::Service) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(s).unwrap_or_default().hash(&mut h);
@@ -358,7 +358,7 @@ pub async fn offer_save(
         if confirmed {
             s.last_confirmed = today;
         }
-        let batch = quartier_store::offers::Offers { services: vec![s], ..Default::default() };
+        let batch = quartier_app::store::offers::Offers { services: vec![s], ..Default::default() };
         store.save_offers(&batch, false).map_err(record_error)?;
         Ok(())
     })
@@ -499,7 +499,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
         }
         let offers = store.offers()?;
-        let mut batch = quartier_store::offers::Offers::default();
+        let mut batch = quartier_app::store::offers::Offers::default();
         if organization.is_empty() && !new_organization.is_empty() {
             // Only social planning and administration enter new organisations.
             if user.as_ref().is_some_and(|u| u.role == Role::Traeger) {
@@ -514,7 +514,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
                 )));
             }
             organization = new_id("traeger", &new_organization, offers.organizations.iter().map(|o| o.id.as_str()));
-            batch.organizations.push(quartier_store::offers::Organization {
+            batch.organizations.push(quartier_app::store::offers::Organization {
                 id: organization.clone(),
                 name: new_organization,
                 maintainer: who.clone(),
@@ -533,7 +533,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             }
             let loc_name = if place_name.is_empty() { name.clone() } else { place_name };
             let id = new_id("ort", &loc_name, offers.locations.iter().map(|l| l.id.as_str()));
-            let location = quartier_store::offers::Location {
+            let location = quartier_app::store::offers::Location {
                 id: id.clone(),
                 organization_id: organization.clone(),
                 name: loc_name,
@@ -546,7 +546,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
                     "Der Standort ({lat}, {lon}) liegt außerhalb aller Gebiete: bitte Breite und Länge (WGS84) prüfen"
                 )));
             }
-            let candidate = quartier_store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
+            let candidate = quartier_app::store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
             if let Some(hint) = quartier_app::offers::likely_duplicates(&candidate, &offers).first() {
                 return Err(AppError::BadRequest(format!("{hint}: bitte diesen Standort in der Liste wählen")));
             }
@@ -564,7 +564,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             l.id.clone()
         };
         let id = new_id("angebot", &name, offers.services.iter().map(|s| s.id.as_str()));
-        batch.services.push(quartier_store::offers::Service {
+        batch.services.push(quartier_app::store::offers::Service {
             id: id.clone(),
             organization_id: organization,
             name,
@@ -580,7 +580,7 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
             ..Default::default()
         });
         let link = new_id("sal", &id, offers.service_at_location.iter().map(|l| l.id.as_str()));
-        batch.service_at_location.push(quartier_store::offers::ServiceAtLocation { id: link, service_id: id.clone(), location_id });
+        batch.service_at_location.push(quartier_app::store::offers::ServiceAtLocation { id: link, service_id: id.clone(), location_id });
         store.save_offers(&batch, false).map_err(record_error)?;
         Ok(id)
     })

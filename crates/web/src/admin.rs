@@ -14,9 +14,9 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use quartier_app::store::Store;
 use quartier_import::areas::AreaOptions;
 use quartier_import::data::DataProfile;
-use quartier_store::Store;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The signed-in session of the request, if any.
-pub(crate) fn session(store: &dyn Store, headers: &HeaderMap) -> Result<Option<quartier_store::accounts::Session>, AppError> {
+pub(crate) fn session(store: &dyn Store, headers: &HeaderMap) -> Result<Option<quartier_app::store::accounts::Session>, AppError> {
     match cookie(headers, SESSION_COOKIE) {
         Some(t) if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(store.session(&t)?),
         _ => Ok(None),
@@ -133,9 +133,9 @@ pub(crate) async fn authorize_as(
     st: &AppState,
     headers: &HeaderMap,
     token: &str,
-    allow: fn(&quartier_store::accounts::User) -> bool,
+    allow: fn(&quartier_app::store::accounts::User) -> bool,
     who: &str,
-) -> Result<(Actor, Option<quartier_store::accounts::User>), AppError> {
+) -> Result<(Actor, Option<quartier_app::store::accounts::User>), AppError> {
     if st.public.is_some() {
         return Err(AppError::Forbidden("In der öffentlichen Ansicht kann nichts geändert werden.".into()));
     }
@@ -183,7 +183,7 @@ pub(crate) fn form_actor(
     st: &AppState,
     store: &dyn Store,
     headers: &HeaderMap,
-) -> Result<Option<(Actor, Option<quartier_store::accounts::User>)>, AppError> {
+) -> Result<Option<(Actor, Option<quartier_app::store::accounts::User>)>, AppError> {
     if st.public.is_some() {
         return Ok(None);
     }
@@ -206,7 +206,7 @@ pub(crate) async fn with_store_mut<T: Send + 'static>(
         store.set_actor(&actor);
         // A tenant's changes are checked against its area.
         match view {
-            Some(v) => f(&mut quartier_store::scope::ScopedStore::new(store, (*v).clone())),
+            Some(v) => f(&mut quartier_app::store::scope::ScopedStore::new(store, (*v).clone())),
             None => f(&mut *store),
         }
     })
@@ -364,7 +364,7 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
             }
         }
         @if let Some(e) = edit {
-            @let upper: Vec<&quartier_store::Level> = levels.iter().filter(|l| levels.iter().any(|c| c.rank == l.rank + 1 && c.areas > 0)).collect();
+            @let upper: Vec<&quartier_app::store::Level> = levels.iter().filter(|l| levels.iter().any(|c| c.rank == l.rank + 1 && c.areas > 0)).collect();
             @if !upper.is_empty() {
                 h3 { "Geometrien aus Teilgebieten zusammensetzen" }
                 p.note { "Eine Ebene ohne eigene Geometrien (z. B. Stadtteile aus einer Tabelle) erhält die Umrisse ihrer Teilgebiete, vereinigt – wie " code { "quartier areas dissolve" } "." }
@@ -375,7 +375,7 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
                 }
             }
         }
-        @if signed_in.as_ref().is_some_and(|s| s.user.role == quartier_store::accounts::Role::Admin) || (!accounts && edit.is_some()) {
+        @if signed_in.as_ref().is_some_and(|s| s.user.role == quartier_app::store::accounts::Role::Admin) || (!accounts && edit.is_some()) {
             p { a href="/verwaltung/aenderungen" { "Änderungsprotokoll (wer hat wann was geändert)" } }
         }
         h2 #profile { "Importprofile" }
@@ -619,7 +619,7 @@ async fn run_import(st: &AppState, who: Actor, form: UploadForm, dry_run: bool) 
 fn area_summary(
     raw: &quartier_import::areas::RawAreas,
     prepared: &quartier_import::areas::PreparedAreas,
-    report: &quartier_store::AreaReport,
+    report: &quartier_app::store::AreaReport,
 ) -> Markup {
     use quartier_import::areas::ParentMethod;
     let km2: f64 = prepared.batch.areas.iter().filter_map(|a| a.area_m2).sum::<f64>() / 1e6;
@@ -660,7 +660,7 @@ fn official_area_summary(out: &quartier_import::load::OfficialAreas, dry_run: bo
     }
 }
 
-fn data_summary(prepared: &quartier_import::data::PreparedData, report: &quartier_store::DataReport) -> Markup {
+fn data_summary(prepared: &quartier_import::data::PreparedData, report: &quartier_app::store::DataReport) -> Markup {
     let years: Vec<String> = report.years.iter().map(|y| y.to_string()).collect();
     let layout = prepared.resolved.layout.map(|l| l.as_str()).unwrap_or("amtlich");
     html! {
@@ -770,7 +770,7 @@ pub async fn undo(State(st): State<AppState>, headers: HeaderMap, axum::Form(f):
     let e = authorize(&st, &headers, &f.csrf).await?;
     let report = with_store_mut(&st, e.name.clone(), move |store| {
         store.undo_import(f.id).map_err(|e| match e {
-            quartier_store::StoreError::Undo(m) => AppError::Conflict(m),
+            quartier_app::store::StoreError::Undo(m) => AppError::Conflict(m),
             other => other.into(),
         })
     })
@@ -802,7 +802,7 @@ pub async fn add_level(State(st): State<AppState>, headers: HeaderMap, axum::For
         }
         names.insert(f.position.min(names.len()), name);
         store.define_levels(&names).map_err(|e| match e {
-            quartier_store::StoreError::Levels(m) => AppError::BadRequest(m),
+            quartier_app::store::StoreError::Levels(m) => AppError::BadRequest(m),
             other => other.into(),
         })?;
         Ok(())

@@ -7,9 +7,9 @@
 //! calls per request); for PostgreSQL a counter that triggers raise with every change.
 
 use quartier_app::indexing::Table;
+use quartier_app::store::{Location, Store};
 use quartier_app::views::{IndicatorQuery, IndicatorResults, compute_indicators};
 use quartier_geom::MultiPolygon;
-use quartier_store::{Location, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,7 @@ struct Inner {
     indices: HashMap<String, Arc<IndexResult>>,
     shapes: HashMap<String, Arc<LevelShapes>>,
     map_paths: HashMap<String, Arc<MapPaths>>,
-    variables: Option<Arc<Vec<quartier_store::VariableRecord>>>,
+    variables: Option<Arc<Vec<quartier_app::store::VariableRecord>>>,
     /// Whole page models by their query (at most [`MEMO_MAX`], then started afresh).
     memo: HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -251,13 +251,13 @@ impl Cache {
         &self,
         db: &Location,
         store: &dyn Store,
-        levels: &[quartier_store::Level],
+        levels: &[quartier_app::store::Level],
         level: &str,
-    ) -> Result<Arc<MapPaths>, quartier_store::StoreError> {
+    ) -> Result<Arc<MapPaths>, quartier_app::store::StoreError> {
         if let Some(r) = self.current(db).map_paths.get(level) {
             return Ok(Arc::clone(r));
         }
-        let r = Arc::new(crate::map::level_map(store, levels, level).map_err(quartier_store::StoreError::Corrupt)?);
+        let r = Arc::new(crate::map::level_map(store, levels, level).map_err(quartier_app::store::StoreError::Corrupt)?);
         self.current(db).map_paths.insert(level.to_string(), Arc::clone(&r));
         Ok(r)
     }
@@ -267,7 +267,7 @@ impl Cache {
         &self,
         db: &Location,
         store: &dyn Store,
-    ) -> Result<Arc<Vec<quartier_store::VariableRecord>>, quartier_store::StoreError> {
+    ) -> Result<Arc<Vec<quartier_app::store::VariableRecord>>, quartier_app::store::StoreError> {
         if let Some(v) = &self.current(db).variables {
             return Ok(Arc::clone(v));
         }

@@ -5,7 +5,7 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use quartier_store::AreaRecord;
+use quartier_app::store::AreaRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

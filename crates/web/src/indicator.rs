@@ -8,9 +8,9 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use quartier_app::store::{Level, Store};
 use quartier_app::views::IndicatorResults;
 use quartier_core::indicator::Indicator;
-use quartier_store::{Level, Store};
 use serde::Deserialize;
 use std::collections::HashMap;
 

@@ -34,7 +34,7 @@ pub use admin::{Editing, UPLOAD_LIMIT};
 /// Shared state: where the database is, whether pages are public, whether changes are allowed.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Arc<quartier_store::Location>,
+    pub db: Arc<quartier_app::store::Location>,
     /// Public mode: disclosure control with this threshold on every shown count and rate.
     pub public: Option<f64>,
     /// Changes through the Verwaltung and the workbench (None: read-only server).
@@ -48,7 +48,7 @@ pub struct AppState {
     /// Anonymous visitors get the published view (else the sign-in page).
     pub public_view: bool,
     /// Per request: what a scoped (tenant) account may see; None: everything.
-    pub view: Option<Arc<quartier_store::scope::Visibility>>,
+    pub view: Option<Arc<quartier_app::store::scope::Visibility>>,
     /// Proxies trusted to name the client in `X-Forwarded-For`.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
@@ -68,11 +68,11 @@ impl AppState {
 
 tokio::task_local! {
     /// The signed-in account's visibility, set by `require_login` for the request.
-    static VIEW: Option<Arc<quartier_store::scope::Visibility>>;
+    static VIEW: Option<Arc<quartier_app::store::scope::Visibility>>;
 }
 
 /// This request's visibility (outside a request: none).
-pub(crate) fn current_view() -> Option<Arc<quartier_store::scope::Visibility>> {
+pub(crate) fn current_view() -> Option<Arc<quartier_app::store::scope::Visibility>> {
     VIEW.try_with(|v| v.clone()).ok().flatten()
 }
 
@@ -92,12 +92,12 @@ pub struct Options {
 }
 
 /// Builds the read-only router for internal use (tests call it without a socket).
-pub fn app(db: impl Into<quartier_store::Location>) -> Router {
+pub fn app(db: impl Into<quartier_app::store::Location>) -> Router {
     app_with(db, Options::default())
 }
 
 /// Builds the router; with `public` every count and rate shown passes disclosure control.
-pub fn app_with(db: impl Into<quartier_store::Location>, options: Options) -> Router {
+pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) -> Router {
     let db = Arc::new(db.into());
     let trusted_proxies = Arc::new(options.trusted_proxies.clone());
     let edit = if options.public.is_some() { None } else { options.edit };
@@ -221,7 +221,7 @@ async fn page_cache(
     });
     let db = st.db.clone();
     let version = match &*db {
-        quartier_store::Location::Sqlite(_) => db.data_version().unwrap_or_default(),
+        quartier_app::store::Location::Sqlite(_) => db.data_version().unwrap_or_default(),
         _ => {
             // A query per request would cost a connection each under a crowd: while other
             // requests are in flight the version is asked at most ten times a second (changes
@@ -380,7 +380,7 @@ async fn require_login(
     }
     let headers = req.headers().clone();
     let check = st.clone();
-    type View = Option<Arc<quartier_store::scope::Visibility>>;
+    type View = Option<Arc<quartier_app::store::scope::Visibility>>;
     // (signed in or no accounts, the tenant's view, sees only published results)
     let allowed = tokio::task::spawn_blocking(move || -> Result<(bool, View, bool), AppError> {
         let open = || check.db.open_read_only();
@@ -394,7 +394,7 @@ async fn require_login(
         // A tenant's visibility, computed once per scope and database version.
         let view = match &session.user.scope {
             Some(scope) => Some(check.cache.memo(&check.db, format!("sicht|{scope}"), || {
-                quartier_store::scope::Visibility::new(&*store, scope).map_err(|e| AppError::Forbidden(e.to_string()))
+                quartier_app::store::scope::Visibility::new(&*store, scope).map_err(|e| AppError::Forbidden(e.to_string()))
             })?),
             None => None,
         };
@@ -492,7 +492,7 @@ async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
 /// thread: every page handler's way to the database.
 pub(crate) async fn with_store<T: Send + 'static>(
     st: &AppState,
-    f: impl FnOnce(&dyn quartier_store::Store, &AppState) -> Result<T, AppError> + Send + 'static,
+    f: impl FnOnce(&dyn quartier_app::store::Store, &AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let mut st = st.clone();
     st.view = current_view();
@@ -510,7 +510,7 @@ fn asset(ct: &'static str, body: &'static str) -> Response {
 
 /// Serves the app on `addr` until Ctrl-C.
 pub async fn serve(
-    db: quartier_store::Location,
+    db: quartier_app::store::Location,
     addr: std::net::SocketAddr,
     options: Options,
     on_ready: impl FnOnce(std::net::SocketAddr),
@@ -553,9 +553,9 @@ pub(crate) fn indicators_error(e: String) -> AppError {
     if e == quartier_app::views::NO_CATALOGUE { AppError::NotFound(e) } else { AppError::Internal(e) }
 }
 
-impl From<quartier_store::StoreError> for AppError {
-    fn from(e: quartier_store::StoreError) -> Self {
-        use quartier_store::StoreError as E;
+impl From<quartier_app::store::StoreError> for AppError {
+    fn from(e: quartier_app::store::StoreError) -> Self {
+        use quartier_app::store::StoreError as E;
         match e {
             E::UnknownLevel(..) => AppError::NotFound(e.to_string()),
             // Refused by the account's rights or its area (a tenant's scope).

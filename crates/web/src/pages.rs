@@ -5,9 +5,9 @@ use crate::{AppError, AppState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
+use quartier_app::store::{Level, Store, VariableRecord};
 use quartier_app::views::{self, AreaValue, Origin};
 use quartier_core::classify;
-use quartier_store::{Level, Store, VariableRecord};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -209,7 +209,7 @@ fn load(
     q: &MapQuery,
     public: Option<f64>,
     cache: &crate::cache::Cache,
-    db: &quartier_store::Location,
+    db: &quartier_app::store::Location,
 ) -> Result<MapData, AppError> {
     let variables: Vec<VariableRecord> = cache.variables(db, store)?.as_ref().clone();
     let levels = store.levels()?;
@@ -369,7 +369,8 @@ fn load_index(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Re
     }
     let (year, table) = result
         .ok_or_else(|| AppError::NotFound(format!("Index „{}“ ist auf Ebene „{}“ für {:?} nicht berechenbar", def.id, d.level, want)))?;
-    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let areas: HashMap<String, quartier_app::store::AreaRecord> =
+        store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
     let main = match def.method {
         IndexMethod::Mss => "status_class",
         IndexMethod::Svi => "RPL_THEMES",
@@ -435,7 +436,6 @@ fn load_lisa(
     q: &MapQuery,
     mut d: MapData,
 ) -> Result<MapData, AppError> {
-    use quartier_core::spatial;
     let ind = catalogue.get(id).ok_or_else(|| AppError::NotFound(format!("Indikator „{id}“ gibt es nicht")))?;
     let all = quartier_app::views::compute_indicators(
         store,
@@ -454,29 +454,19 @@ fn load_lisa(
         Some(y) => y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("„{y}“ ist kein Jahr")))?,
         None => *years.last().ok_or_else(|| AppError::NotFound(format!("„{id}“ hat keine Werte")))?,
     };
-    let spec = quartier_app::spatial::SpatialSpec {
-        indicator: id,
-        year,
-        level: &d.level,
-        weights: "queen",
-        row_standardise: true,
-        tolerance: 0.0,
-        weights_file: None,
-    };
-    let input = quartier_app::spatial::spatial_input(store, &spec).map_err(AppError::NotFound)?;
-    let global =
-        spatial::moran(&input.y, &input.weights, 999, 1).map_err(|e| AppError::NotFound(format!("Moran's I nicht berechenbar: {e:?}")))?;
-    let local =
-        spatial::local_moran(&input.y, &input.weights, 999, 1).map_err(|e| AppError::NotFound(format!("LISA nicht berechenbar: {e:?}")))?;
-    let names = ["HH", "LH", "LL", "HL"];
-    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
-    let by_key: HashMap<&str, &spatial::LocalMoran> = input.keys.iter().map(String::as_str).zip(&local).collect();
+    let spots = quartier_app::spatial::hot_spots(store, id, year, &d.level).map_err(AppError::NotFound)?;
+    let global = &spots.global;
+    let areas: HashMap<String, quartier_app::store::AreaRecord> =
+        store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let by_key: HashMap<&str, usize> = spots.keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     for (key, a) in &areas {
         let (value, note) = match by_key.get(key.as_str()) {
-            Some(l) => {
-                let p = l.p_sim.unwrap_or(1.0);
-                let class = if p <= 0.05 { l.q as usize } else { 5 };
-                let label = if class == 5 { "nicht signifikant".to_string() } else { names[class - 1].to_string() };
+            Some(&i) => {
+                let p = spots.local[i].p_sim.unwrap_or(1.0);
+                let (class, label) = match spots.cluster(i) {
+                    Some(c) => (spots.local[i].q as usize, c),
+                    None => (5, "nicht signifikant"),
+                };
                 (Some(class as f64), format!("{label} (p = {})", fmt_de(p, 3)))
             }
             None => (None, "ohne Wert".to_string()),
@@ -563,7 +553,8 @@ fn load_types(store: &dyn Store, text: &str, q: &MapQuery, mut d: MapData) -> Re
     };
     d.k = k;
     let t = quartier_app::indexing::area_types(store, &indicators, year, &d.level, k, true, 1, 1).map_err(AppError::NotFound)?;
-    let areas: HashMap<String, quartier_store::AreaRecord> = store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let areas: HashMap<String, quartier_app::store::AreaRecord> =
+        store.areas(Some(&d.level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
     let label_of: HashMap<&str, usize> = t.areas.iter().map(String::as_str).zip(t.labels.iter().copied()).collect();
     for (key, a) in &areas {
         let l = label_of.get(key.as_str()).copied();

@@ -8,10 +8,10 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use quartier_app::store::{AreaRecord, Store};
 use quartier_core::index::{IndexDefinition, IndexMethod};
 use quartier_core::indicator::catalogue::Direction;
 use quartier_geom::MultiPolygon;
-use quartier_store::{AreaRecord, Store};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -64,8 +64,8 @@ struct Profile {
     public: bool,
     /// Offers located in the area: (service, organisation, location, target groups).
     offers: Vec<(String, String, String, String)>,
-    conferences: Vec<quartier_store::action::Conference>,
-    measures: Vec<quartier_store::action::Measure>,
+    conferences: Vec<quartier_app::store::action::Conference>,
+    measures: Vec<quartier_app::store::action::Measure>,
 }
 
 pub async fn area_page(State(st): State<AppState>, Path(key): Path<String>, Query(q): Query<ProfileQuery>) -> Result<Response, AppError> {
@@ -274,7 +274,7 @@ fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Res
     // its area and below, not for the other municipalities it sees on the shared levels.
     let own = st.view.as_ref().is_none_or(|v| v.inside(&area.level, &area.key));
     let conferences = if own { store.conferences(Some((&area.level, &area.key)))? } else { Vec::new() };
-    let measures: Vec<quartier_store::action::Measure> = if own {
+    let measures: Vec<quartier_app::store::action::Measure> = if own {
         store.measures()?.into_iter().filter(|m| m.level == area.level && m.areas.contains(&area.key)).collect()
     } else {
         Vec::new()
@@ -419,7 +419,7 @@ fn render(p: &Profile) -> Markup {
                     }
                 }
                 h2 { "Potenziale" }
-                @let potentials: Vec<&quartier_store::action::Conference> = p.conferences.iter().filter(|c| !c.potentials.is_empty()).collect();
+                @let potentials: Vec<&quartier_app::store::action::Conference> = p.conferences.iter().filter(|c| !c.potentials.is_empty()).collect();
                 @if potentials.is_empty() {
                     p.note { "Noch keine Potenziale erfasst: sie kommen mit den Sozialraumkonferenzen (" code { "quartier conference add" } ") in dieses Profil." }
                 } @else {

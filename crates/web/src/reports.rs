@@ -15,10 +15,10 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use quartier_app::store::Store;
 use quartier_report::definition::{Chapter, Classes, IndexChapter, Profiles, ReportDefinition};
 use quartier_report::library::{self, FieldError};
 use quartier_report::{Format, Stage};
-use quartier_store::Store;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -127,7 +127,7 @@ pub(crate) fn start_job(
 }
 
 /// A report of a stored definition, generated in the background.
-fn start(cache: &Arc<crate::cache::Cache>, key: &str, db: Arc<quartier_store::Location>, def: ReportDefinition, format: Format) {
+fn start(cache: &Arc<crate::cache::Cache>, key: &str, db: Arc<quartier_app::store::Location>, def: ReportDefinition, format: Format) {
     start_job(cache, key, move |progress| {
         let store = db.open_read_only().map_err(|e| e.to_string())?;
         quartier_report::render(&*store, &def, format, progress)

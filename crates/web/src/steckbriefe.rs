@@ -10,9 +10,9 @@ use crate::reports::{Outcome, file_reply, outcome, start_job, status_json};
 use crate::{AppError, AppState, with_store};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use quartier_app::store::Store;
 use quartier_report::Format;
 use quartier_report::library::profile_definition;
-use quartier_store::Store;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

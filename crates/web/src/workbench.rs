@@ -10,10 +10,10 @@ use crate::{AppError, AppState, with_store};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use quartier_app::store::Store;
 use quartier_app::views::{IndicatorQuery, compute_with_catalogue};
 use quartier_core::indicator::catalogue::Direction;
 use quartier_core::indicator::{Catalogue, Indicator};
-use quartier_store::Store;
 use serde::Deserialize;
 use std::collections::HashSet;
 

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use quartier_store::*;
+use quartier_app::store::*;
 
 use std::path::PathBuf;
 use tower::ServiceExt;
@@ -315,7 +315,7 @@ async fn allocation_page_beside_the_watering_can_and_as_workbook(backend: Backen
 
 /// The session cookie's value from a response.
 async fn accounts_roles_sessions_and_throttling(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     let local_token = site.token();
     {
@@ -377,7 +377,7 @@ async fn accounts_roles_sessions_and_throttling(backend: Backend) {
 }
 
 async fn throttling_keys_on_the_peer_and_never_locks_others_out(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     site.store().add_user("planerin", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
     // 20 wrong passwords from one address, each with a forged X-Forwarded-For: the header of
@@ -413,7 +413,7 @@ async fn throttling_keys_on_the_peer_and_never_locks_others_out(backend: Backend
 }
 
 async fn every_change_is_forbidden_to_roles_without_the_right(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     {
         let mut s = site.store();
@@ -463,8 +463,8 @@ async fn every_change_is_forbidden_to_roles_without_the_right(backend: Backend) 
 }
 
 async fn offers_conferences_and_measures_by_role_and_object(backend: Backend) {
-    use quartier_store::accounts::Role;
-    use quartier_store::offers::{Offers, Organization, Service};
+    use quartier_app::store::accounts::Role;
+    use quartier_app::store::offers::{Offers, Organization, Service};
     let site = Site::new(backend);
     {
         let mut s = site.store();
@@ -658,7 +658,7 @@ async fn offers_conferences_and_measures_by_role_and_object(backend: Backend) {
 /// With accounts and the public view switched on, anonymous visitors get the published pages
 /// in public mode (small counts withheld) and nothing else; signed in, the internal view.
 async fn public_view_for_anonymous_visitors(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site { public_view: Some(3.0), ..Site::new(backend) };
     {
         let mut s = site.store();
@@ -708,7 +708,7 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
 /// A user changes their own password: the current one is required, the rules apply, and
 /// every session of the account ends.
 async fn own_password_change_ends_every_session(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     site.store().add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
     let (_, first) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
@@ -762,7 +762,7 @@ async fn own_password_change_ends_every_session(backend: Backend) {
 /// A tenant (an account limited to Stadtteil 01) sees every Stadtteil — the shared level — and
 /// below it only its own Sozialräume, on every page and download; it changes nothing outside.
 async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
-    use quartier_store::accounts::{Role, Scope};
+    use quartier_app::store::accounts::{Role, Scope};
     let site = Site::new(backend);
     {
         let mut s = site.store();
@@ -870,11 +870,11 @@ async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN, "the catalogue is shared");
     let before = site.values("kinder_unter_15");
     let mut s = site.store();
-    let mut scoped = quartier_store::scope::ScopedStore::new(
+    let mut scoped = quartier_app::store::scope::ScopedStore::new(
         s.0.take().unwrap(),
         tokio::task::block_in_place(|| {
             let store = site.db.open().unwrap();
-            quartier_store::scope::Visibility::new(&*store, &Scope { level: "Stadtteil".into(), area: "01".into() }).unwrap()
+            quartier_app::store::scope::Visibility::new(&*store, &Scope { level: "Stadtteil".into(), area: "01".into() }).unwrap()
         }),
     );
     let outside = "Gebiet;Jahr;Merkmal;Wert\n0101;2025;Kinder unter 15;121\n0201;2025;Kinder unter 15;301\n";
@@ -889,7 +889,7 @@ async fn a_tenant_sees_its_own_areas_and_the_shared_level(backend: Backend) {
 /// SQL and script injection in every parameter of every page and in the stored text fields:
 /// no page fails, no script comes back unescaped, the database is intact.
 async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     const XSS: &str = "<script>alert(1)</script>";
     const SQL: &str = "' OR 1=1; DROP TABLE area; --";
     let site = Site::new(backend);
@@ -982,7 +982,7 @@ async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backen
 /// Session fixation: a session cookie planted before the login (by another site or a shared
 /// computer) is never adopted; the login issues a new token and the planted one opens nothing.
 async fn a_planted_session_cookie_is_never_adopted(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     site.store().add_user("planerin", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
     let planted = "ab".repeat(32);
@@ -1006,8 +1006,8 @@ async fn a_planted_session_cookie_is_never_adopted(backend: Backend) {
 /// A Träger account reads what the public reads (small counts withheld) until the
 /// administration grants internal results; its working pages stay open, internal ones do not.
 async fn traeger_accounts_read_published_results_until_granted(backend: Backend) {
-    use quartier_store::accounts::Role;
-    use quartier_store::offers::{Offers, Organization, Service};
+    use quartier_app::store::accounts::Role;
+    use quartier_app::store::offers::{Offers, Organization, Service};
     let site = Site::new(backend);
     {
         let mut s = site.store();

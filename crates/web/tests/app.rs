@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use quartier_store::{SqliteStore, Store};
+use quartier_app::store::{SqliteStore, Store};
 use tower::ServiceExt;
 
 async fn get(db: &std::path::Path, uri: &str) -> (StatusCode, String) {

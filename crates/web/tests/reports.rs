@@ -4,9 +4,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use quartier_app::store::Store;
+use quartier_app::store::testing::{batch, row};
 use quartier_core::Cell;
-use quartier_store::Store;
-use quartier_store::testing::{batch, row};
 
 #[macro_use]
 mod support;
@@ -219,7 +219,7 @@ async fn bad_definitions_get_messages_at_their_fields_and_change_nothing(backend
 }
 
 async fn berichte_are_closed_to_every_role_but_planning_and_administration(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     with_child_poverty(&site);
     {
@@ -325,7 +325,7 @@ async fn profiles_and_funding_sheets_come_from_the_pages_that_show_them(backend:
 }
 
 async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     with_child_poverty(&site);
     let (status, page) = site.get("/offene-daten").await;
@@ -400,7 +400,7 @@ fn shown_password(page: &str) -> String {
 }
 
 async fn accounts_are_administered_in_the_browser(backend: Backend) {
-    use quartier_store::accounts::Role;
+    use quartier_app::store::accounts::Role;
     let site = Site::new(backend);
     with_child_poverty(&site);
     {

@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use quartier_store::*;
+use quartier_app::store::*;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -54,119 +54,125 @@ impl Drop for InPlace {
 }
 
 impl Store for InPlace {
-    fn levels(&self) -> quartier_store::Result<Vec<Level>> {
+    fn levels(&self) -> quartier_app::store::Result<Vec<Level>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().levels())
     }
-    fn define_levels(&mut self, names: &[String]) -> quartier_store::Result<Vec<Level>> {
+    fn define_levels(&mut self, names: &[String]) -> quartier_app::store::Result<Vec<Level>> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().define_levels(names))
     }
-    fn areas(&self, level: Option<&str>) -> quartier_store::Result<Vec<AreaRecord>> {
+    fn areas(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<AreaRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().areas(level))
     }
-    fn geometries(&self, level: &str) -> quartier_store::Result<Vec<(String, Vec<u8>)>> {
+    fn geometries(&self, level: &str) -> quartier_app::store::Result<Vec<(String, Vec<u8>)>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().geometries(level))
     }
-    fn source_geometries(&self, level: &str) -> quartier_store::Result<Vec<SourceGeometry>> {
+    fn source_geometries(&self, level: &str) -> quartier_app::store::Result<Vec<SourceGeometry>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().source_geometries(level))
     }
-    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> quartier_store::Result<AreaReport> {
+    fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> quartier_app::store::Result<AreaReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_areas(batch, dry_run))
     }
-    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> quartier_store::Result<Vec<AreaReport>> {
+    fn apply_area_batches(&mut self, batches: &[AreaBatch], dry_run: bool) -> quartier_app::store::Result<Vec<AreaReport>> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_area_batches(batches, dry_run))
     }
-    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> quartier_store::Result<DataReport> {
+    fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> quartier_app::store::Result<DataReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().apply_data(batch, dry_run))
     }
-    fn variables(&self) -> quartier_store::Result<Vec<VariableRecord>> {
+    fn variables(&self) -> quartier_app::store::Result<Vec<VariableRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().variables())
     }
-    fn values(&self, filter: &ValueFilter) -> quartier_store::Result<Vec<ValueRecord>> {
+    fn values(&self, filter: &ValueFilter) -> quartier_app::store::Result<Vec<ValueRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().values(filter))
     }
-    fn hierarchy(&self) -> quartier_store::Result<Vec<quartier_core::hierarchy::AreaNode>> {
+    fn hierarchy(&self) -> quartier_app::store::Result<Vec<quartier_core::hierarchy::AreaNode>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().hierarchy())
     }
-    fn catalogue(&self) -> quartier_store::Result<quartier_core::indicator::Catalogue> {
+    fn catalogue(&self) -> quartier_app::store::Result<quartier_core::indicator::Catalogue> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().catalogue())
     }
-    fn save_catalogue(&mut self, cat: &quartier_core::indicator::Catalogue, dry_run: bool) -> quartier_store::Result<CatalogueReport> {
+    fn save_catalogue(&mut self, cat: &quartier_core::indicator::Catalogue, dry_run: bool) -> quartier_app::store::Result<CatalogueReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_catalogue(cat, dry_run))
     }
-    fn cells(&self, variables: &[String]) -> quartier_store::Result<CellTable> {
+    fn cells(&self, variables: &[String]) -> quartier_app::store::Result<CellTable> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().cells(variables))
     }
-    fn value_years(&self, variables: &[String]) -> quartier_store::Result<Vec<i32>> {
+    fn value_years(&self, variables: &[String]) -> quartier_app::store::Result<Vec<i32>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().value_years(variables))
     }
-    fn frozen_breaks(&self, indicator: &str, level: &str) -> quartier_store::Result<Option<(String, Vec<f64>)>> {
+    fn frozen_breaks(&self, indicator: &str, level: &str) -> quartier_app::store::Result<Option<(String, Vec<f64>)>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().frozen_breaks(indicator, level))
     }
-    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> quartier_store::Result<()> {
+    fn freeze_breaks(&mut self, indicator: &str, level: &str, method: &str, bins: &[f64]) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().freeze_breaks(indicator, level, method, bins))
     }
-    fn index_definitions(&self) -> quartier_store::Result<Vec<(String, String)>> {
+    fn index_definitions(&self) -> quartier_app::store::Result<Vec<(String, String)>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().index_definitions())
     }
-    fn save_index_definition(&mut self, id: &str, toml: &str) -> quartier_store::Result<()> {
+    fn save_index_definition(&mut self, id: &str, toml: &str) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_index_definition(id, toml))
     }
-    fn imports(&self) -> quartier_store::Result<Vec<ImportRecord>> {
+    fn imports(&self) -> quartier_app::store::Result<Vec<ImportRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().imports())
     }
-    fn undo_import(&mut self, id: i64) -> quartier_store::Result<UndoReport> {
+    fn undo_import(&mut self, id: i64) -> quartier_app::store::Result<UndoReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().undo_import(id))
     }
-    fn setting(&self, key: &str) -> quartier_store::Result<Option<String>> {
+    fn setting(&self, key: &str) -> quartier_app::store::Result<Option<String>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().setting(key))
     }
-    fn set_setting(&mut self, key: &str, value: &str) -> quartier_store::Result<()> {
+    fn set_setting(&mut self, key: &str, value: &str) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_setting(key, value))
     }
     fn save_offers(
         &mut self,
-        batch: &quartier_store::offers::Offers,
+        batch: &quartier_app::store::offers::Offers,
         dry_run: bool,
-    ) -> quartier_store::Result<quartier_store::offers::OfferReport> {
+    ) -> quartier_app::store::Result<quartier_app::store::offers::OfferReport> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_offers(batch, dry_run))
     }
-    fn offers(&self) -> quartier_store::Result<quartier_store::offers::Offers> {
+    fn offers(&self) -> quartier_app::store::Result<quartier_app::store::offers::Offers> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().offers())
     }
-    fn save_conference(&mut self, c: &quartier_store::action::Conference) -> quartier_store::Result<quartier_store::action::Conference> {
+    fn save_conference(
+        &mut self,
+        c: &quartier_app::store::action::Conference,
+    ) -> quartier_app::store::Result<quartier_app::store::action::Conference> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_conference(c))
     }
-    fn conferences(&self, area: Option<(&str, &str)>) -> quartier_store::Result<Vec<quartier_store::action::Conference>> {
+    fn conferences(&self, area: Option<(&str, &str)>) -> quartier_app::store::Result<Vec<quartier_app::store::action::Conference>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().conferences(area))
     }
-    fn save_measure(&mut self, m: &quartier_store::action::Measure) -> quartier_store::Result<quartier_store::action::Measure> {
+    fn save_measure(
+        &mut self,
+        m: &quartier_app::store::action::Measure,
+    ) -> quartier_app::store::Result<quartier_app::store::action::Measure> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_measure(m))
     }
-    fn measures(&self) -> quartier_store::Result<Vec<quartier_store::action::Measure>> {
+    fn measures(&self) -> quartier_app::store::Result<Vec<quartier_app::store::action::Measure>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().measures())
     }
     fn add_user(
         &mut self,
         name: &str,
-        role: quartier_store::accounts::Role,
+        role: quartier_app::store::accounts::Role,
         organization: Option<&str>,
         password: &str,
-    ) -> quartier_store::Result<quartier_store::accounts::User> {
+    ) -> quartier_app::store::Result<quartier_app::store::accounts::User> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().add_user(name, role, organization, password))
     }
-    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> quartier_store::Result<()> {
+    fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_password(name, old, new))
     }
-    fn set_user_scope(&mut self, name: &str, scope: Option<&quartier_store::accounts::Scope>) -> quartier_store::Result<()> {
+    fn set_user_scope(&mut self, name: &str, scope: Option<&quartier_app::store::accounts::Scope>) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_scope(name, scope))
     }
-    fn set_user_internal(&mut self, name: &str, internal: bool) -> quartier_store::Result<()> {
+    fn set_user_internal(&mut self, name: &str, internal: bool) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_internal(name, internal))
     }
-    fn remove_user(&mut self, name: &str) -> quartier_store::Result<()> {
+    fn remove_user(&mut self, name: &str) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_user(name))
     }
-    fn users(&self) -> quartier_store::Result<Vec<quartier_store::accounts::User>> {
+    fn users(&self) -> quartier_app::store::Result<Vec<quartier_app::store::accounts::User>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().users())
     }
     fn login(
@@ -174,31 +180,31 @@ impl Store for InPlace {
         name: &str,
         password: &str,
         address: &str,
-    ) -> quartier_store::Result<Option<(String, quartier_store::accounts::Session)>> {
+    ) -> quartier_app::store::Result<Option<(String, quartier_app::store::accounts::Session)>> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().login(name, password, address))
     }
-    fn session(&self, token: &str) -> quartier_store::Result<Option<quartier_store::accounts::Session>> {
+    fn session(&self, token: &str) -> quartier_app::store::Result<Option<quartier_app::store::accounts::Session>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().session(token))
     }
-    fn logout(&mut self, token: &str, everywhere: bool) -> quartier_store::Result<()> {
+    fn logout(&mut self, token: &str, everywhere: bool) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().logout(token, everywhere))
     }
-    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> quartier_store::Result<()> {
+    fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().audit(action, object, old, new))
     }
-    fn audit_log(&self) -> quartier_store::Result<Vec<quartier_store::accounts::AuditEntry>> {
+    fn audit_log(&self) -> quartier_app::store::Result<Vec<quartier_app::store::accounts::AuditEntry>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().audit_log())
     }
-    fn settings_with_prefix(&self, prefix: &str) -> quartier_store::Result<Vec<(String, String)>> {
+    fn settings_with_prefix(&self, prefix: &str) -> quartier_app::store::Result<Vec<(String, String)>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().settings_with_prefix(prefix))
     }
-    fn remove_setting(&mut self, key: &str) -> quartier_store::Result<bool> {
+    fn remove_setting(&mut self, key: &str) -> quartier_app::store::Result<bool> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_setting(key))
     }
     fn set_actor(&mut self, actor: &str) {
         self.0.as_mut().unwrap().set_actor(actor)
     }
-    fn data_version(&self) -> quartier_store::Result<String> {
+    fn data_version(&self) -> quartier_app::store::Result<String> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().data_version())
     }
 }
@@ -221,7 +227,7 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         let db = match backend {
             Backend::Sqlite => Location::Sqlite(dir.path().join("q.db")),
-            Backend::Postgres => Location::parse(&quartier_store::postgres::fresh_test_database().expect("QUARTIER_TEST_POSTGRES")),
+            Backend::Postgres => Location::parse(&quartier_app::store::postgres::fresh_test_database().expect("QUARTIER_TEST_POSTGRES")),
         };
         let mut s = db.open().unwrap();
         s.define_levels(&["Stadtteil".into(), "Sozialraum".into()]).unwrap();

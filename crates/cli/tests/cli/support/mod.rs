@@ -1,6 +1,6 @@
 //! Fixtures: a small synthetic "Musterstadt" in EPSG:25832 and helpers to run the binary.
 
-use quartier_store::{Location, Store, ValueFilter};
+use quartier_app::store::{Location, Store, ValueFilter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -36,9 +36,9 @@ impl Run {
 /// Everything stored, for "nothing changed" checks.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
-    areas: Vec<quartier_store::AreaRecord>,
-    values: Vec<quartier_store::ValueRecord>,
-    variables: Vec<quartier_store::VariableRecord>,
+    areas: Vec<quartier_app::store::AreaRecord>,
+    values: Vec<quartier_app::store::ValueRecord>,
+    variables: Vec<quartier_app::store::VariableRecord>,
     geometries: Vec<(String, Vec<u8>)>,
 }
 
@@ -50,7 +50,7 @@ impl Env {
     /// An environment on a fresh PostgreSQL database, when `QUARTIER_TEST_POSTGRES` names a
     /// test server.
     pub fn on_postgres() -> Option<Env> {
-        Some(Env { dir: tempfile::tempdir().unwrap(), database: Some(quartier_store::postgres::fresh_test_database()?) })
+        Some(Env { dir: tempfile::tempdir().unwrap(), database: Some(quartier_app::store::postgres::fresh_test_database()?) })
     }
 
     /// The database as the commands see it.
