@@ -523,6 +523,70 @@ fn compute_imd(ctx: &Ctx, def: &IndexDefinition) -> Result<Table, String> {
     Ok(t)
 }
 
+/// Where in an index definition a problem lies, for a form to show it at its field and an
+/// API to name it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefinitionField {
+    /// The definition as a whole (the parts the method needs).
+    Method,
+    Level,
+    Population,
+    /// Every place that names this indicator.
+    Indicator(String),
+    /// The n-th entry of `exclude`.
+    Exclusion(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefinitionProblem {
+    pub field: DefinitionField,
+    pub message: String,
+}
+
+/// Checks a definition against the stored data before it is computed: the parts its method
+/// needs, the level, the population variable, the indicators in the catalogue and the areas
+/// of the exclusions on the rated level. Every problem, each with its place; empty when the
+/// definition can be computed (values missing in a year are the computation's to report).
+pub fn check_definition(store: &dyn Store, def: &IndexDefinition) -> Result<Vec<DefinitionProblem>, String> {
+    use DefinitionField as F;
+    let mut problems = Vec::new();
+    let mut add = |field, message: String| problems.push(DefinitionProblem { field, message });
+    if let Err(e) = def.check() {
+        add(F::Method, e);
+    }
+    let levels = store.levels().map_err(|e| e.to_string())?;
+    let level = match &def.level {
+        Some(l) if !levels.iter().any(|x| &x.name == l) => {
+            add(F::Level, format!("Die Ebene „{l}“ gibt es nicht."));
+            None
+        }
+        Some(l) => Some(l.clone()),
+        None => levels.iter().rev().find(|l| l.areas > 0).map(|l| l.name.clone()),
+    };
+    if let Some(p) = &def.population
+        && !store.variables().map_err(|e| e.to_string())?.iter().any(|v| &v.key == p)
+    {
+        add(F::Population, format!("„{p}“ ist kein gespeichertes Merkmal."));
+    }
+    let catalogue = store.catalogue().map_err(|e| e.to_string())?;
+    for id in def.indicators() {
+        if catalogue.get(&id).is_none() {
+            add(F::Indicator(id.clone()), format!("Den Indikator „{id}“ gibt es im Katalog nicht."));
+        }
+    }
+    if let Some(level) = level {
+        let known: HashSet<String> = store.areas(Some(&level)).map_err(|e| e.to_string())?.into_iter().map(|a| a.key).collect();
+        for (n, e) in def.exclude.iter().enumerate() {
+            if !known.contains(&e.area) {
+                add(F::Exclusion(n), format!("Das Gebiet „{}“ gibt es auf der Ebene „{level}“ nicht.", e.area));
+            } else if e.reason.trim().is_empty() {
+                add(F::Exclusion(n), format!("Für „{}“ fehlt der Grund des Ausschlusses.", e.area));
+            }
+        }
+    }
+    Ok(problems)
+}
+
 /// Computes an index for its definition (`file` names it in messages).
 pub fn compute_index(store: &dyn Store, def: &IndexDefinition, file: &str, year: Option<i32>) -> Result<Table, String> {
     let ctx = gather(store, def, file, year)?;

@@ -12,6 +12,7 @@ mod allocation;
 mod cache;
 mod directory;
 mod download;
+mod forms;
 mod indicator;
 mod offers;
 mod opendata;

@@ -9,6 +9,7 @@
 //! CSRF and origin checks as every change, and is audited (settings).
 
 use crate::admin::{Actor, actor_of, authorize, csrf_field};
+use crate::forms::{error_for, field_id, problems_summary, text_field};
 use crate::pages::{layout_nav, url};
 use crate::{AppError, AppState, with_store};
 use axum::extract::{Multipart, Path, Query, State};
@@ -486,27 +487,6 @@ fn choices(store: &dyn Store, st: &AppState) -> Result<Choices, AppError> {
     Ok(Choices { levels, years, indicators, indices })
 }
 
-/// A field's error, if any: (its element id, the message).
-fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
-}
-
-fn field_id(field: &str) -> String {
-    format!("f-{}", field.replace('.', "-"))
-}
-
-/// A labelled text input with its error (announced with the field).
-fn text_field(label: &str, name: &str, field: &str, value: &str, errors: &[FieldError], required: bool) -> Markup {
-    let id = field_id(field);
-    let err = error_for(errors, field);
-    let err_id = format!("{id}-fehler");
-    html! {
-        label for=(id) { (label) @if required { " (Pflicht)" } }
-        input #(id) type="text" name=(name) value=(value) required[required] aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| err_id.as_str())];
-        @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
-    }
-}
-
 /// A Markdown text area with its live preview (filled by app.js; the server renders it
 /// exactly as the report will).
 fn markdown_field(label: &str, name: &str, value: &str, hint: &str) -> Markup {
@@ -528,12 +508,7 @@ fn render_form(f: &ReportForm, c: &Choices, errors: &[FieldError], actor: Option
     let body = html! {
         nav.crumbs aria-label="Pfad" { ol { li { a href="/berichte" { "Berichte" } } li { span aria-current="page" { (title) } } } }
         h1 { (title) }
-        @if !errors.is_empty() {
-            div.problems role="alert" tabindex="-1" id="fehler" {
-                p { strong { "Nicht gespeichert: " (errors.len()) @if errors.len() == 1 { " Angabe braucht" } @else { " Angaben brauchen" } " eine Korrektur." } }
-                ul { @for e in errors { li { a href=(format!("#{}", field_id(&e.field))) { (e.message) } } } }
-            }
-        }
+        (problems_summary(errors, "Nicht gespeichert"))
         @if actor.is_none() {
             p.note { "Dieser Server lässt keine Änderungen zu: das Formular zeigt die Definition, speichern geht nur mit Konto (Sozialplanung, Administration) oder im lokalen Betrieb." }
         }

@@ -67,6 +67,69 @@
         }, 300);
       });
     }
+    // Werkstatt: a stored variable (or indicator) inserted into the formula at the cursor.
+    var picker = document.getElementById("merkmal-waehler"), insert = document.getElementById("merkmal-einfuegen");
+    if (formula && picker && insert) {
+      insert.parentElement.hidden = false;
+      insert.addEventListener("click", function () {
+        var at = formula.selectionStart === null ? formula.value.length : formula.selectionStart;
+        var end = formula.selectionEnd === null ? at : formula.selectionEnd;
+        formula.value = formula.value.slice(0, at) + picker.value + formula.value.slice(end);
+        formula.focus();
+        formula.setSelectionRange(at + picker.value.length, at + picker.value.length);
+        formula.dispatchEvent(new Event("input"));
+      });
+    }
+    // Werkstatt index form: only the parts the chosen method needs are shown; rows can be
+    // added; the sum of the weights follows the input.
+    var indexForm = document.getElementById("index-formular");
+    if (indexForm) {
+      var method = indexForm.querySelector("select[name=methode]");
+      var showParts = function () {
+        indexForm.querySelectorAll("[data-methoden]").forEach(function (part) {
+          part.hidden = part.dataset.methoden.split(" ").indexOf(method.value) < 0;
+        });
+      };
+      if (method) { method.addEventListener("change", showParts); showParts(); }
+      var sum = document.querySelector("#gewichte-summe output");
+      var number = function (t) {
+        t = t.trim();
+        if (t === "") return 0;
+        if (t.indexOf(",") >= 0) t = t.replace(/\./g, "").replace(",", ".");
+        else if (/^\d{1,3}(\.\d{3})+$/.test(t)) t = t.replace(/\./g, "");
+        var v = parseFloat(t);
+        return isNaN(v) ? 0 : v;
+      };
+      var resum = function () {
+        if (!sum) return;
+        var total = 0;
+        indexForm.querySelectorAll("input.weight").forEach(function (w) { total += number(w.value); });
+        sum.textContent = String(Math.round(total * 1e9) / 1e9).replace(".", ",");
+      };
+      indexForm.addEventListener("input", function (e) { if (e.target.classList.contains("weight")) resum(); });
+      indexForm.querySelectorAll("button.add-row").forEach(function (b) {
+        b.hidden = false;
+        b.addEventListener("click", function () {
+          var body = document.getElementById(b.dataset.table).tBodies[0];
+          var last = body.rows[body.rows.length - 1], n = body.rows.length;
+          var row = last.cloneNode(true);
+          row.cells[0].textContent = String(n + 1);
+          row.querySelectorAll("[name]").forEach(function (el) {
+            el.name = el.name.replace(/^([za])\d+_/, "$1" + n + "_");
+            el.id = "f-" + el.name;
+            if (el.type === "checkbox") el.checked = false; else el.value = "";
+            el.removeAttribute("aria-invalid");
+            el.removeAttribute("aria-describedby");
+            var label = el.getAttribute("aria-label");
+            if (label) el.setAttribute("aria-label", label.replace(/\d+/, String(n + 1)));
+          });
+          row.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+          body.appendChild(row);
+          var first = row.querySelector("[name]");
+          if (first) first.focus();
+        });
+      });
+    }
     // Berichte: Markdown text blocks previewed as the report will show them (the server
     // renders them; raw HTML stays escaped).
     document.querySelectorAll("textarea[data-markdown]").forEach(function (area) {

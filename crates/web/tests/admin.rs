@@ -909,9 +909,48 @@ async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backen
         ("/daten", &[]),
         ("/angebote", &["ebene", "zielgruppe", "gruppe", "bedarf"]),
         ("/verteilung", &["ebene", "budget", "bedarf", "zielgruppe", "einwohner", "schwelle", "min", "max", "faktoren", "format"]),
-        ("/werkstatt/indikator", &["id", "name", "formel", "einheit", "richtung", "bereich", "ebene", "jahr"]),
+        (
+            "/werkstatt/indikator",
+            &[
+                "id",
+                "name",
+                "formel",
+                "einheit",
+                "richtung",
+                "bereich",
+                "ebene",
+                "jahr",
+                "zielgruppen",
+                "quelle",
+                "beschreibung",
+                "toml",
+                "dezimalen",
+                "stand",
+            ],
+        ),
         ("/werkstatt/indikator/pruefen", &["id", "formel"]),
         ("/werkstatt/index", &["von", "definition"]),
+        (
+            "/werkstatt/index?formular=1&methode=weighted",
+            &[
+                "id",
+                "name",
+                "beschreibung",
+                "ebene",
+                "einwohner",
+                "mindesteinwohner",
+                "z0_indikator",
+                "z0_gewicht",
+                "z0_gruppe",
+                "a0_gebiet",
+                "a0_grund",
+                "a0_jahre",
+                "grenzen",
+                "k",
+                "stand",
+                "jahr",
+            ],
+        ),
         ("/konferenz/neu", &["ebene", "gebiet"]),
         ("/massnahme/neu", &["ebene", "gebiet", "konferenz"]),
         ("/verwaltung", &["meldung", "profil"]),
@@ -922,7 +961,8 @@ async fn injection_attempts_change_nothing_and_come_back_escaped(backend: Backen
         let enc = urlencode(payload);
         let mut uris: Vec<String> = Vec::new();
         for (path, params) in routes {
-            uris.extend(params.iter().map(|p| format!("{path}?{p}={enc}")));
+            let sep = if path.contains('?') { '&' } else { '?' };
+            uris.extend(params.iter().map(|p| format!("{path}{sep}{p}={enc}")));
         }
         for path in ["/gebiet/", "/indikator/", "/index/", "/angebot/"] {
             uris.push(format!("{path}{enc}"));

@@ -50,9 +50,9 @@ pub struct ClassScheme {
     /// quantiles, equal-interval, std-mean, fisher-jenks, jenks-caspall, box-plot, headtail,
     /// max-breaks, user.
     pub method: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<usize>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breaks: Vec<f64>,
 }
 
@@ -111,6 +111,10 @@ pub struct Weighted {
     pub dimension: Option<String>,
 }
 
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 fn default_level() -> Option<String> {
     None
 }
@@ -120,7 +124,7 @@ fn default_level() -> Option<String> {
 #[serde(deny_unknown_fields)]
 pub struct IndexDefinition {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -151,13 +155,13 @@ pub struct IndexDefinition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub themes: Vec<Theme>,
     /// Normalisation (weighted method).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub normalisation: Normalisation,
     /// Classes of the weighted index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<ClassScheme>,
     /// Rated areas without a value: error (default) or exclude listwise.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub missing: MissingPolicy,
     /// Sum the weights must reach (IMD: 100); checked when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,6 +173,11 @@ impl IndexDefinition {
         let d: IndexDefinition = toml::from_str(text).map_err(|e| format!("Indexdefinition ungültig: {e}"))?;
         d.check()?;
         Ok(d)
+    }
+
+    /// The definition as TOML that [`IndexDefinition::from_toml`] reads back to the same.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("index definitions serialise")
     }
 
     /// Checks the parts the method needs.
@@ -273,6 +282,37 @@ domains = [
         )
         .unwrap();
         assert_eq!(imd.domains.len(), 7);
+    }
+
+    #[test]
+    fn toml_round_trip_keeps_every_part() {
+        let text = r#"
+id = "k"
+name = "Kinder"
+method = "weighted"
+level = "PLR"
+population = "ew"
+min_population = 300
+missing = "exclude"
+normalisation = "rank"
+weights_sum = 3
+exclude = [{ area = "01", reason = "Park", years = [2021] }, { area = "02", reason = "Flughafen" }]
+domains = [{ indicator = "a", weight = 2, dimension = "Arbeit" }, { indicator = "b", weight = 1 }]
+classification = { method = "user", breaks = [1.5, 2.5] }
+"#;
+        let d = IndexDefinition::from_toml(text).unwrap();
+        let again = IndexDefinition::from_toml(&d.to_toml()).unwrap();
+        assert_eq!(again, d);
+        for method in ["svi", "gisd", "mss"] {
+            let t = match method {
+                "svi" => "id = \"s\"\nmethod = \"svi\"\nthemes = [{ name = \"A\", indicators = [\"a\", \"b\"], weight = 2 }]\n",
+                "gisd" => "id = \"g\"\nmethod = \"gisd\"\ndimensions = [{ name = \"A\", indicators = [\"a\"], anchor = \"a\" }]\n",
+                _ => "id = \"m\"\nmethod = \"mss\"\nstatus = [\"a\"]\ndynamics = [\"b\"]\n",
+            };
+            let d = IndexDefinition::from_toml(t).unwrap();
+            assert_eq!(IndexDefinition::from_toml(&d.to_toml()).unwrap(), d, "{method}");
+        }
+        assert!(!IndexDefinition::from_toml("id = \"m\"\nmethod = \"mss\"\nstatus = [\"a\"]\n").unwrap().to_toml().contains("missing"));
     }
 
     #[test]
