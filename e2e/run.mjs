@@ -129,6 +129,64 @@ try {
   await page.waitForFunction(() => document.getElementById("formelpruefung").textContent.startsWith("✓"), null, { timeout: 5000 });
   check(true, "the workbench checks a formula while it is typed");
 
+  // 6b. The indicator form: a variable picked into the formula, a bad minimum denominator
+  // refused at its field, then the draft previewed; its TOML pasted back fills the form.
+  await page.goto(base + "/werkstatt/indikator");
+  await page.fill("#f-id", "e2e_kinder");
+  await page.fill("#f-name", "Kinder im Transferbezug");
+  await page.fill("#formel", "");
+  await page.selectOption("#merkmal-waehler", "s4_percentage_transfer_payments_recipients_below_15_years");
+  await page.click("#merkmal-einfuegen");
+  check((await page.inputValue("#formel")) === "s4_percentage_transfer_payments_recipients_below_15_years", "the picker puts a variable into the formula");
+  await page.fill("#f-zielgruppen", "Kinder, Familien");
+  await page.fill("#f-mindestnenner", "viele");
+  await Promise.all([page.waitForNavigation(), page.click("form.indicator-form button[type=submit]")]);
+  check((await page.textContent("#f-mindestnenner-fehler")).includes("viele"), "a bad minimum denominator is named at its field");
+  check(await page.getAttribute("#f-mindestnenner", "aria-invalid") === "true", "the field is marked invalid");
+  await axe("werkstatt-indikator-fehler");
+  await page.fill("#f-mindestnenner", "20");
+  await Promise.all([page.waitForNavigation(), page.click("form.indicator-form button[type=submit]")]);
+  check((await page.textContent("p.ok")).includes("Geprüft"), "the indicator drafted in the form checks");
+  const indicatorToml = await page.inputValue("#f-toml");
+  check(/target_groups = \[\s*"Kinder",\s*"Familien",?\s*\]/.test(indicatorToml) && indicatorToml.includes("min_denominator = 20"), "the TOML beside the form says what the form says");
+  await page.fill("#f-toml", indicatorToml.replace("Kinder im Transferbezug", "Kinder mit Transfer"));
+  await Promise.all([page.waitForNavigation(), page.click("form.toml-form button[type=submit]")]);
+  check((await page.inputValue("#f-name")) === "Kinder mit Transfer", "pasted TOML fills the form");
+  await axe("werkstatt-indikator-formular");
+
+  // 6c. The index form: only the chosen method's parts are shown, rows are added, the sum
+  // of the weights follows the input and is checked; the draft is computed, then saved.
+  await page.goto(base + "/werkstatt/index");
+  await page.selectOption("#f-methode", "mss");
+  check(await page.isVisible("#f-status") && !(await page.isVisible("#f-zeilen")), "MSS shows status and dynamics, not weights");
+  await page.selectOption("#f-methode", "weighted");
+  check(!(await page.isVisible("#f-status")) && await page.isVisible("#f-zeilen"), "the weighted index shows its rows");
+  await page.fill("#f-id", "e2e_index");
+  await page.selectOption("#f-ebene", "Planungsraum");
+  await page.selectOption("#f-fehlend", "exclude");
+  await page.selectOption("#f-z0_indikator", "s1");
+  await page.fill("#f-z0_gewicht", "2");
+  await page.selectOption("#f-z1_indikator", "s4");
+  await page.fill("#f-z1_gewicht", "1,5");
+  await page.click("button.add-row[data-table=f-zeilen]");
+  check((await page.locator("#f-zeilen tbody tr").count()) === 3, "a row is added");
+  await page.selectOption("#f-z2_indikator", "s3");
+  await page.fill("#f-z2_gewicht", "1");
+  check((await page.textContent("#gewichte-summe output")) === "4,5", "the sum of the weights follows the input");
+  await page.fill("#f-gewichtsumme", "5");
+  await Promise.all([page.waitForNavigation(), page.click("#index-formular button[type=submit]")]);
+  check((await page.textContent("#f-gewichtsumme-fehler")).includes("ergeben 4,5"), "weights that do not add up are refused at their field");
+  await axe("werkstatt-index-fehler");
+  await page.fill("#f-gewichtsumme", "4,5");
+  await page.fill("#f-a0_gebiet", "01011101");
+  await page.fill("#f-a0_grund", "Test");
+  await Promise.all([page.waitForNavigation(), page.click("#index-formular button[type=submit]")]);
+  check((await page.textContent("p.ok")).includes("Geprüft und berechnet"), "the index drafted in the form is computed on the stored data");
+  check((await page.inputValue("#f-definition")).includes('reason = "Test"'), "the TOML beside the index form follows the form");
+  await axe("werkstatt-index-formular");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/werkstatt/index/speichern'] button[type=submit]")]);
+  check(page.url().endsWith("/index/e2e_index"), "the index is saved and opens");
+
   // 7. Verwaltung: upload, preview, confirm, undo.
   await page.goto(base + "/verwaltung");
   check((await page.textContent("h1")).includes("Verwaltung"), "verwaltung page opens");

@@ -41,7 +41,9 @@ fn web_app_end_to_end_and_accessibility_in_chromium() {
             && stdout.contains("ok   daten: no serious or critical")
             && stdout.contains("ok   bericht.html: valid HTML")
             && stdout.contains("ok   steckbriefe.html: no serious or critical")
-            && stdout.contains("ok   the PDF arrives when ready"),
+            && stdout.contains("ok   the PDF arrives when ready")
+            && stdout.contains("ok   pasted TOML fills the form")
+            && stdout.contains("ok   the index is saved and opens"),
         "{stdout}"
     );
 }
