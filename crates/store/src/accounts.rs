@@ -73,6 +73,12 @@ pub struct User {
     /// A Träger account reads internal results only when granted; otherwise it sees what the
     /// public sees (disclosure-controlled) and its working pages. Other roles always do.
     pub reads_internal: bool,
+    /// Disabled by an administrator: kept with its history, but no sign-in and no session.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Invited and not yet accepted: no password set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
 }
 
 impl User {
@@ -117,6 +123,12 @@ pub struct Session {
     /// Seconds until the session expires (12 hours after sign-in).
     pub seconds_left: i64,
 }
+
+/// How long an invitation link stays valid unless said otherwise (7 days).
+pub const INVITATION_SECONDS: i64 = 7 * 86_400;
+
+/// The password hash of an invited account: no password verifies against it.
+pub const INVITED_HASH: &str = "!";
 
 /// How long a session lasts after sign-in.
 pub const SESSION_SECONDS: i64 = 12 * 3600;

@@ -149,16 +149,22 @@ pub(crate) fn offers_summary(batch: &crate::offers::Offers) -> String {
 
 /// Checks a new account's name, role and password; returns the trimmed name and the
 /// Argon2id hash.
-pub(crate) fn new_account(name: &str, role: crate::accounts::Role, organization: Option<&str>, password: &str) -> Result<(String, String)> {
+/// A new account's checked name and its password hash (`None`: invited, [`crate::accounts::INVITED_HASH`]).
+pub(crate) fn new_account(name: &str, role: crate::accounts::Role, organization: Option<&str>, password: Option<&str>) -> Result<(String, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(StoreError::Account("Benutzername: 1 bis 64 Zeichen ohne Leerzeichen".into()));
     }
-    crate::accounts::check_password(name, password).map_err(StoreError::Account)?;
+    if let Some(password) = password {
+        crate::accounts::check_password(name, password).map_err(StoreError::Account)?;
+    }
     if role == crate::accounts::Role::Traeger && organization.is_none() {
         return Err(StoreError::Account("ein Träger-Konto gehört zu einer Organisation (--organization)".into()));
     }
-    let hash = crate::accounts::hash_password(password).map_err(StoreError::Account)?;
+    let hash = match password {
+        Some(p) => crate::accounts::hash_password(p).map_err(StoreError::Account)?,
+        None => crate::accounts::INVITED_HASH.to_string(),
+    };
     Ok((name.to_string(), hash))
 }
 
@@ -184,6 +190,8 @@ pub(crate) fn user_of(
     scope_level: Option<String>,
     scope_area: Option<String>,
     reads_internal: bool,
+    disabled: bool,
+    invited: bool,
 ) -> crate::accounts::User {
     crate::accounts::User {
         id,
@@ -192,6 +200,8 @@ pub(crate) fn user_of(
         organization,
         scope: crate::accounts::Scope::from_columns(scope_level, scope_area),
         reads_internal,
+        disabled,
+        invited,
     }
 }
 

@@ -6,7 +6,7 @@
 //! foreign keys (areas by level rank, so parents come first). Before the commit every table is
 //! read back and compared with the source: row count and a BLAKE2b checksum over the rows in
 //! key order (numbers by their bits, so nothing is rounded). Sessions and failed sign-ins are
-//! not copied; the audit log, the import history and replaced values are.
+//! not copied (pending invitations are); the audit log, the import history and replaced values are.
 
 use crate::{Location, Result, StoreError};
 use blake2::{Blake2b512, Digest};
@@ -31,6 +31,7 @@ const TABLES: &[(&str, &str)] = &[
     ("conference", "id"),
     ("measure", "id"),
     ("account", "id"),
+    ("invitation", "token_hash"),
     ("audit", "id"),
 ];
 

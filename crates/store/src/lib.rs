@@ -244,6 +244,24 @@ pub trait Store {
     /// Creates an account (password checked against the rules, stored as Argon2id).
     fn add_user(&mut self, name: &str, role: accounts::Role, organization: Option<&str>, password: &str) -> Result<accounts::User>;
     fn users(&self) -> Result<Vec<accounts::User>>;
+    /// Creates an account without a password and a time-limited invitation for it: (account,
+    /// token). The token is shown once and stored as its hash; the invitee sets the password.
+    fn invite_user(
+        &mut self,
+        name: &str,
+        role: accounts::Role,
+        organization: Option<&str>,
+        valid_seconds: i64,
+    ) -> Result<(accounts::User, String)>;
+    /// A new invitation for an invited account (earlier links end): the token.
+    fn renew_invitation(&mut self, name: &str, valid_seconds: i64) -> Result<String>;
+    /// The account an invitation is for and its seconds left; `None`: unknown, expired, used.
+    fn invitation(&self, token: &str) -> Result<Option<(String, i64)>>;
+    /// Sets the invited account's password (checked against the rules); the link ends.
+    fn accept_invitation(&mut self, token: &str, password: &str) -> Result<String>;
+    /// Disables an account (kept, no sign-in, its sessions end; the last active administrator
+    /// stays) or enables it again.
+    fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()>;
     /// Sets a new password (checked against the rules). With `old`, only if it is the current
     /// one (a user changing their own); without, an administrator's reset. Every session of the
     /// account ends.
@@ -371,6 +389,27 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn users(&self) -> Result<Vec<accounts::User>> {
         (**self).users()
+    }
+    fn invite_user(
+        &mut self,
+        name: &str,
+        role: accounts::Role,
+        organization: Option<&str>,
+        valid_seconds: i64,
+    ) -> Result<(accounts::User, String)> {
+        (**self).invite_user(name, role, organization, valid_seconds)
+    }
+    fn renew_invitation(&mut self, name: &str, valid_seconds: i64) -> Result<String> {
+        (**self).renew_invitation(name, valid_seconds)
+    }
+    fn invitation(&self, token: &str) -> Result<Option<(String, i64)>> {
+        (**self).invitation(token)
+    }
+    fn accept_invitation(&mut self, token: &str, password: &str) -> Result<String> {
+        (**self).accept_invitation(token, password)
+    }
+    fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
+        (**self).set_user_disabled(name, disabled)
     }
     fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
         (**self).set_password(name, old, new)

@@ -195,4 +195,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE value ADD COLUMN meta_id INTEGER REFERENCES value_meta(id);
     ALTER TABLE value_replaced ADD COLUMN meta_id INTEGER;
     "#,
+    // 11: accounts can be disabled (kept, with their history, but unable to sign in), and
+    // created by a time-limited invitation: the invitee sets the password. An invited account
+    // has the password hash '!' (no password verifies against it) until then.
+    r#"
+    ALTER TABLE account ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE invitation (
+        token_hash TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        expires    INTEGER NOT NULL
+    );
+    "#,
 ];

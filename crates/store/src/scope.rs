@@ -217,6 +217,21 @@ impl<S: Store> Store for ScopedStore<S> {
     fn users(&self) -> Result<Vec<crate::accounts::User>> {
         self.inner.users()
     }
+    fn invite_user(&mut self, _: &str, _: crate::accounts::Role, _: Option<&str>, _: i64) -> Result<(crate::accounts::User, String)> {
+        Err(shared(&self.view.scope))
+    }
+    fn renew_invitation(&mut self, _: &str, _: i64) -> Result<String> {
+        Err(shared(&self.view.scope))
+    }
+    fn invitation(&self, token: &str) -> Result<Option<(String, i64)>> {
+        self.inner.invitation(token)
+    }
+    fn accept_invitation(&mut self, _: &str, _: &str) -> Result<String> {
+        Err(shared(&self.view.scope))
+    }
+    fn set_user_disabled(&mut self, _: &str, _: bool) -> Result<()> {
+        Err(shared(&self.view.scope))
+    }
     /// Only one's own change (with the current password), never a reset.
     fn set_password(&mut self, name: &str, old: Option<&str>, new: &str) -> Result<()> {
         match old {

@@ -65,7 +65,37 @@ macro_rules! store_methods {
             organization: Option<&str>,
             password: &str,
         ) -> Result<crate::accounts::User> {
-            self.write(false, |tx, actor| shared::add_user(tx, actor, name, role, organization, password))
+            self.write(false, |tx, actor| shared::add_user(tx, actor, name, role, organization, Some(password)))
+        }
+
+        fn invite_user(
+            &mut self,
+            name: &str,
+            role: crate::accounts::Role,
+            organization: Option<&str>,
+            valid_seconds: i64,
+        ) -> Result<(crate::accounts::User, String)> {
+            self.write(false, |tx, actor| {
+                let user = shared::add_user(tx, actor, name, role, organization, None)?;
+                let token = shared::invite(tx, actor, &user.name, valid_seconds)?;
+                Ok((user, token))
+            })
+        }
+
+        fn renew_invitation(&mut self, name: &str, valid_seconds: i64) -> Result<String> {
+            self.write(false, |tx, actor| shared::invite(tx, actor, name, valid_seconds))
+        }
+
+        fn invitation(&self, token: &str) -> Result<Option<(String, i64)>> {
+            self.sql(|tx| shared::invitation(tx, token))
+        }
+
+        fn accept_invitation(&mut self, token: &str, password: &str) -> Result<String> {
+            self.write(false, |tx, _| shared::accept_invitation(tx, token, password))
+        }
+
+        fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
+            self.write(false, |tx, actor| shared::set_user_disabled(tx, actor, name, disabled))
         }
 
         fn users(&self) -> Result<Vec<crate::accounts::User>> {
@@ -813,14 +843,18 @@ pub(crate) fn measures(tx: &mut dyn Sql) -> Result<Vec<crate::action::Measure>> 
 
 // ---- Accounts ----
 
-/// A new account (checked name, role and password), audited.
+/// The columns of an account as [`user_from`] reads them (table alias `a`).
+const USER_COLUMNS: &str = "a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, a.disabled, \
+     CASE WHEN a.password_hash = '!' THEN 1 ELSE 0 END";
+
+/// A new account (checked name, role and password; no password: invited), audited.
 pub(crate) fn add_user(
     tx: &mut dyn Sql,
     actor: &str,
     name: &str,
     role: crate::accounts::Role,
     organization: Option<&str>,
-    password: &str,
+    password: Option<&str>,
 ) -> Result<crate::accounts::User> {
     let (name, hash) = common::new_account(name, role, organization, password)?;
     if exists(tx, "SELECT EXISTS (SELECT 1 FROM account WHERE name = ?1)", vals![&name])? {
@@ -830,20 +864,103 @@ pub(crate) fn add_user(
         "INSERT INTO account (name, role, organization, password_hash) VALUES (?1, ?2, ?3, ?4)",
         vals![&name, role.as_str(), organization, &hash],
     )?;
-    audit_tx(tx, actor, "Konto angelegt", &format!("Konto {name}"), None, Some(role.as_str()))?;
-    Ok(crate::accounts::User { id, name, role, organization: organization.map(String::from), scope: None, reads_internal: false })
+    let what = if password.is_some() { "Konto angelegt" } else { "Konto angelegt (Einladung)" };
+    audit_tx(tx, actor, what, &format!("Konto {name}"), None, Some(role.as_str()))?;
+    Ok(crate::accounts::User {
+        id,
+        name,
+        role,
+        organization: organization.map(String::from),
+        scope: None,
+        reads_internal: false,
+        disabled: false,
+        invited: password.is_none(),
+    })
 }
 
 fn user_from(r: &[Val]) -> crate::accounts::User {
-    common::user_of(r[0].int(), r[1].text(), &r[2].text(), r[3].opt_text(), r[4].opt_text(), r[5].opt_text(), r[6].int() != 0)
+    common::user_of(
+        r[0].int(),
+        r[1].text(),
+        &r[2].text(),
+        r[3].opt_text(),
+        r[4].opt_text(),
+        r[5].opt_text(),
+        r[6].int() != 0,
+        r[7].int() != 0,
+        r[8].int() != 0,
+    )
 }
 
 pub(crate) fn users(tx: &mut dyn Sql) -> Result<Vec<crate::accounts::User>> {
-    let sql = format!(
-        "SELECT id, name, role, organization, scope_level, scope_area, reads_internal FROM account ORDER BY name {}",
-        tx.dialect().collate_bytes()
-    );
+    let sql = format!("SELECT {USER_COLUMNS} FROM account a ORDER BY a.name {}", tx.dialect().collate_bytes());
     Ok(tx.rows(&sql, vals![])?.iter().map(|r| user_from(r)).collect())
+}
+
+/// A new invitation link for an account that has no password yet (earlier links of it end):
+/// the token, shown once; stored as its hash with its expiry.
+pub(crate) fn invite(tx: &mut dyn Sql, actor: &str, name: &str, valid_seconds: i64) -> Result<String> {
+    let Some(r) = tx.row("SELECT id, password_hash, disabled FROM account WHERE name = ?1", vals![name])? else {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+    };
+    if r[1].text() != crate::accounts::INVITED_HASH {
+        return Err(StoreError::Account(format!("„{name}“ hat schon ein Passwort: zurücksetzen statt einladen")));
+    }
+    if r[2].int() != 0 {
+        return Err(StoreError::Account(format!("„{name}“ ist gesperrt")));
+    }
+    if !(60..=90 * 86_400).contains(&valid_seconds) {
+        return Err(StoreError::Account("Eine Einladung gilt zwischen einer Minute und 90 Tagen".into()));
+    }
+    let token = crate::accounts::token().map_err(StoreError::Account)?;
+    tx.exec("DELETE FROM invitation WHERE account_id = ?1", vals![r[0].int()])?;
+    tx.exec(
+        "INSERT INTO invitation (token_hash, account_id, expires) VALUES (?1, ?2, ?3)",
+        vals![crate::accounts::token_hash(&token), r[0].int(), common::unix_now() + valid_seconds],
+    )?;
+    audit_tx(tx, actor, "Einladung ausgestellt", &format!("Konto {name}"), None, Some(&format!("{} Tage gültig", valid_seconds / 86_400)))?;
+    Ok(token)
+}
+
+/// The account an invitation token is for and the seconds it stays valid; `None` when the
+/// token is unknown, expired, used or its account disabled.
+pub(crate) fn invitation(tx: &mut dyn Sql, token: &str) -> Result<Option<(String, i64)>> {
+    let r = tx.row(
+        "SELECT a.name, i.expires FROM invitation i JOIN account a ON a.id = i.account_id WHERE i.token_hash = ?1 AND a.disabled = 0",
+        vals![crate::accounts::token_hash(token)],
+    )?;
+    let now = common::unix_now();
+    Ok(r.map(|r| (r[0].text(), r[1].int() - now)).filter(|(_, left)| *left > 0))
+}
+
+/// Accepts an invitation: the password (checked against the rules) is set, the link ends.
+pub(crate) fn accept_invitation(tx: &mut dyn Sql, token: &str, password: &str) -> Result<String> {
+    let Some((name, _)) = invitation(tx, token)? else {
+        return Err(StoreError::Account("Diese Einladung gilt nicht (mehr): bitte die Administration um eine neue bitten.".into()));
+    };
+    crate::accounts::check_password(&name, password).map_err(StoreError::Account)?;
+    let hash = crate::accounts::hash_password(password).map_err(StoreError::Account)?;
+    tx.exec("UPDATE account SET password_hash = ?2 WHERE name = ?1", vals![&name, &hash])?;
+    tx.exec("DELETE FROM invitation WHERE account_id = (SELECT id FROM account WHERE name = ?1)", vals![&name])?;
+    audit_tx(tx, &name, "Einladung angenommen", &format!("Konto {name}"), None, None)?;
+    Ok(name)
+}
+
+/// Disables an account (its sessions end; the last active administrator stays) or enables it.
+pub(crate) fn set_user_disabled(tx: &mut dyn Sql, actor: &str, name: &str, disabled: bool) -> Result<()> {
+    let Some(r) = tx.row("SELECT id, role FROM account WHERE name = ?1", vals![name])? else {
+        return Err(StoreError::Account(format!("Benutzer „{name}“ gibt es nicht")));
+    };
+    let active_admins = tx.row("SELECT count(*) FROM account WHERE role = 'admin' AND disabled = 0", vals![])?.map_or(0, |r| r[0].int());
+    if disabled && r[1].text() == "admin" && active_admins <= 1 {
+        return Err(StoreError::Account(format!("„{name}“ ist das letzte aktive Administrationskonto und bleibt aktiv")));
+    }
+    tx.exec("UPDATE account SET disabled = ?2 WHERE id = ?1", vals![r[0].int(), disabled])?;
+    if disabled {
+        tx.exec("DELETE FROM session WHERE account_id = ?1", vals![r[0].int()])?;
+    }
+    let what = if disabled { "Konto gesperrt" } else { "Konto entsperrt" };
+    audit_tx(tx, actor, what, &format!("Konto {name}"), None, None)
 }
 
 /// A new password (checked against the old one when given); ends the account's sessions.
@@ -853,6 +970,7 @@ pub(crate) fn set_password(tx: &mut dyn Sql, actor: &str, name: &str, old: Optio
     let id = row.expect("checked")[0].int();
     tx.exec("UPDATE account SET password_hash = ?2 WHERE id = ?1", vals![id, &hash])?;
     tx.exec("DELETE FROM session WHERE account_id = ?1", vals![id])?;
+    tx.exec("DELETE FROM invitation WHERE account_id = ?1", vals![id])?;
     let what = if old.is_some() { "Passwort geändert" } else { "Passwort zurückgesetzt" };
     audit_tx(tx, actor, what, &format!("Konto {name}"), None, None)
 }
@@ -900,7 +1018,7 @@ pub(crate) fn remove_user(tx: &mut dyn Sql, actor: &str, name: &str) -> Result<(
 }
 
 /// What a sign-in found before the password is checked: the account row, if the name exists
-/// (id, name, role, organization, scope level, scope area, reads internal, password hash).
+/// ([`USER_COLUMNS`] and the password hash; a disabled account's hash as an invited one's).
 pub(crate) struct LoginLookup {
     account: Option<(Vec<Val>, String)>,
     keys: [String; 3],
@@ -922,15 +1040,11 @@ pub(crate) fn login_lookup(tx: &mut dyn Sql, name: &str, address: &str) -> Resul
     if let Some(wait) = common::login_wait(&f, now) {
         return Err(common::throttled(wait));
     }
-    let account = tx
-        .row(
-            "SELECT id, name, role, organization, scope_level, scope_area, reads_internal, password_hash FROM account WHERE name = ?1",
-            vals![name],
-        )?
-        .map(|r| {
-            let hash = r[7].text();
-            (r, hash)
-        });
+    let account = tx.row(&format!("SELECT {USER_COLUMNS}, a.password_hash FROM account a WHERE a.name = ?1"), vals![name])?.map(|r| {
+        // A disabled account signs in with no password at all.
+        let hash = if r[7].int() != 0 { crate::accounts::INVITED_HASH.to_string() } else { r[9].text() };
+        (r, hash)
+    });
     Ok(LoginLookup { account, keys, now })
 }
 
@@ -977,12 +1091,12 @@ pub(crate) fn login_record(
 pub(crate) fn session(tx: &mut dyn Sql, token: &str) -> Result<Option<crate::accounts::Session>> {
     let age = tx.dialect().seconds_since("s.created");
     let sql = format!(
-        "SELECT a.id, a.name, a.role, a.organization, a.scope_level, a.scope_area, a.reads_internal, s.csrf, {age}
-         FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = ?1"
+        "SELECT {USER_COLUMNS}, s.csrf, {age}
+         FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = ?1 AND a.disabled = 0"
     );
     let Some(r) = tx.row(&sql, vals![crate::accounts::token_hash(token)])? else { return Ok(None) };
-    let left = crate::accounts::SESSION_SECONDS - r[8].int();
-    Ok((left > 0).then(|| crate::accounts::Session { user: user_from(&r), csrf: r[7].text(), seconds_left: left }))
+    let left = crate::accounts::SESSION_SECONDS - r[10].int();
+    Ok((left > 0).then(|| crate::accounts::Session { user: user_from(&r), csrf: r[9].text(), seconds_left: left }))
 }
 
 /// Ends a session, or every session of its account.

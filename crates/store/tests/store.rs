@@ -17,9 +17,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 10);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 11);
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn postgres_migrates_once_versions_changes_and_reads_only() {
     assert_eq!(location.data_version().unwrap(), with_user);
     drop(s);
     let pg = quartier_store::postgres::PostgresStore::open(&url).unwrap();
-    assert_eq!(pg.schema_version().unwrap(), 10);
+    assert_eq!(pg.schema_version().unwrap(), 11);
     let mut ro = location.open_read_only().unwrap();
     assert_eq!(ro.levels().unwrap().len(), 1);
     let err = ro.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap_err();
@@ -321,5 +321,68 @@ fn every_change_is_audited() {
         expect(&mut s, "Sicherung zurückgespielt");
         // Who did it is recorded with each.
         assert!(s.audit_log().unwrap().iter().filter(|e| e.action == "Klassengrenzen eingefroren").all(|e| e.who == "Prüferin"));
+    }
+}
+
+#[test]
+fn disabled_accounts_cannot_sign_in_and_lose_their_sessions() {
+    use quartier_store::accounts::Role;
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("planung", Role::Planner, None, "Lindenblatt-Kiez-42").unwrap();
+        let (token, _) = s.login("planung", "Lindenblatt-Kiez-42", "192.0.2.1").unwrap().unwrap();
+        assert!(s.session(&token).unwrap().is_some());
+        s.set_user_disabled("planung", true).unwrap();
+        assert!(s.session(&token).unwrap().is_none(), "{backend}: the session ended");
+        assert!(s.login("planung", "Lindenblatt-Kiez-42", "192.0.2.1").unwrap().is_none(), "{backend}: no sign-in while disabled");
+        let u = s.users().unwrap().into_iter().find(|u| u.name == "planung").unwrap();
+        assert!(u.disabled && !u.invited);
+        // The last active administrator stays active.
+        let e = s.set_user_disabled("chefin", true).unwrap_err().to_string();
+        assert!(e.contains("letzte aktive Administrationskonto"), "{e}");
+        assert!(s.set_user_disabled("gibtsnicht", true).is_err());
+        s.set_user_disabled("planung", false).unwrap();
+        assert!(s.login("planung", "Lindenblatt-Kiez-42", "192.0.2.1").unwrap().is_some(), "{backend}: enabled again");
+        let log = s.audit_log().unwrap();
+        assert!(log.iter().any(|e| e.action == "Konto gesperrt") && log.iter().any(|e| e.action == "Konto entsperrt"));
+    }
+}
+
+#[test]
+fn an_invitation_sets_the_password_once_and_expires() {
+    use quartier_store::accounts::Role;
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let (user, token) = s.invite_user("traeger1", Role::Traeger, Some("awo"), 3600).unwrap();
+        assert!(user.invited && user.organization.as_deref() == Some("awo"));
+        // No password signs in before the invitation is accepted, not even the placeholder.
+        assert!(s.login("traeger1", "!", "192.0.2.1").unwrap().is_none());
+        let (name, left) = s.invitation(&token).unwrap().unwrap();
+        assert!(name == "traeger1" && (3590..=3600).contains(&left), "{backend}: {left}");
+        assert!(s.invitation("gibtsnicht").unwrap().is_none());
+        // The password rules hold; a refused password leaves the link valid.
+        assert!(s.accept_invitation(&token, "kurz").unwrap_err().to_string().contains("12"));
+        assert_eq!(s.accept_invitation(&token, "Weidenweg-Laterne-58").unwrap(), "traeger1");
+        assert!(s.login("traeger1", "Weidenweg-Laterne-58", "192.0.2.1").unwrap().is_some(), "{backend}: signs in with the chosen password");
+        // Used once only; a renewal is refused once a password is set.
+        assert!(s.invitation(&token).unwrap().is_none());
+        assert!(s.accept_invitation(&token, "Andere-Laterne-59x").is_err());
+        assert!(s.renew_invitation("traeger1", 3600).unwrap_err().to_string().contains("schon ein Passwort"));
+        // Renewing ends the earlier link; an expired link is no link; a disabled account's
+        // link does not work.
+        let (_, first) = s.invite_user("ref", Role::Reader, None, 3600).unwrap();
+        let second = s.renew_invitation("ref", 3600).unwrap();
+        assert!(s.invitation(&first).unwrap().is_none() && s.invitation(&second).unwrap().is_some());
+        assert!(s.renew_invitation("ref", 10).is_err(), "at least a minute");
+        s.set_user_disabled("ref", true).unwrap();
+        assert!(s.invitation(&second).unwrap().is_none(), "{backend}: disabled");
+        s.set_user_disabled("ref", false).unwrap();
+        // A Träger without organisation is refused as for a password account.
+        assert!(s.invite_user("t2", Role::Traeger, None, 3600).is_err());
+        let log = s.audit_log().unwrap();
+        for action in ["Konto angelegt (Einladung)", "Einladung ausgestellt", "Einladung angenommen"] {
+            assert!(log.iter().any(|e| e.action == action), "{backend}: {action}");
+        }
     }
 }
