@@ -37,6 +37,43 @@ Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
         #[arg(long)]
         internal: bool,
     },
+    /// Ein Konto per Einladung anlegen: ein zeitlich begrenzter Link, mit dem die eingeladene
+    /// Person ihr Passwort selbst setzt (einmal gültig, gespeichert nur als Hash)
+    #[command(after_help = "Beispiele:
+  quartier user invite awo-mueller --role traeger --organization awo --base-url https://quartier.kreis.de
+  quartier user invite planung-2 --role planner --days 3
+
+Der Link wird nur jetzt angezeigt. Ohne --base-url steht nur der Pfad /einladung/… da.
+Abgelaufen? quartier user invite NAME --renew stellt einen neuen Link aus.")]
+    Invite {
+        name: String,
+        /// Rolle (Standard: reader)
+        #[arg(long, default_value = "reader")]
+        role: String,
+        /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
+        #[arg(long)]
+        organization: Option<String>,
+        /// Mandant (wie bei add)
+        #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
+        scope: Option<String>,
+        /// Ein Träger-Konto liest auch interne Ergebnisse
+        #[arg(long)]
+        internal: bool,
+        /// Gültigkeit des Links in Tagen (1 bis 90)
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=90))]
+        days: i64,
+        /// Adresse des Servers, wie die eingeladene Person ihn erreicht (für den vollständigen Link)
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Einem schon eingeladenen Konto einen neuen Link ausstellen (der alte endet)
+        #[arg(long, conflicts_with_all = ["organization", "scope", "internal"])]
+        renew: bool,
+    },
+    /// Ein Konto sperren: es bleibt mit seiner Geschichte, kann sich aber nicht anmelden; seine
+    /// Sitzungen enden (das letzte aktive Administrationskonto bleibt aktiv)
+    Disable { name: String },
+    /// Ein gesperrtes Konto wieder freigeben
+    Enable { name: String },
     /// Was ein Träger-Konto liest: interne Ergebnisse (--internal) oder die veröffentlichten (--published)
     Access {
         name: String,
@@ -90,44 +127,105 @@ fn password_from_stdin() -> Result<String> {
     Ok(password)
 }
 
+/// What `add` and `invite` share: the role and the checked scope of a new account.
+struct AccountSpec {
+    role: Role,
+    scope: Option<quartier_app::store::accounts::Scope>,
+}
+
+impl AccountSpec {
+    fn parse(role: &str, scope: Option<&str>, admin: bool) -> Result<AccountSpec> {
+        let scope = scope.map(parse_scope).transpose()?;
+        let role = Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role {role}: admin, planner, department, traeger oder reader"))?;
+        if (admin || role == Role::Admin) && scope.is_some() {
+            bail!("Administrationskonten sind nicht auf ein Gebiet beschränkt: für einen Mandanten --role planner wählen");
+        }
+        Ok(AccountSpec { role, scope })
+    }
+
+    /// Creates the account with `make`, then scopes it and grants internal results; an
+    /// account whose scope cannot be set is removed again (it must never exist unscoped).
+    fn create(
+        &self,
+        store: &mut dyn Store,
+        internal: bool,
+        make: impl FnOnce(&mut dyn Store) -> Result<quartier_app::store::accounts::User>,
+    ) -> Result<()> {
+        if let Some(s) = &self.scope
+            && !store.areas(Some(&s.level))?.iter().any(|a| a.key == s.area)
+        {
+            bail!("--scope {s}: Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level);
+        }
+        let u = make(store)?;
+        if let Some(s) = &self.scope
+            && let Err(e) = store.set_user_scope(&u.name, Some(s))
+        {
+            store.remove_user(&u.name)?;
+            return Err(e.into());
+        }
+        if internal {
+            if self.role != Role::Traeger {
+                println!("Hinweis: --internal gilt für Träger-Konten; die Rolle {} liest interne Ergebnisse ohnehin", self.role.label_de());
+            } else {
+                store.set_user_internal(&u.name, true)?;
+            }
+        }
+        match &self.scope {
+            Some(s) => println!("Konto „{}“ ({}) angelegt, beschränkt auf {s}", u.name, u.role.label_de()),
+            None => println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de()),
+        }
+        Ok(())
+    }
+}
+
+/// An account's state as the list shows it.
+fn status(u: &quartier_app::store::accounts::User) -> &'static str {
+    if u.disabled {
+        "gesperrt"
+    } else if u.invited {
+        "eingeladen"
+    } else {
+        "aktiv"
+    }
+}
+
 pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
     match cmd {
         UserCmd::Add { name, role, admin, organization, scope, internal } => {
-            let scope = scope.as_deref().map(parse_scope).transpose()?;
-            if admin && scope.is_some() {
-                bail!("Administrationskonten sind nicht auf ein Gebiet beschränkt: für einen Mandanten --role planner wählen");
-            }
-            let role = if admin {
-                Role::Admin
-            } else {
-                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role {role}: admin, planner, department, traeger oder reader"))?
-            };
+            let role = if admin { "admin".to_string() } else { role };
+            let spec = AccountSpec::parse(&role, scope.as_deref(), admin)?;
             let password = password_from_stdin()?;
             let mut store = crate::open(db)?;
-            // The area first: an account must never exist unscoped by mistake.
-            if let Some(s) = &scope
-                && !store.areas(Some(&s.level))?.iter().any(|a| a.key == s.area)
-            {
-                bail!("--scope {s}: Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level);
-            }
-            let u = store.add_user(&name, role, organization.as_deref(), &password)?;
-            if let Some(s) = &scope
-                && let Err(e) = store.set_user_scope(&u.name, Some(s))
-            {
-                store.remove_user(&u.name)?;
-                return Err(e.into());
-            }
-            if internal {
-                if role != Role::Traeger {
-                    println!("Hinweis: --internal gilt für Träger-Konten; die Rolle {} liest interne Ergebnisse ohnehin", role.label_de());
-                } else {
-                    store.set_user_internal(&u.name, true)?;
-                }
-            }
-            match &scope {
-                Some(s) => println!("Konto „{}“ ({}) angelegt, beschränkt auf {s}", u.name, u.role.label_de()),
-                None => println!("Konto „{}“ ({}) angelegt", u.name, u.role.label_de()),
-            }
+            spec.create(&mut *store, internal, |store| Ok(store.add_user(&name, spec.role, organization.as_deref(), &password)?))?;
+            Ok(())
+        }
+        UserCmd::Invite { name, role, organization, scope, internal, days, base_url, renew } => {
+            let mut store = crate::open(db)?;
+            let token = if renew {
+                store.renew_invitation(&name, days * 86_400)?
+            } else {
+                let spec = AccountSpec::parse(&role, scope.as_deref(), false)?;
+                let mut token = String::new();
+                spec.create(&mut *store, internal, |store| {
+                    let (u, t) = store.invite_user(&name, spec.role, organization.as_deref(), days * 86_400)?;
+                    token = t;
+                    Ok(u)
+                })?;
+                token
+            };
+            let base = base_url.as_deref().map(|b| b.trim_end_matches('/')).unwrap_or("");
+            println!("Einladungslink für „{name}“ ({days} Tage gültig, wird nur jetzt angezeigt):");
+            println!("{base}/einladung/{token}");
+            Ok(())
+        }
+        UserCmd::Disable { name } => {
+            crate::open(db)?.set_user_disabled(&name, true)?;
+            println!("Konto „{name}“ gesperrt; seine Sitzungen sind beendet");
+            Ok(())
+        }
+        UserCmd::Enable { name } => {
+            crate::open(db)?.set_user_disabled(&name, false)?;
+            println!("Konto „{name}“ wieder freigegeben");
             Ok(())
         }
         UserCmd::Password { name } => {
@@ -165,10 +263,11 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
                         u.role.as_str().into(),
                         u.organization.clone().unwrap_or_default(),
                         u.scope.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                        status(u).into(),
                     ]
                 })
                 .collect();
-            output::emit(format, &["name", "role", "organization", "scope"], rows, &users)
+            output::emit(format, &["name", "role", "organization", "scope", "status"], rows, &users)
         }
         UserCmd::Audit { format } => {
             let log = crate::open(db)?.audit_log()?;

@@ -150,7 +150,12 @@ pub(crate) fn offers_summary(batch: &crate::offers::Offers) -> String {
 /// Checks a new account's name, role and password; returns the trimmed name and the
 /// Argon2id hash.
 /// A new account's checked name and its password hash (`None`: invited, [`crate::accounts::INVITED_HASH`]).
-pub(crate) fn new_account(name: &str, role: crate::accounts::Role, organization: Option<&str>, password: Option<&str>) -> Result<(String, String)> {
+pub(crate) fn new_account(
+    name: &str,
+    role: crate::accounts::Role,
+    organization: Option<&str>,
+    password: Option<&str>,
+) -> Result<(String, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(StoreError::Account("Benutzername: 1 bis 64 Zeichen ohne Leerzeichen".into()));
@@ -179,30 +184,6 @@ pub(crate) fn password_change(name: &str, stored_hash: Option<&str>, old: Option
     }
     crate::accounts::check_password(name, new).map_err(StoreError::Account)?;
     crate::accounts::hash_password(new).map_err(StoreError::Account)
-}
-
-/// An account from its stored columns.
-pub(crate) fn user_of(
-    id: i64,
-    name: String,
-    role: &str,
-    organization: Option<String>,
-    scope_level: Option<String>,
-    scope_area: Option<String>,
-    reads_internal: bool,
-    disabled: bool,
-    invited: bool,
-) -> crate::accounts::User {
-    crate::accounts::User {
-        id,
-        name,
-        role: crate::accounts::Role::parse(role).unwrap_or(crate::accounts::Role::Reader),
-        organization,
-        scope: crate::accounts::Scope::from_columns(scope_level, scope_area),
-        reads_internal,
-        disabled,
-        invited,
-    }
 }
 
 /// Login throttling within a 15-minute window:

@@ -878,18 +878,18 @@ pub(crate) fn add_user(
     })
 }
 
+/// An account from its [`USER_COLUMNS`].
 fn user_from(r: &[Val]) -> crate::accounts::User {
-    common::user_of(
-        r[0].int(),
-        r[1].text(),
-        &r[2].text(),
-        r[3].opt_text(),
-        r[4].opt_text(),
-        r[5].opt_text(),
-        r[6].int() != 0,
-        r[7].int() != 0,
-        r[8].int() != 0,
-    )
+    crate::accounts::User {
+        id: r[0].int(),
+        name: r[1].text(),
+        role: crate::accounts::Role::parse(&r[2].text()).unwrap_or(crate::accounts::Role::Reader),
+        organization: r[3].opt_text(),
+        scope: crate::accounts::Scope::from_columns(r[4].opt_text(), r[5].opt_text()),
+        reads_internal: r[6].int() != 0,
+        disabled: r[7].int() != 0,
+        invited: r[8].int() != 0,
+    }
 }
 
 pub(crate) fn users(tx: &mut dyn Sql) -> Result<Vec<crate::accounts::User>> {

@@ -364,7 +364,10 @@ fn an_invitation_sets_the_password_once_and_expires() {
         // The password rules hold; a refused password leaves the link valid.
         assert!(s.accept_invitation(&token, "kurz").unwrap_err().to_string().contains("12"));
         assert_eq!(s.accept_invitation(&token, "Weidenweg-Laterne-58").unwrap(), "traeger1");
-        assert!(s.login("traeger1", "Weidenweg-Laterne-58", "192.0.2.1").unwrap().is_some(), "{backend}: signs in with the chosen password");
+        assert!(
+            s.login("traeger1", "Weidenweg-Laterne-58", "192.0.2.1").unwrap().is_some(),
+            "{backend}: signs in with the chosen password"
+        );
         // Used once only; a renewal is refused once a password is set.
         assert!(s.invitation(&token).unwrap().is_none());
         assert!(s.accept_invitation(&token, "Andere-Laterne-59x").is_err());

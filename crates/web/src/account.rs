@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 const LOGIN_COOKIE: &str = "quartier_login";
 
-fn secure(headers: &HeaderMap) -> &'static str {
+pub(crate) fn secure(headers: &HeaderMap) -> &'static str {
     if headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") { "; Secure" } else { "" }
 }
 

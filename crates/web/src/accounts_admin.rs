@@ -1,6 +1,8 @@
 //! Konten in the browser (administrators only): list, create with role, organisation, tenant
-//! scope and internal grant and a one-time initial password shown once; reset a password
-//! (again a one-time password, every session of the account ends); remove. A consistent
+//! scope and internal grant — with a one-time initial password shown once, or a time-limited
+//! invitation link the invitee opens to set the password (`invitation`); reset a password
+//! (again a one-time password, every session of the account ends); disable and enable (a
+//! disabled account keeps its history but cannot sign in); remove. A consistent
 //! backup of an SQLite database to download. The same store methods as `quartier user …`,
 //! so the same rules (password, last administrator) and audit entries.
 
@@ -64,7 +66,7 @@ fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message
         @if let Some(m) = message { div.ok role="status" { (m) } }
         table {
             caption { "Konten dieser Installation" }
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Rolle" } th scope="col" { "Organisation" } th scope="col" { "Gebiet" } th scope="col" { "Interne Ergebnisse" } th scope="col" { "Aktionen" } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Rolle" } th scope="col" { "Organisation" } th scope="col" { "Gebiet" } th scope="col" { "Interne Ergebnisse" } th scope="col" { "Status" } th scope="col" { "Aktionen" } } }
             tbody {
                 @for u in st_users {
                     tr {
@@ -73,7 +75,19 @@ fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message
                         td { (u.organization.clone().unwrap_or_default()) }
                         td { (u.scope.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "alles".into())) }
                         td { @if u.sees_internal() { "ja" } @else { "nein" } }
+                        td { @if u.disabled { "gesperrt" } @else if u.invited { "eingeladen" } @else { "aktiv" } }
                         td {
+                            @if u.invited && !u.disabled {
+                                form.inline method="post" action="/verwaltung/konten/einladung" {
+                                    (csrf_field(actor)) input type="hidden" name="name" value=(u.name);
+                                    button type="submit" { "Neuer Einladungslink" span.visually-hidden { ": " (u.name) } }
+                                }
+                            }
+                            form.inline method="post" action="/verwaltung/konten/sperren" {
+                                (csrf_field(actor)) input type="hidden" name="name" value=(u.name);
+                                input type="hidden" name="sperren" value=(if u.disabled { "0" } else { "1" });
+                                button type="submit" { @if u.disabled { "Freigeben" } @else { "Sperren" } span.visually-hidden { ": " (u.name) } }
+                            }
                             form.inline method="post" action="/verwaltung/konten/passwort" {
                                 (csrf_field(actor)) input type="hidden" name="name" value=(u.name);
                                 button type="submit" { "Passwort zurücksetzen" span.visually-hidden { ": " (u.name) } }
@@ -98,8 +112,13 @@ fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message
             label for="k-org" { "Organisation (für Träger: Kennung im Angebotsverzeichnis)" } input #k-org type="text" name="organisation";
             label for="k-gebiet" { "Auf ein Gebiet beschränken (Ebene=Schlüssel, z. B. Gemeinde=05158004; leer: alles)" } input #k-gebiet type="text" name="gebiet";
             label.check { input type="checkbox" name="intern" value="1"; " Interne Ergebnisse sehen (für Träger-Konten)" }
+            fieldset {
+                legend { "Erster Zugang" }
+                label.check { input type="radio" name="zugang" value="passwort" checked; " Einmalpasswort (wird einmal angezeigt; bitte sicher weitergeben und beim ersten Anmelden unter „Konto“ ändern)" }
+                label.check { input type="radio" name="zugang" value="einladung"; " Einladungslink: die Person setzt ihr Passwort selbst" }
+                label for="k-tage" { "Der Einladungslink gilt (Tage, 1 bis 90)" } input #k-tage type="text" name="tage" value="7" inputmode="numeric" size="4";
+            }
             button type="submit" { "Konto anlegen" }
-            p.note { "Das Anfangspasswort wird einmal angezeigt; bitte sicher weitergeben. Beim ersten Anmelden unter „Konto“ ändern." }
         }
         h2 { "Sicherung" }
         @if sqlite {
@@ -134,6 +153,11 @@ pub struct NewAccount {
     pub gebiet: String,
     #[serde(default)]
     pub intern: Option<String>,
+    /// `passwort` (a one-time password, the default) or `einladung` (an invitation link).
+    #[serde(default)]
+    pub zugang: String,
+    #[serde(default)]
+    pub tage: String,
 }
 
 fn problem(text: String) -> Markup {
@@ -160,15 +184,31 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
         },
     };
     let name = f.name.trim().to_string();
+    let invite = f.zugang == "einladung";
+    let days = match f.tage.trim() {
+        "" => 7,
+        t => match t.parse::<i64>() {
+            Ok(d) if (1..=90).contains(&d) => d,
+            _ => {
+                let m = problem(format!("Gültigkeit „{t}“: 1 bis 90 Tage"));
+                return render(&st, actor, Some(m), StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+    };
     let password = one_time_password(&name)?;
     let (n, p, org) = (name.clone(), password.clone(), Some(f.organisation.trim().to_string()).filter(|o| !o.is_empty()));
     let internal = f.intern.is_some();
     let result = with_store_mut(&st, actor.name.clone(), move |store| {
-        match store.add_user(&n, role, org.as_deref(), &p) {
-            Ok(_) => {}
+        let made = if invite {
+            store.invite_user(&n, role, org.as_deref(), days * 86_400).map(|(_, token)| Some(token))
+        } else {
+            store.add_user(&n, role, org.as_deref(), &p).map(|_| None)
+        };
+        let token = match made {
+            Ok(t) => t,
             Err(quartier_app::store::StoreError::Account(m)) => return Ok(Err(m)),
             Err(e) => return Err(e.into()),
-        }
+        };
         let rest = (|| {
             if let Some(s) = &scope {
                 store.set_user_scope(&n, Some(s))?;
@@ -179,7 +219,7 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
             Ok::<_, quartier_app::store::StoreError>(())
         })();
         match rest {
-            Ok(()) => Ok(Ok(())),
+            Ok(()) => Ok(Ok(token)),
             // E.g. a scope area that does not exist: the new account is removed again (its
             // creation stays in the audit log), so nothing half-made remains.
             Err(e) => {
@@ -193,11 +233,74 @@ pub async fn create(State(st): State<AppState>, headers: HeaderMap, axum::Form(f
     })
     .await?;
     match result {
-        Ok(()) => {
+        Ok(None) => {
             let msg =
                 html! { p { "Konto „" (name) "“ angelegt. Anfangspasswort (wird nur jetzt angezeigt): " code.secret { (password) } } };
             render(&st, actor, Some(msg), StatusCode::OK).await
         }
+        Ok(Some(token)) => render(&st, actor, Some(invitation_message(&headers, &name, &token, days)), StatusCode::OK).await,
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// The invitation link as the invitee will open it (this request's host and scheme).
+fn invitation_message(headers: &HeaderMap, name: &str, token: &str, days: i64) -> Markup {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let scheme = if headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") { "https" } else { "http" };
+    let link = if host.is_empty() { format!("/einladung/{token}") } else { format!("{scheme}://{host}/einladung/{token}") };
+    html! { p { "Einladungslink für „" (name) "“ (" (days) " Tage gültig, nur einmal, wird nur jetzt angezeigt): " code.secret.invitation { (link) } } }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DisableForm {
+    pub csrf: String,
+    pub name: String,
+    /// `1`: disable, `0`: enable.
+    pub sperren: String,
+}
+
+/// `POST /verwaltung/konten/sperren`: disables (sessions end) or enables an account.
+pub async fn disable(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<DisableForm>) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let disabled = f.sperren == "1";
+    let n = f.name.clone();
+    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_user_disabled(&n, disabled) {
+        Ok(()) => Ok(Ok(())),
+        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            let msg = if disabled {
+                html! { p { "Konto „" (f.name) "“ gesperrt; seine Sitzungen sind beendet." } }
+            } else {
+                html! { p { "Konto „" (f.name) "“ wieder freigegeben." } }
+            };
+            render(&st, actor, Some(msg), StatusCode::OK).await
+        }
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// `POST /verwaltung/konten/einladung`: a new invitation link (7 days) for an invited account;
+/// the earlier link ends.
+pub async fn renew_invitation(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<NamedForm>,
+) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let n = f.name.clone();
+    let days = quartier_app::store::accounts::INVITATION_SECONDS / 86_400;
+    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.renew_invitation(&n, days * 86_400) {
+        Ok(t) => Ok(Ok(t)),
+        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    match result {
+        Ok(token) => render(&st, actor, Some(invitation_message(&headers, &f.name, &token, days)), StatusCode::OK).await,
         Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }

@@ -14,6 +14,7 @@ mod directory;
 mod download;
 mod forms;
 mod indicator;
+mod invitation;
 mod offers;
 mod opendata;
 mod overview;
@@ -154,6 +155,9 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/konten", get(accounts_admin::accounts_page).post(accounts_admin::create))
         .route("/verwaltung/konten/passwort", post(accounts_admin::reset_password))
         .route("/verwaltung/konten/entfernen", post(accounts_admin::remove))
+        .route("/verwaltung/konten/sperren", post(accounts_admin::disable))
+        .route("/verwaltung/konten/einladung", post(accounts_admin::renew_invitation))
+        .route("/einladung/{token}", get(invitation::page).post(invitation::accept))
         .route("/verwaltung/sicherung", get(accounts_admin::backup))
         .route("/berichte", get(reports::list_page).post(reports::save))
         .route("/berichte/neu", get(reports::new_form))
@@ -375,7 +379,10 @@ async fn require_login(
     next: axum::middleware::Next,
 ) -> Response {
     let path = req.uri().path();
-    let open = st.public.is_some() || path.starts_with("/static/") || matches!(path, "/anmelden" | "/health" | "/favicon.ico");
+    let open = st.public.is_some()
+        || path.starts_with("/static/")
+        || matches!(path, "/anmelden" | "/health" | "/favicon.ico")
+        || path.starts_with("/einladung/");
     if open {
         return next.run(req).await;
     }

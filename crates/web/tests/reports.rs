@@ -491,3 +491,118 @@ async fn accounts_are_administered_in_the_browser(backend: Backend) {
 }
 
 on_both_backends!(accounts_are_administered_in_the_browser);
+
+/// Opens an invitation link as the invitee's browser does: (status, page, the form's cookie).
+async fn open_invitation(site: &Site, path: &str) -> (StatusCode, String, Option<String>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = site.app().oneshot(Request::get(path).header(header::HOST, support::HOST).body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    let cookie = res.headers().get(header::SET_COOKIE).map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+    let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    (status, body, cookie)
+}
+
+/// Sets the password on an invitation page: (status, page).
+async fn accept_invitation(site: &Site, path: &str, cookie: &str, password: &str, repeat: &str) -> (StatusCode, String) {
+    let token = cookie.split_once('=').unwrap().1;
+    let req = Request::post(path)
+        .header(header::HOST, support::HOST)
+        .header(header::ORIGIN, format!("http://{}", support::HOST))
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("formular={token}&passwort={}&wiederholung={}", urlencode(password), urlencode(repeat))))
+        .unwrap();
+    let (status, page, _) = site.send(req).await;
+    (status, page)
+}
+
+async fn invited_and_disabled_accounts_in_the_browser(backend: Backend) {
+    use quartier_app::store::accounts::Role;
+    let site = Site::new(backend);
+    with_child_poverty(&site);
+    {
+        let mut s = site.store();
+        s.add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1903").unwrap();
+        s.add_user("leser", Role::Reader, None, "Ahornweg-Brunnen-7").unwrap();
+    }
+    let (_, admin) = site.sign_in("chefin", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let admin = admin.unwrap();
+    let csrf = hidden(&site.get_as(&admin, "/verwaltung/konten").await, "csrf");
+    // An invitation instead of a password: the link is shown once, with this server's address.
+    let (status, page) = site
+        .post_as(
+            &admin,
+            "/verwaltung/konten",
+            &[("csrf", &csrf), ("name", "planerin"), ("rolle", "planner"), ("zugang", "einladung"), ("tage", "3")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let start = page.find("/einladung/").unwrap_or_else(|| panic!("no link in {page}"));
+    let path: String = page[start..].chars().take_while(|c| *c != '<').collect();
+    assert!(page.contains(&format!("http://{}/einladung/", support::HOST)) && page.contains("3 Tage gültig"), "{page}");
+    assert!(page.contains("eingeladen"), "the list shows the state");
+    // The invitee opens it without an account, sets a password (rules and repetition checked).
+    let (status, form, cookie) = open_invitation(&site, &path).await;
+    assert!(status == StatusCode::OK && form.contains("planerin") && form.contains("noch 3 Tage"), "{status} {form}");
+    let cookie = cookie.expect("the form's double-submit cookie");
+    let (status, page) = accept_invitation(&site, &path, &cookie, "Weidenweg-Laterne-58", "Weidenweg-Laterne-59").await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY && page.contains("stimmen nicht überein"), "{page}");
+    let (status, page) = accept_invitation(&site, &path, &cookie, "kurz", "kurz").await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY && page.contains("12"), "{page}");
+    // Without the cookie's token (a forged cross-site post): refused.
+    let (status, _) = accept_invitation(&site, &path, "quartier_einladung=00", "Weidenweg-Laterne-58", "Weidenweg-Laterne-58").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, page) = accept_invitation(&site, &path, &cookie, "Weidenweg-Laterne-58", "Weidenweg-Laterne-58").await;
+    assert!(status == StatusCode::OK && page.contains("Passwort gesetzt"), "{page}");
+    // It signs in with its role's rights; the link is used up.
+    let (status, planner) = site.sign_in("planerin", "Weidenweg-Laterne-58", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(site.get_as(&planner.clone().unwrap(), "/berichte").await.contains("<h1>Berichte</h1>"));
+    assert_eq!(open_invitation(&site, &path).await.0, StatusCode::GONE);
+    assert_eq!(open_invitation(&site, "/einladung/gibtsnicht").await.0, StatusCode::GONE);
+    // Disabled: the open session ends at once and sign-in is refused; enabled again: it works.
+    let (status, _) = site.post_as(&admin, "/verwaltung/konten/sperren", &[("csrf", &csrf), ("name", "planerin"), ("sperren", "1")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!site.get_as(&planner.unwrap(), "/berichte").await.contains("<h1>Berichte</h1>"), "the session ended");
+    assert_eq!(site.sign_in("planerin", "Weidenweg-Laterne-58", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert!(site.get_as(&admin, "/verwaltung/konten").await.contains("gesperrt"));
+    let (status, page) = site.post_as(&admin, "/verwaltung/konten/sperren", &[("csrf", &csrf), ("name", "chefin"), ("sperren", "1")]).await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY && page.contains("letzte aktive"), "{page}");
+    site.post_as(&admin, "/verwaltung/konten/sperren", &[("csrf", &csrf), ("name", "planerin"), ("sperren", "0")]).await;
+    assert_eq!(site.sign_in("planerin", "Weidenweg-Laterne-58", &[]).await.0, StatusCode::SEE_OTHER);
+    // A renewed invitation ends the earlier link; bad validity is refused.
+    let (_, page) = site
+        .post_as(&admin, "/verwaltung/konten", &[("csrf", &csrf), ("name", "spaeter"), ("rolle", "reader"), ("zugang", "einladung")])
+        .await;
+    let first: String = page[page.find("/einladung/").unwrap()..].chars().take_while(|c| *c != '<').collect();
+    let (_, page) = site.post_as(&admin, "/verwaltung/konten/einladung", &[("csrf", &csrf), ("name", "spaeter")]).await;
+    let second: String = page[page.find("/einladung/").unwrap()..].chars().take_while(|c| *c != '<').collect();
+    assert_ne!(first, second);
+    assert_eq!(open_invitation(&site, &first).await.0, StatusCode::GONE);
+    assert_eq!(open_invitation(&site, &second).await.0, StatusCode::OK);
+    let (status, _) = site
+        .post_as(
+            &admin,
+            "/verwaltung/konten",
+            &[("csrf", &csrf), ("name", "x"), ("rolle", "reader"), ("zugang", "einladung"), ("tage", "365")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nobody but an administrator may disable or invite.
+    let (_, reader) = site.sign_in("leser", "Ahornweg-Brunnen-7", &[]).await;
+    let reader = reader.unwrap();
+    let reader_csrf = hidden(&site.get_as(&reader, "/konto").await, "csrf");
+    for (path, fields) in [
+        ("/verwaltung/konten/sperren", vec![("csrf", reader_csrf.as_str()), ("name", "chefin"), ("sperren", "1")]),
+        ("/verwaltung/konten/einladung", vec![("csrf", reader_csrf.as_str()), ("name", "spaeter")]),
+    ] {
+        assert_eq!(site.post_as(&reader, path, &fields).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    let log = site.store().audit_log().unwrap();
+    for action in ["Konto angelegt (Einladung)", "Einladung ausgestellt", "Einladung angenommen", "Konto gesperrt", "Konto entsperrt"] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+}
+
+on_both_backends!(invited_and_disabled_accounts_in_the_browser);

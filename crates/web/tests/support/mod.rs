@@ -175,6 +175,27 @@ impl Store for InPlace {
     fn users(&self) -> quartier_app::store::Result<Vec<quartier_app::store::accounts::User>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().users())
     }
+    fn invite_user(
+        &mut self,
+        name: &str,
+        role: quartier_app::store::accounts::Role,
+        organization: Option<&str>,
+        valid_seconds: i64,
+    ) -> quartier_app::store::Result<(quartier_app::store::accounts::User, String)> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().invite_user(name, role, organization, valid_seconds))
+    }
+    fn renew_invitation(&mut self, name: &str, valid_seconds: i64) -> quartier_app::store::Result<String> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().renew_invitation(name, valid_seconds))
+    }
+    fn invitation(&self, token: &str) -> quartier_app::store::Result<Option<(String, i64)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().invitation(token))
+    }
+    fn accept_invitation(&mut self, token: &str, password: &str) -> quartier_app::store::Result<String> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().accept_invitation(token, password))
+    }
+    fn set_user_disabled(&mut self, name: &str, disabled: bool) -> quartier_app::store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().set_user_disabled(name, disabled))
+    }
     fn login(
         &mut self,
         name: &str,
