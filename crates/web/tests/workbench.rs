@@ -91,7 +91,8 @@ async fn indicator_form_bad_input(backend: Backend) {
     let t = site.token();
     let before = site.store().catalogue().unwrap();
     // Each problem at its field, on the check page and when saving.
-    let (_, page) = site.get("/werkstatt/indikator?id=9x&name=&formel=100*gibtsnicht&mindestnenner=viele&dezimalen=12").await;
+    let (status, page) = site.get("/werkstatt/indikator?id=9x&name=&formel=100*gibtsnicht&mindestnenner=viele&dezimalen=12").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(field_error(&page, "formel").unwrap().contains("unbekanntes Merkmal „gibtsnicht“"), "{page}");
     assert!(field_error(&page, "id").unwrap().contains("Kleinbuchstaben"), "{page}");
     assert!(field_error(&page, "name").unwrap().contains("Name fehlt"));
@@ -180,7 +181,7 @@ async fn index_form_bad_input(backend: Backend) {
     // population variable, an unknown indicator, a bad class count: each at its field.
     let q = "formular=1&id=k&methode=imd&einwohner=gibtsnicht&z0_indikator=kinderarmut&z0_gewicht=60&z1_indikator=unbekannt&z1_gewicht=30&gewichtsumme=100&a0_gebiet=9999&a0_grund=Park&a1_gebiet=0101&a1_grund=&a1_jahre=zwanzig&klassen=quantiles&k=1";
     let (status, page) = site.get(&format!("/werkstatt/index?{q}")).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(field_error(&page, "gewichtsumme").unwrap().contains("ergeben 90, verlangt ist 100"), "{page}");
     assert!(field_error(&page, "a0_gebiet").unwrap().contains("„9999“"), "{page}");
     assert!(field_error(&page, "a1_grund").unwrap().contains("Grund fehlt"), "{page}");

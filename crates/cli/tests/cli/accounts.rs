@@ -121,3 +121,44 @@ fn unreachable_server_and_unknown_accounts_are_named() {
     let err = env.run(&["user", "scope", "niemand", "--scope", "Stadtteil=01"]).fails();
     assert!(err.contains("„niemand“ gibt es nicht"), "{err}");
 }
+
+/// `user invite` prints a single-use link once; the invitee sets the password in the served app;
+/// `user disable` keeps the account but refuses it, `user enable` lets it in again.
+#[test]
+fn invitations_and_disabled_accounts_from_the_command_line() {
+    let env = Env::new();
+    env.musterstadt();
+    assert!(add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903").0);
+    let out =
+        env.run(&["user", "invite", "planerin", "--role", "planner", "--days", "2", "--base-url", "https://quartier.kreis.example/"]).ok();
+    assert!(out.contains("2 Tage gültig"), "{out}");
+    let link = out.lines().find(|l| l.starts_with("https://quartier.kreis.example/einladung/")).unwrap_or_else(|| panic!("{out}"));
+    let path = link.trim_start_matches("https://quartier.kreis.example").to_string();
+    let users = json(&env.run(&["user", "list", "--format", "json"]).ok());
+    assert_eq!(users[1]["name"], "planerin");
+    assert_eq!(users[1]["invited"], true);
+    assert!(env.run(&["user", "list"]).ok().contains("eingeladen"));
+    // Bad input: an unknown role, a validity out of range, a renewal for an account with a password.
+    assert!(env.run(&["user", "invite", "x", "--role", "chef"]).fails().contains("--role chef"));
+    let usage = env.run(&["user", "invite", "x", "--days", "91"]);
+    assert!(usage.out.status.code() == Some(2) && usage.stderr().contains("1..=90"), "{}", usage.stderr());
+    assert!(env.run(&["user", "invite", "chefin", "--renew"]).fails().contains("schon ein Passwort"));
+    // The invitation page answers without an account (a 200 with the form, no redirect to sign-in).
+    let server = crate::demo::serve_with(&env, &[]);
+    let (head, page) = crate::demo::get(&server.addr, &path);
+    assert!(head.starts_with("HTTP/1.1 200") && page.contains("planerin") && head.contains("quartier_einladung="), "{head}");
+    drop(server);
+    // A renewed link ends the first.
+    let out = env.run(&["user", "invite", "planerin", "--renew"]).ok();
+    assert!(out.contains("/einladung/") && !out.contains(&path), "{out}");
+    let server = crate::demo::serve_with(&env, &[]);
+    assert!(crate::demo::get(&server.addr, &path).0.starts_with("HTTP/1.1 410"));
+    drop(server);
+    // Disable and enable.
+    assert!(env.run(&["user", "disable", "chefin"]).fails().contains("letzte aktive"));
+    let out = env.run(&["user", "disable", "planerin"]).ok();
+    assert!(out.contains("gesperrt"), "{out}");
+    assert!(env.run(&["user", "list"]).ok().contains("gesperrt"));
+    assert!(env.run(&["user", "enable", "planerin"]).ok().contains("freigegeben"));
+    assert!(env.run(&["user", "disable", "gibtsnicht"]).fails().contains("gibtsnicht"));
+}

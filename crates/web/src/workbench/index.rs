@@ -615,7 +615,9 @@ pub async fn index_draft(
                 },
             },
         };
-        Ok((StatusCode::OK, render(store, &draft, actor.as_ref())?))
+        // A draft with problems is a bad request (the page names each at its field).
+        let status = if draft.problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+        Ok((status, render(store, &draft, actor.as_ref())?))
     })
     .await?;
     Ok(page.into_response())

@@ -50,7 +50,9 @@ pub struct DraftQuery {
 pub async fn indicator_draft(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<DraftQuery>) -> Result<Response, AppError> {
     let page = with_store(&st, move |store, st| {
         let actor = actor_of(st, store, &headers)?;
-        render(store, st, q, actor.as_ref())
+        // A draft with problems is a bad request (the page names each at its field).
+        let bad = !checked_draft(store, st, &q)?.1.is_empty();
+        Ok((if bad { StatusCode::BAD_REQUEST } else { StatusCode::OK }, render(store, st, q, actor.as_ref())?))
     })
     .await?;
     Ok(page.into_response())
@@ -290,7 +292,7 @@ fn render(store: &dyn Store, st: &AppState, q: DraftQuery, actor: Option<&Actor>
                     textarea #f-beschreibung name="beschreibung" rows="3" { (draft.description) }
                 }
                 div.controls-row {
-                    label for="f-ebene" { "Vorschau auf Ebene" }
+                    label for="f-ebene" { "Ebene der Karte" }
                     select #f-ebene name="ebene" { @for l in &levels { option value=(l.name) selected[Some(&l.name) == level.as_ref()] { (l.name) } } }
                     button type="submit" { "Prüfen und ansehen" }
                 }
