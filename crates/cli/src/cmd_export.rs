@@ -12,6 +12,8 @@ pub enum ExportCmd {
   quartier export opendata --level Planungsraum --year 2019 --indicators s1,s3,s4 --out opendata/ \\
     --title \"Sozialmonitoring Berlin 2019\" --publisher \"Senatsverwaltung\" --spatial Berlin
 
+  quartier export opendata --level Planungsraum --year 2015,2017,2019 --out opendata/
+
 Schreibt NAME.csv, NAME.de.csv, NAME.geojson und NAME.meta.json. Anzahlen unter der Schwelle
 und Werte, aus denen sie sich zurückrechnen ließen, stehen nie darin (Vermerk „geheim“).")]
     Opendata(OpendataArgs),
@@ -22,9 +24,10 @@ pub struct OpendataArgs {
     /// Ebene der Gebiete
     #[arg(long)]
     pub level: String,
-    /// Jahr (Standard: das neueste mit Werten)
-    #[arg(long)]
-    pub year: Option<i32>,
+    /// Jahr oder Jahre, durch Komma getrennt oder wiederholt (Standard: das neueste mit Werten);
+    /// mehrere Jahre stehen als Zeilen je Gebiet und Jahr in denselben Dateien
+    #[arg(long, value_delimiter = ',')]
+    pub year: Vec<i32>,
     /// Indikatoren, durch Komma getrennt (Standard: der ganze Katalog)
     #[arg(long, value_delimiter = ',')]
     pub indicators: Vec<String>,
@@ -65,7 +68,7 @@ pub fn run(db: &Path, cmd: ExportCmd) -> Result<()> {
     let store = crate::open_read_only(db)?;
     let req = quartier_report::opendata::Request {
         level: a.level,
-        year: a.year,
+        years: a.year,
         indicators: a.indicators,
         threshold: a.disclosure_threshold,
         name: a.name,

@@ -1,7 +1,8 @@
 //! Open data: the areas of a level with indicator values as CSV (UTF-8 with `,` and decimal
 //! point; and a variant for German Excel with `;`, decimal comma and BOM), as GeoJSON
 //! (WGS84), and a metadata file with DCAT-AP.de fields. Always disclosure-controlled: what
-//! leaves the system here is public.
+//! leaves the system here is public. Several years are rows of the same table: one row (and
+//! one GeoJSON feature, id `KEY/YEAR`, for QGIS's temporal controller) per area and year.
 
 use quartier_app::store::Store;
 use quartier_app::views::{IndicatorQuery, compute_indicators};
@@ -14,7 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone)]
 pub struct Request {
     pub level: String,
-    pub year: Option<i32>,
+    /// The years to publish (written in ascending order); empty = the latest year with values.
+    pub years: Vec<i32>,
     /// Indicator ids; empty = the whole catalogue.
     pub indicators: Vec<String>,
     pub threshold: f64,
@@ -50,23 +52,28 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         store,
         &IndicatorQuery {
             indicators: ids.clone(),
-            years: req.year.map(|y| vec![y]),
+            years: (!req.years.is_empty()).then(|| req.years.clone()),
             level: Some(req.level.clone()),
             public: Some(req.threshold),
         },
     )?;
-    let year = match req.year {
-        Some(y) => y,
-        None => res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max().ok_or("keine Indikatorwerte auf dieser Ebene")?,
+    let mut years: Vec<i32> = if req.years.is_empty() {
+        vec![res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max().ok_or("keine Indikatorwerte auf dieser Ebene")?]
+    } else {
+        req.years.clone()
     };
-    if !res.rows.iter().any(|r| r.year == year && r.status.has_value()) {
-        return Err(format!("für {year} gibt es auf Ebene „{}“ keine Werte", req.level));
+    years.sort_unstable();
+    years.dedup();
+    for year in &years {
+        if !res.rows.iter().any(|r| r.year == *year && r.status.has_value()) {
+            return Err(format!("für {year} gibt es auf Ebene „{}“ keine Werte", req.level));
+        }
     }
     let areas = store.areas(Some(&req.level)).map_err(|e| e.to_string())?;
-    // (area, indicator) → (value, numerator, denominator, note), already protected.
+    // (area, indicator, year) → (value, numerator, denominator, note), already protected.
     type Published = (Option<f64>, Option<f64>, Option<f64>, &'static str);
-    let mut cells: HashMap<(&str, &str), Published> = HashMap::new();
-    for r in res.rows.iter().filter(|r| r.year == year) {
+    let mut cells: HashMap<(&str, &str, i32), Published> = HashMap::new();
+    for r in res.rows.iter().filter(|r| years.contains(&r.year)) {
         let shown = r.status.has_value();
         let note = match &r.status {
             Status::Ok => "",
@@ -75,7 +82,10 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
             Status::DivisionByZero => "Nenner 0",
             _ => "fehlt",
         };
-        cells.insert((r.area_id.as_str(), r.indicator.as_str()), (if shown { r.value } else { None }, r.numerator, r.denominator, note));
+        cells.insert(
+            (r.area_id.as_str(), r.indicator.as_str(), r.year),
+            (if shown { r.value } else { None }, r.numerator, r.denominator, note),
+        );
     }
     let decimals: HashMap<&str, usize> = catalogue.indicators.iter().map(|i| (i.id.as_str(), i.decimals as usize)).collect();
     let mut headers = vec!["schluessel".to_string(), "name".into(), "uebergeordnet".into(), "jahr".into()];
@@ -84,15 +94,17 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
     }
     // Rows of strings in a neutral form: numbers with a point.
     let number = |v: Option<f64>, dec: usize| v.map(|v| format!("{v:.dec$}")).unwrap_or_default();
-    let rows: Vec<Vec<String>> = areas
+    // Rows by year, then area: (area, year, cells).
+    let rows: Vec<(&quartier_app::store::AreaRecord, i32, Vec<String>)> = years
         .iter()
-        .map(|a| {
+        .flat_map(|&year| areas.iter().map(move |a| (a, year)))
+        .map(|(a, year)| {
             let mut row = vec![a.key.clone(), a.name.clone(), a.parent.clone().unwrap_or_default(), year.to_string()];
             for id in &ids {
-                let (v, num, den, note) = cells.get(&(a.key.as_str(), id.as_str())).copied().unwrap_or((None, None, None, "fehlt"));
+                let (v, num, den, note) = cells.get(&(a.key.as_str(), id.as_str(), year)).copied().unwrap_or((None, None, None, "fehlt"));
                 row.extend([number(v, decimals[id.as_str()]), number(num, 0), number(den, 0), note.to_string()]);
             }
-            row
+            (a, year, row)
         })
         .collect();
     let csv = |sep: char, comma: bool, bom: bool| -> Vec<u8> {
@@ -100,7 +112,7 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         let mut out = String::from(if bom { "\u{feff}" } else { "" });
         out.push_str(&headers.iter().map(|h| field(h)).collect::<Vec<_>>().join(&sep.to_string()));
         out.push_str("\r\n");
-        for r in &rows {
+        for (_, _, r) in &rows {
             let cells: Vec<String> = r
                 .iter()
                 .enumerate()
@@ -117,10 +129,10 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
     };
     // GeoJSON: the stored WGS84 geometries, coordinates to 6 decimals (about 0.1 m).
     let geoms: HashMap<String, Vec<u8>> = store.geometries(&req.level).map_err(|e| e.to_string())?.into_iter().collect();
-    let features: Vec<Value> = areas
+    let several = years.len() > 1;
+    let features: Vec<Value> = rows
         .iter()
-        .zip(&rows)
-        .map(|(a, row)| {
+        .map(|(a, year, row)| {
             let mut props = serde_json::Map::new();
             for (h, v) in headers.iter().zip(row) {
                 let numeric = h == "jahr" || ids.iter().any(|id| h == id || *h == format!("{id}_zaehler") || *h == format!("{id}_nenner"));
@@ -131,7 +143,8 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
                 Ok(Decoded::Areal(mp)) => Some(multipolygon_json(&mp)),
                 _ => None,
             });
-            json!({"type": "Feature", "id": a.key, "properties": props, "geometry": geometry})
+            let id = if several { format!("{}/{year}", a.key) } else { a.key.clone() };
+            json!({"type": "Feature", "id": id, "properties": props, "geometry": geometry})
         })
         .collect();
     let geojson = serde_json::to_vec(&json!({"type": "FeatureCollection", "name": req.name, "features": features})).expect("json");
@@ -155,11 +168,11 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "dcatde": "http://dcat-ap.de/def/dcatde/", "foaf": "http://xmlns.com/foaf/0.1/"},
         "@type": "dcat:Dataset",
         "dct:title": req.title,
-        "dct:description": format!("{} Werte je {} für {year}. Geheimhaltung: Anzahlen unter {} und rückrechenbare Werte sind nicht ausgewiesen (Vermerk „geheim“).", req.description, req.level, req.threshold),
+        "dct:description": format!("{} Werte je {} für {}. Geheimhaltung: Anzahlen unter {} und rückrechenbare Werte sind nicht ausgewiesen (Vermerk „geheim“).", req.description, req.level, years_text(&years), req.threshold),
         "dcat:keyword": ["Sozialplanung", "Sozialmonitoring", req.level.as_str(), req.spatial.as_str()],
         "dct:publisher": {"@type": "foaf:Organization", "foaf:name": req.publisher},
         "dct:license": req.licence,
-        "dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": format!("{year}-01-01"), "dcat:endDate": format!("{year}-12-31")},
+        "dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": format!("{}-01-01", years[0]), "dcat:endDate": format!("{}-12-31", years[years.len() - 1])},
         "dct:spatial": {"@type": "dct:Location", "dct:title": req.spatial, "dcat:bbox": bbox},
         "dcatde:politicalGeocodingLevelURI": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality",
         "dcat:distribution": files.iter().map(|(f, media, format)| json!({
@@ -175,6 +188,16 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         (files[2].0.clone(), geojson),
         (format!("{}.meta.json", req.name), serde_json::to_vec_pretty(&meta).expect("json")),
     ])
+}
+
+/// "2019", "2017 und 2019", "2015, 2017 und 2019".
+fn years_text(years: &[i32]) -> String {
+    let y: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+    match y.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} und {last}", rest.join(", ")),
+    }
 }
 
 fn multipolygon_json(mp: &quartier_geom::MultiPolygon) -> Value {

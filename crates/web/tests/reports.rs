@@ -346,7 +346,7 @@ async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
         let s = site.db.open_read_only().unwrap();
         let req = quartier_report::opendata::Request {
             level: "Sozialraum".into(),
-            year: Some(2024),
+            years: vec![2024],
             indicators: vec!["kinderarmut".into()],
             threshold: 10.0,
             name: "kinder".into(),
@@ -361,6 +361,34 @@ async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
         quartier_report::opendata::zip(&files)
     });
     assert_eq!(zip, expected);
+    // Several years: both in the preview, both in the ZIP as in the CLI's export.
+    let (_, page) = site.get("/offene-daten?ebene=Sozialraum&jahr=2023&jahr=2024&indikator=kinderarmut&schwelle=10").await;
+    assert!(page.contains("<td>2023</td>") && page.contains("<td>2024</td>") && page.contains("ZIP herunterladen"), "{page}");
+    let (status, zip, _) =
+        site.app().oneshot_get("/offene-daten/zip?ebene=Sozialraum&jahr=2024&jahr=2023&indikator=kinderarmut&schwelle=10").await;
+    assert_eq!(status, StatusCode::OK);
+    let expected = tokio::task::block_in_place(|| {
+        let s = site.db.open_read_only().unwrap();
+        let req = quartier_report::opendata::Request {
+            level: "Sozialraum".into(),
+            years: vec![2023, 2024],
+            indicators: vec!["kinderarmut".into()],
+            threshold: 10.0,
+            name: "sozialmonitoring".into(),
+            title: "Sozialmonitoring".into(),
+            description: "Indikatoren der integrierten Sozialplanung.".into(),
+            publisher: String::new(),
+            licence: "http://dcat-ap.de/def/licenses/dl-by-de/2.0".into(),
+            spatial: String::new(),
+        };
+        quartier_report::opendata::zip(&quartier_report::opendata::export(&*s, &req).unwrap())
+    });
+    assert_eq!(zip, expected);
+    // A year without values: named in the preview, no download offered; the ZIP refused.
+    let (_, page) = site.get("/offene-daten?ebene=Sozialraum&jahr=2019&jahr=2024&indikator=kinderarmut").await;
+    assert!(page.contains("2019 gibt es keine Daten") && !page.contains("ZIP herunterladen"), "{page}");
+    let (status, page) = site.get("/offene-daten/zip?ebene=Sozialraum&jahr=2019").await;
+    assert!(status == StatusCode::BAD_REQUEST && page.contains("2019 gibt es keine Daten"), "{page}");
     // Bad input: an unknown level, a bad threshold, an unsafe file name.
     for (bad, message) in [
         ("/offene-daten/zip?ebene=Ortsteil", "Ebene „Ortsteil“ gibt es nicht"),

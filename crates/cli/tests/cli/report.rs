@@ -244,6 +244,69 @@ fn open_data_never_contains_a_small_count() {
     );
 }
 
+/// Several years in one export: a row (and a GeoJSON feature `KEY/YEAR`) per area and year,
+/// each year protected on its own; a year without values is named, nothing written.
+#[test]
+fn open_data_of_several_years() {
+    let env = Env::new();
+    env.musterstadt();
+    let mut data = String::from("Gebiet;Jahr;Merkmal;Wert\n");
+    for (year, small) in [(2023, 24), (2024, 2)] {
+        for (area, kids, poor) in [("0101", 120, 30), ("0102", 80, small), ("0201", 60, 12), ("0202", 90, 20)] {
+            data.push_str(&format!("{area};{year};kinder;{kids}\n{area};{year};kinder_sgb2;{poor}\n"));
+        }
+    }
+    let f = env.write("daten.csv", &data);
+    env.run(&["import", "data", f.to_str().unwrap()]).ok();
+    let cat = env.write(
+        "katalog.toml",
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb2 / kinder\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let out = env.path("od");
+    env.run(&["export", "opendata", "--level", "Sozialraum", "--year", "2023,2024", "--out", out.to_str().unwrap(), "--name", "k"]).ok();
+    let csv = std::fs::read_to_string(out.join("k.csv")).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(lines.len(), 8, "4 areas × 2 years: {csv}");
+    let cell = |k: &str, y: &str, c: usize| lines.iter().find(|l| l[0] == k && l[3] == y).unwrap()[c].to_string();
+    // 2023: 0102 has 24 poor children, published; 2024: 2, withheld with its sibling.
+    assert_eq!(cell("0102", "2023", 4), "30.0");
+    assert_eq!((cell("0102", "2024", 7).as_str(), cell("0101", "2024", 7).as_str()), ("geheim", "geheim"));
+    assert_eq!(cell("0201", "2024", 4), "20.0");
+    let geo = json(&std::fs::read_to_string(out.join("k.geojson")).unwrap());
+    let ids: Vec<&str> = geo["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(ids.len() == 8 && ids.contains(&"0102/2023") && ids.contains(&"0102/2024"), "{ids:?}");
+    let meta = json(&std::fs::read_to_string(out.join("k.meta.json")).unwrap());
+    assert_eq!(
+        (meta["dct:temporal"]["dcat:startDate"].as_str(), meta["dct:temporal"]["dcat:endDate"].as_str()),
+        (Some("2023-01-01"), Some("2024-12-31"))
+    );
+    assert!(meta["dct:description"].as_str().unwrap().contains("2023 und 2024"));
+    // The same years repeated as flags read alike; a year without values is refused.
+    let again = env.path("od2");
+    env.run(&[
+        "export",
+        "opendata",
+        "--level",
+        "Sozialraum",
+        "--year",
+        "2024",
+        "--year",
+        "2023",
+        "--out",
+        again.to_str().unwrap(),
+        "--name",
+        "k",
+    ])
+    .ok();
+    assert_eq!(std::fs::read_to_string(again.join("k.csv")).unwrap(), csv);
+    let err = env
+        .run(&["export", "opendata", "--level", "Sozialraum", "--year", "2023,2022", "--out", env.path("od3").to_str().unwrap()])
+        .fails();
+    assert!(err.contains("für das Jahr 2022 gibt es keine Daten"), "{err}");
+    assert!(!env.path("od3").exists(), "nothing written");
+}
+
 #[test]
 fn docx_report_is_a_word_document_with_headings_tables_and_pictures() {
     let env = Env::new();
