@@ -118,6 +118,8 @@ try {
     ["massnahme", "/massnahme/neu?ebene=Planungsraum&gebiet=01011101", "Maßnahme"],
     ["konten", "/verwaltung/konten", "Konten"],
     ["offene-daten", "/offene-daten?ebene=Planungsraum&jahr=2019&indikator=s4&indikator=s1", "Offene Daten"],
+    ["offene-daten-jahre", "/offene-daten?ebene=Planungsraum&jahr=2017&jahr=2019&indikator=s4", "Offene Daten"],
+    ["datenblatt", "/gebiet/01011101/datenblatt?ebene=Planungsraum", ""],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],
   ]) {
     await page.goto(base + url);
