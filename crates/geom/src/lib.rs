@@ -9,6 +9,7 @@
 pub mod crs;
 pub mod locate;
 pub mod ops;
+pub mod tiles;
 pub mod weights;
 pub mod wkb;
 
