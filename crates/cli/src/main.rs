@@ -89,6 +89,14 @@ enum Command {
         /// Kopf ignoriert
         #[arg(long, env = "QUARTIER_TRUSTED_PROXY", value_delimiter = ',', value_name = "ADRESSE[,ADRESSE…]")]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Grundkarte unter der interaktiven Karte: eine XYZ/WMTS-Rasteradresse mit {z}/{x}/{y}
+        /// oder die Adresse eines MapLibre-Stils (z. B. basemap.de). Ohne: keine Grundkarte,
+        /// Quartier bleibt ganz offline; die Sicherheitsrichtlinie erlaubt genau diesen Server.
+        #[arg(long, value_name = "URL")]
+        basemap: Option<String>,
+        /// Quellenangabe der Grundkarte (z. B. "© GeoBasis-DE / BKG (2026) CC BY 4.0")
+        #[arg(long, value_name = "TEXT", requires = "basemap", default_value = "")]
+        basemap_attribution: String,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -273,10 +281,11 @@ fn run(cli: Cli) -> Result<()> {
                 addr,
                 keep,
                 no_serve,
-                ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None, trusted_proxies: vec![] },
+                ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None, trusted_proxies: vec![], basemap: None },
             )
         }
-        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view, trusted_proxy } => {
+        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view, trusted_proxy, basemap, basemap_attribution } => {
+            let basemap = basemap.map(|u| quartier_web::Basemap::new(&u, &basemap_attribution)).transpose().map_err(anyhow::Error::msg)?;
             open(&cli.db)?;
             if (public || public_view) && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
                 anyhow::bail!("--disclosure-threshold muss mindestens 1 sein");
@@ -286,7 +295,7 @@ fn run(cli: Cli) -> Result<()> {
             serve(
                 cli.db,
                 addr,
-                ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view, trusted_proxies: trusted_proxy },
+                ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view, trusted_proxies: trusted_proxy, basemap },
             )
         }
         Command::Levels(LevelsCmd::Define { names }) => {
@@ -369,6 +378,8 @@ pub struct ServeMode {
     pub public_view: Option<f64>,
     /// Reverse proxies trusted to name the client in X-Forwarded-For.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A base map under the interactive map.
+    pub basemap: Option<quartier_web::Basemap>,
 }
 
 /// Until there are accounts, changes through the browser are allowed on a server that only
@@ -396,6 +407,7 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
         edit: edit.clone(),
         public_view: mode.public_view,
         trusted_proxies: mode.trusted_proxies.clone(),
+        basemap: mode.basemap.clone(),
     };
     rt.block_on(quartier_web::serve(Location::from_path(&db), addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");

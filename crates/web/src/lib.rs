@@ -14,6 +14,7 @@ mod directory;
 mod download;
 mod forms;
 mod indicator;
+mod interactive;
 mod invitation;
 mod offers;
 mod opendata;
@@ -53,6 +54,39 @@ pub struct AppState {
     pub view: Option<Arc<quartier_app::store::scope::Visibility>>,
     /// Proxies trusted to name the client in `X-Forwarded-For`.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// The interactive map's optional base map (`serve --basemap`).
+    pub basemap: Option<Arc<Basemap>>,
+}
+
+/// A base map under the interactive map: an XYZ/WMTS raster URL with `{z}/{x}/{y}`, or a
+/// MapLibre style URL; the Content-Security-Policy of the map page allows exactly its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Basemap {
+    pub url: String,
+    pub attribution: String,
+}
+
+impl Basemap {
+    /// Checks the URL (http or https, with a host) and keeps it with its attribution.
+    pub fn new(url: &str, attribution: &str) -> Result<Basemap, String> {
+        let b = Basemap { url: url.trim().to_string(), attribution: attribution.trim().to_string() };
+        b.origin().ok_or_else(|| format!("--basemap {url}: eine http- oder https-Adresse mit Rechnername erwartet"))?;
+        if b.url.contains(['"', '\'', ' ', '<', '>']) {
+            return Err(format!("--basemap {url}: Anführungszeichen, Leerzeichen und spitze Klammern sind nicht erlaubt"));
+        }
+        Ok(b)
+    }
+
+    /// `https://host[:port]`, the only origin the map page's CSP adds.
+    pub fn origin(&self) -> Option<String> {
+        let (scheme, rest) = self.url.split_once("://")?;
+        if scheme != "https" && scheme != "http" {
+            return None;
+        }
+        let host = rest.split(['/', '?', '#']).next()?;
+        let valid = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        valid.then(|| format!("{scheme}://{host}"))
+    }
 }
 
 impl AppState {
@@ -91,6 +125,8 @@ pub struct Options {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`serve --trusted-proxy`);
     /// from anyone else the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A base map under the interactive map (default none: fully offline).
+    pub basemap: Option<Basemap>,
 }
 
 /// Builds the read-only router for internal use (tests call it without a socket).
@@ -102,6 +138,7 @@ pub fn app(db: impl Into<quartier_app::store::Location>) -> Router {
 pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) -> Router {
     let db = Arc::new(db.into());
     let trusted_proxies = Arc::new(options.trusted_proxies.clone());
+    let basemap = options.basemap.clone().map(Arc::new);
     let edit = if options.public.is_some() { None } else { options.edit };
     let published = options.public.is_none().then(|| {
         let threshold = options.public_view.unwrap_or(quartier_core::disclosure::DEFAULT_THRESHOLD);
@@ -114,10 +151,11 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
             public_view: false,
             view: None,
             trusted_proxies: trusted_proxies.clone(),
+            basemap: basemap.clone(),
         })
     });
     let public_view = options.public_view.is_some();
-    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None, trusted_proxies })
+    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None, trusted_proxies, basemap })
 }
 
 /// What a Träger account without a grant for internal results uses besides the published
@@ -128,8 +166,16 @@ fn traeger_work(path: &str) -> bool {
 
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
 fn published(path: &str) -> bool {
-    matches!(path, "/" | "/karte" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote")
-        || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/"].iter().any(|p| path.starts_with(p))
+    matches!(path, "/" | "/karte" | "/karte/werte" | "/karte/angebote.geojson" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote")
+        || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/"].iter().any(|p| path.starts_with(p))
+}
+
+/// A route serving a vendored file through [`vendored`], its gzip kept in a static.
+macro_rules! vendored {
+    ($ct:expr, $file:expr) => {{
+        static GZ: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        get(|headers: axum::http::HeaderMap| async move { vendored($ct, include_bytes!($file), &GZ, &headers) })
+    }};
 }
 
 fn router(state: AppState) -> Router {
@@ -189,7 +235,15 @@ fn router(state: AppState) -> Router {
         .route("/steckbriefe/{level}/stand", get(steckbriefe::level_profiles_status))
         .route("/indikatoren", get(directory::indicators_page))
         .route("/indikator/{id}", get(indicator::indicator_page))
+        .route("/karte/kacheln/{level}/{z}/{x}/{y}", get(interactive::tile))
+        .route("/karte/gebiet/{level}/{key}", get(interactive::area_bounds))
+        .route("/karte/werte", get(interactive::values))
+        .route("/karte/angebote.geojson", get(interactive::offers_geojson))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
+        .route("/static/karte.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/karte.js")) }))
+        .route("/static/maplibre-gl.mjs", vendored!("text/javascript; charset=utf-8", "../static/vendor/maplibre-gl.mjs"))
+        .route("/static/maplibre-gl-worker.mjs", vendored!("text/javascript; charset=utf-8", "../static/vendor/maplibre-gl-worker.mjs"))
+        .route("/static/maplibre-gl.css", vendored!("text/css; charset=utf-8", "../static/vendor/maplibre-gl.css"))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/style.css")) }))
         .route("/static/icon.svg", get(|| async { asset("image/svg+xml", include_str!("../static/icon.svg")) }))
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/icon.svg") }))
@@ -448,7 +502,7 @@ async fn security_headers(mut res: Response) -> Response {
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -471,7 +525,9 @@ async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/") || ct.starts_with("image/svg") || ct.contains("javascript") || ct.contains("json"));
+        .is_some_and(|ct| {
+            ct.starts_with("text/") || ct.starts_with("image/svg") || ct.contains("javascript") || ct.contains("json") || ct.contains("vector-tile")
+        });
     if !accepts || !textual || res.headers().contains_key(header::CONTENT_ENCODING) {
         return res;
     }
@@ -515,6 +571,23 @@ pub(crate) async fn with_store<T: Send + 'static>(
 fn asset(ct: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
+
+/// A large vendored file (the map library): gzipped once, on first request, then served
+/// compressed to every client that accepts it.
+fn vendored(ct: &'static str, body: &'static [u8], gz: &'static std::sync::OnceLock<Vec<u8>>, headers: &axum::http::HeaderMap) -> Response {
+    let accepts = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
+    let cache = (header::CACHE_CONTROL, "public, max-age=86400");
+    if !accepts {
+        return ([(header::CONTENT_TYPE, ct), cache], body).into_response();
+    }
+    let packed = gz.get_or_init(|| {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(body).and_then(|_| enc.finish()).unwrap_or_default()
+    });
+    ([(header::CONTENT_TYPE, ct), cache, (header::CONTENT_ENCODING, "gzip"), (header::VARY, "accept-encoding")], packed.as_slice()).into_response()
+}
+
 
 /// Serves the app on `addr` until Ctrl-C.
 pub async fn serve(

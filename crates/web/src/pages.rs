@@ -131,40 +131,50 @@ struct View {
     public_switch: Option<bool>,
     /// The page's own query without `ansicht`, for the links between the views.
     query: String,
+    /// The interactive map over the SVG (None: no geometries; the SVG alone).
+    interactive: Option<Interactive>,
 }
 
-struct MapData {
-    variables: Vec<VariableRecord>,
-    indicators: Vec<(String, String)>,
+/// What the interactive map needs from the page: where to look, the level above for its
+/// outlines, the optional base map.
+struct Interactive {
+    bounds: [f64; 4],
+    parent: Option<String>,
+    basemap: Option<std::sync::Arc<crate::Basemap>>,
+}
+
+pub(crate) struct MapData {
+    pub(crate) variables: Vec<VariableRecord>,
+    pub(crate) indicators: Vec<(String, String)>,
     /// Saved indices (id, name) and the shown one.
-    indices: Vec<(String, String)>,
-    index: Option<String>,
+    pub(crate) indices: Vec<(String, String)>,
+    pub(crate) index: Option<String>,
     /// Fixed classes 1..=n with these labels (MSS status classes) instead of quantiles.
-    class_labels: Option<Vec<String>>,
+    pub(crate) class_labels: Option<Vec<String>>,
     /// Per area the text of the last table column (index maps).
-    notes: HashMap<String, String>,
+    pub(crate) notes: HashMap<String, String>,
     /// Classes are types without order (area types): qualitative colours.
-    categorical: bool,
+    pub(crate) categorical: bool,
     /// Colours per class (LISA clusters), overriding the schemes.
-    custom_colors: Option<Vec<&'static str>>,
+    pub(crate) custom_colors: Option<Vec<&'static str>>,
     /// The indicator whose LISA clusters are shown.
-    lisa: Option<String>,
+    pub(crate) lisa: Option<String>,
     /// The shown area types' index id.
-    types: Option<String>,
+    pub(crate) types: Option<String>,
     /// The shown indicator's id, if an indicator (not a variable) is shown.
-    indicator: Option<String>,
-    reference: Option<f64>,
-    levels: Vec<Level>,
-    variable: Option<VariableRecord>,
-    year: Option<i32>,
-    level: String,
-    k: usize,
-    values: Vec<AreaValue>,
+    pub(crate) indicator: Option<String>,
+    pub(crate) reference: Option<f64>,
+    pub(crate) levels: Vec<Level>,
+    pub(crate) variable: Option<VariableRecord>,
+    pub(crate) year: Option<i32>,
+    pub(crate) level: String,
+    pub(crate) k: usize,
+    pub(crate) values: Vec<AreaValue>,
     /// The level's outlines as SVG paths (cached per level; set by `map_page`).
-    shapes: Option<std::sync::Arc<crate::cache::MapPaths>>,
+    pub(crate) shapes: Option<std::sync::Arc<crate::cache::MapPaths>>,
     /// Significant LISA clusters (area, HH/LH/LL/HL) outlined over an indicator map.
-    overlay: Option<Vec<(String, &'static str)>>,
-    attribution: Option<String>,
+    pub(crate) overlay: Option<Vec<(String, &'static str)>>,
+    pub(crate) attribution: Option<String>,
 }
 
 impl MapData {
@@ -668,7 +678,6 @@ pub async fn map_page(
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     let download = crate::download::kind(q.format.as_deref())?;
-    let (db, cache) = (st.db.clone(), st.cache.clone());
     // A public server is always public; an internal one shows the public view on request.
     let preview = q.oeffentlich.as_deref() == Some("1");
     let public = st.public.or(preview.then_some(quartier_core::disclosure::DEFAULT_THRESHOLD));
@@ -693,8 +702,48 @@ pub async fn map_page(
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
         None => "quantiles".to_string(),
     };
+    let data = map_data(&st, q, public).await?;
+    if let Some(kind) = download {
+        return map_table(&data, kind);
+    }
+    let has_shapes = data.shapes.as_ref().is_some_and(|s| !s.paths.is_empty());
+    let interactive = if !table_only && has_shapes {
+        let level = data.level.clone();
+        let bounds = crate::with_store(&st, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await?;
+        let rank = data.levels.iter().find(|l| l.name == data.level).map(|l| l.rank);
+        let parent = data.levels.iter().find(|l| rank.is_some_and(|r| r > 0 && l.rank == r - 1) && l.areas > 0).map(|l| l.name.clone());
+        bounds.map(|bounds| Interactive { bounds, parent, basemap: st.basemap.clone() })
+    } else {
+        None
+    };
+    let view = View {
+        map: !table_only,
+        table: table_only || data.values.len() <= INLINE_TABLE_MAX,
+        diverging,
+        public_switch: st.public.is_none().then_some(preview),
+        query,
+        interactive,
+    };
+    let mut res = render_map(&data, &method, &view).into_response();
+    // The configured base map's server, and nothing else, joins the policy.
+    if let Some(origin) = st.basemap.as_ref().and_then(|b| b.origin()) {
+        let csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: {origin}; connect-src 'self' {origin}; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
+            res.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(res)
+}
+
+/// The model of a map (what is shown, its values for this request's visibility and public
+/// view), kept per data version: the map page, its table and the interactive map's values
+/// share it.
+pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) -> Result<std::sync::Arc<MapData>, AppError> {
+    let (db, cache) = (st.db.clone(), st.cache.clone());
     let view = crate::current_view();
-    let data = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
+    tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
         let store = db.open_read_only()?;
         let store = &*store;
         // The page model depends on what is shown (and to whom: a tenant's areas), not on how
@@ -732,18 +781,7 @@ pub async fn map_page(
         })
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
-    if let Some(kind) = download {
-        return map_table(&data, kind);
-    }
-    let view = View {
-        map: !table_only,
-        table: table_only || data.values.len() <= INLINE_TABLE_MAX,
-        diverging,
-        public_switch: st.public.is_none().then_some(preview),
-        query,
-    };
-    Ok(render_map(&data, &method, &view).into_response())
+    .map_err(|e| AppError::Internal(e.to_string()))?
 }
 
 /// The short German note for an indicator value's status, as tables show it.
@@ -810,7 +848,7 @@ fn decimals(values: &[f64]) -> usize {
 }
 
 /// Classification methods offered on the map: (form value, German label).
-const METHODS: &[(&str, &str)] = &[
+pub(crate) const METHODS: &[(&str, &str)] = &[
     ("quantiles", "Quantile (gleich viele Gebiete je Klasse)"),
     ("equal-interval", "gleiche Intervalle"),
     ("fisher-jenks", "natürliche Brüche (Fisher–Jenks)"),
@@ -835,6 +873,94 @@ fn map_method(name: &str, k: usize) -> classify::Method {
     }
 }
 
+/// How a map presents its values: classes (as mapclassify), colours, the texts of values
+/// and tooltips. The server-side SVG map, its table and the interactive map's values all
+/// come from here, so they never disagree.
+pub(crate) struct Presented<'a> {
+    pub d: &'a MapData,
+    pub classes: Option<classify::Classification>,
+    pub colors: Vec<&'static str>,
+    pub dec: usize,
+    /// The unit with a leading space, or empty.
+    pub unit: String,
+    pub min: f64,
+    /// Highest value first; missing last.
+    pub ranked: Vec<&'a AreaValue>,
+    rank_of: HashMap<&'a str, usize>,
+    with_value: usize,
+}
+
+impl<'a> Presented<'a> {
+    pub fn new(d: &'a MapData, method: &str, diverging: bool) -> Presented<'a> {
+        let unit = d.variable.as_ref().filter(|v| !v.unit.is_empty()).map(|v| format!(" {}", v.unit)).unwrap_or_default();
+        let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
+        let dec = decimals(&numbers);
+        let classes = match &d.class_labels {
+            Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
+            None => classify::classify(&numbers, &map_method(method, d.k)).ok().or_else(|| classify::quantiles(&numbers, d.k)),
+        };
+        let colors = classes
+            .as_ref()
+            .map(|c| match (&d.custom_colors, d.reference) {
+                (Some(cc), _) => cc.clone(),
+                _ if d.categorical => map::qualitative(c.k),
+                (None, Some(r)) if diverging && d.class_labels.is_none() => map::diverging(&c.bins, r),
+                _ => map::palette(c.k),
+            })
+            .unwrap_or_default();
+        let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
+        ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
+        let with_value = ranked.iter().filter(|v| v.value.is_some()).count();
+        let rank_of = ranked.iter().filter(|v| v.value.is_some()).enumerate().map(|(i, v)| (v.area.as_str(), i + 1)).collect();
+        Presented { d, classes, colors, dec, unit, min, ranked, rank_of, with_value }
+    }
+
+    /// The class (0-based) of a value.
+    pub fn class_of(&self, v: f64) -> Option<usize> {
+        self.classes.as_ref().map(|c| classify::class_of(&c.bins, v))
+    }
+
+    pub fn value_text(&self, v: &AreaValue) -> String {
+        match (v.value, v.symbol) {
+            (Some(x), Some("unsicher")) => format!("{} (unsicher)", fmt_de(x, self.dec)),
+            (_, Some(s)) if s != "-" => s.to_string(),
+            (Some(x), _) => fmt_de(x, self.dec),
+            (None, _) => "–".to_string(),
+        }
+    }
+
+    /// Name, value with unit, class, rank and the reference value: the label of an area on
+    /// the map (the class in words too: no information by colour alone).
+    pub fn tooltip(&self, v: &AreaValue) -> String {
+        let mut t = format!("{}: {}{}", v.name, self.value_text(v), self.unit);
+        if let Some(c) = v.value.and_then(|x| self.class_of(x)) {
+            t.push_str(&format!(" · Klasse {}", c + 1));
+        }
+        if let Some(r) = self.rank_of.get(v.area.as_str()) {
+            t.push_str(&format!(" · Rang {r} von {}", self.with_value));
+        }
+        if let (Some(r), Some(_)) = (self.d.reference, v.value) {
+            t.push_str(&format!(" · Gesamt {}{}", fmt_de(r, self.dec), self.unit));
+        }
+        t
+    }
+
+    /// The legend: per class its label, colour and number of areas.
+    pub fn legend(&self) -> Vec<(String, &'static str, usize)> {
+        let Some(c) = &self.classes else { return Vec::new() };
+        (0..c.k)
+            .map(|i| {
+                let label = match self.d.class_labels.as_ref().and_then(|l| l.get(i)) {
+                    Some(l) => l.clone(),
+                    None => format!("{} bis {}{}", fmt_de(c.lower(i, self.min), self.dec), fmt_de(c.bins[i], self.dec), self.unit),
+                };
+                (label, self.colors[i], c.counts[i])
+            })
+            .collect()
+    }
+}
+
 fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
     let Some(var) = &d.variable else {
         return layout(
@@ -848,53 +974,19 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
     };
     let year = d.year.unwrap_or_default();
     let label = if var.label.is_empty() { var.key.clone() } else { var.label.clone() };
-    let unit = if var.unit.is_empty() { String::new() } else { format!(" {}", var.unit) };
-    let numbers: Vec<f64> = d.values.iter().filter_map(|v| v.value).collect();
-    let dec = decimals(&numbers);
-    let classes = match &d.class_labels {
-        Some(l) => classify::classify(&numbers, &classify::Method::User { breaks: (1..=l.len()).map(|x| x as f64).collect() }).ok(),
-        None => classify::classify(&numbers, &map_method(method, d.k)).ok().or_else(|| classify::quantiles(&numbers, d.k)),
-    };
-    let colors = classes
-        .as_ref()
-        .map(|c| match (&d.custom_colors, d.reference) {
-            (Some(cc), _) => cc.clone(),
-            _ if d.categorical => map::qualitative(c.k),
-            (None, Some(r)) if view.diverging && d.class_labels.is_none() => map::diverging(&c.bins, r),
-            _ => map::palette(c.k),
-        })
-        .unwrap_or_default();
-    let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+    let p = Presented::new(d, method, view.diverging);
+    let (unit, dec, classes, colors) = (&p.unit, p.dec, &p.classes, &p.colors);
     let missing = d.values.iter().filter(|v| v.value.is_none()).count();
-    let class_of = |v: f64| classes.as_ref().map(|c| classify::class_of(&c.bins, v));
-    // Ranking: highest value first; missing last.
-    let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
-    ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
+    let class_of = |v: f64| p.class_of(v);
+    let ranked = &p.ranked;
     let title = format!("{label} {year} – {}", d.level);
     let origin_text = |o: Origin| match o {
         Origin::Delivered => "geliefert",
         Origin::Summed => "Summe",
         Origin::Missing => "fehlt",
     };
-    let value_text = |v: &AreaValue| match (v.value, v.symbol) {
-        (Some(x), Some("unsicher")) => format!("{} (unsicher)", fmt_de(x, dec)),
-        (_, Some(s)) if s != "-" => s.to_string(),
-        (Some(x), _) => fmt_de(x, dec),
-        (None, _) => "–".to_string(),
-    };
-    let with_value = ranked.iter().filter(|v| v.value.is_some()).count();
-    let rank_of: HashMap<&str, usize> =
-        ranked.iter().filter(|v| v.value.is_some()).enumerate().map(|(i, v)| (v.area.as_str(), i + 1)).collect();
-    let tooltip = |v: &AreaValue| {
-        let mut t = format!("{}: {}{}", v.name, value_text(v), unit);
-        if let Some(r) = rank_of.get(v.area.as_str()) {
-            t.push_str(&format!(" · Rang {r} von {with_value}"));
-        }
-        if let (Some(r), Some(_)) = (d.reference, v.value) {
-            t.push_str(&format!(" · Gesamt {}{}", fmt_de(r, dec), unit));
-        }
-        t
-    };
+    let value_text = |v: &AreaValue| p.value_text(v);
+    let tooltip = |v: &AreaValue| p.tooltip(v);
     let body = html! {
         h1 { (label) " " (year) }
         p.lead { "Ebene " strong { (d.level) } " · " (d.values.len()) " Gebiete · " (missing) " ohne Wert"
@@ -970,6 +1062,19 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                 @if let Some(n) = pos.map(|p| p + 1).filter(|n| *n < var.years.len()) { a href=(step(var.years[n])) rel="next" { (var.years[n]) " ▶" } }
             }
         }
+        @if view.interactive.is_some() {
+            div.karte-werkzeuge {
+                @if var.years.len() > 1 { button #karte-abspielen type="button" hidden { "▶ Jahre abspielen" } }
+                form.karte-suche role="search" hidden {
+                    label for="karte-suche" { "Gebiet auf der Karte zeigen" }
+                    input #karte-suche type="search" list="karte-gebiete" autocomplete="off" placeholder="Name oder Schlüssel";
+                    datalist #karte-gebiete {}
+                    button type="submit" { "Zeigen" }
+                }
+                label.check hidden { input #karte-angebote type="checkbox"; " Angebote zeigen" }
+                p #karte-vergleich hidden { a href="/vergleich" { "Vergleichen" } }
+            }
+        }
         @let sep = if view.query.is_empty() { "" } else { "&" };
         @if !view.table {
             p.note { "Die Werte der " (d.values.len()) " Gebiete stehen in der " a href=(format!("/karte?{}{sep}ansicht=tabelle", view.query)) { "Tabellenansicht" } " (bei so vielen Gebieten nicht auf der Kartenseite)." }
@@ -980,8 +1085,23 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
         div.mapview {
             @if view.map {
             figure.map {
+                @if let Some(i) = &view.interactive {
+                    link rel="stylesheet" href="/static/maplibre-gl.css";
+                    div #karte-interaktiv .karte-interaktiv hidden
+                        data-ebene=(d.level) data-oben=[i.parent.as_deref()]
+                        data-werte=(format!("/karte/werte?{}", view.query))
+                        data-grenzen=(format!("[[{},{}],[{},{}]]", i.bounds[0], i.bounds[1], i.bounds[2], i.bounds[3]))
+                        data-grundkarte=[i.basemap.as_ref().map(|b| b.url.as_str())]
+                        data-grundkarte-quelle=[i.basemap.as_ref().map(|b| b.attribution.as_str())] {
+                        div.karte-flaeche {}
+                        p #karte-hilfe .note { "Tastatur: in die Karte wechseln (Tab), Pfeiltasten verschieben, + und − zoomen, N und P wählen das nächste oder vorige Gebiet im Ausschnitt (Name, Wert, Klasse und Rang werden angesagt), Eingabe öffnet sein Profil, V nimmt es in den Vergleich. Maus: Umschalt und Klick nimmt ein Gebiet in den Vergleich. Dieselben Werte stehen in der Tabelle." }
+                    }
+                    div #karte-tooltip .tooltip hidden aria-hidden="true" {}
+                    p #karte-ansage .visually-hidden aria-live="polite" {}
+                    script type="module" src="/static/karte.js" {}
+                }
                 @if let Some(shapes) = d.shapes.as_ref().filter(|s| !s.paths.is_empty()) {
-                    svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="group" aria-labelledby="map-title map-desc" {
+                    svg.karte-svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="group" aria-labelledby="map-title map-desc" {
                         title #map-title { "Karte: " (title) }
                         desc #map-desc { "Choroplethenkarte in " (classes.as_ref().map(|c| c.k).unwrap_or(0)) " Quantilklassen; die Werte stehen auch in der Tabelle." }
                         g.areas {
@@ -1013,12 +1133,11 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                 }
                 figcaption {
                     h2 { "Legende" }
-                    @if let Some(c) = &classes {
+                    @if classes.is_some() {
                         ul.legend {
-                            @for i in 0..c.k {
-                                li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill=(colors[i]) stroke="#555" {} }
-                                    @if let Some(l) = d.class_labels.as_ref().and_then(|l| l.get(i)) { (l) } @else { (fmt_de(c.lower(i, min), dec)) " bis " (fmt_de(c.bins[i], dec)) (unit) }
-                                    " (" (c.counts[i]) " Gebiete)" }
+                            @for (i, (label, color, count)) in p.legend().into_iter().enumerate() {
+                                li data-klasse=(i + 1) { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill=(color) stroke="#555" {} }
+                                    "Klasse " (i + 1) ": " (label) " (" (count) " Gebiete)" }
                             }
                             @if missing > 0 {
                                 li { svg.sw width="18" height="14" aria-hidden="true" { rect width="18" height="14" fill="#ddd" stroke="#555" {} } "keine Angabe (" (missing) " Gebiete)" }

@@ -236,6 +236,7 @@ pub struct Site {
     pub editing: Option<Arc<quartier_web::Editing>>,
     pub public: Option<f64>,
     pub public_view: Option<f64>,
+    pub basemap: Option<quartier_web::Basemap>,
 }
 
 impl Site {
@@ -266,7 +267,7 @@ impl Site {
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
         let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)", true).unwrap()));
-        Site { dir, db, editing, public: None, public_view: None }
+        Site { dir, db, editing, public: None, public_view: None, basemap: None }
     }
 
     pub fn app(&self) -> axum::Router {
@@ -277,6 +278,7 @@ impl Site {
                 edit: self.editing.clone(),
                 public_view: self.public_view,
                 trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
+                basemap: self.basemap.clone(),
             },
         )
     }
