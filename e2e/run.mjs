@@ -86,13 +86,96 @@ try {
   check((await page.textContent("h1")).includes("2015"), "map switches to 2015");
   await axe("karte");
 
-  // 3. Click an area on the map: its profile opens.
-  const area = page.locator("g.areas a").first();
-  const label = await area.getAttribute("aria-label");
-  await Promise.all([page.waitForNavigation(), area.click()]);
-  check(page.url().includes("/gebiet/"), `a click on the map opens the profile (${label.split(":")[0]})`);
-  check((await page.textContent("h1")) === label.split(":")[0], "the profile is the clicked area's");
+  // 3. The interactive map: drawn from vector tiles, zoomed by keyboard and wheel, the
+  // hovered area's tooltip says what the table says, the year changes colours without any
+  // geometry request, the search zooms to an area, N announces an area, a click opens the
+  // profile. Without JavaScript the SVG map is in the page (checked over HTTP).
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(base + "/karte?subject=indicator:s4&level=Planungsraum&year=2017");
+  await page.waitForSelector("#karte-interaktiv[data-geladen]", { timeout: 20000 });
+  await page.waitForFunction(() => window.quartierKarte.loaded() && window.quartierKarte.areTilesLoaded(), null, { timeout: 20000 });
+  check(requests.some((u) => u.includes("/karte/kacheln/Planungsraum/")), "the map loads vector tiles of the level");
+  check(requests.some((u) => u.includes("/karte/kacheln/Bezirksregion/")), "and the outlines of the level above");
+  if (shots) await page.screenshot({ path: join(shots, "karte-stadt.png") });
+  const zoom0 = await page.evaluate(() => window.quartierKarte.getZoom());
+  await page.focus("#karte-interaktiv canvas");
+  await page.keyboard.press("+");
+  await page.waitForFunction((z) => window.quartierKarte.getZoom() > z + 0.5, zoom0, { timeout: 5000 });
+  check(true, "the keyboard zooms the map in");
+  const box = await page.locator("#karte-interaktiv canvas").boundingBox();
+  const mid = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const zoom1 = await page.evaluate(() => window.quartierKarte.getZoom());
+  await page.mouse.move(mid.x, mid.y);
+  await page.mouse.wheel(0, -600);
+  await page.waitForFunction((z) => window.quartierKarte.getZoom() > z + 0.2, zoom1, { timeout: 5000 });
+  check(true, "the wheel zooms the map in");
+  await page.waitForFunction(() => window.quartierKarte.areTilesLoaded() && !window.quartierKarte.isMoving(), null, { timeout: 20000 });
+  // Hover: the tooltip holds the value the table holds for that area.
+  await page.mouse.move(mid.x + 3, mid.y + 3);
+  await page.mouse.move(mid.x, mid.y);
+  await page.waitForSelector("#karte-tooltip:not([hidden])", { timeout: 5000 });
+  const hoverKey = await page.evaluate(({ x, y }) => {
+    const r = window.quartierKarte.getCanvas().getBoundingClientRect();
+    const f = window.quartierKarte.queryRenderedFeatures([x - r.left, y - r.top], { layers: ["flaeche"] })[0];
+    return f && f.properties.key;
+  }, mid);
+  const tipText = await page.textContent("#karte-tooltip");
+  const cellText = (await page.textContent(`#werte tr[data-area="${hoverKey}"] td:nth-child(4)`)).trim();
+  const classText = (await page.textContent(`#werte tr[data-area="${hoverKey}"] td:nth-child(5)`)).trim();
+  check(tipText.includes(cellText) && tipText.includes("Klasse " + classText), `hover shows the table's value and class (${tipText})`);
+  // The year: colours change, no tile is fetched again.
+  const colourBefore = await page.evaluate((k) => window.quartierKarte.getFeatureState({ source: "gebiete", sourceLayer: "gebiete", id: k }).farbe, hoverKey);
+  const tilesBefore = requests.filter((u) => u.includes("/karte/kacheln/")).length;
+  await page.click("nav.years a[href*='year=2019']");
+  await page.waitForFunction(() => document.getElementById("karte-interaktiv").dataset.jahr === "2019", null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("main h1").textContent.includes("2019"), null, { timeout: 10000 });
+  const tilesAfter = requests.filter((u) => u.includes("/karte/kacheln/")).length;
+  check(tilesAfter === tilesBefore, `switching the year fetches no geometry (${tilesAfter - tilesBefore} tiles)`);
+  check((await page.textContent("#werte caption")).includes("2019"), "the table beside the map follows the year");
+  const colourAfter = await page.evaluate((k) => window.quartierKarte.getFeatureState({ source: "gebiete", sourceLayer: "gebiete", id: k }).farbe, hoverKey);
+  check(typeof colourBefore === "string" && typeof colourAfter === "string", `the area keeps a class colour (${colourBefore} → ${colourAfter})`);
+  await axe("karte-interaktiv");
+  // Search: the map zooms to the area and announces it.
+  const zoom2 = await page.evaluate(() => window.quartierKarte.getZoom());
+  await page.fill("#karte-suche", "Soldiner Straße (01033101)");
+  await page.click("form.karte-suche button[type=submit]");
+  await page.waitForFunction((z) => window.quartierKarte.getZoom() > z + 1, zoom2, { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById("karte-ansage").textContent.startsWith("Soldiner Straße"), null, { timeout: 10000 });
+  check(true, "the search zooms to Soldiner Straße and announces its value");
+  await page.waitForFunction(() => window.quartierKarte.areTilesLoaded() && !window.quartierKarte.isMoving(), null, { timeout: 20000 });
+  if (shots) await page.screenshot({ path: join(shots, "karte-block.png") });
+  // Keyboard: N chooses an area in view and says its value; Enter opens its profile.
+  await page.focus("#karte-interaktiv canvas");
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => / · Klasse \d/.test(document.getElementById("karte-ansage").textContent), null, { timeout: 5000 });
+  const spoken = await page.textContent("#karte-ansage");
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+  check(page.url().includes("/gebiet/") && (await page.textContent("h1")) === spoken.split(":")[0], `N and Enter open the announced area's profile (${spoken.split(":")[0]})`);
+  // A click on the map opens the area under the pointer.
+  await page.goto(base + "/karte?subject=indicator:s4&level=Planungsraum");
+  await page.waitForSelector("#karte-interaktiv[data-geladen]", { timeout: 20000 });
+  await page.waitForFunction(() => window.quartierKarte.areTilesLoaded() && !window.quartierKarte.isMoving(), null, { timeout: 20000 });
+  const box2 = await page.locator("#karte-interaktiv canvas").boundingBox();
+  const at = { x: box2.x + box2.width / 2, y: box2.y + box2.height / 2 };
+  const clicked = await page.evaluate(({ x, y }) => {
+    const r = window.quartierKarte.getCanvas().getBoundingClientRect();
+    const f = window.quartierKarte.queryRenderedFeatures([x - r.left, y - r.top], { layers: ["flaeche"] })[0];
+    return f && f.properties.name;
+  }, at);
+  await Promise.all([page.waitForNavigation(), page.mouse.click(at.x, at.y)]);
+  check(page.url().includes("/gebiet/") && (await page.textContent("h1")) === clicked, `a click on the map opens the profile (${clicked})`);
   await axe("gebietsprofil");
+  // A phone's width: the map fits, nothing scrolls sideways.
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto(base + "/karte?subject=indicator:s4&level=Planungsraum");
+  await page.waitForSelector("#karte-interaktiv[data-geladen]", { timeout: 20000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const mapWidth = (await page.locator("#karte-interaktiv canvas").boundingBox()).width;
+  check(overflow <= 0 && mapWidth <= 375 && mapWidth > 250, `the map fits a phone's width (${Math.round(mapWidth)} px, overflow ${overflow})`);
+  if (shots) await page.screenshot({ path: join(shots, "karte-telefon.png") });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(base + "/gebiet/01033101?ebene=Planungsraum");
 
   // 4. Download its table.
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[href*=\"format=csv\"]")]);

@@ -281,10 +281,26 @@ fn run(cli: Cli) -> Result<()> {
                 addr,
                 keep,
                 no_serve,
-                ServeMode { public, edit: edits_allowed(addr, public, false, read_only), public_view: None, trusted_proxies: vec![], basemap: None },
+                ServeMode {
+                    public,
+                    edit: edits_allowed(addr, public, false, read_only),
+                    public_view: None,
+                    trusted_proxies: vec![],
+                    basemap: None,
+                },
             )
         }
-        Command::Serve { addr, public, disclosure_threshold, edit, read_only, public_view, trusted_proxy, basemap, basemap_attribution } => {
+        Command::Serve {
+            addr,
+            public,
+            disclosure_threshold,
+            edit,
+            read_only,
+            public_view,
+            trusted_proxy,
+            basemap,
+            basemap_attribution,
+        } => {
             let basemap = basemap.map(|u| quartier_web::Basemap::new(&u, &basemap_attribution)).transpose().map_err(anyhow::Error::msg)?;
             open(&cli.db)?;
             if (public || public_view) && (disclosure_threshold.is_nan() || disclosure_threshold < 1.0) {
@@ -295,7 +311,13 @@ fn run(cli: Cli) -> Result<()> {
             serve(
                 cli.db,
                 addr,
-                ServeMode { public, edit: edits_allowed(addr, public, edit, read_only), public_view, trusted_proxies: trusted_proxy, basemap },
+                ServeMode {
+                    public,
+                    edit: edits_allowed(addr, public, edit, read_only),
+                    public_view,
+                    trusted_proxies: trusted_proxy,
+                    basemap,
+                },
             )
         }
         Command::Levels(LevelsCmd::Define { names }) => {

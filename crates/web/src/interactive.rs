@@ -64,7 +64,9 @@ pub async fn tile(State(st): State<AppState>, Path((level, z, x, y)): Path<(Stri
 /// north]` in degrees (the map's search zooms to it).
 pub async fn area_bounds(State(st): State<AppState>, Path((level, key)): Path<(String, String)>) -> Result<Response, AppError> {
     let bounds = with_store(&st, move |store, st| {
-        tile_set(store, st, &level)?.area_bounds(&key).ok_or_else(|| AppError::NotFound(format!("Gebiet „{key}“ hat auf Ebene „{level}“ keine Geometrie")))
+        tile_set(store, st, &level)?
+            .area_bounds(&key)
+            .ok_or_else(|| AppError::NotFound(format!("Gebiet „{key}“ hat auf Ebene „{level}“ keine Geometrie")))
     })
     .await?;
     Ok(json_response(&json!({ "bounds": bounds })))
@@ -79,10 +81,7 @@ fn json_response(v: &Value) -> Response {
 /// `GET /karte/werte?…` (the map page's own query): what the map shows, per area the class
 /// (1-based; none without a value), the tooltip (name, value with unit, class, rank,
 /// reference) and the name; the legend; the years; LISA clusters when asked for.
-pub async fn values(
-    State(st): State<AppState>,
-    Query(q): Query<MapQuery>,
-) -> Result<Response, AppError> {
+pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Response, AppError> {
     let preview = q.oeffentlich.as_deref() == Some("1");
     let public = st.public.or(preview.then_some(quartier_core::disclosure::DEFAULT_THRESHOLD));
     let diverging = q.farben.as_deref() == Some("divergierend");
@@ -110,7 +109,12 @@ pub async fn values(
     let label = if var.label.is_empty() { var.key.clone() } else { var.label.clone() };
     let lisa: Option<serde_json::Map<String, Value>> =
         d.overlay.as_ref().map(|o| o.iter().map(|(k, c)| (k.clone(), Value::from(*c))).collect());
-    let parent = d.levels.iter().find(|l| l.name == d.level).and_then(|l| d.levels.iter().find(|p| l.rank > 0 && p.rank == l.rank - 1)).map(|l| l.name.clone());
+    let parent = d
+        .levels
+        .iter()
+        .find(|l| l.name == d.level)
+        .and_then(|l| d.levels.iter().find(|p| l.rank > 0 && p.rank == l.rank - 1))
+        .map(|l| l.name.clone());
     Ok(json_response(&json!({
         "title": format!("{label} {} – {}", d.year.map(|y| y.to_string()).unwrap_or_default(), d.level),
         "level": d.level,
@@ -138,8 +142,12 @@ pub async fn offers_geojson(State(st): State<AppState>) -> Result<Response, AppE
             .iter()
             .filter(|l| l.latitude.is_finite() && l.longitude.is_finite())
             .map(|l| {
-                let here: Vec<&str> =
-                    d.service_at_location.iter().filter(|s| s.location_id == l.id).filter_map(|s| services.get(s.service_id.as_str()).copied()).collect();
+                let here: Vec<&str> = d
+                    .service_at_location
+                    .iter()
+                    .filter(|s| s.location_id == l.id)
+                    .filter_map(|s| services.get(s.service_id.as_str()).copied())
+                    .collect();
                 json!({
                     "type": "Feature",
                     "id": l.id,

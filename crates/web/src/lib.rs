@@ -155,7 +155,17 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
         })
     });
     let public_view = options.public_view.is_some();
-    router(AppState { db, public: options.public, edit, cache: Arc::default(), published, public_view, view: None, trusted_proxies, basemap })
+    router(AppState {
+        db,
+        public: options.public,
+        edit,
+        cache: Arc::default(),
+        published,
+        public_view,
+        view: None,
+        trusted_proxies,
+        basemap,
+    })
 }
 
 /// What a Träger account without a grant for internal results uses besides the published
@@ -166,8 +176,10 @@ fn traeger_work(path: &str) -> bool {
 
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
 fn published(path: &str) -> bool {
-    matches!(path, "/" | "/karte" | "/karte/werte" | "/karte/angebote.geojson" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote")
-        || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/"].iter().any(|p| path.starts_with(p))
+    matches!(
+        path,
+        "/" | "/karte" | "/karte/werte" | "/karte/angebote.geojson" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote"
+    ) || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/"].iter().any(|p| path.starts_with(p))
 }
 
 /// A route serving a vendored file through [`vendored`], its gzip kept in a static.
@@ -521,13 +533,13 @@ async fn gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
     let res = next.run(req).await;
-    let textual = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.starts_with("text/") || ct.starts_with("image/svg") || ct.contains("javascript") || ct.contains("json") || ct.contains("vector-tile")
-        });
+    let textual = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.starts_with("text/")
+            || ct.starts_with("image/svg")
+            || ct.contains("javascript")
+            || ct.contains("json")
+            || ct.contains("vector-tile")
+    });
     if !accepts || !textual || res.headers().contains_key(header::CONTENT_ENCODING) {
         return res;
     }
@@ -585,9 +597,9 @@ fn vendored(ct: &'static str, body: &'static [u8], gz: &'static std::sync::OnceL
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         enc.write_all(body).and_then(|_| enc.finish()).unwrap_or_default()
     });
-    ([(header::CONTENT_TYPE, ct), cache, (header::CONTENT_ENCODING, "gzip"), (header::VARY, "accept-encoding")], packed.as_slice()).into_response()
+    ([(header::CONTENT_TYPE, ct), cache, (header::CONTENT_ENCODING, "gzip"), (header::VARY, "accept-encoding")], packed.as_slice())
+        .into_response()
 }
-
 
 /// Serves the app on `addr` until Ctrl-C.
 pub async fn serve(

@@ -910,7 +910,9 @@ impl<'a> Presented<'a> {
             .unwrap_or_default();
         let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
         let mut ranked: Vec<&AreaValue> = d.values.iter().collect();
-        ranked.sort_by(|a, b| b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area)));
+        ranked.sort_by(|a, b| {
+            b.value.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY)).then(a.area.cmp(&b.area))
+        });
         let with_value = ranked.iter().filter(|v| v.value.is_some()).count();
         let rank_of = ranked.iter().filter(|v| v.value.is_some()).enumerate().map(|(i, v)| (v.area.as_str(), i + 1)).collect();
         Presented { d, classes, colors, dec, unit, min, ranked, rank_of, with_value }
@@ -1161,6 +1163,7 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Schlüssel" } }
                         th scope="col" aria-sort="none" { button type="button" data-sort="text" { "Gebiet" } }
                         th scope="col" aria-sort="descending" { button type="button" data-sort="num" { "Wert" (unit) } }
+                        @if classes.is_some() { th scope="col" aria-sort="none" { button type="button" data-sort="num" { "Klasse" } } }
                         th scope="col" { (if d.lisa.is_some() { "Cluster" } else if d.types.is_some() { "Profil" } else if d.index.is_some() { "Status / Dynamik" } else if d.indicator.is_some() { "Status" } else { "Herkunft" }) }
                     } }
                     tbody {
@@ -1170,6 +1173,10 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                                 td { (v.area) }
                                 td { a href=(format!("/gebiet/{}?ebene={}", url(&v.area), url(&d.level))) { (v.name) } }
                                 td.num data-v=(v.value.map(sort_key).unwrap_or_default()) { (value_text(v)) }
+                                @if classes.is_some() {
+                                    @let c = v.value.and_then(class_of).map(|c| c + 1);
+                                    td.num data-v=(c.map(|c| c.to_string()).unwrap_or_default()) { (c.map(|c| c.to_string()).unwrap_or_default()) }
+                                }
                                 td { (if d.index.is_some() || d.types.is_some() || d.lisa.is_some() { d.notes.get(&v.area).map(String::as_str).unwrap_or("") } else if d.indicator.is_some() { v.symbol.map(|s| if s == "unsicher" { "unsicher (kleiner Nenner)" } else { s }).unwrap_or("") } else { origin_text(v.origin) }) }
                             }
                         }

@@ -188,6 +188,8 @@ function start(box) {
       const now = document.querySelector(sel), next = doc.querySelector(sel);
       if (now && next) now.replaceWith(document.adoptNode(next));
     }
+    const select = document.querySelector("form.controls select[name=year]");
+    if (select) select.value = y;
     years();
     legend();
     say(values.title);

@@ -699,8 +699,14 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
     let internal = site.get_as(&planner.unwrap(), csv).await;
     assert!(row(&internal, "0101").contains("1,67"), "{internal}");
     // Switched off: anonymous visitors are sent to sign in.
-    let closed =
-        Site { public_view: None, dir: tempfile::tempdir().unwrap(), db: site.db.clone(), editing: site.editing.clone(), public: None, basemap: None };
+    let closed = Site {
+        public_view: None,
+        dir: tempfile::tempdir().unwrap(),
+        db: site.db.clone(),
+        editing: site.editing.clone(),
+        public: None,
+        basemap: None,
+    };
     let (status, _, location) = closed.send(Request::get("/").header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));
 }
