@@ -452,5 +452,124 @@ fn signed_area(r: &[(i32, i32)]) -> i64 {
     (0..n).map(|i| i64::from(r[i].0) * i64::from(r[(i + 1) % n].1) - i64::from(r[(i + 1) % n].0) * i64::from(r[i].1)).sum()
 }
 
+/// A feature read back from a tile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileFeature {
+    pub id: u64,
+    pub key: String,
+    pub name: String,
+    /// Rings in tile units, as encoded (exterior clockwise on screen, holes anticlockwise).
+    pub rings: Vec<Vec<(i64, i64)>>,
+}
+
+/// Reads back the polygon features of a tile that [`TileSet::tile`] wrote, checking the
+/// encoding (one MoveTo per ring, LineTo only after it, extent 4096) — for tests and the
+/// benchmark; not a general MVT reader.
+pub fn read(bytes: &[u8]) -> Result<Vec<TileFeature>, String> {
+    fn varint(b: &[u8], i: &mut usize) -> Result<u64, String> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*i).ok_or("truncated varint")?;
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err("varint too long".into())
+    }
+    /// A message's field: (number, bytes of a length-delimited field, value of a varint).
+    type Field<'a> = (u64, &'a [u8], u64);
+    fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let tag = varint(b, &mut i)?;
+            match tag & 7 {
+                0 => out.push((tag >> 3, &b[0..0], varint(b, &mut i)?)),
+                2 => {
+                    let len = varint(b, &mut i)? as usize;
+                    let field = b.get(i..i + len).ok_or("truncated field")?;
+                    out.push((tag >> 3, field, 0));
+                    i += len;
+                }
+                w => return Err(format!("wire type {w}")),
+            }
+        }
+        Ok(out)
+    }
+    fn packed(b: &[u8]) -> Result<Vec<u64>, String> {
+        let mut i = 0;
+        let mut out = Vec::new();
+        while i < b.len() {
+            out.push(varint(b, &mut i)?);
+        }
+        Ok(out)
+    }
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|e| e.to_string());
+    let mut out = Vec::new();
+    for (field, layer, _) in fields(bytes)? {
+        if field != 3 {
+            return Err(format!("field {field} outside a layer"));
+        }
+        let lf = fields(layer)?;
+        let keys: Vec<String> = lf.iter().filter(|f| f.0 == 3).map(|f| text(f.1)).collect::<Result<_, _>>()?;
+        let mut values = Vec::new();
+        for f in lf.iter().filter(|f| f.0 == 4) {
+            let v = fields(f.1)?;
+            values.push(v.iter().find(|x| x.0 == 1).map(|x| text(x.1)).transpose()?.unwrap_or_default());
+        }
+        if lf.iter().find(|f| f.0 == 5).map(|f| f.2) != Some(u64::from(EXTENT)) {
+            return Err("extent is not 4096".into());
+        }
+        for (_, feat, _) in lf.iter().filter(|f| f.0 == 2) {
+            let ff = fields(feat)?;
+            let get = |n: u64| ff.iter().find(|f| f.0 == n);
+            let id = get(1).map(|f| f.2).ok_or("feature without id")?;
+            if get(3).map(|f| f.2) != Some(3) {
+                return Err(format!("feature {id} is not a polygon"));
+            }
+            let tags = packed(get(2).map(|f| f.1).unwrap_or_default())?;
+            let tag = |k: &str| -> String {
+                tags.chunks(2)
+                    .find(|t| keys.get(t[0] as usize).is_some_and(|x| x == k))
+                    .and_then(|t| values.get(*t.get(1)? as usize).cloned())
+                    .unwrap_or_default()
+            };
+            let geometry = packed(get(4).map(|f| f.1).unwrap_or_default())?;
+            let (mut x, mut y) = (0i64, 0i64);
+            let mut rings: Vec<Vec<(i64, i64)>> = Vec::new();
+            let mut i = 0;
+            while i < geometry.len() {
+                let (cmd, count) = (geometry[i] & 7, geometry[i] >> 3);
+                i += 1;
+                match cmd {
+                    1 | 2 => {
+                        if cmd == 1 {
+                            if count != 1 {
+                                return Err(format!("feature {id}: MoveTo with {count} points"));
+                            }
+                            rings.push(Vec::new());
+                        }
+                        let ring = rings.last_mut().ok_or(format!("feature {id}: LineTo before a MoveTo"))?;
+                        for _ in 0..count {
+                            let z = |v: u64| ((v >> 1) as i64) ^ -((v & 1) as i64);
+                            let (dx, dy) = (geometry.get(i).ok_or("truncated geometry")?, geometry.get(i + 1).ok_or("truncated geometry")?);
+                            x += z(*dx);
+                            y += z(*dy);
+                            i += 2;
+                            ring.push((x, y));
+                        }
+                    }
+                    7 => {}
+                    c => return Err(format!("feature {id}: command {c}")),
+                }
+            }
+            out.push(TileFeature { id, key: tag("key"), name: tag("name"), rings });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;

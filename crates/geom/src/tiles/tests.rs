@@ -1,92 +1,8 @@
 use super::*;
 use geo::{LineString, Polygon};
 
-/// A decoded feature: id, key, name, rings in tile units.
-type Decoded = (u64, String, String, Vec<Vec<(i64, i64)>>);
-
-/// A minimal MVT reader for the tests.
-pub(crate) fn decode(bytes: &[u8]) -> Vec<Decoded> {
-    fn varint(b: &[u8], i: &mut usize) -> u64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let byte = b[*i];
-            *i += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return v;
-            }
-            shift += 7;
-        }
-    }
-    /// (field, wire type, payload) of one message.
-    fn fields(b: &[u8]) -> Vec<(u64, u64, Vec<u8>, u64)> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let tag = varint(b, &mut i);
-            match tag & 7 {
-                0 => out.push((tag >> 3, 0, Vec::new(), varint(b, &mut i))),
-                2 => {
-                    let len = varint(b, &mut i) as usize;
-                    out.push((tag >> 3, 2, b[i..i + len].to_vec(), 0));
-                    i += len;
-                }
-                w => panic!("wire type {w}"),
-            }
-        }
-        out
-    }
-    fn packed(b: &[u8]) -> Vec<u32> {
-        let mut i = 0;
-        let mut out = Vec::new();
-        while i < b.len() {
-            out.push(varint(b, &mut i) as u32);
-        }
-        out
-    }
-    let mut out = Vec::new();
-    for (field, _, layer, _) in fields(bytes) {
-        assert_eq!(field, 3, "a tile holds layers");
-        let lf = fields(&layer);
-        let keys: Vec<String> = lf.iter().filter(|f| f.0 == 3).map(|f| String::from_utf8(f.2.clone()).unwrap()).collect();
-        let values: Vec<String> = lf.iter().filter(|f| f.0 == 4).map(|f| String::from_utf8(fields(&f.2)[0].2.clone()).unwrap()).collect();
-        assert_eq!(lf.iter().find(|f| f.0 == 5).map(|f| f.3), Some(4096));
-        for feat in lf.iter().filter(|f| f.0 == 2) {
-            let ff = fields(&feat.2);
-            let id = ff.iter().find(|f| f.0 == 1).unwrap().3;
-            assert_eq!(ff.iter().find(|f| f.0 == 3).unwrap().3, 3, "polygon");
-            let tags = packed(&ff.iter().find(|f| f.0 == 2).unwrap().2);
-            let tag = |k: &str| tags.chunks(2).find(|t| keys[t[0] as usize] == k).map(|t| values[t[1] as usize].clone()).unwrap();
-            let geometry = packed(&ff.iter().find(|f| f.0 == 4).unwrap().2);
-            let (mut x, mut y) = (0i64, 0i64);
-            let mut rings: Vec<Vec<(i64, i64)>> = Vec::new();
-            let mut i = 0;
-            while i < geometry.len() {
-                let (cmd, count) = (geometry[i] & 7, geometry[i] >> 3);
-                i += 1;
-                match cmd {
-                    1 | 2 => {
-                        if cmd == 1 {
-                            assert_eq!(count, 1, "one MoveTo per ring");
-                            rings.push(Vec::new());
-                        }
-                        for _ in 0..count {
-                            let z = |v: u32| ((v >> 1) as i64) ^ -((v & 1) as i64);
-                            x += z(geometry[i]);
-                            y += z(geometry[i + 1]);
-                            i += 2;
-                            rings.last_mut().expect("LineTo after a MoveTo").push((x, y));
-                        }
-                    }
-                    7 => {}
-                    c => panic!("command {c}"),
-                }
-            }
-            out.push((id, tag("key"), tag("name"), rings));
-        }
-    }
-    out
+fn decode(bytes: &[u8]) -> Vec<TileFeature> {
+    read(bytes).unwrap()
 }
 
 fn area2(r: &[(i64, i64)]) -> i64 {
@@ -225,11 +141,11 @@ fn tiles_hold_the_areas_they_touch_with_valid_rings() {
     };
     let (x, y) = tile_of(13.225, 52.225, 6);
     let all = decode(&set.tile("gebiete", 6, x, y));
-    assert_eq!(all.len(), 5, "{:?}", all.iter().map(|f| &f.1).collect::<Vec<_>>());
-    let sw = all.iter().find(|f| f.1 == "sw").unwrap();
-    assert_eq!((sw.0, sw.2.as_str()), (0, "Gebiet sw"));
-    assert_eq!(sw.3.len(), 2, "exterior and the enclave's hole");
-    assert!(area2(&sw.3[0]) > 0 && area2(&sw.3[1]) < 0, "exterior clockwise on screen, hole anticlockwise");
+    assert_eq!(all.len(), 5, "{:?}", all.iter().map(|f| &f.key).collect::<Vec<_>>());
+    let sw = all.iter().find(|f| f.key == "sw").unwrap();
+    assert_eq!((sw.id, sw.name.as_str()), (0, "Gebiet sw"));
+    assert_eq!(sw.rings.len(), 2, "exterior and the enclave's hole");
+    assert!(area2(&sw.rings[0]) > 0 && area2(&sw.rings[1]) < 0, "exterior clockwise on screen, hole anticlockwise");
     // Zoomed in on Berlin: the tile holding the grid's centre, every area in it valid; a tile
     // far away is empty.
     let z = 12u8;
@@ -238,9 +154,9 @@ fn tiles_hold_the_areas_they_touch_with_valid_rings() {
     let feats = decode(&set.tile("gebiete", z, x, y));
     assert!(feats.len() >= 2, "{} features", feats.len());
     for f in &feats {
-        for r in &f.3 {
-            assert!(r.len() >= 3 && area2(r) != 0, "{}: degenerate ring", f.1);
-            assert!(r.iter().all(|p| (-64..=4160).contains(&p.0) && (-64..=4160).contains(&p.1)), "{}: clipped to the buffer", f.1);
+        for r in &f.rings {
+            assert!(r.len() >= 3 && area2(r) != 0, "{}: degenerate ring", f.key);
+            assert!(r.iter().all(|p| (-64..=4160).contains(&p.0) && (-64..=4160).contains(&p.1)), "{}: clipped to the buffer", f.key);
         }
     }
     assert!(decode(&set.tile("gebiete", z, 0, 0)).is_empty());
@@ -261,6 +177,6 @@ fn a_ring_starting_where_the_last_ended_keeps_its_move_to() {
         let n = f64::from(1u32 << z);
         let feats = decode(&set.tile("gebiete", z, (c[0] * n) as u32, (c[1] * n) as u32));
         assert_eq!(feats.len(), 1, "zoom {z}");
-        assert!(feats[0].3.iter().all(|r| r.len() >= 3), "zoom {z}: {:?}", feats[0].3);
+        assert!(feats[0].rings.iter().all(|r| r.len() >= 3), "zoom {z}: {:?}", feats[0].rings);
     }
 }

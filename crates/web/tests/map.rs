@@ -1,0 +1,217 @@
+//! The interactive map over HTTP: vector tiles and values apart, each kind of bad tile
+//! address, a tenant's tiles and values holding only its own small areas, the public view's
+//! values withheld as in the table, the base map's Content-Security-Policy, and the SVG map
+//! that stays for browsers without JavaScript.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use quartier_app::store::Store;
+use quartier_app::store::{AreaBatch, NewArea};
+use quartier_geom::tiles::read;
+use quartier_geom::{LineString, MultiPolygon, Polygon};
+use tower::ServiceExt;
+
+#[macro_use]
+mod support;
+use support::*;
+
+/// The test site's areas with square geometries near Bochum (Stadtteile 01 and 02, their
+/// Sozialräume side by side), children and children in SGB II in 2024, child poverty.
+fn with_map(site: &Site) {
+    let sq = |x: f64, w: f64| {
+        let (y, h) = (51.48, 0.01);
+        MultiPolygon(vec![Polygon::new(LineString::from(vec![(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]), vec![])])
+    };
+    let area = |key: &str, parent: Option<&str>, g: MultiPolygon| NewArea {
+        key: key.into(),
+        name: format!("Gebiet {key}"),
+        parent: parent.map(Into::into),
+        geometry: Some(quartier_geom::wkb::encode(&g)),
+        source_geometry: None,
+        area_m2: None,
+        origin: key.into(),
+    };
+    let mut s = site.store();
+    let batch = |level: &str, areas| AreaBatch { file: "gebiete.geojson".into(), level: level.into(), areas, source_crs: None };
+    s.apply_areas(&batch("Stadtteil", vec![area("01", None, sq(7.10, 0.02)), area("02", None, sq(7.12, 0.01))]), false).unwrap();
+    s.apply_areas(
+        &batch(
+            "Sozialraum",
+            vec![
+                area("0101", Some("01"), sq(7.10, 0.01)),
+                area("0102", Some("01"), sq(7.11, 0.01)),
+                area("0201", Some("02"), sq(7.12, 0.01)),
+            ],
+        ),
+        false,
+    )
+    .unwrap();
+    let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n0201;2024;Kinder unter 15;300\n\
+                0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n0201;2024;Kinder SGB II;90\n";
+    let p = site.dir.path().join("d.csv");
+    std::fs::write(&p, data).unwrap();
+    quartier_import::load::data(&mut s, &p, "d.csv", &Default::default(), false).unwrap();
+    save_child_poverty(&mut s);
+}
+
+/// (status, content type, body bytes) of a GET, optionally with a session cookie.
+async fn fetch(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut req = Request::get(uri).header(header::HOST, HOST);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c.split(';').next().unwrap());
+    }
+    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    let ct = res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+/// The address of the zoom-12 tile holding all test areas (they are 0.01° wide: at zoom 0
+/// smaller than a tile unit, and left out there).
+fn z12() -> String {
+    let w = quartier_geom::tiles::world(7.115, 51.485);
+    format!("12/{}/{}", (w[0] * 4096.0) as u32, (w[1] * 4096.0) as u32)
+}
+
+fn keys(tile: &[u8]) -> Vec<String> {
+    let mut k: Vec<String> = read(tile).unwrap().into_iter().map(|f| f.key).collect();
+    k.sort();
+    k
+}
+
+async fn tiles_and_values_come_apart(backend: Backend) {
+    let site = Site::new(backend);
+    with_map(&site);
+    let app = site.app();
+    let (status, ct, tile) = fetch(&app, &format!("/karte/kacheln/Sozialraum/{}.pbf", z12()), None).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/vnd.mapbox-vector-tile"));
+    assert_eq!(keys(&tile), ["0101", "0102", "0201"]);
+    let (_, _, world) = fetch(&app, "/karte/kacheln/Sozialraum/0/0/0.pbf", None).await;
+    assert!(keys(&world).is_empty(), "areas smaller than a tile unit are left out at zoom 0");
+    let f = read(&tile).unwrap().into_iter().find(|f| f.key == "0102").unwrap();
+    assert_eq!(f.name, "Gebiet 0102");
+    // Zoomed in: the tile over the first Sozialraum has it, one far away has nothing.
+    let (x, y) = {
+        let w = quartier_geom::tiles::world(7.105, 51.485);
+        ((w[0] * 16384.0) as u32, (w[1] * 16384.0) as u32)
+    };
+    let (_, _, tile) = fetch(&app, &format!("/karte/kacheln/Sozialraum/14/{x}/{y}"), None).await;
+    assert!(keys(&tile).contains(&"0101".to_string()), "{:?}", keys(&tile));
+    let (_, _, empty) = fetch(&app, "/karte/kacheln/Sozialraum/14/0/0", None).await;
+    assert!(keys(&empty).is_empty());
+    // The values: classes, tooltips with value, unit and class, the years, the parent level.
+    let (status, ct, body) = fetch(&app, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024", None).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((v["level"].as_str(), v["parent"].as_str(), v["year"].as_i64()), (Some("Sozialraum"), Some("Stadtteil"), Some(2024)));
+    let t = v["areas"]["0101"]["t"].as_str().unwrap();
+    assert!(t.starts_with("Gebiet 0101: 25 % · Klasse ") && t.contains("Gesamt 26 %"), "{t}");
+    assert!(v["areas"]["0201"]["c"].as_u64().unwrap() > v["areas"]["0102"]["c"].as_u64().unwrap(), "30 % above 10 %: {v}");
+    assert!(!v["legend"].as_array().unwrap().is_empty());
+    // The table of the map page says the same value and class.
+    let (_, page) = site.get("/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await;
+    let row = page.split("<tr data-area=\"0101\">").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains(">25</td>") && row.contains(&format!(">{}</td>", v["areas"]["0101"]["c"])), "{row}");
+    // Area bounds for the search.
+    let (status, _, body) = fetch(&app, "/karte/gebiet/Sozialraum/0102", None).await;
+    let b: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!((b["bounds"][0].as_f64().unwrap() - 7.11).abs() < 1e-6 && (b["bounds"][3].as_f64().unwrap() - 51.49).abs() < 1e-6, "{b}");
+    // Bad addresses.
+    for (uri, want) in [
+        ("/karte/kacheln/Sozialraum/21/0/0", StatusCode::BAD_REQUEST),
+        ("/karte/kacheln/Sozialraum/2/4/0", StatusCode::BAD_REQUEST),
+        ("/karte/kacheln/Sozialraum/2/0/zwei.pbf", StatusCode::BAD_REQUEST),
+        ("/karte/kacheln/Ortsteil/0/0/0", StatusCode::NOT_FOUND),
+        ("/karte/gebiet/Sozialraum/9999", StatusCode::NOT_FOUND),
+        ("/karte/werte?subject=indicator:gibtsnicht&level=Sozialraum", StatusCode::NOT_FOUND),
+        ("/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&method=magie", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(fetch(&app, uri, None).await.0, want, "{uri}");
+    }
+    // Without JavaScript the page keeps its SVG map; the interactive one is added over it.
+    assert!(page.contains("<svg class=\"karte-svg\"") && page.contains("data-area=\"0101\""), "{page}");
+    assert!(page.contains("id=\"karte-interaktiv\"") && page.contains("data-oben=\"Stadtteil\"") && page.contains("/static/karte.js"));
+    let (status, ct, js) = fetch(&app, "/static/maplibre-gl.mjs", None).await;
+    assert!(status == StatusCode::OK && ct.starts_with("text/javascript") && js.len() > 500_000);
+}
+
+async fn a_tenant_gets_only_its_own_small_areas(backend: Backend) {
+    use quartier_app::store::accounts::{Role, Scope};
+    let site = Site::new(backend);
+    with_map(&site);
+    {
+        let mut s = site.store();
+        s.add_user("kommune01", Role::Planner, None, "Kastanie-Flur-Bank-8").unwrap();
+        s.set_user_scope("kommune01", Some(&Scope { level: "Stadtteil".into(), area: "01".into() })).unwrap();
+    }
+    let (_, cookie) = site.sign_in("kommune01", "Kastanie-Flur-Bank-8", &[]).await;
+    let cookie = cookie.unwrap();
+    let app = site.app();
+    let (_, _, tile) = fetch(&app, &format!("/karte/kacheln/Sozialraum/{}", z12()), Some(&cookie)).await;
+    assert_eq!(keys(&tile), ["0101", "0102"], "no small area of the other municipality");
+    let (_, _, tile) = fetch(&app, &format!("/karte/kacheln/Stadtteil/{}", z12()), Some(&cookie)).await;
+    assert_eq!(keys(&tile), ["01", "02"], "the shared level above stays whole");
+    let (_, _, body) = fetch(&app, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024", Some(&cookie)).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["areas"].get("0101").is_some() && v["areas"].get("0201").is_none(), "{v}");
+    assert_eq!(fetch(&app, "/karte/gebiet/Sozialraum/0201", Some(&cookie)).await.0, StatusCode::NOT_FOUND);
+    // Anonymous visitors of an internal server with accounts get no tiles.
+    let (status, _, _) = fetch(&app, &format!("/karte/kacheln/Sozialraum/{}", z12()), None).await;
+    assert_ne!(status, StatusCode::OK);
+}
+
+async fn the_public_view_withholds_small_counts_on_the_map_as_in_the_table(backend: Backend) {
+    let site = Site { public: Some(10.0), ..Site::new(backend) };
+    with_map(&site);
+    let app = site.app();
+    let (_, _, body) = fetch(&app, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024", None).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    // 8 children in SGB II in 0102 are below 10: withheld, and 0101 with it (the Stadtteil's
+    // total would give it away).
+    for k in ["0101", "0102"] {
+        assert!(v["areas"][k]["c"].is_null() && v["areas"][k]["t"].as_str().unwrap().contains("geheim"), "{k}: {v}");
+    }
+    let (_, page) = site.get("/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await;
+    let row = page.split("<tr data-area=\"0102\">").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("geheim") && !row.contains(">10<"), "{row}");
+    assert!(!String::from_utf8_lossy(&body).contains("0102: 10"), "the value is nowhere in the JSON");
+}
+
+async fn a_base_map_joins_the_policy_and_nothing_else(backend: Backend) {
+    let plain = Site::new(backend);
+    with_map(&plain);
+    let res = plain.app().oneshot(Request::get("/karte").header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert!(csp.contains("worker-src 'self'") && !csp.contains("https://"), "{csp}");
+    let basemap = quartier_web::Basemap::new(
+        "https://sgx.geodatenzentrum.de/wmts_basemapde/tile/1.0.0/de_basemapde_web_raster_farbe/default/GLOBAL_WEBMERCATOR/{z}/{y}/{x}.png",
+        "© GeoBasis-DE / BKG (2026) CC BY 4.0",
+    )
+    .unwrap();
+    let site = Site { basemap: Some(basemap), ..Site::new(backend) };
+    with_map(&site);
+    let res = site.app().oneshot(Request::get("/karte").header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("img-src 'self' data: https://sgx.geodatenzentrum.de;")
+            && csp.contains("connect-src 'self' https://sgx.geodatenzentrum.de;"),
+        "{csp}"
+    );
+    let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(page.contains("data-grundkarte=\"https://sgx.geodatenzentrum.de/") && page.contains("GeoBasis-DE"), "{page}");
+    // Other pages keep the strict policy.
+    let res = site.app().oneshot(Request::get("/gebiete").header(header::HOST, HOST).body(Body::empty()).unwrap()).await.unwrap();
+    assert!(!res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("geodatenzentrum"));
+    for bad in ["ftp://x.de/{z}", "https:///a", "https://x.de/a\"onload", "kachel/{z}/{x}/{y}"] {
+        assert!(quartier_web::Basemap::new(bad, "").is_err(), "{bad}");
+    }
+}
+
+on_both_backends!(
+    tiles_and_values_come_apart,
+    a_tenant_gets_only_its_own_small_areas,
+    the_public_view_withholds_small_counts_on_the_map_as_in_the_table,
+    a_base_map_joins_the_policy_and_nothing_else,
+);
