@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "report", "action"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "map", "report", "action"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -55,6 +55,8 @@ def main():
         out.append(index_bench(a))
     if a.only in (None, "spatial"):
         out.append(spatial_bench(a))
+    if a.only in (None, "web", "map"):
+        out.append(map_bench(a))
     if a.only in (None, "web"):
         out.append(web_bench(a))
     if a.only in (None, "report"):
@@ -529,6 +531,134 @@ def report_bench(a):
     b = statistics.median(browser)
     lines.append(f"| Berlin demo report (data/berlin-mss/report-2019.toml) | {cli_s:.2f} | {b:.2f} | {b / cli_s:.2f} | <= 1.5x |")
     return "\n".join(["## Reports", ""] + lines)
+
+
+def city_db(a, q, n_areas):
+    """A database with one level of `n_areas` synthetic areas (gen_city.py) and child poverty."""
+    work = os.path.abspath(a.work)
+    db = os.path.join(work, f"web-city{n_areas}.db")
+    if os.path.exists(db):
+        return db
+    d = os.path.join(work, f"city{n_areas}")
+    gen(os.path.join(work, "venv", "bin", "python"), os.path.abspath(a.peers), d, n_areas)
+    run = lambda *args: subprocess.run([q, "--db", db, *args], check=True, capture_output=True)
+    run("levels", "define", "Gebiet")
+    run("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
+    run("import", "data", os.path.join(d, "indicators.csv"), "--layout", "long", "--area-field", "area_id", "--year-field", "year",
+        "--variable-field", "indicator", "--value-field", "value")
+    cat = os.path.join(work, "web-catalogue.toml")
+    with open(cat, "w") as f:
+        f.write(CHILD_POVERTY)
+    run("indicators", "load", cat)
+    return db
+
+
+def postgis_tiles(a, geojson, tiles):
+    """The peer: PostGIS making the same tiles from the same geometries (ST_AsMVT over
+    ST_AsMVTGeom with a GiST index, as pg_tileserv and Martin do): seconds per tile."""
+    import time
+    pg = os.path.join(os.path.abspath(a.peers), "pg.sh")
+    subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
+    try:
+        import psycopg
+        with psycopg.connect("host=127.0.0.1 port=55432 user=postgres dbname=peers", autocommit=True) as c:
+            c.execute("DROP TABLE IF EXISTS map_areas")
+            c.execute("CREATE TABLE map_areas (key text, name text, geom geometry(MultiPolygon, 4326))")
+            with open(geojson) as f:
+                feats = json.load(f)["features"]
+            # Geometries go in through PostGIS itself (GeoJSON in the source CRS, to WGS84).
+            with c.cursor() as cur:
+                for ft in feats:
+                    cur.execute("INSERT INTO map_areas VALUES (%s, %s, ST_Multi(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(%s), 25832), 4326)))",
+                                (ft["properties"].get("area_id", ""), ft["properties"].get("name", ""), json.dumps(ft["geometry"])))
+            c.execute("ALTER TABLE map_areas ADD COLUMN g3857 geometry(MultiPolygon, 3857)")
+            c.execute("UPDATE map_areas SET g3857 = ST_Transform(geom, 3857)")
+            c.execute("CREATE INDEX ON map_areas USING gist (g3857)")
+            c.execute("ANALYZE map_areas")
+            times = []
+            for z, x, y in tiles:
+                t = time.perf_counter()
+                c.execute("""SELECT ST_AsMVT(t, 'gebiete', 4096, 'geom') FROM (
+                               SELECT key, name, ST_AsMVTGeom(g3857, ST_TileEnvelope(%s, %s, %s), 4096, 64, true) AS geom
+                               FROM map_areas WHERE g3857 && ST_TileEnvelope(%s, %s, %s, margin => 64.0 / 4096)) t""",
+                          (z, x, y, z, x, y)).fetchone()
+                times.append(time.perf_counter() - t)
+            return times
+    finally:
+        subprocess.run(["bash", pg, "stop"], capture_output=True)
+
+
+def map_bench(a):
+    """The interactive map (issue 18) for 447 (Berlin demo), 5,000 and 50,000 areas: time to the
+    first drawn map in headless Chromium on loopback (bench/map.mjs, the e2e tooling), bytes of
+    the first view, frame times while panning and zooming; the tile endpoint cold (a fresh
+    server makes each tile of the first view; the first request also builds the level's tile
+    set) and warm (wrk over the same tiles, page cache); PostGIS ST_AsMVT making the same tiles
+    from the same geometries in the same run."""
+    import time
+    import urllib.request
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    q = os.path.abspath(a.quartier)
+    work = os.path.abspath(a.work)
+    demo = os.path.join(work, "web-demo.db")
+    if not os.path.exists(demo):
+        subprocess.run([q, "demo", "--keep", demo, "--no-serve"], check=True, capture_output=True)
+    cases = [("447 (Berlin demo)", demo, "/karte?subject=indicator:s4&level=Planungsraum&year=2019", None)]
+    for n in (5000, 50000):
+        cases.append((f"{n:,} (gen_city.py)", city_db(a, q, n), "/karte?subject=indicator:child_poverty&level=Gebiet&year=2024",
+                      os.path.join(work, f"city{n}", "areas.geojson")))
+    lines = ["| areas | first map s | KB first view (tiles) | frames p50 / p95 / max ms | tile set s | cold tile p50 / p99 ms "
+             "| warm tile p50 / p99 ms, req/s | PostGIS tile p50 / p99 ms | cold / PostGIS |", "|---|---|---|---|---|---|---|---|---|"]
+    for label, db, page, geojson in cases:
+        server, base = start_server(q, db)
+        try:
+            p = subprocess.run(["node", os.path.join(HERE, "map.mjs"), base + page], capture_output=True, text=True, timeout=600)
+            m = json.loads(p.stdout.strip().splitlines()[-1])
+        finally:
+            server.terminate()
+            server.wait()
+        paths = [u[len(base):] for u in m["tiles"]]
+        tiles = []
+        for path in paths:
+            zxy = path.split("/karte/kacheln/", 1)[1].split("/", 1)[1].removesuffix(".pbf").split("/")
+            tiles.append(tuple(int(v) for v in zxy))
+        # Cold: a fresh server makes each tile once (the first also builds the tile set).
+        server, base = start_server(q, db)
+        try:
+            cold = []
+            for path in paths:
+                t = time.perf_counter()
+                urllib.request.urlopen(urllib.request.Request(base + path, headers={"Accept-Encoding": "gzip"})).read()
+                cold.append(time.perf_counter() - t)
+            build, cold = cold[0], sorted(cold[1:]) or [cold[0]]
+            lua = os.path.join(work, "tiles.lua")
+            with open(lua, "w") as f:
+                f.write("local paths = {" + ", ".join(f'"{x}"' for x in paths) + "}\nlocal i = 0\nrequest = function()\n"
+                        "  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n")
+            w50, w99, rps, err = wrk(base + paths[0], 8, 10, lua)
+        finally:
+            server.terminate()
+            server.wait()
+        pct = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))] * 1000
+        peer = "–"
+        ratio = "–"
+        if geojson is not None:
+            try:
+                pt = sorted(postgis_tiles(a, geojson, tiles))
+                peer = f"{pct(pt, 0.5):.1f} / {pct(pt, 0.99):.1f}"
+                ratio = f"{pct(cold, 0.5) / pct(pt, 0.5):.2f}×"
+            except Exception as e:  # the peer is optional where PostGIS cannot start
+                peer = f"not measured ({str(e)[-80:]})"
+        lines.append(f"| {label} | {m['first_map_ms'] / 1000:.2f} | {m['bytes'] / 1024:.0f} ({m['tile_bytes'] / 1024:.0f}) "
+                     f"| {m['frame_p50_ms']:.0f} / {m['frame_p95_ms']:.0f} / {m['frame_max_ms']:.0f} | {build:.2f} "
+                     f"| {pct(cold, 0.5):.1f} / {pct(cold, 0.99):.1f} | {w50:.1f} / {w99:.1f}, {rps:.0f}{' (' + str(err) + ' errors)' if err else ''} "
+                     f"| {peer} | {ratio} |")
+    lines += ["", "Targets (issue 18): 50,000 areas drawn within 5 s of opening the page; frame p95 under 33 ms while panning and "
+              "zooming at 50,000 areas; tile endpoint p99 under 50 ms warm. Chromium renders with SwiftShader (software WebGL) on "
+              "the same 2 cores as the server; first map = navigation start until every tile of the first view is drawn. "
+              "KB = every response of the first view as transferred (HTML, the map library, values JSON, tiles)."]
+    return "\n".join(lines)
 
 
 def web_bench(a):

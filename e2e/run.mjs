@@ -161,7 +161,7 @@ try {
   const clicked = await page.evaluate(({ x, y }) => {
     const r = window.quartierKarte.getCanvas().getBoundingClientRect();
     const f = window.quartierKarte.queryRenderedFeatures([x - r.left, y - r.top], { layers: ["flaeche"] })[0];
-    return f && f.properties.name;
+    return f && document.querySelector(`#werte tr[data-area="${f.properties.key}"] td:nth-child(3)`).textContent.trim();
   }, at);
   await Promise.all([page.waitForNavigation(), page.mouse.click(at.x, at.y)]);
   check(page.url().includes("/gebiet/") && (await page.textContent("h1")) === clicked, `a click on the map opens the profile (${clicked})`);

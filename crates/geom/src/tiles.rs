@@ -53,7 +53,6 @@ type Ring = Vec<(usize, bool)>;
 /// per zoom level the arcs simplified (computed on first use).
 pub struct TileSet {
     keys: Vec<String>,
-    names: Vec<String>,
     /// Per area, per polygon: the exterior ring, then the holes.
     polygons: Vec<Vec<Vec<Ring>>>,
     arcs: Vec<Vec<Pt>>,
@@ -69,15 +68,13 @@ fn bits(p: Pt) -> Bits {
 }
 
 impl TileSet {
-    /// Builds the arcs of `areas` (key, name, geometry in WGS84 longitude/latitude).
-    pub fn new(areas: Vec<(String, String, MultiPolygon)>) -> TileSet {
+    /// Builds the arcs of `areas` (key, geometry in WGS84 longitude/latitude).
+    pub fn new(areas: Vec<(String, MultiPolygon)>) -> TileSet {
         let mut keys = Vec::with_capacity(areas.len());
-        let mut names = Vec::with_capacity(areas.len());
         // Rings in world coordinates, open (no repeated closing point), without repeats.
         let mut rings: Vec<Vec<Vec<Vec<Pt>>>> = Vec::with_capacity(areas.len());
-        for (key, name, mp) in areas {
+        for (key, mp) in areas {
             keys.push(key);
-            names.push(name);
             let polys =
                 mp.0.iter()
                     .map(|poly| {
@@ -181,7 +178,7 @@ impl TileSet {
                 b
             })
             .collect();
-        TileSet { keys, names, polygons, arcs, bboxes, simplified: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect() }
+        TileSet { keys, polygons, arcs, bboxes, simplified: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect() }
     }
 
     pub fn len(&self) -> usize {
@@ -253,8 +250,8 @@ impl TileSet {
     }
 
     /// The tile `z/x/y` as MVT bytes: one layer `layer` with a feature per area that reaches
-    /// into the tile (id = position in the level, properties `key` and `name`). Empty tiles
-    /// are a tile without features.
+    /// into the tile (id = position in the level, property `key`). Empty tiles are a tile
+    /// without features.
     pub fn tile(&self, layer: &str, z: u8, x: u32, y: u32) -> Vec<u8> {
         let scale = f64::from(1u32 << z.min(31));
         let margin = BUFFER / EXTENT as f64 / scale;
@@ -267,6 +264,8 @@ impl TileSet {
             if b[2] < x0 - margin || b[0] > x1 + margin || b[3] < y0 - margin || b[1] > y1 + margin {
                 continue;
             }
+            // An area wholly inside the tile needs no clipping (most of them, zoomed in).
+            let inside = b[0] >= x0 && b[2] <= x1 && b[1] >= y0 && b[3] <= y1;
             let mut encoder = mvt::GeomEncoder::<i32>::new(mvt::GeomType::Polygon);
             let mut any = false;
             // The encoder leaves out the MoveTo of a ring that starts where the last one
@@ -276,7 +275,7 @@ impl TileSet {
                 let mut exterior_done = false;
                 for (r, ring) in poly.iter().enumerate() {
                     let tiled: Vec<Pt> = ring.iter().map(to_tile).collect();
-                    let Some(mut pts) = clip_and_round(&tiled) else {
+                    let Some(mut pts) = clip_and_round(&tiled, inside) else {
                         if r == 0 {
                             break; // the exterior lies outside: so do its holes
                         }
@@ -309,8 +308,9 @@ impl TileSet {
             let Ok(geom) = encoder.encode() else { continue };
             let mut feature = out.into_feature(geom);
             feature.set_id(i as u64);
+            // Only the key: names and values come with the map's values (half the bytes of a
+            // tile of 50,000 areas would otherwise be names).
             feature.add_tag_string("key", &self.keys[i]);
-            feature.add_tag_string("name", &self.names[i]);
             out = feature.into_layer();
         }
         let mut tile = tile;
@@ -400,13 +400,14 @@ fn mark(arc: &[Pt], from: usize, to: usize, tolerance2: f64, keep: &mut [bool]) 
     }
 }
 
-/// Sutherland–Hodgman against the tile with its buffer, then rounding to the tile grid;
-/// `None` when less than a triangle with area remains.
-fn clip_and_round(ring: &[Pt]) -> Option<Vec<(i32, i32)>> {
+/// Sutherland–Hodgman against the tile with its buffer (unless the ring lies `inside` the
+/// tile), then rounding to the tile grid; `None` when less than a triangle with area remains.
+fn clip_and_round(ring: &[Pt], inside: bool) -> Option<Vec<(i32, i32)>> {
     let (lo, hi) = (-BUFFER, EXTENT as f64 + BUFFER);
     let mut pts: Vec<Pt> = ring.to_vec();
     // Each edge of the box: (axis, bound, keep the side below the bound).
-    for (axis, bound, below) in [(0usize, lo, false), (0, hi, true), (1, lo, false), (1, hi, true)] {
+    let edges: &[(usize, f64, bool)] = if inside { &[] } else { &[(0, lo, false), (0, hi, true), (1, lo, false), (1, hi, true)] };
+    for &(axis, bound, below) in edges {
         if pts.is_empty() {
             return None;
         }
@@ -457,7 +458,6 @@ fn signed_area(r: &[(i32, i32)]) -> i64 {
 pub struct TileFeature {
     pub id: u64,
     pub key: String,
-    pub name: String,
     /// Rings in tile units, as encoded (exterior clockwise on screen, holes anticlockwise).
     pub rings: Vec<Vec<(i64, i64)>>,
 }
@@ -565,7 +565,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<TileFeature>, String> {
                     c => return Err(format!("feature {id}: command {c}")),
                 }
             }
-            out.push(TileFeature { id, key: tag("key"), name: tag("name"), rings });
+            out.push(TileFeature { id, key: tag("key"), rings });
         }
     }
     Ok(out)

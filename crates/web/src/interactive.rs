@@ -29,22 +29,18 @@ pub(crate) fn tile_set(store: &dyn Store, st: &AppState, level: &str) -> Result<
         if !store.levels()?.iter().any(|l| l.name == level) {
             return Err(AppError::NotFound(format!("Ebene „{level}“ gibt es nicht")));
         }
-        let names: std::collections::HashMap<String, String> = store.areas(Some(level))?.into_iter().map(|a| (a.key, a.name)).collect();
         let areas = quartier_app::spatial::level_geometries(store, level)
             .map_err(AppError::Internal)?
             .into_iter()
             .filter(|(k, _)| st.visible(level, k))
-            .map(|(k, g)| {
-                let name = names.get(&k).cloned().unwrap_or_default();
-                (k, name, g)
-            })
             .collect();
         Ok(TileSet::new(areas))
     })
 }
 
 /// `GET /karte/kacheln/{ebene}/{z}/{x}/{y}` (`y` may end in `.pbf` or `.mvt`): one vector
-/// tile of the level's areas, layer `gebiete`, properties `key` and `name`.
+/// tile of the level's areas, layer `gebiete`, property `key` (names and values come with
+/// `/karte/werte`).
 pub async fn tile(State(st): State<AppState>, Path((level, z, x, y)): Path<(String, u8, u32, String)>) -> Result<Response, AppError> {
     let y: u32 = y
         .trim_end_matches(".pbf")
@@ -78,9 +74,10 @@ fn json_response(v: &Value) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// `GET /karte/werte?…` (the map page's own query): what the map shows, per area the class
-/// (1-based; none without a value), the tooltip (name, value with unit, class, rank,
-/// reference) and the name; the legend; the years; LISA clusters when asked for.
+/// `GET /karte/werte?…` (the map page's own query): what the map shows, in columns per area —
+/// key, name, class (1-based; none without a value), value as text, rank — with the unit, the
+/// reference value and the number of areas with a value (the tooltip's parts); the legend; the
+/// years; LISA clusters when asked for.
 pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Result<Response, AppError> {
     let preview = q.oeffentlich.as_deref() == Some("1");
     let public = st.public.or(preview.then_some(quartier_core::disclosure::DEFAULT_THRESHOLD));
@@ -92,14 +89,14 @@ pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Re
     let d = map_data(&st, q, public).await?;
     let Some(var) = &d.variable else { return Err(AppError::NotFound("keine Werte für diese Auswahl".into())) };
     let p = Presented::new(&d, &method, diverging);
-    let areas: serde_json::Map<String, Value> = d
-        .values
-        .iter()
-        .map(|v| {
-            let class = v.value.and_then(|x| p.class_of(x)).map(|c| c + 1);
-            (v.area.clone(), json!({ "n": v.name, "c": class, "t": p.tooltip(v) }))
-        })
-        .collect();
+    // Columns, not an object per area: 50,000 areas in a few hundred kilobytes. The client
+    // puts the tooltip together exactly as `Presented::tooltip` does.
+    let keys: Vec<&str> = d.values.iter().map(|v| v.area.as_str()).collect();
+    let names: Vec<&str> = d.values.iter().map(|v| v.name.as_str()).collect();
+    let classes: Vec<Option<usize>> = d.values.iter().map(|v| v.value.and_then(|x| p.class_of(x)).map(|c| c + 1)).collect();
+    let texts: Vec<String> = d.values.iter().map(|v| p.value_text(v)).collect();
+    let ranks: Vec<Option<usize>> = d.values.iter().map(|v| p.rank(&v.area)).collect();
+    let reference = d.reference.map(|r| crate::pages::fmt_de(r, p.dec));
     let legend: Vec<Value> = p
         .legend()
         .into_iter()
@@ -121,10 +118,16 @@ pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Re
         "parent": parent,
         "year": d.year,
         "years": var.years,
-        "unit": var.unit,
+        "unit": p.unit,
         "legend": legend,
         "nodata": { "count": d.values.iter().filter(|v| v.value.is_none()).count() },
-        "areas": areas,
+        "keys": keys,
+        "names": names,
+        "classes": classes,
+        "texts": texts,
+        "ranks": ranks,
+        "with_value": p.with_value(),
+        "reference": reference,
         "lisa": lisa,
         "maxzoom": MAX_ZOOM,
     })))

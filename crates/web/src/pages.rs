@@ -121,6 +121,35 @@ pub struct MapQuery {
 /// Up to this many areas the table is part of the map page; beyond, the page links to it.
 const INLINE_TABLE_MAX: usize = 1500;
 
+/// Beyond this many areas the interactive map's page leaves its SVG out (megabytes of paths):
+/// without JavaScript it shows the SVG as an image (`format=svg`).
+const INLINE_SVG_MAX: usize = 5000;
+
+/// The map as an SVG document of its own (presentation attributes, no stylesheet): what a
+/// browser without JavaScript shows for a level too large to carry inline.
+fn standalone_svg(d: &MapData, p: &Presented) -> Option<String> {
+    let shapes = d.shapes.as_ref().filter(|s| !s.paths.is_empty())?;
+    let var = d.variable.as_ref()?;
+    let label = if var.label.is_empty() { &var.key } else { &var.label };
+    let title = format!("Karte: {label} {} – {}", d.year.unwrap_or_default(), d.level);
+    let doc = html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="img" aria-label=(title) {
+            title { (title) }
+            g stroke="#6b6b70" stroke-width="0.4" {
+                @for v in &d.values {
+                    @if let Some(path) = shapes.paths.get(&v.area) {
+                        path d=(path) fill=(v.value.and_then(|x| p.class_of(x)).map(|c| p.colors[c]).unwrap_or("#f2f2f2")) {}
+                    }
+                }
+            }
+            @if !shapes.parents.is_empty() {
+                g fill="none" stroke="#222" stroke-width="1.4" { @for path in &shapes.parents { path d=(path) {} } }
+            }
+        }
+    };
+    Some(doc.into_string())
+}
+
 /// What the map page shows.
 struct View {
     map: bool,
@@ -677,7 +706,8 @@ pub async fn map_page(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let download = crate::download::kind(q.format.as_deref())?;
+    let svg = q.format.as_deref() == Some("svg");
+    let download = if svg { None } else { crate::download::kind(q.format.as_deref())? };
     // A public server is always public; an internal one shows the public view on request.
     let preview = q.oeffentlich.as_deref() == Some("1");
     let public = st.public.or(preview.then_some(quartier_core::disclosure::DEFAULT_THRESHOLD));
@@ -705,6 +735,12 @@ pub async fn map_page(
     let data = map_data(&st, q, public).await?;
     if let Some(kind) = download {
         return map_table(&data, kind);
+    }
+    if svg {
+        let p = Presented::new(&data, &method, diverging);
+        let doc =
+            standalone_svg(&data, &p).ok_or_else(|| AppError::NotFound("Für diese Ebene sind keine Geometrien gespeichert".into()))?;
+        return Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], doc).into_response());
     }
     let has_shapes = data.shapes.as_ref().is_some_and(|s| !s.paths.is_empty());
     let interactive = if !table_only && has_shapes {
@@ -918,6 +954,16 @@ impl<'a> Presented<'a> {
         Presented { d, classes, colors, dec, unit, min, ranked, rank_of, with_value }
     }
 
+    /// The rank of an area (1 = highest value), among `with_value` areas with a value.
+    pub fn rank(&self, area: &str) -> Option<usize> {
+        self.rank_of.get(area).copied()
+    }
+
+    /// Areas with a value.
+    pub fn with_value(&self) -> usize {
+        self.with_value
+    }
+
     /// The class (0-based) of a value.
     pub fn class_of(&self, v: f64) -> Option<usize> {
         self.classes.as_ref().map(|c| classify::class_of(&c.bins, v))
@@ -1102,7 +1148,12 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                     p #karte-ansage .visually-hidden aria-live="polite" {}
                     script type="module" src="/static/karte.js" {}
                 }
-                @if let Some(shapes) = d.shapes.as_ref().filter(|s| !s.paths.is_empty()) {
+                @if view.interactive.is_some() && d.values.len() > INLINE_SVG_MAX {
+                    noscript {
+                        img.karte-svg-bild src=(format!("/karte?{}{}format=svg", view.query, if view.query.is_empty() { "" } else { "&" }))
+                            alt=(format!("Karte: {title}; die Werte stehen in der Tabellenansicht")) width="800";
+                    }
+                } @else if let Some(shapes) = d.shapes.as_ref().filter(|s| !s.paths.is_empty()) {
                     svg.karte-svg xmlns="http://www.w3.org/2000/svg" viewBox=(shapes.view_box) role="group" aria-labelledby="map-title map-desc" {
                         title #map-title { "Karte: " (title) }
                         desc #map-desc { "Choroplethenkarte in " (classes.as_ref().map(|c| c.k).unwrap_or(0)) " Quantilklassen; die Werte stehen auch in der Tabelle." }

@@ -43,6 +43,8 @@ function start(box) {
     fitBoundsOptions: { padding: 16 },
     attributionControl: { compact: false },
     dragRotate: false,
+    // A level too large for the page's own SVG prints from the canvas.
+    preserveDrawingBuffer: !figure.querySelector("svg.karte-svg"),
     pitchWithRotate: false,
     maxZoom: 19,
   });
@@ -84,15 +86,28 @@ function start(box) {
     }
     load(query);
   });
-  // Tiles arriving later take the states of the values already loaded.
-  map.on("sourcedata", (e) => {
-    if (e.sourceId === "gebiete" && e.isSourceLoaded && values) paint();
-  });
+  // Feature state is kept by the source per area: tiles arriving later take it without
+  // being painted again.
 
   async function load(q) {
     const res = await fetch("/karte/werte?" + q.toString(), { headers: { Accept: "application/json" } });
     if (!res.ok) return;
     values = await res.json();
+    // Per area: name, class and the tooltip, put together as the server's table and SVG map
+    // label it (name: value unit · Klasse c · Rang r von n · Gesamt x unit).
+    values.areas = {};
+    values.keys.forEach((key, i) => {
+      const area = { n: values.names[i], c: values.classes[i] };
+      Object.defineProperty(area, "t", { get: () => tooltip(i) });
+      values.areas[key] = area;
+    });
+    const many = values.keys.length > 5000;
+    if (many && map.getLayer("flaeche")) {
+      // Tens of thousands of small areas: no outline per polygon and area borders only once
+      // zoomed in, where they can be seen; the classes' colours carry the city view.
+      map.setPaintProperty("flaeche", "fill-antialias", false);
+      map.setLayerZoomRange("grenze", Math.floor(map.getZoom()) + 2, 24);
+    }
     query = q;
     paint();
     legend();
@@ -101,6 +116,15 @@ function start(box) {
     box.dataset.jahr = values.year;
     box.dataset.geladen = "1";
     box.dispatchEvent(new CustomEvent("werte"));
+  }
+
+  function tooltip(i) {
+    const v = values;
+    let t = v.names[i] + ": " + v.texts[i] + v.unit;
+    if (v.classes[i]) t += " · Klasse " + v.classes[i];
+    if (v.ranks[i]) t += " · Rang " + v.ranks[i] + " von " + v.with_value;
+    if (v.reference !== null && v.ranks[i]) t += " · Gesamt " + v.reference + v.unit;
+    return t;
   }
 
   function paint() {
@@ -209,7 +233,7 @@ function start(box) {
     const key = f.properties.key;
     setHover(key);
     const a = values.areas[key];
-    tip.textContent = a ? a.t : f.properties.name;
+    tip.textContent = a ? a.t : key;
     tip.hidden = false;
     tip.style.left = e.originalEvent.clientX + 14 + "px";
     tip.style.top = e.originalEvent.clientY + 14 + "px";
@@ -288,11 +312,14 @@ function start(box) {
     if (!input || input.dataset.bereit) return;
     input.dataset.bereit = "1";
     input.closest("form").hidden = false;
-    list.replaceChildren(...Object.entries(values.areas).map(([k, a]) => {
-      const o = document.createElement("option");
-      o.value = a.n + " (" + k + ")";
-      return o;
-    }));
+    // Suggestions while typing; for very many areas the name or key is looked up on submit.
+    if (values.keys.length <= 5000) {
+      list.replaceChildren(...Object.entries(values.areas).map(([k, a]) => {
+        const o = document.createElement("option");
+        o.value = a.n + " (" + k + ")";
+        return o;
+      }));
+    }
     input.closest("form").addEventListener("submit", async (e) => {
       e.preventDefault();
       const text = input.value.trim();

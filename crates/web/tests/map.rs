@@ -74,6 +74,28 @@ fn z12() -> String {
     format!("12/{}/{}", (w[0] * 4096.0) as u32, (w[1] * 4096.0) as u32)
 }
 
+/// The values JSON per area: key → (class, tooltip as the map puts it together).
+fn areas(v: &serde_json::Value) -> std::collections::HashMap<String, (Option<u64>, String)> {
+    let keys = v["keys"].as_array().unwrap();
+    (0..keys.len())
+        .map(|i| {
+            let (c, r) = (v["classes"][i].as_u64(), v["ranks"][i].as_u64());
+            let unit = v["unit"].as_str().unwrap();
+            let mut t = format!("{}: {}{unit}", v["names"][i].as_str().unwrap(), v["texts"][i].as_str().unwrap());
+            if let Some(c) = c {
+                t.push_str(&format!(" · Klasse {c}"));
+            }
+            if let Some(r) = r {
+                t.push_str(&format!(" · Rang {r} von {}", v["with_value"]));
+                if let Some(g) = v["reference"].as_str() {
+                    t.push_str(&format!(" · Gesamt {g}{unit}"));
+                }
+            }
+            (keys[i].as_str().unwrap().to_string(), (c, t))
+        })
+        .collect()
+}
+
 fn keys(tile: &[u8]) -> Vec<String> {
     let mut k: Vec<String> = read(tile).unwrap().into_iter().map(|f| f.key).collect();
     k.sort();
@@ -90,7 +112,7 @@ async fn tiles_and_values_come_apart(backend: Backend) {
     let (_, _, world) = fetch(&app, "/karte/kacheln/Sozialraum/0/0/0.pbf", None).await;
     assert!(keys(&world).is_empty(), "areas smaller than a tile unit are left out at zoom 0");
     let f = read(&tile).unwrap().into_iter().find(|f| f.key == "0102").unwrap();
-    assert_eq!(f.name, "Gebiet 0102");
+    assert!(f.rings.len() == 1 && f.rings[0].len() >= 4, "{f:?}");
     // Zoomed in: the tile over the first Sozialraum has it, one far away has nothing.
     let (x, y) = {
         let w = quartier_geom::tiles::world(7.105, 51.485);
@@ -105,14 +127,17 @@ async fn tiles_and_values_come_apart(backend: Backend) {
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((v["level"].as_str(), v["parent"].as_str(), v["year"].as_i64()), (Some("Sozialraum"), Some("Stadtteil"), Some(2024)));
-    let t = v["areas"]["0101"]["t"].as_str().unwrap();
+    let a = areas(&v);
+    let t = &a["0101"].1;
     assert!(t.starts_with("Gebiet 0101: 25 % · Klasse ") && t.contains("Gesamt 26 %"), "{t}");
-    assert!(v["areas"]["0201"]["c"].as_u64().unwrap() > v["areas"]["0102"]["c"].as_u64().unwrap(), "30 % above 10 %: {v}");
+    assert!(a["0201"].0.unwrap() > a["0102"].0.unwrap(), "30 % above 10 %: {v}");
     assert!(!v["legend"].as_array().unwrap().is_empty());
     // The table of the map page says the same value and class.
     let (_, page) = site.get("/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await;
     let row = page.split("<tr data-area=\"0101\">").nth(1).unwrap().split("</tr>").next().unwrap();
-    assert!(row.contains(">25</td>") && row.contains(&format!(">{}</td>", v["areas"]["0101"]["c"])), "{row}");
+    assert!(row.contains(">25</td>") && row.contains(&format!(">{}</td>", a["0101"].0.unwrap())), "{row}");
+    // The tooltip the map puts together is the SVG map's label of the area.
+    assert!(page.contains(&format!("aria-label=\"{t}\"")), "{t}");
     // Area bounds for the search.
     let (status, _, body) = fetch(&app, "/karte/gebiet/Sozialraum/0102", None).await;
     let b: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -133,6 +158,11 @@ async fn tiles_and_values_come_apart(backend: Backend) {
     // Without JavaScript the page keeps its SVG map; the interactive one is added over it.
     assert!(page.contains("<svg class=\"karte-svg\"") && page.contains("data-area=\"0101\""), "{page}");
     assert!(page.contains("id=\"karte-interaktiv\"") && page.contains("data-oben=\"Stadtteil\"") && page.contains("/static/karte.js"));
+    // The same map as an SVG document (what a page too large to carry it inline shows as an
+    // image without JavaScript).
+    let (status, ct, svg) = fetch(&app, "/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&format=svg", None).await;
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(status == StatusCode::OK && ct.starts_with("image/svg+xml") && svg.matches("<path").count() == 3 + 2, "{svg}");
     let (status, ct, js) = fetch(&app, "/static/maplibre-gl.mjs", None).await;
     assert!(status == StatusCode::OK && ct.starts_with("text/javascript") && js.len() > 500_000);
 }
@@ -155,7 +185,8 @@ async fn a_tenant_gets_only_its_own_small_areas(backend: Backend) {
     assert_eq!(keys(&tile), ["01", "02"], "the shared level above stays whole");
     let (_, _, body) = fetch(&app, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024", Some(&cookie)).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert!(v["areas"].get("0101").is_some() && v["areas"].get("0201").is_none(), "{v}");
+    let a = areas(&v);
+    assert!(a.contains_key("0101") && !a.contains_key("0201"), "{v}");
     assert_eq!(fetch(&app, "/karte/gebiet/Sozialraum/0201", Some(&cookie)).await.0, StatusCode::NOT_FOUND);
     // Anonymous visitors of an internal server with accounts get no tiles.
     let (status, _, _) = fetch(&app, &format!("/karte/kacheln/Sozialraum/{}", z12()), None).await;
@@ -170,8 +201,9 @@ async fn the_public_view_withholds_small_counts_on_the_map_as_in_the_table(backe
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     // 8 children in SGB II in 0102 are below 10: withheld, and 0101 with it (the Stadtteil's
     // total would give it away).
+    let a = areas(&v);
     for k in ["0101", "0102"] {
-        assert!(v["areas"][k]["c"].is_null() && v["areas"][k]["t"].as_str().unwrap().contains("geheim"), "{k}: {v}");
+        assert!(a[k].0.is_none() && a[k].1.contains("geheim"), "{k}: {v}");
     }
     let (_, page) = site.get("/karte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await;
     let row = page.split("<tr data-area=\"0102\">").nth(1).unwrap().split("</tr>").next().unwrap();
