@@ -145,11 +145,25 @@ try {
   check(true, "the search zooms to Soldiner Straße and announces its value");
   await page.waitForFunction(() => window.quartierKarte.areTilesLoaded() && !window.quartierKarte.isMoving(), null, { timeout: 20000 });
   if (shots) await page.screenshot({ path: join(shots, "karte-block.png") });
-  // Keyboard: N chooses an area in view and says its value; Enter opens its profile.
+  // A legend class under the pointer highlights its areas.
+  await page.hover("figure.map ul.legend li[data-klasse='5']");
+  const faded = await page.evaluate(() => JSON.stringify(window.quartierKarte.getPaintProperty("flaeche", "fill-opacity")));
+  check(faded.includes("klasse") && faded.includes("5"), "a legend class highlights its areas");
+  await page.mouse.move(0, 0);
+  // Offers as points, switched on.
+  await page.check("#karte-angebote");
+  await page.waitForFunction(() => window.quartierKarte.getSource("angebote") && window.quartierKarte.isSourceLoaded("angebote"), null, { timeout: 10000 });
+  check(await page.evaluate(() => window.quartierKarte.getLayoutProperty("angebote-punkt", "visibility") === "visible"), "offers can be switched on as points");
+  // Keyboard: N chooses an area in view and says its value; V puts it into the comparison;
+  // Enter opens its profile.
   await page.focus("#karte-interaktiv canvas");
   await page.keyboard.press("n");
   await page.waitForFunction(() => / · Klasse \d/.test(document.getElementById("karte-ansage").textContent), null, { timeout: 5000 });
   const spoken = await page.textContent("#karte-ansage");
+  await page.keyboard.press("v");
+  await page.waitForSelector("#karte-vergleich:not([hidden]) a[href*='gebiete=']", { timeout: 5000 });
+  check((await page.textContent("#karte-vergleich a")).includes("1 Gebiete"), "V puts the chosen area into the comparison");
+  await page.focus("#karte-interaktiv canvas");
   await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
   check(page.url().includes("/gebiet/") && (await page.textContent("h1")) === spoken.split(":")[0], `N and Enter open the announced area's profile (${spoken.split(":")[0]})`);
   // A click on the map opens the area under the pointer.
