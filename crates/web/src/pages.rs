@@ -127,8 +127,10 @@ const INLINE_SVG_MAX: usize = 5000;
 
 /// The map as an SVG document of its own (presentation attributes, no stylesheet): what a
 /// browser without JavaScript shows for a level too large to carry inline.
-fn standalone_svg(d: &MapData, p: &Presented) -> Option<String> {
-    let shapes = d.shapes.as_ref().filter(|s| !s.paths.is_empty())?;
+fn standalone_svg(d: &MapData, shapes: &crate::cache::MapPaths, p: &Presented) -> Option<String> {
+    if shapes.paths.is_empty() {
+        return None;
+    }
     let var = d.variable.as_ref()?;
     let label = if var.label.is_empty() { &var.key } else { &var.label };
     let title = format!("Karte: {label} {} – {}", d.year.unwrap_or_default(), d.level);
@@ -732,20 +734,43 @@ pub async fn map_page(
         Some(m) => return Err(AppError::BadRequest(format!("unbekannte Klassenbildung „{m}“"))),
         None => "quantiles".to_string(),
     };
+    // The level's tile set (for the interactive map's bounds) is built while the values are
+    // computed: both take a while on the first visit after a change.
+    let early_bounds = match q.level.clone().filter(|l| !l.is_empty() && !table_only && download.is_none() && !svg) {
+        Some(level) => {
+            let st2 = st.clone();
+            // The task carries the request's visibility (a tenant's tile set is its own).
+            let view = crate::current_view();
+            Some(tokio::spawn(crate::VIEW.scope(view, async move {
+                crate::with_store(&st2, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await
+            })))
+        }
+        None => None,
+    };
     let data = map_data(&st, q, public).await?;
     if let Some(kind) = download {
         return map_table(&data, kind);
     }
     if svg {
         let p = Presented::new(&data, &method, diverging);
-        let doc =
-            standalone_svg(&data, &p).ok_or_else(|| AppError::NotFound("Für diese Ebene sind keine Geometrien gespeichert".into()))?;
+        let shapes = match &data.shapes {
+            Some(s) => s.clone(),
+            None => {
+                let (levels, level) = (data.levels.clone(), data.level.clone());
+                crate::with_store(&st, move |store, st| Ok(st.cache.map_paths(&st.db, store, &levels, &level)?)).await?
+            }
+        };
+        let doc = standalone_svg(&data, &shapes, &p)
+            .ok_or_else(|| AppError::NotFound("Für diese Ebene sind keine Geometrien gespeichert".into()))?;
         return Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], doc).into_response());
     }
-    let has_shapes = data.shapes.as_ref().is_some_and(|s| !s.paths.is_empty());
+    let has_shapes = data.shapes.as_ref().is_some_and(|s| !s.paths.is_empty()) || data.values.len() > INLINE_SVG_MAX;
     let interactive = if !table_only && has_shapes {
         let level = data.level.clone();
-        let bounds = crate::with_store(&st, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await?;
+        let bounds = match early_bounds {
+            Some(job) => job.await.map_err(|e| AppError::Internal(e.to_string()))??,
+            None => crate::with_store(&st, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await?,
+        };
         let rank = data.levels.iter().find(|l| l.name == data.level).map(|l| l.rank);
         let parent = data.levels.iter().find(|l| rank.is_some_and(|r| r > 0 && l.rank == r - 1) && l.areas > 0).map(|l| l.name.clone());
         bounds.map(|bounds| Interactive { bounds, parent, basemap: st.basemap.clone() })
@@ -797,7 +822,9 @@ pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) ->
         );
         cache.memo(&db, key, || {
             let mut d = load(store, &q, public, &cache, &db)?;
-            if !d.level.is_empty() {
+            // A level too large to carry its SVG inline gets its outlines only when asked for
+            // as an SVG document (`format=svg`): the interactive map draws from tiles.
+            if !d.level.is_empty() && d.values.len() <= INLINE_SVG_MAX {
                 d.shapes = Some(cache.map_paths(&db, store, &d.levels, &d.level)?);
             }
             if q.lisa.as_deref() == Some("1")

@@ -24,6 +24,8 @@ function start(box) {
   const announce = document.getElementById("karte-ansage");
   const tip = document.getElementById("karte-tooltip");
   let query = new URLSearchParams(box.dataset.werte.split("?")[1] || "");
+  // The values are asked for at once, while the map library starts and the tiles load.
+  let early = fetch(box.dataset.werte, { headers: { Accept: "application/json" } });
   let values = null;
   let selected = null; // key of the area chosen by keyboard
   let comparison = [];
@@ -90,7 +92,8 @@ function start(box) {
   // being painted again.
 
   async function load(q) {
-    const res = await fetch("/karte/werte?" + q.toString(), { headers: { Accept: "application/json" } });
+    const res = early ? await early : await fetch("/karte/werte?" + q.toString(), { headers: { Accept: "application/json" } });
+    early = null;
     if (!res.ok) return;
     values = await res.json();
     // Per area: name, class and the tooltip, put together as the server's table and SVG map
