@@ -618,11 +618,15 @@ def map_bench(a):
         finally:
             server.terminate()
             server.wait()
-        paths = [u[len(base):] for u in m["tiles"]]
+        first = [u[len(base):] for u in m["tiles"]]
+        level_path = first[0].rsplit("/", 3)[0]
         tiles = []
-        for path in paths:
+        for path in first:
             zxy = path.split("/karte/kacheln/", 1)[1].split("/", 1)[1].removesuffix(".pbf").split("/")
             tiles.append(tuple(int(v) for v in zxy))
+        # The first view's tiles and their children (one zoom in): enough tiles to time each.
+        tiles += [(z + 1, 2 * x + dx, 2 * y + dy) for z, x, y in list(tiles) for dx in (0, 1) for dy in (0, 1)]
+        paths = [f"{level_path}/{z}/{x}/{y}.pbf" for z, x, y in tiles]
         # Cold: a fresh server makes each tile once (the first also builds the tile set).
         server, base = start_server(q, db)
         try:
