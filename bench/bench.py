@@ -608,13 +608,16 @@ def map_bench(a):
     for n in (5000, 50000):
         cases.append((f"{n:,} (gen_city.py)", city_db(a, q, n), "/karte?subject=indicator:child_poverty&level=Gebiet&year=2024",
                       os.path.join(work, f"city{n}", "areas.geojson")))
-    lines = ["| areas | first map s | KB first view (tiles) | frames p50 / p95 / max ms | tile set s | cold tile p50 / p99 ms "
+    lines = ["| areas | first map s (first visit / next visit) | KB first view (tiles) | frames p50 / p95 / max ms | tile set s | cold tile p50 / p99 ms "
              "| warm tile p50 / p99 ms, req/s | PostGIS tile p50 / p99 ms | cold / PostGIS |", "|---|---|---|---|---|---|---|---|---|"]
     for label, db, page, geojson in cases:
         server, base = start_server(q, db)
         try:
             p = subprocess.run(["node", os.path.join(HERE, "map.mjs"), base + page], capture_output=True, text=True, timeout=600)
             m = json.loads(p.stdout.strip().splitlines()[-1])
+            # A second visitor: the server has the values and tiles (the usual case between imports).
+            p = subprocess.run(["node", os.path.join(HERE, "map.mjs"), base + page], capture_output=True, text=True, timeout=600)
+            again = json.loads(p.stdout.strip().splitlines()[-1])
         finally:
             server.terminate()
             server.wait()
@@ -654,13 +657,14 @@ def map_bench(a):
                 ratio = f"{pct(cold, 0.5) / pct(pt, 0.5):.2f}×"
             except Exception as e:  # the peer is optional where PostGIS cannot start
                 peer = f"not measured ({str(e)[-80:]})"
-        lines.append(f"| {label} | {m['first_map_ms'] / 1000:.2f} | {m['bytes'] / 1024:.0f} ({m['tile_bytes'] / 1024:.0f}) "
+        lines.append(f"| {label} | {m['first_map_ms'] / 1000:.2f} / {again['first_map_ms'] / 1000:.2f} | {m['bytes'] / 1024:.0f} ({m['tile_bytes'] / 1024:.0f}) "
                      f"| {m['frame_p50_ms']:.0f} / {m['frame_p95_ms']:.0f} / {m['frame_max_ms']:.0f} | {build:.2f} "
                      f"| {pct(cold, 0.5):.1f} / {pct(cold, 0.99):.1f} | {w50:.1f} / {w99:.1f}, {rps:.0f}{' (' + str(err) + ' errors)' if err else ''} "
                      f"| {peer} | {ratio} |")
     lines += ["", "Targets (issue 18): 50,000 areas drawn within 5 s of opening the page; frame p95 under 33 ms while panning and "
               "zooming at 50,000 areas; tile endpoint p99 under 50 ms warm. Chromium renders with SwiftShader (software WebGL) on "
-              "the same 2 cores as the server; first map = navigation start until every tile of the first view is drawn. "
+              "the same 2 cores as the server; first map = navigation start until every tile of the first view is drawn, on the first "
+              "visit to a fresh server (values and tiles computed) and on the next visit (kept by the server). "
               "KB = every response of the first view as transferred (HTML, the map library, values JSON, tiles)."]
     return "\n".join(lines)
 
