@@ -17,6 +17,7 @@ mod indicator;
 mod interactive;
 mod invitation;
 mod offers;
+mod ogc;
 mod opendata;
 mod overview;
 mod pages;
@@ -179,7 +180,9 @@ fn published(path: &str) -> bool {
     matches!(
         path,
         "/" | "/karte" | "/karte/werte" | "/karte/angebote.geojson" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote"
-    ) || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/"].iter().any(|p| path.starts_with(p))
+    ) || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/", "/ogc/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// A route serving a vendored file through [`vendored`], its gzip kept in a static.
@@ -250,6 +253,12 @@ fn router(state: AppState) -> Router {
         .route("/karte/kacheln/{level}/{z}/{x}/{y}", get(interactive::tile))
         .route("/karte/gebiet/{level}/{key}", get(interactive::area_bounds))
         .route("/karte/werte", get(interactive::values))
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::collection))
+        .route("/ogc/collections/{id}/items", get(ogc::items))
+        .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
         .route("/karte/angebote.geojson", get(interactive::offers_geojson))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
         .route("/static/karte.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/karte.js")) }))

@@ -247,3 +247,72 @@ on_both_backends!(
     the_public_view_withholds_small_counts_on_the_map_as_in_the_table,
     a_base_map_joins_the_policy_and_nothing_else,
 );
+
+async fn ogc_api_features_serves_levels_with_values(backend: Backend) {
+    let site = Site::new(backend);
+    with_map(&site);
+    let app = site.app();
+    let get = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            let (status, ct, body) = fetch(&app, uri, None).await;
+            (status, ct, serde_json::from_slice::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null))
+        }
+    };
+    let (status, _, landing) = get("/ogc").await;
+    assert_eq!(status, StatusCode::OK);
+    let rels: Vec<&str> = landing["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
+    assert!(rels.contains(&"conformance") && rels.contains(&"data"), "{landing}");
+    assert!(landing["links"][1]["href"].as_str().unwrap().starts_with("http://127.0.0.1:8080/ogc/"), "absolute links");
+    let (_, _, conf) = get("/ogc/conformance").await;
+    assert!(conf["conformsTo"].to_string().contains("ogcapi-features-1/1.0/conf/geojson"));
+    let (_, _, cols) = get("/ogc/collections").await;
+    let ids: Vec<&str> = cols["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["stadtteil", "sozialraum"]);
+    let bbox = &cols["collections"][1]["extent"]["spatial"]["bbox"][0];
+    assert!((bbox[0].as_f64().unwrap() - 7.10).abs() < 1e-6, "{bbox}");
+    // Items: values of the catalogue for the latest year, paging with links, bbox, by id.
+    let (status, ct, items) = get("/ogc/collections/sozialraum/items?limit=2").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/geo+json"));
+    assert_eq!((items["numberMatched"].as_u64(), items["numberReturned"].as_u64()), (Some(3), Some(2)));
+    let next = items["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"].as_str().unwrap().to_string();
+    assert!(next.ends_with("/ogc/collections/sozialraum/items?limit=2&offset=2"), "{next}");
+    let f = &items["features"][0];
+    assert_eq!(
+        (f["id"].as_str(), f["properties"]["kinderarmut"].as_f64(), f["properties"]["jahr"].as_i64()),
+        (Some("0101"), Some(25.0), Some(2024))
+    );
+    assert_eq!(f["properties"]["uebergeordnet"], "01");
+    // Exterior rings anticlockwise (RFC 7946).
+    let ring = f["geometry"]["coordinates"][0][0].as_array().unwrap();
+    let area: f64 = ring
+        .windows(2)
+        .map(|w| w[0][0].as_f64().unwrap() * w[1][1].as_f64().unwrap() - w[1][0].as_f64().unwrap() * w[0][1].as_f64().unwrap())
+        .sum();
+    assert!(area > 0.0, "{ring:?}");
+    let (_, _, page2) = get("/ogc/collections/sozialraum/items?limit=2&offset=2").await;
+    assert_eq!(page2["features"][0]["id"], "0201");
+    assert!(page2["links"].as_array().unwrap().iter().any(|l| l["rel"] == "prev"));
+    let (_, _, boxed) = get("/ogc/collections/sozialraum/items?bbox=7.105,51.481,7.109,51.489").await;
+    assert_eq!(boxed["numberMatched"].as_u64(), Some(1), "{boxed}");
+    let (_, _, one) = get("/ogc/collections/sozialraum/items/0102").await;
+    assert_eq!(one["properties"]["kinderarmut"].as_f64(), Some(10.0));
+    for (uri, want) in [
+        ("/ogc/collections/ortsteil/items", StatusCode::NOT_FOUND),
+        ("/ogc/collections/sozialraum/items/9999", StatusCode::NOT_FOUND),
+        ("/ogc/collections/sozialraum/items?limit=0", StatusCode::BAD_REQUEST),
+        ("/ogc/collections/sozialraum/items?bbox=1,2,3", StatusCode::BAD_REQUEST),
+        ("/ogc/collections/sozialraum/items?indikatoren=gibtsnicht", StatusCode::BAD_REQUEST),
+        ("/ogc/collections/sozialraum/items?jahr=zwei", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(get(uri).await.0, want, "{uri}");
+    }
+    // The public view: small counts withheld as on the pages.
+    let public = Site { public: Some(10.0), ..Site::new(backend) };
+    with_map(&public);
+    let (_, _, body) = fetch(&public.app(), "/ogc/collections/sozialraum/items/0102", None).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["properties"]["kinderarmut"].is_null(), "{v}");
+}
+
+on_both_backends!(ogc_api_features_serves_levels_with_values);

@@ -13,6 +13,7 @@ mod e2e;
 mod indicators;
 mod offers;
 mod official;
+mod ogc;
 mod report;
 mod spatial;
 mod support;

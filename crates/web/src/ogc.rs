@@ -1,0 +1,389 @@
+//! OGC API – Features (Part 1: Core, GeoJSON) under `/ogc`, for QGIS, ArcGIS and GDAL: one
+//! collection per level with geometries (areas with key, name, parent, area in m² and the
+//! values of chosen indicators for a year) and the offers as points. Items page with
+//! `limit`/`offset` (links `next`/`prev`) and filter by `bbox` (CRS84). The request's
+//! visibility applies as on every page: a tenant's collections hold only its own small areas,
+//! the public view's values pass disclosure control.
+
+use crate::{AppError, AppState, with_store};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use quartier_app::store::Store;
+use quartier_app::views::{IndicatorQuery, compute_indicators};
+use quartier_geom::wkb::{self, Decoded};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const OFFERS: &str = "angebote";
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+
+/// The server's own address as the client used it (links are absolute, as clients expect).
+fn base(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") { "https" } else { "http" };
+    format!("{scheme}://{host}/ogc")
+}
+
+fn json_reply(v: &Value, content_type: &'static str) -> Response {
+    let mut res = ([(header::CONTENT_TYPE, content_type)], v.to_string()).into_response();
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
+}
+
+/// A level's collection id: its name in lower case, umlauts spelled out, other characters as
+/// `-` (`Planungsraum` → `planungsraum`).
+pub fn collection_id(level: &str) -> String {
+    let mut out = String::new();
+    for c in level.to_lowercase().chars() {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            _ if !out.ends_with('-') => out.push('-'),
+            _ => {}
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// `GET /ogc`: the landing page.
+pub async fn landing(headers: HeaderMap) -> Response {
+    let b = base(&headers);
+    json_reply(
+        &json!({
+            "title": "Quartier – Sozialmonitoring",
+            "description": "Gebiete mit Indikatorwerten und Angebote als OGC API – Features (GeoJSON, CRS84).",
+            "links": [
+                { "href": b, "rel": "self", "type": "application/json", "title": "diese Seite" },
+                { "href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Konformitätsklassen" },
+                { "href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Sammlungen" },
+            ],
+        }),
+        "application/json",
+    )
+}
+
+/// `GET /ogc/conformance`.
+pub async fn conformance() -> Response {
+    json_reply(&json!({ "conformsTo": CONFORMANCE }), "application/json")
+}
+
+/// A collection: a level with geometries (level name, areas, bounds) or the offers.
+struct Collection {
+    id: String,
+    title: String,
+    description: String,
+    bbox: Option<[f64; 4]>,
+    years: Option<(i32, i32)>,
+}
+
+fn describe(c: &Collection, b: &str) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            { "href": format!("{b}/collections/{}", c.id), "rel": "self", "type": "application/json" },
+            { "href": format!("{b}/collections/{}/items", c.id), "rel": "items", "type": "application/geo+json", "title": "Objekte" },
+        ],
+    });
+    let mut extent = serde_json::Map::new();
+    if let Some(bb) = c.bbox {
+        extent.insert("spatial".into(), json!({ "bbox": [bb], "crs": CRS84 }));
+    }
+    if let Some((a, z)) = c.years {
+        extent.insert("temporal".into(), json!({ "interval": [[format!("{a}-01-01T00:00:00Z"), format!("{z}-12-31T23:59:59Z")]] }));
+    }
+    if !extent.is_empty() {
+        v["extent"] = Value::Object(extent);
+    }
+    v
+}
+
+fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, Option<String>)>, AppError> {
+    let variables = st.cache.variables(&st.db, store)?;
+    let years = {
+        let ys: Vec<i32> = variables.iter().flat_map(|v| v.years.iter().copied()).collect();
+        ys.iter().min().copied().zip(ys.iter().max().copied())
+    };
+    let mut out = Vec::new();
+    for l in store.levels()? {
+        if l.areas == 0 {
+            continue;
+        }
+        let set = crate::interactive::tile_set(store, st, &l.name)?;
+        if set.is_empty() {
+            continue;
+        }
+        out.push((
+            Collection {
+                id: collection_id(&l.name),
+                title: format!("Gebiete: {}", l.name),
+                description: format!(
+                    "Die Gebiete der Ebene {} mit Schlüssel, Name, übergeordnetem Gebiet, Fläche und den Werten der Indikatoren (Parameter jahr, indikatoren).",
+                    l.name
+                ),
+                bbox: set.bounds(),
+                years,
+            },
+            Some(l.name),
+        ));
+    }
+    let offers = store.offers()?;
+    if !offers.locations.is_empty() {
+        let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for l in &offers.locations {
+            bb = [bb[0].min(l.longitude), bb[1].min(l.latitude), bb[2].max(l.longitude), bb[3].max(l.latitude)];
+        }
+        out.push((
+            Collection {
+                id: OFFERS.into(),
+                title: "Angebote".into(),
+                description: "Die Orte des Angebotsverzeichnisses mit Träger und den dort angebotenen Leistungen.".into(),
+                bbox: bb[0].is_finite().then_some(bb),
+                years: None,
+            },
+            None,
+        ));
+    }
+    Ok(out)
+}
+
+/// `GET /ogc/collections`.
+pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let b = base(&headers);
+    let list = with_store(&st, |store, st| collections_of(store, st)).await?;
+    let v = json!({
+        "links": [{ "href": format!("{b}/collections"), "rel": "self", "type": "application/json" }],
+        "collections": list.iter().map(|(c, _)| describe(c, &b)).collect::<Vec<_>>(),
+    });
+    Ok(json_reply(&v, "application/json"))
+}
+
+/// `GET /ogc/collections/{id}`.
+pub async fn collection(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, AppError> {
+    let b = base(&headers);
+    let list = with_store(&st, |store, st| collections_of(store, st)).await?;
+    let (c, _) = list.iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+    Ok(json_reply(&describe(c, &b), "application/json"))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ItemsQuery {
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+    pub bbox: Option<String>,
+    /// Year of the indicator values (default: the latest with values).
+    pub jahr: Option<String>,
+    /// Indicator ids, comma-separated (default: the whole catalogue).
+    pub indikatoren: Option<String>,
+}
+
+fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
+    let v: Vec<f64> = text.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad_bbox(text))?;
+    match v.as_slice() {
+        [a, b, c, d] if a <= c && b <= d => Ok([*a, *b, *c, *d]),
+        [a, b, _, c, d, _] if a <= c && b <= d => Ok([*a, *b, *c, *d]),
+        _ => Err(bad_bbox(text)),
+    }
+}
+
+fn bad_bbox(text: &str) -> AppError {
+    AppError::BadRequest(format!("bbox „{text}“: minLänge,minBreite,maxLänge,maxBreite erwartet (CRS84)"))
+}
+
+/// A feature's GeoJSON geometry from stored WKB: polygons with exterior rings anticlockwise
+/// and holes clockwise (RFC 7946), coordinates to 7 decimals.
+fn geometry(bytes: &[u8]) -> Option<(Value, [f64; 4])> {
+    let round = |v: f64| (v * 1e7).round() / 1e7;
+    match wkb::decode(bytes).ok()? {
+        Decoded::Areal(mp) => {
+            let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+            let ring = |ls: &quartier_geom::LineString, exterior: bool, bb: &mut [f64; 4]| {
+                let mut pts: Vec<[f64; 2]> = ls.0.iter().map(|c| [round(c.x), round(c.y)]).collect();
+                let area: f64 = pts.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum();
+                if (area > 0.0) != exterior {
+                    pts.reverse();
+                }
+                for p in &pts {
+                    *bb = [bb[0].min(p[0]), bb[1].min(p[1]), bb[2].max(p[0]), bb[3].max(p[1])];
+                }
+                pts
+            };
+            let polys: Vec<Vec<Vec<[f64; 2]>>> =
+                mp.0.iter()
+                    .map(|p| {
+                        std::iter::once(ring(p.exterior(), true, &mut bb))
+                            .chain(p.interiors().iter().map(|h| ring(h, false, &mut bb)))
+                            .collect()
+                    })
+                    .collect();
+            Some((json!({ "type": "MultiPolygon", "coordinates": polys }), bb))
+        }
+        _ => None,
+    }
+}
+
+/// The features of a collection (all of them; paging and bbox are applied by the caller).
+fn features(store: &dyn Store, st: &AppState, level: Option<&str>, q: &ItemsQuery) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+    let Some(level) = level else {
+        let d = store.offers()?;
+        let orgs: HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+        let services: HashMap<&str, &str> = d.services.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
+        return Ok(d
+            .locations
+            .iter()
+            .map(|l| {
+                let here: Vec<&str> =
+                    d.service_at_location.iter().filter(|s| s.location_id == l.id).filter_map(|s| services.get(s.service_id.as_str()).copied()).collect();
+                let f = json!({
+                    "type": "Feature", "id": l.id,
+                    "geometry": { "type": "Point", "coordinates": [l.longitude, l.latitude] },
+                    "properties": { "name": l.name, "adresse": l.address, "traeger": orgs.get(l.organization_id.as_str()).copied().unwrap_or(""), "angebote": here.join(", ") },
+                });
+                (l.id.clone(), f, [l.longitude, l.latitude, l.longitude, l.latitude])
+            })
+            .collect());
+    };
+    let catalogue = store.catalogue()?;
+    let wanted: Vec<String> = match q.indikatoren.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        None => catalogue.indicators.iter().map(|i| i.id.clone()).collect(),
+    };
+    if let Some(unknown) = wanted.iter().find(|id| catalogue.get(id).is_none()) {
+        return Err(AppError::BadRequest(format!("Indikator „{unknown}“ gibt es nicht")));
+    }
+    let year = match q.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("jahr „{y}“ ist keine Jahreszahl")))?),
+        None => None,
+    };
+    // Values for the year (the latest with values unless given), as the pages compute them.
+    let mut values: HashMap<(String, String), Option<f64>> = HashMap::new();
+    let mut shown_year = year;
+    if !wanted.is_empty() {
+        let res = compute_indicators(
+            store,
+            &IndicatorQuery { indicators: wanted.clone(), years: year.map(|y| vec![y]), level: Some(level.to_string()), public: st.public },
+        )
+        .map_err(AppError::BadRequest)?;
+        let y = year.or_else(|| res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max());
+        shown_year = y;
+        for r in res.rows.iter().filter(|r| Some(r.year) == y) {
+            values.insert((r.area_id.clone(), r.indicator.clone()), if r.status.has_value() { r.value } else { None });
+        }
+    }
+    let areas: HashMap<String, quartier_app::store::AreaRecord> =
+        store.areas(Some(level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
+    let mut out = Vec::new();
+    for (key, bytes) in store.geometries(level)? {
+        if !st.visible(level, &key) {
+            continue;
+        }
+        let (Some(a), Some((geom, bb))) = (areas.get(&key), geometry(&bytes)) else { continue };
+        let mut props = serde_json::Map::new();
+        props.insert("schluessel".into(), json!(a.key));
+        props.insert("name".into(), json!(a.name));
+        props.insert("uebergeordnet".into(), json!(a.parent));
+        props.insert("flaeche_m2".into(), json!(a.area_m2.map(|m| m.round())));
+        props.insert("jahr".into(), json!(shown_year));
+        for id in &wanted {
+            props.insert(id.clone(), json!(values.get(&(key.clone(), id.clone())).copied().flatten()));
+        }
+        out.push((key.clone(), json!({ "type": "Feature", "id": key, "geometry": geom, "properties": props }), bb));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// `GET /ogc/collections/{id}/items`.
+pub async fn items(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ItemsQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    let b = base(&headers);
+    let limit = match q.limit.as_deref() {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| *l >= 1)
+            .map(|l| l.min(MAX_LIMIT))
+            .ok_or_else(|| AppError::BadRequest(format!("limit „{l}“: eine Zahl ab 1")))?,
+    };
+    let offset = match q.offset.as_deref() {
+        None | Some("") => 0,
+        Some(o) => o.parse::<usize>().map_err(|_| AppError::BadRequest(format!("offset „{o}“: eine Zahl ab 0")))?,
+    };
+    let bbox = q.bbox.as_deref().filter(|b| !b.is_empty()).map(parse_bbox).transpose()?;
+    let items = format!("{b}/collections/{id}/items");
+    let (all, _) = with_store(&st, move |store, st| {
+        let list = collections_of(store, st)?;
+        let (_, level) =
+            list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+        Ok((features(store, st, level.as_deref(), &q)?, ()))
+    })
+    .await?;
+    let matched: Vec<&(String, Value, [f64; 4])> =
+        all.iter().filter(|(_, _, bb)| bbox.is_none_or(|q| bb[0] <= q[2] && bb[2] >= q[0] && bb[1] <= q[3] && bb[3] >= q[1])).collect();
+    let page: Vec<&Value> = matched.iter().skip(offset).take(limit).map(|(_, f, _)| f).collect();
+    // The links keep the request's parameters, with the page moved.
+    let others: Vec<&str> = raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("offset=") && !p.starts_with("limit="))
+        .collect();
+    let link = |off: usize| {
+        let mut params: Vec<String> = others.iter().map(|p| p.to_string()).collect();
+        params.push(format!("limit={limit}"));
+        params.push(format!("offset={off}"));
+        format!("{items}?{}", params.join("&"))
+    };
+    let mut links = vec![json!({ "href": link(offset), "rel": "self", "type": "application/geo+json" })];
+    if offset + page.len() < matched.len() {
+        links.push(json!({ "href": link(offset + limit), "rel": "next", "type": "application/geo+json" }));
+    }
+    if offset > 0 {
+        links.push(json!({ "href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json" }));
+    }
+    let v = json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched.len(),
+        "numberReturned": page.len(),
+        "links": links,
+        "features": page,
+    });
+    Ok(json_reply(&v, "application/geo+json"))
+}
+
+/// `GET /ogc/collections/{id}/items/{fid}`.
+pub async fn item(State(st): State<AppState>, Path((id, fid)): Path<(String, String)>) -> Result<Response, AppError> {
+    let f = with_store(&st, move |store, st| {
+        let list = collections_of(store, st)?;
+        let (_, level) =
+            list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+        features(store, st, level.as_deref(), &ItemsQuery::default())?
+            .into_iter()
+            .find(|(k, _, _)| *k == fid)
+            .map(|(_, f, _)| f)
+            .ok_or_else(|| AppError::NotFound(format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
+    })
+    .await?;
+    Ok(json_reply(&f, "application/geo+json"))
+}
