@@ -1,4 +1,5 @@
-//! OGC API – Features (Part 1: Core, GeoJSON) under `/ogc`, for QGIS, ArcGIS and GDAL: one
+//! OGC API – Features (Part 1: Core, GeoJSON; Part 2: coordinate reference systems by
+//! reference) under `/ogc`, for QGIS, ArcGIS and GDAL: one
 //! collection per level with geometries (areas with key, name, parent, area in m² and the
 //! values of chosen indicators for a year) and the offers as points. Items page with
 //! `limit`/`offset` (links `next`/`prev`) and filter by `bbox` (CRS84). The request's
@@ -18,9 +19,77 @@ use std::collections::HashMap;
 const CONFORMANCE: [&str; 3] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ];
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// The output CRSs: (URI, EPSG code, northing first as the authority defines it).
+const CRSES: [(&str, Option<u32>, bool); 4] = [
+    (CRS84, None, false),
+    ("http://www.opengis.net/def/crs/EPSG/0/25832", Some(25832), false),
+    ("http://www.opengis.net/def/crs/EPSG/0/25833", Some(25833), false),
+    ("http://www.opengis.net/def/crs/EPSG/0/3035", Some(3035), true),
+];
+
+/// A requested CRS (by URI, as Part 2 names them, or `EPSG:n`): its URI, a transformer from
+/// WGS84 (none for CRS84) and whether the axes are swapped.
+struct OutputCrs {
+    uri: &'static str,
+    to: Option<quartier_geom::crs::Transformer>,
+    swap: bool,
+}
+
+/// A CRS of [`CRSES`] by its URI (as Part 2 names them), `EPSG:n` or `OGC:CRS84`.
+fn find_crs(param: Option<&str>, name: &str) -> Result<(&'static str, Option<u32>, bool), AppError> {
+    let wanted = param.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(CRS84);
+    let wanted = wanted.trim_start_matches('[').trim_end_matches(']');
+    CRSES
+        .iter()
+        .find(|(uri, epsg, _)| match epsg {
+            Some(e) => *uri == wanted || wanted.eq_ignore_ascii_case(&format!("EPSG:{e}")),
+            None => *uri == wanted || wanted.eq_ignore_ascii_case("OGC:CRS84"),
+        })
+        .copied()
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "{name} „{wanted}“ wird nicht angeboten; möglich: {}",
+                CRSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+fn transformer(from: Option<u32>, to: Option<u32>) -> Result<quartier_geom::crs::Transformer, AppError> {
+    use quartier_geom::crs::{Crs, Transformer};
+    let crs = |e: Option<u32>| match e {
+        Some(e) => Crs::from_epsg(e).map_err(|e| AppError::Internal(e.to_string())),
+        None => Ok(Crs::wgs84()),
+    };
+    Transformer::try_new(&crs(from)?, &crs(to)?).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn output_crs(param: Option<&str>, name: &str) -> Result<OutputCrs, AppError> {
+    let (uri, epsg, swap) = find_crs(param, name)?;
+    let to = match epsg {
+        Some(e) => Some(transformer(None, Some(e))?),
+        None => None,
+    };
+    Ok(OutputCrs { uri, to, swap })
+}
+
+impl OutputCrs {
+    /// A WGS84 longitude/latitude in this CRS, in its axis order, rounded (7 decimals of a
+    /// degree, centimetres).
+    fn point(&self, lon: f64, lat: f64) -> [f64; 2] {
+        match &self.to {
+            None => [(lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7],
+            Some(t) => {
+                let c = t.coord(quartier_geom::Coord { x: lon, y: lat }).unwrap_or(quartier_geom::Coord { x: f64::NAN, y: f64::NAN });
+                let (x, y) = ((c.x * 100.0).round() / 100.0, (c.y * 100.0).round() / 100.0);
+                if self.swap { [y, x] } else { [x, y] }
+            }
+        }
+    }
+}
 const OFFERS: &str = "angebote";
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
@@ -93,7 +162,7 @@ fn describe(c: &Collection, b: &str) -> Value {
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": CRSES.iter().map(|c| c.0).collect::<Vec<_>>(),
         "storageCrs": CRS84,
         "links": [
             { "href": format!("{b}/collections/{}", c.id), "rel": "self", "type": "application/json" },
@@ -190,6 +259,11 @@ pub struct ItemsQuery {
     pub jahr: Option<String>,
     /// Indicator ids, comma-separated (default: the whole catalogue).
     pub indikatoren: Option<String>,
+    /// Output CRS (Part 2), default CRS84.
+    pub crs: Option<String>,
+    /// CRS of `bbox`, default CRS84.
+    #[serde(rename = "bbox-crs")]
+    pub bbox_crs: Option<String>,
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
@@ -201,27 +275,50 @@ fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
     }
 }
 
+/// A box given in `bbox-crs` as longitude/latitude (its four corners transformed).
+fn bbox_to_wgs84(bb: [f64; 4], crs: Option<&str>) -> Result<[f64; 4], AppError> {
+    let (_, epsg, swap) = find_crs(crs, "bbox-crs")?;
+    if epsg.is_none() {
+        return Ok(bb);
+    }
+    let back = transformer(epsg, None)?;
+    let mut out = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for (x, y) in [(bb[0], bb[1]), (bb[2], bb[1]), (bb[0], bb[3]), (bb[2], bb[3])] {
+        let (x, y) = if swap { (y, x) } else { (x, y) };
+        let p = back.coord(quartier_geom::Coord { x, y }).map_err(|e| AppError::BadRequest(format!("bbox: {e}")))?;
+        out = [out[0].min(p.x), out[1].min(p.y), out[2].max(p.x), out[3].max(p.y)];
+    }
+    Ok(out)
+}
+
+fn with_content_crs(mut res: Response, uri: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{uri}>")) {
+        res.headers_mut().insert("content-crs", v);
+    }
+    res
+}
+
 fn bad_bbox(text: &str) -> AppError {
     AppError::BadRequest(format!("bbox „{text}“: minLänge,minBreite,maxLänge,maxBreite erwartet (CRS84)"))
 }
 
-/// A feature's GeoJSON geometry from stored WKB: polygons with exterior rings anticlockwise
-/// and holes clockwise (RFC 7946), coordinates to 7 decimals.
-fn geometry(bytes: &[u8]) -> Option<(Value, [f64; 4])> {
-    let round = |v: f64| (v * 1e7).round() / 1e7;
+/// A feature's GeoJSON geometry from stored WKB in the output CRS: polygons with exterior
+/// rings anticlockwise and holes clockwise (RFC 7946, judged in longitude/latitude), and the
+/// WGS84 bounding box for `bbox` filters.
+fn geometry(bytes: &[u8], out: &OutputCrs) -> Option<(Value, [f64; 4])> {
     match wkb::decode(bytes).ok()? {
         Decoded::Areal(mp) => {
             let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
             let ring = |ls: &quartier_geom::LineString, exterior: bool, bb: &mut [f64; 4]| {
-                let mut pts: Vec<[f64; 2]> = ls.0.iter().map(|c| [round(c.x), round(c.y)]).collect();
-                let area: f64 = pts.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum();
+                let mut lonlat: Vec<[f64; 2]> = ls.0.iter().map(|c| [c.x, c.y]).collect();
+                let area: f64 = lonlat.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum();
                 if (area > 0.0) != exterior {
-                    pts.reverse();
+                    lonlat.reverse();
                 }
-                for p in &pts {
+                for p in &lonlat {
                     *bb = [bb[0].min(p[0]), bb[1].min(p[1]), bb[2].max(p[0]), bb[3].max(p[1])];
                 }
-                pts
+                lonlat.iter().map(|p| out.point(p[0], p[1])).collect::<Vec<_>>()
             };
             let polys: Vec<Vec<Vec<[f64; 2]>>> =
                 mp.0.iter()
@@ -238,7 +335,13 @@ fn geometry(bytes: &[u8]) -> Option<(Value, [f64; 4])> {
 }
 
 /// The features of a collection (all of them; paging and bbox are applied by the caller).
-fn features(store: &dyn Store, st: &AppState, level: Option<&str>, q: &ItemsQuery) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+fn features(
+    store: &dyn Store,
+    st: &AppState,
+    level: Option<&str>,
+    q: &ItemsQuery,
+    out: &OutputCrs,
+) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
     let Some(level) = level else {
         let d = store.offers()?;
         let orgs: HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
@@ -251,7 +354,7 @@ fn features(store: &dyn Store, st: &AppState, level: Option<&str>, q: &ItemsQuer
                     d.service_at_location.iter().filter(|s| s.location_id == l.id).filter_map(|s| services.get(s.service_id.as_str()).copied()).collect();
                 let f = json!({
                     "type": "Feature", "id": l.id,
-                    "geometry": { "type": "Point", "coordinates": [l.longitude, l.latitude] },
+                    "geometry": { "type": "Point", "coordinates": out.point(l.longitude, l.latitude) },
                     "properties": { "name": l.name, "adresse": l.address, "traeger": orgs.get(l.organization_id.as_str()).copied().unwrap_or(""), "angebote": here.join(", ") },
                 });
                 (l.id.clone(), f, [l.longitude, l.latitude, l.longitude, l.latitude])
@@ -287,12 +390,12 @@ fn features(store: &dyn Store, st: &AppState, level: Option<&str>, q: &ItemsQuer
     }
     let areas: HashMap<String, quartier_app::store::AreaRecord> =
         store.areas(Some(level))?.into_iter().map(|a| (a.key.clone(), a)).collect();
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     for (key, bytes) in store.geometries(level)? {
         if !st.visible(level, &key) {
             continue;
         }
-        let (Some(a), Some((geom, bb))) = (areas.get(&key), geometry(&bytes)) else { continue };
+        let (Some(a), Some((geom, bb))) = (areas.get(&key), geometry(&bytes, out)) else { continue };
         let mut props = serde_json::Map::new();
         props.insert("schluessel".into(), json!(a.key));
         props.insert("name".into(), json!(a.name));
@@ -302,10 +405,10 @@ fn features(store: &dyn Store, st: &AppState, level: Option<&str>, q: &ItemsQuer
         for id in &wanted {
             props.insert(id.clone(), json!(values.get(&(key.clone(), id.clone())).copied().flatten()));
         }
-        out.push((key.clone(), json!({ "type": "Feature", "id": key, "geometry": geom, "properties": props }), bb));
+        found.push((key.clone(), json!({ "type": "Feature", "id": key, "geometry": geom, "properties": props }), bb));
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
 }
 
 /// `GET /ogc/collections/{id}/items`.
@@ -330,13 +433,18 @@ pub async fn items(
         None | Some("") => 0,
         Some(o) => o.parse::<usize>().map_err(|_| AppError::BadRequest(format!("offset „{o}“: eine Zahl ab 0")))?,
     };
-    let bbox = q.bbox.as_deref().filter(|b| !b.is_empty()).map(parse_bbox).transpose()?;
+    let out = output_crs(q.crs.as_deref(), "crs")?;
+    let bbox = match q.bbox.as_deref().filter(|b| !b.is_empty()).map(parse_bbox).transpose()? {
+        Some(bb) => Some(bbox_to_wgs84(bb, q.bbox_crs.as_deref())?),
+        None => None,
+    };
+    let content_crs = out.uri;
     let items = format!("{b}/collections/{id}/items");
     let (all, _) = with_store(&st, move |store, st| {
         let list = collections_of(store, st)?;
         let (_, level) =
             list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        Ok((features(store, st, level.as_deref(), &q)?, ()))
+        Ok((features(store, st, level.as_deref(), &q, &out)?, ()))
     })
     .await?;
     let matched: Vec<&(String, Value, [f64; 4])> =
@@ -369,21 +477,27 @@ pub async fn items(
         "links": links,
         "features": page,
     });
-    Ok(json_reply(&v, "application/geo+json"))
+    Ok(with_content_crs(json_reply(&v, "application/geo+json"), content_crs))
 }
 
 /// `GET /ogc/collections/{id}/items/{fid}`.
-pub async fn item(State(st): State<AppState>, Path((id, fid)): Path<(String, String)>) -> Result<Response, AppError> {
+pub async fn item(
+    State(st): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Response, AppError> {
+    let out = output_crs(q.crs.as_deref(), "crs")?;
+    let content_crs = out.uri;
     let f = with_store(&st, move |store, st| {
         let list = collections_of(store, st)?;
         let (_, level) =
             list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        features(store, st, level.as_deref(), &ItemsQuery::default())?
+        features(store, st, level.as_deref(), &q, &out)?
             .into_iter()
             .find(|(k, _, _)| *k == fid)
             .map(|(_, f, _)| f)
             .ok_or_else(|| AppError::NotFound(format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
     })
     .await?;
-    Ok(json_reply(&f, "application/geo+json"))
+    Ok(with_content_crs(json_reply(&f, "application/geo+json"), content_crs))
 }

@@ -316,3 +316,42 @@ async fn ogc_api_features_serves_levels_with_values(backend: Backend) {
 }
 
 on_both_backends!(ogc_api_features_serves_levels_with_values);
+
+async fn ogc_api_features_in_the_crs_asked_for(backend: Backend) {
+    let site = Site::new(backend);
+    with_map(&site);
+    let app = site.app();
+    let first_point = |v: &serde_json::Value| {
+        let p = &v["features"][0]["geometry"]["coordinates"][0][0][0];
+        (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())
+    };
+    let req = |uri: &str| Request::get(uri).header(header::HOST, HOST).body(Body::empty()).unwrap();
+    let res = app.clone().oneshot(req("/ogc/collections/sozialraum/items?crs=http://www.opengis.net/def/crs/EPSG/0/25832")).await.unwrap();
+    assert_eq!(res.headers()["content-crs"], "<http://www.opengis.net/def/crs/EPSG/0/25832>");
+    let v: serde_json::Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let (x, y) = first_point(&v);
+    // 7.10° E, 51.48° N in UTM zone 32: about 368 km east, 5,705 km north.
+    assert!((360_000.0..380_000.0).contains(&x) && (5_700_000.0..5_710_000.0).contains(&y), "{x} {y}");
+    // EPSG:3035 in its authority's axis order: northing first.
+    let (_, _, body) = fetch(&app, "/ogc/collections/sozialraum/items?crs=EPSG:3035", None).await;
+    let (n, e) = first_point(&serde_json::from_slice(&body).unwrap());
+    assert!((3_000_000.0..3_300_000.0).contains(&n) && (4_000_000.0..4_200_000.0).contains(&e), "{n} {e}");
+    let (_, _, body) = fetch(&app, "/ogc/collections/sozialraum/items", None).await;
+    let (lon, lat) = first_point(&serde_json::from_slice(&body).unwrap());
+    assert!((lon - 7.10).abs() < 0.02 && (lat - 51.48).abs() < 0.02, "CRS84 by default: {lon} {lat}");
+    // A box in EPSG:25832 selects what the same box in CRS84 does.
+    let (_, _, body) = fetch(
+        &app,
+        &format!("/ogc/collections/sozialraum/items?bbox={},{},{},{}&bbox-crs=EPSG:25832", x + 100.0, y + 100.0, x + 300.0, y + 300.0),
+        None,
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((v["numberMatched"].as_u64(), v["features"][0]["id"].as_str()), (Some(1), Some("0101")), "{v}");
+    assert_eq!(fetch(&app, "/ogc/collections/sozialraum/items?crs=EPSG:4647", None).await.0, StatusCode::BAD_REQUEST);
+    let (_, _, body) = fetch(&app, "/ogc/collections", None).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["collections"][0]["crs"].as_array().unwrap().len(), 4);
+}
+
+on_both_backends!(ogc_api_features_in_the_crs_asked_for);
