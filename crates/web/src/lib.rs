@@ -323,7 +323,8 @@ async fn page_cache(
     let h = req.headers();
     let text = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let gzip = text(header::ACCEPT_ENCODING).contains("gzip");
-    let key = format!("{}\u{0}{}\u{0}{gzip}", req.uri(), text(header::COOKIE));
+    // Accept too: /ogc answers browsers with HTML and clients with JSON at the same address.
+    let key = format!("{}\u{0}{}\u{0}{gzip}\u{0}{}", req.uri(), text(header::COOKIE), text(header::ACCEPT));
     let if_none_match = text(header::IF_NONE_MATCH);
     if let Some(page) = st.cache.page(&version, &key) {
         return respond(&page, &if_none_match);

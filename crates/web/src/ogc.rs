@@ -16,9 +16,10 @@ use quartier_geom::wkb::{self, Decoded};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-const CONFORMANCE: [&str; 3] = [
+const CONFORMANCE: [&str; 4] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ];
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -101,6 +102,91 @@ fn base(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}/ogc")
 }
 
+/// `f=html|json`, else the Accept header: browsers get HTML (the HTML conformance class),
+/// clients JSON.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Format {
+    pub f: Option<String>,
+}
+
+fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
+    match f {
+        Some("html") => true,
+        Some(_) => false,
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.split(',').next().is_some_and(|first| first.trim().starts_with("text/html"))),
+    }
+}
+
+/// An HTML page of any response of this API: title and description, links, conformance
+/// classes, collections, features with their properties.
+fn html_reply(v: &Value, heading: &str) -> Response {
+    use maud::html;
+    let with_html = |href: &str| if href.contains('?') { format!("{href}&f=html") } else { format!("{href}?f=html") };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let props = |f: &Value| -> Vec<(String, String)> {
+        f["properties"].as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect()).unwrap_or_default()
+    };
+    let body = html! {
+        h1 { (v["title"].as_str().unwrap_or(heading)) }
+        @if let Some(d) = v["description"].as_str() { p.lead { (d) } }
+        @if let Some(links) = v["links"].as_array() {
+            nav aria-label="Verweise" { ul {
+                @for l in links {
+                    @let href = l["href"].as_str().unwrap_or("");
+                    li { a href=(if l["type"] == "application/json" || l["type"] == "application/geo+json" { with_html(href) } else { href.to_string() }) {
+                        (l["title"].as_str().unwrap_or(l["rel"].as_str().unwrap_or(""))) } " (" (l["rel"].as_str().unwrap_or("")) ")" }
+                }
+            } }
+        }
+        @if let Some(c) = v["conformsTo"].as_array() {
+            ul { @for x in c { li { code { (text(x)) } } } }
+        }
+        @if let Some(cols) = v["collections"].as_array() {
+            table {
+                caption { "Sammlungen" }
+                thead { tr { th scope="col" { "Kennung" } th scope="col" { "Titel" } th scope="col" { "Beschreibung" } } }
+                tbody { @for c in cols {
+                    tr { td { a href=(with_html(&format!("{}/items", c["links"][0]["href"].as_str().unwrap_or("")))) { (text(&c["id"])) } } td { (text(&c["title"])) } td { (text(&c["description"])) } }
+                } }
+            }
+        }
+        @if let Some(feats) = v["features"].as_array() {
+            p { (text(&v["numberReturned"])) " von " (text(&v["numberMatched"])) " Objekten" }
+            @if let Some(first) = feats.first() {
+                @let cols: Vec<String> = props(first).into_iter().map(|(k, _)| k).collect();
+                table {
+                    caption { "Objekte und ihre Eigenschaften" }
+                    thead { tr { th scope="col" { "id" } @for c in &cols { th scope="col" { (c) } } } }
+                    tbody { @for f in feats {
+                        @let p = props(f);
+                        tr { th scope="row" { (text(&f["id"])) } @for (_, val) in &p { td { (val) } } }
+                    } }
+                }
+            }
+        }
+        @if v["type"] == "Feature" {
+            table {
+                caption { "Eigenschaften von " (text(&v["id"])) }
+                tbody { @for (k, val) in props(v) { tr { th scope="row" { (k) } td { (val) } } } }
+            }
+        }
+    };
+    crate::pages::layout_nav(heading, "karte", body, None).into_response()
+}
+
+fn reply(headers: &HeaderMap, f: Option<&str>, v: &Value, content_type: &'static str, heading: &str) -> Response {
+    let mut res = if wants_html(headers, f) { html_reply(v, heading) } else { json_reply(v, content_type) };
+    res.headers_mut().append(header::VARY, HeaderValue::from_static("accept"));
+    res
+}
+
 fn json_reply(v: &Value, content_type: &'static str) -> Response {
     let mut res = ([(header::CONTENT_TYPE, content_type)], v.to_string()).into_response();
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
@@ -126,9 +212,11 @@ pub fn collection_id(level: &str) -> String {
 }
 
 /// `GET /ogc`: the landing page.
-pub async fn landing(headers: HeaderMap) -> Response {
+pub async fn landing(headers: HeaderMap, Query(f): Query<Format>) -> Response {
     let b = base(&headers);
-    json_reply(
+    reply(
+        &headers,
+        f.f.as_deref(),
         &json!({
             "title": "Quartier – Sozialmonitoring",
             "description": "Gebiete mit Indikatorwerten und Angebote als OGC API – Features (GeoJSON, CRS84).",
@@ -136,15 +224,23 @@ pub async fn landing(headers: HeaderMap) -> Response {
                 { "href": b, "rel": "self", "type": "application/json", "title": "diese Seite" },
                 { "href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Konformitätsklassen" },
                 { "href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Sammlungen" },
+                { "href": format!("{b}?f=html"), "rel": "alternate", "type": "text/html", "title": "als HTML" },
             ],
         }),
         "application/json",
+        "OGC API – Features",
     )
 }
 
 /// `GET /ogc/conformance`.
-pub async fn conformance() -> Response {
-    json_reply(&json!({ "conformsTo": CONFORMANCE }), "application/json")
+pub async fn conformance(headers: HeaderMap, Query(f): Query<Format>) -> Response {
+    reply(
+        &headers,
+        f.f.as_deref(),
+        &json!({ "title": "Konformitätsklassen", "conformsTo": CONFORMANCE }),
+        "application/json",
+        "Konformität",
+    )
 }
 
 /// A collection: a level with geometries (level name, areas, bounds) or the offers.
@@ -232,22 +328,28 @@ fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, O
 }
 
 /// `GET /ogc/collections`.
-pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn collections(State(st): State<AppState>, headers: HeaderMap, Query(f): Query<Format>) -> Result<Response, AppError> {
     let b = base(&headers);
     let list = with_store(&st, |store, st| collections_of(store, st)).await?;
     let v = json!({
+        "title": "Sammlungen",
         "links": [{ "href": format!("{b}/collections"), "rel": "self", "type": "application/json" }],
         "collections": list.iter().map(|(c, _)| describe(c, &b)).collect::<Vec<_>>(),
     });
-    Ok(json_reply(&v, "application/json"))
+    Ok(reply(&headers, f.f.as_deref(), &v, "application/json", "Sammlungen"))
 }
 
 /// `GET /ogc/collections/{id}`.
-pub async fn collection(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, AppError> {
+pub async fn collection(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(f): Query<Format>,
+) -> Result<Response, AppError> {
     let b = base(&headers);
     let list = with_store(&st, |store, st| collections_of(store, st)).await?;
     let (c, _) = list.iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-    Ok(json_reply(&describe(c, &b), "application/json"))
+    Ok(reply(&headers, f.f.as_deref(), &describe(c, &b), "application/json", &c.title))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -264,6 +366,8 @@ pub struct ItemsQuery {
     /// CRS of `bbox`, default CRS84.
     #[serde(rename = "bbox-crs")]
     pub bbox_crs: Option<String>,
+    /// `html` or `json`.
+    pub f: Option<String>,
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
@@ -434,6 +538,7 @@ pub async fn items(
         Some(o) => o.parse::<usize>().map_err(|_| AppError::BadRequest(format!("offset „{o}“: eine Zahl ab 0")))?,
     };
     let out = output_crs(q.crs.as_deref(), "crs")?;
+    let html_f = q.f.clone();
     let bbox = match q.bbox.as_deref().filter(|b| !b.is_empty()).map(parse_bbox).transpose()? {
         Some(bb) => Some(bbox_to_wgs84(bb, q.bbox_crs.as_deref())?),
         None => None,
@@ -477,16 +582,18 @@ pub async fn items(
         "links": links,
         "features": page,
     });
-    Ok(with_content_crs(json_reply(&v, "application/geo+json"), content_crs))
+    Ok(with_content_crs(reply(&headers, html_f.as_deref(), &v, "application/geo+json", "Objekte"), content_crs))
 }
 
 /// `GET /ogc/collections/{id}/items/{fid}`.
 pub async fn item(
     State(st): State<AppState>,
+    headers: HeaderMap,
     Path((id, fid)): Path<(String, String)>,
     Query(q): Query<ItemsQuery>,
 ) -> Result<Response, AppError> {
     let out = output_crs(q.crs.as_deref(), "crs")?;
+    let html_f = q.f.clone();
     let content_crs = out.uri;
     let f = with_store(&st, move |store, st| {
         let list = collections_of(store, st)?;
@@ -499,5 +606,5 @@ pub async fn item(
             .ok_or_else(|| AppError::NotFound(format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
     })
     .await?;
-    Ok(with_content_crs(json_reply(&f, "application/geo+json"), content_crs))
+    Ok(with_content_crs(reply(&headers, html_f.as_deref(), &f, "application/geo+json", "Objekt"), content_crs))
 }

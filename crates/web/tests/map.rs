@@ -307,6 +307,24 @@ async fn ogc_api_features_serves_levels_with_values(backend: Backend) {
     ] {
         assert_eq!(get(uri).await.0, want, "{uri}");
     }
+    // HTML for browsers (f=html or Accept: text/html), JSON for clients.
+    let (status, ct, html) = fetch(&app, "/ogc/collections/sozialraum/items?f=html&limit=2", None).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(status == StatusCode::OK && ct.starts_with("text/html") && html.contains("<th scope=\"row\">0101</th>"), "{html}");
+    assert!(html.contains("f=html") && html.contains("2 von 3 Objekten"), "{html}");
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/ogc")
+                .header(header::HOST, HOST)
+                .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(fetch(&app, "/ogc/conformance", None).await.1.starts_with("application/json"));
     // The public view: small counts withheld as on the pages.
     let public = Site { public: Some(10.0), ..Site::new(backend) };
     with_map(&public);
