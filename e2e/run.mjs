@@ -217,7 +217,7 @@ try {
     ["offene-daten", "/offene-daten?ebene=Planungsraum&jahr=2019&indikator=s4&indikator=s1", "Offene Daten"],
     ["offene-daten-jahre", "/offene-daten?ebene=Planungsraum&jahr=2017&jahr=2019&indikator=s4", "Offene Daten"],
     ["datenblatt", "/gebiet/01011101/datenblatt?ebene=Planungsraum", ""],
-    ["ogc", "/ogc?f=html", "OGC API"],
+    ["ogc", "/ogc?f=html", "Sozialmonitoring"],
     ["ogc-sammlungen", "/ogc/collections?f=html", "Sammlungen"],
     ["ogc-objekte", "/ogc/collections/planungsraum/items?f=html&limit=20", "Objekte"],
     ["fehler", "/gebiet/gibtsnicht", "Fehler"],
