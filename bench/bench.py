@@ -679,22 +679,7 @@ def web_bench(a):
     demo = os.path.join(work, "web-demo.db")
     if not os.path.exists(demo):
         subprocess.run([q, "demo", "--keep", demo, "--no-serve"], check=True, capture_output=True)
-    large = os.path.join(work, "web-large.db")
-    d = os.path.join(work, "city-large")
-    if not os.path.exists(large):
-        py = os.path.join(a.work, "venv", "bin", "python")
-        if not os.path.exists(os.path.join(d, "areas.geojson")):
-            subprocess.run([py, os.path.join(os.path.abspath(a.peers), "gen_city.py"), "--size", "large", "--out", d, "--skip-checks"],
-                           check=True, capture_output=True)
-        run = lambda *args: subprocess.run([q, "--db", large, *args], check=True, capture_output=True)
-        run("levels", "define", "Gebiet")
-        run("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
-        run("import", "data", os.path.join(d, "indicators.csv"), "--layout", "long", "--area-field", "area_id", "--year-field", "year",
-            "--variable-field", "indicator", "--value-field", "value")
-        cat = os.path.join(work, "web-catalogue.toml")
-        with open(cat, "w") as f:
-            f.write(CHILD_POVERTY)
-        run("indicators", "load", cat)
+    large = city_db(a, q, 5000)
     cases = [
         ("447 areas (Berlin demo)", demo, [
             ("Übersicht", "/"),
@@ -708,7 +693,7 @@ def web_bench(a):
             ("Gebiete", "/gebiete"),
             ("Daten", "/daten"),
         ]),
-        ("5,000 areas (gen_city.py --size large)", large, [
+        ("5,000 areas (gen_city.py --n-areas 5000)", large, [
             ("Übersicht", "/"),
             ("Karte (indicator)", "/karte?subject=indicator:child_poverty&year=2024"),
             ("Gebietsprofil", "/gebiet/A00001?ebene=Gebiet"),

@@ -264,12 +264,7 @@ pub async fn disable(State(st): State<AppState>, headers: HeaderMap, axum::Form(
     let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
     let disabled = f.sperren == "1";
     let n = f.name.clone();
-    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_user_disabled(&n, disabled) {
-        Ok(()) => Ok(Ok(())),
-        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
+    let result = account_change(&st, &actor, move |store| store.set_user_disabled(&n, disabled)).await?;
     match result {
         Ok(()) => {
             let msg = if disabled {
@@ -293,16 +288,27 @@ pub async fn renew_invitation(
     let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
     let n = f.name.clone();
     let days = quartier_app::store::accounts::INVITATION_SECONDS / 86_400;
-    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.renew_invitation(&n, days * 86_400) {
-        Ok(t) => Ok(Ok(t)),
-        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
+    let result = account_change(&st, &actor, move |store| store.renew_invitation(&n, days * 86_400)).await?;
     match result {
         Ok(token) => render(&st, actor, Some(invitation_message(&headers, &f.name, &token, days)), StatusCode::OK).await,
         Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
+}
+
+/// An account change by the administrator: a refusal of the store's rules (the last
+/// administrator, a taken name, a weak password) comes back as a message for the page, any
+/// other failure as an error.
+async fn account_change<T: Send + 'static>(
+    st: &AppState,
+    actor: &Actor,
+    f: impl FnOnce(&mut dyn quartier_app::store::Store) -> quartier_app::store::Result<T> + Send + 'static,
+) -> Result<Result<T, String>, AppError> {
+    with_store_mut(st, actor.name.clone(), move |store| match f(store) {
+        Ok(v) => Ok(Ok(v)),
+        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -320,12 +326,7 @@ pub async fn reset_password(
     let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
     let password = one_time_password(&f.name)?;
     let (n, p) = (f.name.clone(), password.clone());
-    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.set_password(&n, None, &p) {
-        Ok(()) => Ok(Ok(())),
-        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
+    let result = account_change(&st, &actor, move |store| store.set_password(&n, None, &p)).await?;
     match result {
         Ok(()) => {
             let msg = html! { p { "Neues Passwort für „" (f.name) "“ (wird nur jetzt angezeigt): " code.secret { (password) } " – alle Sitzungen des Kontos sind beendet." } };
@@ -339,12 +340,7 @@ pub async fn reset_password(
 pub async fn remove(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<NamedForm>) -> Result<Response, AppError> {
     let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
     let n = f.name.clone();
-    let result = with_store_mut(&st, actor.name.clone(), move |store| match store.remove_user(&n) {
-        Ok(()) => Ok(Ok(())),
-        Err(quartier_app::store::StoreError::Account(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
+    let result = account_change(&st, &actor, move |store| store.remove_user(&n)).await?;
     match result {
         Ok(()) => render(&st, actor, Some(html! { p { "Konto „" (f.name) "“ entfernt." } }), StatusCode::OK).await,
         Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
