@@ -243,7 +243,18 @@ pub async fn conformance(headers: HeaderMap, Query(f): Query<Format>) -> Respons
     )
 }
 
-/// A collection: a level with geometries (level name, areas, bounds) or the offers.
+/// Where a collection's features come from.
+#[derive(Clone)]
+enum Source {
+    /// The areas of a level with indicator values.
+    Level(String),
+    /// A saved index's results on its rated level: (index id, definition, level).
+    Index(String, Box<quartier_core::index::IndexDefinition>, String),
+    Offers,
+}
+
+/// A collection: a level with geometries (level name, areas, bounds), an index's results, or
+/// the offers.
 struct Collection {
     id: String,
     title: String,
@@ -278,7 +289,7 @@ fn describe(c: &Collection, b: &str) -> Value {
     v
 }
 
-fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, Option<String>)>, AppError> {
+fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, Source)>, AppError> {
     let variables = st.cache.variables(&st.db, store)?;
     let years = {
         let ys: Vec<i32> = variables.iter().flat_map(|v| v.years.iter().copied()).collect();
@@ -304,7 +315,36 @@ fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, O
                 bbox: set.bounds(),
                 years,
             },
-            Some(l.name),
+            Source::Level(l.name),
+        ));
+    }
+    // Each saved index on its rated level: classes and scores per area.
+    let levels = store.levels()?;
+    for (id, text) in store.index_definitions()? {
+        let Ok(def) = quartier_core::index::IndexDefinition::from_toml(&text) else { continue };
+        let level = match &def.level {
+            Some(l) => l.clone(),
+            None => match levels.iter().rev().find(|l| l.areas > 0) {
+                Some(l) => l.name.clone(),
+                None => continue,
+            },
+        };
+        let set = crate::interactive::tile_set(store, st, &level)?;
+        if set.is_empty() {
+            continue;
+        }
+        let title = if def.name.is_empty() { id.clone() } else { def.name.clone() };
+        out.push((
+            Collection {
+                id: format!("index-{}", collection_id(&id)),
+                title: format!("Index: {title}"),
+                description: format!(
+                    "Die Ergebnisse des Index „{title}“ je Gebiet der Ebene {level}: bewertet oder nicht (mit Grund), Werte und Klassen wie in quartier index compute (Parameter jahr; Standard: das neueste Jahr mit allen Werten)."
+                ),
+                bbox: set.bounds(),
+                years,
+            },
+            Source::Index(id, Box::new(def), level),
         ));
     }
     let offers = store.offers()?;
@@ -321,10 +361,49 @@ fn collections_of(store: &dyn Store, st: &AppState) -> Result<Vec<(Collection, O
                 bbox: bb[0].is_finite().then_some(bb),
                 years: None,
             },
-            None,
+            Source::Offers,
         ));
     }
     Ok(out)
+}
+
+/// A saved index's results as features of its rated level: every column of the result table
+/// (as `quartier index compute --format json` gives it) as properties. Computed as the pages
+/// compute it (the whole rated population; a tenant sees its own areas of it).
+fn index_features(
+    store: &dyn Store,
+    st: &AppState,
+    id: &str,
+    def: &quartier_core::index::IndexDefinition,
+    level: &str,
+    q: &ItemsQuery,
+    out: &OutputCrs,
+) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+    let year = match q.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("jahr „{y}“ ist keine Jahreszahl")))?),
+        None => None,
+    };
+    let table = quartier_app::indexing::compute_index(store, def, id, year).map_err(AppError::BadRequest)?;
+    let rows: HashMap<&str, &Value> = table.json.iter().filter_map(|r| Some((r["area_id"].as_str()?, r))).collect();
+    let names: HashMap<String, String> = store.areas(Some(level))?.into_iter().map(|a| (a.key, a.name)).collect();
+    let mut found = Vec::new();
+    for (key, bytes) in store.geometries(level)? {
+        if !st.visible(level, &key) {
+            continue;
+        }
+        let (Some(row), Some((geom, bb))) = (rows.get(key.as_str()), geometry(&bytes, out)) else { continue };
+        let mut props = serde_json::Map::new();
+        props.insert("schluessel".into(), json!(key));
+        props.insert("name".into(), json!(names.get(&key)));
+        if let Some(o) = row.as_object() {
+            for (k, v) in o.iter().filter(|(k, _)| *k != "area_id") {
+                props.insert(k.clone(), v.clone());
+            }
+        }
+        found.push((key.clone(), json!({ "type": "Feature", "id": key, "geometry": geom, "properties": props }), bb));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
 }
 
 /// `GET /ogc/collections`.
@@ -439,14 +518,13 @@ fn geometry(bytes: &[u8], out: &OutputCrs) -> Option<(Value, [f64; 4])> {
 }
 
 /// The features of a collection (all of them; paging and bbox are applied by the caller).
-fn features(
-    store: &dyn Store,
-    st: &AppState,
-    level: Option<&str>,
-    q: &ItemsQuery,
-    out: &OutputCrs,
-) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
-    let Some(level) = level else {
+fn features(store: &dyn Store, st: &AppState, source: &Source, q: &ItemsQuery, out: &OutputCrs) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+    let level = match source {
+        Source::Level(l) => l.as_str(),
+        Source::Index(id, def, level) => return index_features(store, st, id, def, level, q, out),
+        Source::Offers => "",
+    };
+    if matches!(source, Source::Offers) {
         let d = store.offers()?;
         let orgs: HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
         let services: HashMap<&str, &str> = d.services.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
@@ -549,7 +627,7 @@ pub async fn items(
         let list = collections_of(store, st)?;
         let (_, level) =
             list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        Ok((features(store, st, level.as_deref(), &q, &out)?, ()))
+        Ok((features(store, st, &level, &q, &out)?, ()))
     })
     .await?;
     let matched: Vec<&(String, Value, [f64; 4])> =
@@ -599,7 +677,7 @@ pub async fn item(
         let list = collections_of(store, st)?;
         let (_, level) =
             list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        features(store, st, level.as_deref(), &q, &out)?
+        features(store, st, &level, &q, &out)?
             .into_iter()
             .find(|(k, _, _)| *k == fid)
             .map(|(_, f, _)| f)

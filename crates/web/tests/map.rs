@@ -325,6 +325,19 @@ async fn ogc_api_features_serves_levels_with_values(backend: Backend) {
         .unwrap();
     assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     assert!(fetch(&app, "/ogc/conformance", None).await.1.starts_with("application/json"));
+    // A saved index on its rated level: its result table's columns per area.
+    site.store()
+        .save_index_definition(
+            "kinder",
+            "id = \"kinder\"\nname = \"Kinderindex\"\nmethod = \"weighted\"\nlevel = \"Sozialraum\"\ndomains = [{ indicator = \"kinderarmut\", weight = 1 }]\nclassification = { method = \"equal-interval\", k = 2 }\n",
+        )
+        .unwrap();
+    let (_, _, cols) = get("/ogc/collections").await;
+    assert!(cols["collections"].as_array().unwrap().iter().any(|c| c["id"] == "index-kinder" && c["title"] == "Index: Kinderindex"), "{cols}");
+    let (_, _, idx) = get("/ogc/collections/index-kinder/items").await;
+    assert_eq!(idx["numberMatched"].as_u64(), Some(3), "{idx}");
+    let p = &idx["features"][2]["properties"];
+    assert!(p["rated"] == true && p["class"].is_number() && p["year"] == 2024 && p["name"] == "Gebiet 0201", "{p}");
     // The public view: small counts withheld as on the pages.
     let public = Site { public: Some(10.0), ..Site::new(backend) };
     with_map(&public);

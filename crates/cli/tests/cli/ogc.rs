@@ -47,4 +47,13 @@ fn gdal_reads_every_collection_with_the_values_of_the_csv_download() {
         }
         assert!(compared > count / 2, "{collection}: {compared} values compared");
     }
+    // The saved MSS index as a collection of its own: every Planungsraum with its result.
+    assert!(listed.contains("index-mss"), "{listed}");
+    let out = env.path("mss.geojson");
+    let conv = Command::new("ogr2ogr").args(["-f", "GeoJSON", out.to_str().unwrap(), &url, "index-mss"]).output().unwrap();
+    assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
+    let gj = json(&std::fs::read_to_string(&out).unwrap());
+    let feats = gj["features"].as_array().unwrap();
+    let rated = feats.iter().filter(|f| f["properties"]["rated"] == true).count();
+    assert!(feats.len() == 448 && rated == 436, "{} features, {rated} rated (as the published MSS 2019)", feats.len());
 }
