@@ -518,7 +518,13 @@ fn geometry(bytes: &[u8], out: &OutputCrs) -> Option<(Value, [f64; 4])> {
 }
 
 /// The features of a collection (all of them; paging and bbox are applied by the caller).
-fn features(store: &dyn Store, st: &AppState, source: &Source, q: &ItemsQuery, out: &OutputCrs) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+fn features(
+    store: &dyn Store,
+    st: &AppState,
+    source: &Source,
+    q: &ItemsQuery,
+    out: &OutputCrs,
+) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
     let level = match source {
         Source::Level(l) => l.as_str(),
         Source::Index(id, def, level) => return index_features(store, st, id, def, level, q, out),

@@ -333,7 +333,10 @@ async fn ogc_api_features_serves_levels_with_values(backend: Backend) {
         )
         .unwrap();
     let (_, _, cols) = get("/ogc/collections").await;
-    assert!(cols["collections"].as_array().unwrap().iter().any(|c| c["id"] == "index-kinder" && c["title"] == "Index: Kinderindex"), "{cols}");
+    assert!(
+        cols["collections"].as_array().unwrap().iter().any(|c| c["id"] == "index-kinder" && c["title"] == "Index: Kinderindex"),
+        "{cols}"
+    );
     let (_, _, idx) = get("/ogc/collections/index-kinder/items").await;
     assert_eq!(idx["numberMatched"].as_u64(), Some(3), "{idx}");
     let p = &idx["features"][2]["properties"];
