@@ -188,6 +188,14 @@ async fn a_tenant_gets_only_its_own_small_areas(backend: Backend) {
     let a = areas(&v);
     assert!(a.contains_key("0101") && !a.contains_key("0201"), "{v}");
     assert_eq!(fetch(&app, "/karte/gebiet/Sozialraum/0201", Some(&cookie)).await.0, StatusCode::NOT_FOUND);
+    // The OGC API gives the tenant the same: its own small areas, the shared level whole.
+    let (_, _, body) = fetch(&app, "/ogc/collections/sozialraum/items", Some(&cookie)).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let ids: Vec<&str> = v["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["0101", "0102"], "{v}");
+    assert_eq!(fetch(&app, "/ogc/collections/sozialraum/items/0201", Some(&cookie)).await.0, StatusCode::NOT_FOUND);
+    let (_, _, body) = fetch(&app, "/ogc/collections/stadtteil/items", Some(&cookie)).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["numberMatched"].as_u64(), Some(2));
     // Anonymous visitors of an internal server with accounts get no tiles.
     let (status, _, _) = fetch(&app, &format!("/karte/kacheln/Sozialraum/{}", z12()), None).await;
     assert_ne!(status, StatusCode::OK);

@@ -47,6 +47,12 @@ fn gdal_reads_every_collection_with_the_values_of_the_csv_download() {
         }
         assert!(compared > count / 2, "{collection}: {compared} values compared");
     }
+    // A GeoPackage, as a GIS colleague would make one.
+    let gpkg = env.path("planungsraeume.gpkg");
+    let conv = Command::new("ogr2ogr").args(["-f", "GPKG", gpkg.to_str().unwrap(), &url, "planungsraum"]).output().unwrap();
+    assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
+    let info = Command::new("ogrinfo").args(["-so", gpkg.to_str().unwrap(), "planungsraum"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("Feature Count: 448"), "{}", String::from_utf8_lossy(&info.stdout));
     // The saved MSS index as a collection of its own: every Planungsraum with its result.
     assert!(listed.contains("index-mss"), "{listed}");
     let out = env.path("mss.geojson");
