@@ -188,6 +188,11 @@ try {
   const mapWidth = (await page.locator("#karte-interaktiv canvas").boundingBox()).width;
   check(overflow <= 0 && mapWidth <= 375 && mapWidth > 250, `the map fits a phone's width (${Math.round(mapWidth)} px, overflow ${overflow})`);
   if (shots) await page.screenshot({ path: join(shots, "karte-telefon.png") });
+  for (const url of ["/", "/gebiete", "/werkstatt/index?von=mss", "/berichte/neu"]) {
+    await page.goto(base + url);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(wide <= 0, `${url} fits a phone's width (overflow ${wide})`);
+  }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(base + "/gebiet/01033101?ebene=Planungsraum");
 

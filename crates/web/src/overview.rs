@@ -227,7 +227,10 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
                 }
             }
             @if !figures.is_empty() {
-                h2 { "Kennzahlen" }
+                h2 #kennzahlen { "Kennzahlen" }
+                // On a phone the table scrolls sideways in its own box (reachable by keyboard),
+                // the page does not.
+                div.scroll tabindex="0" role="region" aria-labelledby="kennzahlen" {
                 table {
                     caption { "Neuester Stand je Indikator: Gesamtwert (wo Anzahlen vorliegen) oder Median der Gebiete der Ebene " (lowest) ", Spanne und Verlauf – der Durchschnitt ist nirgendwo." }
                     thead { tr { th scope="col" { "Indikator" } th scope="col" { "Jahr" } th scope="col" .num { "Gesamt / Median" } th scope="col" .num { "Spanne (" (lowest) ")" } th scope="col" .num { "Veränderung" } th scope="col" { "Verlauf" } } }
@@ -243,6 +246,7 @@ pub async fn overview_page(State(st): State<AppState>) -> Result<Response, AppEr
                             }
                         }
                     }
+                }
                 }
             }
             h2 { "Datenstand" }
