@@ -541,6 +541,12 @@ def city_db(a, q, n_areas):
         return db
     d = os.path.join(work, f"city{n_areas}")
     gen(os.path.join(work, "venv", "bin", "python"), os.path.abspath(a.peers), d, n_areas)
+    load_city(q, db, d, work)
+    return db
+
+
+def load_city(q, db, d, work):
+    """A gen_city.py folder `d` into the database `db`: one level Gebiet, the counts, child poverty."""
     run = lambda *args: subprocess.run([q, "--db", db, *args], check=True, capture_output=True)
     run("levels", "define", "Gebiet")
     run("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
@@ -550,7 +556,6 @@ def city_db(a, q, n_areas):
     with open(cat, "w") as f:
         f.write(CHILD_POVERTY)
     run("indicators", "load", cat)
-    return db
 
 
 def postgis_tiles(a, geojson, tiles):
@@ -827,14 +832,7 @@ def action_bench(a):
     tmp = tempfile.mkdtemp(dir=work)
     db = os.path.join(tmp, "q.db")
     run = lambda *args: subprocess.run([q, "--db", db, *args], check=True, capture_output=True)
-    run("levels", "define", "Gebiet")
-    run("import", "areas", os.path.join(d, "areas.geojson"), "--level", "Gebiet")
-    run("import", "data", os.path.join(d, "indicators.csv"), "--layout", "long", "--area-field", "area_id", "--year-field", "year",
-        "--variable-field", "indicator", "--value-field", "value")
-    cat = os.path.join(tmp, "katalog.toml")
-    with open(cat, "w") as f:
-        f.write(CHILD_POVERTY)
-    run("indicators", "load", cat)
+    load_city(q, db, d, tmp)
     # 1,000 offers at random places of the city (deterministic), and the first 1,000,000 persons
     # of points.csv as weighted points (weight 1).
     rng = random.Random(7)

@@ -20,22 +20,11 @@ reader (lesend). Passwörter: mindestens 12 Zeichen, nicht der Benutzername, kei
 Passwörter oder Muster; gespeichert als Argon2id-Hash.")]
     Add {
         name: String,
-        /// Rolle (Standard: reader)
-        #[arg(long, default_value = "reader")]
-        role: String,
         /// Das erste Administrationskonto (= --role admin)
         #[arg(long)]
         admin: bool,
-        /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
-        #[arg(long)]
-        organization: Option<String>,
-        /// Mandant: das Konto sieht die Ebene dieses Gebiets und alle darüber ganz, darunter nur
-        /// das eigene Gebiet, und ändert nur dort (z. B. Kommune=05911000)
-        #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
-        scope: Option<String>,
-        /// Ein Träger-Konto liest auch interne Ergebnisse (ohne: was die Öffentlichkeit sieht)
-        #[arg(long)]
-        internal: bool,
+        #[command(flatten)]
+        account: AccountArgs,
     },
     /// Ein Konto per Einladung anlegen: ein zeitlich begrenzter Link, mit dem die eingeladene
     /// Person ihr Passwort selbst setzt (einmal gültig, gespeichert nur als Hash)
@@ -47,18 +36,8 @@ Der Link wird nur jetzt angezeigt. Ohne --base-url steht nur der Pfad /einladung
 Abgelaufen? quartier user invite NAME --renew stellt einen neuen Link aus.")]
     Invite {
         name: String,
-        /// Rolle (Standard: reader)
-        #[arg(long, default_value = "reader")]
-        role: String,
-        /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
-        #[arg(long)]
-        organization: Option<String>,
-        /// Mandant (wie bei add)
-        #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
-        scope: Option<String>,
-        /// Ein Träger-Konto liest auch interne Ergebnisse
-        #[arg(long)]
-        internal: bool,
+        #[command(flatten)]
+        account: AccountArgs,
         /// Gültigkeit des Links in Tagen (1 bis 90)
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=90))]
         days: i64,
@@ -109,6 +88,24 @@ Abgelaufen? quartier user invite NAME --renew stellt einen neuen Link aus.")]
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// What `add` and `invite` ask of a new account.
+#[derive(clap::Args)]
+pub struct AccountArgs {
+    /// Rolle (Standard: reader)
+    #[arg(long, default_value = "reader")]
+    role: String,
+    /// Organisation eines Träger-Kontos (Kennung aus dem Angebotsverzeichnis)
+    #[arg(long)]
+    organization: Option<String>,
+    /// Mandant: das Konto sieht die Ebene dieses Gebiets und alle darüber ganz, darunter nur
+    /// das eigene Gebiet, und ändert nur dort (z. B. Kommune=05911000)
+    #[arg(long, value_name = "EBENE=SCHLÜSSEL")]
+    scope: Option<String>,
+    /// Ein Träger-Konto liest auch interne Ergebnisse (ohne: was die Öffentlichkeit sieht)
+    #[arg(long)]
+    internal: bool,
 }
 
 fn parse_scope(s: &str) -> Result<quartier_app::store::accounts::Scope> {
@@ -191,7 +188,7 @@ fn status(u: &quartier_app::store::accounts::User) -> &'static str {
 
 pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Add { name, role, admin, organization, scope, internal } => {
+        UserCmd::Add { name, admin, account: AccountArgs { role, organization, scope, internal } } => {
             let role = if admin { "admin".to_string() } else { role };
             let spec = AccountSpec::parse(&role, scope.as_deref(), admin)?;
             let password = password_from_stdin()?;
@@ -199,7 +196,7 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
             spec.create(&mut *store, internal, |store| Ok(store.add_user(&name, spec.role, organization.as_deref(), &password)?))?;
             Ok(())
         }
-        UserCmd::Invite { name, role, organization, scope, internal, days, base_url, renew } => {
+        UserCmd::Invite { name, account: AccountArgs { role, organization, scope, internal }, days, base_url, renew } => {
             let mut store = crate::open(db)?;
             let token = if renew {
                 store.renew_invitation(&name, days * 86_400)?

@@ -133,35 +133,41 @@ pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Re
     })))
 }
 
-/// `GET /karte/angebote.geojson`: the offer directory's places as points (name, address,
-/// organisation, the services offered there) for the map's offer layer.
+/// The offer directory's places (with coordinates) and what a map or a GIS client shows of
+/// each: name, address, organisation and the services offered there.
+pub(crate) fn offer_places(d: &quartier_app::store::offers::Offers) -> Vec<(&quartier_app::store::offers::Location, Value)> {
+    let orgs: std::collections::HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+    let services: std::collections::HashMap<&str, &str> = d.services.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
+    d.locations
+        .iter()
+        .filter(|l| l.latitude.is_finite() && l.longitude.is_finite())
+        .map(|l| {
+            let here: Vec<&str> = d
+                .service_at_location
+                .iter()
+                .filter(|s| s.location_id == l.id)
+                .filter_map(|s| services.get(s.service_id.as_str()).copied())
+                .collect();
+            let props = json!({
+                "name": l.name,
+                "adresse": l.address,
+                "traeger": orgs.get(l.organization_id.as_str()).copied().unwrap_or(""),
+                "angebote": here.join(", "),
+            });
+            (l, props)
+        })
+        .collect()
+}
+
+/// `GET /karte/angebote.geojson`: the offer directory's places as points for the map's offer
+/// layer.
 pub async fn offers_geojson(State(st): State<AppState>) -> Result<Response, AppError> {
     let v = with_store(&st, move |store, _| {
         let d = store.offers()?;
-        let orgs: std::collections::HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
-        let services: std::collections::HashMap<&str, &str> = d.services.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
-        let features: Vec<Value> = d
-            .locations
-            .iter()
-            .filter(|l| l.latitude.is_finite() && l.longitude.is_finite())
-            .map(|l| {
-                let here: Vec<&str> = d
-                    .service_at_location
-                    .iter()
-                    .filter(|s| s.location_id == l.id)
-                    .filter_map(|s| services.get(s.service_id.as_str()).copied())
-                    .collect();
-                json!({
-                    "type": "Feature",
-                    "id": l.id,
-                    "geometry": { "type": "Point", "coordinates": [l.longitude, l.latitude] },
-                    "properties": {
-                        "name": l.name,
-                        "adresse": l.address,
-                        "traeger": orgs.get(l.organization_id.as_str()).copied().unwrap_or(""),
-                        "angebote": here.join(", "),
-                    },
-                })
+        let features: Vec<Value> = offer_places(&d)
+            .into_iter()
+            .map(|(l, props)| {
+                json!({ "type": "Feature", "id": l.id, "geometry": { "type": "Point", "coordinates": [l.longitude, l.latitude] }, "properties": props })
             })
             .collect();
         Ok(json!({ "type": "FeatureCollection", "features": features }))

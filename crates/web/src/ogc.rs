@@ -378,7 +378,7 @@ fn index_features(
     level: &str,
     q: &ItemsQuery,
     out: &OutputCrs,
-) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+) -> Result<Vec<Feature>, AppError> {
     let year = match q.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("jahr „{y}“ ist keine Jahreszahl")))?),
         None => None,
@@ -517,37 +517,44 @@ fn geometry(bytes: &[u8], out: &OutputCrs) -> Option<(Value, [f64; 4])> {
     }
 }
 
-/// The features of a collection (all of them; paging and bbox are applied by the caller).
-fn features(
+/// A feature: its id, its GeoJSON and its WGS84 bounding box (for `bbox`).
+type Feature = (String, Value, [f64; 4]);
+
+/// A collection's features as [`features`] makes them, kept per data version, visibility,
+/// public view, year, indicators and CRS: a client paging through a level (GDAL asks page by
+/// page) and the item requests after it compute the values and encode the geometries once.
+fn collection_features(
     store: &dyn Store,
     st: &AppState,
-    source: &Source,
+    id: &str,
     q: &ItemsQuery,
     out: &OutputCrs,
-) -> Result<Vec<(String, Value, [f64; 4])>, AppError> {
+) -> Result<std::sync::Arc<Vec<Feature>>, AppError> {
+    let key = format!("ogc|{id}|{:?}|{:?}|{}|{:?}|{}", q.jahr, q.indikatoren, out.uri, st.public.map(f64::to_bits), st.view_key());
+    st.cache.memo(&st.db, key, || {
+        let (_, source) = collections_of(store, st)?
+            .into_iter()
+            .find(|(c, _)| c.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+        features(store, st, &source, q, out)
+    })
+}
+
+/// The features of a collection (all of them; paging and bbox are applied by the caller).
+fn features(store: &dyn Store, st: &AppState, source: &Source, q: &ItemsQuery, out: &OutputCrs) -> Result<Vec<Feature>, AppError> {
     let level = match source {
         Source::Level(l) => l.as_str(),
         Source::Index(id, def, level) => return index_features(store, st, id, def, level, q, out),
-        Source::Offers => "",
-    };
-    if matches!(source, Source::Offers) {
-        let d = store.offers()?;
-        let orgs: HashMap<&str, &str> = d.organizations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
-        let services: HashMap<&str, &str> = d.services.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
-        return Ok(d
-            .locations
-            .iter()
-            .map(|l| {
-                let here: Vec<&str> =
-                    d.service_at_location.iter().filter(|s| s.location_id == l.id).filter_map(|s| services.get(s.service_id.as_str()).copied()).collect();
-                let f = json!({
-                    "type": "Feature", "id": l.id,
-                    "geometry": { "type": "Point", "coordinates": out.point(l.longitude, l.latitude) },
-                    "properties": { "name": l.name, "adresse": l.address, "traeger": orgs.get(l.organization_id.as_str()).copied().unwrap_or(""), "angebote": here.join(", ") },
-                });
-                (l.id.clone(), f, [l.longitude, l.latitude, l.longitude, l.latitude])
-            })
-            .collect());
+        Source::Offers => {
+            let d = store.offers()?;
+            return Ok(crate::interactive::offer_places(&d)
+                .into_iter()
+                .map(|(l, props)| {
+                    let f = json!({ "type": "Feature", "id": l.id, "geometry": { "type": "Point", "coordinates": out.point(l.longitude, l.latitude) }, "properties": props });
+                    (l.id.clone(), f, [l.longitude, l.latitude, l.longitude, l.latitude])
+                })
+                .collect());
+        }
     };
     let catalogue = store.catalogue()?;
     let wanted: Vec<String> = match q.indikatoren.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -629,14 +636,8 @@ pub async fn items(
     };
     let content_crs = out.uri;
     let items = format!("{b}/collections/{id}/items");
-    let (all, _) = with_store(&st, move |store, st| {
-        let list = collections_of(store, st)?;
-        let (_, level) =
-            list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        Ok((features(store, st, &level, &q, &out)?, ()))
-    })
-    .await?;
-    let matched: Vec<&(String, Value, [f64; 4])> =
+    let all = with_store(&st, move |store, st| collection_features(store, st, &id, &q, &out)).await?;
+    let matched: Vec<&Feature> =
         all.iter().filter(|(_, _, bb)| bbox.is_none_or(|q| bb[0] <= q[2] && bb[2] >= q[0] && bb[1] <= q[3] && bb[3] >= q[1])).collect();
     let page: Vec<&Value> = matched.iter().skip(offset).take(limit).map(|(_, f, _)| f).collect();
     // The links keep the request's parameters, with the page moved.
@@ -680,13 +681,10 @@ pub async fn item(
     let html_f = q.f.clone();
     let content_crs = out.uri;
     let f = with_store(&st, move |store, st| {
-        let list = collections_of(store, st)?;
-        let (_, level) =
-            list.into_iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
-        features(store, st, &level, &q, &out)?
-            .into_iter()
+        collection_features(store, st, &id, &q, &out)?
+            .iter()
             .find(|(k, _, _)| *k == fid)
-            .map(|(_, f, _)| f)
+            .map(|(_, f, _)| f.clone())
             .ok_or_else(|| AppError::NotFound(format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
     })
     .await?;

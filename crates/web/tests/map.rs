@@ -397,3 +397,36 @@ async fn ogc_api_features_in_the_crs_asked_for(backend: Backend) {
 }
 
 on_both_backends!(ogc_api_features_in_the_crs_asked_for);
+
+async fn offers_are_the_same_points_on_the_map_and_for_gis(backend: Backend) {
+    use quartier_app::store::offers::*;
+    let site = Site::new(backend);
+    with_map(&site);
+    let offers = Offers {
+        organizations: vec![Organization { id: "awo".into(), name: "AWO".into(), ..Default::default() }],
+        services: vec![Service { id: "s1".into(), organization_id: "awo".into(), name: "Lernhilfe".into(), ..Default::default() }],
+        locations: vec![Location {
+            id: "l1".into(),
+            organization_id: "awo".into(),
+            name: "Treff".into(),
+            address: "Marktstraße 1".into(),
+            latitude: 51.485,
+            longitude: 7.105,
+        }],
+        service_at_location: vec![ServiceAtLocation { id: "x".into(), service_id: "s1".into(), location_id: "l1".into() }],
+    };
+    site.store().save_offers(&offers, false).unwrap();
+    let app = site.app();
+    let (_, ct, body) = fetch(&app, "/karte/angebote.geojson", None).await;
+    let map: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(ct, "application/geo+json");
+    let (_, _, body) = fetch(&app, "/ogc/collections/angebote/items", None).await;
+    let gis: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let want = serde_json::json!({ "name": "Treff", "adresse": "Marktstraße 1", "traeger": "AWO", "angebote": "Lernhilfe" });
+    assert_eq!(map["features"][0]["properties"], want);
+    assert_eq!(gis["features"][0]["properties"], want);
+    assert_eq!(map["features"][0]["geometry"]["coordinates"], serde_json::json!([7.105, 51.485]));
+    assert_eq!(gis["features"][0]["geometry"]["coordinates"], serde_json::json!([7.105, 51.485]));
+}
+
+on_both_backends!(offers_are_the_same_points_on_the_map_and_for_gis);
