@@ -83,11 +83,104 @@ Abgelaufen? quartier user invite NAME --renew stellt einen neuen Link aus.")]
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Persönliche API-Schlüssel für Skripte (JSON-API unter /api/v1, OGC API unter /ogc)
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Das Änderungsprotokoll (wer, wann, was, alter und neuer Wert)
     Audit {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Einen API-Schlüssel für ein Konto ausstellen: er wird nur jetzt angezeigt und nur als
+    /// Hash gespeichert; er hat die Rolle, das Gebiet und die Sicht des Kontos
+    #[command(after_help = "Beispiele:
+  quartier user token create planung-1 --name \"R-Auswertung\"
+  quartier user token create planung-1 --name \"Import Jobcenter\" --write --days 30
+
+Verwenden: curl -H \"Authorization: Bearer qrt_…\" http://SERVER/api/v1/levels")]
+    Create {
+        /// Das Konto
+        user: String,
+        /// Wofür der Schlüssel ist (in der Liste und im Änderungsprotokoll)
+        #[arg(long)]
+        name: String,
+        /// Auch schreiben (Angebote, Importe), soweit die Rolle des Kontos es darf; ohne: nur lesen
+        #[arg(long)]
+        write: bool,
+        /// Gültigkeit in Tagen (1 bis 366)
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=366))]
+        days: i64,
+    },
+    /// API-Schlüssel auflisten (alle oder die eines Kontos), mit Ablauf und letzter Nutzung
+    List {
+        /// Nur die dieses Kontos
+        user: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Einen API-Schlüssel widerrufen (Nummer aus der Liste); er gilt sofort nicht mehr
+    Revoke { id: i64 },
+}
+
+/// Unix seconds as the lists show them (UTC, to the minute).
+fn when(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    format!("{} {:02}:{:02}", quartier_core::date::iso_from_days(days), secs / 3600, secs % 3600 / 60)
+}
+
+fn token(cmd: TokenCmd, db: &Path) -> Result<()> {
+    use quartier_app::store::accounts::TokenScope;
+    match cmd {
+        TokenCmd::Create { user, name, write, days } => {
+            let scope = if write { TokenScope::ReadWrite } else { TokenScope::Read };
+            let (secret, t) = crate::open(db)?.create_api_token(&user, &name, scope, days * 86_400)?;
+            println!(
+                "API-Schlüssel {} „{}“ für „{user}“ ({}, gültig bis {} UTC), wird nur jetzt angezeigt:",
+                t.id,
+                t.name,
+                t.scope.as_str(),
+                when(t.expires)
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        TokenCmd::List { user, format } => {
+            let tokens = crate::open(db)?.api_tokens(user.as_deref())?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let rows = tokens
+                .iter()
+                .map(|t| {
+                    let state = if t.revoked {
+                        "widerrufen"
+                    } else if t.valid_at(now) {
+                        "gültig"
+                    } else {
+                        "abgelaufen"
+                    };
+                    vec![
+                        t.id.to_string(),
+                        t.user.clone(),
+                        t.name.clone(),
+                        t.scope.as_str().into(),
+                        when(t.created),
+                        when(t.expires),
+                        t.last_used.map(when).unwrap_or_default(),
+                        state.into(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            output::emit(format, &["id", "user", "name", "scope", "created", "expires", "last_used", "state"], rows, &tokens)
+        }
+        TokenCmd::Revoke { id } => {
+            crate::open(db)?.revoke_api_token(None, id)?;
+            println!("API-Schlüssel {id} widerrufen");
+            Ok(())
+        }
+    }
 }
 
 /// What `add` and `invite` ask of a new account.
@@ -245,6 +338,7 @@ pub fn run(db: &Path, cmd: UserCmd) -> Result<()> {
             println!("Konto „{name}“ liest {}", if internal { "interne Ergebnisse" } else { "die veröffentlichten Ergebnisse" });
             Ok(())
         }
+        UserCmd::Token(cmd) => token(cmd, db),
         UserCmd::Remove { name } => {
             crate::open(db)?.remove_user(&name)?;
             println!("Konto „{name}“ entfernt");

@@ -97,6 +97,9 @@ enum Command {
         /// Quellenangabe der Grundkarte (z. B. "© GeoBasis-DE / BKG (2026) CC BY 4.0")
         #[arg(long, value_name = "TEXT", requires = "basemap", default_value = "")]
         basemap_attribution: String,
+        /// Anfragen je Minute und API-Schlüssel an /api und /ogc (darüber: 429 mit Retry-After)
+        #[arg(long, value_name = "N", default_value_t = quartier_web::DEFAULT_API_RATE, value_parser = clap::value_parser!(u32).range(1..))]
+        api_rate: u32,
     },
     /// Gebietsebenen definieren und anzeigen (z. B. Bezirk → Bezirksregion → Planungsraum)
     #[command(subcommand)]
@@ -287,6 +290,7 @@ fn run(cli: Cli) -> Result<()> {
                     public_view: None,
                     trusted_proxies: vec![],
                     basemap: None,
+                    api_rate: quartier_web::DEFAULT_API_RATE,
                 },
             )
         }
@@ -300,6 +304,7 @@ fn run(cli: Cli) -> Result<()> {
             trusted_proxy,
             basemap,
             basemap_attribution,
+            api_rate,
         } => {
             let basemap = basemap.map(|u| quartier_web::Basemap::new(&u, &basemap_attribution)).transpose().map_err(anyhow::Error::msg)?;
             open(&cli.db)?;
@@ -317,6 +322,7 @@ fn run(cli: Cli) -> Result<()> {
                     public_view,
                     trusted_proxies: trusted_proxy,
                     basemap,
+                    api_rate,
                 },
             )
         }
@@ -402,6 +408,8 @@ pub struct ServeMode {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A base map under the interactive map.
     pub basemap: Option<quartier_web::Basemap>,
+    /// Requests per minute and API token.
+    pub api_rate: u32,
 }
 
 /// Until there are accounts, changes through the browser are allowed on a server that only
@@ -430,6 +438,7 @@ pub fn serve(db: PathBuf, addr: SocketAddr, mode: ServeMode) -> Result<()> {
         public_view: mode.public_view,
         trusted_proxies: mode.trusted_proxies.clone(),
         basemap: mode.basemap.clone(),
+        api_rate: Some(mode.api_rate),
     };
     rt.block_on(quartier_web::serve(Location::from_path(&db), addr, options, |a| {
         println!("Quartier läuft auf http://{a}/  (Beenden mit Strg+C)");

@@ -124,6 +124,62 @@ pub struct Session {
     pub seconds_left: i64,
 }
 
+/// What a personal API token allows: reading, or reading and writing (within the account's
+/// role; a token never allows more than its account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TokenScope {
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "read-write")]
+    ReadWrite,
+}
+
+impl TokenScope {
+    pub fn parse(s: &str) -> Option<TokenScope> {
+        match s {
+            "read" | "lesen" => Some(TokenScope::Read),
+            "read-write" | "write" | "schreiben" => Some(TokenScope::ReadWrite),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::ReadWrite => "read-write",
+        }
+    }
+}
+
+/// A personal API token as listed (the secret itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    /// The account it acts for.
+    pub user: String,
+    pub name: String,
+    pub scope: TokenScope,
+    /// Unix seconds.
+    pub created: i64,
+    pub expires: i64,
+    pub last_used: Option<i64>,
+    pub revoked: bool,
+}
+
+impl ApiToken {
+    /// Usable now: not revoked, not expired.
+    pub fn valid_at(&self, now: i64) -> bool {
+        !self.revoked && now < self.expires
+    }
+}
+
+/// Every API token starts with this, so secret scanners and people recognise one.
+pub const API_TOKEN_PREFIX: &str = "qrt_";
+
+/// How long an API token is valid unless said otherwise (90 days), and at most (a year).
+pub const API_TOKEN_SECONDS: i64 = 90 * 86_400;
+pub const API_TOKEN_MAX_SECONDS: i64 = 366 * 86_400;
+
 /// How long an invitation link stays valid unless said otherwise (7 days).
 pub const INVITATION_SECONDS: i64 = 7 * 86_400;
 

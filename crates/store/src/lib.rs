@@ -196,6 +196,9 @@ pub trait Store {
     fn apply_data(&mut self, batch: &DataBatch, dry_run: bool) -> Result<DataReport>;
     /// Variables with their metadata and coverage.
     fn variables(&self) -> Result<Vec<VariableRecord>>;
+    /// Each variable's kind (count or rate): what [`Store::variables`] tells without counting
+    /// the values.
+    fn variable_kinds(&self) -> Result<Vec<(String, quartier_core::validate::VariableKind)>>;
     /// Delivered values, filtered.
     fn values(&self, filter: &ValueFilter) -> Result<Vec<ValueRecord>>;
     /// All areas as plain hierarchy nodes (for summing counts up the levels); node keys are
@@ -279,6 +282,24 @@ pub trait Store {
     fn session(&self, token: &str) -> Result<Option<accounts::Session>>;
     /// Ends one session, or (`everywhere`) all sessions of its account.
     fn logout(&mut self, token: &str, everywhere: bool) -> Result<()>;
+    /// Creates a personal API token for an account (audited): (secret, token). The secret
+    /// (`qrt_` and 64 hex digits) is shown once and stored as its hash.
+    fn create_api_token(
+        &mut self,
+        user: &str,
+        name: &str,
+        scope: accounts::TokenScope,
+        valid_seconds: i64,
+    ) -> Result<(String, accounts::ApiToken)>;
+    /// API tokens of one account, or of all (`None`), newest first; revoked and expired too.
+    fn api_tokens(&self, user: Option<&str>) -> Result<Vec<accounts::ApiToken>>;
+    /// Revokes a token (audited); with `user`, only one of that account's.
+    fn revoke_api_token(&mut self, user: Option<&str>, id: i64) -> Result<()>;
+    /// The account and token a presented secret belongs to (also when revoked or expired, so
+    /// the caller can say which); `None`: unknown, or the account is disabled.
+    fn api_token(&self, secret: &str) -> Result<Option<(accounts::User, accounts::ApiToken)>>;
+    /// Notes a token's use now (not audited).
+    fn touch_api_token(&mut self, id: i64) -> Result<()>;
     /// Records a change (who, what, old and new value).
     fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()>;
     /// The audit log, newest first.
@@ -320,6 +341,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn variables(&self) -> Result<Vec<VariableRecord>> {
         (**self).variables()
+    }
+    fn variable_kinds(&self) -> Result<Vec<(String, quartier_core::validate::VariableKind)>> {
+        (**self).variable_kinds()
     }
     fn values(&self, filter: &ValueFilter) -> Result<Vec<ValueRecord>> {
         (**self).values(filter)
@@ -431,6 +455,27 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
         (**self).logout(token, everywhere)
+    }
+    fn create_api_token(
+        &mut self,
+        user: &str,
+        name: &str,
+        scope: accounts::TokenScope,
+        valid_seconds: i64,
+    ) -> Result<(String, accounts::ApiToken)> {
+        (**self).create_api_token(user, name, scope, valid_seconds)
+    }
+    fn api_tokens(&self, user: Option<&str>) -> Result<Vec<accounts::ApiToken>> {
+        (**self).api_tokens(user)
+    }
+    fn revoke_api_token(&mut self, user: Option<&str>, id: i64) -> Result<()> {
+        (**self).revoke_api_token(user, id)
+    }
+    fn api_token(&self, secret: &str) -> Result<Option<(accounts::User, accounts::ApiToken)>> {
+        (**self).api_token(secret)
+    }
+    fn touch_api_token(&mut self, id: i64) -> Result<()> {
+        (**self).touch_api_token(id)
     }
     fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
         (**self).audit(action, object, old, new)

@@ -206,4 +206,20 @@ pub const MIGRATIONS: &[&str] = &[
         expires    INTEGER NOT NULL
     );
     "#,
+    // 12: personal API tokens for scripts: stored as their hash, with a scope (read or
+    // read-write), an expiry and the last use (Unix seconds); revoked tokens stay listed.
+    r#"
+    CREATE TABLE api_token (
+        id         INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        scope      TEXT NOT NULL CHECK (scope IN ('read', 'read-write')),
+        created    INTEGER NOT NULL,
+        expires    INTEGER NOT NULL,
+        last_used  INTEGER,
+        revoked    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX api_token_account ON api_token(account_id);
+    "#,
 ];

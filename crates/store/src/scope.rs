@@ -142,6 +142,9 @@ impl<S: Store> Store for ScopedStore<S> {
     fn variables(&self) -> Result<Vec<crate::VariableRecord>> {
         self.inner.variables()
     }
+    fn variable_kinds(&self) -> Result<Vec<(String, quartier_core::validate::VariableKind)>> {
+        self.inner.variable_kinds()
+    }
     fn values(&self, filter: &crate::ValueFilter) -> Result<Vec<crate::ValueRecord>> {
         self.inner.values(filter)
     }
@@ -256,6 +259,27 @@ impl<S: Store> Store for ScopedStore<S> {
     }
     fn logout(&mut self, token: &str, everywhere: bool) -> Result<()> {
         self.inner.logout(token, everywhere)
+    }
+    fn create_api_token(
+        &mut self,
+        user: &str,
+        name: &str,
+        scope: crate::accounts::TokenScope,
+        valid_seconds: i64,
+    ) -> Result<(String, crate::accounts::ApiToken)> {
+        self.inner.create_api_token(user, name, scope, valid_seconds)
+    }
+    fn api_tokens(&self, user: Option<&str>) -> Result<Vec<crate::accounts::ApiToken>> {
+        self.inner.api_tokens(user)
+    }
+    fn revoke_api_token(&mut self, user: Option<&str>, id: i64) -> Result<()> {
+        self.inner.revoke_api_token(user, id)
+    }
+    fn api_token(&self, secret: &str) -> Result<Option<(crate::accounts::User, crate::accounts::ApiToken)>> {
+        self.inner.api_token(secret)
+    }
+    fn touch_api_token(&mut self, id: i64) -> Result<()> {
+        self.inner.touch_api_token(id)
     }
     fn audit(&mut self, action: &str, object: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
         self.inner.audit(action, object, old, new)

@@ -168,6 +168,10 @@ macro_rules! store_methods {
             self.sql(shared::variables)
         }
 
+        fn variable_kinds(&self) -> Result<Vec<(String, quartier_core::validate::VariableKind)>> {
+            self.sql(shared::variable_kinds)
+        }
+
         fn values(&self, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
             self.sql(|tx| shared::values(tx, f))
         }
@@ -214,6 +218,32 @@ macro_rules! store_methods {
 
         fn session(&self, token: &str) -> Result<Option<crate::accounts::Session>> {
             self.sql(|tx| shared::session(tx, token))
+        }
+
+        fn create_api_token(
+            &mut self,
+            user: &str,
+            name: &str,
+            scope: crate::accounts::TokenScope,
+            valid_seconds: i64,
+        ) -> Result<(String, crate::accounts::ApiToken)> {
+            self.write(false, |tx, actor| shared::create_api_token(tx, actor, user, name, scope, valid_seconds))
+        }
+
+        fn api_tokens(&self, user: Option<&str>) -> Result<Vec<crate::accounts::ApiToken>> {
+            self.sql(|tx| shared::api_tokens(tx, user, None))
+        }
+
+        fn revoke_api_token(&mut self, user: Option<&str>, id: i64) -> Result<()> {
+            self.write(false, |tx, actor| shared::revoke_api_token(tx, actor, user, id))
+        }
+
+        fn api_token(&self, secret: &str) -> Result<Option<(crate::accounts::User, crate::accounts::ApiToken)>> {
+            self.sql(|tx| shared::api_token(tx, secret))
+        }
+
+        fn touch_api_token(&mut self, id: i64) -> Result<()> {
+            self.write(false, |tx, _| shared::touch_api_token(tx, id))
         }
     };
 }
@@ -946,6 +976,97 @@ pub(crate) fn accept_invitation(tx: &mut dyn Sql, token: &str, password: &str) -
     Ok(name)
 }
 
+const TOKEN_COLUMNS: &str = "t.id, a.name, t.name, t.scope, t.created, t.expires, t.last_used, t.revoked";
+
+fn token_from(r: &[Val]) -> crate::accounts::ApiToken {
+    crate::accounts::ApiToken {
+        id: r[0].int(),
+        user: r[1].text(),
+        name: r[2].text(),
+        scope: crate::accounts::TokenScope::parse(&r[3].text()).unwrap_or(crate::accounts::TokenScope::Read),
+        created: r[4].int(),
+        expires: r[5].int(),
+        last_used: r[6].opt_int(),
+        revoked: r[7].int() != 0,
+    }
+}
+
+/// A personal API token for an active account with a password (checked name and validity).
+pub(crate) fn create_api_token(
+    tx: &mut dyn Sql,
+    actor: &str,
+    user: &str,
+    name: &str,
+    scope: crate::accounts::TokenScope,
+    valid_seconds: i64,
+) -> Result<(String, crate::accounts::ApiToken)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(StoreError::Account("Der Name des API-Schlüssels: 1 bis 80 Zeichen, ohne Steuerzeichen".into()));
+    }
+    if !(60..=crate::accounts::API_TOKEN_MAX_SECONDS).contains(&valid_seconds) {
+        return Err(StoreError::Account("Ein API-Schlüssel gilt zwischen einer Minute und 366 Tagen".into()));
+    }
+    let Some(r) = tx.row("SELECT id, disabled, password_hash FROM account WHERE name = ?1", vals![user])? else {
+        return Err(StoreError::Account(format!("Benutzer „{user}“ gibt es nicht")));
+    };
+    if r[1].int() != 0 || r[2].text() == crate::accounts::INVITED_HASH {
+        return Err(StoreError::Account(format!("„{user}“ ist gesperrt oder hat die Einladung noch nicht angenommen")));
+    }
+    let secret = format!("{}{}", crate::accounts::API_TOKEN_PREFIX, crate::accounts::token().map_err(StoreError::Account)?);
+    let now = common::unix_now();
+    let id = tx.insert(
+        "INSERT INTO api_token (account_id, name, token_hash, scope, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vals![r[0].int(), name, crate::accounts::token_hash(&secret), scope.as_str(), now, now + valid_seconds],
+    )?;
+    let days = valid_seconds / 86_400;
+    audit_tx(
+        tx,
+        actor,
+        "API-Schlüssel ausgestellt",
+        &format!("Konto {user}: {name}"),
+        None,
+        Some(&format!("{}, {days} Tage gültig", scope.as_str())),
+    )?;
+    let token = api_tokens(tx, None, Some(id))?.pop().ok_or_else(|| StoreError::Corrupt("API-Schlüssel nicht gespeichert".into()))?;
+    Ok((secret, token))
+}
+
+pub(crate) fn api_tokens(tx: &mut dyn Sql, user: Option<&str>, id: Option<i64>) -> Result<Vec<crate::accounts::ApiToken>> {
+    let sql = format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id
+         WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR t.id = ?2) ORDER BY t.id DESC"
+    );
+    Ok(tx.rows(&sql, vals![user, id])?.iter().map(|r| token_from(r)).collect())
+}
+
+pub(crate) fn revoke_api_token(tx: &mut dyn Sql, actor: &str, user: Option<&str>, id: i64) -> Result<()> {
+    let Some(t) = api_tokens(tx, user, Some(id))?.pop() else {
+        return Err(StoreError::Account(format!(
+            "API-Schlüssel {id} gibt es nicht{}",
+            user.map(|u| format!(" für „{u}“")).unwrap_or_default()
+        )));
+    };
+    if !t.revoked {
+        tx.exec("UPDATE api_token SET revoked = 1 WHERE id = ?1", vals![id])?;
+        audit_tx(tx, actor, "API-Schlüssel widerrufen", &format!("Konto {}: {} ({id})", t.user, t.name), None, None)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn touch_api_token(tx: &mut dyn Sql, id: i64) -> Result<()> {
+    tx.exec("UPDATE api_token SET last_used = ?2 WHERE id = ?1", vals![id, common::unix_now()])?;
+    Ok(())
+}
+
+pub(crate) fn api_token(tx: &mut dyn Sql, secret: &str) -> Result<Option<(crate::accounts::User, crate::accounts::ApiToken)>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, {TOKEN_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id
+         WHERE t.token_hash = ?1 AND a.disabled = 0"
+    );
+    Ok(tx.row(&sql, vals![crate::accounts::token_hash(secret)])?.map(|r| (user_from(&r), token_from(&r[9..]))))
+}
+
 /// Disables an account (its sessions end; the last active administrator stays) or enables it.
 pub(crate) fn set_user_disabled(tx: &mut dyn Sql, actor: &str, name: &str, disabled: bool) -> Result<()> {
     let Some(r) = tx.row("SELECT id, role FROM account WHERE name = ?1", vals![name])? else {
@@ -1256,6 +1377,11 @@ pub(crate) fn import_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_
 }
 
 /// The variables with their years and counts of values and symbols (one pass over the values).
+pub(crate) fn variable_kinds(tx: &mut dyn Sql) -> Result<Vec<(String, VariableKind)>> {
+    let rows = tx.rows("SELECT key, kind FROM variable", vals![])?;
+    Ok(rows.iter().map(|r| (r[0].text(), if r[1].text() == "rate" { VariableKind::Rate } else { VariableKind::Count })).collect())
+}
+
 pub(crate) fn variables(tx: &mut dyn Sql) -> Result<Vec<VariableRecord>> {
     let mut per: HashMap<i64, (Vec<i32>, usize, usize)> = HashMap::new();
     tx.each(
@@ -1370,10 +1496,18 @@ pub(crate) fn value_years(tx: &mut dyn Sql, variables: &[String]) -> Result<Vec<
     if variables.is_empty() {
         return Ok(Vec::new());
     }
-    // One query for all variables (placeholders only; the keys are bound, never spliced).
+    // One query for all variables (placeholders only; the keys are bound, never spliced). A
+    // loose index scan: per variable, the next year is one seek in the primary key
+    // (variable, year, area), so ten years of a million values cost ten seeks, not a scan.
     let marks: Vec<String> = (1..=variables.len()).map(|i| format!("?{i}")).collect();
     let sql = format!(
-        "SELECT DISTINCT x.year FROM value x JOIN variable v ON v.id = x.variable_id WHERE v.key IN ({}) ORDER BY x.year",
+        "WITH RECURSIVE y(variable_id, year) AS (
+             SELECT v.id, (SELECT min(x.year) FROM value x WHERE x.variable_id = v.id) FROM variable v WHERE v.key IN ({})
+             UNION ALL
+             SELECT y.variable_id, (SELECT min(x.year) FROM value x WHERE x.variable_id = y.variable_id AND x.year > y.year)
+             FROM y WHERE y.year IS NOT NULL
+         )
+         SELECT DISTINCT year FROM y WHERE year IS NOT NULL ORDER BY year",
         marks.join(",")
     );
     let params: Vec<Val> = variables.iter().map(Val::from).collect();

@@ -39,13 +39,17 @@ pub fn check_backup(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What changes with every committed change and nothing else: the header of the
-/// write-ahead-log index (`-shm`), whose change counter, last committed frame and salts SQLite
-/// rewrites only when a transaction commits (or a new log starts), together with the database
-/// file's identity (a restore replaces the file). The log grows during a long import before it
-/// commits, and a checkpoint rewrites the database file after it with the same content:
-/// neither changes the version, so readers keep their caches. Without an index file (no
-/// connection open) size and time of the file and its log stand in. No query.
+/// What changes with every committed change: the header of the write-ahead-log index
+/// (`-shm`), whose change counter, last committed frame and salts SQLite rewrites only when a
+/// transaction commits (or a new log starts), together with the database file's identity (a
+/// restore replaces the file) and its size and time. The log grows during a long import
+/// before it commits, and neither the index header nor the database file changes meanwhile,
+/// so readers keep their caches. The file's time is needed too: when the last connection
+/// closes, SQLite checkpoints the log into the file and removes log and index, and the index
+/// the next connection builds starts from the same header every time — only the file shows
+/// the commit then. (A checkpoint after a commit changes the version a second time: caches
+/// are made once more.) Without an index file (no connection open) size and time of the file
+/// and its log stand in. No query.
 pub fn file_version(path: &Path) -> String {
     use std::io::Read;
     let stat = |p: &Path| {
@@ -61,7 +65,9 @@ pub fn file_version(path: &Path) -> String {
     let mut header = [0u8; 48];
     let shm = std::fs::File::open(side("-shm")).and_then(|mut f| f.read_exact(&mut header));
     match (shm, identity(path)) {
-        (Ok(()), Some(id)) if header[12] != 0 => format!("{id}|{}", header.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        (Ok(()), Some(id)) if header[12] != 0 => {
+            format!("{id}|{}|{}", header.iter().map(|b| format!("{b:02x}")).collect::<String>(), stat(path))
+        }
         _ => format!("{}|{}", stat(path), stat(&side("-wal"))),
     }
 }

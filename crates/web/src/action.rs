@@ -313,57 +313,102 @@ pub async fn offer_save(
         c if c.is_empty() => None,
         c => Some(c.parse::<f64>().map_err(|_| AppError::BadRequest(format!("Kapazität „{c}“ ist keine Zahl")))?),
     };
-    let today = today();
-    let (stand, name, from, to, groups, description, schedule, contact, confirmed) = (
-        one("stand"),
-        one("name"),
-        one("gueltig_ab"),
-        one("gueltig_bis"),
-        list(&one("zielgruppen")),
-        one("beschreibung"),
-        one("zeiten"),
-        one("kontakt"),
-        one("bestaetigt") == "1",
-    );
-    with_store_mut(&st, actor.name, move |store| {
-        let offers = store.offers()?;
-        let current =
-            offers.services.iter().find(|s| s.id == id).ok_or_else(|| AppError::NotFound(format!("Angebot „{id}“ gibt es nicht")))?;
-        // The object decides: a Träger edits only its own organisation's offers.
-        if let Some(u) = &user
-            && !may_edit_offer(u, &current.organization_id)
-        {
-            return Err(AppError::Forbidden("Dieses Angebot pflegt ein anderer Träger.".into()));
-        }
-        if fingerprint(current) != stand {
-            return Err(AppError::Conflict(
-                "Das Angebot wurde inzwischen geändert: bitte neu laden und die Änderung erneut eintragen.".into(),
-            ));
-        }
-        let mut s = current.clone();
-        s.name = name;
-        if s.name.is_empty() {
-            return Err(AppError::BadRequest("Der Name fehlt.".into()));
-        }
-        if !from.is_empty() && !to.is_empty() && to < from {
-            return Err(AppError::BadRequest(format!("gültig bis {to} liegt vor gültig ab {from}")));
-        }
-        s.capacity = capacity;
-        s.valid_from = from;
-        s.valid_to = to;
-        s.target_groups = groups;
-        s.description = description;
-        s.schedule = schedule;
-        s.contact = contact;
-        if confirmed {
-            s.last_confirmed = today;
-        }
-        let batch = quartier_app::store::offers::Offers { services: vec![s], ..Default::default() };
-        store.save_offers(&batch, false).map_err(record_error)?;
-        Ok(())
-    })
-    .await?;
+    let change = OfferChange {
+        version: Some(one("stand")),
+        name: one("name"),
+        capacity,
+        valid_from: one("gueltig_ab"),
+        valid_to: one("gueltig_bis"),
+        target_groups: list(&one("zielgruppen")),
+        description: one("beschreibung"),
+        schedule: one("zeiten"),
+        contact: one("kontakt"),
+        confirmed: one("bestaetigt") == "1",
+    };
+    with_store_mut(&st, actor.name, move |store| update_offer(store, user.as_ref(), &id, change)).await?;
     Ok(Redirect::to("/angebote").into_response())
+}
+
+/// What a form or an API request changes in an offer (all of these fields are set).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct OfferChange {
+    /// The state the change was made on ([`offer_version`]); a different stored state is a
+    /// conflict. None (API only): no check.
+    #[serde(default)]
+    pub version: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub capacity: Option<f64>,
+    #[serde(default)]
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_to: String,
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub schedule: String,
+    #[serde(default)]
+    pub contact: String,
+    /// Confirms the offer as current today.
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// The stored state of an offer as a short text (the form's `stand`, the API's `version`).
+pub(crate) fn offer_version(s: &quartier_app::store::offers::Service) -> String {
+    fingerprint(s)
+}
+
+/// Changes an offer: the object decides who may (a Träger only its own organisation's), the
+/// same checks for the form and the API; saved (and audited) by the store.
+pub(crate) fn update_offer(
+    store: &mut dyn quartier_app::store::Store,
+    user: Option<&User>,
+    id: &str,
+    c: OfferChange,
+) -> Result<(), AppError> {
+    let offers = store.offers()?;
+    let current = offers.services.iter().find(|s| s.id == id).ok_or_else(|| AppError::NotFound(format!("Angebot „{id}“ gibt es nicht")))?;
+    if let Some(u) = user
+        && !may_edit_offer(u, &current.organization_id)
+    {
+        return Err(AppError::Forbidden("Dieses Angebot pflegt ein anderer Träger.".into()));
+    }
+    if c.version.as_deref().is_some_and(|v| v != fingerprint(current)) {
+        return Err(AppError::Conflict("Das Angebot wurde inzwischen geändert: bitte neu laden und die Änderung erneut eintragen.".into()));
+    }
+    let mut s = current.clone();
+    s.name = c.name.trim().to_string();
+    if s.name.is_empty() {
+        return Err(AppError::BadRequest("Der Name fehlt.".into()));
+    }
+    check_offer_fields(c.capacity, &c.valid_from, &c.valid_to)?;
+    s.capacity = c.capacity;
+    s.valid_from = c.valid_from;
+    s.valid_to = c.valid_to;
+    s.target_groups = c.target_groups;
+    s.description = c.description;
+    s.schedule = c.schedule;
+    s.contact = c.contact;
+    if c.confirmed {
+        s.last_confirmed = today();
+    }
+    let batch = quartier_app::store::offers::Offers { services: vec![s], ..Default::default() };
+    store.save_offers(&batch, false).map_err(record_error)?;
+    Ok(())
+}
+
+/// Capacity not negative, validity dates in order.
+fn check_offer_fields(capacity: Option<f64>, from: &str, to: &str) -> Result<(), AppError> {
+    if capacity.is_some_and(|c| c < 0.0 || !c.is_finite()) {
+        return Err(AppError::BadRequest("Die Kapazität kann nicht negativ sein.".into()));
+    }
+    if !from.is_empty() && !to.is_empty() && to < from {
+        return Err(AppError::BadRequest(format!("gültig bis {to} liegt vor gültig ab {from}")));
+    }
+    Ok(())
 }
 
 /// A new id from a name, unique among `taken`: lower-case ASCII, umlauts transliterated.
@@ -475,117 +520,185 @@ pub async fn offer_create(State(st): State<AppState>, headers: HeaderMap, body: 
                 .ok_or_else(|| AppError::BadRequest(format!("{what} „{c}“ ist keine Zahl"))),
         }
     };
-    let capacity = number("kapazitaet", "Kapazität")?;
-    if capacity.is_some_and(|c| c < 0.0) {
-        return Err(AppError::BadRequest("Die Kapazität kann nicht negativ sein.".into()));
-    }
-    let (lat, lon) = (number("breite", "Breite")?, number("laenge", "Länge")?);
-    let today = today();
-    let (mut organization, name, from, to) = (one("traeger"), one("name"), one("gueltig_ab"), one("gueltig_bis"));
-    let new_organization = one("traeger_name");
-    let (place, place_name, address) = (one("standort"), one("standort_name"), one("adresse"));
-    let (groups, description, schedule, contact) = (list(&one("zielgruppen")), one("beschreibung"), one("zeiten"), one("kontakt"));
+    let offer = NewOffer {
+        organization: one("traeger"),
+        organization_name: one("traeger_name"),
+        name: one("name"),
+        description: one("beschreibung"),
+        target_groups: list(&one("zielgruppen")),
+        capacity: number("kapazitaet", "Kapazität")?,
+        schedule: one("zeiten"),
+        contact: one("kontakt"),
+        valid_from: one("gueltig_ab"),
+        valid_to: one("gueltig_bis"),
+        location: one("standort"),
+        location_name: one("standort_name"),
+        address: one("adresse"),
+        latitude: number("breite", "Breite")?,
+        longitude: number("laenge", "Länge")?,
+    };
     let who = actor.name.clone();
-    let id = with_store_mut(&st, actor.name, move |store| {
-        if name.is_empty() {
-            return Err(AppError::BadRequest("Der Name des Angebots fehlt.".into()));
-        }
-        if !from.is_empty() && !to.is_empty() && to < from {
-            return Err(AppError::BadRequest(format!("gültig bis {to} liegt vor gültig ab {from}")));
-        }
-        if let Some(u) = &user
-            && !may_edit_offer(u, &organization)
-        {
+    let id = with_store_mut(&st, actor.name, move |store| create_offer(store, user.as_ref(), &who, offer)).await?;
+    Ok(Redirect::to(&format!("/angebot/{}", url(&id))).into_response())
+}
+
+/// A new offer as the form and the API give it: at an existing place (`location`) or a new
+/// one (name, address, WGS84 coordinates), of an existing organisation or (social planning
+/// and administration only) a new one (`organization_name`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct NewOffer {
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub organization_name: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    #[serde(default)]
+    pub capacity: Option<f64>,
+    #[serde(default)]
+    pub schedule: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_to: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub location_name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
+}
+
+/// Enters a new offer with the checks of the form (who may, organisation and place exist or
+/// are new and plausible, no likely duplicate place); its id.
+pub(crate) fn create_offer(
+    store: &mut dyn quartier_app::store::Store,
+    user: Option<&User>,
+    who: &str,
+    o: NewOffer,
+) -> Result<String, AppError> {
+    let NewOffer {
+        mut organization,
+        organization_name: new_organization,
+        name,
+        description,
+        target_groups: groups,
+        capacity,
+        schedule,
+        contact,
+        valid_from: from,
+        valid_to: to,
+        location: place,
+        location_name: place_name,
+        address,
+        latitude: lat,
+        longitude: lon,
+    } = o;
+    let name = name.trim().to_string();
+    let today = today();
+    if name.is_empty() {
+        return Err(AppError::BadRequest("Der Name des Angebots fehlt.".into()));
+    }
+    check_offer_fields(capacity, &from, &to)?;
+    if let Some(u) = user
+        && !may_edit_offer(u, &organization)
+    {
+        return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
+    }
+    let offers = store.offers()?;
+    let mut batch = quartier_app::store::offers::Offers::default();
+    if organization.is_empty() && !new_organization.is_empty() {
+        // Only social planning and administration enter new organisations.
+        if user.is_some_and(|u| u.role == Role::Traeger) {
             return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
         }
-        let offers = store.offers()?;
-        let mut batch = quartier_app::store::offers::Offers::default();
-        if organization.is_empty() && !new_organization.is_empty() {
-            // Only social planning and administration enter new organisations.
-            if user.as_ref().is_some_and(|u| u.role == Role::Traeger) {
-                return Err(AppError::Forbidden("Träger-Konten tragen nur Angebote ihres eigenen Trägers ein.".into()));
-            }
-            // The same name, or nearly ("Träger 1 e. V." beside "Träger 1 e.V."), is most
-            // likely the same organisation.
-            if let Some(o) = offers.organizations.iter().find(|o| quartier_app::offers::similar_name(&o.name, &new_organization)) {
-                return Err(AppError::BadRequest(format!(
-                    "Den Träger „{}“ (Kennung {}) gibt es schon oder unter sehr ähnlichem Namen: bitte in der Liste wählen",
-                    o.name, o.id
-                )));
-            }
-            organization = new_id("traeger", &new_organization, offers.organizations.iter().map(|o| o.id.as_str()));
-            batch.organizations.push(quartier_app::store::offers::Organization {
-                id: organization.clone(),
-                name: new_organization,
-                maintainer: who.clone(),
-                last_confirmed: today.clone(),
-                ..Default::default()
-            });
-        } else if !offers.organizations.iter().any(|o| o.id == organization) {
-            return Err(AppError::BadRequest(format!("Träger „{organization}“ gibt es nicht")));
+        // The same name, or nearly ("Träger 1 e. V." beside "Träger 1 e.V."), is most
+        // likely the same organisation.
+        if let Some(o) = offers.organizations.iter().find(|o| quartier_app::offers::similar_name(&o.name, &new_organization)) {
+            return Err(AppError::BadRequest(format!(
+                "Den Träger „{}“ (Kennung {}) gibt es schon oder unter sehr ähnlichem Namen: bitte in der Liste wählen",
+                o.name, o.id
+            )));
         }
-        let location_id = if place.is_empty() {
-            let (Some(lat), Some(lon)) = (lat, lon) else {
-                return Err(AppError::BadRequest("Für einen neuen Standort fehlen Breite und Länge (WGS84).".into()));
-            };
-            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                return Err(AppError::BadRequest(format!("Koordinaten {lat}, {lon} liegen außerhalb von WGS84 (Breite ±90, Länge ±180)")));
-            }
-            let loc_name = if place_name.is_empty() { name.clone() } else { place_name };
-            let id = new_id("ort", &loc_name, offers.locations.iter().map(|l| l.id.as_str()));
-            let location = quartier_app::store::offers::Location {
-                id: id.clone(),
-                organization_id: organization.clone(),
-                name: loc_name,
-                address,
-                latitude: lat,
-                longitude: lon,
-            };
-            if !quartier_app::spatial::locations_outside(&*store, std::slice::from_ref(&location)).map_err(AppError::Internal)?.is_empty() {
-                return Err(AppError::BadRequest(format!(
-                    "Der Standort ({lat}, {lon}) liegt außerhalb aller Gebiete: bitte Breite und Länge (WGS84) prüfen"
-                )));
-            }
-            let candidate = quartier_app::store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
-            if let Some(hint) = quartier_app::offers::likely_duplicates(&candidate, &offers).first() {
-                return Err(AppError::BadRequest(format!("{hint}: bitte diesen Standort in der Liste wählen")));
-            }
-            batch.locations.push(location);
-            id
-        } else {
-            let l = offers
-                .locations
-                .iter()
-                .find(|l| l.id == place)
-                .ok_or_else(|| AppError::BadRequest(format!("Standort „{place}“ gibt es nicht")))?;
-            if user.as_ref().is_some_and(|u| u.role == Role::Traeger) && l.organization_id != organization {
-                return Err(AppError::Forbidden("Dieser Standort gehört einem anderen Träger.".into()));
-            }
-            l.id.clone()
-        };
-        let id = new_id("angebot", &name, offers.services.iter().map(|s| s.id.as_str()));
-        batch.services.push(quartier_app::store::offers::Service {
-            id: id.clone(),
-            organization_id: organization,
-            name,
-            description,
-            target_groups: groups,
-            capacity,
-            schedule,
-            contact,
-            valid_from: from,
-            valid_to: to,
-            maintainer: who,
-            last_confirmed: today,
+        organization = new_id("traeger", &new_organization, offers.organizations.iter().map(|o| o.id.as_str()));
+        batch.organizations.push(quartier_app::store::offers::Organization {
+            id: organization.clone(),
+            name: new_organization,
+            maintainer: who.to_string(),
+            last_confirmed: today.clone(),
             ..Default::default()
         });
-        let link = new_id("sal", &id, offers.service_at_location.iter().map(|l| l.id.as_str()));
-        batch.service_at_location.push(quartier_app::store::offers::ServiceAtLocation { id: link, service_id: id.clone(), location_id });
-        store.save_offers(&batch, false).map_err(record_error)?;
-        Ok(id)
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/angebot/{}", url(&id))).into_response())
+    } else if !offers.organizations.iter().any(|o| o.id == organization) {
+        return Err(AppError::BadRequest(format!("Träger „{organization}“ gibt es nicht")));
+    }
+    let location_id = if place.is_empty() {
+        let (Some(lat), Some(lon)) = (lat, lon) else {
+            return Err(AppError::BadRequest("Für einen neuen Standort fehlen Breite und Länge (WGS84).".into()));
+        };
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(AppError::BadRequest(format!("Koordinaten {lat}, {lon} liegen außerhalb von WGS84 (Breite ±90, Länge ±180)")));
+        }
+        let loc_name = if place_name.is_empty() { name.clone() } else { place_name };
+        let id = new_id("ort", &loc_name, offers.locations.iter().map(|l| l.id.as_str()));
+        let location = quartier_app::store::offers::Location {
+            id: id.clone(),
+            organization_id: organization.clone(),
+            name: loc_name,
+            address,
+            latitude: lat,
+            longitude: lon,
+        };
+        if !quartier_app::spatial::locations_outside(&*store, std::slice::from_ref(&location)).map_err(AppError::Internal)?.is_empty() {
+            return Err(AppError::BadRequest(format!(
+                "Der Standort ({lat}, {lon}) liegt außerhalb aller Gebiete: bitte Breite und Länge (WGS84) prüfen"
+            )));
+        }
+        let candidate = quartier_app::store::offers::Offers { locations: vec![location.clone()], ..Default::default() };
+        if let Some(hint) = quartier_app::offers::likely_duplicates(&candidate, &offers).first() {
+            return Err(AppError::BadRequest(format!("{hint}: bitte diesen Standort in der Liste wählen")));
+        }
+        batch.locations.push(location);
+        id
+    } else {
+        let l = offers
+            .locations
+            .iter()
+            .find(|l| l.id == place)
+            .ok_or_else(|| AppError::BadRequest(format!("Standort „{place}“ gibt es nicht")))?;
+        if user.is_some_and(|u| u.role == Role::Traeger) && l.organization_id != organization {
+            return Err(AppError::Forbidden("Dieser Standort gehört einem anderen Träger.".into()));
+        }
+        l.id.clone()
+    };
+    let id = new_id("angebot", &name, offers.services.iter().map(|s| s.id.as_str()));
+    batch.services.push(quartier_app::store::offers::Service {
+        id: id.clone(),
+        organization_id: organization,
+        name,
+        description,
+        target_groups: groups,
+        capacity,
+        schedule,
+        contact,
+        valid_from: from,
+        valid_to: to,
+        maintainer: who.to_string(),
+        last_confirmed: today,
+        ..Default::default()
+    });
+    let link = new_id("sal", &id, offers.service_at_location.iter().map(|l| l.id.as_str()));
+    batch.service_at_location.push(quartier_app::store::offers::ServiceAtLocation { id: link, service_id: id.clone(), location_id });
+    store.save_offers(&batch, false).map_err(record_error)?;
+    Ok(id)
 }
 
 /// A form field's value, trimmed ("" when absent).

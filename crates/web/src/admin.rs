@@ -60,6 +60,34 @@ impl Drop for Editing {
     }
 }
 
+impl Editing {
+    /// Keeps an uploaded file until it is confirmed (or the server ends): (upload id, safe
+    /// file name). The id is random hex; [`upload_path`] finds the file again.
+    pub(crate) fn keep_upload(&self, file_name: &str, bytes: &[u8]) -> Result<(String, String), AppError> {
+        let safe = safe_file_name(file_name)?;
+        let id = random_hex(16).map_err(|e| AppError::Internal(e.to_string()))?;
+        let dir = self.uploads.join(&id);
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join(&safe), bytes))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok((id, safe))
+    }
+
+    /// The folder of a kept upload (checked id), for what belongs with it.
+    pub(crate) fn upload_dir(&self, id: &str) -> Result<PathBuf, AppError> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::NotFound(format!("Upload „{id}“ gibt es nicht")));
+        }
+        let dir = self.uploads.join(id);
+        if !dir.is_dir() {
+            return Err(AppError::NotFound(format!(
+                "Upload „{id}“ gibt es nicht (mehr): bestätigt, verworfen oder der Server neu gestartet"
+            )));
+        }
+        Ok(dir)
+    }
+}
+
 pub(crate) fn random_hex(bytes: usize) -> std::io::Result<String> {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -389,7 +417,7 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
 }
 
 /// Options of an upload, from the form (text fields only).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct UploadForm {
     #[serde(default)]
     pub csrf: String,
@@ -458,7 +486,7 @@ impl UploadForm {
         }
     }
 
-    fn is_areas(&self) -> bool {
+    pub(crate) fn is_areas(&self) -> bool {
         self.art == "gebiete"
     }
 
@@ -517,7 +545,7 @@ fn safe_file_name(name: &str) -> Result<String, AppError> {
 }
 
 /// Where an upload lies: its id must be the hex this server made, its name a safe name.
-fn upload_path(e: &Editing, id: &str, name: &str) -> Result<PathBuf, AppError> {
+pub(crate) fn upload_path(e: &Editing, id: &str, name: &str) -> Result<PathBuf, AppError> {
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::BadRequest("Unbekannter Upload: bitte die Datei erneut hochladen.".into()));
     }
@@ -554,10 +582,7 @@ pub async fn preview(State(st): State<AppState>, headers: HeaderMap, mut multipa
     let actor = authorize(&st, &headers, &form.csrf).await?;
     let e = editing(&st)?;
     let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| AppError::BadRequest("Keine Datei ausgewählt.".into()))?;
-    let safe = safe_file_name(&file_name)?;
-    let id = random_hex(16).map_err(|e| AppError::Internal(e.to_string()))?;
-    let dir = e.uploads.join(&id);
-    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&safe), &bytes)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let (id, safe) = e.keep_upload(&file_name, &bytes)?;
     form.upload = id;
     form.datei_name = safe;
     run_import(&st, actor, form, true).await
@@ -573,6 +598,55 @@ pub async fn confirm(
     run_import(&st, actor, form, false).await
 }
 
+/// What an upload did, or would do on a dry run.
+pub(crate) enum Imported {
+    /// Areas of several levels from an official statistics table.
+    OfficialAreas(quartier_import::load::OfficialAreas),
+    Areas(Box<quartier_import::areas::RawAreas>, Box<quartier_import::areas::PreparedAreas>, quartier_app::store::AreaReport),
+    Data(Box<quartier_import::data::PreparedData>, quartier_app::store::DataReport),
+}
+
+/// Reads an upload as the form (or the API) describes it and applies it in one transaction
+/// (rolled back on a dry run). The outer error is a wrong description (unknown profile, a
+/// year that is no number); the inner one what the reader or the checks found, naming the
+/// uploaded file, not the server's path.
+pub(crate) fn import_upload(
+    store: &mut dyn Store,
+    path: &Path,
+    form: &UploadForm,
+    dry_run: bool,
+) -> Result<Result<Imported, String>, AppError> {
+    let shown = form.datei_name.as_str();
+    let outcome = if form.is_areas() && opt(&form.ebene).is_none() {
+        // Without a level: an official statistics table gives the levels by its keys.
+        match quartier_import::load::official_areas(store, path, shown, None, None, dry_run) {
+            Ok(Some(out)) => Ok(Imported::OfficialAreas(out)),
+            Ok(None) => return Err(AppError::BadRequest(
+                "Für Gebiete bitte die Ebene wählen (ohne Ebene nur Tabellen der amtlichen Statistik, deren Schlüssel die Ebenen zeigen)."
+                    .into(),
+            )),
+            Err(err) => Err(err),
+        }
+    } else if form.is_areas() {
+        let opts = form.area_options()?;
+        quartier_import::load::areas(store, path, shown, &opts, dry_run)
+            .map(|(raw, prepared, report)| Imported::Areas(Box::new(raw), Box::new(prepared), report))
+    } else {
+        let profile = form.data_profile(store)?;
+        match quartier_import::load::data(store, path, shown, &profile, dry_run) {
+            Ok((prepared, report)) => {
+                if !dry_run && let Some(name) = opt(&form.profil_speichern) {
+                    store.set_setting(&profile_key(&name), &prepared.resolved.to_toml())?;
+                }
+                Ok(Imported::Data(Box::new(prepared), report))
+            }
+            Err(err) => Err(err),
+        }
+    };
+    // Reader messages name the server's temporary path: show the uploaded name instead.
+    Ok(outcome.map_err(|err| err.to_string().replace(&path.display().to_string(), shown)))
+}
+
 /// Reads the upload and applies it (a dry run for the preview), then renders what happened.
 async fn run_import(st: &AppState, who: Actor, form: UploadForm, dry_run: bool) -> Result<Response, AppError> {
     let e = editing(st)?;
@@ -581,32 +655,11 @@ async fn run_import(st: &AppState, who: Actor, form: UploadForm, dry_run: bool) 
     let csrf = csrf_field(&who);
     let upload_dir = path.parent().map(Path::to_path_buf);
     let page = with_store_mut(st, actor, move |store| {
-        let shown = form.datei_name.clone();
-        let outcome = if form.is_areas() && opt(&form.ebene).is_none() {
-            // Without a level: an official statistics table gives the levels by its keys.
-            match quartier_import::load::official_areas(store, &path, &shown, None, None, dry_run) {
-                Ok(Some(out)) => Ok(official_area_summary(&out, dry_run)),
-                Ok(None) => return Err(AppError::BadRequest("Für Gebiete bitte die Ebene wählen (ohne Ebene nur Tabellen der amtlichen Statistik, deren Schlüssel die Ebenen zeigen).".into())),
-                Err(err) => Err(err),
-            }
-        } else if form.is_areas() {
-            let opts = form.area_options()?;
-            quartier_import::load::areas(store, &path, &shown, &opts, dry_run)
-                .map(|(raw, prepared, report)| area_summary(&raw, &prepared, &report))
-        } else {
-            let profile = form.data_profile(store)?;
-            match quartier_import::load::data(store, &path, &shown, &profile, dry_run) {
-                Ok((prepared, report)) => {
-                    if !dry_run && let Some(name) = opt(&form.profil_speichern) {
-                        store.set_setting(&profile_key(&name), &prepared.resolved.to_toml())?;
-                    }
-                    Ok(data_summary(&prepared, &report))
-                }
-                Err(err) => Err(err),
-            }
-        };
-        // Reader messages name the server's temporary path: show the uploaded name instead.
-        let outcome = outcome.map_err(|err| err.to_string().replace(&path.display().to_string(), &shown));
+        let outcome = import_upload(store, &path, &form, dry_run)?.map(|done| match done {
+            Imported::OfficialAreas(out) => official_area_summary(&out, dry_run),
+            Imported::Areas(raw, prepared, report) => area_summary(&raw, &prepared, &report),
+            Imported::Data(prepared, report) => data_summary(&prepared, &report),
+        });
         Ok(render_outcome(&form, &csrf, outcome, dry_run))
     })
     .await?;

@@ -220,6 +220,24 @@ impl Cache {
         Ok(r)
     }
 
+    /// One indicator's values (all areas, levels and years, and its references): the full
+    /// results when they are already computed, else this indicator alone. Disclosure control
+    /// works per indicator and year, so both give the same rows. A first visit to the map or
+    /// an indicator page of a large level then computes one indicator, not the catalogue.
+    pub fn indicator(&self, db: &Location, store: &dyn Store, public: Option<f64>, id: &str) -> Result<Arc<IndicatorResults>, String> {
+        if let Some(r) = self.current(db).indicators.get(&public.map(f64::to_bits)) {
+            return Ok(Arc::clone(r));
+        }
+        self.memo(db, format!("indikator|{id}|{:?}", public.map(f64::to_bits)), || {
+            // An unknown id: no rows, and the caller says what is missing.
+            let catalogue = store.catalogue().map_err(|e| e.to_string())?;
+            if !catalogue.indicators.is_empty() && catalogue.get(id).is_none() {
+                return Ok(IndicatorResults { catalogue, ..Default::default() });
+            }
+            compute_indicators(store, &IndicatorQuery { indicators: vec![id.to_string()], public, ..Default::default() })
+        })
+    }
+
     /// A saved index computed for its latest year, with robustness (1,000 seeded runs).
     pub fn index(&self, db: &Location, store: &dyn Store, id: &str, def: &quartier_core::index::IndexDefinition) -> Arc<IndexResult> {
         if let Some(r) = self.current(db).indices.get(id) {

@@ -62,7 +62,7 @@ pub async fn indicator_page(
 ) -> Result<Response, AppError> {
     let download = crate::download::kind(q.format.as_deref())?;
     let p = with_store(&st, move |store, st| {
-        let computed = st.cache.indicators(&st.db, store, st.public).map_err(crate::indicators_error)?;
+        let computed = st.cache.indicator(&st.db, store, st.public, &id).map_err(crate::indicators_error)?;
         load(store, &computed, &id, &q, st)
     })
     .await?;

@@ -9,6 +9,7 @@ mod accounts_admin;
 mod action;
 mod admin;
 mod allocation;
+mod api;
 mod cache;
 mod directory;
 mod download;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The interactive map's optional base map (`serve --basemap`).
     pub basemap: Option<Arc<Basemap>>,
+    /// Requests per token and minute through the APIs (shared by the internal and the public app).
+    pub api_limits: Arc<api::auth::Limits>,
 }
 
 /// A base map under the interactive map: an XYZ/WMTS raster URL with `{z}/{x}/{y}`, or a
@@ -128,7 +131,12 @@ pub struct Options {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A base map under the interactive map (default none: fully offline).
     pub basemap: Option<Basemap>,
+    /// Requests per minute and API token (`serve --api-rate`; None: [`DEFAULT_API_RATE`]).
+    pub api_rate: Option<u32>,
 }
+
+/// Requests per minute and API token unless `serve --api-rate` says otherwise.
+pub const DEFAULT_API_RATE: u32 = api::auth::DEFAULT_RATE;
 
 /// Builds the read-only router for internal use (tests call it without a socket).
 pub fn app(db: impl Into<quartier_app::store::Location>) -> Router {
@@ -140,6 +148,7 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
     let db = Arc::new(db.into());
     let trusted_proxies = Arc::new(options.trusted_proxies.clone());
     let basemap = options.basemap.clone().map(Arc::new);
+    let api_limits = Arc::new(api::auth::Limits::new(options.api_rate.unwrap_or(DEFAULT_API_RATE)));
     let edit = if options.public.is_some() { None } else { options.edit };
     let published = options.public.is_none().then(|| {
         let threshold = options.public_view.unwrap_or(quartier_core::disclosure::DEFAULT_THRESHOLD);
@@ -153,6 +162,7 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
             view: None,
             trusted_proxies: trusted_proxies.clone(),
             basemap: basemap.clone(),
+            api_limits: api_limits.clone(),
         })
     });
     let public_view = options.public_view.is_some();
@@ -166,6 +176,7 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
         view: None,
         trusted_proxies,
         basemap,
+        api_limits,
     })
 }
 
@@ -180,7 +191,7 @@ fn published(path: &str) -> bool {
     matches!(
         path,
         "/" | "/karte" | "/karte/werte" | "/karte/angebote.geojson" | "/gebiete" | "/indikatoren" | "/vergleich" | "/daten" | "/angebote"
-    ) || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/", "/ogc/"]
+    ) || ["/gebiet/", "/indikator/", "/index/", "/steckbriefe/", "/karte/kacheln/", "/karte/gebiet/", "/ogc/", "/api/"]
         .iter()
         .any(|p| path.starts_with(p))
 }
@@ -260,6 +271,23 @@ fn router(state: AppState) -> Router {
         .route("/ogc/collections/{id}/items", get(ogc::items))
         .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
         .route("/karte/angebote.geojson", get(interactive::offers_geojson))
+        .route("/api/v1", get(api::index))
+        .route("/api/v1/", get(api::index))
+        .route("/api/v1/openapi.json", get(api::openapi_document))
+        .route("/api/v1/levels", get(api::levels))
+        .route("/api/v1/areas", get(api::areas))
+        .route("/api/v1/variables", get(api::variables))
+        .route("/api/v1/values", get(api::values))
+        .route("/api/v1/indicators", get(api::indicators))
+        .route("/api/v1/indicators/{id}/values", get(api::indicator_values))
+        .route("/api/v1/indices", get(api::indices))
+        .route("/api/v1/indices/{id}", get(api::index_result))
+        .route("/api/v1/indices/{id}/robustness", get(api::robustness))
+        .route("/api/v1/offers", get(api::offers).post(api::create))
+        .route("/api/v1/offers/{id}", axum::routing::put(api::update))
+        .route("/api/v1/imports", post(api::upload).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT)))
+        .route("/api/v1/imports/{id}", get(api::import_preview).delete(api::discard))
+        .route("/api/v1/imports/{id}/confirm", post(api::confirm))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }))
         .route("/static/karte.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/karte.js")) }))
         .route("/static/maplibre-gl.mjs", vendored!("text/javascript; charset=utf-8", "../static/vendor/maplibre-gl.mjs"))
@@ -271,6 +299,7 @@ fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_login))
+        .layer(axum::middleware::from_fn(problems))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(gzip))
         .layer(axum::middleware::from_fn_with_state(state.clone(), page_cache))
@@ -287,7 +316,11 @@ async fn page_cache(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if req.method() != axum::http::Method::GET || req.uri().path().starts_with("/static/") {
+    // Requests with an API token are checked (and counted) each time: never a kept page.
+    if req.method() != axum::http::Method::GET
+        || req.uri().path().starts_with("/static/")
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
         let res = next.run(req).await;
         // A change made through this server is seen by the next page at once.
         *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -462,6 +495,48 @@ async fn require_login(
     if open {
         return next.run(req).await;
     }
+    let writes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    if api::auth::token_path(path) {
+        if let Some(secret) = api::auth::bearer(req.headers()) {
+            let p = match api::auth::check(&st, secret, writes).await {
+                Ok(p) => p,
+                Err(e) => return e.into_response(),
+            };
+            let view = match &p.user.scope {
+                Some(scope) => {
+                    let (check, scope) = (st.clone(), scope.clone());
+                    let made = tokio::task::spawn_blocking(move || {
+                        let store = check.db.open_read_only()?;
+                        check.cache.memo(&check.db, format!("sicht|{scope}"), || {
+                            quartier_app::store::scope::Visibility::new(&*store, &scope).map_err(|e| AppError::Forbidden(e.to_string()))
+                        })
+                    })
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))
+                    .and_then(|r| r);
+                    match made {
+                        Ok(v) => Some(v),
+                        Err(e) => return e.into_response(),
+                    }
+                }
+                None => None,
+            };
+            // A Träger account without internal access reads what the public reads.
+            if !writes && !p.user.sees_internal() {
+                return match &st.published {
+                    Some(public) => forward(public.clone(), req).await,
+                    None => AppError::Forbidden("Diese Ansicht gibt es auf diesem Server nicht.".into()).into_response(),
+                };
+            }
+            return VIEW.scope(view, api::auth::PRINCIPAL.scope(Some(p), next.run(req))).await;
+        }
+        if writes {
+            return AppError::Unauthorized(
+                "Änderungen über die API brauchen einen API-Schlüssel mit Schreibrecht (Authorization: Bearer …); Cookies berechtigen sie nicht".into(),
+            )
+            .into_response();
+        }
+    }
     let headers = req.headers().clone();
     let check = st.clone();
     type View = Option<Arc<quartier_app::store::scope::Visibility>>;
@@ -500,20 +575,27 @@ async fn require_login(
                 && (signed_in || st.public_view)
                 && st.published.is_some() =>
         {
-            use tower::ServiceExt;
-            let public = st.published.clone().expect("checked");
-            // A fresh request: the outer router's match (path parameters) must not reach the
-            // inner one, which matches again.
-            let (mut parts, body) = req.into_parts();
-            parts.extensions = Default::default();
-            match public.oneshot(axum::extract::Request::from_parts(parts, body)).await {
-                Ok(res) => res,
-                Err(never) => match never {},
-            }
+            forward(st.published.clone().expect("checked"), req).await
+        }
+        Ok(_) if api::auth::token_path(req.uri().path()) => {
+            AppError::Unauthorized("Bitte mit einem API-Schlüssel anfragen (Authorization: Bearer …) oder anmelden".into()).into_response()
         }
         Ok(_) if req.method() == axum::http::Method::GET => axum::response::Redirect::to("/anmelden").into_response(),
         Ok(_) => AppError::Forbidden("Bitte anmelden.".into()).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Hands a request to the published (public) app.
+async fn forward(public: Router, req: axum::extract::Request) -> Response {
+    use tower::ServiceExt;
+    // A fresh request: the outer router's match (path parameters) must not reach the inner
+    // one, which matches again.
+    let (mut parts, body) = req.into_parts();
+    parts.extensions = Default::default();
+    match public.oneshot(axum::extract::Request::from_parts(parts, body)).await {
+        Ok(res) => res,
+        Err(never) => match never {},
     }
 }
 
@@ -646,6 +728,16 @@ pub enum AppError {
     /// Throttled (too many failed logins).
     #[error("{0}")]
     TooMany(String),
+    /// An API request over its token's rate: retry after this many seconds.
+    #[error("zu viele Anfragen mit diesem API-Schlüssel: in {0} s wieder")]
+    RateLimited(u64),
+    /// No or no valid credentials for an API request (401 with `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A request parameter that is wrong (400) or names nothing that exists (404); the API's
+    /// problem details name it.
+    #[error("{message}")]
+    Parameter { status: StatusCode, parameter: &'static str, message: String },
     #[error("interner Fehler")]
     Internal(String),
 }
@@ -672,9 +764,36 @@ impl From<quartier_app::store::StoreError> for AppError {
     }
 }
 
+impl AppError {
+    /// A parameter with a wrong value (400).
+    pub(crate) fn bad_parameter(parameter: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Parameter { status: StatusCode::BAD_REQUEST, parameter, message: message.into() }
+    }
+
+    /// A parameter naming something that does not exist (404).
+    pub(crate) fn unknown_parameter(parameter: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Parameter { status: StatusCode::NOT_FOUND, parameter, message: message.into() }
+    }
+}
+
+/// What an error response said, kept with it so the API's responses can become problem
+/// details (RFC 9457) instead of an HTML page (see [`problems`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorInfo {
+    pub message: String,
+    pub parameter: Option<&'static str>,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let parameter = match &self {
+            AppError::Parameter { parameter, .. } => Some(*parameter),
+            _ => None,
+        };
         let (status, msg) = match &self {
+            AppError::Parameter { status, message, .. } => (*status, message.clone()),
+            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
+            AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
@@ -686,6 +805,52 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler. Details stehen im Protokoll des Servers.".to_string())
             }
         };
-        (status, pages::error_page(status, &msg)).into_response()
+        let mut res = (status, pages::error_page(status, &msg)).into_response();
+        match &self {
+            AppError::RateLimited(wait) => {
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*wait));
+            }
+            AppError::Unauthorized(_) => {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"quartier\""));
+            }
+            _ => {}
+        }
+        res.extensions_mut().insert(ErrorInfo { message: msg, parameter });
+        res
     }
+}
+
+/// Errors of the JSON API (`/api/…`) and of the OGC API's JSON answers (`/ogc…` unless HTML
+/// was asked for) as problem details (RFC 9457, `application/problem+json`): the status's
+/// title, the German detail, the request path and, where one is to blame, the parameter.
+async fn problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let json = path.starts_with("/api/")
+        || ((path == "/ogc" || path.starts_with("/ogc/")) && {
+            let f = req.uri().query().unwrap_or("").split('&').find_map(|p| p.strip_prefix("f=")).map(str::to_string);
+            !ogc::wants_html(req.headers(), f.as_deref())
+        });
+    let mut res = next.run(req).await;
+    if !json {
+        return res;
+    }
+    let Some(info) = res.extensions_mut().remove::<ErrorInfo>() else { return res };
+    let status = res.status();
+    let mut body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": info.message,
+        "instance": path,
+    });
+    if let Some(p) = info.parameter {
+        body["parameter"] = p.into();
+    }
+    let mut out = (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = res.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }

@@ -109,7 +109,7 @@ pub struct Format {
     pub f: Option<String>,
 }
 
-fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
+pub(crate) fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
     match f {
         Some("html") => true,
         Some(_) => false,

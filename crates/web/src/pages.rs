@@ -317,7 +317,7 @@ fn load(
         }
     }
     if let Some(id) = &want_indicator {
-        let computed = cache.indicators(db, store, public).map_err(crate::indicators_error)?;
+        let computed = cache.indicator(db, store, public, id).map_err(crate::indicators_error)?;
         let mut d = load_indicator(store, &catalogue, id, q, &computed, variables, indicators, levels, level, attribution)?;
         d.indices = indices;
         return Ok(d);

@@ -81,6 +81,9 @@ impl Store for InPlace {
     fn variables(&self) -> quartier_app::store::Result<Vec<VariableRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().variables())
     }
+    fn variable_kinds(&self) -> quartier_app::store::Result<Vec<(String, quartier_core::validate::VariableKind)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().variable_kinds())
+    }
     fn values(&self, filter: &ValueFilter) -> quartier_app::store::Result<Vec<ValueRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().values(filter))
     }
@@ -206,6 +209,27 @@ impl Store for InPlace {
     }
     fn session(&self, token: &str) -> quartier_app::store::Result<Option<quartier_app::store::accounts::Session>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().session(token))
+    }
+    fn create_api_token(
+        &mut self,
+        user: &str,
+        name: &str,
+        scope: accounts::TokenScope,
+        valid_seconds: i64,
+    ) -> quartier_app::store::Result<(String, accounts::ApiToken)> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().create_api_token(user, name, scope, valid_seconds))
+    }
+    fn api_tokens(&self, user: Option<&str>) -> quartier_app::store::Result<Vec<accounts::ApiToken>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().api_tokens(user))
+    }
+    fn revoke_api_token(&mut self, user: Option<&str>, id: i64) -> quartier_app::store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().revoke_api_token(user, id))
+    }
+    fn api_token(&self, secret: &str) -> quartier_app::store::Result<Option<(accounts::User, accounts::ApiToken)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().api_token(secret))
+    }
+    fn touch_api_token(&mut self, id: i64) -> quartier_app::store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().touch_api_token(id))
     }
     fn logout(&mut self, token: &str, everywhere: bool) -> quartier_app::store::Result<()> {
         tokio::task::block_in_place(|| self.0.as_mut().unwrap().logout(token, everywhere))
