@@ -157,7 +157,8 @@ pub async fn account_page(State(st): State<AppState>, headers: HeaderMap) -> Res
     let page = crate::with_store(&st, move |store, _| {
         let Some(s) = crate::admin::session(store, &h)? else { return Ok(None) };
         let work = traeger_work(store, &s.user)?;
-        Ok(Some(account_form(&s, None, work)))
+        let tokens = store.api_tokens(Some(&s.user.name))?;
+        Ok(Some(account_form(&s, None, work, &Tokens { list: tokens, new: None, problem: None })))
     })
     .await?;
     Ok(match page {
@@ -197,7 +198,83 @@ fn traeger_work(
     }))
 }
 
-fn account_form(s: &quartier_app::store::accounts::Session, problem: Option<&str>, work: Option<maud::Markup>) -> maud::Markup {
+/// The account's API tokens, a token just made (shown once) and a problem making one.
+struct Tokens {
+    list: Vec<quartier_app::store::accounts::ApiToken>,
+    new: Option<String>,
+    problem: Option<String>,
+}
+
+/// Unix seconds as a German date (UTC).
+fn date_de(t: i64) -> String {
+    let iso = quartier_core::date::iso_from_days(t.div_euclid(86_400));
+    let p: Vec<&str> = iso.split('-').collect();
+    format!("{}.{}.{}", p[2], p[1], p[0])
+}
+
+/// The API tokens section of the account page: the list (with last use and state), revoking,
+/// making a new one.
+fn tokens_section(s: &quartier_app::store::accounts::Session, t: &Tokens) -> maud::Markup {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    html! {
+        h2 id="api-schluessel" { "API-Schlüssel für Skripte" }
+        p { "Mit einem API-Schlüssel lesen Skripte und andere Programme die Ergebnisse über die "
+            a href="/api/v1/openapi.json" { "JSON-API" } " und die " a href="/ogc" { "OGC API – Features" }
+            " (z. B. QGIS), mit Ihren Rechten. Angabe im Kopf jeder Anfrage: " code { "Authorization: Bearer qrt_…" } "." }
+        @if let Some(secret) = &t.new {
+            div.ok role="status" {
+                p { strong { "Neuer API-Schlüssel – er wird nur jetzt angezeigt:" } }
+                p { code.secret tabindex="0" { (secret) } }
+                p { "Bitte jetzt sicher ablegen (z. B. in einer Umgebungsvariablen des Skripts). Gespeichert wird nur ein Hash." }
+            }
+        }
+        @if let Some(p) = &t.problem { div.problem role="alert" { p { (p) } } }
+        @if t.list.is_empty() { p { "Noch keine API-Schlüssel." } } @else {
+            div.scroll role="region" aria-label="API-Schlüssel" tabindex="0" {
+                table {
+                    caption { "Ihre API-Schlüssel" }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Recht" } th scope="col" { "Angelegt" } th scope="col" { "Gültig bis" } th scope="col" { "Zuletzt genutzt" } th scope="col" { "Stand" } th scope="col" { span.visually-hidden { "Aktion" } } } }
+                    tbody { @for k in &t.list {
+                        tr {
+                            th scope="row" { (k.name) }
+                            td { @if k.scope == quartier_app::store::accounts::TokenScope::Read { "lesen" } @else { "lesen und schreiben" } }
+                            td { (date_de(k.created)) }
+                            td { (date_de(k.expires)) }
+                            td { @match k.last_used { Some(u) => (date_de(u)), None => "nie" } }
+                            td { @if k.revoked { "widerrufen" } @else if k.valid_at(now) { "gültig" } @else { "abgelaufen" } }
+                            td { @if !k.revoked && k.valid_at(now) {
+                                form method="post" action="/konto/schluessel/widerrufen" {
+                                    input type="hidden" name="csrf" value=(s.csrf);
+                                    input type="hidden" name="id" value=(k.id);
+                                    button type="submit" aria-label=(format!("API-Schlüssel „{}“ widerrufen", k.name)) { "Widerrufen" }
+                                }
+                            } }
+                        }
+                    } }
+                }
+            }
+        }
+        form.draft method="post" action="/konto/schluessel" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            div.controls {
+                label { "Name (wofür)" input type="text" name="name" maxlength="80" required placeholder="z. B. R-Auswertung"; }
+                label { "Recht" select name="recht" {
+                    option value="read" { "lesen" }
+                    option value="read-write" { "lesen und schreiben (soweit die Rolle es darf)" }
+                } }
+                label { "Gültig (Tage)" input type="number" name="tage" min="1" max="366" value="90" required; }
+                button type="submit" { "API-Schlüssel anlegen" }
+            }
+        }
+    }
+}
+
+fn account_form(
+    s: &quartier_app::store::accounts::Session,
+    problem: Option<&str>,
+    work: Option<maud::Markup>,
+    tokens: &Tokens,
+) -> maud::Markup {
     let body = html! {
         h1 { "Mein Konto" }
         p { "Angemeldet als " strong { (s.user.name) } " (" (s.user.role.label_de()) ")"
@@ -220,6 +297,7 @@ fn account_form(s: &quartier_app::store::accounts::Session, problem: Option<&str
             p.note { "Mindestens 12 Zeichen, nicht der Benutzername, keine bekannten Passwörter oder Muster. Danach enden alle Sitzungen dieses Kontos; bitte neu anmelden." }
             div.controls { button type="submit" { "Passwort ändern" } }
         }
+        (tokens_section(s, tokens))
     };
     layout_nav("Mein Konto", "werkstatt", body, None)
 }
@@ -256,10 +334,70 @@ pub async fn change_password(
         .await?
     };
     if let Some(p) = problem {
+        let name = user.name.clone();
+        let list = crate::with_store(&st, move |store, _| Ok(store.api_tokens(Some(&name))?)).await?;
         let session = quartier_app::store::accounts::Session { user, csrf: actor.csrf, seconds_left: 0 };
-        return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p), None)).into_response());
+        let tokens = Tokens { list, new: None, problem: None };
+        return Ok((axum::http::StatusCode::BAD_REQUEST, account_form(&session, Some(&p), None, &tokens)).into_response());
     }
     let mut res = Redirect::to("/anmelden").into_response();
     res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("quartier_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"));
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub recht: String,
+    #[serde(default)]
+    pub tage: String,
+    #[serde(default)]
+    pub id: String,
+}
+
+/// `POST /konto/schluessel`: a new API token for the signed-in account, shown once on the
+/// page that answers (never kept by a cache: the answer carries `Cache-Control: no-store`).
+pub async fn create_token(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>) -> Result<Response, AppError> {
+    token_change(st, headers, f, true).await
+}
+
+/// `POST /konto/schluessel/widerrufen`: revokes one of the account's own tokens.
+pub async fn revoke_token(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>) -> Result<Response, AppError> {
+    token_change(st, headers, f, false).await
+}
+
+async fn token_change(st: AppState, headers: HeaderMap, f: TokenForm, create: bool) -> Result<Response, AppError> {
+    let (actor, user) = authorize_as(&st, &headers, &f.csrf, |_| true, "angemeldete Konten").await?;
+    let Some(user) = user else { return Err(AppError::Forbidden("Ohne Konten gibt es keine API-Schlüssel.".into())) };
+    let name = user.name.clone();
+    let (new, problem, list) = with_store_mut(&st, actor.name.clone(), move |store| {
+        let outcome = if create {
+            let scope = quartier_app::store::accounts::TokenScope::parse(&f.recht)
+                .ok_or_else(|| AppError::BadRequest(format!("Recht „{}“: read oder read-write", f.recht)))?;
+            match f.tage.trim().parse::<i64>() {
+                Ok(days) if (1..=366).contains(&days) => store.create_api_token(&name, &f.name, scope, days * 86_400).map(|(secret, _)| Some(secret)),
+                _ => Err(quartier_app::store::StoreError::Account("Gültigkeit: 1 bis 366 Tage".into())),
+            }
+        } else {
+            let id = f.id.trim().parse::<i64>().map_err(|_| AppError::BadRequest(format!("„{}“ ist keine Nummer", f.id)))?;
+            store.revoke_api_token(Some(&name), id).map(|()| None)
+        };
+        let (new, problem) = match outcome {
+            Ok(n) => (n, None),
+            Err(quartier_app::store::StoreError::Account(m)) => (None, Some(m)),
+            Err(e) => return Err(e.into()),
+        };
+        Ok((new, problem, store.api_tokens(Some(&name))?))
+    })
+    .await?;
+    let status = if problem.is_some() { axum::http::StatusCode::BAD_REQUEST } else { axum::http::StatusCode::OK };
+    let session = quartier_app::store::accounts::Session { user, csrf: actor.csrf, seconds_left: 0 };
+    let page = account_form(&session, None, None, &Tokens { list, new, problem });
+    let mut res = (status, page).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }

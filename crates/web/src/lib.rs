@@ -183,7 +183,8 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
 /// What a Träger account without a grant for internal results uses besides the published
 /// pages: its account, its offers, recording conferences.
 fn traeger_work(path: &str) -> bool {
-    matches!(path, "/konto" | "/abmelden" | "/konferenz/neu" | "/konferenz") || path.starts_with("/angebot/")
+    matches!(path, "/konto" | "/abmelden" | "/konferenz/neu" | "/konferenz" | "/konto/schluessel" | "/konto/schluessel/widerrufen")
+        || path.starts_with("/angebot/")
 }
 
 /// Pages the public view shows anonymous visitors (GET only); everything else needs an account.
@@ -210,6 +211,8 @@ fn router(state: AppState) -> Router {
         .route("/anmelden", get(account::login_page).post(account::login))
         .route("/abmelden", post(account::logout))
         .route("/konto", get(account::account_page).post(account::change_password))
+        .route("/konto/schluessel", post(account::create_token))
+        .route("/konto/schluessel/widerrufen", post(account::revoke_token))
         .route("/verteilung", get(allocation::allocation_page))
         .route("/angebote", get(offers::offers_page))
         .route("/konferenz/neu", get(action::conference_form))

@@ -41,7 +41,7 @@ struct OutputCrs {
 }
 
 /// A CRS of [`CRSES`] by its URI (as Part 2 names them), `EPSG:n` or `OGC:CRS84`.
-fn find_crs(param: Option<&str>, name: &str) -> Result<(&'static str, Option<u32>, bool), AppError> {
+fn find_crs(param: Option<&str>, name: &'static str) -> Result<(&'static str, Option<u32>, bool), AppError> {
     let wanted = param.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(CRS84);
     let wanted = wanted.trim_start_matches('[').trim_end_matches(']');
     CRSES
@@ -52,7 +52,7 @@ fn find_crs(param: Option<&str>, name: &str) -> Result<(&'static str, Option<u32
         })
         .copied()
         .ok_or_else(|| {
-            AppError::BadRequest(format!(
+            AppError::bad_parameter(name, format!(
                 "{name} „{wanted}“ wird nicht angeboten; möglich: {}",
                 CRSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
             ))
@@ -68,7 +68,7 @@ fn transformer(from: Option<u32>, to: Option<u32>) -> Result<quartier_geom::crs:
     Transformer::try_new(&crs(from)?, &crs(to)?).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn output_crs(param: Option<&str>, name: &str) -> Result<OutputCrs, AppError> {
+fn output_crs(param: Option<&str>, name: &'static str) -> Result<OutputCrs, AppError> {
     let (uri, epsg, swap) = find_crs(param, name)?;
     let to = match epsg {
         Some(e) => Some(transformer(None, Some(e))?),
@@ -380,10 +380,10 @@ fn index_features(
     out: &OutputCrs,
 ) -> Result<Vec<Feature>, AppError> {
     let year = match q.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("jahr „{y}“ ist keine Jahreszahl")))?),
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::bad_parameter("jahr", format!("jahr „{y}“ ist keine Jahreszahl")))?),
         None => None,
     };
-    let table = quartier_app::indexing::compute_index(store, def, id, year).map_err(AppError::BadRequest)?;
+    let table = quartier_app::indexing::compute_index(store, def, id, year).map_err(|e| AppError::bad_parameter("jahr", e))?;
     let rows: HashMap<&str, &Value> = table.json.iter().filter_map(|r| Some((r["area_id"].as_str()?, r))).collect();
     let names: HashMap<String, String> = store.areas(Some(level))?.into_iter().map(|a| (a.key, a.name)).collect();
     let mut found = Vec::new();
@@ -427,7 +427,8 @@ pub async fn collection(
 ) -> Result<Response, AppError> {
     let b = base(&headers);
     let list = with_store(&st, |store, st| collections_of(store, st)).await?;
-    let (c, _) = list.iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+    let (c, _) =
+        list.iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::unknown_parameter("collectionId", format!("Sammlung „{id}“ gibt es nicht")))?;
     Ok(reply(&headers, f.f.as_deref(), &describe(c, &b), "application/json", &c.title))
 }
 
@@ -468,7 +469,7 @@ fn bbox_to_wgs84(bb: [f64; 4], crs: Option<&str>) -> Result<[f64; 4], AppError> 
     let mut out = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
     for (x, y) in [(bb[0], bb[1]), (bb[2], bb[1]), (bb[0], bb[3]), (bb[2], bb[3])] {
         let (x, y) = if swap { (y, x) } else { (x, y) };
-        let p = back.coord(quartier_geom::Coord { x, y }).map_err(|e| AppError::BadRequest(format!("bbox: {e}")))?;
+        let p = back.coord(quartier_geom::Coord { x, y }).map_err(|e| AppError::bad_parameter("bbox", format!("bbox: {e}")))?;
         out = [out[0].min(p.x), out[1].min(p.y), out[2].max(p.x), out[3].max(p.y)];
     }
     Ok(out)
@@ -482,7 +483,7 @@ fn with_content_crs(mut res: Response, uri: &str) -> Response {
 }
 
 fn bad_bbox(text: &str) -> AppError {
-    AppError::BadRequest(format!("bbox „{text}“: minLänge,minBreite,maxLänge,maxBreite erwartet (CRS84)"))
+    AppError::bad_parameter("bbox", format!("bbox „{text}“: minLänge,minBreite,maxLänge,maxBreite erwartet (CRS84)"))
 }
 
 /// A feature's GeoJSON geometry from stored WKB in the output CRS: polygons with exterior
@@ -535,7 +536,7 @@ fn collection_features(
         let (_, source) = collections_of(store, st)?
             .into_iter()
             .find(|(c, _)| c.id == id)
-            .ok_or_else(|| AppError::NotFound(format!("Sammlung „{id}“ gibt es nicht")))?;
+            .ok_or_else(|| AppError::unknown_parameter("collectionId", format!("Sammlung „{id}“ gibt es nicht")))?;
         features(store, st, &source, q, out)
     })
 }
@@ -562,10 +563,10 @@ fn features(store: &dyn Store, st: &AppState, source: &Source, q: &ItemsQuery, o
         None => catalogue.indicators.iter().map(|i| i.id.clone()).collect(),
     };
     if let Some(unknown) = wanted.iter().find(|id| catalogue.get(id).is_none()) {
-        return Err(AppError::BadRequest(format!("Indikator „{unknown}“ gibt es nicht")));
+        return Err(AppError::unknown_parameter("indikatoren", format!("Indikator „{unknown}“ gibt es nicht")));
     }
     let year = match q.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::BadRequest(format!("jahr „{y}“ ist keine Jahreszahl")))?),
+        Some(y) => Some(y.parse::<i32>().map_err(|_| AppError::bad_parameter("jahr", format!("jahr „{y}“ ist keine Jahreszahl")))?),
         None => None,
     };
     // Values for the year (the latest with values unless given), as the pages compute them.
@@ -576,7 +577,7 @@ fn features(store: &dyn Store, st: &AppState, source: &Source, q: &ItemsQuery, o
             store,
             &IndicatorQuery { indicators: wanted.clone(), years: year.map(|y| vec![y]), level: Some(level.to_string()), public: st.public },
         )
-        .map_err(AppError::BadRequest)?;
+        .map_err(|e| if year.is_some() { AppError::unknown_parameter("jahr", e) } else { AppError::BadRequest(e) })?;
         let y = year.or_else(|| res.rows.iter().filter(|r| r.status.has_value()).map(|r| r.year).max());
         shown_year = y;
         for r in res.rows.iter().filter(|r| Some(r.year) == y) {
@@ -615,18 +616,15 @@ pub async fn items(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, AppError> {
     let b = base(&headers);
-    let limit = match q.limit.as_deref() {
+    let asked = match q.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| *l >= 1)
-            .map(|l| l.min(MAX_LIMIT))
-            .ok_or_else(|| AppError::BadRequest(format!("limit „{l}“: eine Zahl ab 1")))?,
+        Some(l) => l.parse::<usize>().ok().filter(|l| *l >= 1).ok_or_else(|| AppError::bad_parameter("limit", format!("limit „{l}“: eine Zahl ab 1")))?,
     };
+    // Beyond the maximum the page is clamped, and the answer says so (a member and a header).
+    let limit = asked.min(MAX_LIMIT);
     let offset = match q.offset.as_deref() {
         None | Some("") => 0,
-        Some(o) => o.parse::<usize>().map_err(|_| AppError::BadRequest(format!("offset „{o}“: eine Zahl ab 0")))?,
+        Some(o) => o.parse::<usize>().map_err(|_| AppError::bad_parameter("offset", format!("offset „{o}“: eine Zahl ab 0")))?,
     };
     let out = output_crs(q.crs.as_deref(), "crs")?;
     let html_f = q.f.clone();
@@ -660,14 +658,21 @@ pub async fn items(
     if offset > 0 {
         links.push(json!({ "href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json" }));
     }
-    let v = json!({
+    let mut v = json!({
         "type": "FeatureCollection",
         "numberMatched": matched.len(),
         "numberReturned": page.len(),
         "links": links,
         "features": page,
     });
-    Ok(with_content_crs(reply(&headers, html_f.as_deref(), &v, "application/geo+json", "Objekte"), content_crs))
+    if asked > limit {
+        v["notice"] = json!(format!("limit {asked} ist größer als das Höchstmaß: auf {MAX_LIMIT} begrenzt (weitere Seiten über den Link next)"));
+    }
+    let mut res = with_content_crs(reply(&headers, html_f.as_deref(), &v, "application/geo+json", "Objekte"), content_crs);
+    if asked > limit {
+        res.headers_mut().insert("x-quartier-limit", HeaderValue::from(limit));
+    }
+    Ok(res)
 }
 
 /// `GET /ogc/collections/{id}/items/{fid}`.
@@ -685,7 +690,7 @@ pub async fn item(
             .iter()
             .find(|(k, _, _)| *k == fid)
             .map(|(_, f, _)| f.clone())
-            .ok_or_else(|| AppError::NotFound(format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
+            .ok_or_else(|| AppError::unknown_parameter("featureId", format!("Objekt „{fid}“ gibt es in „{id}“ nicht")))
     })
     .await?;
     Ok(with_content_crs(reply(&headers, html_f.as_deref(), &f, "application/geo+json", "Objekt"), content_crs))
