@@ -51,7 +51,7 @@ pub fn pg_dialect(sql: &str) -> String {
 
 /// Tables whose changes do not change any computed result, so they leave the cache alone (the
 /// audit log is read live, never cached).
-const UNVERSIONED: &[&str] = &["session", "failed_login", "audit", "invitation", "quartier_schema", "quartier_generation"];
+const UNVERSIONED: &[&str] = &["session", "failed_login", "audit", "invitation", "api_token", "quartier_schema", "quartier_generation"];
 
 /// Idle connections by (URL, read-only).
 static POOL: Mutex<Vec<(String, bool, Client)>> = Mutex::new(Vec::new());

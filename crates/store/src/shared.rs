@@ -1033,11 +1033,19 @@ pub(crate) fn create_api_token(
 }
 
 pub(crate) fn api_tokens(tx: &mut dyn Sql, user: Option<&str>, id: Option<i64>) -> Result<Vec<crate::accounts::ApiToken>> {
-    let sql = format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id
-         WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR t.id = ?2) ORDER BY t.id DESC"
-    );
-    Ok(tx.rows(&sql, vals![user, id])?.iter().map(|r| token_from(r)).collect())
+    // Only the given filters go into the statement (bound, never spliced).
+    let mut sql = format!("SELECT {TOKEN_COLUMNS} FROM api_token t JOIN account a ON a.id = t.account_id WHERE 1 = 1");
+    let mut params = Vec::new();
+    if let Some(u) = user {
+        params.push(Val::from(u));
+        sql.push_str(&format!(" AND a.name = ?{}", params.len()));
+    }
+    if let Some(id) = id {
+        params.push(Val::from(id));
+        sql.push_str(&format!(" AND t.id = ?{}", params.len()));
+    }
+    sql.push_str(" ORDER BY t.id DESC");
+    Ok(tx.rows(&sql, &params)?.iter().map(|r| token_from(r)).collect())
 }
 
 pub(crate) fn revoke_api_token(tx: &mut dyn Sql, actor: &str, user: Option<&str>, id: i64) -> Result<()> {

@@ -178,9 +178,12 @@ impl SqliteStore {
         f(&mut &self.conn)
     }
 
-    /// Runs `f` in a transaction, committed unless `dry_run`.
+    /// Runs `f` in a transaction, committed unless `dry_run`. The transaction takes the write
+    /// lock when it begins (waiting up to the busy timeout for another writer): a deferred one
+    /// that reads first would fail at once with "database is locked" when another connection
+    /// committed after its first read.
     fn write<T>(&mut self, dry_run: bool, f: impl FnOnce(&mut dyn crate::sql::Sql, &str) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&mut &*tx, &self.actor)?;
         if dry_run {
             tx.rollback()?

@@ -17,9 +17,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 11);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 12);
 }
 
 #[test]
@@ -150,6 +150,27 @@ fn bulk_delivery_is_written() {
     }
 }
 
+/// A commit is a new version also when no connection stays open: closing the last one
+/// checkpoints the log into the file and removes log and index, and the index the next
+/// connection builds looks the same every time.
+#[test]
+fn sqlite_version_follows_commits_across_closed_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("q.db");
+    drop(SqliteStore::open(&p).unwrap());
+    let location = quartier_store::Location::Sqlite(p.clone());
+    let reader = location.open_read_only().unwrap();
+    let before = reader.data_version().unwrap();
+    drop(reader);
+    let mut w = location.open().unwrap();
+    w.define_levels(&["Bezirk".into()]).unwrap();
+    drop(w);
+    // Time stamps of files may be coarse: the next commit must show however fast it comes.
+    let reader = location.open_read_only().unwrap();
+    assert_ne!(reader.data_version().unwrap(), before, "a commit after the last connection closed");
+    assert_ne!(location.data_version().unwrap(), before);
+}
+
 #[test]
 fn sqlite_bulk_delivery_keeps_foreign_keys_on() {
     let mut s = SqliteStore::in_memory().unwrap();
@@ -181,10 +202,15 @@ fn postgres_migrates_once_versions_changes_and_reads_only() {
     let with_user = s.data_version().unwrap();
     s.login("admin", "Rathaus-Turm-Uhr-1903", "127.0.0.1").unwrap().unwrap();
     assert_eq!(s.data_version().unwrap(), with_user);
+    // Nor do API tokens and their use.
+    let (_, t) = s.create_api_token("admin", "Skript", accounts::TokenScope::Read, 3600).unwrap();
+    s.touch_api_token(t.id).unwrap();
+    s.revoke_api_token(None, t.id).unwrap();
+    assert_eq!(s.data_version().unwrap(), with_user);
     assert_eq!(location.data_version().unwrap(), with_user);
     drop(s);
     let pg = quartier_store::postgres::PostgresStore::open(&url).unwrap();
-    assert_eq!(pg.schema_version().unwrap(), 11);
+    assert_eq!(pg.schema_version().unwrap(), 12);
     let mut ro = location.open_read_only().unwrap();
     assert_eq!(ro.levels().unwrap().len(), 1);
     let err = ro.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap_err();

@@ -361,12 +361,20 @@ pub struct TokenForm {
 
 /// `POST /konto/schluessel`: a new API token for the signed-in account, shown once on the
 /// page that answers (never kept by a cache: the answer carries `Cache-Control: no-store`).
-pub async fn create_token(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>) -> Result<Response, AppError> {
+pub async fn create_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<TokenForm>,
+) -> Result<Response, AppError> {
     token_change(st, headers, f, true).await
 }
 
 /// `POST /konto/schluessel/widerrufen`: revokes one of the account's own tokens.
-pub async fn revoke_token(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>) -> Result<Response, AppError> {
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<TokenForm>,
+) -> Result<Response, AppError> {
     token_change(st, headers, f, false).await
 }
 
@@ -379,7 +387,9 @@ async fn token_change(st: AppState, headers: HeaderMap, f: TokenForm, create: bo
             let scope = quartier_app::store::accounts::TokenScope::parse(&f.recht)
                 .ok_or_else(|| AppError::BadRequest(format!("Recht „{}“: read oder read-write", f.recht)))?;
             match f.tage.trim().parse::<i64>() {
-                Ok(days) if (1..=366).contains(&days) => store.create_api_token(&name, &f.name, scope, days * 86_400).map(|(secret, _)| Some(secret)),
+                Ok(days) if (1..=366).contains(&days) => {
+                    store.create_api_token(&name, &f.name, scope, days * 86_400).map(|(secret, _)| Some(secret))
+                }
                 _ => Err(quartier_app::store::StoreError::Account("Gültigkeit: 1 bis 366 Tage".into())),
             }
         } else {

@@ -493,7 +493,7 @@ async fn require_login(
     let path = req.uri().path();
     let open = st.public.is_some()
         || path.starts_with("/static/")
-        || matches!(path, "/anmelden" | "/health" | "/favicon.ico")
+        || matches!(path, "/anmelden" | "/health" | "/favicon.ico" | "/api/v1/openapi.json")
         || path.starts_with("/einladung/");
     if open {
         return next.run(req).await;

@@ -52,10 +52,10 @@ fn find_crs(param: Option<&str>, name: &'static str) -> Result<(&'static str, Op
         })
         .copied()
         .ok_or_else(|| {
-            AppError::bad_parameter(name, format!(
-                "{name} „{wanted}“ wird nicht angeboten; möglich: {}",
-                CRSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-            ))
+            AppError::bad_parameter(
+                name,
+                format!("{name} „{wanted}“ wird nicht angeboten; möglich: {}", CRSES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")),
+            )
         })
 }
 
@@ -427,8 +427,10 @@ pub async fn collection(
 ) -> Result<Response, AppError> {
     let b = base(&headers);
     let list = with_store(&st, |store, st| collections_of(store, st)).await?;
-    let (c, _) =
-        list.iter().find(|(c, _)| c.id == id).ok_or_else(|| AppError::unknown_parameter("collectionId", format!("Sammlung „{id}“ gibt es nicht")))?;
+    let (c, _) = list
+        .iter()
+        .find(|(c, _)| c.id == id)
+        .ok_or_else(|| AppError::unknown_parameter("collectionId", format!("Sammlung „{id}“ gibt es nicht")))?;
     Ok(reply(&headers, f.f.as_deref(), &describe(c, &b), "application/json", &c.title))
 }
 
@@ -618,7 +620,11 @@ pub async fn items(
     let b = base(&headers);
     let asked = match q.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
-        Some(l) => l.parse::<usize>().ok().filter(|l| *l >= 1).ok_or_else(|| AppError::bad_parameter("limit", format!("limit „{l}“: eine Zahl ab 1")))?,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| *l >= 1)
+            .ok_or_else(|| AppError::bad_parameter("limit", format!("limit „{l}“: eine Zahl ab 1")))?,
     };
     // Beyond the maximum the page is clamped, and the answer says so (a member and a header).
     let limit = asked.min(MAX_LIMIT);
@@ -666,7 +672,8 @@ pub async fn items(
         "features": page,
     });
     if asked > limit {
-        v["notice"] = json!(format!("limit {asked} ist größer als das Höchstmaß: auf {MAX_LIMIT} begrenzt (weitere Seiten über den Link next)"));
+        v["notice"] =
+            json!(format!("limit {asked} ist größer als das Höchstmaß: auf {MAX_LIMIT} begrenzt (weitere Seiten über den Link next)"));
     }
     let mut res = with_content_crs(reply(&headers, html_f.as_deref(), &v, "application/geo+json", "Objekte"), content_crs);
     if asked > limit {

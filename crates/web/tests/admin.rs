@@ -706,6 +706,7 @@ async fn public_view_for_anonymous_visitors(backend: Backend) {
         editing: site.editing.clone(),
         public: None,
         basemap: None,
+        api_rate: None,
     };
     let (status, _, location) = closed.send(Request::get("/").header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/anmelden")));

@@ -261,6 +261,8 @@ pub struct Site {
     pub public: Option<f64>,
     pub public_view: Option<f64>,
     pub basemap: Option<quartier_web::Basemap>,
+    /// Requests per minute and API token (None: the default).
+    pub api_rate: Option<u32>,
 }
 
 impl Site {
@@ -291,7 +293,7 @@ impl Site {
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
         let editing = Some(Arc::new(quartier_web::Editing::new("Test (Browser)", true).unwrap()));
-        Site { dir, db, editing, public: None, public_view: None, basemap: None }
+        Site { dir, db, editing, public: None, public_view: None, basemap: None, api_rate: None }
     }
 
     pub fn app(&self) -> axum::Router {
@@ -303,6 +305,7 @@ impl Site {
                 public_view: self.public_view,
                 trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
                 basemap: self.basemap.clone(),
+                api_rate: self.api_rate,
             },
         )
     }
@@ -485,4 +488,46 @@ impl IntoStatus for (StatusCode, String, Option<String>) {
     fn into_status(self) -> (StatusCode, String) {
         (self.0, self.1)
     }
+}
+
+/// The test site's areas with square geometries near Bochum (Stadtteile 01 and 02, their
+/// Sozialräume side by side), children and children in SGB II in 2024, child poverty.
+pub fn with_squares(site: &Site) {
+    let sq = |x: f64, w: f64| -> quartier_geom::MultiPolygon {
+        let (y, h) = (51.48, 0.01);
+        quartier_geom::MultiPolygon(vec![quartier_geom::Polygon::new(
+            quartier_geom::LineString::from(vec![(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]),
+            vec![],
+        )])
+    };
+    let area = |key: &str, parent: Option<&str>, g: quartier_geom::MultiPolygon| NewArea {
+        key: key.into(),
+        name: format!("Gebiet {key}"),
+        parent: parent.map(Into::into),
+        geometry: Some(quartier_geom::wkb::encode(&g)),
+        source_geometry: None,
+        area_m2: None,
+        origin: key.into(),
+    };
+    let mut s = site.store();
+    let batch = |level: &str, areas| AreaBatch { file: "gebiete.geojson".into(), level: level.into(), areas, source_crs: None };
+    s.apply_areas(&batch("Stadtteil", vec![area("01", None, sq(7.10, 0.02)), area("02", None, sq(7.12, 0.01))]), false).unwrap();
+    s.apply_areas(
+        &batch(
+            "Sozialraum",
+            vec![
+                area("0101", Some("01"), sq(7.10, 0.01)),
+                area("0102", Some("01"), sq(7.11, 0.01)),
+                area("0201", Some("02"), sq(7.12, 0.01)),
+            ],
+        ),
+        false,
+    )
+    .unwrap();
+    let data = "Gebiet;Jahr;Merkmal;Wert\n0101;2024;Kinder unter 15;120\n0102;2024;Kinder unter 15;80\n0201;2024;Kinder unter 15;300\n\
+                0101;2024;Kinder SGB II;30\n0102;2024;Kinder SGB II;8\n0201;2024;Kinder SGB II;90\n";
+    let p = site.dir.path().join("d.csv");
+    std::fs::write(&p, data).unwrap();
+    quartier_import::load::data(&mut s, &p, "d.csv", &Default::default(), false).unwrap();
+    save_child_poverty(&mut s);
 }
