@@ -162,3 +162,51 @@ fn invitations_and_disabled_accounts_from_the_command_line() {
     assert!(env.run(&["user", "enable", "planerin"]).ok().contains("freigegeben"));
     assert!(env.run(&["user", "disable", "gibtsnicht"]).fails().contains("gibtsnicht"));
 }
+
+/// A GET with an API token over HTTP: (head, body).
+fn get_with_token(addr: &str, path: &str, token: &str) -> (String, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+/// `user token create` prints a token once; the served API takes it with the account's rights;
+/// `user token list` shows it with its last use, `user token revoke` ends it at once;
+/// `serve --api-rate` sets each token's rate.
+#[test]
+fn api_tokens_from_the_command_line() {
+    let env = Env::new();
+    env.musterstadt();
+    assert!(add(&env, &["chefin", "--admin"], "Rathaus-Turm-Uhr-1903").0);
+    let out = env.run(&["user", "token", "create", "chefin", "--name", "R-Auswertung", "--days", "30"]).ok();
+    assert!(out.contains("read") && out.contains("wird nur jetzt angezeigt"), "{out}");
+    let secret = out.lines().last().unwrap().trim().to_string();
+    assert!(secret.starts_with("qrt_") && secret.len() == 68, "{out}");
+    let server = crate::demo::serve_with(&env, &["--api-rate", "600"]);
+    let (head, body) = get_with_token(&server.addr, "/api/v1/levels", &secret);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    assert_eq!(json(&body)["levels"][0]["name"], "Stadtteil", "{body}");
+    // Without the token the API says what it needs.
+    let (head, body) = crate::demo::get(&server.addr, "/api/v1/levels");
+    assert!(head.starts_with("HTTP/1.1 401") && head.to_lowercase().contains("content-type: application/problem+json"), "{head}");
+    assert!(body.contains("API-Schlüssel"), "{body}");
+    let list = json(&env.run(&["user", "token", "list", "chefin", "--format", "json"]).ok());
+    assert_eq!((list[0]["name"].as_str(), list[0]["scope"].as_str()), (Some("R-Auswertung"), Some("read")), "{list}");
+    assert!(list[0]["last_used"].is_number(), "{list}");
+    let id = list[0]["id"].to_string();
+    assert!(env.run(&["user", "token", "revoke", &id]).ok().contains("widerrufen"));
+    let (head, body) = get_with_token(&server.addr, "/api/v1/levels", &secret);
+    assert!(head.starts_with("HTTP/1.1 401") && body.contains("widerrufen"), "{head}\n{body}");
+    assert!(env.run(&["user", "token", "list"]).ok().contains("widerrufen"));
+    drop(server);
+    // Bad input: an unknown account, a validity out of range, an unknown token, a zero rate.
+    assert!(env.run(&["user", "token", "create", "gibtsnicht", "--name", "x"]).fails().contains("gibtsnicht"));
+    let usage = env.run(&["user", "token", "create", "chefin", "--name", "x", "--days", "400"]);
+    assert!(usage.out.status.code() == Some(2) && usage.stderr().contains("1..=366"), "{}", usage.stderr());
+    assert!(env.run(&["user", "token", "revoke", "999"]).fails().contains("999"));
+    assert_eq!(env.run(&["serve", "--api-rate", "0"]).out.status.code(), Some(2));
+}

@@ -111,12 +111,13 @@ pub(crate) async fn check(st: &AppState, secret: String, writes: bool) -> Result
         return Err(AppError::Forbidden(format!("Der API-Schlüssel „{}“ darf nur lesen", token.name)));
     }
     if token.last_used.is_none_or(|t| now - t >= 3600) {
+        // Awaited, so the list shows the use as soon as the answer arrives; a failure to note
+        // it does not fail the request.
         let (db, id) = (st.db.clone(), token.id);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = db.open().and_then(|mut s| s.touch_api_token(id)) {
-                eprintln!("Fehler: letzte Nutzung des API-Schlüssels {id} nicht gespeichert: {e}");
-            }
-        });
+        let noted = tokio::task::spawn_blocking(move || db.open().and_then(|mut s| s.touch_api_token(id))).await;
+        if let Ok(Err(e)) = noted {
+            eprintln!("Fehler: letzte Nutzung des API-Schlüssels {id} nicht gespeichert: {e}");
+        }
     }
     Ok(Arc::new(Principal { user, token }))
 }
