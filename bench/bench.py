@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "map", "report", "action"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "map", "api", "report", "action"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -59,6 +59,8 @@ def main():
         out.append(map_bench(a))
     if a.only in (None, "web"):
         out.append(web_bench(a))
+    if a.only in (None, "api"):
+        out.append(api_bench(a))
     if a.only in (None, "report"):
         out.append(report_bench(a))
     if a.only in (None, "action"):
@@ -402,12 +404,12 @@ def free_port():
         return so.getsockname()[1]
 
 
-def start_server(q, db):
+def start_server(q, db, *extra):
     """`quartier serve` on a free port, returned once /health answers: (process, base URL)."""
     import time
     import urllib.request
     port = free_port()
-    server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([q, "--db", db, "serve", "--addr", f"127.0.0.1:{port}", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -418,11 +420,13 @@ def start_server(q, db):
     return server, url
 
 
-def wrk(url, conns, seconds, script=None):
-    """wrk with gzip accepted (a Lua script may pick the paths); returns (median ms, p99 ms,
-    requests/s, errors)."""
+def wrk(url, conns, seconds, script=None, headers=()):
+    """wrk with gzip accepted (a Lua script may pick the paths; more headers may be given);
+    returns (median ms, p99 ms, requests/s, errors)."""
     threads = min(2, conns)
     extra = ["-s", script] if script else []
+    for h in headers:
+        extra += ["-H", h]
     p = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", "Accept-Encoding: gzip", *extra, url],
                        capture_output=True, text=True, check=True)
     out = p.stdout
@@ -671,6 +675,168 @@ def map_bench(a):
               "the same 2 cores as the server; first map = navigation start until every tile of the first view is drawn, on the first "
               "visit to a fresh server (values and tiles computed) and on the next visit (kept by the server). "
               "KB = every response of the first view as transferred (HTML, the map library, values JSON, tiles)."]
+    return "\n".join(lines)
+
+
+API_CATALOGUE = CHILD_POVERTY + """
+[[indicator]]
+id = "unemployment"
+name = "Arbeitslosigkeit"
+formula = "if(population > 0, 100 * unemployed / population, 0)"
+unit = "%"
+direction = "higher_is_worse"
+
+[[indicator]]
+id = "sgb2_rate"
+name = "SGB-II-Quote"
+formula = "if(population > 0, 100 * sgb2_recipients / population, 0)"
+unit = "%"
+direction = "higher_is_worse"
+
+[[indicator]]
+id = "old_age_poverty"
+name = "Altersarmut"
+formula = "if(persons_65plus > 0, 100 * persons_65plus_grundsicherung / persons_65plus, 0)"
+unit = "%"
+direction = "higher_is_worse"
+
+[[indicator]]
+id = "single_parents"
+name = "Alleinerziehende je 100 Einwohner"
+formula = "if(population > 0, 100 * single_parent_households / population, 0)"
+unit = "je 100"
+direction = "higher_is_worse"
+"""
+
+API_INDICATORS = "child_poverty,unemployment,sgb2_rate,old_age_poverty,single_parents"
+
+
+def api_bench(a):
+    """The open interfaces (issue 19) on 5,000 synthetic areas (gen_city.py, 10 years) with 5
+    indicators: OGC API items as GeoJSON (a page of 1,000 and the whole level) and the JSON
+    API's values (a variable's 5,000 areas x 10 years; an indicator's computed values with
+    numerator, denominator and status), p50/p99 at 50 concurrent clients with wrk, anonymous
+    on a local server (answers kept per data version) and with an API token (checked and
+    counted per request, never a kept answer). The peer: PostGIS building the same
+    FeatureCollections with ST_AsGeoJSON/json_agg from the same geometries and values, 50
+    concurrent clients (psycopg), and the same GeoJSON as a file download (Python's
+    http.server)."""
+    import gzip
+    import shutil as sh
+    import statistics as st_
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    q = os.path.abspath(a.quartier)
+    work = os.path.abspath(a.work)
+    city = city_db(a, q, 5000)
+    db = os.path.join(work, "api-city5000.db")
+    if not os.path.exists(db):
+        sh.copy(city, db)
+        cat = os.path.join(work, "api-catalogue.toml")
+        with open(cat, "w") as f:
+            f.write(API_CATALOGUE)
+        subprocess.run([q, "--db", db, "indicators", "load", cat], check=True, capture_output=True)
+    run = lambda *args: subprocess.run([q, "--db", db, *args], capture_output=True, text=True)
+    if "bench" not in run("user", "list").stdout:
+        p = subprocess.run([q, "--db", db, "user", "add", "bench", "--role", "planner"], input="Bank-Turm-Uhr-1903-api\n",
+                           capture_output=True, text=True, check=True)
+    token = run("user", "token", "create", "bench", "--name", "Benchmark", "--days", "1").stdout.strip().splitlines()[-1]
+    items = f"/ogc/collections/gebiet/items?indikatoren={API_INDICATORS}&jahr=2024"
+    paths = [
+        ("OGC items, page of 1,000, 5 indicators (GeoJSON)", items + "&limit=1000"),
+        ("OGC items, whole level (5,000), 5 indicators (GeoJSON)", items + "&limit=5000"),
+        ("JSON values, children_u15, 5,000 areas x 10 years", "/api/v1/values?variable=children_u15&level=Gebiet"),
+        ("JSON indicator values, child_poverty, 5,000 areas x 10 years", "/api/v1/indicators/child_poverty/values?level=Gebiet"),
+    ]
+    lines = ["| request | KB (gzip) | cold s | anonymous p50 / p99 ms, req/s | with token p50 / p99 ms, req/s |", "|---|---|---|---|---|"]
+    # Anonymous: a local server without accounts; with token: the same data with an account.
+    anon_db = os.path.join(work, "api-city5000-anon.db")
+    sh.copy(city, anon_db)
+    subprocess.run([q, "--db", anon_db, "indicators", "load", os.path.join(work, "api-catalogue.toml")], check=True, capture_output=True)
+    server, base = start_server(q, anon_db)
+    tserver, tbase = start_server(q, db, "--api-rate", "100000000")
+    geojson = {}
+    try:
+        for label, path in paths:
+            t = time.perf_counter()
+            body = urllib.request.urlopen(urllib.request.Request(base + path, headers={"Accept-Encoding": "gzip"})).read()
+            cold = time.perf_counter() - t
+            if "limit=" in path:
+                geojson[label] = json.loads(gzip.decompress(body))
+            a50, a99, arps, aerr = wrk(base + path, 50, 10)
+            t50, t99, trps, terr = wrk(tbase + path, 50, 10, headers=[f"Authorization: Bearer {token}"])
+            err = lambda e: f" ({e} errors)" if e else ""
+            lines.append(f"| {label} | {len(body) / 1024:.0f} | {cold:.2f} | {a50:.1f} / {a99:.1f}, {arps:.0f}{err(aerr)} | {t50:.1f} / {t99:.1f}, {trps:.0f}{err(terr)} |")
+    finally:
+        for s_ in (server, tserver):
+            s_.terminate()
+            s_.wait()
+    # The peer: PostGIS makes the same FeatureCollections (geometries and the 5 values of 2024).
+    peer = []
+    try:
+        import psycopg
+        pg = os.path.join(os.path.abspath(a.peers), "pg.sh")
+        subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
+        conninfo = "host=127.0.0.1 port=55432 user=postgres dbname=peers"
+        whole = geojson["OGC items, whole level (5,000), 5 indicators (GeoJSON)"]
+        with psycopg.connect(conninfo, autocommit=True) as c:
+            c.execute("DROP TABLE IF EXISTS api_areas")
+            c.execute("CREATE TABLE api_areas (key text primary key, name text, child_poverty float8, unemployment float8, sgb2_rate float8, "
+                      "old_age_poverty float8, single_parents float8, geom geometry(MultiPolygon, 4326))")
+            with c.cursor() as cur:
+                for ft in whole["features"]:
+                    p_ = ft["properties"]
+                    cur.execute("INSERT INTO api_areas VALUES (%s, %s, %s, %s, %s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)))",
+                                (ft["id"], p_.get("name"), p_.get("child_poverty"), p_.get("unemployment"), p_.get("sgb2_rate"),
+                                 p_.get("old_age_poverty"), p_.get("single_parents"), json.dumps(ft["geometry"])))
+            c.execute("ANALYZE api_areas")
+        sql = ("SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature', 'id', key, "
+               "'geometry', ST_AsGeoJSON(geom)::json, 'properties', json_build_object('name', name, 'child_poverty', child_poverty, "
+               "'unemployment', unemployment, 'sgb2_rate', sgb2_rate, 'old_age_poverty', old_age_poverty, 'single_parents', single_parents)))) "
+               "FROM (SELECT * FROM api_areas ORDER BY key LIMIT %s) t")
+
+        def clients(limit, n=50, each=8):
+            def one(_):
+                out = []
+                with psycopg.connect(conninfo) as c:
+                    for _ in range(each):
+                        t = time.perf_counter()
+                        c.execute(sql, (limit,)).fetchone()
+                        out.append(time.perf_counter() - t)
+                return out
+            t = time.perf_counter()
+            with ThreadPoolExecutor(n) as ex:
+                lat = sorted(x for xs in ex.map(one, range(n)) for x in xs)
+            return lat, len(lat) / (time.perf_counter() - t)
+        for limit in (1000, 5000):
+            lat, rps = clients(limit)
+            peer.append(f"| PostGIS ST_AsGeoJSON + json_agg, {limit:,} features, 50 clients | {lat[len(lat) // 2] * 1000:.1f} / "
+                        f"{lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000:.1f} ms, {rps:.0f}/s |")
+    except Exception as e:  # the peer is optional where PostGIS cannot start
+        peer.append(f"| PostGIS | not measured ({str(e)[-80:]}) |")
+    # The same whole-level GeoJSON as a static file (python3 -m http.server), 50 clients.
+    files = os.path.join(work, "api-files")
+    os.makedirs(files, exist_ok=True)
+    with open(os.path.join(files, "gebiet.geojson"), "w") as f:
+        json.dump(geojson["OGC items, whole level (5,000), 5 indicators (GeoJSON)"], f)
+    port = free_port()
+    http = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", files],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        f50, f99, frps, ferr = wrk(f"http://127.0.0.1:{port}/gebiet.geojson", 50, 10)
+        peer.append(f"| the same GeoJSON (5,000 features) as a file, python http.server, 50 clients | {f50:.1f} / {f99:.1f} ms, {frps:.0f}/s"
+                    f"{f' ({ferr} errors)' if ferr else ''} |")
+    finally:
+        http.terminate()
+        http.wait()
+    lines += ["", "| peer | p50 / p99, throughput |", "|---|---|"] + peer
+    lines += ["", "Issue 19, measured on the same 2 cores as the server and the load generator (wrk, 50 connections, 10 s each). "
+              "Cold = the first request on a fresh server (values computed, features made). gen_city.py has 10 years (2015-2024), "
+              "not 15: the values responses hold 50,000 rows."]
     return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: Quartier against the peer tools (pandas, geopandas, esda, DuckDB, PostGIS, …) in the same run.
-#   bash bench/run.sh [--runs N] [--only import|indicators|index|spatial|web|map|report|action]
+#   bash bench/run.sh [--runs N] [--only import|indicators|index|spatial|web|map|api|report|action]
 # Needs python3 with venv and network access to PyPI the first time (peer packages, pinned as
 # in ../shared/peers/requirements.txt). Data comes from ../shared/peers/gen_city.py.
 set -euo pipefail
@@ -13,7 +13,7 @@ pins=$(grep -E '^(numpy|pandas|scipy|shapely|pyproj|pyogrio|geopandas|mapclassif
 "$WORK/venv/bin/pip" install -q $pins
 # PostGIS for the aggregation peer (as ../shared/peers/run_all.sh does) and PostgreSQL for the
 # load scenario, unless present.
-if [[ " $* " != *" --only "* || " $* " == *" spatial"* || " $* " == *" web"* || " $* " == *" map"* ]]; then
+if [[ " $* " != *" --only "* || " $* " == *" spatial"* || " $* " == *" web"* || " $* " == *" map"* || " $* " == *" api"* ]]; then
   if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgis >/dev/null || echo "PostGIS not installable: skipped"
   fi

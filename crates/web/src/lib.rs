@@ -319,11 +319,7 @@ async fn page_cache(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    // Requests with an API token are checked (and counted) each time: never a kept page.
-    if req.method() != axum::http::Method::GET
-        || req.uri().path().starts_with("/static/")
-        || req.headers().contains_key(header::AUTHORIZATION)
-    {
+    if req.method() != axum::http::Method::GET || req.uri().path().starts_with("/static/") {
         let res = next.run(req).await;
         // A change made through this server is seen by the next page at once.
         *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -353,6 +349,26 @@ async fn page_cache(
             }
         }
     };
+    // A request with an API token is checked (valid, within its rate) before anything kept is
+    // served, every time; its pages are kept per account, not per token, so a revoked or
+    // expired token gets nothing. The check travels with the request to `require_login`.
+    let mut req = req;
+    let mut account = String::new();
+    if st.public.is_none()
+        && api::auth::token_path(req.uri().path())
+        && let Some(secret) = api::auth::bearer(req.headers())
+    {
+        match api::auth::check(&st, secret, false).await {
+            Ok(p) => {
+                account = format!("{}|{:?}|{}", p.user.name, p.user.scope, p.user.sees_internal());
+                req.extensions_mut().insert(p);
+            }
+            Err(e) => {
+                let path = req.uri().path().to_string();
+                return if wants_problems(&req) { as_problem(&path, e.into_response()) } else { e.into_response() };
+            }
+        }
+    }
     if version.is_empty() {
         return next.run(req).await;
     }
@@ -360,7 +376,7 @@ async fn page_cache(
     let text = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let gzip = text(header::ACCEPT_ENCODING).contains("gzip");
     // Accept too: /ogc answers browsers with HTML and clients with JSON at the same address.
-    let key = format!("{}\u{0}{}\u{0}{gzip}\u{0}{}", req.uri(), text(header::COOKIE), text(header::ACCEPT));
+    let key = format!("{}\u{0}{}\u{0}{gzip}\u{0}{}\u{0}{account}", req.uri(), text(header::COOKIE), text(header::ACCEPT));
     let if_none_match = text(header::IF_NONE_MATCH);
     if let Some(page) = st.cache.page(&version, &key) {
         return respond(&page, &if_none_match);
@@ -438,7 +454,10 @@ async fn make_page(
     // "Not found" pages are kept too: they depend on the data as much, and a crowd asking for
     // an area or indicator without values must not make each one anew.
     let keep = matches!(res.status(), StatusCode::OK | StatusCode::NOT_FOUND);
-    if !keep || res.headers().contains_key(header::SET_COOKIE) {
+    // `Cache-Control: no-store` marks what is not derived from the data alone (a waiting
+    // import's preview lives in the upload area): never kept.
+    let no_store = res.headers().get(header::CACHE_CONTROL).is_some_and(|v| v.as_bytes().starts_with(b"no-store"));
+    if !keep || no_store || res.headers().contains_key(header::SET_COOKIE) {
         return Err(res);
     }
     let (parts, body) = res.into_parts();
@@ -487,10 +506,11 @@ fn respond(page: &cache::Page, if_none_match: &str) -> Response {
 /// sign-in page. Without accounts nothing changes.
 async fn require_login(
     axum::extract::State(st): axum::extract::State<AppState>,
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let path = req.uri().path();
+    let path = req.uri().path().to_string();
+    let path = path.as_str();
     let open = st.public.is_some()
         || path.starts_with("/static/")
         || matches!(path, "/anmelden" | "/health" | "/favicon.ico" | "/api/v1/openapi.json")
@@ -501,9 +521,14 @@ async fn require_login(
     let writes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     if api::auth::token_path(path) {
         if let Some(secret) = api::auth::bearer(req.headers()) {
-            let p = match api::auth::check(&st, secret, writes).await {
-                Ok(p) => p,
-                Err(e) => return e.into_response(),
+            // Checked (and counted) once: by the page cache for reads, here for writes.
+            let checked = req.extensions_mut().remove::<Arc<api::auth::Principal>>();
+            let p = match checked {
+                Some(p) => p,
+                None => match api::auth::check(&st, secret, writes).await {
+                    Ok(p) => p,
+                    Err(e) => return e.into_response(),
+                },
             };
             let view = match &p.user.scope {
                 Some(scope) => {
@@ -828,15 +853,23 @@ impl IntoResponse for AppError {
 /// title, the German detail, the request path and, where one is to blame, the parameter.
 async fn problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path().to_string();
-    let json = path.starts_with("/api/")
+    let json = wants_problems(&req);
+    let res = next.run(req).await;
+    if json { as_problem(&path, res) } else { res }
+}
+
+/// Whether errors of this request are answered as problem details.
+fn wants_problems(req: &axum::extract::Request) -> bool {
+    let path = req.uri().path();
+    path.starts_with("/api/")
         || ((path == "/ogc" || path.starts_with("/ogc/")) && {
             let f = req.uri().query().unwrap_or("").split('&').find_map(|p| p.strip_prefix("f=")).map(str::to_string);
             !ogc::wants_html(req.headers(), f.as_deref())
-        });
-    let mut res = next.run(req).await;
-    if !json {
-        return res;
-    }
+        })
+}
+
+/// An error response as problem details; other responses as they are.
+fn as_problem(path: &str, mut res: Response) -> Response {
     let Some(info) = res.extensions_mut().remove::<ErrorInfo>() else { return res };
     let status = res.status();
     let mut body = serde_json::json!({

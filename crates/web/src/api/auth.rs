@@ -43,11 +43,23 @@ pub const DEFAULT_RATE: u32 = 600;
 pub struct Limits {
     per_minute: u32,
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    noted: Mutex<HashMap<i64, Instant>>,
 }
 
 impl Limits {
     pub fn new(per_minute: u32) -> Limits {
-        Limits { per_minute: per_minute.max(1), buckets: Mutex::default() }
+        Limits { per_minute: per_minute.max(1), buckets: Mutex::default(), noted: Mutex::default() }
+    }
+
+    /// Whether this request notes the token's use: once an hour per token and server, so a
+    /// crowd of a token's first requests writes once.
+    fn note(&self, token: i64) -> bool {
+        let mut n = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        let due = n.get(&token).is_none_or(|at| at.elapsed().as_secs() >= 3600);
+        if due {
+            n.insert(token, Instant::now());
+        }
+        due
     }
 
     /// Takes one request from the token's bucket (it holds a quarter minute's requests, at
@@ -110,7 +122,7 @@ pub(crate) async fn check(st: &AppState, secret: String, writes: bool) -> Result
     if writes && token.scope == TokenScope::Read {
         return Err(AppError::Forbidden(format!("Der API-Schlüssel „{}“ darf nur lesen", token.name)));
     }
-    if token.last_used.is_none_or(|t| now - t >= 3600) {
+    if token.last_used.is_none_or(|t| now - t >= 3600) && st.api_limits.note(token.id) {
         // Awaited, so the list shows the use as soon as the answer arrives; a failure to note
         // it does not fail the request.
         let (db, id) = (st.db.clone(), token.id);

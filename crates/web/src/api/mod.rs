@@ -577,7 +577,9 @@ fn pending(st: &AppState, id: &str, user: &str) -> Result<(std::path::PathBuf, P
 pub async fn import_preview(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
     let p = auth::writer(&st, may_import, "Konten der Sozialplanung und der Administration")?;
     let (_, pending) = pending(&st, &id, &p.user.name)?;
-    ok(pending_json(&id, &pending))
+    let mut res = reply(StatusCode::OK, &pending_json(&id, &pending));
+    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 /// `POST /api/v1/imports/{id}/confirm`: imports the previewed file (one transaction; in the
