@@ -779,8 +779,11 @@ def api_bench(a):
     try:
         import psycopg
         pg = os.path.join(os.path.abspath(a.peers), "pg.sh")
-        subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
         conninfo = "host=127.0.0.1 port=55432 user=postgres dbname=peers"
+        try:
+            psycopg.connect(conninfo).close()
+        except psycopg.OperationalError:  # not running yet
+            subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
         whole = geojson["OGC items, whole level (5,000), 5 indicators (GeoJSON)"]
         with psycopg.connect(conninfo, autocommit=True) as c:
             c.execute("DROP TABLE IF EXISTS api_areas")

@@ -382,6 +382,22 @@ try {
   await page.fill("#e-wiederholung", "Weidenweg-Laterne-58");
   await Promise.all([page.waitForNavigation(), page.click("form.report-form button[type=submit]")]);
   check((await page.textContent("h1")) === "Passwort gesetzt", "the invitee sets the password");
+  // 11. The new account makes an API token on its page; a script reads the API with it.
+  await page.goto(base + "/anmelden");
+  await page.fill("input[name=name]", "e2e-eingeladen");
+  await page.fill("input[name=passwort]", "Weidenweg-Laterne-58");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/anmelden'] button[type=submit]")]);
+  await page.goto(base + "/konto");
+  await page.fill("form[action='/konto/schluessel'] input[name=name]", "E2E-Skript");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/konto/schluessel'] button[type=submit]")]);
+  const secret = (await page.textContent("code.secret")).trim();
+  check(/^qrt_[0-9a-f]{64}$/.test(secret), "a new API token is shown once");
+  await axe("konto-api-schluessel");
+  const api = await page.evaluate(async (t) => {
+    const res = await fetch("/api/v1/levels", { headers: { Authorization: "Bearer " + t }, credentials: "omit" });
+    return [res.status, (await res.json()).levels.length];
+  }, secret);
+  check(api[0] === 200 && api[1] === 3, "the API answers a script with the token: " + api.join(" "));
   check(errors.length === 0, "no script errors in the browser" + (errors.length ? ": " + errors.join("; ") : ""));
 } catch (e) {
   console.log(String(e.message || e));

@@ -325,6 +325,27 @@ async fn page_cache(
         *st.cache.version_seen.lock().unwrap_or_else(|e| e.into_inner()) = None;
         return res;
     }
+    // A request with an API token is checked (valid, within its rate) before anything kept is
+    // served, every time; its pages are kept per account, not per token, so a revoked or
+    // expired token gets nothing. The check travels with the request to `require_login`. It
+    // comes before the data version is read: noting a token's use is a commit (SQLite).
+    let mut req = req;
+    let mut account = String::new();
+    if st.public.is_none()
+        && api::auth::token_path(req.uri().path())
+        && let Some(secret) = api::auth::bearer(req.headers())
+    {
+        match api::auth::check(&st, secret, false).await {
+            Ok(p) => {
+                account = format!("{}|{:?}|{}", p.user.name, p.user.scope, p.user.sees_internal());
+                req.extensions_mut().insert(p);
+            }
+            Err(e) => {
+                let path = req.uri().path().to_string();
+                return if wants_problems(&req) { as_problem(&path, e.into_response()) } else { e.into_response() };
+            }
+        }
+    }
     use std::sync::atomic::Ordering;
     let crowd = st.cache.in_flight.fetch_add(1, Ordering::Relaxed) > 0;
     let cache = st.cache.clone();
@@ -349,26 +370,6 @@ async fn page_cache(
             }
         }
     };
-    // A request with an API token is checked (valid, within its rate) before anything kept is
-    // served, every time; its pages are kept per account, not per token, so a revoked or
-    // expired token gets nothing. The check travels with the request to `require_login`.
-    let mut req = req;
-    let mut account = String::new();
-    if st.public.is_none()
-        && api::auth::token_path(req.uri().path())
-        && let Some(secret) = api::auth::bearer(req.headers())
-    {
-        match api::auth::check(&st, secret, false).await {
-            Ok(p) => {
-                account = format!("{}|{:?}|{}", p.user.name, p.user.scope, p.user.sees_internal());
-                req.extensions_mut().insert(p);
-            }
-            Err(e) => {
-                let path = req.uri().path().to_string();
-                return if wants_problems(&req) { as_problem(&path, e.into_response()) } else { e.into_response() };
-            }
-        }
-    }
     if version.is_empty() {
         return next.run(req).await;
     }

@@ -44,7 +44,8 @@ fn web_app_end_to_end_and_accessibility_in_chromium() {
             && stdout.contains("ok   the PDF arrives when ready")
             && stdout.contains("ok   pasted TOML fills the form")
             && stdout.contains("ok   the index is saved and opens")
-            && stdout.contains("ok   the invitee sets the password"),
+            && stdout.contains("ok   the invitee sets the password")
+            && stdout.contains("ok   the API answers a script with the token"),
         "{stdout}"
     );
 }
