@@ -52,6 +52,11 @@ pub struct OpendataArgs {
     /// Schwelle der Geheimhaltung (mindestens 1)
     #[arg(long, default_value_t = quartier_core::disclosure::DEFAULT_THRESHOLD)]
     pub disclosure_threshold: f64,
+    /// Adresse, unter der die Dateien veröffentlicht werden (z. B. https://opendata.kreis.de/sozialmonitoring/):
+    /// die Metadaten nennen dann die vollständigen Download-Adressen; ohne: die Dateinamen,
+    /// relativ zur Metadatendatei
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
 }
 
 pub fn run(db: &Path, cmd: ExportCmd) -> Result<()> {
@@ -61,6 +66,19 @@ pub fn run(db: &Path, cmd: ExportCmd) -> Result<()> {
     }
     if a.name.is_empty() || a.name.contains(['/', '\\']) || a.name.starts_with('.') {
         bail!("--name „{}“: ein Dateiname ohne Verzeichnis", a.name);
+    }
+    // DCAT-AP.de wants IRIs for the licence and the download addresses.
+    let iri = |s: &str| (s.starts_with("https://") || s.starts_with("http://")) && s.len() > 8 && !s.contains([' ', '"', '<', '>']);
+    if !iri(&a.licence) {
+        bail!(
+            "--licence „{}“: eine Adresse (IRI) des DCAT-AP.de-Lizenzvokabulars, z. B. http://dcat-ap.de/def/licenses/dl-by-de/2.0",
+            a.licence
+        );
+    }
+    if let Some(b) = &a.base_url
+        && !iri(b)
+    {
+        bail!("--base-url „{b}“: eine http- oder https-Adresse");
     }
     if crate::missing(db) {
         bail!("Datenbank {} gibt es nicht", db.display());
@@ -77,6 +95,7 @@ pub fn run(db: &Path, cmd: ExportCmd) -> Result<()> {
         publisher: a.publisher,
         licence: a.licence,
         spatial: a.spatial,
+        base_url: a.base_url,
     };
     let files = quartier_report::opendata::export(&store, &req).map_err(anyhow::Error::msg)?;
     match a.out.parent() {

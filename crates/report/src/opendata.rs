@@ -29,7 +29,50 @@ pub struct Request {
     pub licence: String,
     /// Name of the area covered (e.g. the municipality).
     pub spatial: String,
+    /// Where the files will be published (the distributions' access and download URLs);
+    /// None: the file names, which JSON-LD resolves against the metadata file's own address.
+    pub base_url: Option<String>,
 }
+
+/// The IANA media type IRI of a media type (DCAT-AP.de's controlled vocabulary).
+fn media_type_iri(media: &str) -> String {
+    format!("https://www.iana.org/assignments/media-types/{media}")
+}
+
+/// The JSON-LD context of the metadata: the prefixes, IRIs where DCAT-AP.de wants IRIs, dates
+/// typed as `xsd:date`, and Quartier's own terms (the indicator descriptions, keyed by id, and
+/// the disclosure threshold) in their namespace, so nothing is lost when the file is read as RDF.
+fn context() -> Value {
+    let iri = json!({ "@type": "@id" });
+    let date = json!({ "@type": "xsd:date" });
+    json!({
+        "@version": 1.1,
+        "dcat": "http://www.w3.org/ns/dcat#",
+        "dct": "http://purl.org/dc/terms/",
+        "dcatde": "http://dcat-ap.de/def/dcatde/",
+        "foaf": "http://xmlns.com/foaf/0.1/",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "quartier": QUARTIER_NS,
+        "dct:license": iri, "dct:format": iri, "dcat:accessURL": iri, "dcat:downloadURL": iri, "dcat:mediaType": iri,
+        "dcatde:politicalGeocodingLevelURI": iri,
+        "dcat:startDate": date, "dcat:endDate": date,
+        "quartier:geheimhaltungsschwelle": { "@type": "xsd:decimal" },
+        "quartier:indikatoren": {
+            "@id": "quartier:indikatoren",
+            "@container": "@index",
+            "@context": {
+                "name": "dct:title",
+                "beschreibung": "dct:description",
+                "quelle": "dct:source",
+                "einheit": "quartier:einheit",
+                "formel": "quartier:formel",
+            },
+        },
+    })
+}
+
+/// The namespace of Quartier's own metadata terms (a URN: no web address is claimed).
+pub const QUARTIER_NS: &str = "urn:quartier:def:";
 
 /// The files: (file name, content).
 pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>, String> {
@@ -135,8 +178,16 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         .map(|(a, year, row)| {
             let mut props = serde_json::Map::new();
             for (h, v) in headers.iter().zip(row) {
-                let numeric = h == "jahr" || ids.iter().any(|id| h == id || *h == format!("{id}_zaehler") || *h == format!("{id}_nenner"));
-                let value = if numeric { v.parse::<f64>().map(|x| json!(x)).unwrap_or(Value::Null) } else { json!(v) };
+                // Years, numerators and denominators are whole numbers (`2019`, not `2019.0`);
+                // values keep their decimals.
+                let whole = h == "jahr" || ids.iter().any(|id| *h == format!("{id}_zaehler") || *h == format!("{id}_nenner"));
+                let numeric = whole || ids.iter().any(|id| h == id);
+                let value = match v.parse::<f64>() {
+                    Ok(x) if whole && x.fract() == 0.0 && x.abs() < 9e15 => json!(x as i64),
+                    Ok(x) if numeric => json!(x),
+                    _ if numeric => Value::Null,
+                    _ => json!(v),
+                };
                 props.insert(h.clone(), value);
             }
             let geometry = geoms.get(&a.key).and_then(|b| match wkb::decode(b) {
@@ -154,6 +205,10 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         (format!("{}.de.csv", req.name), "text/csv", "CSV"),
         (format!("{}.geojson", req.name), "application/geo+json", "GEOJSON"),
     ];
+    let url = |f: &str| match &req.base_url {
+        Some(b) => format!("{}/{f}", b.trim_end_matches('/')),
+        None => f.to_string(),
+    };
     let variables: BTreeMap<&str, Value> = ids
         .iter()
         .map(|id| {
@@ -165,7 +220,7 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         })
         .collect();
     let meta = json!({
-        "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "dcatde": "http://dcat-ap.de/def/dcatde/", "foaf": "http://xmlns.com/foaf/0.1/"},
+        "@context": context(),
         "@type": "dcat:Dataset",
         "dct:title": req.title,
         "dct:description": format!("{} Werte je {} für {}. Geheimhaltung: Anzahlen unter {} und rückrechenbare Werte sind nicht ausgewiesen (Vermerk „geheim“).", req.description, req.level, years_text(&years), req.threshold),
@@ -176,7 +231,7 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
         "dct:spatial": {"@type": "dct:Location", "dct:title": req.spatial, "dcat:bbox": bbox},
         "dcatde:politicalGeocodingLevelURI": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality",
         "dcat:distribution": files.iter().map(|(f, media, format)| json!({
-            "@type": "dcat:Distribution", "dct:title": f, "dcat:accessURL": f, "dcat:mediaType": media,
+            "@type": "dcat:Distribution", "dct:title": f, "dcat:accessURL": url(f), "dcat:downloadURL": url(f), "dcat:mediaType": media_type_iri(media),
             "dct:format": format!("http://publications.europa.eu/resource/authority/file-type/{format}"), "dct:license": req.licence,
         })).collect::<Vec<_>>(),
         "quartier:indikatoren": variables,
@@ -200,7 +255,11 @@ fn years_text(years: &[i32]) -> String {
     }
 }
 
+/// A multipolygon as RFC 7946 wants it: exterior rings counterclockwise, holes clockwise
+/// (§3.1.6; whatever winding the delivery had), coordinates to 6 decimals (about 0.1 m).
 fn multipolygon_json(mp: &quartier_geom::MultiPolygon) -> Value {
+    use geo::orient::{Direction, Orient};
+    let mp = mp.orient(Direction::Default);
     let ring = |ls: &quartier_geom::LineString| -> Vec<[f64; 2]> {
         ls.0.iter().map(|c| [(c.x * 1e6).round() / 1e6, (c.y * 1e6).round() / 1e6]).collect()
     };

@@ -79,6 +79,7 @@ impl Choice {
             publisher: self.publisher.clone(),
             licence: "http://dcat-ap.de/def/licenses/dl-by-de/2.0".into(),
             spatial: self.spatial.clone(),
+            base_url: None,
         }
     }
 

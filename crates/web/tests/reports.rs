@@ -345,6 +345,7 @@ async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
     let expected = tokio::task::block_in_place(|| {
         let s = site.db.open_read_only().unwrap();
         let req = quartier_report::opendata::Request {
+            base_url: None,
             level: "Sozialraum".into(),
             years: vec![2024],
             indicators: vec!["kinderarmut".into()],
@@ -370,6 +371,7 @@ async fn open_data_from_the_browser_is_the_cli_export(backend: Backend) {
     let expected = tokio::task::block_in_place(|| {
         let s = site.db.open_read_only().unwrap();
         let req = quartier_report::opendata::Request {
+            base_url: None,
             level: "Sozialraum".into(),
             years: vec![2023, 2024],
             indicators: vec!["kinderarmut".into()],

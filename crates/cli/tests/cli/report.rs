@@ -448,3 +448,73 @@ fn stored_definitions_refuse_bad_input_and_change_nothing() {
     let err = env.run(&["reports", "remove", "gibtsnicht"]).fails();
     assert!(err.contains("gibt es nicht"), "{err}");
 }
+
+/// What data portals check: GeoJSON after RFC 7946 (exterior rings counterclockwise, holes
+/// clockwise, whatever the delivery's winding; whole numbers as integers) and DCAT-AP.de
+/// metadata with IRIs where the SHACL shapes want IRIs, dates typed `xsd:date` and Quartier's
+/// own terms in a declared namespace (validated with GovData's shapes: 0 violations, see the
+/// issue note).
+#[test]
+fn open_data_follows_rfc_7946_and_dcat_ap_de() {
+    let env = Env::new();
+    env.run(&["levels", "define", "Quartier"]).ok();
+    // Clockwise exterior, counterclockwise hole: both the wrong way for RFC 7946.
+    let (x, y) = (X0, Y0);
+    let geom = format!(
+        r#"{{"type":"Polygon","coordinates":[[[{x},{y}],[{x},{y2}],[{x2},{y2}],[{x2},{y}],[{x},{y}]],[[{a},{a2}],[{b},{a2}],[{b},{b2}],[{a},{b2}],[{a},{a2}]]]}}"#,
+        y2 = y + 1000.0,
+        x2 = x + 1000.0,
+        a = x + 400.0,
+        b = x + 600.0,
+        a2 = y + 400.0,
+        b2 = y + 600.0
+    );
+    let areas = env.write("q.geojson", collection(Some("urn:ogc:def:crs:EPSG::25832"), &[feature(r#""id":"Q1","name":"Ring""#, &geom)]));
+    env.run(&["import", "areas", areas.to_str().unwrap(), "--level", "Quartier"]).ok();
+    let data = env.write("d.csv", "Gebiet;Jahr;Merkmal;Wert\nQ1;2024;kinder;120\nQ1;2024;kinder_sgb2;30\n");
+    env.run(&["import", "data", data.to_str().unwrap()]).ok();
+    let cat = env.write(
+        "k.toml",
+        "[[indicator]]\nid = \"kinderarmut\"\nname = \"Kinderarmut\"\nformula = \"100 * kinder_sgb2 / kinder\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\ndescription = \"Kinder im SGB II je 100 Kinder\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let out = env.path("od");
+    let base = "https://opendata.musterstadt.example/sozial/";
+    env.run(&["export", "opendata", "--level", "Quartier", "--out", out.to_str().unwrap(), "--name", "k", "--base-url", base]).ok();
+    let geo = json(&std::fs::read_to_string(out.join("k.geojson")).unwrap());
+    let signed = |ring: &serde_json::Value| -> f64 {
+        let r: Vec<(f64, f64)> = ring.as_array().unwrap().iter().map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())).collect();
+        r.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum::<f64>() / 2.0
+    };
+    let f = &geo["features"][0];
+    let poly = &f["geometry"]["coordinates"][0];
+    assert!(signed(&poly[0]) > 0.0, "exterior counterclockwise: {poly}");
+    assert!(signed(&poly[1]) < 0.0, "hole clockwise: {poly}");
+    let p = &f["properties"];
+    assert!(p["jahr"].is_i64() && p["jahr"] == 2024, "{p}");
+    assert!(p["kinderarmut_zaehler"].is_i64() && p["kinderarmut_nenner"] == 120 && p["kinderarmut"] == 25.0, "{p}");
+    let meta = json(&std::fs::read_to_string(out.join("k.meta.json")).unwrap());
+    let ctx = &meta["@context"];
+    for term in ["dct:license", "dct:format", "dcat:accessURL", "dcat:downloadURL", "dcat:mediaType", "dcatde:politicalGeocodingLevelURI"] {
+        assert_eq!(ctx[term]["@type"], "@id", "{term} is an IRI");
+    }
+    assert_eq!(
+        (ctx["dcat:startDate"]["@type"].as_str(), ctx["xsd"].as_str()),
+        (Some("xsd:date"), Some("http://www.w3.org/2001/XMLSchema#"))
+    );
+    assert!(ctx["quartier"].is_string() && ctx["quartier:indikatoren"]["@context"]["name"] == "dct:title", "{ctx}");
+    let dist = &meta["dcat:distribution"][0];
+    assert_eq!(dist["dcat:accessURL"], "https://opendata.musterstadt.example/sozial/k.csv");
+    assert_eq!(dist["dcat:mediaType"], "https://www.iana.org/assignments/media-types/text/csv");
+    assert_eq!(meta["dcat:distribution"][2]["dct:format"], "http://publications.europa.eu/resource/authority/file-type/GEOJSON");
+    assert_eq!(meta["quartier:indikatoren"]["kinderarmut"]["beschreibung"], "Kinder im SGB II je 100 Kinder");
+    // A licence or an address that is no IRI is refused before anything is written.
+    let err =
+        env.run(&["export", "opendata", "--level", "Quartier", "--out", env.path("x").to_str().unwrap(), "--licence", "CC BY"]).fails();
+    assert!(err.contains("--licence") && !env.path("x").exists(), "{err}");
+    assert!(
+        env.run(&["export", "opendata", "--level", "Quartier", "--out", out.to_str().unwrap(), "--base-url", "ftp://x"])
+            .fails()
+            .contains("--base-url")
+    );
+}
