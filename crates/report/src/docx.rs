@@ -36,9 +36,49 @@ struct Doc {
     body: String,
     media: Vec<(String, Vec<u8>)>,
     next_id: usize,
+    /// Headings of levels 1 and 2 for the table of contents: (level, text).
+    headings: Vec<(u8, String)>,
 }
 
+/// Where the table of contents goes once every heading is known.
+const TOC_MARK: &str = "\u{0}toc\u{0}";
+
 impl Doc {
+    /// A heading of level 1 or 2 with a bookmark the table of contents links to.
+    fn heading(&mut self, level: u8, text: &str) {
+        let n = self.headings.len();
+        let _ = write!(
+            self.body,
+            "<w:p><w:pPr><w:pStyle w:val=\"Heading{level}\"/></w:pPr><w:bookmarkStart w:id=\"{n}\" w:name=\"_Toc{n}\"/><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r><w:bookmarkEnd w:id=\"{n}\"/></w:p>",
+            esc(text)
+        );
+        self.headings.push((level, text.to_string()));
+    }
+
+    /// The table of contents as a TOC field whose result already lists every heading as a
+    /// link to it: office suites that do not update fields on opening (LibreOffice) show the
+    /// entries as written, Word updates them (with page numbers) since the field is dirty.
+    fn toc(&self) -> String {
+        let mut out = String::from(
+            "<w:p><w:pPr><w:pStyle w:val=\"TOC1\"/></w:pPr><w:r><w:fldChar w:fldCharType=\"begin\" w:dirty=\"true\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> TOC \\o \"1-2\" \\h \\z \\u </w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"separate\"/></w:r>",
+        );
+        for (n, (level, text)) in self.headings.iter().enumerate() {
+            if n > 0 {
+                let _ = write!(out, "<w:p><w:pPr><w:pStyle w:val=\"TOC{level}\"/></w:pPr>");
+            }
+            let _ = write!(
+                out,
+                "<w:hyperlink w:anchor=\"_Toc{n}\" w:history=\"1\"><w:r><w:rPr><w:rStyle w:val=\"Hyperlink\"/></w:rPr><w:t xml:space=\"preserve\">{}</w:t></w:r></w:hyperlink>",
+                esc(text)
+            );
+            if n + 1 < self.headings.len() {
+                out.push_str("</w:p>");
+            }
+        }
+        out.push_str("<w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>");
+        out
+    }
+
     fn p(&mut self, style: &str, text: &str) {
         let _ = write!(
             self.body,
@@ -202,7 +242,7 @@ fn bars(rows: &[(String, f64, String)], reference: Option<f64>, dec: usize, labe
 
 /// Renders the report as DOCX bytes.
 pub fn render(r: &Report) -> Vec<u8> {
-    let mut d = Doc { body: String::new(), media: Vec::new(), next_id: 0 };
+    let mut d = Doc { body: String::new(), media: Vec::new(), next_id: 0, headings: Vec::new() };
     let def = &r.def;
     d.p("Title", &def.title);
     if !def.subtitle.is_empty() {
@@ -218,24 +258,24 @@ pub fn render(r: &Report) -> Vec<u8> {
     d.text(&format!("Gebiete: {} × {} · Berichtsjahr {}", r.areas.len(), r.level, r.year));
     d.page_break();
     d.p("Inhaltsverzeichnisueberschrift", "Inhalt");
-    d.body.push_str("<w:p><w:r><w:fldChar w:fldCharType=\"begin\" w:dirty=\"true\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> TOC \\o \"1-2\" \\h \\z \\u </w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>Das Inhaltsverzeichnis wird beim Öffnen aktualisiert (sonst: rechte Maustaste, Feld aktualisieren).</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>");
+    d.body.push_str(TOC_MARK);
     d.page_break();
     if !def.introduction.is_empty() {
-        d.p("Heading1", "Einleitung");
+        d.heading(1, "Einleitung");
         d.markdown(&def.introduction);
     }
     if let Some(t) = r.threshold {
         d.p("Hinweis", &format!("Geheimhaltung: Anzahlen unter {} und Werte, aus denen sie sich zurückrechnen ließen, sind nicht ausgewiesen („geheim“); Quoten mit geheimem Zähler oder Nenner ebenso.", fmt_de(t, 0)));
     }
     if !r.findings.is_empty() {
-        d.p("Heading1", "Auffälligkeiten");
+        d.heading(1, "Auffälligkeiten");
         d.p("Hinweis", "Automatisch aus den Daten ermittelt – zur Einordnung und Kommentierung durch die Sozialplanung.");
         for f in &r.findings {
             d.p("ListeAufzaehlung", &format!("• {f}"));
         }
     }
     for (c, ch) in r.chapters.iter().enumerate() {
-        d.p("Heading1", &format!("{}. {}", c + 1, ch.title));
+        d.heading(1, &format!("{}. {}", c + 1, ch.title));
         if !ch.text.is_empty() {
             d.markdown(&ch.text);
         }
@@ -247,12 +287,13 @@ pub fn render(r: &Report) -> Vec<u8> {
         index(&mut d, r, ix);
     }
     if !r.profiles.is_empty() {
-        d.p("Heading1", "Gebietsprofile");
+        d.heading(1, "Gebietsprofile");
         for &a in &r.profiles {
             profile(&mut d, r, a);
         }
     }
     appendix(&mut d, r);
+    d.body = d.body.replacen(TOC_MARK, &d.toc(), 1);
     package(r, d)
 }
 
@@ -265,7 +306,7 @@ fn legend_table(d: &mut Doc, items: &[(&str, String, usize)]) {
 fn indicator(d: &mut Doc, r: &Report, ind: &IndicatorData) {
     let y = r.year;
     let dec = ind.decimals;
-    d.p("Heading2", &ind.name);
+    d.heading(2, &ind.name);
     if !ind.description.is_empty() {
         d.p("Hinweis", &ind.description);
     }
@@ -338,7 +379,7 @@ fn signed(v: f64, dec: usize) -> String {
 }
 
 fn index(d: &mut Doc, r: &Report, ix: &IndexData) {
-    d.p("Heading1", &ix.title);
+    d.heading(1, &ix.title);
     if !ix.text.is_empty() {
         d.markdown(&ix.text);
     }
@@ -395,7 +436,7 @@ fn index(d: &mut Doc, r: &Report, ix: &IndexData) {
 fn profile(d: &mut Doc, r: &Report, a: usize) {
     let area = &r.areas[a];
     let y = r.year;
-    d.p("Heading2", &format!("{} ({})", area.name, area.key));
+    d.heading(2, &format!("{} ({})", area.name, area.key));
     if let Some(p) = &area.parent {
         d.p("Hinweis", &format!("{} in {p}", r.level));
     }
@@ -428,7 +469,7 @@ fn profile(d: &mut Doc, r: &Report, a: usize) {
 }
 
 fn appendix(d: &mut Doc, r: &Report) {
-    d.p("Heading1", "Methoden und Definitionen");
+    d.heading(1, "Methoden und Definitionen");
     if !r.def.methods.is_empty() {
         d.markdown(&r.def.methods);
     }
@@ -449,12 +490,12 @@ fn appendix(d: &mut Doc, r: &Report) {
         None,
     );
     if let Some(ix) = &r.index {
-        d.p("Heading2", &format!("Definition: {}", ix.title));
+        d.heading(2, &format!("Definition: {}", ix.title));
         for line in ix.definition.lines().filter(|l| !l.trim().is_empty()) {
             d.p("Code", line);
         }
     }
-    d.p("Heading1", "Quellen");
+    d.heading(1, "Quellen");
     for s in &r.sources {
         let mut t = s.source.clone();
         if !s.reference_date.is_empty() {
@@ -509,7 +550,9 @@ fn styles() -> String {
             "TOC Heading",
             "<w:spacing w:after=\"240\"/>",
             "<w:b/><w:color w:val=\"8C2D04\"/><w:sz w:val=\"32\"/>"
-        ),
+        ) + &para("TOC1", "toc 1", "<w:spacing w:before=\"120\" w:after=\"40\"/>", "<w:b/>")
+            + &para("TOC2", "toc 2", "<w:spacing w:after=\"20\"/><w:ind w:left=\"284\"/>", "")
+            + "<w:style w:type=\"character\" w:styleId=\"Hyperlink\"><w:name w:val=\"Hyperlink\"/><w:rPr><w:color w:val=\"0563C1\"/><w:u w:val=\"single\"/></w:rPr></w:style>",
     )
 }
 

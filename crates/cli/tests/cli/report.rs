@@ -340,6 +340,18 @@ fn docx_report_is_a_word_document_with_headings_tables_and_pictures() {
     );
     assert!(doc.matches("<w:pStyle w:val=\"Heading2\"/>").count() >= 10);
     assert!(doc.contains("<w:tblHeader/>") && doc.contains(" TOC \\o \"1-2\""));
+    // The contents field already holds an entry per heading of levels 1 and 2, in order, each
+    // a link to the heading's bookmark: office suites that do not update fields on opening
+    // (LibreOffice) show them; no placeholder text.
+    let toc_start = doc.find("fldCharType=\"separate\"").unwrap();
+    let toc_end = toc_start + doc[toc_start..].find("fldCharType=\"end\"").unwrap();
+    let toc = &doc[toc_start..toc_end];
+    let entry = |n: usize| format!("w:anchor=\"_Toc{n}\"");
+    let headings = doc.matches("<w:pStyle w:val=\"Heading1\"/>").count() + doc.matches("<w:pStyle w:val=\"Heading2\"/>").count();
+    assert_eq!(toc.matches("<w:hyperlink ").count(), headings, "{toc}");
+    assert!((0..headings).all(|n| toc.contains(&entry(n)) && doc.contains(&format!("w:name=\"_Toc{n}\""))));
+    assert!(toc.contains(">Einleitung<") && toc.contains(">Quellen<") && !doc.contains("wird beim Öffnen aktualisiert"));
+    assert!(toc.find(">Einleitung<") < toc.find(">Quellen<"));
     assert!(doc.matches("<wp:docPr ").count() >= 7 && doc.contains("descr=\"Karte: Kinderarmut 2019"));
     // The numbers of the HTML.
     let v = format!("{:.2}", s4_2019(&env, "01033101")).replace('.', ",");
