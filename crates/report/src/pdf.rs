@@ -2,7 +2,15 @@
 //! vector maps and charts, the index chapter, area profiles, methods and sources; page
 //! numbers in the footer; Liberation Sans embedded (WinAnsi encoding, so the text is
 //! selectable and extracts as written). No creation date: the same data and definition
-//! give the same bytes. Not tagged (pdf-writer leaves the structure tree to the caller).
+//! give the same bytes.
+//!
+//! Tagged for PDF/UA-1 (ISO 14289-1): every text and drawing is marked content of a structure
+//! element (Document; H1–H3; P; L/LI/Lbl/LBody; Table/Caption/TR/TH with column scope/TD;
+//! Figure with a generated text alternative; TOC/TOCI) or an artifact (running footers,
+//! rules, table borders, header rows repeated on continuation pages). Headings never skip a
+//! level (`heading_as` keeps the visual size apart from the tag). The structure tree, the
+//! parent tree, `/MarkInfo`, `/Lang`, `DisplayDocTitle`, the XMP packet with the PDF/UA
+//! identifier and a `/ToUnicode` map for both embedded fonts are written by [`write_pdf`].
 
 use crate::format::fmt_de;
 use crate::map::palette;
@@ -98,6 +106,40 @@ fn rgb(hex: &str) -> (f32, f32, f32) {
     (c(0), c(2), c(4))
 }
 
+/// One element of the structure tree: a standard structure type, its parent, its children
+/// (elements and marked-content sequences), a text alternative (figures), and for table
+/// header cells the column scope.
+struct Node {
+    role: &'static str,
+    kids: Vec<Kid>,
+    alt: Option<String>,
+    column_header: bool,
+}
+
+enum Kid {
+    Node(usize),
+    /// A marked-content sequence: the page (by creation, see `Layout::page_keys`) and its id.
+    Mc(usize, i32),
+}
+
+/// The structure tree while the layout is made: node 0 is the Document; `open` the elements
+/// now open (innermost last); `mcids[page]` the element of each marked-content id.
+struct Tags {
+    nodes: Vec<Node>,
+    open: Vec<usize>,
+    mcids: Vec<Vec<usize>>,
+}
+
+impl Tags {
+    fn new() -> Tags {
+        Tags { nodes: vec![Node { role: "Document", kids: Vec::new(), alt: None, column_header: false }], open: vec![0], mcids: Vec::new() }
+    }
+
+    fn current(&self) -> usize {
+        *self.open.last().expect("the Document stays open")
+    }
+}
+
 /// A heading for the table of contents and the outline: level, text, page index.
 struct Entry {
     level: u8,
@@ -114,11 +156,76 @@ struct Layout {
     entries: Vec<Entry>,
     /// Whether a locator map used the shared base map (written once as a form XObject).
     base_map: bool,
+    tags: Tags,
+    /// Each page's key into `tags.mcids` (pages are made in one order and written in
+    /// another: the front matter is laid out last).
+    page_keys: Vec<usize>,
+    /// Text drawn now is an artifact (a table's header row repeated on a new page).
+    artifact: bool,
 }
 
 impl Layout {
     fn new() -> Layout {
-        Layout { regular: metrics(REGULAR), bold: metrics(BOLD), pages: Vec::new(), y: 0.0, entries: Vec::new(), base_map: false }
+        Layout {
+            regular: metrics(REGULAR),
+            bold: metrics(BOLD),
+            pages: Vec::new(),
+            y: 0.0,
+            entries: Vec::new(),
+            base_map: false,
+            tags: Tags::new(),
+            page_keys: Vec::new(),
+            artifact: false,
+        }
+    }
+
+    /// Opens a structure element inside the one open now.
+    fn open(&mut self, role: &'static str) -> usize {
+        let id = self.tags.nodes.len();
+        self.tags.nodes.push(Node { role, kids: Vec::new(), alt: None, column_header: false });
+        let parent = self.tags.current();
+        self.tags.nodes[parent].kids.push(Kid::Node(id));
+        self.tags.open.push(id);
+        id
+    }
+
+    fn close(&mut self) {
+        debug_assert!(self.tags.open.len() > 1, "the Document is never closed");
+        self.tags.open.pop();
+    }
+
+    /// A list ends where anything else begins.
+    fn end_list(&mut self) {
+        if self.tags.nodes[self.tags.current()].role == "L" {
+            self.close();
+        }
+    }
+
+    /// Draws on the current page as a marked-content sequence of the open element (an
+    /// artifact while `artifact` is set).
+    fn mark(&mut self, draw: impl FnOnce(&mut Content)) {
+        if self.artifact {
+            return self.as_artifact(draw);
+        }
+        let node = self.tags.current();
+        debug_assert!(node != 0, "content outside any element");
+        let key = *self.page_keys.last().expect("a page");
+        let mcid = self.tags.mcids[key].len() as i32;
+        self.tags.mcids[key].push(node);
+        self.tags.nodes[node].kids.push(Kid::Mc(key, mcid));
+        let role = self.tags.nodes[node].role;
+        let c = self.pages.last_mut().expect("a page");
+        c.begin_marked_content_with_properties(Name(role.as_bytes())).properties().identify(mcid);
+        draw(c);
+        c.end_marked_content();
+    }
+
+    /// Draws what is no content (rules, borders, repeated headers) as an artifact.
+    fn as_artifact(&mut self, draw: impl FnOnce(&mut Content)) {
+        let c = self.pages.last_mut().expect("a page");
+        c.begin_marked_content(Name(b"Artifact"));
+        draw(c);
+        c.end_marked_content();
     }
 
     fn width(&self, s: &str, size: f32, bold: bool) -> f32 {
@@ -126,12 +233,10 @@ impl Layout {
         encode(s).iter().map(|b| m.widths[*b as usize]).sum::<f32>() * size / 1000.0
     }
 
-    fn page(&mut self) -> &mut Content {
-        self.pages.last_mut().expect("a page")
-    }
-
     fn new_page(&mut self) {
         self.pages.push(Content::new());
+        self.page_keys.push(self.tags.mcids.len());
+        self.tags.mcids.push(Vec::new());
         self.y = PAGE_H - TOP;
     }
 
@@ -142,15 +247,17 @@ impl Layout {
         }
     }
 
+    /// One line of text, marked content of the open element.
     fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: (f32, f32, f32), s: &str) {
         let bytes = encode(s);
-        let c = self.page();
-        c.set_fill_rgb(colour.0, colour.1, colour.2);
-        c.begin_text();
-        c.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
-        c.next_line(x, y);
-        c.show(Str(&bytes));
-        c.end_text();
+        self.mark(|c| {
+            c.set_fill_rgb(colour.0, colour.1, colour.2);
+            c.begin_text();
+            c.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
+            c.next_line(x, y);
+            c.show(Str(&bytes));
+            c.end_text();
+        });
     }
 
     /// Words broken into lines of at most `width` points.
@@ -172,13 +279,41 @@ impl Layout {
         lines
     }
 
+    /// A paragraph (P).
     fn paragraph_with(&mut self, s: &str, size: f32, bold: bool, colour: (f32, f32, f32), indent: f32) {
+        self.end_list();
+        self.open("P");
+        self.lines_at(s, size, bold, colour, indent);
+        self.close();
+        self.y -= size * 0.5;
+    }
+
+    /// Wrapped lines of `s` from `indent`, in the open element.
+    fn lines_at(&mut self, s: &str, size: f32, bold: bool, colour: (f32, f32, f32), indent: f32) {
         let lead = size * 1.38;
         for line in self.lines(s, size, bold, WIDTH - indent) {
             self.ensure(lead);
             self.y -= lead;
             self.text(LEFT + indent, self.y + lead * 0.25, size, bold, colour, &line);
         }
+    }
+
+    /// A bullet item (LI with the bullet as Lbl and the text as LBody) of the list open now,
+    /// or of a new one.
+    fn item(&mut self, s: &str, size: f32) {
+        if self.tags.nodes[self.tags.current()].role != "L" {
+            self.open("L");
+        }
+        self.open("LI");
+        let lead = size * 1.38;
+        self.ensure(lead);
+        self.open("Lbl");
+        self.text(LEFT, self.y - lead + lead * 0.25, size, false, INK, "•");
+        self.close();
+        self.open("LBody");
+        self.lines_at(s, size, false, INK, 10.0);
+        self.close();
+        self.close();
         self.y -= size * 0.5;
     }
 
@@ -192,6 +327,13 @@ impl Layout {
 
     /// A heading kept with at least `keep` points of what follows.
     fn heading(&mut self, level: u8, s: &str, keep: f32) {
+        self.heading_as(level, level, s, keep);
+    }
+
+    /// A heading tagged H`tag` that looks like a heading of `level` (headings never skip a
+    /// level in the structure, whatever size they are drawn at).
+    fn heading_as(&mut self, tag: u8, level: u8, s: &str, keep: f32) {
+        self.end_list();
         let size = match level {
             1 => 18.0,
             2 => 14.0,
@@ -202,14 +344,17 @@ impl Layout {
         let page = self.pages.len() - 1;
         self.entries.push(Entry { level, text: s.to_string(), page });
         let colour = if level <= 2 { ACCENT } else { INK };
+        self.open(["H1", "H2", "H3", "H4"][(tag.clamp(1, 4) - 1) as usize]);
         for line in self.lines(s, size, true, WIDTH) {
             self.y -= size * 1.2;
             self.text(LEFT, self.y, size, true, colour, &line);
         }
+        self.close();
         if level == 1 {
             let y = self.y - 5.0;
-            let c = self.page();
-            c.set_stroke_rgb(ACCENT.0, ACCENT.1, ACCENT.2).set_line_width(1.2).move_to(LEFT, y).line_to(LEFT + WIDTH, y).stroke();
+            self.as_artifact(|c| {
+                c.set_stroke_rgb(ACCENT.0, ACCENT.1, ACCENT.2).set_line_width(1.2).move_to(LEFT, y).line_to(LEFT + WIDTH, y).stroke();
+            });
             self.y -= 8.0;
         }
         self.y -= size * 0.45;
@@ -218,57 +363,85 @@ impl Layout {
     fn markdown(&mut self, text: &str) {
         for (kind, t) in markdown::to_paragraphs(text) {
             match kind {
-                Block::Heading => self.heading(3, &t, 30.0),
-                Block::Item => self.paragraph_with(&format!("• {t}"), 10.0, false, INK, 10.0),
+                // Markdown comes under a level-1 heading: tagged H2, drawn small.
+                Block::Heading => self.heading_as(2, 3, &t, 30.0),
+                Block::Item => self.item(&t, 10.0),
                 Block::Paragraph => self.paragraph(&t),
             }
         }
+        self.end_list();
     }
 
     /// A table: column titles with widths (points) and right alignment; rows of cells, cut
     /// to their column's width; the header repeats on each new page.
     fn table(&mut self, caption: &str, cols: &[(&str, f32, bool)], rows: &[Vec<String>]) {
+        self.end_list();
         let size = 8.5;
         let row_h = size * 1.6;
         self.ensure(row_h * 3.0 + 14.0);
         self.y -= 12.0;
+        self.open("Table");
+        self.open("Caption");
         self.text(LEFT, self.y, 9.0, true, INK, caption);
+        self.close();
         self.y -= 4.0;
-        let header = |l: &mut Layout| {
+        // The header row: TH cells with column scope; repeated on a new page as an artifact.
+        let header = |l: &mut Layout, repeated: bool| {
             l.y -= row_h;
+            l.artifact = repeated;
+            if !repeated {
+                l.open("TR");
+            }
             let mut x = LEFT;
             for (title, w, right) in cols {
                 let t = l.fit(title, size, true, w - 6.0);
                 let tx = if *right { x + w - 3.0 - l.width(&t, size, true) } else { x + 3.0 };
+                if !repeated {
+                    let th = l.open("TH");
+                    l.tags.nodes[th].column_header = true;
+                }
                 l.text(tx, l.y + 3.0, size, true, INK, &t);
+                if !repeated {
+                    l.close();
+                }
                 x += w;
             }
-            let y = l.y;
-            l.page()
-                .set_stroke_rgb(0.4, 0.4, 0.42)
-                .set_line_width(0.8)
-                .move_to(LEFT, y)
-                .line_to(LEFT + WIDTH.min(cols.iter().map(|c| c.1).sum()), y)
-                .stroke();
+            if !repeated {
+                l.close();
+            }
+            l.artifact = false;
+            let (y, end) = (l.y, LEFT + WIDTH.min(cols.iter().map(|c| c.1).sum()));
+            l.as_artifact(|c| {
+                c.set_stroke_rgb(0.4, 0.4, 0.42).set_line_width(0.8).move_to(LEFT, y).line_to(end, y).stroke();
+            });
         };
-        header(self);
+        header(self, false);
         for row in rows {
             if self.y - row_h < BOTTOM {
                 self.new_page();
-                header(self);
+                header(self, true);
             }
             self.y -= row_h;
+            self.open("TR");
             let mut x = LEFT;
             for ((_, w, right), cell) in cols.iter().zip(row) {
                 let t = self.fit(cell, size, false, w - 6.0);
                 let tx = if *right { x + w - 3.0 - self.width(&t, size, false) } else { x + 3.0 };
-                self.text(tx, self.y + 3.0, size, false, INK, &t);
+                self.open("TD");
+                if !t.is_empty() {
+                    self.text(tx, self.y + 3.0, size, false, INK, &t);
+                }
+                self.close();
                 x += w;
             }
+            self.close();
             let y = self.y;
             let total = cols.iter().map(|c| c.1).sum::<f32>();
-            self.page().set_stroke_rgb(0.8, 0.8, 0.82).set_line_width(0.4).move_to(LEFT, y).line_to(LEFT + total, y).stroke();
+            self.as_artifact(|c| {
+                c.set_stroke_rgb(0.8, 0.8, 0.82).set_line_width(0.4).move_to(LEFT, y).line_to(LEFT + total, y).stroke();
+            });
         }
+        self.close();
         self.y -= 8.0;
     }
 
@@ -285,11 +458,16 @@ impl Layout {
     }
 
     /// A choropleth from the report's SVG paths, scaled to the text width, with a legend.
-    fn map(&mut self, r: &Report, fills: &[&str], legend: &[(&str, String, usize)], caption: &str) {
+    /// `alt` says what the map shows (its text alternative; the legend's classes are added).
+    fn map(&mut self, r: &Report, fills: &[&str], legend: &[(&str, String, usize)], caption: &str, alt: &str) {
+        self.end_list();
         let vb: Vec<f32> = r.map.view_box.split_whitespace().filter_map(|v| v.parse().ok()).collect();
         if vb.len() != 4 {
             return;
         }
+        let classes: Vec<String> = legend.iter().map(|(_, label, n)| format!("{label}: {n} Gebiete")).collect();
+        let figure = self.open("Figure");
+        self.tags.nodes[figure].alt = Some(format!("{alt} Legende: {}.", classes.join("; ")));
         let scale = (WIDTH / vb[2]).min(360.0 / vb[3]);
         let h = vb[3] * scale;
         let legend_h = (legend.len() as f32 / 2.0).ceil() * 13.0 + 22.0;
@@ -298,8 +476,7 @@ impl Layout {
         let x0 = LEFT + (WIDTH - vb[2] * scale) / 2.0;
         let tx = |x: f32| x0 + (x - vb[0]) * scale;
         let ty = |y: f32| top - (y - vb[1]) * scale;
-        {
-            let c = self.page();
+        self.mark(|c| {
             c.set_line_width(0.25).set_stroke_rgb(0.42, 0.42, 0.44);
             for (i, a) in r.areas.iter().enumerate() {
                 let Some(d) = r.map.paths.get(&a.key) else { continue };
@@ -313,7 +490,7 @@ impl Layout {
                 path(c, d, &tx, &ty);
                 c.stroke();
             }
-        }
+        });
         self.y = top - h - 6.0;
         // Legend in two columns.
         for (k, (colour, label, n)) in legend.iter().enumerate() {
@@ -324,20 +501,30 @@ impl Layout {
             let x = LEFT + col * WIDTH / 2.0;
             let (cr, cg, cb) = rgb(colour);
             let y = self.y;
-            self.page()
-                .set_fill_rgb(cr, cg, cb)
-                .set_stroke_rgb(0.42, 0.42, 0.44)
-                .set_line_width(0.4)
-                .rect(x, y, 14.0, 9.0)
-                .fill_nonzero_and_stroke();
+            self.mark(|c| {
+                c.set_fill_rgb(cr, cg, cb)
+                    .set_stroke_rgb(0.42, 0.42, 0.44)
+                    .set_line_width(0.4)
+                    .rect(x, y, 14.0, 9.0)
+                    .fill_nonzero_and_stroke();
+            });
             self.text(x + 19.0, y + 1.5, 8.5, false, INK, &format!("{label} ({n})"));
         }
+        self.close();
         self.y -= 6.0;
         self.note(caption);
     }
 
     /// Horizontal bars (name, value) with the reference as a dashed line.
     fn bars(&mut self, rows: &[(String, f64)], reference: Option<f64>, dec: usize, caption: &str) {
+        self.end_list();
+        let figure = self.open("Figure");
+        let listed: Vec<String> = rows.iter().map(|(n, v)| format!("{n} {}", fmt_de(*v, dec))).collect();
+        self.tags.nodes[figure].alt = Some(format!(
+            "Balkendiagramm. {caption} Werte: {}{}.",
+            listed.join("; "),
+            reference.map(|rf| format!("; Durchschnitt {}", fmt_de(rf, dec))).unwrap_or_default()
+        ));
         let bar = 11.0;
         let h = rows.len() as f32 * bar + 8.0;
         self.ensure(h + 24.0);
@@ -352,16 +539,21 @@ impl Layout {
             let w = self.width(&name, 8.0, false);
             self.text(LEFT + left - 5.0 - w, y + 2.0, 8.0, false, INK, &name);
             let (a, b, c) = ACCENT;
-            self.page().set_fill_rgb(a, b, c).rect(x(0.0), y + 1.0, (x(*v) - x(0.0)).max(0.5), bar - 3.0).fill_nonzero();
+            let (x0, w) = (x(0.0), (x(*v) - x(0.0)).max(0.5));
+            self.mark(|cn| {
+                cn.set_fill_rgb(a, b, c).rect(x0, y + 1.0, w, bar - 3.0).fill_nonzero();
+            });
             self.text(x(*v) + 3.0, y + 2.0, 8.0, false, INK, &fmt_de(*v, dec));
         }
         if let Some(rf) = reference {
             let (rx, bottom) = (x(rf), top - h + 4.0);
-            let c = self.page();
-            c.set_stroke_rgb(MUTED.0, MUTED.1, MUTED.2).set_line_width(1.0).set_dash_pattern([4.0, 2.0], 0.0);
-            c.move_to(rx, top).line_to(rx, bottom).stroke();
-            c.set_dash_pattern([], 0.0);
+            self.mark(|c| {
+                c.set_stroke_rgb(MUTED.0, MUTED.1, MUTED.2).set_line_width(1.0).set_dash_pattern([4.0, 2.0], 0.0);
+                c.move_to(rx, top).line_to(rx, bottom).stroke();
+                c.set_dash_pattern([], 0.0);
+            });
         }
+        self.close();
         self.y = top - h;
         self.note(caption);
     }
@@ -371,8 +563,12 @@ impl Layout {
         if points.len() < 2 {
             return;
         }
+        self.end_list();
         let h = 120.0;
         self.ensure(h + 30.0);
+        let figure = self.open("Figure");
+        let listed: Vec<String> = points.iter().map(|(y, v)| format!("{y}: {}", fmt_de(*v, dec))).collect();
+        self.tags.nodes[figure].alt = Some(format!("Liniendiagramm. {caption} Werte: {}.", listed.join("; ")));
         let top = self.y - 6.0;
         let (x0, x1) = (LEFT + 46.0, LEFT + WIDTH * 0.7);
         let (ymin, ymax) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
@@ -381,8 +577,7 @@ impl Layout {
         let (first, last) = (points[0].0, points[points.len() - 1].0);
         let px = |y: i32| x0 + (y - first) as f32 / (last - first).max(1) as f32 * (x1 - x0);
         let py = |v: f64| top - h + ((v - lo) / (hi - lo)) as f32 * (h - 10.0);
-        {
-            let c = self.page();
+        self.mark(|c| {
             c.set_stroke_rgb(0.6, 0.6, 0.62).set_line_width(0.5).move_to(x0, top - h).line_to(x1, top - h).stroke();
             c.set_stroke_rgb(ACCENT.0, ACCENT.1, ACCENT.2).set_line_width(1.6);
             c.move_to(px(points[0].0), py(points[0].1));
@@ -390,12 +585,13 @@ impl Layout {
                 c.line_to(px(p.0), py(p.1));
             }
             c.stroke();
-        }
+        });
         for p in points {
             let label = fmt_de(p.1, dec);
             self.text(px(p.0) - 8.0, top - h - 11.0, 7.5, false, MUTED, &p.0.to_string());
             self.text(px(p.0) - 6.0, py(p.1) + 4.0, 7.5, false, INK, &label);
         }
+        self.close();
         self.y = top - h - 16.0;
         self.note(caption);
     }
@@ -472,8 +668,9 @@ pub fn render(r: &Report) -> Vec<u8> {
         l.heading(1, "Auffälligkeiten", 40.0);
         l.note("Automatisch aus den Daten ermittelt – zur Einordnung und Kommentierung durch die Sozialplanung.");
         for f in &r.findings {
-            l.paragraph_with(&format!("• {f}"), 10.0, false, INK, 10.0);
+            l.item(f, 10.0);
         }
+        l.end_list();
     }
     for (c, ch) in r.chapters.iter().enumerate() {
         l.new_page();
@@ -496,7 +693,7 @@ pub fn render(r: &Report) -> Vec<u8> {
             if n > 0 {
                 l.new_page();
             }
-            profile(&mut l, r, a);
+            profile(&mut l, r, a, 2);
         }
     }
     l.new_page();
@@ -510,9 +707,9 @@ pub fn render_profiles(r: &Report) -> Vec<u8> {
     let mut l = Layout::new();
     for &a in &r.profiles {
         l.new_page();
-        profile(&mut l, r, a);
+        profile(&mut l, r, a, 1);
         l.new_page();
-        development(&mut l, r, a);
+        development(&mut l, r, a, 2);
     }
     // One area: its two pages and nothing else; several: a title page and the contents.
     let front = r.profiles.len() > 1;
@@ -528,16 +725,17 @@ pub fn render_funding(r: &Report, a: usize, x: &crate::funding::Extras) -> Vec<u
     l.note(&format!("{} in {} · Daten {}", r.level, r.def.municipality, r.year));
     l.locator(r, a, &format!("Lage von {} in {}.", area.name, r.def.municipality));
     for (h, t) in crate::funding::paragraphs(r, a, x) {
-        l.heading(3, &h, 40.0);
+        l.heading_as(2, 3, &h, 40.0);
         l.paragraph(&t);
     }
     assemble(l, r, false)
 }
 
 /// Every indicator in every year for one area, with the average in brackets.
-fn development(l: &mut Layout, r: &Report, a: usize) {
+/// `tag`: the structure level of its heading.
+fn development(l: &mut Layout, r: &Report, a: usize, tag: u8) {
     let area = &r.areas[a];
-    l.heading(3, &format!("Entwicklung in {} ({})", area.name, area.key), 40.0);
+    l.heading_as(tag, 3, &format!("Entwicklung in {} ({})", area.name, area.key), 40.0);
     let years: Vec<i32> = r.years.iter().rev().take(5).rev().copied().collect();
     let year_titles: Vec<String> = years.iter().map(|y| y.to_string()).collect();
     let mut cols: Vec<(&str, f32, bool)> = vec![("Indikator", 166.0, false)];
@@ -585,14 +783,22 @@ fn indicator(l: &mut Layout, r: &Report, d: &IndicatorData) {
         .collect();
     let legend = crate::map::class_legend(&d.bins, &values, dec);
     let unit = if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) };
+    let mut ranked: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let highest: Vec<String> = ranked.iter().take(3).map(|(i, v)| format!("{} ({})", r.areas[*i].name, fmt_de(*v, dec))).collect();
     l.map(
         r,
         &fills,
         &legend,
         &format!("Abbildung: {} {y}{unit} je {}{}.", d.name, r.level, if d.frozen { ", feste Klassengrenzen" } else { "" }),
+        &format!(
+            "Karte: {} {y}{unit} je {}, {} Gebiete mit Wert. Am höchsten: {}.",
+            d.name,
+            r.level,
+            ranked.len(),
+            if highest.is_empty() { "–".to_string() } else { highest.join(", ") }
+        ),
     );
-    let mut ranked: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| Some((i, (*v)?))).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let reference = d.reference.get(&y).copied().flatten();
     let bars: Vec<(String, f64)> = ranked.iter().take(12).map(|(i, v)| (r.areas[*i].name.clone(), *v)).collect();
     if !bars.is_empty() {
@@ -643,7 +849,13 @@ fn index(l: &mut Layout, r: &Report, ix: &IndexData) {
     l.paragraph(&format!("{} Gebiete bewertet, Datenjahr {}.", ix.rated, ix.year));
     let fills = ix.fills();
     let legend = ix.class_legend();
-    l.map(r, &fills, &legend, &format!("Abbildung: {} {}.", ix.title, ix.year));
+    l.map(
+        r,
+        &fills,
+        &legend,
+        &format!("Abbildung: {} {}.", ix.title, ix.year),
+        &format!("Karte: {} {}, Klasse je Gebiet; {} Gebiete bewertet.", ix.title, ix.year, ix.rated),
+    );
     if let Some(rows) = ix.matrix_rows() {
         l.table(
             "Gebiete nach Status und Dynamik",
@@ -685,10 +897,11 @@ fn index(l: &mut Layout, r: &Report, ix: &IndexData) {
     }
 }
 
-fn profile(l: &mut Layout, r: &Report, a: usize) {
+/// `tag`: the structure level of its heading (drawn as level 2).
+fn profile(l: &mut Layout, r: &Report, a: usize, tag: u8) {
     let area = &r.areas[a];
     let y = r.year;
-    l.heading(2, &format!("{} ({})", area.name, area.key), 60.0);
+    l.heading_as(tag, 2, &format!("{} ({})", area.name, area.key), 60.0);
     if let Some(p) = &area.parent {
         l.note(&format!("{} in {p}", r.level));
     }
@@ -767,8 +980,9 @@ fn appendix(l: &mut Layout, r: &Report) {
         if !s.variables.is_empty() {
             t.push_str(&format!(": {}", s.variables.join(", ")));
         }
-        l.paragraph_with(&format!("• {t}"), 9.5, false, INK, 10.0);
+        l.item(&t, 9.5);
     }
+    l.end_list();
     if !r.def.licence.is_empty() {
         l.note(&format!("Lizenz: {}", r.def.licence));
     }
@@ -778,7 +992,10 @@ fn appendix(l: &mut Layout, r: &Report) {
 /// outline, metadata.
 fn assemble(body: Layout, r: &Report, front: bool) -> Vec<u8> {
     let mut l = body;
+    l.end_list();
     let body_pages = std::mem::take(&mut l.pages);
+    let body_keys = std::mem::take(&mut l.page_keys);
+    let body_kids = l.tags.nodes[0].kids.len();
     let entries = std::mem::take(&mut l.entries);
     let toc: Vec<&Entry> = entries.iter().filter(|e| e.level <= 2).collect();
     let per_page = 38;
@@ -789,10 +1006,12 @@ fn assemble(body: Layout, r: &Report, front: bool) -> Vec<u8> {
         // Title page.
         l.new_page();
         l.y = PAGE_H * 0.62;
+        l.open("H1");
         for line in l.lines(&def.title, 26.0, true, WIDTH) {
             l.y -= 32.0;
             l.text(LEFT, l.y, 26.0, true, ACCENT, &line);
         }
+        l.close();
         l.y -= 10.0;
         if !def.subtitle.is_empty() {
             l.paragraph_with(&def.subtitle, 14.0, false, MUTED, 0.0);
@@ -806,22 +1025,35 @@ fn assemble(body: Layout, r: &Report, front: bool) -> Vec<u8> {
         }
         l.note(&format!("Gebiete: {} × {} · Berichtsjahr {}", r.areas.len(), r.level, r.year));
         // Contents with page numbers.
-        for chunk in toc.chunks(per_page).chain(std::iter::once(&[][..]).take(usize::from(toc.is_empty()))) {
+        for (n, chunk) in toc.chunks(per_page).chain(std::iter::once(&[][..]).take(usize::from(toc.is_empty()))).enumerate() {
             l.new_page();
-            l.heading_plain("Inhalt");
+            if n == 0 {
+                l.heading_plain("Inhalt");
+                l.open("TOC");
+            } else {
+                l.y -= 42.0;
+            }
             for e in chunk {
                 l.y -= 15.0;
                 let indent = if e.level == 1 { 0.0 } else { 14.0 };
                 let bold = e.level == 1;
                 let number = (e.page + offset + 1).to_string();
                 let text = l.fit(&e.text, 10.0, bold, WIDTH - indent - 40.0);
+                l.open("TOCI");
                 l.text(LEFT + indent, l.y, 10.0, bold, INK, &text);
                 let w = l.width(&number, 10.0, bold);
                 l.text(LEFT + WIDTH - w, l.y, 10.0, bold, INK, &number);
+                l.close();
             }
         }
+        l.close();
+        // Reading order: title and contents before the body laid out earlier.
+        let kids = &mut l.tags.nodes[0].kids;
+        kids.rotate_left(body_kids);
     }
     let front_pages = std::mem::take(&mut l.pages);
+    let front_keys = std::mem::take(&mut l.page_keys);
+    let keys: Vec<usize> = front_keys.into_iter().chain(body_keys).collect();
     let mut pages: Vec<Content> = front_pages.into_iter().chain(body_pages).collect();
     let total = pages.len();
     // Footers (not on the title page).
@@ -829,11 +1061,16 @@ fn assemble(body: Layout, r: &Report, front: bool) -> Vec<u8> {
     for (n, c) in pages.iter_mut().enumerate().skip(usize::from(front)) {
         let label = encode(&format!("Seite {} von {total}", n + 1));
         let w = label.iter().map(|b| l.regular.widths[*b as usize]).sum::<f32>() * 8.0 / 1000.0;
+        // Running footer and page number: pagination artifacts.
+        c.begin_marked_content_with_properties(Name(b"Artifact"))
+            .properties()
+            .pairs([(Name(b"Type"), Name(b"Pagination")), (Name(b"Subtype"), Name(b"Footer"))]);
         c.set_fill_rgb(MUTED.0, MUTED.1, MUTED.2);
         c.begin_text().set_font(Name(b"F1"), 8.0).next_line(LEFT, 36.0).show(Str(&footer_title)).end_text();
         c.begin_text().set_font(Name(b"F1"), 8.0).next_line(LEFT + WIDTH - w, 36.0).show(Str(&label)).end_text();
+        c.end_marked_content();
     }
-    write_pdf(pages, &l, &entries, offset, r)
+    write_pdf(pages, &keys, &l, &entries, offset, r)
 }
 
 impl Layout {
@@ -844,28 +1081,66 @@ impl Layout {
         let Some(d) = r.map.paths.get(&r.areas[a].key).filter(|_| vb.len() == 4) else { return };
         let scale = (WIDTH * 0.45 / vb[2]).min(170.0 / vb[3]);
         let h = vb[3] * scale;
+        self.end_list();
         self.ensure(h + 20.0);
         let top = self.y - 4.0;
         self.base_map = true;
         let tx = |x: f32| LEFT + (x - vb[0]) * scale;
         let ty = |y: f32| top - (y - vb[1]) * scale;
-        let c = self.page();
-        c.save_state().transform([scale, 0.0, 0.0, scale, LEFT, top - h]).x_object(Name(b"Grundkarte")).restore_state();
-        c.set_line_width(0.6).set_stroke_rgb(0.11, 0.11, 0.12).set_fill_rgb(ACCENT.0, ACCENT.1, ACCENT.2);
-        path(c, d, &tx, &ty);
-        c.fill_even_odd_and_stroke();
+        let figure = self.open("Figure");
+        self.tags.nodes[figure].alt =
+            Some(format!("Lagekarte: {} ist unter den Gebieten von {} farbig hervorgehoben.", r.areas[a].name, r.def.municipality));
+        self.mark(|c| {
+            c.save_state().transform([scale, 0.0, 0.0, scale, LEFT, top - h]).x_object(Name(b"Grundkarte")).restore_state();
+            c.set_line_width(0.6).set_stroke_rgb(0.11, 0.11, 0.12).set_fill_rgb(ACCENT.0, ACCENT.1, ACCENT.2);
+            path(c, d, &tx, &ty);
+            c.fill_even_odd_and_stroke();
+        });
+        self.close();
         self.y = top - h - 4.0;
         self.note(caption);
     }
 
+    /// The contents page's title (H1).
     fn heading_plain(&mut self, s: &str) {
         self.y -= 30.0;
+        self.open("H1");
         self.text(LEFT, self.y, 18.0, true, ACCENT, s);
+        self.close();
         self.y -= 12.0;
     }
 }
 
-fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, r: &Report) -> Vec<u8> {
+/// The `/ToUnicode` map of the WinAnsi codes the fonts use (PDF/UA wants one for every font,
+/// though WinAnsi's characters are known).
+fn winansi_to_unicode() -> Vec<u8> {
+    let mut entries: Vec<String> = Vec::new();
+    for code in 32u8..=255 {
+        if let Some(c) = decode_winansi(code) {
+            entries.push(format!("<{code:02X}> <{:04X}>", c as u32));
+        }
+    }
+    let mut out = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<00> <FF>\nendcodespacerange\n",
+    );
+    for chunk in entries.chunks(100) {
+        out.push_str(&format!("{} beginbfchar\n{}\nendbfchar\n", chunk.len(), chunk.join("\n")));
+    }
+    out.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    out.into_bytes()
+}
+
+/// The XMP packet: title, language, producer and the PDF/UA-1 identification.
+fn xmp(title: &str) -> Vec<u8> {
+    let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdfuaid=\"http://www.aiim.org/pdfua/ns/id/\"><dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title><dc:language><rdf:Bag><rdf:li>de-DE</rdf:li></rdf:Bag></dc:language><dc:format>application/pdf</dc:format><pdf:Producer>Quartier</pdf:Producer><xmp:CreatorTool>Quartier</xmp:CreatorTool><pdfuaid:part>1</pdfuaid:part></rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>",
+        esc(title)
+    )
+    .into_bytes()
+}
+
+fn write_pdf(pages: Vec<Content>, keys: &[usize], l: &Layout, entries: &[Entry], offset: usize, r: &Report) -> Vec<u8> {
     let mut next = 1;
     let mut alloc = || {
         let id = Ref::new(next);
@@ -873,11 +1148,13 @@ fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, 
         id
     };
     let (catalog, tree, info, outline) = (alloc(), alloc(), alloc(), alloc());
+    let (struct_root, metadata, to_unicode) = (alloc(), alloc(), alloc());
     let fonts = [
         (alloc(), alloc(), alloc(), REGULAR, &l.regular, "LiberationSans"),
         (alloc(), alloc(), alloc(), BOLD, &l.bold, "LiberationSans-Bold"),
     ];
     let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
+    let node_ids: Vec<Ref> = l.tags.nodes.iter().map(|_| alloc()).collect();
     let outline_items: Vec<Ref> = entries.iter().filter(|e| e.level == 1).map(|_| alloc()).collect();
     let base = l.base_map.then(&mut alloc);
     let mut pdf = Pdf::new();
@@ -895,8 +1172,72 @@ fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, 
         let data = deflate(&c.finish());
         pdf.form_xobject(id, &data).bbox(Rect::new(0.0, 0.0, vb[2], vb[3])).filter(Filter::FlateDecode);
     }
-    pdf.catalog(catalog).pages(tree).outlines(outline).lang(TextStr("de-DE"));
+    {
+        let mut cat = pdf.catalog(catalog);
+        cat.pages(tree).outlines(outline).lang(TextStr("de-DE")).metadata(metadata);
+        cat.mark_info().marked(true);
+        cat.viewer_preferences().display_doc_title(true);
+        cat.pair(Name(b"StructTreeRoot"), struct_root);
+    }
     pdf.document_info(info).title(TextStr(&r.def.title)).producer(TextStr("Quartier")).creator(TextStr("Quartier"));
+    let packet = xmp(&r.def.title);
+    pdf.stream(metadata, &packet).pair(Name(b"Type"), Name(b"Metadata")).pair(Name(b"Subtype"), Name(b"XML"));
+    let cmap = winansi_to_unicode();
+    pdf.stream(to_unicode, &cmap);
+    // The structure tree: each element with its parent and children (elements, or marked
+    // content by page and id), figures with their text alternative, header cells with scope.
+    let page_of_key: std::collections::HashMap<usize, Ref> = keys.iter().zip(&page_ids).map(|(k, p)| (*k, p.0)).collect();
+    let mut parent = vec![struct_root; l.tags.nodes.len()];
+    for (i, n) in l.tags.nodes.iter().enumerate() {
+        for k in &n.kids {
+            if let Kid::Node(c) = k {
+                parent[*c] = node_ids[i];
+            }
+        }
+    }
+    for (i, n) in l.tags.nodes.iter().enumerate() {
+        let mut e = pdf.indirect(node_ids[i]).dict();
+        e.pair(Name(b"Type"), Name(b"StructElem"));
+        e.pair(Name(b"S"), Name(n.role.as_bytes()));
+        e.pair(Name(b"P"), parent[i]);
+        if let Some(alt) = &n.alt {
+            e.pair(Name(b"Alt"), TextStr(alt));
+        }
+        if n.column_header {
+            e.insert(Name(b"A")).dict().pair(Name(b"O"), Name(b"Table")).pair(Name(b"Scope"), Name(b"Column"));
+        }
+        if !n.kids.is_empty() {
+            let mut kids = e.insert(Name(b"K")).array();
+            for k in &n.kids {
+                match k {
+                    Kid::Node(c) => {
+                        kids.item(node_ids[*c]);
+                    }
+                    Kid::Mc(key, mcid) => {
+                        let mut mcr = kids.push().dict();
+                        mcr.pair(Name(b"Type"), Name(b"MCR"));
+                        mcr.pair(Name(b"Pg"), page_of_key[key]);
+                        mcr.pair(Name(b"MCID"), *mcid);
+                    }
+                }
+            }
+        }
+    }
+    {
+        let mut root = pdf.indirect(struct_root).dict();
+        root.pair(Name(b"Type"), Name(b"StructTreeRoot"));
+        root.pair(Name(b"K"), node_ids[0]);
+        // Per page (its /StructParents), the element of each marked-content id.
+        let mut nums = root.insert(Name(b"ParentTree")).dict();
+        let mut arr = nums.insert(Name(b"Nums")).array();
+        for (i, key) in keys.iter().enumerate() {
+            arr.item(i as i32);
+            arr.push().array().items(l.tags.mcids[*key].iter().map(|n| node_ids[*n]));
+        }
+        arr.finish();
+        nums.finish();
+        root.pair(Name(b"ParentTreeNextKey"), keys.len() as i32);
+    }
     pdf.pages(tree).kids(page_ids.iter().map(|p| p.0)).count(page_ids.len() as i32);
     for (font, descriptor, file, data, m, name) in fonts {
         let compressed = deflate(data);
@@ -920,13 +1261,15 @@ fn write_pdf(pages: Vec<Content>, l: &Layout, entries: &[Entry], offset: usize, 
         d.insert(Name(b"Widths")).array().items(m.widths[32..].iter().copied());
         d.pair(Name(b"Encoding"), Name(b"WinAnsiEncoding"));
         d.pair(Name(b"FontDescriptor"), descriptor);
+        d.pair(Name(b"ToUnicode"), to_unicode);
         d.finish();
     }
-    for (content, (page, stream)) in pages.into_iter().zip(&page_ids) {
+    for (i, (content, (page, stream))) in pages.into_iter().zip(&page_ids).enumerate() {
         let data = deflate(&content.finish());
         pdf.stream(*stream, &data).filter(Filter::FlateDecode);
         let mut p = pdf.page(*page);
         p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(*stream);
+        p.struct_parents(i as i32).tab_order(pdf_writer::types::TabOrder::StructureOrder);
         let mut res = p.resources();
         res.fonts().pair(Name(b"F1"), fonts[0].0).pair(Name(b"F2"), fonts[1].0);
         if let Some(id) = base {

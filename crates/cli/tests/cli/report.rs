@@ -353,6 +353,10 @@ fn docx_report_is_a_word_document_with_headings_tables_and_pictures() {
     assert!(toc.contains(">Einleitung<") && toc.contains(">Quellen<") && !doc.contains("wird beim Öffnen aktualisiert"));
     assert!(toc.find(">Einleitung<") < toc.find(">Quellen<"));
     assert!(doc.matches("<wp:docPr ").count() >= 7 && doc.contains("descr=\"Karte: Kinderarmut 2019"));
+    // Every picture has a text alternative; every table's first row repeats as a header; the
+    // document language is German.
+    assert!(doc.split("<wp:docPr ").skip(1).all(|p| p.split("descr=\"").nth(1).is_some_and(|d| !d.starts_with('"'))), "alt text");
+    assert_eq!(doc.matches("<w:tbl>").count(), doc.matches("<w:tblHeader/>").count(), "a header row in every table");
     // The numbers of the HTML.
     let v = format!("{:.2}", s4_2019(&env, "01033101")).replace('.', ",");
     assert!(doc.contains("Soldiner Straße (01033101)") && doc.contains(&format!(">{v}<")), "values in the tables");
@@ -529,4 +533,85 @@ fn open_data_follows_rfc_7946_and_dcat_ap_de() {
             .fails()
             .contains("--base-url")
     );
+}
+
+/// What a screen reader and PDF/UA-1 need of a PDF, checked in the file and with Poppler:
+/// tagged, marked, the structure in reading order (headings, lists, tables with header cells,
+/// figures with a text alternative), every text either in the structure or an artifact
+/// (footers), the language, the title shown, the PDF/UA identifier, ToUnicode maps.
+/// `footer`: the running footer's title (an artifact, as are "Seite N von M").
+fn assert_tagged_pdf_ua(pdf: &std::path::Path, first_heading: &str, footer: &str) {
+    let bytes = std::fs::read(pdf).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    for needle in [
+        "/MarkInfo <<\n    /Marked true",
+        "/StructTreeRoot",
+        "/Lang (de-DE)",
+        "/DisplayDocTitle true",
+        "<pdfuaid:part>1</pdfuaid:part>",
+        "/Tabs /S",
+        "/StructParents 0",
+        "/ParentTree",
+    ] {
+        assert!(raw.contains(needle), "{}: {needle}", pdf.display());
+    }
+    assert_eq!(raw.matches("/ToUnicode").count(), 2, "both fonts map their codes to Unicode");
+    assert_eq!(raw.matches("/S /Figure").count(), raw.matches("/Alt (").count() + raw.matches("/Alt <").count(), "every figure has /Alt");
+    assert!(!raw.contains("/Alt ()"), "no empty alternative");
+    let Some(info) = poppler("pdfinfo", &[pdf.to_str().unwrap()]) else { return };
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    let structure = poppler("pdfinfo", &["-struct-text", pdf.to_str().unwrap()]).unwrap();
+    let lines: Vec<&str> = structure.lines().collect();
+    assert_eq!(lines[0], "Document");
+    // Headings in outline order: the first is H1, none skips a level.
+    let headings: Vec<u8> = lines.iter().filter_map(|l| l.trim().strip_prefix('H')?.split(' ').next()?.parse().ok()).collect();
+    assert_eq!(headings.first(), Some(&1), "{structure}");
+    assert!(headings.windows(2).all(|w| w[1] <= w[0] + 1), "a heading level skipped: {headings:?}");
+    let first = lines.iter().position(|l| l.trim() == "H1 (block)").unwrap();
+    assert!(lines[first + 1].contains(first_heading), "{}", lines[first + 1]);
+    // Every word on the pages is in the structure, except the pagination artifacts.
+    let tagged: std::collections::HashSet<&str> =
+        structure.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix('"')).flat_map(str::split_whitespace).collect();
+    // (pdftotext may join the runs of neighbouring cells into one word: such a word is still
+    // tagged if it is part of the tagged text without spaces.)
+    // It also drops a hyphen at the end of a line when joining it with the next.
+    let lines_tagged: Vec<&str> = structure.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix('"')).collect();
+    let all_tagged: String = lines_tagged.concat().split_whitespace().collect::<String>()
+        + &lines_tagged.iter().map(|l| l.strip_suffix('-').unwrap_or(l)).collect::<String>().split_whitespace().collect::<String>();
+    let text = poppler("pdftotext", &[pdf.to_str().unwrap(), "-"]).unwrap();
+    let untagged: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !tagged.contains(w) && !all_tagged.contains(w) && !footer.split_whitespace().any(|f| f == *w))
+        .filter(|w| *w != "Seite" && *w != "von" && w.parse::<u32>().is_err())
+        .collect();
+    assert!(untagged.is_empty(), "{}: text outside the structure: {untagged:?}", pdf.display());
+}
+
+#[test]
+fn every_pdf_is_tagged_for_pdf_ua() {
+    let env = Env::new();
+    build_demo(&env);
+    let def = env.write("bericht.toml", definition());
+    let d = def.to_str().unwrap();
+    let (report, profile, sheet) = (env.path("bericht.pdf"), env.path("profil.pdf"), env.path("datenblatt.pdf"));
+    env.run(&["report", "--definition", d, "--format", "pdf", "--out", report.to_str().unwrap()]).ok();
+    env.run(&["profiles", "--definition", d, "--area", "01033101", "--format", "pdf", "--out", profile.to_str().unwrap()]).ok();
+    env.run(&["funding-sheet", "--definition", d, "--area", "01033101", "--format", "pdf", "--out", sheet.to_str().unwrap()]).ok();
+    let footer = "Sozialbericht Berlin 2019";
+    assert_tagged_pdf_ua(&report, "Sozialbericht", footer);
+    assert_tagged_pdf_ua(&profile, "Soldiner Straße (01033101)", footer);
+    assert_tagged_pdf_ua(&sheet, "Ausgangslage: Soldiner Straße", footer);
+    let raw = String::from_utf8_lossy(&std::fs::read(&report).unwrap()).into_owned();
+    // Tables with column headers, lists, the contents; a map's alternative names its classes
+    // and where the highest values are.
+    for needle in ["/S /Table", "/S /TH", "/Scope /Column", "/S /TD", "/S /L", "/S /LI", "/S /LBody", "/S /TOC", "/S /Caption"] {
+        assert!(raw.contains(needle), "{needle}");
+    }
+    assert!(raw.contains("/Alt (Karte: Kinderarmut 2019") || raw.contains("/Alt <"), "map alternatives");
+    let Some(structure) = poppler("pdfinfo", &["-struct-text", report.to_str().unwrap()]) else { return };
+    let order: Vec<usize> = ["\"Inhalt\"", "\"Einleitung\"", "\"Methoden und Definitionen\"", "\"Quellen\""]
+        .iter()
+        .map(|h| structure.find(h).unwrap_or_else(|| panic!("{h}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "reading order: title, contents, body: {order:?}");
 }
