@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quartier", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "map", "api", "report", "action"])
+    ap.add_argument("--only", choices=["import", "indicators", "index", "spatial", "web", "map", "api", "crosswalk", "report", "action"])
     a = ap.parse_args()
     out = []
     if a.only in (None, "import"):
@@ -61,6 +61,8 @@ def main():
         out.append(web_bench(a))
     if a.only in (None, "api"):
         out.append(api_bench(a))
+    if a.only in (None, "crosswalk"):
+        out.append(crosswalk_bench(a))
     if a.only in (None, "report"):
         out.append(report_bench(a))
     if a.only in (None, "action"):
@@ -675,6 +677,39 @@ def map_bench(a):
               "the same 2 cores as the server; first map = navigation start until every tile of the first view is drawn, on the first "
               "visit to a fresh server (values and tiles computed) and on the next visit (kept by the server). "
               "KB = every response of the first view as transferred (HTML, the map library, values JSON, tiles)."]
+    return "\n".join(lines)
+
+
+def crosswalk_bench(a):
+    """Crosswalks between two boundary sets (issue 21): two gen_city.py tilings of the same
+    territory with 5,000 areas each (seeds 20240, the default, and 2), an overlay crosswalk (shared areas) and a
+    population crosswalk from 1,000,000 points; Quartier (`quartier-bench crosswalk`, core and
+    geom) against geopandas `overlay` and two `sjoin`s (bench/peer_crosswalk.py), reading the
+    files excluded on both sides."""
+    py = os.path.join(a.work, "venv", "bin", "python")
+    peers = os.path.abspath(a.peers)
+    work = os.path.abspath(a.work)
+    old = os.path.join(work, "city5000")
+    gen(py, peers, old, 5000)
+    new = os.path.join(work, "crosswalk-new")
+    if not os.path.exists(os.path.join(new, "points.csv")):
+        subprocess.run([py, os.path.join(peers, "gen_city.py"), "--n-areas", "5000", "--n-points", "1000000", "--seed", "2", "--out", new,
+                        "--skip-checks"], check=True, capture_output=True)
+    files = [os.path.join(old, "areas.geojson"), os.path.join(new, "areas.geojson"), os.path.join(new, "points.csv")]
+    runs = max(1, a.runs)
+    q = [json.loads(subprocess.run([os.path.abspath(a.bench), "crosswalk", *files], capture_output=True, text=True, check=True).stdout)
+         for _ in range(runs)]
+    p = [json.loads(subprocess.run([py, os.path.join(HERE, "peer_crosswalk.py"), *files], capture_output=True, text=True, check=True).stdout)
+         for _ in range(runs)]
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    lines = ["| task | Quartier s | geopandas s | ratio | pairs (Quartier / geopandas) |", "|---|---|---|---|---|",
+             f"| overlay crosswalk, 5,000 x 5,000 areas | {med(q, 'overlay_s'):.3f} | {med(p, 'overlay_s'):.3f} | "
+             f"{med(q, 'overlay_s') / med(p, 'overlay_s'):.2f} | {q[-1]['overlay_pairs']} / {p[-1]['overlay_pairs']} |",
+             f"| population crosswalk, 1,000,000 points | {med(q, 'points_s'):.3f} | {med(p, 'points_s'):.3f} | "
+             f"{med(q, 'points_s') / med(p, 'points_s'):.2f} | {q[-1]['point_pairs']} / {p[-1]['point_pairs']} |",
+             "", f"Medians of {runs} runs. Quartier drops slivers below one millionth of an old area (geopandas keeps them); the "
+             f"weights of every old area sum to 1 (check: {q[-1]['overlay_check_ok']}), and carrying the old areas' populations by the "
+             f"point weights keeps the total exactly ({q[-1]['total_old']:.0f} → {q[-1]['total_new']:.0f})."]
     return "\n".join(lines)
 
 

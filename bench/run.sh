@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: Quartier against the peer tools (pandas, geopandas, esda, DuckDB, PostGIS, …) in the same run.
-#   bash bench/run.sh [--runs N] [--only import|indicators|index|spatial|web|map|api|report|action]
+#   bash bench/run.sh [--runs N] [--only import|indicators|index|spatial|web|map|api|crosswalk|report|action]
 # Needs python3 with venv and network access to PyPI the first time (peer packages, pinned as
 # in ../shared/peers/requirements.txt). Data comes from ../shared/peers/gen_city.py.
 set -euo pipefail

@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("report", &["quartier-core", "quartier-geom", "quartier-app"]),
     ("web", &["quartier-core", "quartier-geom", "quartier-app", "quartier-import", "quartier-report"]),
     ("cli", &["quartier-core", "quartier-geom", "quartier-app", "quartier-import", "quartier-web", "quartier-report"]),
-    ("bench", &["quartier-core"]),
+    ("bench", &["quartier-core", "quartier-geom"]),
 ];
 
 fn quartier_dependencies(manifest: &Path) -> BTreeSet<String> {

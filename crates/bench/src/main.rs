@@ -3,6 +3,7 @@
 //! ```text
 //! quartier-bench indicators --areas 10000 --years 15 --indicators 30 --out DIR
 //! quartier-bench fisher-jenks --n 1000000 --k 5
+//! quartier-bench crosswalk OLD.geojson NEW.geojson POINTS.csv
 //! ```
 //! Each prints one JSON line with timings; `indicators` also writes DIR/counts.csv so the
 //! peer computes exactly the same indicators.
@@ -53,9 +54,10 @@ fn main() {
         Some("index") => index(&args),
         Some("imd") => imd(&args),
         Some("read-csv") => read_csv(&args),
+        Some("crosswalk") => crosswalk(&args),
         _ => {
             eprintln!(
-                "usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K] | index [--areas N --indicators I --runs R --out DIR] | imd [--areas N --domains D --out DIR] | read-csv FILE"
+                "usage: quartier-bench indicators [--areas N --years Y --indicators I --out DIR] | fisher-jenks [--n N --k K] | index [--areas N --indicators I --runs R --out DIR] | imd [--areas N --domains D --out DIR] | read-csv FILE | crosswalk OLD.geojson NEW.geojson POINTS.csv"
             );
             std::process::exit(2);
         }
@@ -281,4 +283,70 @@ fn read_csv(args: &[String]) {
         n += 1;
     }
     println!("{}", serde_json::json!({"records": n, "checksum": sum, "seconds": t.elapsed().as_secs_f64()}));
+}
+
+/// The polygons of a gen_city.py GeoJSON (metric coordinates), with their `area_id`.
+fn read_polygons(path: &str) -> (Vec<String>, Vec<quartier_geom::MultiPolygon>) {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("read geojson")).expect("geojson");
+    let ring = |r: &serde_json::Value| -> quartier_geom::LineString {
+        r.as_array().expect("ring").iter().map(|c| (c[0].as_f64().expect("x"), c[1].as_f64().expect("y"))).collect::<Vec<_>>().into()
+    };
+    let polygon = |p: &serde_json::Value| -> quartier_geom::Polygon {
+        let rings = p.as_array().expect("rings");
+        quartier_geom::Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
+    };
+    let mut keys = Vec::new();
+    let mut shapes = Vec::new();
+    for f in v["features"].as_array().expect("features") {
+        let g = &f["geometry"];
+        let mp = match g["type"].as_str() {
+            Some("Polygon") => quartier_geom::MultiPolygon(vec![polygon(&g["coordinates"])]),
+            _ => quartier_geom::MultiPolygon(g["coordinates"].as_array().expect("polygons").iter().map(polygon).collect()),
+        };
+        keys.push(f["properties"]["area_id"].as_str().unwrap_or_default().to_string());
+        shapes.push(mp);
+    }
+    (keys, shapes)
+}
+
+/// Crosswalks between two tilings of the same territory: by overlay (shared areas) and by
+/// weighted points (each person record weight 1), with the checks (weights of each old area
+/// sum to 1, totals preserved when carrying the old areas' populations).
+fn crosswalk(args: &[String]) {
+    use quartier_core::crosswalk::{Crosswalk, Method};
+    let (old_keys, old) = read_polygons(&args[2]);
+    let (new_keys, new) = read_polygons(&args[3]);
+    let t = Instant::now();
+    let shared = quartier_geom::overlay::shared_areas(&old, &new);
+    let by_area = Crosswalk::from_weights(old_keys.clone(), new_keys.clone(), &shared, Method::AreaOverlay);
+    let overlay_s = t.elapsed().as_secs_f64();
+    let check = by_area.check(1e-9);
+    let t = Instant::now();
+    let mut points = Vec::new();
+    let mut rdr = csv::Reader::from_path(&args[4]).expect("points.csv");
+    for r in rdr.records() {
+        let r = r.expect("point row");
+        points.push((r[0].parse::<f64>().expect("x"), r[1].parse::<f64>().expect("y"), 1.0));
+    }
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (pairs, outside) = quartier_geom::overlay::shared_points(&old, &new, &points);
+    let by_points = Crosswalk::from_weights(old_keys, new_keys, &pairs, Method::Points);
+    let points_s = t.elapsed().as_secs_f64();
+    // The old areas' populations (points per old area) carried by the point weights: totals kept.
+    let mut pop = vec![0.0; by_points.old.len()];
+    for &(i, _, w) in &pairs {
+        pop[i] += w;
+    }
+    let carried = by_points.carry_counts(&pop.iter().map(|p| Some(*p)).collect::<Vec<_>>());
+    let total_old: f64 = pop.iter().sum();
+    let total_new: f64 = carried.values.iter().flatten().sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "overlay_s": overlay_s, "overlay_pairs": by_area.links.len(), "overlay_check_ok": check.is_ok(),
+            "points_read_s": read_s, "points_s": points_s, "points": points.len(), "points_outside": outside,
+            "point_pairs": by_points.links.len(), "total_old": total_old, "total_new": total_new,
+        })
+    );
 }

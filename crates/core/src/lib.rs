@@ -15,6 +15,7 @@ pub mod allocation;
 pub mod cell;
 pub mod classify;
 pub mod cluster;
+pub mod crosswalk;
 pub mod date;
 pub mod disclosure;
 pub mod hierarchy;

@@ -4,11 +4,13 @@
 //!   31466–31469, 3035, 3857, 4326, 4258), recognised from EPSG codes, URNs and `.prj` WKT,
 //!   reprojection to WGS84 and a plausibility check against Germany's extent.
 //! - [`ops`]: area in m², a point guaranteed on the surface, dissolve (union) of children.
+//! - [`overlay`]: shared areas and shared weighted points of two boundary sets (crosswalks).
 //! - [`wkb`]: the well-known-binary encoding used to store geometries and read GeoPackages.
 
 pub mod crs;
 pub mod locate;
 pub mod ops;
+pub mod overlay;
 pub mod tiles;
 pub mod weights;
 pub mod wkb;
