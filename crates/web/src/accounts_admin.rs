@@ -59,7 +59,49 @@ fn one_time_password(name: &str) -> Result<String, AppError> {
     }
 }
 
-fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message: Option<Markup>, sqlite: bool) -> Markup {
+/// Every account's API tokens: who, what for, right, validity, last use; valid ones can be
+/// revoked here (a leaked token ends at once).
+fn tokens_table(tokens: &[quartier_app::store::accounts::ApiToken], actor: &Actor) -> Markup {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let date = |t: i64| quartier_core::date::iso_from_days(t.div_euclid(86_400));
+    html! {
+        h2 { "API-Schlüssel" }
+        @if tokens.is_empty() {
+            p { "Noch keine API-Schlüssel. Konten legen sie unter „Mein Konto“ an, die Administration mit " code { "quartier user token create" } "." }
+        } @else {
+            div.scroll role="region" aria-label="API-Schlüssel aller Konten" tabindex="0" {
+                table {
+                    caption { "API-Schlüssel aller Konten" }
+                    thead { tr { th scope="col" { "Konto" } th scope="col" { "Name" } th scope="col" { "Recht" } th scope="col" { "Gültig bis" } th scope="col" { "Zuletzt genutzt" } th scope="col" { "Stand" } th scope="col" { "Aktion" } } }
+                    tbody { @for t in tokens {
+                        tr {
+                            th scope="row" { (t.user) }
+                            td { (t.name) }
+                            td { @if t.scope == quartier_app::store::accounts::TokenScope::Read { "lesen" } @else { "lesen und schreiben" } }
+                            td { (date(t.expires)) }
+                            td { @match t.last_used { Some(u) => (date(u)), None => "nie" } }
+                            td { @if t.revoked { "widerrufen" } @else if t.valid_at(now) { "gültig" } @else { "abgelaufen" } }
+                            td { @if !t.revoked && t.valid_at(now) {
+                                form.inline method="post" action="/verwaltung/konten/schluessel" {
+                                    (csrf_field(actor)) input type="hidden" name="id" value=(t.id);
+                                    button type="submit" { "Widerrufen" span.visually-hidden { ": " (t.name) " von " (t.user) } }
+                                }
+                            } }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+fn page(
+    st_users: &[quartier_app::store::accounts::User],
+    tokens: &[quartier_app::store::accounts::ApiToken],
+    actor: &Actor,
+    message: Option<Markup>,
+    sqlite: bool,
+) -> Markup {
     let body = html! {
         (tabs("konten"))
         h1 { "Konten" }
@@ -101,6 +143,7 @@ fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message
                 }
             }
         }
+        (tokens_table(tokens, actor))
         h2 { "Neues Konto" }
         form.report-form method="post" action="/verwaltung/konten" {
             (csrf_field(actor))
@@ -132,8 +175,8 @@ fn page(st_users: &[quartier_app::store::accounts::User], actor: &Actor, message
 
 async fn render(st: &AppState, actor: Actor, message: Option<Markup>, status: StatusCode) -> Result<Response, AppError> {
     let sqlite = matches!(&*st.db, quartier_app::store::Location::Sqlite(_));
-    let users = with_store(st, |store, _| Ok(store.users()?)).await?;
-    Ok((status, page(&users, &actor, message, sqlite)).into_response())
+    let (users, tokens) = with_store(st, |store, _| Ok((store.users()?, store.api_tokens(None)?))).await?;
+    Ok((status, page(&users, &tokens, &actor, message, sqlite)).into_response())
 }
 
 /// `GET /verwaltung/konten`.
@@ -375,4 +418,30 @@ pub async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Re
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"quartier-sicherung.db\""));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub id: String,
+}
+
+/// `POST /verwaltung/konten/schluessel`: revokes any account's API token (administrators).
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let (actor, _) = authorize_as(&st, &headers, &f.csrf, is_admin, "Konten der Administration").await?;
+    let id = f.id.trim().parse::<i64>().map_err(|_| AppError::BadRequest(format!("„{}“ ist keine Nummer", f.id)))?;
+    let result = account_change(&st, &actor, move |store| store.revoke_api_token(None, id)).await?;
+    match result {
+        Ok(()) => {
+            render(&st, actor, Some(html! { p { "API-Schlüssel " (id) " widerrufen: er gilt ab sofort nicht mehr." } }), StatusCode::OK)
+                .await
+        }
+        Err(e) => render(&st, actor, Some(problem(e)), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
 }

@@ -232,6 +232,7 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/konten/entfernen", post(accounts_admin::remove))
         .route("/verwaltung/konten/sperren", post(accounts_admin::disable))
         .route("/verwaltung/konten/einladung", post(accounts_admin::renew_invitation))
+        .route("/verwaltung/konten/schluessel", post(accounts_admin::revoke_token))
         .route("/einladung/{token}", get(invitation::page).post(invitation::accept))
         .route("/verwaltung/sicherung", get(accounts_admin::backup))
         .route("/berichte", get(reports::list_page).post(reports::save))

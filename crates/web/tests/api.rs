@@ -485,3 +485,28 @@ fn the_openapi_document_validates() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("valid OpenAPI 3.1"), "{text}");
 }
+
+async fn administrators_revoke_any_token(backend: Backend) {
+    let site = Site::new(backend);
+    let t = populated(&site);
+    site.store().add_user("chefin", Role::Admin, None, "Rathaus-Turm-Uhr-1904").unwrap();
+    let (_, admin) = site.sign_in("chefin", "Rathaus-Turm-Uhr-1904", &[]).await;
+    let admin = admin.unwrap();
+    let page = site.get_as(&admin, "/verwaltung/konten").await;
+    assert!(page.contains("API-Schlüssel aller Konten") && page.contains("bochum-mitte"), "{page}");
+    let id = site.store().api_tokens(Some("bochum-mitte")).unwrap()[0].id.to_string();
+    // Not an administrator: refused.
+    let (_, planner) = site.sign_in("planung", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let planner = planner.unwrap();
+    let own_csrf = hidden(&site.get_as(&planner, "/konto").await, "csrf");
+    let (s, _) = site.post_as(&planner, "/verwaltung/konten/schluessel", &[("csrf", &own_csrf), ("id", &id)]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(get(&site.app(), "/api/v1/levels", Some(&t.tenant)).await.0, StatusCode::OK);
+    let (s, page) = site.post_as(&admin, "/verwaltung/konten/schluessel", &[("csrf", &hidden(&page, "csrf")), ("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("widerrufen"));
+    assert_eq!(get(&site.app(), "/api/v1/levels", Some(&t.tenant)).await.0, StatusCode::UNAUTHORIZED);
+    assert!(site.store().audit_log().unwrap().iter().any(|e| e.who == "chefin" && e.action == "API-Schlüssel widerrufen"));
+}
+
+on_both_backends!(administrators_revoke_any_token);
