@@ -569,9 +569,12 @@ def postgis_tiles(a, geojson, tiles):
     ST_AsMVTGeom with a GiST index, as pg_tileserv and Martin do): seconds per tile."""
     import time
     pg = os.path.join(os.path.abspath(a.peers), "pg.sh")
-    subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
+    import psycopg
     try:
-        import psycopg
+        psycopg.connect("host=127.0.0.1 port=55432 user=postgres dbname=peers").close()
+    except psycopg.OperationalError:  # not running yet
+        subprocess.run(["bash", pg, "start"], check=True, capture_output=True)
+    try:
         with psycopg.connect("host=127.0.0.1 port=55432 user=postgres dbname=peers", autocommit=True) as c:
             c.execute("DROP TABLE IF EXISTS map_areas")
             c.execute("CREATE TABLE map_areas (key text, name text, geom geometry(MultiPolygon, 4326))")

@@ -169,6 +169,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
             "not_in_file": report.not_in_file,
             "orphans": prepared.orphans,
             "area_km2": prepared.batch.areas.iter().filter_map(|x| x.area_m2).sum::<f64>() / 1e6,
+            "boundary_changes": prepared.changes,
             "dry_run": report.dry_run,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
@@ -206,10 +207,35 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
             format!(", {} gespeicherte nicht in der Datei (bleiben erhalten)", n(report.not_in_file.len()))
         }
     );
+    if let Some(c) = prepared.changes.as_ref().filter(|c| !c.unchanged()) {
+        print_boundary_changes(c);
+    }
     if report.dry_run {
         println!("Probelauf (--dry-run): nichts gespeichert.");
     }
     Ok(())
+}
+
+/// What a new boundary set changes against the stored one (by overlay): the counts, then the
+/// areas that are not simply unchanged, with the stored areas they take territory from.
+fn print_boundary_changes(c: &quartier_import::areas::BoundaryChanges) {
+    let counts: Vec<String> = c.counts().iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{} {k}", n)).collect();
+    println!("Grenzen gegenüber den gespeicherten Gebieten: {}", counts.join(", "));
+    let unchanged = quartier_core::crosswalk::Change::Unchanged.label_de();
+    for a in c.areas.iter().filter(|a| a.change != unchanged).take(30) {
+        if a.from.is_empty() {
+            println!("  {} ({})", a.key, a.change);
+        } else {
+            println!("  {} ({}) aus {}", a.key, a.change, a.from.join(", "));
+        }
+    }
+    let shown = c.areas.iter().filter(|a| a.change != unchanged).count();
+    if shown > 30 {
+        println!("  … und {} weitere", shown - 30);
+    }
+    if !c.uncovered.is_empty() {
+        println!("Nicht mehr abgedeckt: {}", c.uncovered.join(", "));
+    }
 }
 
 fn print_official_areas(a: &AreasArgs, out: &quartier_import::load::OfficialAreas) -> Result<()> {

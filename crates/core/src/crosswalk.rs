@@ -280,6 +280,85 @@ impl Crosswalk {
     }
 }
 
+/// How a new area relates to the old boundary set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// The same territory under the same key and name.
+    Unchanged,
+    /// The same territory under another name or key.
+    Renamed,
+    /// Part of one old area.
+    Split,
+    /// Several whole old areas.
+    Merged,
+    /// Parts of old areas whose boundaries moved.
+    Reshaped,
+    /// Territory that belonged to no old area.
+    New,
+}
+
+impl Change {
+    pub fn label_de(self) -> &'static str {
+        match self {
+            Change::Unchanged => "unverändert",
+            Change::Renamed => "umbenannt",
+            Change::Split => "geteilt",
+            Change::Merged => "zusammengelegt",
+            Change::Reshaped => "Grenzen verschoben",
+            Change::New => "neu",
+        }
+    }
+}
+
+/// Shares below this (1 %) count as digitising noise when telling changes apart.
+pub const CHANGE_TOLERANCE: f64 = 0.01;
+
+/// What a new boundary set changes against the old one, from the areas they share
+/// (`shared`: old, new, area, e.g. `geom::overlay::shared_areas`) and each area's own area:
+/// per new area its kind of change and the old areas it takes territory from (keys); then the
+/// old areas whose territory no new area covers. Both areas must be in the same units.
+pub fn changes(
+    old: &[(String, String)],
+    new: &[(String, String)],
+    shared: &[(usize, usize, f64)],
+    old_area: &[f64],
+    new_area: &[f64],
+) -> (Vec<(Change, Vec<String>)>, Vec<String>) {
+    let mut from: Vec<Vec<(usize, f64, f64)>> = vec![Vec::new(); new.len()];
+    let mut covered = vec![0.0; old.len()];
+    for &(i, j, a) in shared {
+        let (of_old, of_new) = (a / old_area[i].max(f64::MIN_POSITIVE), a / new_area[j].max(f64::MIN_POSITIVE));
+        covered[i] += of_old;
+        if of_new >= CHANGE_TOLERANCE {
+            from[j].push((i, of_old, of_new));
+        }
+    }
+    let whole = |x: f64| x >= 1.0 - CHANGE_TOLERANCE;
+    let per_new = from
+        .iter()
+        .enumerate()
+        .map(|(j, parts)| {
+            let keys: Vec<String> = parts.iter().map(|(i, _, _)| old[*i].0.clone()).collect();
+            let kind = match parts.as_slice() {
+                [] => Change::New,
+                [(i, of_old, of_new)] if whole(*of_old) && whole(*of_new) => {
+                    if old[*i] == new[j] {
+                        Change::Unchanged
+                    } else {
+                        Change::Renamed
+                    }
+                }
+                [(_, _, of_new)] if whole(*of_new) => Change::Split,
+                several if several.len() > 1 && several.iter().all(|(_, of_old, _)| whole(*of_old)) => Change::Merged,
+                _ => Change::Reshaped,
+            };
+            (kind, keys)
+        })
+        .collect();
+    let gone = covered.iter().enumerate().filter(|(_, c)| **c < CHANGE_TOLERANCE).map(|(i, _)| old[i].0.clone()).collect();
+    (per_new, gone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +447,29 @@ mod tests {
         // A gap between the two is named.
         let gap = Crosswalk::from_table(&[("A1".to_string(), "Z".to_string(), 1.0)]).unwrap();
         assert!(first.chain(&gap).unwrap_err().contains("A2"));
+    }
+
+    #[test]
+    fn a_new_boundary_set_is_told_apart_area_by_area() {
+        let pair = |k: &str, n: &str| (k.to_string(), n.to_string());
+        // Old: A (100), B (50), C (50), D (100), E (100), G (100). New: A unchanged, A2 = D
+        // renamed, BC = B + C merged, E1/E2 = E split 60/40, F new (80), H = G shifted (takes
+        // 90 of G and 20 new), G's remaining 10 nowhere.
+        let old = [pair("A", "Alt"), pair("B", "B"), pair("C", "C"), pair("D", "Dorf"), pair("E", "E"), pair("G", "G")];
+        let new =
+            [pair("A", "Alt"), pair("A2", "Dorf"), pair("BC", "BC"), pair("E1", "E"), pair("E2", "E"), pair("F", "F"), pair("H", "H")];
+        let shared = [(0, 0, 100.0), (3, 1, 100.0), (1, 2, 50.0), (2, 2, 50.0), (4, 3, 60.0), (4, 4, 40.0), (5, 6, 90.0)];
+        let (per_new, gone) =
+            changes(&old, &new, &shared, &[100.0, 50.0, 50.0, 100.0, 100.0, 100.0], &[100.0, 100.0, 100.0, 60.0, 40.0, 80.0, 110.0]);
+        let kinds: Vec<Change> = per_new.iter().map(|c| c.0).collect();
+        assert_eq!(
+            kinds,
+            [Change::Unchanged, Change::Renamed, Change::Merged, Change::Split, Change::Split, Change::New, Change::Reshaped]
+        );
+        assert_eq!(per_new[2].1, ["B", "C"]);
+        assert!(gone.is_empty(), "G is still mostly covered: {gone:?}");
+        let (_, gone) = changes(&old, &new[..1], &shared[..1], &[100.0; 6], &[100.0]);
+        assert_eq!(gone, ["B", "C", "D", "E", "G"]);
     }
 
     #[test]

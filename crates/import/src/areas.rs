@@ -148,6 +148,77 @@ pub struct PreparedAreas {
     /// Children for which no parent polygon contains a point of their surface.
     pub orphans: Vec<String>,
     pub warnings: Vec<String>,
+    /// What the file changes against the level's stored boundaries (when both have
+    /// geometries): set by `load::areas` before anything is written.
+    pub changes: Option<BoundaryChanges>,
+}
+
+/// A new boundary set against the stored one: per area of the file its kind of change and
+/// the stored areas it takes territory from, and the stored areas no area of the file covers.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BoundaryChanges {
+    pub areas: Vec<AreaChange>,
+    pub uncovered: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AreaChange {
+    pub key: String,
+    pub change: &'static str,
+    pub from: Vec<String>,
+}
+
+impl BoundaryChanges {
+    /// (kind, count) in the order unchanged, renamed, split, merged, shifted, new.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        use quartier_core::crosswalk::Change;
+        [Change::Unchanged, Change::Renamed, Change::Split, Change::Merged, Change::Reshaped, Change::New]
+            .iter()
+            .map(|c| (c.label_de(), self.areas.iter().filter(|a| a.change == c.label_de()).count()))
+            .collect()
+    }
+
+    /// Whether the file only confirms the stored boundaries.
+    pub fn unchanged(&self) -> bool {
+        self.uncovered.is_empty() && self.areas.iter().all(|a| a.change == quartier_core::crosswalk::Change::Unchanged.label_de())
+    }
+}
+
+/// Compares the file's areas with the stored ones of the level by overlay in ETRS89-LAEA
+/// (EPSG:3035, equal-area): unchanged, renamed, split, merged, shifted, new; stored areas
+/// left uncovered. Both sides are (key, name, WGS84 geometry).
+pub fn compare_boundaries(
+    file: &str,
+    stored: &[(String, String, MultiPolygon)],
+    incoming: &[(String, String, MultiPolygon)],
+) -> Result<BoundaryChanges> {
+    use geo::Area;
+    let geom = |e: quartier_geom::GeomError| ImportError::file(file, e.to_string());
+    let to_laea = quartier_geom::crs::Transformer::new(Crs::wgs84(), Crs::from_epsg(3035).map_err(geom)?);
+    let project = |v: &[(String, String, MultiPolygon)]| -> Result<Vec<MultiPolygon>> {
+        v.iter()
+            .map(|(_, _, g)| {
+                let mut m = g.clone();
+                to_laea.multipolygon(&mut m).map_err(geom)?;
+                Ok(m)
+            })
+            .collect()
+    };
+    let (old, new) = (project(stored)?, project(incoming)?);
+    let shared = quartier_geom::overlay::shared_areas(&old, &new);
+    let names =
+        |v: &[(String, String, MultiPolygon)]| -> Vec<(String, String)> { v.iter().map(|(k, n, _)| (k.clone(), n.clone())).collect() };
+    let (old_area, new_area): (Vec<f64>, Vec<f64>) =
+        (old.iter().map(|m| m.unsigned_area()).collect(), new.iter().map(|m| m.unsigned_area()).collect());
+    let (per_new, uncovered) = quartier_core::crosswalk::changes(&names(stored), &names(incoming), &shared, &old_area, &new_area);
+    Ok(BoundaryChanges {
+        areas: per_new
+            .into_iter()
+            .zip(incoming)
+            .map(|((c, from), (key, _, _))| AreaChange { key: key.clone(), change: c.label_de(), from })
+            .collect(),
+        uncovered,
+    })
 }
 
 /// Possible parents for a spatial lookup: key and WGS84 geometry.
@@ -339,6 +410,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
         parent_method,
         orphans,
         warnings,
+        changes: None,
     })
 }
 

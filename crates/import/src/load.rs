@@ -83,8 +83,37 @@ pub fn areas(
     };
     let mut prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
     prepared.batch.file = shown.to_string();
+    prepared.changes = boundary_changes(store, &prepared.batch)?;
     let report = store.apply_areas(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((raw, prepared, report))
+}
+
+/// The batch's boundaries against the stored ones of its level, when both have geometries.
+fn boundary_changes(store: &dyn Store, batch: &AreaBatch) -> Result<Option<areas::BoundaryChanges>, LoadError> {
+    let here = |error| LoadError::Store { file: batch.file.clone(), error };
+    let decode = |b: &[u8]| match wkb::decode(b) {
+        Ok(Decoded::Areal(mp)) => Some(mp),
+        _ => None,
+    };
+    let incoming: Vec<(String, String, quartier_geom::MultiPolygon)> =
+        batch.areas.iter().filter_map(|a| Some((a.key.clone(), a.name.clone(), decode(a.geometry.as_deref()?)?))).collect();
+    if incoming.is_empty() {
+        return Ok(None);
+    }
+    let names: HashMap<String, String> = store.areas(Some(&batch.level)).map_err(here)?.into_iter().map(|a| (a.key, a.name)).collect();
+    let stored: Vec<(String, String, quartier_geom::MultiPolygon)> = store
+        .geometries(&batch.level)
+        .map_err(here)?
+        .into_iter()
+        .filter_map(|(k, b)| {
+            let g = decode(&b)?;
+            Some((k.clone(), names.get(&k).cloned().unwrap_or_default(), g))
+        })
+        .collect();
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(areas::compare_boundaries(&batch.file, &stored, &incoming)?))
 }
 
 /// Composes the geometries of `level` from its children (the level below), keeping keys,

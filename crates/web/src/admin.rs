@@ -691,6 +691,20 @@ fn area_summary(
             @if !report.not_in_file.is_empty() { li { (report.not_in_file.len()) " gespeicherte Gebiete fehlen in der Datei (bleiben erhalten)" } }
             @for w in &prepared.warnings { li { "Hinweis: " (w) } }
         }
+        @if let Some(c) = prepared.changes.as_ref().filter(|c| !c.unchanged()) {
+            h2 { "Was sich an den Grenzen ändert" }
+            p { "Verglichen mit den gespeicherten Gebieten der Ebene (Verschneidung der Flächen): "
+                (c.counts().iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")) "." }
+            @let changed: Vec<_> = c.areas.iter().filter(|a| a.change != quartier_core::crosswalk::Change::Unchanged.label_de()).collect();
+            div.scroll role="region" aria-label="Geänderte Gebiete" tabindex="0" {
+                table {
+                    caption { "Gebiete, die nicht unverändert bleiben" @if changed.len() > 200 { " (die ersten 200 von " (changed.len()) ")" } }
+                    thead { tr { th scope="col" { "Gebiet" } th scope="col" { "Änderung" } th scope="col" { "aus den gespeicherten Gebieten" } } }
+                    tbody { @for a in changed.iter().take(200) { tr { th scope="row" { (a.key) } td { (a.change) } td { (a.from.join(", ")) } } } }
+                }
+            }
+            @if !c.uncovered.is_empty() { p { "Nicht mehr abgedeckt: " (c.uncovered.join(", ")) } }
+        }
     }
 }
 

@@ -510,3 +510,41 @@ async fn administrators_revoke_any_token(backend: Backend) {
 }
 
 on_both_backends!(administrators_revoke_any_token);
+
+async fn a_new_boundary_set_shows_what_changes_before_it_is_imported(backend: Backend) {
+    let site = Site::new(backend);
+    let t = populated(&site);
+    // Against the test squares (0101, 0102 in Stadtteil 01, 0201 in 02): 0101 and 0102 merged.
+    let sq = |x: f64, w: f64| format!("[[[{x},51.48],[{},51.48],[{},51.49],[{x},51.49],[{x},51.48]]]", x + w, x + w);
+    let file = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"id":"0101","name":"Gebiet 0101"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},{{"type":"Feature","properties":{{"id":"0201","name":"Gebiet 0201"}},"geometry":{{"type":"Polygon","coordinates":{}}}}}]}}"#,
+        sq(7.10, 0.02),
+        sq(7.12, 0.01)
+    );
+    let before = site.store().areas(Some("Sozialraum")).unwrap();
+    let (_, cookie) = site.sign_in("planung", "Rathaus-Turm-Uhr-1903", &[]).await;
+    let cookie = cookie.unwrap();
+    let csrf = hidden(&site.get_as(&cookie, "/verwaltung").await, "csrf");
+    let fields = [("csrf", csrf.as_str()), ("art", "gebiete"), ("ebene", "Sozialraum")];
+    let (status, page, _) = site.upload_to("/verwaltung/vorschau", Some(&cookie), &fields, "neu.geojson", file.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Was sich an den Grenzen ändert") && page.contains("1 unverändert, 1 zusammengelegt"), "{page}");
+    assert!(page.contains("<th scope=\"row\">0101</th><td>zusammengelegt</td><td>0101, 0102</td>"), "{page}");
+    // The API's preview says the same; nothing is stored by either.
+    let (status, v, _) = call(
+        &site.app(),
+        Method::POST,
+        "/api/v1/imports?kind=areas&level=Sozialraum&file=neu.geojson",
+        Some(&t.planner),
+        Some(file.into_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["preview"]["boundary_changes"]["areas"][0],
+        json!({ "key": "0101", "change": "zusammengelegt", "from": ["0101", "0102"] })
+    );
+    assert_eq!(site.store().areas(Some("Sozialraum")).unwrap(), before);
+}
+
+on_both_backends!(a_new_boundary_set_shows_what_changes_before_it_is_imported);

@@ -369,3 +369,84 @@ fn write_geopackage(env: &Env) -> std::path::PathBuf {
     c.execute("INSERT INTO sozialraeume (geom, schluessel, name) VALUES (?1, '0101', 'Kiez')", [blob]).unwrap();
     p
 }
+
+/// A new boundary set is compared with the stored one before anything is written: unchanged,
+/// renamed, split, merged areas and the stored areas it takes territory from (by overlay in
+/// an equal-area projection); a dry run leaves the database as it was.
+#[test]
+fn a_new_boundary_set_is_compared_with_the_stored_one() {
+    let env = Env::new();
+    env.musterstadt();
+    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        format!(r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}"#)
+    };
+    let f = |key: &str, name: &str, g: String| feature(&format!(r#""schluessel":"{key}","name":"{name}""#), &g);
+    let new = collection(
+        Some("urn:ogc:def:crs:EPSG::25832"),
+        &[
+            // 0101 and 0102 merged under 0101.
+            f("0101", "Marktviertel", rect(X0, Y0, X0 + 2000.0, Y0 + 2000.0)),
+            // 0201 split into a southern and a northern half.
+            f("0201a", "Bahnhof Süd", rect(X0 + 2000.0, Y0, X0 + 3000.0, Y0 + 1000.0)),
+            f("0201b", "Bahnhof Nord", rect(X0 + 2000.0, Y0 + 1000.0, X0 + 3000.0, Y0 + 2000.0)),
+            // 0202 renamed.
+            f("0202", "Grüne Mitte Ost", rect(X0 + 3000.0, Y0, X0 + 4000.0, Y0 + 2000.0)),
+        ],
+    );
+    let file = env.write("sozialraeume-2025.geojson", new);
+    let before = env.snapshot();
+    let out = env
+        .run(&[
+            "import",
+            "areas",
+            file.to_str().unwrap(),
+            "--level",
+            "Sozialraum",
+            "--id-field",
+            "schluessel",
+            "--name-field",
+            "name",
+            "--dry-run",
+        ])
+        .ok();
+    assert!(out.contains("Grenzen gegenüber den gespeicherten Gebieten: 1 umbenannt, 2 geteilt, 1 zusammengelegt"), "{out}");
+    assert!(out.contains("0101 (zusammengelegt) aus 0101, 0102"), "{out}");
+    assert!(out.contains("0201a (geteilt) aus 0201") && out.contains("0202 (umbenannt) aus 0202"), "{out}");
+    assert_eq!(env.snapshot(), before, "a dry run changes nothing");
+    let json = json(
+        &env.run(&[
+            "import",
+            "areas",
+            file.to_str().unwrap(),
+            "--level",
+            "Sozialraum",
+            "--id-field",
+            "schluessel",
+            "--name-field",
+            "name",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let changes = json["boundary_changes"]["areas"].as_array().unwrap();
+    assert_eq!(changes[1], serde_json::json!({ "key": "0201a", "change": "geteilt", "from": ["0201"] }));
+    // The stored boundaries delivered again: nothing to report.
+    let same = env.write("sozialraeume.geojson", sozialraeume_geojson());
+    let again = env
+        .run(&[
+            "import",
+            "areas",
+            same.to_str().unwrap(),
+            "--level",
+            "Sozialraum",
+            "--id-field",
+            "schluessel",
+            "--name-field",
+            "name",
+            "--dry-run",
+        ])
+        .ok();
+    assert!(!again.contains("Grenzen gegenüber"), "an unchanged boundary set reports nothing: {again}");
+}

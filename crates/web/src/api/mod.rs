@@ -473,6 +473,7 @@ fn imported_json(done: &Imported) -> Value {
             "areas": prepared.batch.areas.len(),
             "orphans": prepared.orphans,
             "warnings": prepared.warnings,
+            "boundary_changes": prepared.changes,
             "reports": [report],
         }),
         Imported::Data(prepared, report) => {
