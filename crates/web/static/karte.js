@@ -106,11 +106,17 @@ function start(box) {
     });
     const many = values.keys.length > 5000;
     if (many && map.getLayer("flaeche")) {
-      // Tens of thousands of small areas: no outline per polygon and area borders only once
-      // zoomed in, where they can be seen; the classes' colours carry the city view.
+      // Tens of thousands of small areas: no outline per polygon, and area borders and the
+      // hover/selection outline only once zoomed in, where they can be seen (each line layer
+      // over every area costs every frame, drawn or not); the classes' colours carry the city
+      // view, the tooltip and the announcement still name the area.
       map.setPaintProperty("flaeche", "fill-antialias", false);
       map.setLayerZoomRange("grenze", Math.floor(map.getZoom()) + 2, 24);
+      map.setLayerZoomRange("auswahl", Math.floor(map.getZoom()) + 2, 24);
     }
+    // The hot-spot outlines are drawn only when asked for: an invisible line layer over tens
+    // of thousands of areas still costs every frame.
+    if (map.getLayer("lisa")) map.setLayoutProperty("lisa", "visibility", values.lisa ? "visible" : "none");
     query = q;
     paint();
     legend();
