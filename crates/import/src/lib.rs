@@ -13,6 +13,7 @@
 //!   import path of the CLI, the demo and the web app).
 
 pub mod areas;
+pub mod crosswalk;
 pub mod data;
 pub mod load;
 pub mod offers;
