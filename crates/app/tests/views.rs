@@ -27,7 +27,13 @@ fn keys_repeating_across_levels_are_summed_per_level() {
         eprintln!("backend {backend}");
         s.define_levels(&["Stadtbezirk".into(), "Stadtteil".into()]).unwrap();
         s.apply_areas(
-            &AreaBatch { file: "b".into(), level: "Stadtbezirk".into(), areas: vec![area("1", "Nord", None)], source_crs: None },
+            &AreaBatch {
+                file: "b".into(),
+                level: "Stadtbezirk".into(),
+                areas: vec![area("1", "Nord", None)],
+                source_crs: None,
+                version: None,
+            },
             false,
         )
         .unwrap();
@@ -37,6 +43,7 @@ fn keys_repeating_across_levels_are_summed_per_level() {
                 level: "Stadtteil".into(),
                 areas: vec![area("1", "Altstadt", Some("1")), area("2", "Hafen", Some("1"))],
                 source_crs: None,
+                version: None,
             },
             false,
         )

@@ -263,7 +263,14 @@ pub fn run(db: &std::path::Path, a: AggregateArgs) -> Result<()> {
             }
         }
         let r = store.apply_data(
-            &DataBatch { file: file.clone(), level: Some(a.level.clone()), rows, variables: metas, area_levels: Default::default() },
+            &DataBatch {
+                file: file.clone(),
+                level: Some(a.level.clone()),
+                rows,
+                variables: metas,
+                area_levels: Default::default(),
+                current_boundaries: false,
+            },
             false,
         )?;
         println!("{} Werte gespeichert ({} neu, {} geändert); höhere Ebenen werden summiert.", n(r.rows), n(r.inserted), n(r.changed));

@@ -66,9 +66,32 @@ impl VariableKind {
 /// A problem found in a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
-    Duplicate { area: Arc<str>, year: i32, variable: Arc<str>, at: Location, first: Location },
-    NegativeCount { value: f64, variable: Arc<str>, at: Location },
-    UnknownArea { area: Arc<str>, at: Location, hint: Option<KeyHint> },
+    Duplicate {
+        area: Arc<str>,
+        year: i32,
+        variable: Arc<str>,
+        at: Location,
+        first: Location,
+    },
+    NegativeCount {
+        value: f64,
+        variable: Arc<str>,
+        at: Location,
+    },
+    UnknownArea {
+        area: Arc<str>,
+        at: Location,
+        hint: Option<KeyHint>,
+    },
+    /// The area's key exists, but no version of it is valid at the value's reference date
+    /// (`date`; None: on the current boundaries, where the area is retired). `spans` says
+    /// when its versions are valid.
+    AreaNotValid {
+        area: Arc<str>,
+        at: Location,
+        date: Option<String>,
+        spans: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -94,6 +117,13 @@ impl fmt::Display for Problem {
                     Some(KeyHint::Whitespace { known }) => write!(f, " — Leerzeichen? Gemeint ist wohl „{known}“"),
                     None => Ok(()),
                 }
+            }
+            Problem::AreaNotValid { area, at, date: Some(date), spans } => write!(
+                f,
+                "{at}: Gebiet „{area}“ gilt am {date} nicht (Gebietsstand {spans}); ist der Wert schon auf den heutigen Gebietsstand umgerechnet, mit --current-boundaries importieren"
+            ),
+            Problem::AreaNotValid { area, at, date: None, spans } => {
+                write!(f, "{at}: Gebiet „{area}“ gehört nicht zum heutigen Gebietsstand (gültig {spans})")
             }
         }
     }

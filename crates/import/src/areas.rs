@@ -405,6 +405,7 @@ pub fn prepare(raw: &RawAreas, opts: &AreaOptions, parents: Option<&ParentCandid
             level: opts.level.clone(),
             areas,
             source_crs: crs.as_ref().map(|c| c.epsg).filter(|e| *e > 0),
+            version: None,
         },
         crs,
         parent_method,

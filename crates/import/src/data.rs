@@ -745,6 +745,7 @@ pub fn read(path: &Path, profile: &DataProfile, stored: &StoredAreas) -> Result<
             rows,
             variables,
             area_levels,
+            current_boundaries: false,
         },
         resolved,
         notes,

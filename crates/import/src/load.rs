@@ -164,6 +164,7 @@ pub fn dissolve(store: &mut dyn Store, level: &str) -> Result<(usize, AreaReport
             })
             .collect(),
         source_crs: Some(4326),
+        version: None,
     };
     let report = store.apply_areas(&batch, false).map_err(here)?;
     Ok((batch.areas.len(), report))
@@ -225,7 +226,13 @@ pub fn official_areas(
     let batches: Vec<AreaBatch> = plan
         .levels
         .iter()
-        .map(|(_, level, areas)| AreaBatch { file: shown.to_string(), level: level.clone(), areas: areas.clone(), source_crs: None })
+        .map(|(_, level, areas)| AreaBatch {
+            file: shown.to_string(),
+            level: level.clone(),
+            areas: areas.clone(),
+            source_crs: None,
+            version: None,
+        })
         .collect();
     reports = store.apply_area_batches(&batches, dry_run).map_err(stored(file))?;
     Ok(Some(OfficialAreas { format: official.format, source: table.source(), plan, levels_new, reports }))

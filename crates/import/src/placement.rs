@@ -439,7 +439,7 @@ pub fn from_official(mut table: Table, profile: &DataProfile, stored: &StoredAre
         resolved.header_rows = Some(table.header_rows);
     }
     Ok(PreparedData {
-        batch: DataBatch { file: file.to_string(), level: None, rows, variables, area_levels },
+        batch: DataBatch { file: file.to_string(), level: None, rows, variables, area_levels, current_boundaries: false },
         resolved,
         notes,
         detected,

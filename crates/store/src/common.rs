@@ -132,14 +132,18 @@ pub(crate) fn offer_problems(
 
 /// The import-log line of one level's area import (the same in both stores).
 pub(crate) fn areas_summary(r: &crate::model::AreaReport) -> String {
-    format!(
+    let mut s = format!(
         "Ebene {}: {} neu, {} geändert, {} unverändert, {} nicht in der Datei",
         r.level,
         r.inserted,
         r.updated,
         r.unchanged,
         r.not_in_file.len()
-    )
+    );
+    if !r.retired.is_empty() {
+        s.push_str(&format!(", {} nicht mehr gültig (mit ihren Werten aufbewahrt)", r.retired.len()));
+    }
+    s
 }
 
 /// The audit line of an offer import.

@@ -33,6 +33,8 @@ const TABLES: &[(&str, &str)] = &[
     ("account", "id"),
     ("invitation", "token_hash"),
     ("audit", "id"),
+    ("crosswalk", "id"),
+    ("crosswalk_link", "crosswalk_id, old_area_id, new_area_id"),
 ];
 
 /// One field, as both backends can hold it.

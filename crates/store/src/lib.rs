@@ -307,6 +307,25 @@ pub trait Store {
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
     /// Records `actor` as the author of this connection's changes (imports, edits, audit).
+    /// The boundary sets of each level (or one), oldest first.
+    fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>>;
+    /// The areas of a level valid at a date (None: the current set).
+    fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>>;
+    /// Values on the areas of a level valid at a date (None: the current set): (area key,
+    /// variable, year, cell, carried over a crosswalk).
+    fn version_values(
+        &self,
+        level: &str,
+        at: Option<&str>,
+        variables: &[String],
+    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>>;
+    /// Stores a crosswalk (replacing one of the same name).
+    fn save_crosswalk(&mut self, c: &CrosswalkRecord, dry_run: bool) -> Result<()>;
+    /// Stored crosswalks: one by name, or all.
+    fn crosswalks(&self, name: Option<&str>) -> Result<Vec<CrosswalkRecord>>;
+    fn remove_crosswalk(&mut self, name: &str) -> Result<()>;
+    /// Values carried onto the current areas of `level`, stored as estimates (one import).
+    fn store_carried(&mut self, level: &str, c: &CarriedValues, dry_run: bool) -> Result<CarryReport>;
     fn set_actor(&mut self, actor: &str);
     /// Changes whenever any committed change reaches the database (for caches of results
     /// computed from it); opaque.
@@ -320,6 +339,32 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
         (**self).define_levels(names)
+    }
+    fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>> {
+        (**self).area_versions(level)
+    }
+    fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
+        (**self).version_areas(level, at)
+    }
+    fn version_values(
+        &self,
+        level: &str,
+        at: Option<&str>,
+        variables: &[String],
+    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+        (**self).version_values(level, at, variables)
+    }
+    fn save_crosswalk(&mut self, c: &CrosswalkRecord, dry_run: bool) -> Result<()> {
+        (**self).save_crosswalk(c, dry_run)
+    }
+    fn crosswalks(&self, name: Option<&str>) -> Result<Vec<CrosswalkRecord>> {
+        (**self).crosswalks(name)
+    }
+    fn remove_crosswalk(&mut self, name: &str) -> Result<()> {
+        (**self).remove_crosswalk(name)
+    }
+    fn store_carried(&mut self, level: &str, c: &CarriedValues, dry_run: bool) -> Result<CarryReport> {
+        (**self).store_carried(level, c, dry_run)
     }
     fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
         (**self).areas(level)

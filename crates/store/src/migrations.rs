@@ -1,5 +1,23 @@
 //! Versioned schema migrations, applied in order on open. `PRAGMA user_version` holds the
 //! number of applied migrations. Never edit a released migration; append a new one.
+//!
+//! SQLite runs migrations with foreign-key enforcement off (a table rebuild would otherwise
+//! cascade into the rows referring to it) and checks every key before committing. Where the
+//! two databases need different statements, a migration holds the SQLite text, the line
+//! [`POSTGRES_PART`] and the PostgreSQL text (see [`for_sqlite`], [`for_postgres`]).
+
+/// Separates a migration's SQLite statements from its PostgreSQL ones.
+pub const POSTGRES_PART: &str = "-- postgresql:";
+
+/// The statements SQLite runs for a migration.
+pub fn for_sqlite(sql: &str) -> &str {
+    sql.split(POSTGRES_PART).next().unwrap_or(sql)
+}
+
+/// The statements PostgreSQL runs for a migration (before translation by `pg_dialect`).
+pub fn for_postgres(sql: &str) -> &str {
+    sql.split(POSTGRES_PART).nth(1).unwrap_or(sql)
+}
 
 pub const MIGRATIONS: &[&str] = &[
     // 1: areas, levels, variables, values, import log, settings.
@@ -221,5 +239,78 @@ pub const MIGRATIONS: &[&str] = &[
         revoked    INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX api_token_account ON api_token(account_id);
+    "#,
+    // 13: boundary changes. An area is valid from a date (NULL: from the start) until the
+    // date a later boundary set replaced it (NULL: still valid); a retired area keeps its
+    // values and may share its key with its successor, so the key is unique only among the
+    // areas still valid. Crosswalks (weights old area → new area, with their method) are
+    // stored; values carried across a change name the crosswalk's method in their metadata.
+    r#"
+    CREATE TABLE area_versioned (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        level_id    INTEGER NOT NULL REFERENCES level(id),
+        parent_id   INTEGER REFERENCES area(id),
+        geom        BLOB,
+        area_m2     REAL CHECK (area_m2 IS NULL OR area_m2 >= 0),
+        source_crs  INTEGER,
+        import_id   INTEGER REFERENCES import(id),
+        geom_source BLOB,
+        valid_from  TEXT,
+        valid_to    TEXT
+    );
+    INSERT INTO area_versioned (id, key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source)
+        SELECT id, key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source FROM area;
+    DROP TABLE area;
+    ALTER TABLE area_versioned RENAME TO area;
+    CREATE INDEX area_key ON area(key);
+    CREATE INDEX area_parent ON area(parent_id);
+    CREATE INDEX area_level ON area(level_id, key);
+    CREATE UNIQUE INDEX area_current ON area(level_id, key) WHERE valid_to IS NULL;
+    CREATE TABLE crosswalk (
+        id        INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL UNIQUE,
+        level_id  INTEGER NOT NULL REFERENCES level(id),
+        from_date TEXT,
+        to_date   TEXT NOT NULL,
+        method    TEXT NOT NULL,
+        source    TEXT NOT NULL DEFAULT '',
+        created   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        who       TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE crosswalk_link (
+        crosswalk_id INTEGER NOT NULL REFERENCES crosswalk(id) ON DELETE CASCADE,
+        old_area_id  INTEGER NOT NULL REFERENCES area(id),
+        new_area_id  INTEGER NOT NULL REFERENCES area(id),
+        weight       REAL NOT NULL CHECK (weight > 0),
+        PRIMARY KEY (crosswalk_id, old_area_id, new_area_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE value_meta ADD COLUMN method TEXT;
+    -- postgresql:
+    ALTER TABLE area ADD COLUMN valid_from TEXT;
+    ALTER TABLE area ADD COLUMN valid_to TEXT;
+    ALTER TABLE area DROP CONSTRAINT IF EXISTS area_level_id_key_key;
+    CREATE INDEX area_level ON area(level_id, key);
+    CREATE UNIQUE INDEX area_current ON area(level_id, key) WHERE valid_to IS NULL;
+    CREATE TABLE crosswalk (
+        id        INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL UNIQUE,
+        level_id  INTEGER NOT NULL REFERENCES level(id),
+        from_date TEXT,
+        to_date   TEXT NOT NULL,
+        method    TEXT NOT NULL,
+        source    TEXT NOT NULL DEFAULT '',
+        created   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        who       TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE crosswalk_link (
+        crosswalk_id INTEGER NOT NULL REFERENCES crosswalk(id) ON DELETE CASCADE,
+        old_area_id  INTEGER NOT NULL REFERENCES area(id),
+        new_area_id  INTEGER NOT NULL REFERENCES area(id),
+        weight       REAL NOT NULL CHECK (weight > 0),
+        PRIMARY KEY (crosswalk_id, old_area_id, new_area_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE value_meta ADD COLUMN method TEXT;
     "#,
 ];

@@ -46,6 +46,88 @@ pub struct AreaBatch {
     pub areas: Vec<NewArea>,
     /// EPSG code of the source geometries, for the import log.
     pub source_crs: Option<u32>,
+    /// A new boundary set of the level: areas that change or are missing are retired with
+    /// their values, not overwritten. `None` updates the areas in place.
+    pub version: Option<BoundaryVersion>,
+}
+
+/// A boundary set valid from a date.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BoundaryVersion {
+    /// ISO date from which the set is valid.
+    pub valid_from: String,
+    /// Keys whose territory is that of the stored area with the same key (e.g. from an
+    /// overlay within tolerance): these areas continue, with their values. Without the key
+    /// here only an identical geometry continues.
+    pub same_territory: std::collections::BTreeSet<String>,
+}
+
+/// One boundary set of a level: valid from `valid_from` (None: from the start) until
+/// `valid_to` (None: still valid).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaVersion {
+    pub level: String,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub areas: usize,
+    /// Areas new in this set (against the set before).
+    pub new: usize,
+    /// Areas of the set before that this one retired.
+    pub retired: usize,
+    /// Values stored on this set's areas.
+    pub values: usize,
+}
+
+/// An area of one boundary set, with what a crosswalk needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionArea {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    /// WKB in WGS84.
+    pub geometry: Option<Vec<u8>>,
+}
+
+/// A stored crosswalk between two boundary sets of a level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrosswalkRecord {
+    pub name: String,
+    pub level: String,
+    /// The old set (its valid-from date; None: the first set).
+    pub from: Option<String>,
+    /// The new set.
+    pub to: String,
+    /// `key-table`, `area-overlay`, `points` or `chained`.
+    pub method: String,
+    /// Where the weights came from (file, points, crosswalks chained), for the record.
+    pub source: String,
+    pub created: String,
+    pub who: String,
+    /// (old key, new key, weight), sorted.
+    pub links: Vec<(String, String, f64)>,
+}
+
+/// Values carried to a new boundary set, to be stored as estimates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarriedValues {
+    pub crosswalk: String,
+    /// How they were carried, said with every value (e.g. "Flächenanteile (Verschneidung), Umstieg „plr2021“").
+    pub method: String,
+    /// (new area key, variable, year, value).
+    pub values: Vec<(String, String, i32, f64)>,
+    /// Replace carried values already stored for these; delivered values are never replaced.
+    pub replace: bool,
+}
+
+/// What storing carried values did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CarryReport {
+    pub import_id: i64,
+    pub inserted: usize,
+    pub replaced: usize,
+    /// Values left alone because a delivered value exists for the new area and year.
+    pub kept_delivered: usize,
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -56,6 +138,9 @@ pub struct AreaReport {
     pub unchanged: usize,
     /// Stored areas of the level that the file did not contain (kept).
     pub not_in_file: Vec<String>,
+    /// With a new boundary set: areas no longer valid (missing from the file, or another
+    /// territory under the same key), kept with their values.
+    pub retired: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -81,6 +166,9 @@ pub struct DataBatch {
     /// Keys that exist on several levels, placed on one by the reader (official tables mix
     /// levels in one column; their key structure tells the level).
     pub area_levels: std::collections::HashMap<String, String>,
+    /// The values are on the current boundary set whatever their year (a series recalculated
+    /// to today's areas); otherwise each goes to the version valid at its reference date.
+    pub current_boundaries: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

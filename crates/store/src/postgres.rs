@@ -168,7 +168,7 @@ fn migrate(client: &mut Client) -> Result<()> {
         return Err(StoreError::TooNew { found: version, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.batch_execute(&pg_dialect(sql))?;
+        tx.batch_execute(&pg_dialect(crate::migrations::for_postgres(sql)))?;
         tx.execute("UPDATE quartier_schema SET version = $1", &[&((i + 1) as i64)])?;
     }
     // The data version: one counter, raised once per changing statement.

@@ -109,6 +109,33 @@ impl<S: Store> Store for ScopedStore<S> {
     fn areas(&self, level: Option<&str>) -> Result<Vec<crate::AreaRecord>> {
         self.inner.areas(level)
     }
+    fn area_versions(&self, level: Option<&str>) -> Result<Vec<crate::AreaVersion>> {
+        self.inner.area_versions(level)
+    }
+    fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<crate::VersionArea>> {
+        self.inner.version_areas(level, at)
+    }
+    /// Only values of areas the scope shows.
+    fn version_values(
+        &self,
+        level: &str,
+        at: Option<&str>,
+        variables: &[String],
+    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+        Ok(self.inner.version_values(level, at, variables)?.into_iter().filter(|v| self.view.visible(level, &v.0)).collect())
+    }
+    fn save_crosswalk(&mut self, _: &crate::CrosswalkRecord, _: bool) -> Result<()> {
+        Err(shared(&self.view.scope))
+    }
+    fn crosswalks(&self, name: Option<&str>) -> Result<Vec<crate::CrosswalkRecord>> {
+        self.inner.crosswalks(name)
+    }
+    fn remove_crosswalk(&mut self, _: &str) -> Result<()> {
+        Err(shared(&self.view.scope))
+    }
+    fn store_carried(&mut self, _: &str, _: &crate::CarriedValues, _: bool) -> Result<crate::CarryReport> {
+        Err(shared(&self.view.scope))
+    }
     fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.inner.geometries(level)
     }

@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::sql::{NewValue, Sql, Val, vals};
 use crate::{Result, StoreError};
 use quartier_core::hierarchy::AreaNode;
-use quartier_core::validate::{self, VariableKind};
+use quartier_core::validate::{self, Problem, VariableKind};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The `Store` methods both backends answer through this module alone, expanded inside each
@@ -188,6 +188,39 @@ macro_rules! store_methods {
             self.sql(|tx| shared::value_years(tx, variables))
         }
 
+        fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>> {
+            self.sql(|tx| shared::area_versions(tx, level))
+        }
+
+        fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
+            self.sql(|tx| shared::version_areas(tx, level, at))
+        }
+
+        fn version_values(
+            &self,
+            level: &str,
+            at: Option<&str>,
+            variables: &[String],
+        ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+            self.sql(|tx| shared::version_values(tx, level, at, variables))
+        }
+
+        fn save_crosswalk(&mut self, c: &CrosswalkRecord, dry_run: bool) -> Result<()> {
+            self.write(dry_run, |tx, actor| shared::save_crosswalk(tx, actor, c))
+        }
+
+        fn crosswalks(&self, name: Option<&str>) -> Result<Vec<CrosswalkRecord>> {
+            self.sql(|tx| shared::crosswalks(tx, name))
+        }
+
+        fn remove_crosswalk(&mut self, name: &str) -> Result<()> {
+            self.write(false, |tx, actor| shared::remove_crosswalk(tx, actor, name))
+        }
+
+        fn store_carried(&mut self, level: &str, c: &CarriedValues, dry_run: bool) -> Result<CarryReport> {
+            self.write(dry_run, |tx, actor| shared::store_carried(tx, actor, level, c, dry_run))
+        }
+
         fn undo_import(&mut self, id: i64) -> Result<UndoReport> {
             self.write(false, |tx, actor| shared::undo_import(tx, actor, id))
         }
@@ -303,7 +336,8 @@ pub(crate) fn hierarchy_nodes(tx: &mut dyn Sql) -> Result<(Vec<AreaNode>, NodeNa
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
     tx.each(
-        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id",
+        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
+         WHERE a.valid_to IS NULL",
         vals![],
         &mut |r| {
             let (key, rank, parent, level) = (r[0].text(), r[1].int() as usize, r[2].opt_text(), r[3].text());
@@ -325,15 +359,17 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
         Some(l) => Some(level_id(tx, l)?.0),
         None => None,
     };
-    // Area keys → ids; a key on several levels needs --level.
-    let mut key_ids: HashMap<String, Vec<i64>> = HashMap::new();
+    // Area keys → their versions (id, level, valid from, valid to); a key on several levels
+    // needs --level.
+    let mut key_ids: HashMap<String, Vec<AreaSpan>> = HashMap::new();
     tx.each(
-        "SELECT a.key, a.id, l.name FROM area a JOIN level l ON l.id = a.level_id WHERE CAST(?1 AS BIGINT) IS NULL OR a.level_id = ?1",
+        "SELECT a.key, a.id, l.name, a.valid_from, a.valid_to FROM area a JOIN level l ON l.id = a.level_id
+         WHERE CAST(?1 AS BIGINT) IS NULL OR a.level_id = ?1",
         vals![level_filter],
         &mut |r| {
             let (k, level) = (r[0].text(), r[2].text());
             if batch.area_levels.get(&k).is_none_or(|l| *l == level) {
-                key_ids.entry(k).or_default().push(r[1].int());
+                key_ids.entry(k).or_default().push(AreaSpan { id: r[1].int(), level, from: r[3].opt_text(), to: r[4].opt_text() });
             }
             Ok(())
         },
@@ -355,8 +391,12 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
         problems.truncate(10_000);
         return Err(StoreError::Invalid(problems));
     }
-    let ambiguous: BTreeSet<&str> =
-        batch.rows.iter().filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.len() > 1)).map(|r| &*r.area).collect();
+    let ambiguous: BTreeSet<&str> = batch
+        .rows
+        .iter()
+        .filter(|r| key_ids.get(&*r.area).is_some_and(|v| v.iter().any(|s| s.level != v[0].level)))
+        .map(|r| &*r.area)
+        .collect();
     if !ambiguous.is_empty() {
         return Err(StoreError::InvalidAreas(
             ambiguous
@@ -366,6 +406,9 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
                 .collect(),
         ));
     }
+    // Each row's area: the version valid at its reference date (the end of its year when
+    // the delivery gives none).
+    let area_of = rows_on_versions(batch, &key_ids)?;
     let import_id = new_import(tx, "data", &batch.file, actor)?;
     // Variables: insert new, update metadata given with the delivery.
     let mut report = DataReport { rows: batch.rows.len(), dry_run, ..Default::default() };
@@ -401,7 +444,7 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
     let rebuild_index = tx.bulk_start(batch.rows.len(), stored)?;
     // Write in primary-key order: B-tree appends instead of random page splits.
     let mut order: Vec<(i64, i32, i64, usize)> =
-        batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], i)).collect();
+        batch.rows.iter().enumerate().map(|(i, r)| (var_ids[&*r.variable], r.year, area_of[i], i)).collect();
     order.sort_unstable();
     let meta_ids = {
         let mut known: HashMap<(Option<String>, Option<String>), i64> = tx
@@ -474,11 +517,11 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
         let (nodes, levels) = hierarchy_nodes(tx)?;
         if nodes.iter().any(|n| n.parent.is_some()) {
             let node_of: HashMap<i64, String> = tx
-                .rows("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id", vals![])?
+                .rows("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id WHERE a.valid_to IS NULL", vals![])?
                 .iter()
                 .map(|r| (r[0].int(), node_key(r[1].int() as usize, &r[2].text())))
                 .collect();
-            let new = batch.rows.iter().map(|r| (var_ids[&*r.variable], r.year, key_ids[&*r.area][0], r.cell));
+            let new = batch.rows.iter().zip(&area_of).map(|(r, a)| (var_ids[&*r.variable], r.year, *a, r.cell));
             report.total_mismatches = common::mismatches_in_memory(&nodes, &levels, &node_of, &counts, &report.years, &old, new);
         }
     }
@@ -494,13 +537,87 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
     Ok((report, import_id, summary))
 }
 
+/// One stored version of an area key.
+struct AreaSpan {
+    id: i64,
+    level: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl AreaSpan {
+    fn valid_at(&self, date: &str) -> bool {
+        self.from.as_deref().is_none_or(|f| f <= date) && self.to.as_deref().is_none_or(|t| date < t)
+    }
+
+    fn span_de(&self) -> String {
+        match (&self.from, &self.to) {
+            (None, None) => "immer".into(),
+            (Some(f), None) => format!("ab {f}"),
+            (None, Some(t)) => format!("bis vor {t}"),
+            (Some(f), Some(t)) => format!("ab {f} bis vor {t}"),
+        }
+    }
+}
+
+/// The area id of every row: the version of its key valid at the row's reference date (the
+/// end of its year without one). Values of a year in which the key was not valid are refused,
+/// naming the line — unless the delivery is on the current boundaries
+/// (`DataBatch::current_boundaries`, e.g. a series the statistics office recalculated).
+fn rows_on_versions(batch: &DataBatch, key_ids: &HashMap<String, Vec<AreaSpan>>) -> Result<Vec<i64>> {
+    let mut out = Vec::with_capacity(batch.rows.len());
+    let mut problems = Vec::new();
+    for r in &batch.rows {
+        let spans = &key_ids[&*r.area];
+        if let [only] = spans.as_slice()
+            && only.from.is_none()
+            && only.to.is_none()
+        {
+            out.push(only.id);
+            continue;
+        }
+        if batch.current_boundaries {
+            match spans.iter().find(|s| s.to.is_none()) {
+                Some(s) => out.push(s.id),
+                None => problems.push(Problem::AreaNotValid {
+                    area: r.area.clone(),
+                    at: r.at.clone(),
+                    date: None,
+                    spans: spans.iter().map(AreaSpan::span_de).collect::<Vec<_>>().join(", "),
+                }),
+            }
+            continue;
+        }
+        let date = match r.reference_date.as_deref() {
+            Some(d) if d.len() == 10 => d.to_string(),
+            Some(d) if d.len() == 7 => format!("{d}-28"),
+            _ => format!("{:04}-12-31", r.year),
+        };
+        match spans.iter().find(|s| s.valid_at(&date)) {
+            Some(s) => out.push(s.id),
+            None => problems.push(Problem::AreaNotValid {
+                area: r.area.clone(),
+                at: r.at.clone(),
+                date: Some(date),
+                spans: spans.iter().map(AreaSpan::span_de).collect::<Vec<_>>().join(", "),
+            }),
+        }
+        if problems.len() >= 10_000 {
+            break;
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(StoreError::Invalid(problems)) }
+}
+
 /// The areas of one batch, inside the caller's transaction: (report, import id, summary).
+/// Only areas still valid are compared and changed; a batch with a [`BoundaryVersion`]
+/// retires what it changes instead of overwriting it.
 pub(crate) fn areas_in(tx: &mut dyn Sql, actor: &str, batch: &AreaBatch, dry_run: bool) -> Result<(AreaReport, i64, String)> {
     let (lid, rank) = level_id(tx, &batch.level)?;
     // Parents must exist on the level directly above.
     let above = rank as i64 - 1;
     let parent_ids: HashMap<String, i64> = tx
-        .rows("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1", vals![above])?
+        .rows("SELECT a.key, a.id FROM area a JOIN level l ON l.id = a.level_id WHERE l.rank = ?1 AND a.valid_to IS NULL", vals![above])?
         .iter()
         .map(|r| (r[0].text(), r[1].int()))
         .collect();
@@ -509,41 +626,61 @@ pub(crate) fn areas_in(tx: &mut dyn Sql, actor: &str, batch: &AreaBatch, dry_run
     if !problems.is_empty() {
         return Err(StoreError::InvalidAreas(problems));
     }
+    if let Some(v) = &batch.version {
+        version_problems(tx, lid, &batch.level, v)?;
+    }
     let import_id = new_import(tx, "areas", &batch.file, actor)?;
     // A stored area as compared with the import: id, name, parent id, geometry.
     type Stored = (i64, String, Option<i64>, Option<Vec<u8>>);
     let mut existing: HashMap<String, Stored> = tx
-        .rows("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1", vals![lid])?
+        .rows("SELECT key, id, name, parent_id, geom FROM area WHERE level_id = ?1 AND valid_to IS NULL", vals![lid])?
         .iter()
         .map(|r| (r[0].text(), (r[1].int(), r[2].text(), r[3].opt_int(), r[4].opt_blob())))
         .collect();
     let mut report = AreaReport { level: batch.level.clone(), dry_run, ..Default::default() };
+    let valid_from = batch.version.as_ref().map(|v| v.valid_from.as_str());
+    let insert = |tx: &mut dyn Sql, a: &crate::NewArea, pid: Option<i64>| -> Result<()> {
+        tx.exec(
+            "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source, valid_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            vals![
+                &a.key,
+                &a.name,
+                lid,
+                pid,
+                a.geometry.as_ref(),
+                a.area_m2,
+                batch.source_crs,
+                import_id,
+                a.source_geometry.as_ref(),
+                valid_from
+            ],
+        )?;
+        Ok(())
+    };
+    let mut retired = Vec::new();
     for a in &batch.areas {
         let pid = a.parent.as_ref().map(|p| parent_ids[p]);
         match existing.remove(&a.key) {
             None => {
-                tx.exec(
-                    "INSERT INTO area (key, name, level_id, parent_id, geom, area_m2, source_crs, import_id, geom_source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    vals![
-                        &a.key,
-                        &a.name,
-                        lid,
-                        pid,
-                        a.geometry.as_ref(),
-                        a.area_m2,
-                        batch.source_crs,
-                        import_id,
-                        a.source_geometry.as_ref()
-                    ],
-                )?;
+                insert(tx, a, pid)?;
                 report.inserted += 1;
             }
             Some((id, name, old_pid, geom)) => {
                 // A table import without parent information keeps the stored parent.
                 let pid = pid.or(if a.parent.is_none() { old_pid } else { None });
-                let same = name == a.name && old_pid == pid && (a.geometry.is_none() || a.geometry == geom);
-                if same {
+                let same_geometry = a.geometry.is_none() || a.geometry == geom;
+                let continues = match &batch.version {
+                    Some(v) => same_geometry || v.same_territory.contains(&a.key),
+                    None => true,
+                };
+                if !continues {
+                    // Another territory under the same key: the old area keeps its values.
+                    tx.exec("UPDATE area SET valid_to = ?2 WHERE id = ?1", vals![id, valid_from])?;
+                    retired.push(a.key.clone());
+                    insert(tx, a, pid)?;
+                    report.inserted += 1;
+                } else if name == a.name && old_pid == pid && same_geometry {
                     report.unchanged += 1;
                 } else {
                     tx.exec(
@@ -557,11 +694,67 @@ pub(crate) fn areas_in(tx: &mut dyn Sql, actor: &str, batch: &AreaBatch, dry_run
             }
         }
     }
-    let mut rest: Vec<String> = existing.into_keys().collect();
+    let mut rest: Vec<String> = existing.keys().cloned().collect();
     rest.sort();
-    report.not_in_file = rest;
+    if batch.version.is_some() {
+        for (id, ..) in existing.values() {
+            tx.exec("UPDATE area SET valid_to = ?2 WHERE id = ?1", vals![*id, valid_from])?;
+        }
+        retired.extend(rest.iter().cloned());
+        retired.sort();
+        reparent_children(tx, lid, rank)?;
+        report.retired = retired;
+    } else {
+        report.not_in_file = rest;
+    }
     let summary = common::areas_summary(&report);
     Ok((report, import_id, summary))
+}
+
+/// A new boundary set must be valid after every set the level already has.
+fn version_problems(tx: &mut dyn Sql, lid: i64, level: &str, v: &crate::BoundaryVersion) -> Result<()> {
+    if quartier_core::date::days_from_iso(&v.valid_from).map(quartier_core::date::iso_from_days).as_deref() != Some(v.valid_from.as_str()) {
+        return Err(StoreError::InvalidAreas(vec![format!("Gültig ab „{}“ ist kein Datum der Form JJJJ-MM-TT", v.valid_from)]));
+    }
+    let latest = tx
+        .row("SELECT max(valid_from), max(valid_to) FROM area WHERE level_id = ?1", vals![lid])?
+        .map(|r| [r[0].opt_text(), r[1].opt_text()].into_iter().flatten().max())
+        .unwrap_or_default();
+    if let Some(latest) = latest.filter(|l| *l >= v.valid_from) {
+        return Err(StoreError::InvalidAreas(vec![format!(
+            "Die Ebene {level} hat schon einen Gebietsstand ab {latest}: ein neuer muss später gelten als {}",
+            v.valid_from
+        )]));
+    }
+    Ok(())
+}
+
+/// After a level got a new boundary set, areas of the level below whose parent was retired
+/// move to the successor with the same key; without one they are named as a problem (their
+/// level needs a new boundary set too, imported together).
+fn reparent_children(tx: &mut dyn Sql, lid: i64, rank: usize) -> Result<()> {
+    let orphans = tx.rows(
+        "SELECT c.id, c.key, p.key, n.id FROM area c JOIN level l ON l.id = c.level_id
+         JOIN area p ON p.id = c.parent_id
+         LEFT JOIN area n ON n.level_id = p.level_id AND n.key = p.key AND n.valid_to IS NULL
+         WHERE l.rank = ?1 AND c.valid_to IS NULL AND p.valid_to IS NOT NULL AND p.level_id = ?2",
+        vals![rank as i64 + 1, lid],
+    )?;
+    let mut problems = Vec::new();
+    for r in &orphans {
+        match r[3].opt_int() {
+            Some(successor) => {
+                tx.exec("UPDATE area SET parent_id = ?2 WHERE id = ?1", vals![r[0].int(), successor])?;
+            }
+            None => problems.push(format!(
+                "Gebiet „{}“ der Ebene darunter liegt in „{}“, das es im neuen Gebietsstand nicht mehr gibt: \
+                 die Ebene darunter mit neuem Gebietsstand im selben Import mitliefern",
+                r[1].text(),
+                r[2].text()
+            )),
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(StoreError::InvalidAreas(problems)) }
 }
 
 /// Replaces the indicator catalogue (in its order), auditing each added, changed and removed
@@ -781,7 +974,11 @@ fn exists(tx: &mut dyn Sql, sql: &str, params: &[Val]) -> Result<bool> {
 
 /// Whether `level` has an area `key`.
 fn area_exists(tx: &mut dyn Sql, level: &str, key: &str) -> Result<bool> {
-    exists(tx, "SELECT EXISTS (SELECT 1 FROM area a JOIN level l ON l.id = a.level_id WHERE l.name = ?1 AND a.key = ?2)", vals![level, key])
+    exists(
+        tx,
+        "SELECT EXISTS (SELECT 1 FROM area a JOIN level l ON l.id = a.level_id WHERE l.name = ?1 AND a.key = ?2 AND a.valid_to IS NULL)",
+        vals![level, key],
+    )
 }
 
 /// Stores a versioned record's JSON once its row is written, auditing old and new.
@@ -1111,7 +1308,7 @@ pub(crate) fn set_user_scope(tx: &mut dyn Sql, actor: &str, name: &str, scope: O
     };
     if let Some(s) = scope {
         let (lid, _) = level_id(tx, &s.level)?;
-        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM area WHERE level_id = ?1 AND key = ?2)", vals![lid, &s.area])? {
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM area WHERE level_id = ?1 AND key = ?2 AND valid_to IS NULL)", vals![lid, &s.area])? {
             return Err(StoreError::Account(format!("Gebiet „{}“ gibt es auf Ebene „{}“ nicht", s.area, s.level)));
         }
     }
@@ -1299,7 +1496,7 @@ pub(crate) fn undo_import(tx: &mut dyn Sql, actor: &str, id: i64) -> Result<Undo
 
 pub(crate) fn levels(tx: &mut dyn Sql) -> Result<Vec<Level>> {
     Ok(tx
-        .rows("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id) FROM level l ORDER BY l.rank", vals![])?
+        .rows("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id AND a.valid_to IS NULL) FROM level l ORDER BY l.rank", vals![])?
         .iter()
         .map(|r| Level { name: r[0].text(), rank: r[1].int() as usize, areas: r[2].int() as usize })
         .collect())
@@ -1331,7 +1528,7 @@ pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaRec
     let sql = format!(
         "SELECT a.key, a.name, l.name, l.rank, p.key, a.area_m2, CASE WHEN a.geom IS NULL THEN 0 ELSE 1 END
          FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
-         WHERE CAST(?1 AS TEXT) IS NULL OR l.name = ?1 ORDER BY l.rank, a.key {}",
+         WHERE a.valid_to IS NULL AND (CAST(?1 AS TEXT) IS NULL OR l.name = ?1) ORDER BY l.rank, a.key {}",
         tx.dialect().collate_bytes()
     );
     Ok(tx
@@ -1351,14 +1548,17 @@ pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaRec
 
 pub(crate) fn geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let (lid, _) = level_id(tx, level)?;
-    let sql = format!("SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key {}", tx.dialect().collate_bytes());
+    let sql = format!(
+        "SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL AND valid_to IS NULL ORDER BY key {}",
+        tx.dialect().collate_bytes()
+    );
     Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_blob().unwrap_or_default())).collect())
 }
 
 pub(crate) fn source_geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<crate::SourceGeometry>> {
     let (lid, _) = level_id(tx, level)?;
     let sql = format!(
-        "SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL ORDER BY key {}",
+        "SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL AND valid_to IS NULL ORDER BY key {}",
         tx.dialect().collate_bytes()
     );
     Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_int().map(|e| e as u32), r[2].opt_blob())).collect())
@@ -1439,7 +1639,7 @@ pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecor
         "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality
          FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
          LEFT JOIN value_meta m ON m.id = x.meta_id
-         WHERE 1 = 1",
+         WHERE a.valid_to IS NULL",
     );
     for (present, clause, ty) in [
         (f.variable.is_some(), " AND v.key = ?1", "TEXT"),
@@ -1487,7 +1687,7 @@ pub(crate) fn cells(tx: &mut dyn Sql, variables: &[String]) -> Result<CellTable>
     for var in variables {
         tx.each(
             "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
-             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1",
+             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND a.valid_to IS NULL",
             vals![var],
             &mut |r| {
                 let cell = cell_from_sql(r[3].opt_real(), r[4].opt_text());
@@ -1520,4 +1720,294 @@ pub(crate) fn value_years(tx: &mut dyn Sql, variables: &[String]) -> Result<Vec<
     );
     let params: Vec<Val> = variables.iter().map(Val::from).collect();
     Ok(tx.rows(&sql, &params)?.iter().map(|r| r[0].int() as i32).collect())
+}
+
+/// The boundary sets of each level (or one): the dates at which areas began or ceased to be
+/// valid cut a level's history into sets; per set its areas, those new in it, those it
+/// retired, and the values stored on its areas.
+pub(crate) fn area_versions(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaVersion>> {
+    if let Some(l) = level {
+        level_id(tx, l)?;
+    }
+    // Per area: level, valid from, valid to, values.
+    let rows = tx.rows(
+        "SELECT l.name, l.rank, a.valid_from, a.valid_to, (SELECT count(*) FROM value x WHERE x.area_id = a.id)
+         FROM area a JOIN level l ON l.id = a.level_id WHERE CAST(?1 AS TEXT) IS NULL OR l.name = ?1 ORDER BY l.rank",
+        vals![level],
+    )?;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let name = rows[i][0].text();
+        let j = rows[i..].iter().position(|r| r[0].text() != name).map_or(rows.len(), |p| i + p);
+        let spans: Vec<(Option<String>, Option<String>, usize)> =
+            rows[i..j].iter().map(|r| (r[2].opt_text(), r[3].opt_text(), r[4].int() as usize)).collect();
+        let mut starts: BTreeSet<Option<String>> = spans.iter().map(|s| s.0.clone()).collect();
+        starts.extend(spans.iter().filter_map(|s| s.1.clone()).map(Some));
+        let starts: Vec<Option<String>> = starts.into_iter().collect();
+        for (k, from) in starts.iter().enumerate() {
+            let to = starts.get(k + 1).cloned().flatten();
+            let at = |s: &(Option<String>, Option<String>, usize), d: &Option<String>| {
+                // No date: the start, before every date.
+                s.0.as_deref().is_none_or(|f| d.as_deref().is_some_and(|d| f <= d))
+                    && s.1.as_deref().is_none_or(|t| d.as_deref().is_none_or(|d| d < t))
+            };
+            let members: Vec<_> = spans.iter().filter(|s| at(s, from)).collect();
+            out.push(AreaVersion {
+                level: name.clone(),
+                valid_from: from.clone(),
+                valid_to: to,
+                areas: members.len(),
+                new: if k == 0 { members.len() } else { members.iter().filter(|s| s.0 == *from).count() },
+                retired: if k == 0 { 0 } else { spans.iter().filter(|s| s.1 == *from).count() },
+                values: members.iter().map(|s| s.2).sum(),
+            });
+        }
+        i = j;
+    }
+    Ok(out)
+}
+
+/// The condition "area `a` is valid at ?N" (None: the current set) as SQL with the parameter
+/// number `n`: bound, never spliced.
+fn valid_at(n: usize) -> String {
+    format!(
+        "((CAST(?{n} AS TEXT) IS NULL AND a.valid_to IS NULL) OR (CAST(?{n} AS TEXT) IS NOT NULL AND (a.valid_from IS NULL OR a.valid_from <= ?{n}) AND (a.valid_to IS NULL OR a.valid_to > ?{n})))"
+    )
+}
+
+/// The areas of a level's boundary set valid at `at` (None: the current one).
+pub(crate) fn version_areas(tx: &mut dyn Sql, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
+    let (lid, _) = level_id(tx, level)?;
+    let sql = format!(
+        "SELECT a.id, a.key, a.name, a.geom FROM area a WHERE a.level_id = ?1 AND {} ORDER BY a.key {}",
+        valid_at(2),
+        tx.dialect().collate_bytes()
+    );
+    Ok(tx
+        .rows(&sql, vals![lid, at])?
+        .iter()
+        .map(|r| VersionArea { id: r[0].int(), key: r[1].text(), name: r[2].text(), geometry: r[3].opt_blob() })
+        .collect())
+}
+
+/// Values stored on the areas of a level's boundary set valid at `at` (None: the current):
+/// (area key, variable, year, cell, carried — whether it came over a crosswalk).
+pub(crate) fn version_values(
+    tx: &mut dyn Sql,
+    level: &str,
+    at: Option<&str>,
+    variables: &[String],
+) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+    let (lid, _) = level_id(tx, level)?;
+    let sql = format!(
+        "SELECT a.key, x.year, x.value, x.symbol, m.method FROM value x JOIN variable v ON v.id = x.variable_id
+         JOIN area a ON a.id = x.area_id LEFT JOIN value_meta m ON m.id = x.meta_id
+         WHERE v.key = ?1 AND a.level_id = ?2 AND {}",
+        valid_at(3)
+    );
+    let mut out = Vec::new();
+    for var in variables {
+        tx.each(&sql, vals![var, lid, at], &mut |r| {
+            out.push((
+                r[0].text(),
+                var.clone(),
+                r[1].int() as i32,
+                cell_from_sql(r[2].opt_real(), r[3].opt_text()),
+                r[4].opt_text().is_some(),
+            ));
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// The date from which each boundary set of the level is valid: is `date` (None: the first
+/// set) the start of one?
+fn check_version_date(tx: &mut dyn Sql, level: &str, date: Option<&str>) -> Result<()> {
+    let versions = area_versions(tx, Some(level))?;
+    if versions.iter().any(|v| v.valid_from.as_deref() == date) {
+        return Ok(());
+    }
+    Err(StoreError::InvalidAreas(vec![format!(
+        "Die Ebene {level} hat keinen Gebietsstand ab {}; vorhanden: {}",
+        date.unwrap_or("Anfang"),
+        versions.iter().map(|v| v.valid_from.clone().unwrap_or_else(|| "Anfang".into())).collect::<Vec<_>>().join(", ")
+    )]))
+}
+
+/// Stores a crosswalk under its name (replacing one of the same name). Its keys must be areas
+/// of the two boundary sets; problems name the keys.
+pub(crate) fn save_crosswalk(tx: &mut dyn Sql, actor: &str, c: &CrosswalkRecord) -> Result<()> {
+    let (lid, _) = level_id(tx, &c.level)?;
+    check_version_date(tx, &c.level, c.from.as_deref())?;
+    check_version_date(tx, &c.level, Some(&c.to))?;
+    if c.from.as_deref().is_some_and(|f| f >= c.to.as_str()) {
+        return Err(StoreError::InvalidAreas(vec![format!(
+            "Ein Umstieg führt von einem älteren zu einem neueren Gebietsstand, nicht von {} zu {}",
+            c.from.as_deref().unwrap_or("Anfang"),
+            c.to
+        )]));
+    }
+    let ids = |tx: &mut dyn Sql, at: Option<&str>| -> Result<HashMap<String, i64>> {
+        Ok(version_areas(tx, &c.level, at)?.into_iter().map(|a| (a.key, a.id)).collect())
+    };
+    // The set valid just before `to` is the old one when `from` is the first set.
+    let old_at = c.from.clone().unwrap_or_else(|| "0001-01-01".into());
+    let (old, new) = (ids(tx, Some(&old_at))?, ids(tx, Some(&c.to))?);
+    let mut problems = Vec::new();
+    for (o, n, _) in &c.links {
+        if !old.contains_key(o) {
+            problems.push(format!(
+                "„{o}“ ist kein Gebiet des Gebietsstands ab {} der Ebene {}",
+                c.from.as_deref().unwrap_or("Anfang"),
+                c.level
+            ));
+        }
+        if !new.contains_key(n) {
+            problems.push(format!("„{n}“ ist kein Gebiet des Gebietsstands ab {} der Ebene {}", c.to, c.level));
+        }
+        if problems.len() >= 20 {
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        problems.dedup();
+        return Err(StoreError::InvalidAreas(problems));
+    }
+    let before = tx.row("SELECT id FROM crosswalk WHERE name = ?1", vals![&c.name])?.map(|r| r[0].int());
+    if let Some(id) = before {
+        tx.exec("DELETE FROM crosswalk_link WHERE crosswalk_id = ?1", vals![id])?;
+        tx.exec("DELETE FROM crosswalk WHERE id = ?1", vals![id])?;
+    }
+    let id = tx.insert(
+        "INSERT INTO crosswalk (name, level_id, from_date, to_date, method, source, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vals![&c.name, lid, c.from.as_deref(), &c.to, &c.method, &c.source, actor],
+    )?;
+    for (o, n, w) in &c.links {
+        tx.exec(
+            "INSERT INTO crosswalk_link (crosswalk_id, old_area_id, new_area_id, weight) VALUES (?1, ?2, ?3, ?4)",
+            vals![id, old[o], new[n], *w],
+        )?;
+    }
+    let what = format!("{} Gewichte, {} ({})", c.links.len(), c.method, c.source);
+    audit_tx(
+        tx,
+        actor,
+        if before.is_some() { "Umstieg ersetzt" } else { "Umstieg gespeichert" },
+        &format!("Umstieg {}", c.name),
+        None,
+        Some(&what),
+    )
+}
+
+/// The stored crosswalks (one by name, or all), with their weights by key.
+pub(crate) fn crosswalks(tx: &mut dyn Sql, name: Option<&str>) -> Result<Vec<CrosswalkRecord>> {
+    let heads = tx.rows(
+        "SELECT c.id, c.name, l.name, c.from_date, c.to_date, c.method, c.source, c.created, c.who
+         FROM crosswalk c JOIN level l ON l.id = c.level_id WHERE CAST(?1 AS TEXT) IS NULL OR c.name = ?1 ORDER BY l.rank, c.to_date, c.name",
+        vals![name],
+    )?;
+    let mut out = Vec::new();
+    for h in heads {
+        let c = tx.dialect().collate_bytes();
+        let links = tx
+            .rows(
+                &format!(
+                    "SELECT o.key, n.key, k.weight FROM crosswalk_link k JOIN area o ON o.id = k.old_area_id JOIN area n ON n.id = k.new_area_id
+                     WHERE k.crosswalk_id = ?1 ORDER BY o.key {c}, n.key {c}"
+                ),
+                vals![h[0].int()],
+            )?
+            .iter()
+            .map(|r| (r[0].text(), r[1].text(), r[2].opt_real().unwrap_or_default()))
+            .collect();
+        out.push(CrosswalkRecord {
+            name: h[1].text(),
+            level: h[2].text(),
+            from: h[3].opt_text(),
+            to: h[4].text(),
+            method: h[5].text(),
+            source: h[6].text(),
+            created: h[7].text(),
+            who: h[8].text(),
+            links,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn remove_crosswalk(tx: &mut dyn Sql, actor: &str, name: &str) -> Result<()> {
+    let Some(id) = tx.row("SELECT id FROM crosswalk WHERE name = ?1", vals![name])?.map(|r| r[0].int()) else {
+        return Err(StoreError::InvalidAreas(vec![format!("Einen Umstieg „{name}“ gibt es nicht")]));
+    };
+    tx.exec("DELETE FROM crosswalk_link WHERE crosswalk_id = ?1", vals![id])?;
+    tx.exec("DELETE FROM crosswalk WHERE id = ?1", vals![id])?;
+    audit_tx(tx, actor, "Umstieg gelöscht", &format!("Umstieg {name}"), None, None)
+}
+
+/// Values carried over a crosswalk onto the current areas of `level`, stored as one data
+/// import (undoable like any other) with the quality flag `s` (estimated) and the method in
+/// their metadata. A delivered value of the same area, variable and year is never replaced;
+/// an earlier carried one only with `replace`.
+pub(crate) fn store_carried(tx: &mut dyn Sql, actor: &str, level: &str, c: &CarriedValues, dry_run: bool) -> Result<CarryReport> {
+    let (lid, _) = level_id(tx, level)?;
+    let areas: HashMap<String, i64> = tx
+        .rows("SELECT key, id FROM area WHERE level_id = ?1 AND valid_to IS NULL", vals![lid])?
+        .iter()
+        .map(|r| (r[0].text(), r[1].int()))
+        .collect();
+    let import_id = new_import(tx, "data", &format!("Umstieg {}", c.crosswalk), actor)?;
+    let meta = match tx.row("SELECT id FROM value_meta WHERE ref_date IS NULL AND quality = 's' AND method = ?1", vals![&c.method])? {
+        Some(r) => r[0].int(),
+        None => tx.insert("INSERT INTO value_meta (ref_date, quality, method) VALUES (NULL, 's', ?1)", vals![&c.method])?,
+    };
+    let mut var_ids: HashMap<String, i64> =
+        tx.rows("SELECT key, id FROM variable", vals![])?.iter().map(|r| (r[0].text(), r[1].int())).collect();
+    let mut report = CarryReport { import_id, dry_run, ..Default::default() };
+    let mut inserts: Vec<NewValue> = Vec::new();
+    for (key, var, year, v) in &c.values {
+        let Some(&aid) = areas.get(key) else {
+            return Err(StoreError::InvalidAreas(vec![format!("„{key}“ ist kein Gebiet des heutigen Gebietsstands der Ebene {level}")]));
+        };
+        let vid = match var_ids.get(var) {
+            Some(id) => *id,
+            None => {
+                let id = tx.insert("INSERT INTO variable (key) VALUES (?1)", vals![var])?;
+                var_ids.insert(var.clone(), id);
+                id
+            }
+        };
+        let old = tx.row(
+            "SELECT x.value, x.symbol, x.import_id, x.meta_id, m.method FROM value x LEFT JOIN value_meta m ON m.id = x.meta_id
+             WHERE x.variable_id = ?1 AND x.year = ?2 AND x.area_id = ?3",
+            vals![vid, *year, aid],
+        )?;
+        match old {
+            None => {
+                inserts.push((vid, *year, aid, Some(*v), None, Some(meta)));
+                report.inserted += 1;
+            }
+            Some(r) if r[4].opt_text().is_none() || !c.replace => report.kept_delivered += usize::from(r[4].opt_text().is_none()),
+            Some(r) => {
+                tx.exec(
+                    "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, meta_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    vals![import_id, vid, *year, aid, r[0].opt_real(), r[1].opt_text(), r[2].int(), r[3].opt_int()],
+                )?;
+                tx.exec(
+                    "UPDATE value SET value = ?4, symbol = NULL, import_id = ?5, meta_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
+                    vals![vid, *year, aid, *v, import_id, meta],
+                )?;
+                report.replaced += 1;
+            }
+        }
+    }
+    tx.insert_values(&inserts, import_id)?;
+    let summary = format!(
+        "Umstieg {}: {} Werte geschätzt übernommen, {} ersetzt, {} gelieferte Werte behalten ({})",
+        c.crosswalk, report.inserted, report.replaced, report.kept_delivered, c.method
+    );
+    record_imports(tx, &[(import_id, summary)])?;
+    Ok(report)
 }

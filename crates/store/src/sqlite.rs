@@ -141,12 +141,21 @@ impl SqliteStore {
         if version > known {
             return Err(StoreError::TooNew { found: version, known });
         }
+        if version < known {
+            // Off for table rebuilds (only possible outside a transaction), checked below.
+            conn.pragma_update(None, "foreign_keys", "OFF")?;
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
+            tx.execute_batch(crate::migrations::for_sqlite(sql))?;
+            let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            if broken > 0 {
+                return Err(StoreError::Corrupt(format!("Migration {}: {broken} verletzte Fremdschlüssel", i + 1)));
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(SqliteStore { conn, path: None, actor: system_user() })
     }
 

@@ -48,7 +48,13 @@ pub fn berlins() -> Vec<(&'static str, Box<dyn Store + Send>)> {
 pub fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
     s.define_levels(&["Bezirk".into(), "Bezirksregion".into(), "Planungsraum".into()]).unwrap();
     s.apply_areas(
-        &AreaBatch { file: "b.csv".into(), level: "Bezirk".into(), areas: vec![area("01", "Mitte", None)], source_crs: None },
+        &AreaBatch {
+            file: "b.csv".into(),
+            level: "Bezirk".into(),
+            areas: vec![area("01", "Mitte", None)],
+            source_crs: None,
+            version: None,
+        },
         false,
     )
     .unwrap();
@@ -58,6 +64,7 @@ pub fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
             level: "Bezirksregion".into(),
             areas: vec![area("010111", "Tiergarten Süd", Some("01"))],
             source_crs: None,
+            version: None,
         },
         false,
     )
@@ -67,6 +74,7 @@ pub fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
             file: "p.csv".into(),
             level: "Planungsraum".into(),
             areas: vec![area("01011101", "Stülerstraße", Some("010111")), area("01011102", "Großer Tiergarten", Some("010111"))],
+            version: None,
             source_crs: None,
         },
         false,
@@ -77,7 +85,7 @@ pub fn berlin_in(mut s: Box<dyn Store + Send>) -> Box<dyn Store + Send> {
 
 /// A data batch from `d.csv` without a level.
 pub fn batch(rows: Vec<DataRow>) -> DataBatch {
-    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![], area_levels: Default::default() }
+    DataBatch { file: "d.csv".into(), level: None, rows, variables: vec![], area_levels: Default::default(), current_boundaries: false }
 }
 
 /// Populations of the Berlin hierarchy for 2019 with delivered totals: the Bezirksregion's

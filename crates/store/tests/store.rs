@@ -17,9 +17,9 @@ fn file_database_uses_wal_and_migrates_once() {
     let p = dir.path().join("q.db");
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(s.journal_mode().unwrap(), "wal");
-    assert_eq!(s.schema_version().unwrap(), 12);
+    assert_eq!(s.schema_version().unwrap(), 13);
     drop(s);
-    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 12);
+    assert_eq!(SqliteStore::open(&p).unwrap().schema_version().unwrap(), 13);
 }
 
 #[test]
@@ -52,13 +52,17 @@ fn bad_parent_changes_nothing() {
                     level: "Planungsraum".into(),
                     areas: vec![area("01011103", "Neu", Some("999999"))],
                     source_crs: None,
+                    version: None,
                 },
                 false,
             )
             .unwrap_err();
         assert!(err.to_string().contains("„999999“"), "{err}");
         assert_eq!(s.areas(None).unwrap(), before);
-        assert!(s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None }, false).is_err());
+        assert!(
+            s.apply_areas(&AreaBatch { file: "x".into(), level: "Ortsteil".into(), areas: vec![], source_crs: None, version: None }, false)
+                .is_err()
+        );
     }
 }
 
@@ -175,8 +179,11 @@ fn sqlite_version_follows_commits_across_closed_connections() {
 fn sqlite_bulk_delivery_keeps_foreign_keys_on() {
     let mut s = SqliteStore::in_memory().unwrap();
     s.define_levels(&["Gebiet".into()]).unwrap();
-    s.apply_areas(&AreaBatch { file: "g".into(), level: "Gebiet".into(), areas: vec![area("1", "Eins", None)], source_crs: None }, false)
-        .unwrap();
+    s.apply_areas(
+        &AreaBatch { file: "g".into(), level: "Gebiet".into(), areas: vec![area("1", "Eins", None)], source_crs: None, version: None },
+        false,
+    )
+    .unwrap();
     let rows: Vec<DataRow> = (0..60_000).map(|i| row("1", i, "pop", Cell::Number(1.0), i as usize + 2)).collect();
     s.apply_data(&batch(rows.clone()), false).unwrap();
     assert!(s.foreign_keys_enabled().unwrap());
@@ -210,7 +217,7 @@ fn postgres_migrates_once_versions_changes_and_reads_only() {
     assert_eq!(location.data_version().unwrap(), with_user);
     drop(s);
     let pg = quartier_store::postgres::PostgresStore::open(&url).unwrap();
-    assert_eq!(pg.schema_version().unwrap(), 12);
+    assert_eq!(pg.schema_version().unwrap(), 13);
     let mut ro = location.open_read_only().unwrap();
     assert_eq!(ro.levels().unwrap().len(), 1);
     let err = ro.define_levels(&["Stadt".into(), "Bezirk".into()]).unwrap_err();
@@ -287,7 +294,13 @@ fn every_change_is_audited() {
         s.define_levels(&["Land".into(), "Bezirk".into()]).unwrap();
         expect(&mut s, "Ebenen festgelegt");
         s.apply_areas(
-            &AreaBatch { file: "l.csv".into(), level: "Land".into(), areas: vec![area("11", "Berlin", None)], source_crs: None },
+            &AreaBatch {
+                file: "l.csv".into(),
+                level: "Land".into(),
+                areas: vec![area("11", "Berlin", None)],
+                source_crs: None,
+                version: None,
+            },
             false,
         )
         .unwrap();
@@ -413,5 +426,104 @@ fn an_invitation_sets_the_password_once_and_expires() {
         for action in ["Konto angelegt (Einladung)", "Einladung ausgestellt", "Einladung angenommen"] {
             assert!(log.iter().any(|e| e.action == action), "{backend}: {action}");
         }
+    }
+}
+
+/// A new boundary set (2021): one Planungsraum continues, the other is split in two. The old
+/// area keeps its values, values go to the version valid at their date, a crosswalk carries
+/// the old counts onto the new areas as estimates.
+#[test]
+fn a_new_boundary_set_retires_areas_and_keeps_their_values() {
+    use quartier_store::{BoundaryVersion, CarriedValues, CrosswalkRecord};
+    for (backend, mut s) in berlins() {
+        eprintln!("backend {backend}");
+        let n = |v: f64| Cell::Number(v);
+        s.apply_data(&batch(vec![row("01011101", 2019, "ew", n(100.0), 2), row("01011102", 2019, "ew", n(10.0), 3)]), false).unwrap();
+        let version = |from: &str| BoundaryVersion { valid_from: from.into(), same_territory: ["01011101".to_string()].into() };
+        let new_set = |from: &str| AreaBatch {
+            file: "plr2021.csv".into(),
+            level: "Planungsraum".into(),
+            areas: vec![
+                area("01011101", "Stülerstraße", Some("010111")),
+                area("01011103", "Tiergarten Nord", Some("010111")),
+                area("01011104", "Tiergarten Süd", Some("010111")),
+            ],
+            source_crs: None,
+            version: Some(version(from)),
+        };
+        let r = s.apply_areas(&new_set("2021-01-01"), false).unwrap();
+        assert_eq!((r.inserted, r.unchanged, r.retired.clone()), (2, 1, vec!["01011102".to_string()]), "{r:?}");
+        // The current set only; the retired area's value is kept but not shown.
+        let keys: Vec<String> = s.areas(Some("Planungsraum")).unwrap().into_iter().map(|a| a.key).collect();
+        assert_eq!(keys, ["01011101", "01011103", "01011104"]);
+        assert_eq!(count(&*s), 1);
+        let versions = s.area_versions(Some("Planungsraum")).unwrap();
+        let shape: Vec<_> =
+            versions.iter().map(|v| (v.valid_from.clone(), v.valid_to.clone(), v.areas, v.new, v.retired, v.values)).collect();
+        assert_eq!(shape, [(None, Some("2021-01-01".into()), 2, 2, 0, 2), (Some("2021-01-01".into()), None, 3, 2, 1, 1)]);
+        let old = s.version_values("Planungsraum", Some("2020-12-31"), &["ew".into()]).unwrap();
+        assert_eq!(old.len(), 2);
+        // A set must be later than the last; a date must be a date.
+        assert!(s.apply_areas(&new_set("2020-06-30"), false).unwrap_err().to_string().contains("2021-01-01"));
+        assert!(s.apply_areas(&new_set("2021-13-01"), false).is_err());
+        // Values go to the version valid at their date: 2019 on a new area is refused (naming
+        // the line), unless the delivery is on the current boundaries; 2022 on the retired one too.
+        let err = s.apply_data(&batch(vec![row("01011103", 2019, "ew", n(7.0), 5)]), false).unwrap_err().to_string();
+        assert!(err.contains("Zeile 5") && err.contains("01011103") && err.contains("2019-12-31"), "{err}");
+        let err = s.apply_data(&batch(vec![row("01011102", 2022, "ew", n(7.0), 6)]), false).unwrap_err().to_string();
+        assert!(err.contains("Zeile 6") && err.contains("bis vor 2021-01-01"), "{err}");
+        let mut recalculated = batch(vec![row("01011103", 2018, "ew", n(7.0), 7)]);
+        recalculated.current_boundaries = true;
+        s.apply_data(&recalculated, false).unwrap();
+        // A correction of 2019 on the retired area reaches it.
+        s.apply_data(&batch(vec![row("01011102", 2019, "ew", n(20.0), 8)]), false).unwrap();
+        let old = s.version_values("Planungsraum", Some("2020-12-31"), &["ew".into()]).unwrap();
+        assert!(old.iter().any(|v| v.0 == "01011102" && v.3 == n(20.0)), "{old:?}");
+        // A crosswalk: keys must belong to the two sets.
+        let mut c = CrosswalkRecord {
+            name: "plr2021".into(),
+            level: "Planungsraum".into(),
+            from: None,
+            to: "2021-01-01".into(),
+            method: "key-table".into(),
+            source: "umsteiger.csv".into(),
+            created: String::new(),
+            who: String::new(),
+            links: vec![
+                ("01011101".into(), "01011101".into(), 1.0),
+                ("01011102".into(), "01011103".into(), 0.7),
+                ("01011102".into(), "01011199".into(), 0.3),
+            ],
+        };
+        assert!(s.save_crosswalk(&c, false).unwrap_err().to_string().contains("01011199"));
+        c.links[2].1 = "01011104".into();
+        s.save_crosswalk(&c, false).unwrap();
+        let stored = s.crosswalks(Some("plr2021")).unwrap();
+        assert_eq!(stored[0].links, c.links);
+        assert_eq!(stored[0].from, None);
+        // Carried values: estimates with the method, delivered values never replaced.
+        let carried = CarriedValues {
+            crosswalk: "plr2021".into(),
+            method: "Umsteigeschlüssel (umsteiger.csv)".into(),
+            values: vec![
+                ("01011101".into(), "ew".into(), 2019, 100.0),
+                ("01011103".into(), "ew".into(), 2019, 14.0),
+                ("01011104".into(), "ew".into(), 2019, 6.0),
+            ],
+            replace: false,
+        };
+        let r = s.store_carried("Planungsraum", &carried, false).unwrap();
+        assert_eq!((r.inserted, r.kept_delivered, r.replaced), (2, 1, 0));
+        let now = s.values(&ValueFilter { year: Some(2019), ..Default::default() }).unwrap();
+        let estimated: Vec<(&str, Option<&str>)> = now.iter().map(|v| (v.area.as_str(), v.quality.as_deref())).collect();
+        assert_eq!(estimated, [("01011101", None), ("01011103", Some("s")), ("01011104", Some("s"))]);
+        // Carrying again replaces only with `replace`; undoing the import removes the estimates.
+        let again = s.store_carried("Planungsraum", &CarriedValues { replace: true, ..carried.clone() }, false).unwrap();
+        assert_eq!(again.replaced, 2);
+        s.undo_import(again.import_id).unwrap();
+        s.undo_import(r.import_id).unwrap();
+        assert_eq!(s.values(&ValueFilter { year: Some(2019), ..Default::default() }).unwrap().len(), 1);
+        s.remove_crosswalk("plr2021").unwrap();
+        assert!(s.crosswalks(None).unwrap().is_empty());
     }
 }

@@ -275,6 +275,7 @@ async fn a_level_gets_its_geometries_from_its_children(backend: Backend) {
         level: "Sozialraum".into(),
         areas: vec![area("0101", "01", 13.0), area("0102", "01", 13.01), area("0201", "02", 13.1)],
         source_crs: Some(4326),
+        version: None,
     };
     site.store().apply_areas(&batch, false).unwrap();
     let (_, page) = site.get("/verwaltung").await;

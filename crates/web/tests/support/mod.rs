@@ -63,6 +63,37 @@ impl Store for InPlace {
     fn areas(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<AreaRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().areas(level))
     }
+    fn area_versions(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<quartier_app::store::AreaVersion>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().area_versions(level))
+    }
+    fn version_areas(&self, level: &str, at: Option<&str>) -> quartier_app::store::Result<Vec<quartier_app::store::VersionArea>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().version_areas(level, at))
+    }
+    fn version_values(
+        &self,
+        level: &str,
+        at: Option<&str>,
+        variables: &[String],
+    ) -> quartier_app::store::Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().version_values(level, at, variables))
+    }
+    fn save_crosswalk(&mut self, c: &quartier_app::store::CrosswalkRecord, dry_run: bool) -> quartier_app::store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().save_crosswalk(c, dry_run))
+    }
+    fn crosswalks(&self, name: Option<&str>) -> quartier_app::store::Result<Vec<quartier_app::store::CrosswalkRecord>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().crosswalks(name))
+    }
+    fn remove_crosswalk(&mut self, name: &str) -> quartier_app::store::Result<()> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().remove_crosswalk(name))
+    }
+    fn store_carried(
+        &mut self,
+        level: &str,
+        c: &quartier_app::store::CarriedValues,
+        dry_run: bool,
+    ) -> quartier_app::store::Result<quartier_app::store::CarryReport> {
+        tokio::task::block_in_place(|| self.0.as_mut().unwrap().store_carried(level, c, dry_run))
+    }
     fn geometries(&self, level: &str) -> quartier_app::store::Result<Vec<(String, Vec<u8>)>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().geometries(level))
     }
@@ -288,7 +319,8 @@ impl Site {
             area_m2: None,
             origin: key.into(),
         };
-        let batch = |level: &str, areas| AreaBatch { file: "gebiete.csv".into(), level: level.into(), areas, source_crs: None };
+        let batch =
+            |level: &str, areas| AreaBatch { file: "gebiete.csv".into(), level: level.into(), areas, source_crs: None, version: None };
         s.apply_areas(&batch("Stadtteil", vec![area("01", None), area("02", None)]), false).unwrap();
         s.apply_areas(&batch("Sozialraum", vec![area("0101", Some("01")), area("0102", Some("01")), area("0201", Some("02"))]), false)
             .unwrap();
@@ -510,7 +542,8 @@ pub fn with_squares(site: &Site) {
         origin: key.into(),
     };
     let mut s = site.store();
-    let batch = |level: &str, areas| AreaBatch { file: "gebiete.geojson".into(), level: level.into(), areas, source_crs: None };
+    let batch =
+        |level: &str, areas| AreaBatch { file: "gebiete.geojson".into(), level: level.into(), areas, source_crs: None, version: None };
     s.apply_areas(&batch("Stadtteil", vec![area("01", None, sq(7.10, 0.02)), area("02", None, sq(7.12, 0.01))]), false).unwrap();
     s.apply_areas(
         &batch(
