@@ -313,12 +313,7 @@ pub trait Store {
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>>;
     /// Values on the areas of a level valid at a date (None: the current set): (area key,
     /// variable, year, cell, carried over a crosswalk).
-    fn version_values(
-        &self,
-        level: &str,
-        at: Option<&str>,
-        variables: &[String],
-    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>>;
+    fn version_values(&self, level: &str, at: Option<&str>, variables: &[String]) -> Result<Vec<VersionValue>>;
     /// Stores a crosswalk (replacing one of the same name).
     fn save_crosswalk(&mut self, c: &CrosswalkRecord, dry_run: bool) -> Result<()>;
     /// Stored crosswalks: one by name, or all.
@@ -346,12 +341,7 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
         (**self).version_areas(level, at)
     }
-    fn version_values(
-        &self,
-        level: &str,
-        at: Option<&str>,
-        variables: &[String],
-    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+    fn version_values(&self, level: &str, at: Option<&str>, variables: &[String]) -> Result<Vec<VersionValue>> {
         (**self).version_values(level, at, variables)
     }
     fn save_crosswalk(&mut self, c: &CrosswalkRecord, dry_run: bool) -> Result<()> {

@@ -78,6 +78,10 @@ pub struct AreaVersion {
     pub values: usize,
 }
 
+/// A value on an area of one boundary set: (area key, variable, year, cell, carried over a
+/// crosswalk).
+pub type VersionValue = (String, String, i32, Cell, bool);
+
 /// An area of one boundary set, with what a crosswalk needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionArea {

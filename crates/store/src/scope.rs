@@ -116,12 +116,7 @@ impl<S: Store> Store for ScopedStore<S> {
         self.inner.version_areas(level, at)
     }
     /// Only values of areas the scope shows.
-    fn version_values(
-        &self,
-        level: &str,
-        at: Option<&str>,
-        variables: &[String],
-    ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+    fn version_values(&self, level: &str, at: Option<&str>, variables: &[String]) -> Result<Vec<crate::VersionValue>> {
         Ok(self.inner.version_values(level, at, variables)?.into_iter().filter(|v| self.view.visible(level, &v.0)).collect())
     }
     fn save_crosswalk(&mut self, _: &crate::CrosswalkRecord, _: bool) -> Result<()> {

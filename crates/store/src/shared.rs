@@ -196,12 +196,7 @@ macro_rules! store_methods {
             self.sql(|tx| shared::version_areas(tx, level, at))
         }
 
-        fn version_values(
-            &self,
-            level: &str,
-            at: Option<&str>,
-            variables: &[String],
-        ) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+        fn version_values(&self, level: &str, at: Option<&str>, variables: &[String]) -> Result<Vec<VersionValue>> {
             self.sql(|tx| shared::version_values(tx, level, at, variables))
         }
 
@@ -1793,12 +1788,7 @@ pub(crate) fn version_areas(tx: &mut dyn Sql, level: &str, at: Option<&str>) -> 
 
 /// Values stored on the areas of a level's boundary set valid at `at` (None: the current):
 /// (area key, variable, year, cell, carried — whether it came over a crosswalk).
-pub(crate) fn version_values(
-    tx: &mut dyn Sql,
-    level: &str,
-    at: Option<&str>,
-    variables: &[String],
-) -> Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+pub(crate) fn version_values(tx: &mut dyn Sql, level: &str, at: Option<&str>, variables: &[String]) -> Result<Vec<VersionValue>> {
     let (lid, _) = level_id(tx, level)?;
     let sql = format!(
         "SELECT a.key, x.year, x.value, x.symbol, m.method FROM value x JOIN variable v ON v.id = x.variable_id

@@ -74,7 +74,7 @@ impl Store for InPlace {
         level: &str,
         at: Option<&str>,
         variables: &[String],
-    ) -> quartier_app::store::Result<Vec<(String, String, i32, quartier_core::Cell, bool)>> {
+    ) -> quartier_app::store::Result<Vec<quartier_app::store::VersionValue>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().version_values(level, at, variables))
     }
     fn save_crosswalk(&mut self, c: &quartier_app::store::CrosswalkRecord, dry_run: bool) -> quartier_app::store::Result<()> {
