@@ -18,6 +18,7 @@
 pub use quartier_store as store;
 
 pub mod allocation;
+pub mod crosswalk;
 pub mod indexing;
 pub mod monitoring;
 pub mod offers;

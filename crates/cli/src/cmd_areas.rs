@@ -75,6 +75,11 @@ pub struct AreasArgs {
     /// Tabellenblatt (XLSX)
     #[arg(long)]
     pub sheet: Option<String>,
+    /// Neuer Gebietsstand, gültig ab diesem Datum (JJJJ-MM-TT): geänderte und fehlende Gebiete
+    /// gelten ab dann nicht mehr und behalten ihre Werte; Gebiete mit gleicher Fläche
+    /// (Verschneidung) bestehen fort. Ohne: die Gebiete werden aktualisiert
+    #[arg(long, value_name = "DATUM")]
+    pub valid_from: Option<String>,
     /// Nur prüfen und zeigen, was sich ändern würde; nichts speichern
     #[arg(long)]
     pub dry_run: bool,
@@ -87,6 +92,14 @@ pub struct AreasArgs {
 pub enum AreasCmd {
     /// Gebiete auflisten
     List {
+        /// Nur diese Ebene
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Gebietsstände jeder Ebene: gültig ab, bis, Gebiete, neue, abgelöste, Werte
+    Versions {
         /// Nur diese Ebene
         #[arg(long)]
         level: Option<String>,
@@ -154,6 +167,7 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
         layer: a.layer.clone(),
         encoding: a.encoding.clone(),
         sheet: a.sheet.clone(),
+        valid_from: a.valid_from.clone(),
     };
     let (raw, prepared, report) = load_areas(&mut store, &a.file, &opts, a.dry_run)?;
     if a.format == Format::Json {
@@ -167,6 +181,8 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
             "updated": report.updated,
             "unchanged": report.unchanged,
             "not_in_file": report.not_in_file,
+            "valid_from": a.valid_from,
+            "retired": report.retired,
             "orphans": prepared.orphans,
             "area_km2": prepared.batch.areas.iter().filter_map(|x| x.area_m2).sum::<f64>() / 1e6,
             "boundary_changes": prepared.changes,
@@ -207,6 +223,16 @@ pub fn import_areas(db: &Path, a: &AreasArgs) -> Result<()> {
             format!(", {} gespeicherte nicht in der Datei (bleiben erhalten)", n(report.not_in_file.len()))
         }
     );
+    if !report.retired.is_empty() {
+        println!(
+            "Neuer Gebietsstand ab {}: {} Gebiete gelten nicht mehr (mit ihren Werten aufbewahrt): {}{}",
+            a.valid_from.as_deref().unwrap_or(""),
+            n(report.retired.len()),
+            report.retired.iter().take(20).cloned().collect::<Vec<_>>().join(", "),
+            if report.retired.len() > 20 { ", …" } else { "" }
+        );
+        println!("Frühere Jahre auf den neuen Stand bringen: quartier crosswalk compute … und quartier crosswalk apply …");
+    }
     if let Some(c) = prepared.changes.as_ref().filter(|c| !c.unchanged()) {
         print_boundary_changes(c);
     }
@@ -316,6 +342,24 @@ pub fn areas(db: &Path, cmd: AreasCmd) -> Result<()> {
                 })
                 .collect();
             output::emit(format, &["key", "name", "level", "parent", "area_m2", "geometry"], rows, &list)
+        }
+        AreasCmd::Versions { level, format } => {
+            let list = open(db)?.area_versions(level.as_deref())?;
+            let rows = list
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.level.clone(),
+                        v.valid_from.clone().unwrap_or_default(),
+                        v.valid_to.clone().unwrap_or_default(),
+                        v.areas.to_string(),
+                        v.new.to_string(),
+                        v.retired.to_string(),
+                        v.values.to_string(),
+                    ]
+                })
+                .collect();
+            output::emit(format, &["level", "valid_from", "valid_to", "areas", "new", "retired", "values"], rows, &list)
         }
         AreasCmd::Dissolve { level } => {
             let r = dissolve(db, &level)?;

@@ -58,6 +58,10 @@ Amtliche Zeichen in Zellen werden erkannt und getrennt von Zahlen gespeichert:
 pub struct DataArgs {
     /// Datei: .csv (Trennzeichen ; , Tab) oder .xlsx
     pub file: PathBuf,
+    /// Die Werte sind schon auf den heutigen Gebietsstand umgerechnet (auch frühere Jahre);
+    /// sonst gehört jeder Wert zum Gebietsstand, der an seinem Stichtag galt
+    #[arg(long)]
+    pub current_boundaries: bool,
     /// Tabellenaufbau (Standard: erkannt)
     #[arg(long, value_enum)]
     pub layout: Option<LayoutArg>,
@@ -170,6 +174,7 @@ impl DataArgs {
                 MatchByArg::Name => MatchBy::Name,
             }),
             period: self.period.clone(),
+            current_boundaries: self.current_boundaries,
             names: Default::default(),
             encoding: self.encoding.clone(),
             delimiter: self.delimiter.clone(),
@@ -370,8 +375,11 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                 origin: Origin,
                 /// Exact reference date of a delivered value (Stichtag), when given.
                 reference_date: Option<String>,
-                /// Quality flag of the statistics office (e, p, r, s, ()).
+                /// Quality flag of the statistics office (e, p, r, s, ()); s also for values
+                /// carried across a boundary change.
                 quality: Option<String>,
+                /// How a carried value was estimated (crosswalk, method).
+                method: Option<String>,
             }
             let mut out: Vec<Row> = Vec::new();
             if let Some(l) = &level {
@@ -380,14 +388,15 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                     None => var.years.clone(),
                 };
                 // Reference dates and quality flags of the delivered values, read once.
-                let meta: std::collections::HashMap<(i32, String), (Option<String>, Option<String>)> = store
+                type Meta = (Option<String>, Option<String>, Option<String>);
+                let meta: std::collections::HashMap<(i32, String), Meta> = store
                     .values(&ValueFilter { variable: Some(var.key.clone()), year, level: Some(l.clone()), area: None })?
                     .into_iter()
-                    .map(|v| ((v.year, v.area), (v.reference_date, v.quality)))
+                    .map(|v| ((v.year, v.area), (v.reference_date, v.quality, v.method)))
                     .collect();
                 for y in years {
                     for v in views::level_values(&store, &var.key, var.kind, y, l)? {
-                        let (reference_date, quality) = meta.get(&(y, v.area.clone())).cloned().unwrap_or_default();
+                        let (reference_date, quality, method) = meta.get(&(y, v.area.clone())).cloned().unwrap_or_default();
                         if area.as_ref().is_some_and(|a| *a != v.area) {
                             continue;
                         }
@@ -402,6 +411,7 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                             origin: v.origin,
                             reference_date,
                             quality,
+                            method,
                         });
                     }
                 }
@@ -420,6 +430,7 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                         origin: Origin::Delivered,
                         reference_date: v.reference_date,
                         quality: v.quality,
+                        method: v.method,
                     });
                 }
             }
@@ -442,12 +453,13 @@ pub fn run(db: &Path, cmd: DataCmd) -> Result<()> {
                         .to_string(),
                         r.reference_date.clone().unwrap_or_default(),
                         r.quality.clone().unwrap_or_default(),
+                        r.method.clone().unwrap_or_default(),
                     ]
                 })
                 .collect();
             output::emit(
                 format,
-                &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin", "reference_date", "quality"],
+                &["area_id", "name", "level", "year", "variable", "value", "symbol", "origin", "reference_date", "quality", "method"],
                 rows,
                 &out,
             )

@@ -255,15 +255,27 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
         year: a.year,
         distances: a.distance.clone(),
         date: a.date.clone(),
-        points: a.points.as_deref().map(|p| read_points(p, a)).transpose()?,
+        points: a
+            .points
+            .as_deref()
+            .map(|p| {
+                read_points(
+                    p,
+                    a.x.as_deref().unwrap_or_default(),
+                    a.y.as_deref().unwrap_or_default(),
+                    a.crs.as_deref().unwrap_or_default(),
+                    a.weight.as_deref(),
+                )
+            })
+            .transpose()?,
     })
 }
 
 /// Weighted points from a CSV (`,` or `;`, decimal comma accepted), transformed to WGS84.
 /// Errors name the file, the line and the column.
-fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_app::supply::WeightedPoints> {
+pub fn read_points(path: &Path, x: &str, y: &str, crs_text: &str, weight: Option<&str>) -> Result<quartier_app::supply::WeightedPoints> {
     use quartier_geom::crs::{Crs, Transformer};
-    let crs = quartier_import::areas::crs_arg(a.crs.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let crs = quartier_import::areas::crs_arg(crs_text).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let to_wgs84 = Transformer::new(crs, Crs::wgs84());
     let file = path.display();
     let head = std::fs::read(path).with_context(|| format!("{file}: nicht lesbar"))?;
@@ -277,8 +289,8 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_app::supply::Weig
             .position(|h| h.trim() == name)
             .ok_or_else(|| anyhow::anyhow!("{file}: Spalte „{name}“ fehlt (vorhanden: {})", headers.iter().collect::<Vec<_>>().join(", ")))
     };
-    let (xi, yi) = (column(a.x.as_deref().unwrap_or_default())?, column(a.y.as_deref().unwrap_or_default())?);
-    let wi = a.weight.as_deref().map(column).transpose()?;
+    let (xi, yi) = (column(x)?, column(y)?);
+    let wi = weight.map(column).transpose()?;
     let number = |s: &str| s.trim().parse::<f64>().ok().or_else(|| s.trim().replace(',', ".").parse().ok()).filter(|v: &f64| v.is_finite());
     let mut points = Vec::new();
     let mut withheld = 0usize;
@@ -289,8 +301,8 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_app::supply::Weig
             let v = record.get(c).unwrap_or_default();
             number(v).ok_or_else(|| anyhow::anyhow!("{file}, Zeile {line}, Spalte „{name}“: „{v}“ ist keine Zahl"))
         };
-        let (x, y) = (field(xi, a.x.as_deref().unwrap_or_default())?, field(yi, a.y.as_deref().unwrap_or_default())?);
-        let w = match (wi, a.weight.as_deref()) {
+        let (x, y) = (field(xi, x)?, field(yi, y)?);
+        let w = match (wi, weight) {
             // Official symbols in a count column (the Zensus grid withholds small cells): "–" is
             // 0, the others mean no number — the point is left out and counted.
             (Some(c), Some(_)) if quartier_core::Symbol::parse(record.get(c).unwrap_or_default().trim()).is_some() => {
@@ -315,10 +327,7 @@ fn read_points(path: &Path, a: &SupplyArgs) -> Result<quartier_app::supply::Weig
             .coord(quartier_geom::Coord { x, y })
             .map_err(|e| anyhow::anyhow!("{file}, Zeile {line}: Koordinaten {x}, {y} nicht umrechenbar ({e})"))?;
         if !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y) {
-            bail!(
-                "{file}, Zeile {line}: Koordinaten {x}, {y} passen nicht zu {} (falsches Koordinatensystem?)",
-                a.crs.as_deref().unwrap_or_default()
-            );
+            bail!("{file}, Zeile {line}: Koordinaten {x}, {y} passen nicht zu {crs_text} (falsches Koordinatensystem?)");
         }
         points.push((c.x, c.y, w));
     }

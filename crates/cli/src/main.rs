@@ -5,6 +5,7 @@ mod cmd_aggregate;
 mod cmd_allocate;
 mod cmd_areas;
 mod cmd_backup;
+mod cmd_crosswalk;
 mod cmd_data;
 mod cmd_disclosure;
 mod cmd_export;
@@ -107,9 +108,13 @@ enum Command {
     /// Gebiete oder statistische Daten importieren
     #[command(subcommand)]
     Import(Box<cmd_areas::ImportCmd>),
-    /// Gebiete auflisten und bearbeiten
+    /// Gebiete auflisten und bearbeiten; Gebietsstände (areas versions)
     #[command(subcommand)]
     Areas(cmd_areas::AreasCmd),
+    /// Umstiege zwischen Gebietsständen: Schlüsseltabelle, Verschneidung, Bevölkerungsgewichte;
+    /// frühere Jahre auf die neuen Gebiete übertragen
+    #[command(subcommand)]
+    Crosswalk(cmd_crosswalk::CrosswalkCmd),
     /// Gespeicherte Merkmale und Werte anzeigen
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
@@ -340,6 +345,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import(c) => cmd_areas::import(&cli.db, *c),
         Command::Areas(c) => cmd_areas::areas(&cli.db, c),
+        Command::Crosswalk(c) => cmd_crosswalk::run(&cli.db, c),
         Command::Data(c) => cmd_data::run(&cli.db, c),
         Command::Indicators(c) => cmd_indicators::run(&cli.db, c),
         Command::Classify(a) => cmd_indicators::classify_cmd(&cli.db, a),

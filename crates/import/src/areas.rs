@@ -70,6 +70,10 @@ pub struct AreaOptions {
     pub layer: Option<String>,
     pub encoding: Option<String>,
     pub sheet: Option<String>,
+    /// A new boundary set valid from this ISO date: changed and missing areas are retired
+    /// with their values instead of being overwritten (areas whose territory stays, by
+    /// overlay, continue).
+    pub valid_from: Option<String>,
 }
 
 /// A `--crs` argument: a `.prj` file (read here, the geometry crate does no I/O) or any

@@ -100,6 +100,11 @@ pub struct DataProfile {
     pub names: BTreeMap<String, String>,
     /// Which reference date counts when a year has several (`12`, `Dezember`, `31.12.`).
     pub period: Option<String>,
+    /// The values are on today's boundaries whatever their year (a series the statistics
+    /// office recalculated after a boundary change); otherwise each value goes to the
+    /// boundary set valid at its reference date.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub current_boundaries: bool,
 }
 
 /// How delivered rows are matched to stored areas.
@@ -152,6 +157,7 @@ impl DataProfile {
         self.ignore.extend(other.ignore);
         self.rates.extend(other.rates);
         self.variables.extend(other.variables);
+        self.current_boundaries |= other.current_boundaries;
     }
 }
 

@@ -6,7 +6,7 @@ use crate::ImportError;
 use crate::areas::{self, AreaOptions, ParentCandidates, PreparedAreas, RawAreas};
 use crate::data::{self, DataProfile, PreparedData};
 use quartier_geom::wkb::{self, Decoded};
-use quartier_store::{AreaBatch, AreaReport, DataReport, NewArea, Store, StoreError};
+use quartier_store::{AreaBatch, AreaReport, BoundaryVersion, DataReport, NewArea, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -39,6 +39,7 @@ pub fn data(
     let areas = crate::placement::StoredAreas::new(&store.areas(None).map_err(stored(file))?);
     let mut prepared = data::read(file, profile, &areas)?;
     prepared.batch.file = shown.to_string();
+    prepared.batch.current_boundaries = profile.current_boundaries;
     let t1 = std::time::Instant::now();
     let report = store.apply_data(&prepared.batch, dry_run).map_err(stored(file))?;
     // QUARTIER_TIMING=1: the read and store phases on stderr (bench/run.sh reads them).
@@ -84,8 +85,22 @@ pub fn areas(
     let mut prepared = areas::prepare(&raw, opts, candidates.as_ref())?;
     prepared.batch.file = shown.to_string();
     prepared.changes = boundary_changes(store, &prepared.batch)?;
+    if let Some(from) = &opts.valid_from {
+        prepared.batch.version =
+            Some(BoundaryVersion { valid_from: from.clone(), same_territory: same_territory(prepared.changes.as_ref()) });
+    }
     let report = store.apply_areas(&prepared.batch, dry_run).map_err(stored(file))?;
     Ok((raw, prepared, report))
+}
+
+/// Keys whose territory is, within the overlay's tolerance, that of the stored area with the
+/// same key (unchanged, or only renamed): these continue into a new boundary set.
+fn same_territory(changes: Option<&areas::BoundaryChanges>) -> std::collections::BTreeSet<String> {
+    use quartier_core::crosswalk::Change;
+    let same = [Change::Unchanged.label_de(), Change::Renamed.label_de()];
+    changes
+        .map(|c| c.areas.iter().filter(|a| same.contains(&a.change) && a.from == [a.key.clone()]).map(|a| a.key.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// The batch's boundaries against the stored ones of its level, when both have geometries.

@@ -240,8 +240,11 @@ pub struct ValueRecord {
     pub cell: Cell,
     /// Exact reference date when delivered (`2023-12-31`).
     pub reference_date: Option<String>,
-    /// Quality flag of the statistics office (`e`, `p`, `r`, `s`, `()`).
+    /// Quality flag of the statistics office (`e`, `p`, `r`, `s`, `()`); `s` (estimated)
+    /// also for values carried across a boundary change.
     pub quality: Option<String>,
+    /// How a value carried across a boundary change was estimated (crosswalk and method).
+    pub method: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

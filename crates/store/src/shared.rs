@@ -1631,7 +1631,7 @@ pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecor
     // Only the given filters go into the statement (each bound, never spliced): with
     // "?1 IS NULL OR …" SQLite cannot use the primary key (variable, year) and scans all values.
     let mut sql = String::from(
-        "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality
+        "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality, m.method
          FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
          LEFT JOIN value_meta m ON m.id = x.meta_id
          WHERE a.valid_to IS NULL",
@@ -1661,6 +1661,7 @@ pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecor
             cell: cell_from_sql(r[4].opt_real(), r[5].opt_text()),
             reference_date: r[6].opt_text(),
             quality: r[7].opt_text(),
+            method: r[8].opt_text(),
         });
         Ok(())
     })?;

@@ -6,6 +6,7 @@ mod accounts;
 mod aggregate;
 mod allocate;
 mod areas;
+mod boundaries;
 mod data;
 mod demo;
 mod disclosure;
