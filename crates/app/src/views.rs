@@ -111,6 +111,17 @@ pub struct IndicatorRow {
     pub numerator: Option<f64>,
     pub denominator: Option<f64>,
     pub status: quartier_core::indicator::Status,
+    /// Computed from an estimate (a value carried across a boundary change, or one the
+    /// statistics office estimated).
+    pub estimated: bool,
+}
+
+impl IndicatorRow {
+    /// The status word of downloads: `estimated` for a value computed from estimates, else
+    /// the status's code.
+    pub fn status_code(&self) -> &'static str {
+        if self.estimated && self.status.has_value() { "estimated" } else { self.status.code() }
+    }
 }
 
 /// Which indicator values to compute.
@@ -215,6 +226,7 @@ pub fn compute_with_catalogue(
     vars.sort();
     vars.dedup();
     let cells = store.cells(&vars).map_err(err)?;
+    let estimated = store.estimated_cells(&vars).map_err(err)?;
     // Years: those of the whole catalogue's data, as if every variable had been read, so a
     // year without data for these indicators gives them a status, not a missing year.
     let mut all_vars: Vec<String> = cat.indicators.iter().flat_map(|i| i.expr().variables()).filter(|v| is_variable(v)).collect();
@@ -237,7 +249,7 @@ pub fn compute_with_catalogue(
     let areas = store.areas(None).map_err(err)?;
     let names: HashMap<String, (&str, &str, &str)> =
         areas.iter().map(|a| (node_key(a.level_rank, &a.key), (a.key.as_str(), a.name.as_str(), a.level.as_str()))).collect();
-    let mut ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &cells }, &years, &selected);
+    let mut ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &cells, estimated: &estimated }, &years, &selected);
     if let Some(threshold) = q.public {
         let is_count: Vec<bool> = cat.indicators.iter().map(|i| kinds.get(i.formula.trim()) == Some(&VariableKind::Count)).collect();
         quartier_core::disclosure::protect_indicators(&mut ev.values, &nodes, &is_count, threshold);
@@ -257,6 +269,7 @@ pub fn compute_with_catalogue(
                 numerator: v.numerator,
                 denominator: v.denominator,
                 status: v.status,
+                estimated: v.estimated,
             }),
             Some(i) => {
                 let (key, name, level) = names[&nodes[i].key];
@@ -273,6 +286,7 @@ pub fn compute_with_catalogue(
                     numerator: v.numerator,
                     denominator: v.denominator,
                     status: v.status,
+                    estimated: v.estimated,
                 });
             }
         }

@@ -128,7 +128,7 @@ fn indicators(args: &[String]) {
     let years: Vec<i32> = (0..n_years).map(|y| 2010 + y as i32).collect();
     let selected: Vec<usize> = (0..cat.indicators.len()).collect();
     let t = Instant::now();
-    let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &values }, &years, &selected);
+    let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &values, estimated: &Default::default() }, &years, &selected);
     let compute_s = t.elapsed().as_secs_f64();
     // Classify every indicator-year on the area level with Fisher–Jenks, k = 5.
     let t = Instant::now();

@@ -345,7 +345,7 @@ fn compute(db: &Path, a: ComputeArgs) -> Result<()> {
             value: r.value,
             numerator: r.numerator,
             denominator: r.denominator,
-            status: r.status.code(),
+            status: r.status_code(),
             inputs: status_detail(&r.status),
         })
         .collect();

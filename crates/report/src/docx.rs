@@ -450,7 +450,7 @@ fn profile(d: &mut Doc, r: &Report, a: usize) {
             let v = ind.value(a, y);
             vec![
                 format!("{}{}", ind.name, if ind.unit.is_empty() { String::new() } else { format!(" ({})", ind.unit) }),
-                v.map(|v| fmt_de(v, ind.decimals)).unwrap_or_else(|| ind.notes[a].get(&y).copied().unwrap_or("–").to_string()),
+                ind.cell_text(a, y),
                 ind.reference.get(&y).copied().flatten().map(|rf| fmt_de(rf, ind.decimals)).unwrap_or_default(),
                 match (v, r.since.and_then(|s| ind.value(a, s))) {
                     (Some(v), Some(old)) => signed(v - old, ind.decimals),

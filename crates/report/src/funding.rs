@@ -178,7 +178,7 @@ pub fn render_html(r: &Report, a: usize, x: &Extras) -> String {
                             @for d in &r.indicators {
                                 tr {
                                     th scope="row" { (d.name) @if !d.unit.is_empty() { " (" (d.unit) ")" } }
-                                    td.num { @match d.value(a, r.year) { Some(v) => (fmt_de(v, d.decimals)), None => (d.notes[a].get(&r.year).copied().unwrap_or("–")) } }
+                                    td.num { (d.cell_text(a, r.year)) }
                                     td.num { @if let Some(Some(rf)) = d.reference.get(&r.year) { (fmt_de(*rf, d.decimals)) } }
                                     @if let Some(s) = r.since { td.num { @if let (Some(v), Some(o)) = (d.value(a, r.year), d.value(a, s)) { (fmt_de(v - o, d.decimals)) } } }
                                 }

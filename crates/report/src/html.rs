@@ -364,7 +364,7 @@ fn development(r: &Report, a: usize) -> Markup {
                         th scope="row" { (d.name) @if !d.unit.is_empty() { " (" (d.unit) ")" } }
                         @for y in &r.years {
                             td.num {
-                                @match d.value(a, *y) { Some(v) => (fmt_de(v, d.decimals)), None => (d.notes[a].get(y).copied().unwrap_or("–")) }
+                                (d.cell_text(a, *y))
                                 @if let Some(Some(rf)) = d.reference.get(y) { " (" (fmt_de(*rf, d.decimals)) ")" }
                             }
                         }
@@ -401,7 +401,7 @@ fn profile(r: &Report, a: usize) -> Markup {
                         @let reference: Vec<(i32, f64)> = d.reference.iter().filter_map(|(y, v)| Some((*y, (*v)?))).collect();
                         tr {
                             th scope="row" { (d.name) @if !d.unit.is_empty() { " (" (d.unit) ")" } }
-                            td.num { @match d.value(a, y) { Some(v) => (fmt_de(v, d.decimals)), None => (d.notes[a].get(&y).copied().unwrap_or("–")) } }
+                            td.num { (d.cell_text(a, y)) }
                             td.num { @if let Some(Some(rf)) = d.reference.get(&y) { (fmt_de(*rf, d.decimals)) } }
                             td { (charts::sparkline(&series, &reference, &format!("Verlauf {} in {}: {}", d.name, area.name, series.iter().map(|(y, v)| format!("{y}: {}", fmt_de(*v, d.decimals))).collect::<Vec<_>>().join(", ")))) }
                         }

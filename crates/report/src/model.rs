@@ -32,7 +32,8 @@ pub struct IndicatorData {
     pub source: String,
     /// Per area (in `Report::areas` order) and year: the value shown (None: none or withheld).
     pub values: Vec<BTreeMap<i32, Option<f64>>>,
-    /// Per area and year why there is no value ("geheim", "fehlt", …).
+    /// Per area and year why there is no value ("geheim", "fehlt", …), or "geschätzt" beside
+    /// a value computed from estimates (carried across a boundary change).
     pub notes: Vec<BTreeMap<i32, &'static str>>,
     /// The whole municipality per year.
     pub reference: BTreeMap<i32, Option<f64>>,
@@ -98,6 +99,17 @@ impl IndexData {
 impl IndicatorData {
     pub fn value(&self, area: usize, year: i32) -> Option<f64> {
         self.values[area].get(&year).copied().flatten()
+    }
+
+    /// The text of a table cell: the value (with „(geschätzt)“ for an estimate), else why
+    /// there is none.
+    pub fn cell_text(&self, area: usize, year: i32) -> String {
+        let note = self.notes[area].get(&year).copied();
+        match (self.value(area, year), note) {
+            (Some(v), Some(n)) => format!("{} ({n})", crate::format::fmt_de(v, self.decimals)),
+            (Some(v), None) => crate::format::fmt_de(v, self.decimals),
+            (None, n) => n.unwrap_or("–").to_string(),
+        }
     }
 }
 
@@ -252,6 +264,8 @@ pub fn build(store: &dyn Store, def: &ReportDefinition) -> Result<Report, String
             values[i].insert(r.year, v);
             if v.is_none() {
                 notes[i].insert(r.year, status_word(&r.status));
+            } else if r.estimated {
+                notes[i].insert(r.year, "geschätzt");
             }
         }
         let reference: BTreeMap<i32, Option<f64>> = results

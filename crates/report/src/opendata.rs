@@ -119,6 +119,7 @@ pub fn export(store: &dyn Store, req: &Request) -> Result<Vec<(String, Vec<u8>)>
     for r in res.rows.iter().filter(|r| years.contains(&r.year)) {
         let shown = r.status.has_value();
         let note = match &r.status {
+            Status::Ok if r.estimated => "geschätzt",
             Status::Ok => "",
             Status::Confidential | Status::Suppressed(_) => "geheim",
             Status::Unreliable => "unsicher",

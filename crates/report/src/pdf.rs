@@ -747,8 +747,7 @@ fn development(l: &mut Layout, r: &Report, a: usize, tag: u8) {
         .map(|d| {
             let mut row = vec![format!("{}{}", d.name, if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) })];
             for y in &years {
-                let v =
-                    d.value(a, *y).map(|v| fmt_de(v, d.decimals)).unwrap_or_else(|| d.notes[a].get(y).copied().unwrap_or("–").to_string());
+                let v = d.cell_text(a, *y);
                 row.push(match d.reference.get(y).copied().flatten() {
                     Some(rf) => format!("{v} ({})", fmt_de(rf, d.decimals)),
                     None => v,
@@ -928,7 +927,7 @@ fn profile(l: &mut Layout, r: &Report, a: usize, tag: u8) {
             let rank = v.map(|v| (0..r.areas.len()).filter(|&i| d.value(i, y).is_some_and(|w| w > v)).count() + 1);
             let mut row = vec![
                 format!("{}{}", d.name, if d.unit.is_empty() { String::new() } else { format!(" ({})", d.unit) }),
-                v.map(|v| fmt_de(v, d.decimals)).unwrap_or_else(|| d.notes[a].get(&y).copied().unwrap_or("–").to_string()),
+                d.cell_text(a, y),
                 d.reference.get(&y).copied().flatten().map(|rf| fmt_de(rf, d.decimals)).unwrap_or_default(),
             ];
             if let Some(s) = r.since {

@@ -307,6 +307,9 @@ pub trait Store {
     /// Settings whose key starts with `prefix`, by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
     /// Records `actor` as the author of this connection's changes (imports, edits, audit).
+    /// The cells of these variables that are estimates (quality flag `s`: estimated by the
+    /// statistics office or carried across a boundary change): (variable, year, node key).
+    fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated>;
     /// The boundary sets of each level (or one), oldest first.
     fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>>;
     /// The areas of a level valid at a date (None: the current set).
@@ -337,6 +340,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>> {
         (**self).area_versions(level)
+    }
+    fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
+        (**self).estimated_cells(variables)
     }
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
         (**self).version_areas(level, at)

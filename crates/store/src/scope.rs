@@ -112,6 +112,9 @@ impl<S: Store> Store for ScopedStore<S> {
     fn area_versions(&self, level: Option<&str>) -> Result<Vec<crate::AreaVersion>> {
         self.inner.area_versions(level)
     }
+    fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
+        self.inner.estimated_cells(variables)
+    }
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<crate::VersionArea>> {
         self.inner.version_areas(level, at)
     }

@@ -192,6 +192,10 @@ macro_rules! store_methods {
             self.sql(|tx| shared::area_versions(tx, level))
         }
 
+        fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
+            self.sql(|tx| shared::estimated_cells(tx, variables))
+        }
+
         fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
             self.sql(|tx| shared::version_areas(tx, level, at))
         }
@@ -1675,6 +1679,23 @@ pub(crate) fn catalogue(tx: &mut dyn Sql) -> Result<quartier_core::indicator::Ca
         indicators.push(serde_json::from_str(&r[1].text()).map_err(|e| StoreError::Corrupt(format!("Indikator {}: {e}", r[0].text())))?);
     }
     Ok(quartier_core::indicator::Catalogue { indicators })
+}
+
+/// The estimated cells of the given variables: (variable, year, hierarchy node).
+pub(crate) fn estimated_cells(tx: &mut dyn Sql, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
+    let mut out = quartier_core::indicator::eval::Estimated::new();
+    for var in variables {
+        tx.each(
+            "SELECT l.rank, a.key, x.year FROM value x JOIN variable v ON v.id = x.variable_id JOIN value_meta m ON m.id = x.meta_id
+             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND m.quality = 's' AND a.valid_to IS NULL",
+            vals![var],
+            &mut |r| {
+                out.insert((var.clone(), r[2].int() as i32, node_key(r[0].int() as usize, &r[1].text())));
+                Ok(())
+            },
+        )?;
+    }
+    Ok(out)
 }
 
 /// The cells of the given variables per (variable, year), keyed by hierarchy node.

@@ -136,7 +136,7 @@ fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorP
             series.entry(r.area_id.as_str()).or_default().push((r.year, v));
         }
         if r.year == year {
-            let note = crate::pages::status_note(&r.status);
+            let note = crate::pages::row_note(r);
             at_year.insert(r.area_id.as_str(), (if r.status.has_value() { r.value } else { None }, note));
         }
     }

@@ -667,7 +667,7 @@ fn load_indicator(
         .iter()
         .filter(|r| Some(r.year) == year)
         .map(|r| {
-            let note = status_note(&r.status);
+            let note = row_note(r);
             AreaValue {
                 area: r.area_id.clone(),
                 name: r.name.clone(),
@@ -847,6 +847,12 @@ pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) ->
     .map_err(|e| AppError::Internal(e.to_string()))?
 }
 
+/// The note of a computed indicator value: its status's, or „geschätzt“ for a value computed
+/// from estimates (carried across a boundary change, or estimated by the statistics office).
+pub(crate) fn row_note(r: &quartier_app::views::IndicatorRow) -> Option<&'static str> {
+    if r.estimated && r.status == quartier_core::indicator::Status::Ok { Some("geschätzt") } else { status_note(&r.status) }
+}
+
 /// The short German note for an indicator value's status, as tables show it.
 pub(crate) fn status_note(status: &quartier_core::indicator::Status) -> Option<&'static str> {
     use quartier_core::indicator::Status;
@@ -998,7 +1004,7 @@ impl<'a> Presented<'a> {
 
     pub fn value_text(&self, v: &AreaValue) -> String {
         match (v.value, v.symbol) {
-            (Some(x), Some("unsicher")) => format!("{} (unsicher)", fmt_de(x, self.dec)),
+            (Some(x), Some(s @ ("unsicher" | "geschätzt"))) => format!("{} ({s})", fmt_de(x, self.dec)),
             (_, Some(s)) if s != "-" => s.to_string(),
             (Some(x), _) => fmt_de(x, self.dec),
             (None, _) => "–".to_string(),

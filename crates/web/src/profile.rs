@@ -150,11 +150,11 @@ fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Res
                 reference.entry(r.indicator.as_str()).or_default().push((r.year, v));
             }
         }
-        let statuses: HashMap<(&str, i32), &quartier_core::indicator::Status> = res
+        let statuses: HashMap<(&str, i32), &quartier_app::views::IndicatorRow> = res
             .rows
             .iter()
             .filter(|r| r.area_id == area.key && r.level == area.level)
-            .map(|r| ((r.indicator.as_str(), r.year), &r.status))
+            .map(|r| ((r.indicator.as_str(), r.year), r))
             .collect();
         for ind in &catalogue.indicators {
             let mut trend = series.get(&(ind.id.as_str(), area.level.as_str(), area.key.as_str())).cloned().unwrap_or_default();
@@ -170,7 +170,7 @@ fn load(store: &dyn Store, st: &AppState, key: &str, level: Option<&str>) -> Res
             let rank = last.and_then(|(y, v)| {
                 per_level_year.get(&(ind.id.as_str(), y)).map(|all| (all.iter().filter(|x| **x > v).count() + 1, all.len()))
             });
-            let note = year.and_then(|y| statuses.get(&(ind.id.as_str(), y))).and_then(|s| pages::status_note(s));
+            let note = year.and_then(|y| statuses.get(&(ind.id.as_str(), y))).and_then(|r| pages::row_note(r));
             groups.entry(if ind.domain.is_empty() { "Weitere".into() } else { ind.domain.clone() }).or_default().push(Row {
                 id: ind.id.clone(),
                 name: ind.name.clone(),

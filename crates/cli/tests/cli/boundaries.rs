@@ -101,6 +101,20 @@ fn a_redistricting_is_carried_across_with_totals_preserved() {
     assert!((value(&env, "0201b", "sgb2", "2023")["value"].as_f64().unwrap() - 2.0).abs() < 1e-6);
     let q = value(&env, "0101", "quote", "2023")["value"].as_f64().unwrap();
     assert!((q - (10.0 * 100.0 + 20.0 * 60.0) / 160.0).abs() < 1e-9, "{q}");
+    // Indicators on the new areas for the earlier year: the rate recomputed from carried
+    // counts (never averaged), with the status estimated; the renamed area's stays delivered.
+    let cat = env.write(
+        "katalog.toml",
+        "[[indicator]]\nid = \"sgb2_quote\"\nname = \"SGB II\"\nformula = \"100 * sgb2 / einwohner\"\nunit = \"%\"\ndirection = \"higher_is_worse\"\n",
+    );
+    env.run(&["indicators", "load", cat.to_str().unwrap()]).ok();
+    let ind = json(
+        &env.run(&["indicators", "compute", "--indicator", "sgb2_quote", "--year", "2023", "--level", "Sozialraum", "--format", "json"])
+            .ok(),
+    );
+    let row = |k: &str| ind.as_array().unwrap().iter().find(|r| r["area_id"] == k).cloned().unwrap();
+    assert_eq!((row("0101")["value"].as_f64(), row("0101")["status"].as_str()), (Some(10.0), Some("estimated")), "{ind}");
+    assert_eq!(row("0202")["status"], "ok");
     // Carried values say so in the downloads' quality column and can be undone as an import.
     let csv = env.run(&["data", "show", "--variable", "einwohner", "--year", "2023", "--format", "csv"]).ok();
     assert!(csv.lines().any(|l| l.starts_with("0201a,") && l.contains(",s,Flächenanteile")), "{csv}");

@@ -349,7 +349,7 @@ fn list_and_show_formats() {
     let csv = env.run(&["data", "show", "--variable", "ew", "--format", "csv"]).ok();
     assert_eq!(
         csv,
-        "area_id,name,level,year,variable,value,symbol,origin,reference_date,quality\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered,,\n"
+        "area_id,name,level,year,variable,value,symbol,origin,reference_date,quality,method\n0101,Marktviertel,Sozialraum,2023,ew,100,,delivered,,,\n"
     );
     let table = env.run(&["data", "list"]).ok();
     assert!(table.starts_with("variable") && table.contains("ew"), "{table}");

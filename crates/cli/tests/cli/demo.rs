@@ -695,7 +695,7 @@ fn copy_to_postgresql_and_back_gives_the_same_listings() {
     build_demo(&env);
     let url = pg.database.clone().unwrap();
     let out = env.run(&["copy", "--to", &url]).ok();
-    assert!(out.contains("Kopiert und geprüft: 20 Tabellen"), "{out}");
+    assert!(out.contains("Kopiert und geprüft: 22 Tabellen"), "{out}");
     let back = Env::new();
     let out = pg.run(&["copy", "--to", back.db().to_str().unwrap()]).ok();
     assert!(out.contains("value ") && out.contains("Kopiert und geprüft"), "{out}");

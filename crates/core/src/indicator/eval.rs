@@ -62,6 +62,9 @@ pub struct IndicatorValue {
     pub numerator: Option<f64>,
     pub denominator: Option<f64>,
     pub status: Status,
+    /// An input is an estimate (quality flag `s`: estimated by the statistics office, or
+    /// carried across a boundary change), so this value is one too.
+    pub estimated: bool,
 }
 
 /// What the evaluation needs: the hierarchy, the kinds of variables, and delivered values.
@@ -71,7 +74,12 @@ pub struct Dataset<'a> {
     pub kinds: &'a HashMap<String, VariableKind>,
     /// Delivered cells by (variable, year), keyed by node key.
     pub values: &'a HashMap<(String, i32), HashMap<String, Cell>>,
+    /// Cells that are estimates: (variable, year, node key).
+    pub estimated: &'a Estimated,
 }
+
+/// Estimated cells: (variable, year, node key).
+pub type Estimated = std::collections::HashSet<(String, i32, String)>;
 
 /// Results of one evaluation.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -118,19 +126,22 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
     let mut out = Vec::with_capacity(years.len() * selected.len() * (n + 1));
     for &year in years {
         // Inputs per variable: one column over all nodes plus the reference at index n.
-        let mut columns: HashMap<String, Vec<Input>> = HashMap::new();
-        let column = |var: &str, columns: &mut HashMap<String, Vec<Input>>| {
+        // Each column with whether each input is an estimate.
+        let mut columns: HashMap<String, (Vec<Input>, Vec<bool>)> = HashMap::new();
+        let column = |var: &str, columns: &mut HashMap<String, (Vec<Input>, Vec<bool>)>| {
             if columns.contains_key(var) {
                 return;
             }
             let kind = data.kinds.get(var).copied().unwrap_or(VariableKind::Count);
             let mut col = vec![Input::Missing; n];
             let mut delivered = vec![false; n];
+            let mut est = vec![false; n];
             if let Some(cells) = data.values.get(&(var.to_string(), year)) {
                 for (k, c) in cells {
                     if let Some(&i) = index.get(k.as_str()) {
                         col[i] = c.number().map_or(Input::Suppressed, Input::Value);
                         delivered[i] = true;
+                        est[i] = !data.estimated.is_empty() && data.estimated.contains(&(var.to_string(), year, k.clone()));
                     }
                 }
             }
@@ -141,8 +152,10 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                 let mut sum = vec![0.0; n];
                 let mut complete = vec![true; n];
                 let mut suppressed = vec![false; n];
+                let mut est_below = vec![false; n];
                 for &i in &tree.bottom_up {
                     if !delivered[i] && tree.has_children[i] {
+                        est[i] = est_below[i];
                         col[i] = if complete[i] {
                             Input::Value(sum[i])
                         } else if suppressed[i] {
@@ -152,6 +165,7 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                         };
                     }
                     if let Some(p) = tree.parent[i] {
+                        est_below[p] |= est[i];
                         match col[i] {
                             Input::Value(v) => sum[p] += v,
                             Input::Suppressed => {
@@ -176,10 +190,13 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                 Input::Missing
             };
             col.push(reference);
-            columns.insert(var.to_string(), col);
+            // The whole municipality's sum is exact: carrying preserves totals. Only a
+            // delivered estimate of it is one.
+            est.push(top.len() == 1 && delivered[top[0]] && est[top[0]]);
+            columns.insert(var.to_string(), (col, est));
         };
         // Computed indicator values per node (and reference), for references between indicators.
-        let mut computed: Vec<Option<Vec<Input>>> = vec![None; cat.indicators.len()];
+        let mut computed: Vec<Option<(Vec<Input>, Vec<bool>)>> = vec![None; cat.indicators.len()];
         for (k, ind) in cat.indicators.iter().enumerate() {
             if !needed[k] {
                 continue;
@@ -195,22 +212,26 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
             let prog: Compiled = exprs[k].compile(&slot);
             let ratio = exprs[k].ratio().map(|(num, den)| (num.compile(&slot), den.compile(&slot)));
             let mut mine = Vec::with_capacity(n + 1);
+            let mut mine_est = Vec::with_capacity(n + 1);
             let mut slots = vec![0.0; vars.len()];
             // Each input's column, resolved once (not per area).
-            let inputs: Vec<Option<&[Input]>> = vars
+            let inputs: Vec<Option<(&[Input], &[bool])>> = vars
                 .iter()
                 .zip(&refs)
                 .map(|(v, r)| match r {
-                    Some(j) => computed[*j].as_deref(),
-                    None => columns.get(v.as_str()).map(Vec::as_slice),
+                    Some(j) => computed[*j].as_ref(),
+                    None => columns.get(v.as_str()),
                 })
+                .map(|c| c.map(|(i, e)| (i.as_slice(), e.as_slice())))
                 .collect();
             let selected_k = selected.contains(&k);
             for node in 0..=n {
                 let mut missing = Vec::new();
                 let mut suppressed = Vec::new();
+                let mut estimated = false;
                 for (s, v) in vars.iter().enumerate() {
-                    let input = inputs[s].map_or(Input::Missing, |c| c[node]);
+                    let input = inputs[s].map_or(Input::Missing, |c| c.0[node]);
+                    estimated |= inputs[s].is_some_and(|c| c.1[node]);
                     match input {
                         Input::Value(x) => slots[s] = x,
                         Input::Missing => missing.push(v.clone()),
@@ -239,6 +260,7 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                         (Some(v), num, den, Status::Ok)
                     }
                 };
+                mine_est.push(estimated);
                 mine.push(match (&status, value) {
                     (Status::Suppressed(_), _) => Input::Suppressed,
                     (_, Some(v)) => Input::Value(v),
@@ -253,10 +275,11 @@ pub fn evaluate(cat: &Catalogue, data: &Dataset, years: &[i32], selected: &[usiz
                         numerator,
                         denominator,
                         status,
+                        estimated,
                     });
                 }
             }
-            computed[k] = Some(mine);
+            computed[k] = Some((mine, mine_est));
         }
     }
     Evaluation { values: out }
@@ -322,7 +345,7 @@ min_denominator = 30
     fn run(cat: &Catalogue, values: &HashMap<(String, i32), HashMap<String, Cell>>) -> HashMap<String, IndicatorValue> {
         let nodes = city();
         let kinds = HashMap::new();
-        let ev = evaluate(cat, &Dataset { nodes: &nodes, kinds: &kinds, values }, &[2023], &[0]);
+        let ev = evaluate(cat, &Dataset { nodes: &nodes, kinds: &kinds, values, estimated: &Default::default() }, &[2023], &[0]);
         ev.values.into_iter().map(|v| (v.node.map(|i| nodes[i].key.clone()).unwrap_or_else(|| "ref".into()), v)).collect()
     }
 
@@ -378,7 +401,7 @@ min_denominator = 30
         let values = data(&[("sgb2_u15", "a1", n(10.0)), ("pop_u15", "a1", n(100.0)), ("quote", "a1", n(4.0)), ("quote", "a2", n(6.0))]);
         let nodes = city();
         let kinds: HashMap<String, VariableKind> = [("quote".to_string(), VariableKind::Rate)].into();
-        let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &values }, &[2023], &[1]);
+        let ev = evaluate(&cat, &Dataset { nodes: &nodes, kinds: &kinds, values: &values, estimated: &Default::default() }, &[2023], &[1]);
         let get = |k: &str| ev.values.iter().find(|v| v.node.map(|i| nodes[i].key.as_str()) == Some(k)).unwrap().clone();
         assert_eq!(get("a1").value, Some(6.0));
         assert_eq!(get("A").status, Status::Missing(vec!["child_poverty".into(), "quote".into()]));

@@ -248,7 +248,7 @@ pub async fn indicator_values(
             .map(|r| {
                 let (s, inputs) = status(&r.status);
                 json!({ "area": r.area_id, "name": r.name, "year": r.year, "value": r.value, "numerator": r.numerator,
-                        "denominator": r.denominator, "status": s, "status_inputs": inputs })
+                        "denominator": r.denominator, "status": s, "status_inputs": inputs, "estimated": r.estimated })
             })
             .collect();
         let references: Vec<Value> = res
@@ -257,7 +257,7 @@ pub async fn indicator_values(
             .filter(|r| year_ok(r.year))
             .map(|r| {
                 let (s, inputs) = status(&r.status);
-                json!({ "year": r.year, "value": r.value, "numerator": r.numerator, "denominator": r.denominator, "status": s, "status_inputs": inputs })
+                json!({ "year": r.year, "value": r.value, "numerator": r.numerator, "denominator": r.denominator, "status": s, "status_inputs": inputs, "estimated": r.estimated })
             })
             .collect();
         Ok(json!({ "indicator": ind, "level": level, "public": st.public.is_some(), "references": references, "values": values }))

@@ -187,7 +187,8 @@ fn build() -> Value {
                 "IndicatorValue": object(&["year", "value", "status"], json!({
                     "area": { "type": "string" }, "name": { "type": "string" }, "year": { "type": "integer" }, "value": nullable("number"),
                     "numerator": nullable("number"), "denominator": nullable("number"), "status": { "type": "string" },
-                    "status_inputs": { "description": "Was fehlt oder gesperrt ist (je nach Status)" } })),
+                    "status_inputs": { "description": "Was fehlt oder gesperrt ist (je nach Status)" },
+                    "estimated": { "type": "boolean", "description": "Aus Schätzungen berechnet: über einen Gebietsstandwechsel übertragene oder vom Statistikamt geschätzte Werte (Kennzeichen s)" } })),
                 "IndicatorValues": object(&["indicator", "level", "references", "values"], json!({
                     "indicator": { "$ref": "#/components/schemas/Indicator" }, "level": { "type": "string" }, "public": { "type": "boolean" },
                     "references": { "type": "array", "items": { "$ref": "#/components/schemas/IndicatorValue" } },

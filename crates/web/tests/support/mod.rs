@@ -63,6 +63,9 @@ impl Store for InPlace {
     fn areas(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<AreaRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().areas(level))
     }
+    fn estimated_cells(&self, variables: &[String]) -> quartier_app::store::Result<quartier_core::indicator::eval::Estimated> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().estimated_cells(variables))
+    }
     fn area_versions(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<quartier_app::store::AreaVersion>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().area_versions(level))
     }
