@@ -348,6 +348,8 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
                     label { "Namensfeld (Gebiete)" input type="text" name="name_feld" size="10"; }
                     label { "Übergeordnet: Präfixlänge" input type="text" name="eltern_praefix" inputmode="numeric" size="4"; }
                     label { "Koordinatensystem (EPSG-Code, PROJ-String oder WKT)" input type="text" name="crs" placeholder="EPSG:25832" size="10"; }
+                    label { "Neuer Gebietsstand gültig ab (Gebiete)" input type="date" name="gueltig_ab"; }
+                    label.check { input type="checkbox" name="heutiger_stand" value="1"; " Daten schon auf den heutigen Gebietsstand umgerechnet (auch frühere Jahre)" }
                     button type="submit" { "Vorschau" }
                 }
                 p.note { "Höchstens " (UPLOAD_LIMIT >> 20) " MB. Ohne Importprofil erkennt Quartier Layout, Trennzeichen, Zahlenformat und Zeichenkodierung selbst, ebenso Tabellen der amtlichen Statistik (GENESIS-Export, Flatfile auch als ZIP, Zensus 2022) mit Titel, mehrzeiligem Kopf und Fußnoten; die Vorschau zeigt, was erkannt wurde." }
@@ -379,6 +381,7 @@ fn render_admin(store: &dyn Store, st: &AppState, q: &AdminQuery, headers: &Head
         h2 #ebenen { "Ebenen" }
         @if levels.is_empty() { p { "Noch keine Ebenen: zuerst die Gebietsebenen von oben nach unten anlegen." } } @else {
             ol { @for l in &levels { li { (l.name) " – " (l.areas) " Gebiete" } } }
+            p { a href="/verwaltung/gebietsstaende" { "Gebietsstände und Umstiege" } " – neue Grenzen ab einem Datum, frühere Jahre auf die neuen Gebiete übertragen" }
         }
         @if let Some(e) = edit {
             form.controls.draft method="post" action="/verwaltung/ebenen" {
@@ -446,6 +449,12 @@ pub struct UploadForm {
     pub eltern_praefix: String,
     #[serde(default)]
     pub crs: String,
+    /// Areas: a new boundary set valid from this date (ISO).
+    #[serde(default)]
+    pub gueltig_ab: String,
+    /// Data: the values are on today's boundaries whatever their year ("1").
+    #[serde(default)]
+    pub heutiger_stand: String,
     /// Save the resolved column mapping under this profile name.
     #[serde(default)]
     pub profil_speichern: String,
@@ -473,6 +482,8 @@ impl UploadForm {
             name_feld: take("name_feld"),
             eltern_praefix: take("eltern_praefix"),
             crs: take("crs"),
+            gueltig_ab: take("gueltig_ab"),
+            heutiger_stand: take("heutiger_stand"),
             profil_speichern: take("profil_speichern"),
         }
     }
@@ -480,7 +491,7 @@ impl UploadForm {
     /// The form's options as hidden fields of the confirmation form.
     fn hidden(&self) -> Markup {
         html! {
-            @for (k, v) in [("upload", &self.upload), ("datei_name", &self.datei_name), ("art", &self.art), ("ebene", &self.ebene), ("profil", &self.profil), ("jahr", &self.jahr), ("quelle", &self.quelle), ("stichtag", &self.stichtag), ("id_feld", &self.id_feld), ("name_feld", &self.name_feld), ("eltern_praefix", &self.eltern_praefix), ("crs", &self.crs)] {
+            @for (k, v) in [("upload", &self.upload), ("datei_name", &self.datei_name), ("art", &self.art), ("ebene", &self.ebene), ("profil", &self.profil), ("jahr", &self.jahr), ("quelle", &self.quelle), ("stichtag", &self.stichtag), ("id_feld", &self.id_feld), ("name_feld", &self.name_feld), ("eltern_praefix", &self.eltern_praefix), ("crs", &self.crs), ("gueltig_ab", &self.gueltig_ab), ("heutiger_stand", &self.heutiger_stand)] {
                 input type="hidden" name=(k) value=(v);
             }
         }
@@ -510,6 +521,7 @@ impl UploadForm {
             level: opt(&self.ebene),
             source: opt(&self.quelle),
             reference_date: opt(&self.stichtag),
+            current_boundaries: !self.heutiger_stand.trim().is_empty(),
             ..Default::default()
         });
         Ok(p)
@@ -527,6 +539,7 @@ impl UploadForm {
             name_field: opt(&self.name_feld),
             parent_prefix,
             crs: opt(&self.crs),
+            valid_from: opt(&self.gueltig_ab),
             ..Default::default()
         })
     }
@@ -689,6 +702,11 @@ fn area_summary(
             } }
             li { "Ebene " (report.level) ": " strong { (report.inserted) " neu, " (report.updated) " geändert, " (report.unchanged) " unverändert" } }
             @if !report.not_in_file.is_empty() { li { (report.not_in_file.len()) " gespeicherte Gebiete fehlen in der Datei (bleiben erhalten)" } }
+            @if let Some(v) = &prepared.batch.version {
+                li { "Neuer Gebietsstand ab " strong { (v.valid_from) } ": " (report.retired.len()) " Gebiete gelten dann nicht mehr und behalten ihre Werte"
+                    @if !report.retired.is_empty() { " (" (report.retired.iter().take(30).cloned().collect::<Vec<_>>().join(", ")) @if report.retired.len() > 30 { ", …" } ")" }
+                    "; frühere Jahre danach unter " a href="/verwaltung/gebietsstaende" { "Gebietsstände und Umstiege" } " übertragen." }
+            }
             @for w in &prepared.warnings { li { "Hinweis: " (w) } }
         }
         @if let Some(c) = prepared.changes.as_ref().filter(|c| !c.unchanged()) {

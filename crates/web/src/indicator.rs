@@ -290,7 +290,11 @@ fn render(p: &Page) -> Markup {
                         @let chosen = p.selected.contains(&l.key);
                         tr {
                             th scope="row" { a href=(format!("/gebiet/{}?ebene={}", url(&l.key), url(&p.level))) { (l.name) } }
-                            td.num data-v=(l.value.map(|v| v.to_string()).unwrap_or_default()) { (l.value.map(|v| fmt_de(v, dec)).unwrap_or_else(|| l.note.unwrap_or("–").to_string())) }
+                            td.num data-v=(l.value.map(|v| v.to_string()).unwrap_or_default()) { (match (l.value, l.note) {
+                                (Some(v), Some(n @ ("geschätzt" | "unsicher"))) => format!("{} ({n})", fmt_de(v, dec)),
+                                (Some(v), _) => fmt_de(v, dec),
+                                (None, n) => n.unwrap_or("–").to_string(),
+                            }) }
                             td.num data-v=(dev.map(|v| v.to_string()).unwrap_or_default()) { (dev.map(|d| format!("{}{}", if d >= 0.0 { "+" } else { "−" }, fmt_de(d.abs(), dec))).unwrap_or_default()) }
                             td.num data-v=(change.map(|v| v.to_string()).unwrap_or_default()) {
                                 @if let (Some(c), Some((y0, _))) = (change, l.first) { (if c >= 0.0 { "+" } else { "−" }) (fmt_de(c.abs(), dec)) " seit " (y0) }

@@ -10,6 +10,7 @@ mod action;
 mod admin;
 mod allocation;
 mod api;
+mod boundaries;
 mod cache;
 mod directory;
 mod download;
@@ -226,6 +227,15 @@ fn router(state: AppState) -> Router {
         .route("/verwaltung/rueckgaengig", get(admin::undo_page).post(admin::undo))
         .route("/verwaltung/ebenen", post(admin::add_level))
         .route("/verwaltung/aufloesen", post(admin::dissolve))
+        .route("/verwaltung/gebietsstaende", get(boundaries::page))
+        .route("/verwaltung/umstieg/berechnen", post(boundaries::compute))
+        .route(
+            "/verwaltung/umstieg/schluessel",
+            post(boundaries::key_table).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))),
+        )
+        .route("/verwaltung/umstieg/anwenden", post(boundaries::apply))
+        .route("/verwaltung/umstieg/loeschen", post(boundaries::remove))
+        .route("/verwaltung/umstieg/{name}/gewichte.csv", get(boundaries::weights_csv))
         .route("/verwaltung/aenderungen", get(admin::audit_page))
         .route("/verwaltung/konten", get(accounts_admin::accounts_page).post(accounts_admin::create))
         .route("/verwaltung/konten/passwort", post(accounts_admin::reset_password))
