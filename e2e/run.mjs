@@ -366,6 +366,49 @@ try {
   await page.goto(base + "/");
   await page.keyboard.press("Tab");
   check(await page.evaluate(() => document.activeElement.classList.contains("skip")), "Tab first reaches the skip link");
+  // 9b. A boundary change in the browser: the Planungsräume again (as the OGC API gives them),
+  // with 01011101 and 01011102 merged, valid from 2021; a crosswalk computed by overlay on the
+  // boundary sets page; 2019 carried onto the merged area and marked as an estimate.
+  const fc = await page.evaluate(async () => (await fetch("/ogc/collections/planungsraum/items?f=json&limit=1000")).json());
+  const byKey = new Map(fc.features.map((f) => [f.properties.schluessel, f]));
+  const polygons = (g) => (g.type === "Polygon" ? [g.coordinates] : g.coordinates);
+  const merged = {
+    type: "Feature",
+    properties: { id: "01011101", name: "Tiergarten Süd (zusammengelegt)" },
+    geometry: { type: "MultiPolygon", coordinates: [...polygons(byKey.get("01011101").geometry), ...polygons(byKey.get("01011102").geometry)] },
+  };
+  const features = fc.features
+    .filter((f) => !["01011101", "01011102"].includes(f.properties.schluessel))
+    .map((f) => ({ type: "Feature", properties: { id: f.properties.schluessel, name: f.properties.name }, geometry: f.geometry }));
+  const plr2021 = join(mkdtempSync(join(tmpdir(), "quartier-e2e-")), "plr-2021.geojson");
+  writeFileSync(plr2021, JSON.stringify({ type: "FeatureCollection", features: [merged, ...features] }));
+  await page.goto(base + "/verwaltung");
+  await page.selectOption("select[name=art]", "gebiete");
+  await page.selectOption("select[name=ebene]", "Planungsraum");
+  await page.fill("input[name=id_feld]", "id");
+  await page.fill("input[name=name_feld]", "name");
+  await page.fill("input[name=eltern_praefix]", "6");
+  await page.fill("input[name=gueltig_ab]", "2021-01-01");
+  await page.setInputFiles("input[name=datei]", plr2021);
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/vorschau'] button[type=submit]")]);
+  const boundaryPreview = await page.textContent("main");
+  check(boundaryPreview.includes("Neuer Gebietsstand ab 2021-01-01: 2 Gebiete gelten dann nicht mehr"), "a new boundary set previews what it retires");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/import'] button[type=submit]")]);
+  await page.goto(base + "/verwaltung/gebietsstaende");
+  check((await page.textContent("h1")) === "Gebietsstände und Umstiege", "the boundary sets page opens");
+  await axe("gebietsstaende");
+  await page.fill("form[action='/verwaltung/umstieg/berechnen'] input[name=name]", "plr2021");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/umstieg/berechnen'] button[type=submit]")]);
+  const saved = await page.textContent("main");
+  check(saved.includes("Umstieg „plr2021“ ist gespeichert") && saved.includes("die Gewichte jedes alten Gebiets ergeben 1"), "a crosswalk is computed by overlay");
+  await axe("gebietsstaende-umstieg");
+  // The MSS delivers rates: carried as means weighted by the inhabitants of the old areas.
+  await page.selectOption("form[action='/verwaltung/umstieg/anwenden'] select[name=bevoelkerung]", "inhabitants");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/umstieg/anwenden'] button[type=submit]")]);
+  check((await page.textContent("main")).includes("Werte geschätzt übernommen"), "earlier years are carried across");
+  await page.goto(base + "/indikator/s4?ebene=Planungsraum&jahr=2019");
+  check((await page.textContent("main")).includes("(geschätzt)"), "the carried value is marked as an estimate");
+
   // 10. Last, since the first account ends the open local mode: an account by invitation;
   // the invitee sets the password on the link's page.
   await page.goto(base + "/verwaltung/konten");
