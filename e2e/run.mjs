@@ -406,8 +406,14 @@ try {
   await page.selectOption("form[action='/verwaltung/umstieg/anwenden'] select[name=bevoelkerung]", "inhabitants");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/verwaltung/umstieg/anwenden'] button[type=submit]")]);
   check((await page.textContent("main")).includes("Werte geschätzt übernommen"), "earlier years are carried across");
-  await page.goto(base + "/indikator/s4?ebene=Planungsraum&jahr=2019");
-  check((await page.textContent("main")).includes("(geschätzt)"), "the carried value is marked as an estimate");
+  await page.goto(base + "/indikator/s4?ebene=Planungsraum&jahr=2019&gebietsstand=aktuell");
+  check((await page.textContent("main")).includes("(geschätzt)"), "on today's areas the carried value is marked as an estimate");
+  // 2019 itself is shown on the areas of 2019: the map's tiles and values of that set.
+  await page.goto(base + "/karte?subject=indicator:s4&level=Planungsraum&year=2019");
+  await page.waitForSelector("#karte-interaktiv[data-geladen='1']", { timeout: 20000 });
+  check((await page.textContent("main p.lead")).includes("Gebietsstand vom 2019-12-31"), "a year before the change is shown on its own areas");
+  const then = await page.evaluate(async () => (await (await fetch("/karte/werte?subject=indicator:s4&level=Planungsraum&year=2019")).json()));
+  check(then.keys.includes("01011102") && then.gebietsstand === "2019-12-31", "the map's values are those of the 2019 areas");
 
   // 10. Last, since the first account ends the open local mode: an account by invitation;
   // the invitee sets the password on the link's page.

@@ -97,6 +97,15 @@ pub fn public_level_values(
         .collect())
 }
 
+/// The boundary set a year is shown on: values belong to the set valid at their reference
+/// date, so a year that ended before the latest boundary change is shown on the set valid at
+/// its end (the date returned); later years on the current set (None).
+pub fn boundary_for_year(store: &dyn Store, year: i32) -> std::result::Result<Option<String>, String> {
+    let dates = store.version_dates().map_err(|e| e.to_string())?;
+    let end = format!("{year:04}-12-31");
+    Ok(dates.last().filter(|last| end.as_str() < last.as_str()).map(|_| end))
+}
+
 /// One computed indicator value as shown and exported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorRow {

@@ -310,6 +310,13 @@ pub trait Store {
     /// The cells of these variables that are estimates (quality flag `s`: estimated by the
     /// statistics office or carried across a boundary change): (variable, year, node key).
     fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated>;
+    /// The dates from which later boundary sets are valid (any level), oldest first.
+    fn version_dates(&self) -> Result<Vec<String>>;
+    /// Reads of areas, geometries, the hierarchy and values on this connection show the
+    /// boundary set valid at `date` (None: the current one, the default). Writes always work
+    /// on the current set.
+    fn set_boundary_date(&self, date: Option<String>);
+    fn boundary_date(&self) -> Option<String>;
     /// The boundary sets of each level (or one), oldest first.
     fn area_versions(&self, level: Option<&str>) -> Result<Vec<AreaVersion>>;
     /// The areas of a level valid at a date (None: the current set).
@@ -343,6 +350,15 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
         (**self).estimated_cells(variables)
+    }
+    fn version_dates(&self) -> Result<Vec<String>> {
+        (**self).version_dates()
+    }
+    fn set_boundary_date(&self, date: Option<String>) {
+        (**self).set_boundary_date(date)
+    }
+    fn boundary_date(&self) -> Option<String> {
+        (**self).boundary_date()
     }
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
         (**self).version_areas(level, at)

@@ -64,6 +64,8 @@ pub struct PostgresStore {
     url: String,
     read_only: bool,
     actor: String,
+    /// The boundary set reads show (`Store::set_boundary_date`).
+    boundary: RefCell<Option<String>>,
 }
 
 impl Drop for PostgresStore {
@@ -105,7 +107,13 @@ impl PostgresStore {
             migrate(&mut client)?;
             MIGRATED.lock().unwrap_or_else(|e| e.into_inner()).push(url.to_string());
         }
-        Ok(PostgresStore { client: RefCell::new(Some(client)), url: url.to_string(), read_only: false, actor: system_user() })
+        Ok(PostgresStore {
+            client: RefCell::new(Some(client)),
+            url: url.to_string(),
+            read_only: false,
+            actor: system_user(),
+            boundary: Default::default(),
+        })
     }
 
     /// Connects for reading only; the schema must exist and not be newer than this Quartier.
@@ -124,7 +132,13 @@ impl PostgresStore {
                 Some(_) => {}
             }
         }
-        Ok(PostgresStore { client: RefCell::new(Some(client)), url: url.to_string(), read_only: true, actor: system_user() })
+        Ok(PostgresStore {
+            client: RefCell::new(Some(client)),
+            url: url.to_string(),
+            read_only: true,
+            actor: system_user(),
+            boundary: Default::default(),
+        })
     }
 
     fn cm(&mut self) -> &mut Client {

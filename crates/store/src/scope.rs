@@ -115,6 +115,15 @@ impl<S: Store> Store for ScopedStore<S> {
     fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
         self.inner.estimated_cells(variables)
     }
+    fn version_dates(&self) -> Result<Vec<String>> {
+        self.inner.version_dates()
+    }
+    fn set_boundary_date(&self, date: Option<String>) {
+        self.inner.set_boundary_date(date)
+    }
+    fn boundary_date(&self) -> Option<String> {
+        self.inner.boundary_date()
+    }
     fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<crate::VersionArea>> {
         self.inner.version_areas(level, at)
     }

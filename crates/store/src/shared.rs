@@ -133,7 +133,8 @@ macro_rules! store_methods {
         }
 
         fn levels(&self) -> Result<Vec<Level>> {
-            self.sql(shared::levels)
+            let at = self.boundary_date();
+            self.sql(|tx| shared::levels_at(tx, at.as_deref()))
         }
 
         fn define_levels(&mut self, names: &[String]) -> Result<Vec<Level>> {
@@ -141,15 +142,18 @@ macro_rules! store_methods {
         }
 
         fn areas(&self, level: Option<&str>) -> Result<Vec<AreaRecord>> {
-            self.sql(|tx| shared::areas(tx, level))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::areas(tx, level, at.as_deref()))
         }
 
         fn geometries(&self, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
-            self.sql(|tx| shared::geometries(tx, level))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::geometries(tx, level, at.as_deref()))
         }
 
         fn source_geometries(&self, level: &str) -> Result<Vec<crate::SourceGeometry>> {
-            self.sql(|tx| shared::source_geometries(tx, level))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::source_geometries(tx, level, at.as_deref()))
         }
 
         fn apply_areas(&mut self, batch: &AreaBatch, dry_run: bool) -> Result<AreaReport> {
@@ -161,7 +165,8 @@ macro_rules! store_methods {
         }
 
         fn hierarchy(&self) -> Result<Vec<AreaNode>> {
-            self.sql(|tx| Ok(shared::hierarchy_nodes(tx)?.0))
+            let at = self.boundary_date();
+            self.sql(|tx| Ok(shared::hierarchy_nodes(tx, at.as_deref())?.0))
         }
 
         fn variables(&self) -> Result<Vec<VariableRecord>> {
@@ -173,7 +178,8 @@ macro_rules! store_methods {
         }
 
         fn values(&self, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
-            self.sql(|tx| shared::values(tx, f))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::values(tx, f, at.as_deref()))
         }
 
         fn catalogue(&self) -> Result<Catalogue> {
@@ -181,7 +187,8 @@ macro_rules! store_methods {
         }
 
         fn cells(&self, variables: &[String]) -> Result<CellTable> {
-            self.sql(|tx| shared::cells(tx, variables))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::cells(tx, variables, at.as_deref()))
         }
 
         fn value_years(&self, variables: &[String]) -> Result<Vec<i32>> {
@@ -192,8 +199,21 @@ macro_rules! store_methods {
             self.sql(|tx| shared::area_versions(tx, level))
         }
 
+        fn version_dates(&self) -> Result<Vec<String>> {
+            self.sql(shared::version_dates)
+        }
+
+        fn set_boundary_date(&self, date: Option<String>) {
+            *self.boundary.borrow_mut() = date;
+        }
+
+        fn boundary_date(&self) -> Option<String> {
+            self.boundary.borrow().clone()
+        }
+
         fn estimated_cells(&self, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
-            self.sql(|tx| shared::estimated_cells(tx, variables))
+            let at = self.boundary_date();
+            self.sql(|tx| shared::estimated_cells(tx, variables, at.as_deref()))
         }
 
         fn version_areas(&self, level: &str, at: Option<&str>) -> Result<Vec<VersionArea>> {
@@ -331,13 +351,17 @@ pub(crate) fn record_imports(tx: &mut dyn Sql, imports: &[(i64, String)]) -> Res
 pub(crate) type NodeNames = HashMap<String, (String, String)>;
 
 /// All areas as hierarchy nodes (keys from [`node_key`]), and each node's (level name, area key).
-pub(crate) fn hierarchy_nodes(tx: &mut dyn Sql) -> Result<(Vec<AreaNode>, NodeNames)> {
+/// `at`: the boundary set valid at that date (None: the current one).
+pub(crate) fn hierarchy_nodes(tx: &mut dyn Sql, at: Option<&str>) -> Result<(Vec<AreaNode>, NodeNames)> {
     let mut nodes = Vec::new();
     let mut levels = HashMap::new();
     tx.each(
-        "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
-         WHERE a.valid_to IS NULL",
-        vals![],
+        &format!(
+            "SELECT a.key, l.rank, p.key, l.name FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
+             WHERE {}",
+            valid_at(1)
+        ),
+        vals![at],
         &mut |r| {
             let (key, rank, parent, level) = (r[0].text(), r[1].int() as usize, r[2].opt_text(), r[3].text());
             let node = node_key(rank, &key);
@@ -513,7 +537,7 @@ pub(crate) fn apply_data(tx: &mut dyn Sql, actor: &str, batch: &DataBatch, dry_r
     report.years = years.into_iter().collect();
     let counts = common::count_variables(&used, &kinds, &var_ids);
     if !counts.is_empty() {
-        let (nodes, levels) = hierarchy_nodes(tx)?;
+        let (nodes, levels) = hierarchy_nodes(tx, None)?;
         if nodes.iter().any(|n| n.parent.is_some()) {
             let node_of: HashMap<i64, String> = tx
                 .rows("SELECT a.id, l.rank, a.key FROM area a JOIN level l ON l.id = a.level_id WHERE a.valid_to IS NULL", vals![])?
@@ -1494,8 +1518,17 @@ pub(crate) fn undo_import(tx: &mut dyn Sql, actor: &str, id: i64) -> Result<Undo
 // ---- Levels, areas, values ----
 
 pub(crate) fn levels(tx: &mut dyn Sql) -> Result<Vec<Level>> {
+    levels_at(tx, None)
+}
+
+/// The levels with the number of their areas valid at `at` (None: now).
+pub(crate) fn levels_at(tx: &mut dyn Sql, at: Option<&str>) -> Result<Vec<Level>> {
+    let sql = format!(
+        "SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id AND {}) FROM level l ORDER BY l.rank",
+        valid_at(1)
+    );
     Ok(tx
-        .rows("SELECT l.name, l.rank, (SELECT count(*) FROM area a WHERE a.level_id = l.id AND a.valid_to IS NULL) FROM level l ORDER BY l.rank", vals![])?
+        .rows(&sql, vals![at])?
         .iter()
         .map(|r| Level { name: r[0].text(), rank: r[1].int() as usize, areas: r[2].int() as usize })
         .collect())
@@ -1520,18 +1553,19 @@ pub(crate) fn define_levels(tx: &mut dyn Sql, actor: &str, names: &[String]) -> 
 }
 
 /// The areas of one level, or of all levels (by rank), ordered by key.
-pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaRecord>> {
+pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>, at: Option<&str>) -> Result<Vec<AreaRecord>> {
     if let Some(l) = level {
         level_id(tx, l)?;
     }
     let sql = format!(
         "SELECT a.key, a.name, l.name, l.rank, p.key, a.area_m2, CASE WHEN a.geom IS NULL THEN 0 ELSE 1 END
          FROM area a JOIN level l ON l.id = a.level_id LEFT JOIN area p ON p.id = a.parent_id
-         WHERE a.valid_to IS NULL AND (CAST(?1 AS TEXT) IS NULL OR l.name = ?1) ORDER BY l.rank, a.key {}",
+         WHERE {} AND (CAST(?1 AS TEXT) IS NULL OR l.name = ?1) ORDER BY l.rank, a.key {}",
+        valid_at(2),
         tx.dialect().collate_bytes()
     );
     Ok(tx
-        .rows(&sql, vals![level])?
+        .rows(&sql, vals![level, at])?
         .iter()
         .map(|r| AreaRecord {
             key: r[0].text(),
@@ -1545,22 +1579,24 @@ pub(crate) fn areas(tx: &mut dyn Sql, level: Option<&str>) -> Result<Vec<AreaRec
         .collect())
 }
 
-pub(crate) fn geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn geometries(tx: &mut dyn Sql, level: &str, at: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let (lid, _) = level_id(tx, level)?;
     let sql = format!(
-        "SELECT key, geom FROM area WHERE level_id = ?1 AND geom IS NOT NULL AND valid_to IS NULL ORDER BY key {}",
+        "SELECT a.key, a.geom FROM area a WHERE a.level_id = ?1 AND a.geom IS NOT NULL AND {} ORDER BY a.key {}",
+        valid_at(2),
         tx.dialect().collate_bytes()
     );
-    Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_blob().unwrap_or_default())).collect())
+    Ok(tx.rows(&sql, vals![lid, at])?.iter().map(|r| (r[0].text(), r[1].opt_blob().unwrap_or_default())).collect())
 }
 
-pub(crate) fn source_geometries(tx: &mut dyn Sql, level: &str) -> Result<Vec<crate::SourceGeometry>> {
+pub(crate) fn source_geometries(tx: &mut dyn Sql, level: &str, at: Option<&str>) -> Result<Vec<crate::SourceGeometry>> {
     let (lid, _) = level_id(tx, level)?;
     let sql = format!(
-        "SELECT key, source_crs, geom_source FROM area WHERE level_id = ?1 AND geom IS NOT NULL AND valid_to IS NULL ORDER BY key {}",
+        "SELECT a.key, a.source_crs, a.geom_source FROM area a WHERE a.level_id = ?1 AND a.geom IS NOT NULL AND {} ORDER BY a.key {}",
+        valid_at(2),
         tx.dialect().collate_bytes()
     );
-    Ok(tx.rows(&sql, vals![lid])?.iter().map(|r| (r[0].text(), r[1].opt_int().map(|e| e as u32), r[2].opt_blob())).collect())
+    Ok(tx.rows(&sql, vals![lid, at])?.iter().map(|r| (r[0].text(), r[1].opt_int().map(|e| e as u32), r[2].opt_blob())).collect())
 }
 
 /// Several area imports in one transaction (levels from the top), each in the import log.
@@ -1628,7 +1664,7 @@ pub(crate) fn variables(tx: &mut dyn Sql) -> Result<Vec<VariableRecord>> {
 }
 
 /// Stored values, filtered, ordered by variable, year, level and area.
-pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecord>> {
+pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter, at: Option<&str>) -> Result<Vec<ValueRecord>> {
     if let Some(l) = &f.level {
         level_id(tx, l)?;
     }
@@ -1638,8 +1674,9 @@ pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecor
         "SELECT a.key, l.name, x.year, v.key, x.value, x.symbol, m.ref_date, m.quality, m.method
          FROM value x JOIN variable v ON v.id = x.variable_id JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id
          LEFT JOIN value_meta m ON m.id = x.meta_id
-         WHERE a.valid_to IS NULL",
+         WHERE ",
     );
+    sql.push_str(&valid_at(5));
     for (present, clause, ty) in [
         (f.variable.is_some(), " AND v.key = ?1", "TEXT"),
         (f.year.is_some(), " AND x.year = ?2", "BIGINT"),
@@ -1656,7 +1693,7 @@ pub(crate) fn values(tx: &mut dyn Sql, f: &ValueFilter) -> Result<Vec<ValueRecor
     let c = tx.dialect().collate_bytes();
     sql.push_str(&format!(" ORDER BY v.key {c}, x.year, l.rank, a.key {c}"));
     let mut out = Vec::new();
-    tx.each(&sql, vals![f.variable.as_ref(), f.year, f.level.as_ref(), f.area.as_ref()], &mut |r| {
+    tx.each(&sql, vals![f.variable.as_ref(), f.year, f.level.as_ref(), f.area.as_ref(), at], &mut |r| {
         out.push(ValueRecord {
             area: r[0].text(),
             level: r[1].text(),
@@ -1682,36 +1719,40 @@ pub(crate) fn catalogue(tx: &mut dyn Sql) -> Result<quartier_core::indicator::Ca
 }
 
 /// The estimated cells of the given variables: (variable, year, hierarchy node).
-pub(crate) fn estimated_cells(tx: &mut dyn Sql, variables: &[String]) -> Result<quartier_core::indicator::eval::Estimated> {
+pub(crate) fn estimated_cells(
+    tx: &mut dyn Sql,
+    variables: &[String],
+    at: Option<&str>,
+) -> Result<quartier_core::indicator::eval::Estimated> {
     let mut out = quartier_core::indicator::eval::Estimated::new();
+    let sql = format!(
+        "SELECT l.rank, a.key, x.year FROM value x JOIN variable v ON v.id = x.variable_id JOIN value_meta m ON m.id = x.meta_id
+         JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND m.quality = 's' AND {}",
+        valid_at(2)
+    );
     for var in variables {
-        tx.each(
-            "SELECT l.rank, a.key, x.year FROM value x JOIN variable v ON v.id = x.variable_id JOIN value_meta m ON m.id = x.meta_id
-             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND m.quality = 's' AND a.valid_to IS NULL",
-            vals![var],
-            &mut |r| {
-                out.insert((var.clone(), r[2].int() as i32, node_key(r[0].int() as usize, &r[1].text())));
-                Ok(())
-            },
-        )?;
+        tx.each(&sql, vals![var, at], &mut |r| {
+            out.insert((var.clone(), r[2].int() as i32, node_key(r[0].int() as usize, &r[1].text())));
+            Ok(())
+        })?;
     }
     Ok(out)
 }
 
 /// The cells of the given variables per (variable, year), keyed by hierarchy node.
-pub(crate) fn cells(tx: &mut dyn Sql, variables: &[String]) -> Result<CellTable> {
+pub(crate) fn cells(tx: &mut dyn Sql, variables: &[String], at: Option<&str>) -> Result<CellTable> {
     let mut out: CellTable = HashMap::new();
+    let sql = format!(
+        "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
+         JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND {}",
+        valid_at(2)
+    );
     for var in variables {
-        tx.each(
-            "SELECT l.rank, a.key, x.year, x.value, x.symbol FROM value x JOIN variable v ON v.id = x.variable_id
-             JOIN area a ON a.id = x.area_id JOIN level l ON l.id = a.level_id WHERE v.key = ?1 AND a.valid_to IS NULL",
-            vals![var],
-            &mut |r| {
-                let cell = cell_from_sql(r[3].opt_real(), r[4].opt_text());
-                out.entry((var.clone(), r[2].int() as i32)).or_default().insert(node_key(r[0].int() as usize, &r[1].text()), cell);
-                Ok(())
-            },
-        )?;
+        tx.each(&sql, vals![var, at], &mut |r| {
+            let cell = cell_from_sql(r[3].opt_real(), r[4].opt_text());
+            out.entry((var.clone(), r[2].int() as i32)).or_default().insert(node_key(r[0].int() as usize, &r[1].text()), cell);
+            Ok(())
+        })?;
     }
     Ok(out)
 }
@@ -1737,6 +1778,15 @@ pub(crate) fn value_years(tx: &mut dyn Sql, variables: &[String]) -> Result<Vec<
     );
     let params: Vec<Val> = variables.iter().map(Val::from).collect();
     Ok(tx.rows(&sql, &params)?.iter().map(|r| r[0].int() as i32).collect())
+}
+
+/// The dates from which later boundary sets are valid (every level), oldest first.
+pub(crate) fn version_dates(tx: &mut dyn Sql) -> Result<Vec<String>> {
+    Ok(tx
+        .rows("SELECT DISTINCT valid_from FROM area WHERE valid_from IS NOT NULL ORDER BY valid_from", vals![])?
+        .iter()
+        .map(|r| r[0].text())
+        .collect())
 }
 
 /// The boundary sets of each level (or one): the dates at which areas began or ceased to be

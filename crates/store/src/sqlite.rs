@@ -98,6 +98,8 @@ pub struct SqliteStore {
     /// Who makes the changes, recorded with every import (the account, once there are
     /// accounts; until then the system user or "Browser").
     actor: String,
+    /// The boundary set reads show (`Store::set_boundary_date`).
+    boundary: std::cell::RefCell<Option<String>>,
 }
 
 impl SqliteStore {
@@ -121,7 +123,7 @@ impl SqliteStore {
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
         }
-        Ok(SqliteStore { conn, path: Some(path.to_path_buf()), actor: system_user() })
+        Ok(SqliteStore { conn, path: Some(path.to_path_buf()), actor: system_user(), boundary: Default::default() })
     }
 
     /// An in-memory database (tests).
@@ -156,7 +158,7 @@ impl SqliteStore {
             tx.commit()?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(SqliteStore { conn, path: None, actor: system_user() })
+        Ok(SqliteStore { conn, path: None, actor: system_user(), boundary: Default::default() })
     }
 
     /// Records `actor` as the author of this connection's imports and undos.

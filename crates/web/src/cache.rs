@@ -35,7 +35,7 @@ pub use crate::map::MapPaths;
 #[derive(Default)]
 struct Inner {
     version: Option<String>,
-    indicators: HashMap<Option<u64>, Arc<IndicatorResults>>,
+    indicators: HashMap<(Option<u64>, Option<String>), Arc<IndicatorResults>>,
     indices: HashMap<String, Arc<IndexResult>>,
     shapes: HashMap<String, Arc<LevelShapes>>,
     map_paths: HashMap<String, Arc<MapPaths>>,
@@ -211,7 +211,7 @@ impl Cache {
 
     /// Every indicator for every area, level and year (public: with disclosure control).
     pub fn indicators(&self, db: &Location, store: &dyn Store, public: Option<f64>) -> Result<Arc<IndicatorResults>, String> {
-        let key = public.map(f64::to_bits);
+        let key = (public.map(f64::to_bits), store.boundary_date());
         if let Some(r) = self.current(db).indicators.get(&key) {
             return Ok(Arc::clone(r));
         }
@@ -225,10 +225,10 @@ impl Cache {
     /// works per indicator and year, so both give the same rows. A first visit to the map or
     /// an indicator page of a large level then computes one indicator, not the catalogue.
     pub fn indicator(&self, db: &Location, store: &dyn Store, public: Option<f64>, id: &str) -> Result<Arc<IndicatorResults>, String> {
-        if let Some(r) = self.current(db).indicators.get(&public.map(f64::to_bits)) {
+        if let Some(r) = self.current(db).indicators.get(&(public.map(f64::to_bits), store.boundary_date())) {
             return Ok(Arc::clone(r));
         }
-        self.memo(db, format!("indikator|{id}|{:?}", public.map(f64::to_bits)), || {
+        self.memo(db, format!("indikator|{id}|{:?}|{:?}", public.map(f64::to_bits), store.boundary_date()), || {
             // An unknown id: no rows, and the caller says what is missing.
             let catalogue = store.catalogue().map_err(|e| e.to_string())?;
             if !catalogue.indicators.is_empty() && catalogue.get(id).is_none() {
@@ -240,7 +240,8 @@ impl Cache {
 
     /// A saved index computed for its latest year, with robustness (1,000 seeded runs).
     pub fn index(&self, db: &Location, store: &dyn Store, id: &str, def: &quartier_core::index::IndexDefinition) -> Arc<IndexResult> {
-        if let Some(r) = self.current(db).indices.get(id) {
+        let key = format!("{id}|{:?}", store.boundary_date());
+        if let Some(r) = self.current(db).indices.get(&key) {
             return Arc::clone(r);
         }
         let table = quartier_app::indexing::compute_index(store, def, id, None);
@@ -248,19 +249,20 @@ impl Cache {
             .then(|| quartier_app::indexing::robustness_table(store, def, id, None, 1000, 0.5, 1).ok())
             .flatten();
         let r = Arc::new(IndexResult { table, robustness });
-        self.current(db).indices.insert(id.to_string(), Arc::clone(&r));
+        self.current(db).indices.insert(key, Arc::clone(&r));
         r
     }
 
     /// Geometries and queen neighbours of a level.
     pub fn shapes(&self, db: &Location, store: &dyn Store, level: &str) -> Arc<LevelShapes> {
-        if let Some(r) = self.current(db).shapes.get(level) {
+        let key = format!("{level}|{:?}", store.boundary_date());
+        if let Some(r) = self.current(db).shapes.get(&key) {
             return Arc::clone(r);
         }
         let geoms = quartier_app::spatial::level_geometries(store, level).unwrap_or_default();
         let neighbours = quartier_app::spatial::neighbours_of(&geoms, "queen", 0.0).unwrap_or_else(|_| vec![Vec::new(); geoms.len()]);
         let r = Arc::new(LevelShapes { geoms, neighbours });
-        self.current(db).shapes.insert(level.to_string(), Arc::clone(&r));
+        self.current(db).shapes.insert(key, Arc::clone(&r));
         r
     }
 
@@ -272,11 +274,12 @@ impl Cache {
         levels: &[quartier_app::store::Level],
         level: &str,
     ) -> Result<Arc<MapPaths>, quartier_app::store::StoreError> {
-        if let Some(r) = self.current(db).map_paths.get(level) {
+        let key = format!("{level}|{:?}", store.boundary_date());
+        if let Some(r) = self.current(db).map_paths.get(&key) {
             return Ok(Arc::clone(r));
         }
         let r = Arc::new(crate::map::level_map(store, levels, level).map_err(quartier_app::store::StoreError::Corrupt)?);
-        self.current(db).map_paths.insert(level.to_string(), Arc::clone(&r));
+        self.current(db).map_paths.insert(key, Arc::clone(&r));
         Ok(r)
     }
 

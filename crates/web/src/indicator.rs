@@ -50,6 +50,8 @@ struct Page {
     /// Rows shown in the table (all, or the first [`TABLE_ROWS`] on large levels).
     shown: usize,
     attribution: Option<String>,
+    /// The boundary set shown (valid at this date; None: today's).
+    boundary: Option<String>,
 }
 
 /// On levels with more areas, the table shows the highest values first and links to all.
@@ -189,6 +191,7 @@ fn load(store: &dyn Store, computed: &IndicatorResults, id: &str, q: &IndicatorP
         selected,
         shown: if q.alle.as_deref() == Some("1") { usize::MAX } else { TABLE_ROWS },
         attribution: store.setting("attribution")?,
+        boundary: st.boundary.clone(),
     })
 }
 
@@ -247,6 +250,10 @@ fn render(p: &Page) -> Markup {
             @if !values.is_empty() {
                 @let s = sorted(&values);
                 " · Median " (fmt_de(charts::quartile(&s, 0.5), dec)) " · Spanne " (fmt_de(s[0], dec)) " bis " (fmt_de(s[s.len() - 1], dec))
+            }
+            @if let Some(b) = &p.boundary {
+                " · Gebietsstand vom " (b) " (die Gebiete dieses Jahres) – "
+                a href=(format!("/indikator/{}?ebene={}&jahr={}&gebietsstand=aktuell", url(&ind.id), url(&p.level), p.year)) { "auf den heutigen Gebieten zeigen" }
             }
         }
         (charts::strip_plot(&values, p.reference, highlight, dec, &format!("Verteilung von {} {} über {} Gebiete; Gesamtwert gestrichelt", ind.name, p.year, values.len())))

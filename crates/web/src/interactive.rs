@@ -130,6 +130,8 @@ pub async fn values(State(st): State<AppState>, Query(q): Query<MapQuery>) -> Re
         "reference": reference,
         "lisa": lisa,
         "maxzoom": MAX_ZOOM,
+        // The boundary set of these values (its tiles: `?gebietsstand=`); null: today's.
+        "gebietsstand": d.boundary,
     })))
 }
 

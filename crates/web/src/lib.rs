@@ -55,6 +55,9 @@ pub struct AppState {
     pub public_view: bool,
     /// Per request: what a scoped (tenant) account may see; None: everything.
     pub view: Option<Arc<quartier_app::store::scope::Visibility>>,
+    /// Per request: the boundary set shown (valid at this date; None: the current one), from
+    /// the request's `gebietsstand` or its year ([`Boundary`]).
+    pub boundary: Option<String>,
     /// Proxies trusted to name the client in `X-Forwarded-For`.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The interactive map's optional base map (`serve --basemap`).
@@ -101,15 +104,78 @@ impl AppState {
         self.view.as_ref().is_none_or(|v| v.visible(level, key))
     }
 
-    /// The scope in cache keys of page models that list areas.
+    /// The scope and boundary set in cache keys of page models that list areas.
     pub fn view_key(&self) -> String {
-        self.view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default()
+        let scope = self.view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default();
+        match &self.boundary {
+            Some(b) => format!("{scope}@{b}"),
+            None => scope,
+        }
     }
 }
 
 tokio::task_local! {
     /// The signed-in account's visibility, set by `require_login` for the request.
     static VIEW: Option<Arc<quartier_app::store::scope::Visibility>>;
+    /// Which boundary set the request asks for, set by `boundary_of_request`.
+    static BOUNDARY: Boundary;
+}
+
+/// Which boundary set a request shows: the one of its year (`year`/`jahr`: values belong to
+/// the set valid at their date, so a year before a boundary change is shown on the areas of
+/// then), or the one named by `gebietsstand` (an ISO date, or `aktuell` for today's set, where
+/// earlier years appear as carried estimates). Without either: today's set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum Boundary {
+    #[default]
+    Current,
+    Date(String),
+    Year(i32),
+}
+
+impl Boundary {
+    fn of_query(uri: &axum::http::Uri) -> Result<Boundary, AppError> {
+        let mut year = None;
+        // A query that is no form (the handler says so) asks for no set.
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "gebietsstand" if v == "aktuell" || v.is_empty() => return Ok(Boundary::Current),
+                "gebietsstand" => {
+                    let ok = quartier_core::date::days_from_iso(&v).map(quartier_core::date::iso_from_days).as_deref() == Some(v.as_str());
+                    if !ok {
+                        return Err(AppError::bad_parameter("gebietsstand", format!("„{v}“: ein Datum JJJJ-MM-TT oder „aktuell“")));
+                    }
+                    return Ok(Boundary::Date(v));
+                }
+                "year" | "jahr" if year.is_none() => year = v.parse::<i32>().ok(),
+                _ => {}
+            }
+        }
+        Ok(year.map_or(Boundary::Current, Boundary::Year))
+    }
+
+    /// The date of the set, with the store: a year's set is today's unless a later boundary
+    /// set began after the year's end.
+    pub(crate) fn resolve(&self, store: &dyn quartier_app::store::Store) -> Result<Option<String>, AppError> {
+        Ok(match self {
+            Boundary::Current => None,
+            Boundary::Date(d) => Some(d.clone()),
+            Boundary::Year(y) => quartier_app::views::boundary_for_year(store, *y).map_err(AppError::Internal)?,
+        })
+    }
+}
+
+pub(crate) fn current_boundary() -> Boundary {
+    BOUNDARY.try_with(|b| b.clone()).unwrap_or_default()
+}
+
+/// Notes the boundary set the request asks for (see [`Boundary`]).
+async fn boundary_of_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match Boundary::of_query(req.uri()) {
+        Ok(b) => BOUNDARY.scope(b, next.run(req)).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// This request's visibility (outside a request: none).
@@ -161,6 +227,7 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
             published: None,
             public_view: false,
             view: None,
+            boundary: None,
             trusted_proxies: trusted_proxies.clone(),
             basemap: basemap.clone(),
             api_limits: api_limits.clone(),
@@ -175,6 +242,7 @@ pub fn app_with(db: impl Into<quartier_app::store::Location>, options: Options) 
         published,
         public_view,
         view: None,
+        boundary: None,
         trusted_proxies,
         basemap,
         api_limits,
@@ -313,6 +381,7 @@ fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound("Seite nicht gefunden".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_login))
+        .layer(axum::middleware::from_fn(boundary_of_request))
         .layer(axum::middleware::from_fn(problems))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(gzip))
@@ -704,8 +773,11 @@ pub(crate) async fn with_store<T: Send + 'static>(
 ) -> Result<T, AppError> {
     let mut st = st.clone();
     st.view = current_view();
+    let boundary = current_boundary();
     tokio::task::spawn_blocking(move || {
         let store = st.db.open_read_only()?;
+        st.boundary = boundary.resolve(&*store)?;
+        store.set_boundary_date(st.boundary.clone());
         f(&*store, &st)
     })
     .await

@@ -206,6 +206,8 @@ pub(crate) struct MapData {
     /// Significant LISA clusters (area, HH/LH/LL/HL) outlined over an indicator map.
     pub(crate) overlay: Option<Vec<(String, &'static str)>>,
     pub(crate) attribution: Option<String>,
+    /// The boundary set shown: valid at this date (None: today's).
+    pub(crate) boundary: Option<String>,
 }
 
 impl MapData {
@@ -241,6 +243,7 @@ impl MapData {
             shapes: None,
             overlay: None,
             attribution,
+            boundary: None,
         }
     }
 }
@@ -739,11 +742,15 @@ pub async fn map_page(
     let early_bounds = match q.level.clone().filter(|l| !l.is_empty() && !table_only && download.is_none() && !svg) {
         Some(level) => {
             let st2 = st.clone();
-            // The task carries the request's visibility (a tenant's tile set is its own).
-            let view = crate::current_view();
-            Some(tokio::spawn(crate::VIEW.scope(view, async move {
-                crate::with_store(&st2, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await
-            })))
+            // The task carries the request's visibility (a tenant's tile set is its own) and
+            // boundary set.
+            let (view, boundary) = (crate::current_view(), crate::current_boundary());
+            Some(tokio::spawn(crate::VIEW.scope(
+                view,
+                crate::BOUNDARY.scope(boundary, async move {
+                    crate::with_store(&st2, move |store, st| Ok(crate::interactive::tile_set(store, st, &level)?.bounds())).await
+                }),
+            )))
         }
         None => None,
     };
@@ -804,13 +811,16 @@ pub async fn map_page(
 pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) -> Result<std::sync::Arc<MapData>, AppError> {
     let (db, cache) = (st.db.clone(), st.cache.clone());
     let view = crate::current_view();
+    let boundary = crate::current_boundary();
     tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
         let store = db.open_read_only()?;
         let store = &*store;
+        let at = boundary.resolve(store)?;
+        store.set_boundary_date(at.clone());
         // The page model depends on what is shown (and to whom: a tenant's areas), not on how
         // it is classified or viewed.
         let key = format!(
-            "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "karte|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
             q.subject,
             q.indicator,
             q.variable,
@@ -818,10 +828,12 @@ pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) ->
             q.level,
             q.k,
             public.map(f64::to_bits),
-            view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default()
+            view.as_ref().map(|v| v.scope().to_string()).unwrap_or_default(),
+            at
         );
         cache.memo(&db, key, || {
             let mut d = load(store, &q, public, &cache, &db)?;
+            d.boundary = at.clone();
             // A level too large to carry its SVG inline gets its outlines only when asked for
             // as an SVG document (`format=svg`): the interactive map draws from tiles.
             if !d.level.is_empty() && d.values.len() <= INLINE_SVG_MAX {
@@ -1073,7 +1085,11 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
         p.lead { "Ebene " strong { (d.level) } " · " (d.values.len()) " Gebiete · " (missing) " ohne Wert"
             @if !var.source.is_empty() { " · Quelle: " (var.source) }
             @if !var.reference_date.is_empty() { " · Stichtag: " (var.reference_date) }
-            @if let Some(r) = d.reference { " · Gesamtwert: " strong { (fmt_de(r, dec)) (unit) } } }
+            @if let Some(r) = d.reference { " · Gesamtwert: " strong { (fmt_de(r, dec)) (unit) } }
+            @if let Some(b) = &d.boundary {
+                " · Gebietsstand vom " (b) " (die Gebiete dieses Jahres) – "
+                a href=(format!("/karte?{}&gebietsstand=aktuell", view.query)) { "auf den heutigen Gebieten zeigen" }
+            } }
         @if !var.description.is_empty() { p.desc { (var.description) } }
         form.controls method="get" action="/karte" {
             label { "Indikator oder Merkmal " select name="subject" {
@@ -1169,7 +1185,7 @@ fn render_map(d: &MapData, method: &str, view: &View) -> Markup {
                 @if let Some(i) = &view.interactive {
                     link rel="stylesheet" href="/static/maplibre-gl.css";
                     div #karte-interaktiv .karte-interaktiv hidden
-                        data-ebene=(d.level) data-oben=[i.parent.as_deref()]
+                        data-ebene=(d.level) data-oben=[i.parent.as_deref()] data-gebietsstand=[d.boundary.as_deref()]
                         data-werte=(format!("/karte/werte?{}", view.query))
                         data-grenzen=(format!("[[{},{}],[{},{}]]", i.bounds[0], i.bounds[1], i.bounds[2], i.bounds[3]))
                         data-grundkarte=[i.basemap.as_ref().map(|b| b.url.as_str())]

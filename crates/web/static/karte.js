@@ -29,7 +29,9 @@ function start(box) {
   let values = null;
   let selected = null; // key of the area chosen by keyboard
   let comparison = [];
-  const tileUrl = (l) => location.origin + "/karte/kacheln/" + encodeURIComponent(l) + "/{z}/{x}/{y}.pbf";
+  // A year before a boundary change is shown on the areas of then: its tiles name the set.
+  let stand = box.dataset.gebietsstand || null;
+  const tileUrl = (l, s) => location.origin + "/karte/kacheln/" + encodeURIComponent(l) + "/{z}/{x}/{y}.pbf" + (s ? "?gebietsstand=" + s : "");
   const style = { version: 8, sources: {}, layers: [] };
   const raster = basemap && basemap.includes("{z}");
   if (raster) {
@@ -59,7 +61,7 @@ function start(box) {
   const opacity = basemap ? 0.7 : 1;
 
   map.on("load", () => {
-    map.addSource("gebiete", { type: "vector", tiles: [tileUrl(level)], maxzoom: 16, promoteId: "key" });
+    map.addSource("gebiete", { type: "vector", tiles: [tileUrl(level, stand)], maxzoom: 16, promoteId: "key" });
     map.addLayer({
       id: "flaeche", type: "fill", source: "gebiete", "source-layer": "gebiete",
       paint: { "fill-color": ["coalesce", ["feature-state", "farbe"], "#f2f2f2"], "fill-opacity": opacity },
@@ -83,7 +85,7 @@ function start(box) {
       },
     });
     if (parent) {
-      map.addSource("oben", { type: "vector", tiles: [tileUrl(parent)], maxzoom: 16 });
+      map.addSource("oben", { type: "vector", tiles: [tileUrl(parent, stand)], maxzoom: 16 });
       map.addLayer({ id: "oben", type: "line", source: "oben", "source-layer": "gebiete", paint: { "line-color": "#222", "line-width": 1.6 } });
     }
     load(query);
@@ -96,6 +98,12 @@ function start(box) {
     early = null;
     if (!res.ok) return;
     values = await res.json();
+    // Another year on another boundary set: that set's geometry (only then).
+    if ((values.gebietsstand || null) !== stand && map.getSource("gebiete")) {
+      stand = values.gebietsstand || null;
+      map.getSource("gebiete").setTiles([tileUrl(level, stand)]);
+      if (map.getSource("oben")) map.getSource("oben").setTiles([tileUrl(parent, stand)]);
+    }
     // Per area: name, class and the tooltip, put together as the server's table and SVG map
     // label it (name: value unit · Klasse c · Rang r von n · Gesamt x unit).
     values.areas = {};

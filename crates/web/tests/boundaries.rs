@@ -83,8 +83,30 @@ async fn redistricting(backend: Backend) {
     let page = site.get_as(&cookie, &format!("/verwaltung/gebietsstaende?erledigt=uebertragen&id={id}")).await;
     assert!(page.contains("Umstieg sr2025: 2 Werte geschätzt übernommen"), "{page}");
     assert_eq!(site.values("kinder_unter_15")[0], ("0101".to_string(), Some(200.0)));
+    // A year before the change is shown on the areas of then, with the delivered values;
+    // today's areas (with the estimate) on request.
     let page = site.get_as(&cookie, "/indikator/kinderarmut?ebene=Sozialraum&jahr=2024").await;
-    assert!(page.contains("19,0 (geschätzt)"), "{page}");
+    assert!(page.contains("Gebietsstand vom 2024-12-31") && page.contains("Gebiet 0102") && page.contains(">25,0<"), "{page}");
+    let page = site.get_as(&cookie, "/indikator/kinderarmut?ebene=Sozialraum&jahr=2024&gebietsstand=aktuell").await;
+    assert!(page.contains("19,0 (geschätzt)") && !page.contains("Gebiet 0102"), "{page}");
+    // The interactive map: values and tiles of the year's set, today's set on request.
+    let then = serde_json::from_str::<serde_json::Value>(
+        &site.get_as(&cookie, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await,
+    )
+    .unwrap();
+    assert_eq!((then["keys"].as_array().unwrap().len(), then["gebietsstand"].as_str()), (3, Some("2024-12-31")), "{then}");
+    let now = serde_json::from_str::<serde_json::Value>(
+        &site.get_as(&cookie, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024&gebietsstand=aktuell").await,
+    )
+    .unwrap();
+    assert_eq!((now["keys"].clone(), now["gebietsstand"].clone()), (serde_json::json!(["0101", "0201"]), serde_json::Value::Null), "{now}");
+    // The tile set of each boundary set: 0102 exists in the old one only.
+    let old = site.get_as(&cookie, "/karte/gebiet/Sozialraum/0102?gebietsstand=2024-12-31").await;
+    assert!(old.contains("\"bounds\""), "{old}");
+    let now = site.get_as(&cookie, "/karte/gebiet/Sozialraum/0102").await;
+    assert!(!now.contains("\"bounds\""), "{now}");
+    let (status, _) = site.get("/karte/werte?subject=indicator:kinderarmut&gebietsstand=2024-13-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // Removing the crosswalk keeps the carried values (undo is the import's).
     let (status, _) = site.post_as(&cookie, "/verwaltung/umstieg/loeschen", &[("csrf", csrf.as_str()), ("name", "sr2025")]).await;
     assert!(status.is_redirection());

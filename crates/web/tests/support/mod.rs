@@ -63,6 +63,15 @@ impl Store for InPlace {
     fn areas(&self, level: Option<&str>) -> quartier_app::store::Result<Vec<AreaRecord>> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().areas(level))
     }
+    fn version_dates(&self) -> quartier_app::store::Result<Vec<String>> {
+        tokio::task::block_in_place(|| self.0.as_ref().unwrap().version_dates())
+    }
+    fn set_boundary_date(&self, date: Option<String>) {
+        self.0.as_ref().unwrap().set_boundary_date(date)
+    }
+    fn boundary_date(&self) -> Option<String> {
+        self.0.as_ref().unwrap().boundary_date()
+    }
     fn estimated_cells(&self, variables: &[String]) -> quartier_app::store::Result<quartier_core::indicator::eval::Estimated> {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().estimated_cells(variables))
     }
