@@ -39,6 +39,10 @@ struct Cli {
     /// Statt der Datei ein PostgreSQL-Server: postgres://NUTZER:PASSWORT@HOST/DATENBANK
     #[arg(long, global = true, env = "QUARTIER_DATABASE", value_name = "URL")]
     database: Option<String>,
+    /// Gebiete und Werte des Gebietsstands, der an diesem Tag galt (JJJJ-MM-TT), statt des
+    /// heutigen: z. B. ein Jahr vor einer Gebietsreform auf den Gebieten von damals
+    #[arg(long, global = true, value_name = "DATUM", value_parser = iso_date)]
+    boundaries_at: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -220,7 +224,19 @@ enum LevelsCmd {
 /// (what `--database` sets).
 pub fn open(db: &Path) -> Result<Box<dyn Store + Send>> {
     let location = Location::from_path(db);
-    location.open().with_context(|| format!("Datenbank {location} kann nicht geöffnet werden"))
+    let store = location.open().with_context(|| format!("Datenbank {location} kann nicht geöffnet werden"))?;
+    store.set_boundary_date(BOUNDARIES_AT.get().cloned());
+    Ok(store)
+}
+
+/// `--boundaries-at`: the boundary set every store opened by this command reads.
+static BOUNDARIES_AT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn iso_date(s: &str) -> std::result::Result<String, String> {
+    match quartier_core::date::days_from_iso(s).map(quartier_core::date::iso_from_days) {
+        Some(d) if d == s => Ok(d),
+        _ => Err(format!("„{s}“ ist kein Datum der Form JJJJ-MM-TT")),
+    }
 }
 
 /// Whether `db` names an SQLite file that does not exist (a server URL is never missing).
@@ -231,7 +247,9 @@ pub fn missing(db: &Path) -> bool {
 /// Opens an existing database for reading.
 pub fn open_read_only(db: &Path) -> Result<Box<dyn Store + Send>> {
     let location = Location::from_path(db);
-    location.open_read_only().with_context(|| format!("Datenbank {location} kann nicht gelesen werden"))
+    let store = location.open_read_only().with_context(|| format!("Datenbank {location} kann nicht gelesen werden"))?;
+    store.set_boundary_date(BOUNDARIES_AT.get().cloned());
+    Ok(store)
 }
 
 /// glibc hands freed memory back to the kernel as soon as a few hundred KB are free and maps
@@ -264,6 +282,9 @@ fn main() {
     let mut cli = Cli::parse();
     if let Some(url) = cli.database.take().filter(|u| !u.is_empty()) {
         cli.db = PathBuf::from(url);
+    }
+    if let Some(d) = cli.boundaries_at.take() {
+        let _ = BOUNDARIES_AT.set(d);
     }
     if let Err(e) = run(cli) {
         // A closed pipe (`quartier … | head`) is not an error worth reporting.

@@ -66,6 +66,30 @@ fn a_redistricting_is_carried_across_with_totals_preserved() {
     let areas = json(&env.run(&["areas", "list", "--level", "Sozialraum", "--format", "json"]).ok());
     let keys: Vec<&str> = areas.as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["0101", "0201a", "0201b", "0202"]);
+    // The areas and values of then, on request.
+    let then = json(&env.run(&["areas", "list", "--level", "Sozialraum", "--boundaries-at", "2024-12-31", "--format", "json"]).ok());
+    let keys: Vec<&str> = then.as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["0101", "0102", "0201", "0202"]);
+    let old = json(
+        &env.run(&[
+            "data",
+            "show",
+            "--variable",
+            "einwohner",
+            "--year",
+            "2023",
+            "--area",
+            "0102",
+            "--boundaries-at",
+            "2024-12-31",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(old[0]["value"], 60.0);
+    let bad = env.run(&["areas", "list", "--boundaries-at", "2024-02-30"]);
+    assert!(!bad.out.status.success() && bad.stderr().contains("kein Datum"), "{}", bad.stderr());
     // The renamed area continues with its value; the merged 0101 is another area now.
     assert_eq!(value(&env, "0202", "einwohner", "2023")["value"], 30.0);
     assert!(value(&env, "0101", "einwohner", "2023").is_null());
