@@ -71,6 +71,13 @@ fn build() -> Value {
     let level = param("level", "query", false, "Ebene (Standard: die unterste Ebene mit Gebieten)", json!("Planungsraum"));
     let year = |d: &str| param("year", "query", false, d, json!("2019"));
     let area = param("area", "query", false, "Nur diese Gebiete (Schlüssel, durch Kommas getrennt)", json!("01011101"));
+    let boundary = param(
+        "gebietsstand",
+        "query",
+        false,
+        "Gebietsstand nach einer Gebietsreform: die Gebiete, die an diesem Tag galten (JJJJ-MM-TT), oder „aktuell“. Standard: bei einem einzelnen Jahr (year) der Stand dieses Jahres, sonst der heutige",
+        json!("aktuell"),
+    );
     let not_found =
         ("404", "Unbekannte Ebene, unbekanntes Merkmal, unbekannter Indikator, Index oder Jahr (parameter nennt den Parameter)");
     let bad = ("400", "Ungültiger Parameter (parameter nennt ihn)");
@@ -118,15 +125,15 @@ fn build() -> Value {
             "/openapi.json": { "get": op("getOpenApi", "Diese Beschreibung", "Das OpenAPI-3.1-Dokument der API.", vec![], ("200", "", "OpenAPI-Dokument"), &[]) },
             "/levels": { "get": op("listLevels", "Ebenen", "Die Gebietsebenen von oben nach unten mit der Zahl der sichtbaren Gebiete.", vec![], ("200", "Levels", "Ebenen"), &[]) },
             "/areas": { "get": op("listAreas", "Gebiete", "Gebiete mit Schlüssel, Name, Ebene, übergeordnetem Gebiet und Fläche (m²); ein Mandant sieht seine eigenen kleinen Gebiete.",
-                vec![param("level", "query", false, "Nur diese Ebene (Standard: alle)", json!("Bezirksregion")), param("parent", "query", false, "Nur Gebiete mit diesem übergeordneten Gebiet (Schlüssel)", json!("01"))],
+                vec![param("level", "query", false, "Nur diese Ebene (Standard: alle)", json!("Bezirksregion")), param("parent", "query", false, "Nur Gebiete mit diesem übergeordneten Gebiet (Schlüssel)", json!("01")), boundary.clone()],
                 ("200", "Areas", "Gebiete"), &[not_found]) },
             "/variables": { "get": op("listVariables", "Merkmale", "Die gelieferten Merkmale mit Bezeichnung, Einheit, Art (count/rate), Quelle, Stichtag, Jahren und Zahl der Werte.", vec![], ("200", "Variables", "Merkmale"), &[]) },
             "/values": { "get": op("listValues", "Werte eines Merkmals", "Werte je Gebiet und Jahr auf einer Ebene: geliefert oder (Anzahlen) aus den Teilgebieten summiert (origin). In der öffentlichen Ansicht mit Geheimhaltung: gesperrte Werte sind null mit symbol \"*\".",
-                vec![param("variable", "query", true, "Merkmal (key aus /variables)", json!("s1_percentage_unemployed")), level.clone(), year("Jahre, durch Kommas getrennt (Standard: alle)"), area.clone()],
+                vec![param("variable", "query", true, "Merkmal (key aus /variables)", json!("s1_percentage_unemployed")), level.clone(), year("Jahre, durch Kommas getrennt (Standard: alle)"), area.clone(), boundary.clone()],
                 ("200", "Values", "Werte"), &[bad, not_found]) },
             "/indicators": { "get": op("listIndicators", "Indikatoren", "Der Indikatorenkatalog: Formel, Einheit, Richtung, Lebensbereich, Zielgruppen, Quelle.", vec![], ("200", "Indicators", "Katalog"), &[("404", "Kein Katalog gespeichert")]) },
             "/indicators/{id}/values": { "get": op("listIndicatorValues", "Indikatorwerte", "Berechnete Werte je Gebiet und Jahr mit Zähler, Nenner und Status (ok, unreliable, suppressed, confidential, missing, division_by_zero, invalid) und die Werte der ganzen Kommune (references). Öffentlich mit Geheimhaltung.",
-                vec![path_id("Indikator (id aus /indicators)", "s1"), level.clone(), year("Jahre, durch Kommas getrennt (Standard: alle)"), area],
+                vec![path_id("Indikator (id aus /indicators)", "s1"), level.clone(), year("Jahre, durch Kommas getrennt (Standard: alle)"), area, boundary],
                 ("200", "IndicatorValues", "Werte"), &[bad, not_found]) },
             "/indices": { "get": op("listIndices", "Indizes", "Die gespeicherten Indizes (Sozialindex, Teilindizes).", vec![], ("200", "Indices", "Indizes"), &[]) },
             "/indices/{id}": { "get": op("getIndex", "Index je Gebiet", "Der Index je Gebiet wie `quartier index compute --format json`: bewertet oder nicht (mit Grund), Werte, Klassen.",
