@@ -271,75 +271,17 @@ fn spec(a: &SupplyArgs) -> Result<SupplySpec> {
     })
 }
 
-/// Weighted points from a CSV (`,` or `;`, decimal comma accepted), transformed to WGS84.
-/// Errors name the file, the line and the column.
-pub fn read_points(path: &Path, x: &str, y: &str, crs_text: &str, weight: Option<&str>) -> Result<quartier_app::supply::WeightedPoints> {
-    use quartier_geom::crs::{Crs, Transformer};
-    let crs = quartier_import::areas::crs_arg(crs_text).map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
-    let to_wgs84 = Transformer::new(crs, Crs::wgs84());
-    let file = path.display();
-    let head = std::fs::read(path).with_context(|| format!("{file}: nicht lesbar"))?;
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let delimiter = if first.iter().filter(|b| **b == b';').count() > first.iter().filter(|b| **b == b',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head));
-    let headers = reader.headers().with_context(|| format!("{file}: keine Kopfzeile"))?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| anyhow::anyhow!("{file}: Spalte „{name}“ fehlt (vorhanden: {})", headers.iter().collect::<Vec<_>>().join(", ")))
+/// Weighted points from a CSV (`quartier_import::points`), for the use cases.
+pub fn read_points(path: &Path, x: &str, y: &str, crs: &str, weight: Option<&str>) -> Result<quartier_app::supply::WeightedPoints> {
+    let o = quartier_import::points::PointOptions {
+        x: x.into(),
+        y: y.into(),
+        crs: crs.into(),
+        weight: weight.map(String::from),
+        crs_files: true,
     };
-    let (xi, yi) = (column(x)?, column(y)?);
-    let wi = weight.map(column).transpose()?;
-    let number = |s: &str| s.trim().parse::<f64>().ok().or_else(|| s.trim().replace(',', ".").parse().ok()).filter(|v: &f64| v.is_finite());
-    let mut points = Vec::new();
-    let mut withheld = 0usize;
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.with_context(|| format!("{file}, Zeile {line}: CSV nicht lesbar"))?;
-        let field = |c: usize, name: &str| {
-            let v = record.get(c).unwrap_or_default();
-            number(v).ok_or_else(|| anyhow::anyhow!("{file}, Zeile {line}, Spalte „{name}“: „{v}“ ist keine Zahl"))
-        };
-        let (x, y) = (field(xi, x)?, field(yi, y)?);
-        let w = match (wi, weight) {
-            // Official symbols in a count column (the Zensus grid withholds small cells): "–" is
-            // 0, the others mean no number — the point is left out and counted.
-            (Some(c), Some(_)) if quartier_core::Symbol::parse(record.get(c).unwrap_or_default().trim()).is_some() => {
-                match quartier_core::Symbol::parse(record.get(c).unwrap_or_default().trim()).and_then(|s| s.numeric()) {
-                    Some(v) => v,
-                    None => {
-                        withheld += 1;
-                        continue;
-                    }
-                }
-            }
-            (Some(c), Some(name)) => {
-                let w = field(c, name)?;
-                if w < 0.0 {
-                    bail!("{file}, Zeile {line}, Spalte „{name}“: negative Anzahl {w}");
-                }
-                w
-            }
-            _ => 1.0,
-        };
-        let c = to_wgs84
-            .coord(quartier_geom::Coord { x, y })
-            .map_err(|e| anyhow::anyhow!("{file}, Zeile {line}: Koordinaten {x}, {y} nicht umrechenbar ({e})"))?;
-        if !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y) {
-            bail!("{file}, Zeile {line}: Koordinaten {x}, {y} passen nicht zu {crs_text} (falsches Koordinatensystem?)");
-        }
-        points.push((c.x, c.y, w));
-    }
-    if points.is_empty() {
-        bail!(
-            "{file}: keine Punkte{}",
-            if withheld > 0 { format!(" mit Anzahl ({withheld} nur mit amtlichem Zeichen)") } else { String::new() }
-        );
-    }
-    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let source = if withheld > 0 { format!("{name}; {withheld} Punkte ohne Anzahl (amtliches Zeichen) ausgelassen") } else { name };
-    Ok(quartier_app::supply::WeightedPoints { source, points })
+    let p = quartier_import::points::read_points(path, &path.display().to_string(), &o)?;
+    Ok(quartier_app::supply::WeightedPoints { source: p.source, points: p.points })
 }
 
 pub fn supply(db: &Path, a: SupplyArgs) -> Result<()> {

@@ -19,6 +19,7 @@ pub mod load;
 pub mod offers;
 pub mod official;
 pub mod placement;
+pub mod points;
 pub mod table;
 pub(crate) mod text;
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use quartier_app::crosswalk::{self, Weights};
 use quartier_app::store::Store;
+use quartier_core::crosswalk::Crosswalk;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -131,12 +132,35 @@ fn render(store: &dyn Store, st: &AppState, q: &DoneQuery, headers: &HeaderMap) 
                     } }
                     button type="submit" { "Berechnen und speichern" }
                 }
+                h2 #punkte { "Umstieg aus gewichteten Punkten" }
+                p.note { "Zensus-Gitterzellen oder Adresspunkte mit Einwohnerzahl (CSV): jeder Punkt zählt mit seinem Gewicht in dem alten und dem neuen Gebiet, in dem er liegt." }
+                form.controls.draft method="post" action="/verwaltung/umstieg/punkte" enctype="multipart/form-data" {
+                    (csrf_field(e))
+                    (target_fields(&multi, &dates))
+                    label { "Spalte x" input type="text" name="x" required size="10" placeholder="x_mp_100m"; }
+                    label { "Spalte y" input type="text" name="y" required size="10" placeholder="y_mp_100m"; }
+                    label { "Koordinatensystem" input type="text" name="crs" required size="10" placeholder="EPSG:3035"; }
+                    label { "Spalte Personen (leer: je Punkt 1)" input type="text" name="gewicht" size="10" placeholder="Einwohner"; }
+                    label.wide { "Datei (CSV)" input type="file" name="datei" required accept=".csv,.txt"; }
+                    button type="submit" { "Hochladen und berechnen" }
+                }
                 h2 #schluessel { "Umsteigeschlüssel hochladen" }
                 form.controls.draft method="post" action="/verwaltung/umstieg/schluessel" enctype="multipart/form-data" {
                     (csrf_field(e))
                     (target_fields(&multi, &dates))
                     label.wide { "Datei (CSV/XLSX: alter Schlüssel, neuer Schlüssel, Anteil)" input type="file" name="datei" required accept=".csv,.txt,.xlsx,.xls,.ods"; }
                     button type="submit" { "Hochladen und speichern" }
+                }
+                @if summaries.len() > 1 {
+                    h2 #verketten { "Umstiege verketten" }
+                    p.note { "Zwei Umstiege nacheinander (alt → mittel, mittel → neu) ergeben einen über mehrere Gebietsstände." }
+                    form.controls.draft method="post" action="/verwaltung/umstieg/verketten" {
+                        (csrf_field(e))
+                        label { "Erster" select name="erster" { @for s in &summaries { option value=(s.name) { (s.name) } } } }
+                        label { "Dann" select name="zweiter" { @for s in &summaries { option value=(s.name) { (s.name) } } } }
+                        label { "Name" input type="text" name="name" required pattern="[A-Za-z0-9_.\\-]+" title="Buchstaben, Ziffern, _ . -"; }
+                        button type="submit" { "Verketten und speichern" }
+                    }
                 }
             }
         }
@@ -218,8 +242,8 @@ pub async fn compute(State(st): State<AppState>, headers: HeaderMap, axum::Form(
     Ok(Redirect::to(&format!("/verwaltung/gebietsstaende?erledigt=gespeichert&name={}#umstiege", url(&saved))).into_response())
 }
 
-/// `POST /verwaltung/umstieg/schluessel`: an official key table, uploaded.
-pub async fn key_table(State(st): State<AppState>, headers: HeaderMap, mut multipart: Multipart) -> Result<Response, AppError> {
+/// A form with a file: its text fields, and the file kept as an upload (id, safe name).
+async fn upload_form(st: &AppState, mut multipart: Multipart) -> Result<(HashMap<String, String>, String, String), AppError> {
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file: Option<(String, axum::body::Bytes)> = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| AppError::BadRequest(e.body_text()))? {
@@ -231,26 +255,102 @@ pub async fn key_table(State(st): State<AppState>, headers: HeaderMap, mut multi
             fields.insert(name, field.text().await.map_err(|e| AppError::BadRequest(e.body_text()))?);
         }
     }
-    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
-    let actor = authorize(&st, &headers, &field("csrf")).await?;
-    let name = checked_name(&field("name"))?;
-    let (level, from, to) = (field("ebene"), opt(&field("von")), field("nach").trim().to_string());
     let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| AppError::BadRequest("Keine Datei ausgewählt.".into()))?;
-    let (id, safe) = editing(&st)?.keep_upload(&file_name, &bytes)?;
-    let path = editing(&st)?.upload_dir(&id)?.join(&safe);
-    let saved = name.clone();
-    let result = with_store_mut(&st, actor.name.clone(), move |store| {
-        let table =
-            quartier_import::crosswalk::read_key_table(&path, &Default::default()).map_err(|e| AppError::BadRequest(e.to_string()))?;
-        let c = crosswalk::from_key_table(store, &level, from.as_deref(), &to, table)
-            .map_err(|e| AppError::BadRequest(format!("{safe}: {e}")))?;
-        crosswalk::save(store, &name, &level, from.as_deref(), &to, &c, &safe).map_err(AppError::BadRequest)
-    })
+    let (id, safe) = editing(st)?.keep_upload(&file_name, &bytes)?;
+    Ok((fields, id, safe))
+}
+
+/// How a crosswalk is made from an uploaded file: (store, form fields, file, its safe name).
+type FromFile = fn(&mut dyn Store, &HashMap<String, String>, &std::path::Path, &str) -> Result<(Crosswalk, String), AppError>;
+
+/// Computes and stores a crosswalk from an uploaded file; the upload is removed afterwards,
+/// whatever happened.
+async fn from_upload(st: &AppState, headers: &HeaderMap, multipart: Multipart, make: FromFile) -> Result<Response, AppError> {
+    let (fields, id, safe) = upload_form(st, multipart).await?;
+    let path = editing(st)?.upload_dir(&id)?.join(&safe);
+    let result = async {
+        let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+        let actor = authorize(st, headers, &field("csrf")).await?;
+        let name = checked_name(&field("name"))?;
+        let saved = name.clone();
+        let fields = fields.clone();
+        with_store_mut(st, actor.name.clone(), move |store| {
+            let (level, from, to) = target_of(&fields);
+            let (c, source) = make(store, &fields, &path, &safe)?;
+            crosswalk::save(store, &name, &level, from.as_deref(), &to, &c, &source).map_err(AppError::BadRequest)
+        })
+        .await?;
+        Ok::<_, AppError>(saved)
+    }
     .await;
-    if let Ok(dir) = editing(&st)?.upload_dir(&id) {
+    if let Ok(dir) = editing(st)?.upload_dir(&id) {
         let _ = std::fs::remove_dir_all(dir);
     }
-    result?;
+    let saved = result?;
+    Ok(Redirect::to(&format!("/verwaltung/gebietsstaende?erledigt=gespeichert&name={}#umstiege", url(&saved))).into_response())
+}
+
+/// The level and the two sets of a crosswalk form.
+fn target_of(fields: &HashMap<String, String>) -> (String, Option<String>, String) {
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    (field("ebene"), opt(&field("von")), field("nach").trim().to_string())
+}
+
+/// `POST /verwaltung/umstieg/schluessel`: an official key table, uploaded.
+pub async fn key_table(State(st): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Result<Response, AppError> {
+    from_upload(&st, &headers, multipart, |store, fields, path, safe| {
+        let (level, from, to) = target_of(fields);
+        let table =
+            quartier_import::crosswalk::read_key_table(path, &Default::default()).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let c = crosswalk::from_key_table(store, &level, from.as_deref(), &to, table)
+            .map_err(|e| AppError::BadRequest(format!("{safe}: {e}")))?;
+        Ok((c, safe.to_string()))
+    })
+    .await
+}
+
+/// `POST /verwaltung/umstieg/punkte`: weights from uploaded weighted points (Zensus grid
+/// cells, address points).
+pub async fn points(State(st): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Result<Response, AppError> {
+    from_upload(&st, &headers, multipart, |store, fields, path, safe| {
+        let (level, from, to) = target_of(fields);
+        let field = |k: &str| fields.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+        // Text from the web names a CRS, never a file on the server.
+        let o = quartier_import::points::PointOptions {
+            x: field("x"),
+            y: field("y"),
+            crs: field("crs"),
+            weight: opt(&field("gewicht")),
+            crs_files: false,
+        };
+        let p = quartier_import::points::read_points(path, safe, &o).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let points = quartier_app::supply::WeightedPoints { source: p.source, points: p.points };
+        crosswalk::compute(store, &level, from.as_deref(), &to, Weights::Points(&points)).map_err(AppError::BadRequest)
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChainForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub erster: String,
+    #[serde(default)]
+    pub zweiter: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `POST /verwaltung/umstieg/verketten`: two crosswalks one after the other, stored as one.
+pub async fn chain(State(st): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<ChainForm>) -> Result<Response, AppError> {
+    let actor = authorize(&st, &headers, &f.csrf).await?;
+    let name = checked_name(&f.name)?;
+    let saved = name.clone();
+    with_store_mut(&st, actor.name.clone(), move |store| {
+        crosswalk::chain(store, f.erster.trim(), f.zweiter.trim(), &name).map(|_| ()).map_err(AppError::BadRequest)
+    })
+    .await?;
     Ok(Redirect::to(&format!("/verwaltung/gebietsstaende?erledigt=gespeichert&name={}#umstiege", url(&saved))).into_response())
 }
 

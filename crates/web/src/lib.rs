@@ -301,6 +301,11 @@ fn router(state: AppState) -> Router {
             "/verwaltung/umstieg/schluessel",
             post(boundaries::key_table).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))),
         )
+        .route(
+            "/verwaltung/umstieg/punkte",
+            post(boundaries::points).layer(axum::extract::DefaultBodyLimit::max(admin::UPLOAD_LIMIT + (64 << 10))),
+        )
+        .route("/verwaltung/umstieg/verketten", post(boundaries::chain))
         .route("/verwaltung/umstieg/anwenden", post(boundaries::apply))
         .route("/verwaltung/umstieg/loeschen", post(boundaries::remove))
         .route("/verwaltung/umstieg/{name}/gewichte.csv", get(boundaries::weights_csv))

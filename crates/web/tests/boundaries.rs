@@ -76,6 +76,38 @@ async fn redistricting(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("umsteiger.csv") && page.contains("„0199“"), "{page}");
+    // Weighted points (here in WGS84): a crosswalk from where people live; a bad column named.
+    let target = [
+        ("csrf", csrf.as_str()),
+        ("name", "punkte"),
+        ("ebene", "Sozialraum"),
+        ("von", ""),
+        ("nach", "2025-01-01"),
+        ("x", "lon"),
+        ("y", "lat"),
+        ("crs", "EPSG:4326"),
+    ];
+    let mut with_weight = target.to_vec();
+    with_weight.push(("gewicht", "personen"));
+    let (status, page, _) =
+        site.upload_to("/verwaltung/umstieg/punkte", Some(&cookie), &with_weight, "adressen.csv", b"lon;lat;leute\n7.105;51.485;5\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("adressen.csv") && page.contains("Spalte „personen“ fehlt"), "{page}");
+    let csv = b"lon;lat;personen\n7.105;51.485;5\n7.115;51.485;3\n7.125;51.485;4\n";
+    let (status, _, _) = site.upload_to("/verwaltung/umstieg/punkte", Some(&cookie), &with_weight, "adressen.csv", csv).await;
+    assert!(status.is_redirection(), "{status}");
+    let page = site.get_as(&cookie, "/verwaltung/gebietsstaende").await;
+    assert!(page.contains("Bevölkerungsanteile (gewichtete Punkte): adressen.csv (3 Punkte)"), "{page}");
+    // Chaining needs the second to start where the first ends.
+    let (status, page) = site
+        .post_as(
+            &cookie,
+            "/verwaltung/umstieg/verketten",
+            &[("csrf", csrf.as_str()), ("erster", "sr2025"), ("zweiter", "punkte"), ("name", "z")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("beginnt nicht"), "{page}");
     // Earlier years carried across: the merged area's counts summed, marked as estimates.
     let (status, _) = site.post_as(&cookie, "/verwaltung/umstieg/anwenden", &[("csrf", csrf.as_str()), ("name", "sr2025")]).await;
     assert!(status.is_redirection(), "{status}");
@@ -110,7 +142,8 @@ async fn redistricting(backend: Backend) {
     // Removing the crosswalk keeps the carried values (undo is the import's).
     let (status, _) = site.post_as(&cookie, "/verwaltung/umstieg/loeschen", &[("csrf", csrf.as_str()), ("name", "sr2025")]).await;
     assert!(status.is_redirection());
-    assert!(site.store().crosswalks(None).unwrap().is_empty());
+    let left: Vec<String> = site.store().crosswalks(None).unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(left, ["punkte"]);
 }
 
 on_both_backends!(redistricting);

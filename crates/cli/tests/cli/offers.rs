@@ -226,9 +226,9 @@ fn supply_and_gaps_per_area() {
         &format!("x;y;kinder\n{X0};{Y0};3\n{X0};abc;3\n"),
         "EPSG:25832",
         "kinder",
-        "b.csv, Zeile 3, Spalte „y“: „abc“ ist keine Zahl",
+        "b.csv: Zeile 3, Spalte „y“: „abc“ ist keine Zahl",
     );
-    bad("c.csv", &format!("x;y;kinder\n{X0};{Y0};-3\n"), "EPSG:25832", "kinder", "c.csv, Zeile 2, Spalte „kinder“: negative Anzahl");
+    bad("c.csv", &format!("x;y;kinder\n{X0};{Y0};-3\n"), "EPSG:25832", "kinder", "c.csv: Zeile 2, Spalte „kinder“: negative Anzahl");
     bad("d.csv", "x;y;kinder\n7.1;51.5;3\n", "EPSG:25832", "kinder", "keiner der 1 Punkte liegt in einem Gebiet");
     bad("e.csv", "x;y;kinder\n", "EPSG:25832", "kinder", "e.csv: keine Punkte");
     bad(
