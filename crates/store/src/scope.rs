@@ -30,7 +30,19 @@ impl Visibility {
         let rank = *ranks
             .get(&scope.level)
             .ok_or_else(|| StoreError::Account(format!("Gebietsbeschränkung {scope}: Ebene „{}“ gibt es nicht mehr", scope.level)))?;
-        let nodes = store.hierarchy()?;
+        // The areas of every boundary set: an area retired by a boundary change stays inside
+        // the scope it lay in (keys are nodes by level and key, so a successor under the same
+        // key is the same node).
+        let mut nodes = store.hierarchy()?;
+        let dates = store.version_dates()?;
+        if !dates.is_empty() {
+            let shown = store.boundary_date();
+            for d in std::iter::once("0001-01-01".to_string()).chain(dates) {
+                store.set_boundary_date(Some(d));
+                nodes.extend(store.hierarchy()?);
+            }
+            store.set_boundary_date(shown);
+        }
         let root = node_key(rank, &scope.area);
         if !nodes.iter().any(|n| n.key == root) {
             return Err(StoreError::Account(format!("Gebietsbeschränkung {scope}: das Gebiet gibt es nicht mehr")));

@@ -132,6 +132,14 @@ async fn redistricting(backend: Backend) {
     )
     .unwrap();
     assert_eq!((now["keys"].clone(), now["gebietsstand"].clone()), (serde_json::json!(["0101", "0201"]), serde_json::Value::Null), "{now}");
+    // A municipality's account sees the retired areas that lay in its territory.
+    let (_, tenant) = site.sign_in("bochum-mitte", "Zeche-Hansa-Lampe-4", &[]).await;
+    let tenant = tenant.unwrap();
+    let seen = serde_json::from_str::<serde_json::Value>(
+        &site.get_as(&tenant, "/karte/werte?subject=indicator:kinderarmut&level=Sozialraum&year=2024").await,
+    )
+    .unwrap();
+    assert_eq!(seen["keys"], serde_json::json!(["0101", "0102"]), "{seen}");
     // The tile set of each boundary set: 0102 exists in the old one only.
     let old = site.get_as(&cookie, "/karte/gebiet/Sozialraum/0102?gebietsstand=2024-12-31").await;
     assert!(old.contains("\"bounds\""), "{old}");
