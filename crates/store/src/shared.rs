@@ -2028,6 +2028,9 @@ pub(crate) fn store_carried(tx: &mut dyn Sql, actor: &str, level: &str, c: &Carr
         tx.rows("SELECT key, id FROM variable", vals![])?.iter().map(|r| (r[0].text(), r[1].int())).collect();
     let mut report = CarryReport { import_id, dry_run, ..Default::default() };
     let mut inserts: Vec<NewValue> = Vec::new();
+    let current_ids: HashSet<i64> = areas.values().copied().collect();
+    type Stored = (Option<f64>, Option<String>, i64, Option<i64>, Option<String>);
+    let mut stored: HashMap<i64, HashMap<(i32, i64), Stored>> = HashMap::new();
     for (key, var, year, v) in &c.values {
         let Some(&aid) = areas.get(key) else {
             return Err(StoreError::InvalidAreas(vec![format!("„{key}“ ist kein Gebiet des heutigen Gebietsstands der Ebene {level}")]));
@@ -2040,22 +2043,36 @@ pub(crate) fn store_carried(tx: &mut dyn Sql, actor: &str, level: &str, c: &Carr
                 id
             }
         };
-        let old = tx.row(
-            "SELECT x.value, x.symbol, x.import_id, x.meta_id, m.method FROM value x LEFT JOIN value_meta m ON m.id = x.meta_id
-             WHERE x.variable_id = ?1 AND x.year = ?2 AND x.area_id = ?3",
-            vals![vid, *year, aid],
-        )?;
-        match old {
+        // The stored values of the variable on the level's current areas, read once per variable.
+        if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(vid) {
+            let mut mine = HashMap::new();
+            tx.each(
+                "SELECT x.year, x.area_id, x.value, x.symbol, x.import_id, x.meta_id, m.method FROM value x
+                 LEFT JOIN value_meta m ON m.id = x.meta_id WHERE x.variable_id = ?1",
+                vals![vid],
+                &mut |r| {
+                    if current_ids.contains(&r[1].int()) {
+                        mine.insert(
+                            (r[0].int() as i32, r[1].int()),
+                            (r[2].opt_real(), r[3].opt_text(), r[4].int(), r[5].opt_int(), r[6].opt_text()),
+                        );
+                    }
+                    Ok(())
+                },
+            )?;
+            slot.insert(mine);
+        }
+        match stored[&vid].get(&(*year, aid)) {
             None => {
                 inserts.push((vid, *year, aid, Some(*v), None, Some(meta)));
                 report.inserted += 1;
             }
-            Some(r) if r[4].opt_text().is_none() || !c.replace => report.kept_delivered += usize::from(r[4].opt_text().is_none()),
-            Some(r) => {
+            Some((.., method)) if method.is_none() || !c.replace => report.kept_delivered += usize::from(method.is_none()),
+            Some((ov, os, by, om, _)) => {
                 tx.exec(
                     "INSERT INTO value_replaced (import_id, variable_id, year, area_id, value, symbol, prev_import_id, meta_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    vals![import_id, vid, *year, aid, r[0].opt_real(), r[1].opt_text(), r[2].int(), r[3].opt_int()],
+                    vals![import_id, vid, *year, aid, *ov, os.as_deref(), *by, *om],
                 )?;
                 tx.exec(
                     "UPDATE value SET value = ?4, symbol = NULL, import_id = ?5, meta_id = ?6 WHERE variable_id = ?1 AND year = ?2 AND area_id = ?3",
