@@ -6,6 +6,34 @@
 //! two databases need different statements, a migration holds the SQLite text, the line
 //! [`POSTGRES_PART`] and the PostgreSQL text (see [`for_sqlite`], [`for_postgres`]).
 
+/// The crosswalk tables of migration 13, the same text for both databases (the PostgreSQL
+/// part is translated by `pg_dialect`).
+macro_rules! crosswalk_tables {
+    () => {
+        r#"
+    CREATE TABLE crosswalk (
+        id        INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL UNIQUE,
+        level_id  INTEGER NOT NULL REFERENCES level(id),
+        from_date TEXT,
+        to_date   TEXT NOT NULL,
+        method    TEXT NOT NULL,
+        source    TEXT NOT NULL DEFAULT '',
+        created   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        who       TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE crosswalk_link (
+        crosswalk_id INTEGER NOT NULL REFERENCES crosswalk(id) ON DELETE CASCADE,
+        old_area_id  INTEGER NOT NULL REFERENCES area(id),
+        new_area_id  INTEGER NOT NULL REFERENCES area(id),
+        weight       REAL NOT NULL CHECK (weight > 0),
+        PRIMARY KEY (crosswalk_id, old_area_id, new_area_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE value_meta ADD COLUMN method TEXT;
+"#
+    };
+}
+
 /// Separates a migration's SQLite statements from its PostgreSQL ones.
 pub const POSTGRES_PART: &str = "-- postgresql:";
 
@@ -245,7 +273,8 @@ pub const MIGRATIONS: &[&str] = &[
     // values and may share its key with its successor, so the key is unique only among the
     // areas still valid. Crosswalks (weights old area → new area, with their method) are
     // stored; values carried across a change name the crosswalk's method in their metadata.
-    r#"
+    concat!(
+        r#"
     CREATE TABLE area_versioned (
         id          INTEGER PRIMARY KEY,
         key         TEXT NOT NULL,
@@ -268,49 +297,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX area_parent ON area(parent_id);
     CREATE INDEX area_level ON area(level_id, key);
     CREATE UNIQUE INDEX area_current ON area(level_id, key) WHERE valid_to IS NULL;
-    CREATE TABLE crosswalk (
-        id        INTEGER PRIMARY KEY,
-        name      TEXT NOT NULL UNIQUE,
-        level_id  INTEGER NOT NULL REFERENCES level(id),
-        from_date TEXT,
-        to_date   TEXT NOT NULL,
-        method    TEXT NOT NULL,
-        source    TEXT NOT NULL DEFAULT '',
-        created   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-        who       TEXT NOT NULL DEFAULT ''
-    );
-    CREATE TABLE crosswalk_link (
-        crosswalk_id INTEGER NOT NULL REFERENCES crosswalk(id) ON DELETE CASCADE,
-        old_area_id  INTEGER NOT NULL REFERENCES area(id),
-        new_area_id  INTEGER NOT NULL REFERENCES area(id),
-        weight       REAL NOT NULL CHECK (weight > 0),
-        PRIMARY KEY (crosswalk_id, old_area_id, new_area_id)
-    ) WITHOUT ROWID;
-    ALTER TABLE value_meta ADD COLUMN method TEXT;
-    -- postgresql:
+"#,
+        crosswalk_tables!(),
+        "    -- postgresql:\n",
+        r#"
     ALTER TABLE area ADD COLUMN valid_from TEXT;
     ALTER TABLE area ADD COLUMN valid_to TEXT;
     ALTER TABLE area DROP CONSTRAINT IF EXISTS area_level_id_key_key;
     CREATE INDEX area_level ON area(level_id, key);
     CREATE UNIQUE INDEX area_current ON area(level_id, key) WHERE valid_to IS NULL;
-    CREATE TABLE crosswalk (
-        id        INTEGER PRIMARY KEY,
-        name      TEXT NOT NULL UNIQUE,
-        level_id  INTEGER NOT NULL REFERENCES level(id),
-        from_date TEXT,
-        to_date   TEXT NOT NULL,
-        method    TEXT NOT NULL,
-        source    TEXT NOT NULL DEFAULT '',
-        created   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-        who       TEXT NOT NULL DEFAULT ''
-    );
-    CREATE TABLE crosswalk_link (
-        crosswalk_id INTEGER NOT NULL REFERENCES crosswalk(id) ON DELETE CASCADE,
-        old_area_id  INTEGER NOT NULL REFERENCES area(id),
-        new_area_id  INTEGER NOT NULL REFERENCES area(id),
-        weight       REAL NOT NULL CHECK (weight > 0),
-        PRIMARY KEY (crosswalk_id, old_area_id, new_area_id)
-    ) WITHOUT ROWID;
-    ALTER TABLE value_meta ADD COLUMN method TEXT;
-    "#,
+"#,
+        crosswalk_tables!()
+    ),
 ];

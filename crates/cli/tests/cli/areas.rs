@@ -377,22 +377,8 @@ fn write_geopackage(env: &Env) -> std::path::PathBuf {
 fn a_new_boundary_set_is_compared_with_the_stored_one() {
     let env = Env::new();
     env.musterstadt();
-    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
-        format!(r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}"#)
-    };
-    let f = |key: &str, name: &str, g: String| feature(&format!(r#""schluessel":"{key}","name":"{name}""#), &g);
-    let new = collection(
-        Some("urn:ogc:def:crs:EPSG::25832"),
-        &[
-            // 0101 and 0102 merged under 0101.
-            f("0101", "Marktviertel", rect(X0, Y0, X0 + 2000.0, Y0 + 2000.0)),
-            // 0201 split into a southern and a northern half.
-            f("0201a", "Bahnhof Süd", rect(X0 + 2000.0, Y0, X0 + 3000.0, Y0 + 1000.0)),
-            f("0201b", "Bahnhof Nord", rect(X0 + 2000.0, Y0 + 1000.0, X0 + 3000.0, Y0 + 2000.0)),
-            // 0202 renamed.
-            f("0202", "Grüne Mitte Ost", rect(X0 + 3000.0, Y0, X0 + 4000.0, Y0 + 2000.0)),
-        ],
-    );
+    // 0101 and 0102 merged under 0101, 0201 split, 0202 renamed.
+    let new = sozialraeume_2025_geojson();
     let file = env.write("sozialraeume-2025.geojson", new);
     let before = env.snapshot();
     let out = env

@@ -14,19 +14,7 @@ fn redistricted() -> Env {
         "Sozialraum;Jahr;einwohner;sgb2;quote\n0101;2023;100;10;10\n0102;2023;60;6;20\n0201;2023;40;4;30\n0202;2023;30;3;40\n",
     );
     env.run(&["import", "data", data.to_str().unwrap(), "--rate", "quote"]).ok();
-    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
-        format!(r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}"#)
-    };
-    let f = |key: &str, name: &str, g: String| feature(&format!(r#""schluessel":"{key}","name":"{name}""#), &g);
-    let new = collection(
-        Some("urn:ogc:def:crs:EPSG::25832"),
-        &[
-            f("0101", "Marktviertel", rect(X0, Y0, X0 + 2000.0, Y0 + 2000.0)),
-            f("0201a", "Bahnhof Süd", rect(X0 + 2000.0, Y0, X0 + 3000.0, Y0 + 1000.0)),
-            f("0201b", "Bahnhof Nord", rect(X0 + 2000.0, Y0 + 1000.0, X0 + 3000.0, Y0 + 2000.0)),
-            f("0202", "Grüne Mitte Ost", rect(X0 + 3000.0, Y0, X0 + 4000.0, Y0 + 2000.0)),
-        ],
-    );
+    let new = sozialraeume_2025_geojson();
     let file = env.write("sozialraeume-2025.geojson", new);
     let out = env
         .run(&[

@@ -172,6 +172,24 @@ pub fn sozialraeume_geojson() -> String {
     )
 }
 
+/// The Sozialräume of 2025: 0101 and 0102 merged under the key 0101, 0201 split into a
+/// southern and a northern half (0201a, 0201b), 0202 only renamed.
+pub fn sozialraeume_2025_geojson() -> String {
+    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        format!(r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}"#)
+    };
+    let f = |key: &str, name: &str, g: String| feature(&format!(r#""schluessel":"{key}","name":"{name}""#), &g);
+    collection(
+        Some("urn:ogc:def:crs:EPSG::25832"),
+        &[
+            f("0101", "Marktviertel", rect(X0, Y0, X0 + 2000.0, Y0 + 2000.0)),
+            f("0201a", "Bahnhof Süd", rect(X0 + 2000.0, Y0, X0 + 3000.0, Y0 + 1000.0)),
+            f("0201b", "Bahnhof Nord", rect(X0 + 2000.0, Y0 + 1000.0, X0 + 3000.0, Y0 + 2000.0)),
+            f("0202", "Grüne Mitte Ost", rect(X0 + 3000.0, Y0, X0 + 4000.0, Y0 + 2000.0)),
+        ],
+    )
+}
+
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
