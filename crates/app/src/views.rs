@@ -101,9 +101,13 @@ pub fn public_level_values(
 /// date, so a year that ended before the latest boundary change is shown on the set valid at
 /// its end (the date returned); later years on the current set (None).
 pub fn boundary_for_year(store: &dyn Store, year: i32) -> std::result::Result<Option<String>, String> {
-    let dates = store.version_dates().map_err(|e| e.to_string())?;
+    Ok(boundary_of_year(&store.version_dates().map_err(|e| e.to_string())?, year))
+}
+
+/// [`boundary_for_year`] from the dates later boundary sets began (`Store::version_dates`).
+pub fn boundary_of_year(dates: &[String], year: i32) -> Option<String> {
     let end = format!("{year:04}-12-31");
-    Ok(dates.last().filter(|last| end.as_str() < last.as_str()).map(|_| end))
+    dates.last().filter(|last| end.as_str() < last.as_str()).map(|_| end)
 }
 
 /// One computed indicator value as shown and exported.

@@ -156,12 +156,20 @@ impl Boundary {
     }
 
     /// The date of the set, with the store: a year's set is today's unless a later boundary
-    /// set began after the year's end.
-    pub(crate) fn resolve(&self, store: &dyn quartier_app::store::Store) -> Result<Option<String>, AppError> {
+    /// set began after the year's end. The sets' dates are read once per data version.
+    pub(crate) fn resolve(
+        &self,
+        store: &dyn quartier_app::store::Store,
+        cache: &cache::Cache,
+        db: &quartier_app::store::Location,
+    ) -> Result<Option<String>, AppError> {
         Ok(match self {
             Boundary::Current => None,
             Boundary::Date(d) => Some(d.clone()),
-            Boundary::Year(y) => quartier_app::views::boundary_for_year(store, *y).map_err(AppError::Internal)?,
+            Boundary::Year(y) => {
+                let dates = cache.memo(db, "gebietsstaende".into(), || store.version_dates())?;
+                quartier_app::views::boundary_of_year(&dates, *y)
+            }
         })
     }
 }
@@ -781,7 +789,7 @@ pub(crate) async fn with_store<T: Send + 'static>(
     let boundary = current_boundary();
     tokio::task::spawn_blocking(move || {
         let store = st.db.open_read_only()?;
-        st.boundary = boundary.resolve(&*store)?;
+        st.boundary = boundary.resolve(&*store, &st.cache, &st.db)?;
         store.set_boundary_date(st.boundary.clone());
         f(&*store, &st)
     })

@@ -815,7 +815,7 @@ pub(crate) async fn map_data(st: &AppState, q: MapQuery, public: Option<f64>) ->
     tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<MapData>, AppError> {
         let store = db.open_read_only()?;
         let store = &*store;
-        let at = boundary.resolve(store)?;
+        let at = boundary.resolve(store, &cache, &db)?;
         store.set_boundary_date(at.clone());
         // The page model depends on what is shown (and to whom: a tenant's areas), not on how
         // it is classified or viewed.
