@@ -998,7 +998,7 @@ def load_scenario(a, q, work):
     berlin_copy = os.path.join(work, "web-load-pg-source.db")
     shutil.copyfile(berlin_db, berlin_copy)  # before the import, for PostgreSQL
     measure("Berlin demo, 542 + 12,500 areas, SQLite", berlin_db, berlin)
-    large = os.path.join(work, "web-large.db")  # made by web_bench
+    large = city_db(a, q, 5000)  # as web_bench made it (kept in the work folder)
     measure("5,000 areas (gen_city.py --size large) + 12,500, SQLite", with_import_level(fresh_sqlite("web-load-large.db", large), ["Gebiet"]),
             large_mix)
     # PostgreSQL last, its database dropped after: its autovacuum after a million-row import
